@@ -1,0 +1,5 @@
+//! Hot-path benchmarks (divan): `cargo bench --bench hot_paths`.
+
+fn main() {
+    divan::main();
+}

@@ -1,0 +1,1 @@
+//! Tiered cache: L1 memory (moka) -> L2 file -> L3 Redis, integrity-checked, with counters.

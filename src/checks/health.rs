@@ -1,0 +1,1 @@
+//! Health of each release: yanked, outdated, stale (from the package index).

@@ -1,0 +1,1 @@
+//! Approved, banned and required packages, with PEP 440 version specifiers.

@@ -1,0 +1,1 @@
+//! Vulnerability policy: ignores (alias-aware, expiring), severity threshold, unknown status.

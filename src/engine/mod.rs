@@ -1,0 +1,4 @@
+//! The engine: runs inventory, fetches, caching and checks on tokio and reports through events.
+//! Knows nothing about terminals.
+
+pub mod events;

@@ -1,0 +1,1 @@
+//! Inventory: which distributions are installed (site-packages) or pinned (requirements files).

@@ -1,0 +1,20 @@
+//! depdash: tells a Python team, in seconds, whether its dependencies are healthy — approved,
+//! licensed as the policy allows, free of known vulnerabilities, not yanked or abandoned.
+//!
+//! One engine ([`engine`]) with two faces: the terminal dashboard ([`tui`]) and the headless
+//! `check` for CI ([`output`]).
+
+pub mod cache;
+pub mod checks;
+pub mod engine;
+pub mod error;
+pub mod fingerprint;
+pub mod inventory;
+pub mod model;
+pub mod output;
+pub mod perf;
+pub mod policy;
+pub mod sources;
+pub mod tui;
+
+pub use error::{Error, Result};

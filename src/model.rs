@@ -1,0 +1,439 @@
+//! Shared vocabulary: what a package is, what a check found, and the one `Report` every face
+//! and output format renders from. Plain data only; no I/O lives here.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the JSON report layout (`assets/report.schema.json`). Bump on breaking changes.
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// PEP 503 normalisation: lowercase, every run of `-`, `_`, `.` becomes one `-`.
+pub fn normalize_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut in_separator_run = false;
+    for ch in name.trim().chars() {
+        if matches!(ch, '-' | '_' | '.') {
+            if !in_separator_run {
+                out.push('-');
+            }
+            in_separator_run = true;
+        } else {
+            out.extend(ch.to_lowercase());
+            in_separator_run = false;
+        }
+    }
+    out
+}
+
+/// Where a distribution was found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    /// `*.dist-info` directory (wheel / modern install).
+    DistInfo,
+    /// `*.egg-info` directory or file (legacy setuptools install).
+    EggInfo,
+    /// A pinned line of a requirements file: nothing installed to read.
+    Requirements,
+}
+
+/// License facts as the package's own metadata states them, before any interpretation.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenseMetadata {
+    /// PEP 639 `License-Expression`.
+    pub expression: Option<String>,
+    /// Legacy free-text `License` field (may be an id, a name, or a whole license text).
+    pub license_field: Option<String>,
+    /// Only the `License ::` Trove classifiers.
+    pub classifiers: Vec<String>,
+    /// PEP 639 `License-File` entries (paths relative to the metadata directory).
+    pub license_files: Vec<String>,
+}
+
+/// One distribution in the inventory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Distribution {
+    /// The name as the metadata spells it.
+    pub name: String,
+    /// PEP 503 normalised name: the identity used everywhere else.
+    pub normalized: String,
+    pub version: String,
+    /// Raw `Requires-Dist` values (PEP 508 strings, markers included).
+    pub requires_dist: Vec<String>,
+    pub license: LicenseMetadata,
+    /// The `.dist-info`/`.egg-info` directory, or the requirements file for pinned lines.
+    pub location: Option<PathBuf>,
+    pub origin: Origin,
+    /// 1-based line in a requirements file, when the origin is a requirements file.
+    pub line: Option<usize>,
+}
+
+/// Where the answer for a package's license came from (most to least authoritative).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LicenseSource {
+    /// PEP 639 `License-Expression` field.
+    LicenseExpression,
+    /// Trove `License ::` classifiers.
+    Classifier,
+    /// The legacy `License` field.
+    LicenseField,
+    /// A license file shipped in the metadata directory, identified by its text.
+    LicenseFile,
+    /// The package index (PyPI JSON API), for packages whose local metadata says nothing.
+    Pypi,
+    /// Nothing usable was found.
+    Unknown,
+}
+
+impl LicenseSource {
+    pub fn label(&self) -> &'static str {
+        match self {
+            LicenseSource::LicenseExpression => "License-Expression",
+            LicenseSource::Classifier => "classifier",
+            LicenseSource::LicenseField => "License field",
+            LicenseSource::LicenseFile => "license file",
+            LicenseSource::Pypi => "PyPI",
+            LicenseSource::Unknown => "unknown",
+        }
+    }
+}
+
+/// A package's license, resolved to SPDX, with where it came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolvedLicense {
+    /// A valid SPDX expression, or `None` when unresolved.
+    pub expression: Option<String>,
+    pub source: LicenseSource,
+    /// Human-readable detail of the evidence used (e.g. the classifier, the file name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+    /// Sources that were vague or disagreed with the chosen answer.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub notes: Vec<String>,
+    /// Why the license is unknown, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown_reason: Option<String>,
+}
+
+impl ResolvedLicense {
+    pub fn unknown(reason: impl Into<String>) -> Self {
+        ResolvedLicense {
+            expression: None,
+            source: LicenseSource::Unknown,
+            evidence: None,
+            notes: Vec::new(),
+            unknown_reason: Some(reason.into()),
+        }
+    }
+}
+
+/// Which check produced a finding or an unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Check {
+    Inventory,
+    Packages,
+    Licenses,
+    Vulnerabilities,
+    Health,
+    Policy,
+    Performance,
+}
+
+impl Check {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Check::Inventory => "inventory",
+            Check::Packages => "packages",
+            Check::Licenses => "licenses",
+            Check::Vulnerabilities => "vulnerabilities",
+            Check::Health => "health",
+            Check::Policy => "policy",
+            Check::Performance => "performance",
+        }
+    }
+}
+
+/// `Error` findings are violations (exit 1); warnings and notes are reported only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    Note,
+    Warning,
+    Error,
+}
+
+/// One result of a check.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub check: Check,
+    /// Stable machine-readable code, e.g. `license-denied`.
+    pub code: String,
+    pub severity: Severity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    pub message: String,
+    /// The policy rule involved (e.g. `licenses.deny`), for drill-down.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Advisory id for vulnerability findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advisory: Option<String>,
+}
+
+impl Finding {
+    pub fn new(check: Check, code: &str, severity: Severity, message: impl Into<String>) -> Self {
+        Finding {
+            check,
+            code: code.to_string(),
+            severity,
+            package: None,
+            version: None,
+            message: message.into(),
+            rule: None,
+            advisory: None,
+        }
+    }
+
+    pub fn for_package(mut self, name: &str, version: &str) -> Self {
+        self.package = Some(name.to_string());
+        self.version = Some(version.to_string());
+        self
+    }
+
+    pub fn with_rule(mut self, rule: impl Into<String>) -> Self {
+        self.rule = Some(rule.into());
+        self
+    }
+
+    pub fn is_violation(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// Data that could not be read or fetched. Never a pass: policy decides whether it fails the run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unknown {
+    /// `None` for unknowns about the whole run (e.g. an unreadable directory).
+    pub package: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    pub check: Check,
+    pub reason: String,
+    /// True when the policy says this unknown makes the run incomplete (exit 3).
+    pub fails_run: bool,
+}
+
+/// CVSS or ecosystem severity attached to an advisory.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SeverityScore {
+    /// e.g. `CVSS_V3`, `CVSS_V4`, `ecosystem`.
+    pub kind: String,
+    /// The vector (or the ecosystem's word, e.g. `HIGH`).
+    pub vector: String,
+    /// Computed base score, when the vector could be scored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+}
+
+/// A known vulnerability affecting an installed version.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Vulnerability {
+    pub id: String,
+    pub aliases: Vec<String>,
+    pub summary: String,
+    /// Versions that fix it (from ECOSYSTEM ranges), lowest first.
+    pub fixed_in: Vec<String>,
+    pub severity: Vec<SeverityScore>,
+    /// RFC 3339 `modified` timestamp of the record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modified: Option<String>,
+}
+
+impl Vulnerability {
+    /// Highest computed base score, if any.
+    pub fn max_score(&self) -> Option<f64> {
+        self.severity
+            .iter()
+            .filter_map(|s| s.score)
+            .reduce(f64::max)
+    }
+}
+
+/// What the package index says about one release.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RegistryInfo {
+    /// False when the index does not know the package ("not on index").
+    pub on_index: bool,
+    pub yanked: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub yanked_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_version: Option<String>,
+    /// RFC 3339 upload time of the installed release (earliest file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub license_expression: Option<String>,
+}
+
+/// Overall verdict of one package.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PackageStatus {
+    Ok,
+    Warning,
+    Unknown,
+    Violation,
+}
+
+/// One package as the report shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PackageReport {
+    pub name: String,
+    pub normalized: String,
+    pub version: String,
+    pub license: ResolvedLicense,
+    pub requires: Vec<String>,
+    pub origin: Origin,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    pub vulnerabilities: Vec<Vulnerability>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry: Option<RegistryInfo>,
+    pub status: PackageStatus,
+}
+
+/// What was inventoried.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    /// `environment` or `requirements`.
+    pub kind: String,
+    pub path: String,
+    /// The site-packages directories scanned (environment targets).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub site_packages: Vec<String>,
+}
+
+/// Run outcome, in order of precedence for the exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Clean,
+    Violations,
+    Incomplete,
+}
+
+impl Outcome {
+    /// Exit code: 0 clean, 1 violations (wins over incomplete: a violation is definite), 3 incomplete.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Clean => 0,
+            Outcome::Violations => 1,
+            Outcome::Incomplete => 3,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub packages: usize,
+    pub violations: usize,
+    pub warnings: usize,
+    pub unknowns: usize,
+    /// Unknowns that policy says fail the run.
+    pub blocking_unknowns: usize,
+    pub vulnerabilities: usize,
+    pub outcome: Outcome,
+    pub exit_code: u8,
+}
+
+impl Summary {
+    pub fn compute(packages: &[PackageReport], findings: &[Finding], unknowns: &[Unknown]) -> Self {
+        let violations = findings.iter().filter(|f| f.is_violation()).count();
+        let warnings = findings
+            .iter()
+            .filter(|f| f.severity == Severity::Warning)
+            .count();
+        let blocking_unknowns = unknowns.iter().filter(|u| u.fails_run).count();
+        let outcome = if violations > 0 {
+            Outcome::Violations
+        } else if blocking_unknowns > 0 {
+            Outcome::Incomplete
+        } else {
+            Outcome::Clean
+        };
+        Summary {
+            packages: packages.len(),
+            violations,
+            warnings,
+            unknowns: unknowns.len(),
+            blocking_unknowns,
+            vulnerabilities: packages.iter().map(|p| p.vulnerabilities.len()).sum(),
+            outcome,
+            exit_code: outcome.exit_code(),
+        }
+    }
+}
+
+/// The one result model. Every output format and both faces render from it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: String,
+    pub tool_version: String,
+    /// RFC 3339 UTC.
+    pub generated_at: String,
+    pub target: TargetInfo,
+    /// Policy file used, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    pub packages: Vec<PackageReport>,
+    pub findings: Vec<Finding>,
+    pub unknowns: Vec<Unknown>,
+    pub summary: Summary,
+    /// Timings, cache and network counters (filled by `perf`; free-form until then).
+    #[serde(default)]
+    pub metrics: serde_json::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pep503_normalisation_collapses_separator_runs() {
+        assert_eq!(normalize_name("Friendly-Bard"), "friendly-bard");
+        assert_eq!(normalize_name("FRIENDLY-BARD"), "friendly-bard");
+        assert_eq!(normalize_name("friendly.bard"), "friendly-bard");
+        assert_eq!(normalize_name("friendly_bard"), "friendly-bard");
+        assert_eq!(normalize_name("friendly--bard"), "friendly-bard");
+        assert_eq!(normalize_name("FrIeNdLy-._.-bArD"), "friendly-bard");
+        assert_eq!(normalize_name("zope.interface"), "zope-interface");
+    }
+
+    #[test]
+    fn violation_wins_over_incomplete() {
+        let finding = Finding::new(Check::Licenses, "license-denied", Severity::Error, "x");
+        let unknown = Unknown {
+            package: Some("a".into()),
+            version: None,
+            check: Check::Vulnerabilities,
+            reason: "timeout".into(),
+            fails_run: true,
+        };
+        let s = Summary::compute(&[], &[finding.clone()], &[unknown.clone()]);
+        assert_eq!(s.outcome, Outcome::Violations);
+        assert_eq!(s.exit_code, 1);
+        let s = Summary::compute(&[], &[], &[unknown]);
+        assert_eq!(s.exit_code, 3);
+        let s = Summary::compute(&[], &[], &[]);
+        assert_eq!(s.exit_code, 0);
+    }
+}

@@ -1,0 +1,1 @@
+//! Report renderers: text and JSON, all from the one `Report`.

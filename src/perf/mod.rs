@@ -1,0 +1,3 @@
+//! depdash measuring itself: per-operation timings, run history and regression detection.
+
+pub mod tracker;

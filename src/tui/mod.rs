@@ -1,0 +1,1 @@
+//! The interactive terminal dashboard: renders engine state, sends intents.

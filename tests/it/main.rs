@@ -1,0 +1,3 @@
+//! Integration tests: one binary, real files, real processes, real sockets on loopback.
+
+mod support;
