@@ -6,6 +6,7 @@
 
 pub mod cache;
 pub mod checks;
+pub mod cli;
 pub mod engine;
 pub mod error;
 pub mod fingerprint;
@@ -14,6 +15,7 @@ pub mod model;
 pub mod output;
 pub mod perf;
 pub mod policy;
+pub mod settings;
 pub mod sources;
 pub mod tui;
 

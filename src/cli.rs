@@ -1,0 +1,196 @@
+//! Command-line types (clap). Parsing only; `settings` turns them into validated `Settings`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  clean: no violations, nothing unknown that policy says fails the run
+  1  policy violations (wins over 3: a violation is definite)
+  2  usage or input error (bad flags, invalid policy file, unreadable environment)
+  3  incomplete: data that could not be read or fetched, and policy says unknown fails
+
+Environment: DEPDASH_PYPI_URL, DEPDASH_OSV_URL, DEPDASH_OSV_DB, DEPDASH_CACHE_DIR,
+DEPDASH_REDIS_URL, DEPDASH_CONCURRENCY, DEPDASH_CONFIG (CLI > env > policy file > defaults).";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "depdash",
+    version,
+    about = "Is this Python environment's dependency set healthy? Licenses, approvals, known vulnerabilities, yanked and stale releases.",
+    long_about = "depdash reads the installed distributions straight from site-packages (or pinned requirements files), resolves licenses to SPDX, checks them and the packages against your policy, and looks up known vulnerabilities (OSV) and registry health (PyPI) in bulk, with a multi-level cache.\n\nOn a terminal, `depdash` opens the dashboard; otherwise (or with `depdash check`) it runs headless.",
+    after_help = EXIT_CODES_HELP
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the checks headless and print a report (for CI and pytest).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Check(RunArgs),
+    /// Open the interactive dashboard.
+    Tui(RunArgs),
+    /// Inspect or maintain the local cache.
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
+        #[arg(long, env = "DEPDASH_CACHE_DIR", value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
+    },
+    /// Show recent runs (timings, hit rates) from the run history.
+    History {
+        /// How many runs to show.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Write a synthetic site-packages tree (benchmarks and demos).
+    #[command(hide = true)]
+    SynthEnv {
+        dir: PathBuf,
+        #[arg(long, default_value_t = 200)]
+        count: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+}
+
+#[derive(Subcommand, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheAction {
+    /// Location, entries, size, and hit rates of recent runs.
+    Stats,
+    /// Remove every entry.
+    Clear,
+    /// Remove expired entries.
+    Prune,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct RunArgs {
+    /// Project directory (uses .venv/ or venv/ inside it), a virtualenv, or a site-packages
+    /// directory. Default: $VIRTUAL_ENV, else ./.venv or ./venv, else the current directory.
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+
+    /// Inventory the environment of this Python interpreter.
+    #[arg(long, value_name = "EXE", conflicts_with_all = ["path", "requirements"])]
+    pub python: Option<PathBuf>,
+
+    /// Inventory pinned requirements files instead of an installed environment (repeatable).
+    #[arg(
+        short = 'r',
+        long = "requirements",
+        value_name = "FILE",
+        conflicts_with = "path"
+    )]
+    pub requirements: Vec<PathBuf>,
+
+    /// Policy file (depdash.toml, or a pyproject.toml with [tool.depdash]).
+    /// Default: depdash.toml or pyproject.toml in the project directory.
+    #[arg(long, env = "DEPDASH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Write the report to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Base URL of the PyPI JSON API (a private index or mirror).
+    #[arg(long, env = "DEPDASH_PYPI_URL", value_name = "URL")]
+    pub pypi_url: Option<String>,
+
+    /// Base URL of the OSV API.
+    #[arg(long, env = "DEPDASH_OSV_URL", value_name = "URL")]
+    pub osv_url: Option<String>,
+
+    /// Offline OSV database: a directory of OSV JSON files or OSV's PyPI all.zip.
+    #[arg(long, env = "DEPDASH_OSV_DB", value_name = "PATH")]
+    pub osv_db: Option<PathBuf>,
+
+    /// Make no network call at all (cache and --osv-db only; stale cache entries are used).
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Most HTTP requests in flight at once.
+    #[arg(long, env = "DEPDASH_CONCURRENCY", value_name = "N")]
+    pub concurrency: Option<usize>,
+
+    /// Per-request timeout, e.g. 20s.
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+
+    /// Retries per request (on timeouts, connection errors, 429 and 5xx only).
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+
+    /// Cache directory. Default: the platform cache directory.
+    #[arg(long, env = "DEPDASH_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Shared Redis cache for a fleet of CI runners, e.g. redis://127.0.0.1:6379/0.
+    #[arg(long, env = "DEPDASH_REDIS_URL", value_name = "URL")]
+    pub redis_url: Option<String>,
+
+    /// Disable every cache level.
+    #[arg(long)]
+    pub no_cache: bool,
+
+    /// Ignore cached answers (still writes fresh ones).
+    #[arg(long)]
+    pub refresh: bool,
+
+    /// Skip the vulnerability check (no OSV queries).
+    #[arg(long)]
+    pub no_vulnerabilities: bool,
+
+    /// Skip registry health (no PyPI queries): yanked, outdated, stale.
+    #[arg(long)]
+    pub no_registry: bool,
+
+    /// Exit 1 when this run is more than the threshold slower than its baseline.
+    #[arg(long)]
+    pub fail_on_regression: bool,
+
+    /// Run history file. Default: in the platform data directory.
+    #[arg(long, env = "DEPDASH_HISTORY", value_name = "FILE", hide = true)]
+    pub history_file: Option<PathBuf>,
+
+    /// Do not record this run in the history.
+    #[arg(long)]
+    pub no_history: bool,
+
+    /// Progress on stderr: auto (when stderr is a terminal), always, never.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+
+    /// More log output on stderr (headless) or in the log file (dashboard).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProgressMode {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
