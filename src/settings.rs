@@ -185,7 +185,7 @@ pub fn default_history_path() -> Option<PathBuf> {
 }
 
 /// The directory where a policy file is looked for: the project directory the target names.
-fn project_dir(target: &Target) -> PathBuf {
+pub fn project_dir(target: &Target) -> PathBuf {
     let cwd = || std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     match target {
         Target::Path(p) if p.is_dir() => p.clone(),

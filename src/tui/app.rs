@@ -429,6 +429,8 @@ pub struct App {
     warnings: Vec<String>,
     history: Vec<(String, f64)>,
     regressions: Vec<RegressionView>,
+    /// What the baseline comparison said, in words (from `metrics.baseline`).
+    baseline_note: Option<String>,
     /// A re-run was asked for while a run was in progress (`Some(refresh)`).
     pending_rerun: Option<bool>,
     /// Wall clock of the run in progress, advanced by `tick`.
@@ -471,6 +473,7 @@ impl App {
             warnings: Vec::new(),
             history: Vec::new(),
             regressions: Vec::new(),
+            baseline_note: None,
             pending_rerun: None,
             clock: Duration::ZERO,
             viewport: (80, 24),
@@ -631,6 +634,10 @@ impl App {
 
     pub fn regressions(&self) -> &[RegressionView] {
         &self.regressions
+    }
+
+    pub fn baseline_note(&self) -> Option<&str> {
+        self.baseline_note.as_deref()
     }
 
     pub fn pending_rerun(&self) -> Option<bool> {
@@ -839,6 +846,7 @@ impl App {
     fn finish(&mut self, report: Report) {
         let outcome = report.summary.outcome;
         self.regressions = parse_regressions(&report.metrics);
+        self.baseline_note = parse_baseline(&report.metrics);
         self.report_metrics = metrics_from_report(&report.metrics, self.live.run);
         let total_ms = report
             .metrics
@@ -1375,6 +1383,26 @@ pub fn parse_regressions(metrics: &serde_json::Value) -> Vec<RegressionView> {
         .collect()
 }
 
+/// `metrics.baseline` of a report in words, read leniently (`None` when absent or unknown).
+pub fn parse_baseline(metrics: &serde_json::Value) -> Option<String> {
+    let baseline = metrics.get("baseline")?;
+    let count = |key: &str| baseline.get(key).and_then(serde_json::Value::as_u64);
+    match baseline.get("verdict")?.as_str()? {
+        "compared" => Some(match count("baseline_runs") {
+            Some(n) => format!("compared with the median of {n} comparable runs"),
+            None => "compared with earlier runs".to_string(),
+        }),
+        "no-baseline" => Some(match (count("runs"), count("needed")) {
+            (Some(runs), Some(needed)) => {
+                format!("no baseline yet: {runs} of {needed} comparable runs recorded")
+            }
+            _ => "no baseline yet".to_string(),
+        }),
+        "not-recorded" => Some("run history is off: nothing to compare with".to_string()),
+        _ => None,
+    }
+}
+
 /// A snapshot rebuilt from a report's free-form metrics (each part read only if it parses).
 fn metrics_from_report(metrics: &serde_json::Value, run: u64) -> Option<MetricsSnapshot> {
     let part = |key: &str| metrics.get(key).cloned();
@@ -1721,7 +1749,47 @@ mod tests {
         assert_eq!(parsed[0].ratio, 3.0);
         assert!(parsed[1].ratio.is_infinite());
         assert!(parse_regressions(&serde_json::json!(null)).is_empty());
+        let note = |v: serde_json::Value| parse_baseline(&serde_json::json!({ "baseline": v }));
+        assert_eq!(
+            note(serde_json::json!({"verdict": "no-baseline", "runs": 1, "needed": 3})).as_deref(),
+            Some("no baseline yet: 1 of 3 comparable runs recorded")
+        );
+        assert_eq!(
+            note(serde_json::json!({"verdict": "compared", "baseline_runs": 5, "regressions": []}))
+                .as_deref(),
+            Some("compared with the median of 5 comparable runs")
+        );
+        assert_eq!(note(serde_json::json!({"verdict": "mystery"})), None);
         assert!(parse_regressions(&serde_json::json!({ "regressions": 3 })).is_empty());
+    }
+
+    #[test]
+    fn report_metrics_stand_in_when_no_snapshot_arrived() {
+        // The layout `perf::finish_report` writes: extra keys are ignored.
+        let mut report = testdata::clean_report();
+        report.metrics = serde_json::json!({
+            "total_ms": 1500.0,
+            "operations": { "http.osv": {
+                "count": 2, "total_ms": 30.0, "mean_ms": 15.0, "min_ms": 10.0,
+                "p50_ms": 10.0, "p95_ms": 20.0, "p99_ms": 20.0, "max_ms": 20.0 } },
+            "cache": { "enabled": true, "state": "warm", "lookups": 8, "hits": 6,
+                "hit_rate": 0.75, "stale_served": 0,
+                "levels": { "file": { "lookups": 8, "hits": 6, "misses": 2, "writes": 0,
+                    "bytes_read": 0, "bytes_written": 0, "corrupt_repaired": 0, "errors": 0,
+                    "hit_rate": 0.75 } } },
+            "network": { "requests": 2, "retries": 0, "failures": 0, "bytes": 10,
+                "in_flight": 0, "max_in_flight": 1, "breaker_trips": 0 },
+            "baseline": { "verdict": "not-recorded" },
+            "regressions": []
+        });
+        let mut app = testdata::new_app();
+        app.apply_event(EngineEvent::Finished(Box::new(report)));
+        let cache = app.cache().expect("cache counters from the report");
+        assert_eq!((cache.hits, cache.lookups), (6, 8));
+        assert_eq!(cache.levels["file"].hits, 6);
+        assert_eq!(app.operations().unwrap()["http.osv"].p95_ms, 20.0);
+        assert_eq!(app.elapsed(), Duration::from_millis(1500));
+        assert!(app.baseline_note().unwrap().contains("history is off"));
     }
 
     #[test]

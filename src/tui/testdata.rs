@@ -284,6 +284,7 @@ fn report_of(
         summary,
         metrics: serde_json::json!({
             "total_ms": 4200.0,
+            "baseline": { "verdict": "compared", "baseline_runs": 5, "regressions": [] },
             "regressions": [
                 { "operation": "http.pypi", "metric": "p95", "baseline_ms": 120.0, "current_ms": 210.0, "ratio": 1.75 },
                 { "operation": "metadata.parse", "baseline_ms": 2.0, "current_ms": 3.0 },
