@@ -1,3 +1,4 @@
 //! depdash measuring itself: per-operation timings, run history and regression detection.
 
+pub mod history;
 pub mod tracker;
