@@ -8,6 +8,15 @@
 //! Freshness: every entry carries its own fetch time and TTL. Past the TTL an entry is stale:
 //! a miss normally, served as [`Lookup::Stale`] when `allow_stale` is set (`--offline`), for up
 //! to [`STALE_GRACE`] after expiry.
+//!
+//! File reads and writes run inline on the calling task: a verified 2 KiB read is ~8 µs and a
+//! put ~30 µs (bench `cache`), cheaper than a hop to the blocking pool (400 reads through
+//! `spawn_blocking` measured a 5 ms median against 2.4 ms inline). Only directory scans for
+//! the size bound go to the blocking pool.
+//!
+//! The memory level costs ~1 µs per hit and ~2.5 µs per promotion; in a one-shot `check` it
+//! pays off only for keys looked up twice (a 400-lookup warm run: 2.6 ms without it, 3.6 ms
+//! with it), in the dashboard it answers every re-run. `memory_entries: 0` turns it off.
 
 pub mod entry;
 pub mod file;
@@ -160,7 +169,7 @@ struct Inner {
     refresh: bool,
     allow_stale: bool,
     memory: Option<MemoryLevel>,
-    file: Option<FileLevel>,
+    file: Option<Arc<FileLevel>>,
     redis: Option<RedisLevel>,
     redis_configured: bool,
     /// Set on the first Redis failure; L3 is skipped from then on.
@@ -186,7 +195,7 @@ impl std::fmt::Debug for TieredCache {
         f.debug_struct("TieredCache")
             .field("enabled", &self.inner.enabled)
             .field("memory", &self.inner.memory.is_some())
-            .field("file", &self.inner.file.as_ref().map(FileLevel::dir))
+            .field("file", &self.inner.file.as_ref().map(|f| f.dir()))
             .field("redis", &self.inner.redis.as_ref().map(RedisLevel::address))
             .finish()
     }
@@ -205,7 +214,7 @@ impl TieredCache {
             .then(|| MemoryLevel::new(config.memory_entries, config.allow_stale));
         let file = if enabled {
             let dir = resolve_dir(config.dir.as_deref())?;
-            Some(FileLevel::open(&dir, config.max_file_bytes)?)
+            Some(Arc::new(FileLevel::open(&dir, config.max_file_bytes)?))
         } else {
             None
         };
@@ -253,7 +262,7 @@ impl TieredCache {
 
     /// The file level's directory, when it is enabled.
     pub fn dir(&self) -> Option<&Path> {
-        self.inner.file.as_ref().map(FileLevel::dir)
+        self.inner.file.as_ref().map(|f| f.dir())
     }
 
     /// Looks `key` up, walking memory -> file -> Redis.
@@ -448,9 +457,7 @@ impl Inner {
                 None
             }
             Err(e) => {
-                tracing::warn!(key = %key, path = %file.path_of(key).display(), error = %e,
-                    "cache entry unreadable");
-                bump(&self.file_stats.errors, 1);
+                self.file_error(file, key, "cache entry unreadable", e);
                 None
             }
         }
@@ -492,12 +499,13 @@ impl Inner {
         {
             match file.write(key, record) {
                 Ok(0) => {}
-                Ok(written) => self.file_stats.wrote(written),
-                Err(e) => {
-                    tracing::warn!(key = %key, dir = %file.dir().display(), error = %e,
-                        "cache write failed");
-                    bump(&self.file_stats.errors, 1);
+                Ok(written) => {
+                    self.file_stats.wrote(written);
+                    if file.note_written(written) {
+                        self.settle_file_size(file).await;
+                    }
                 }
+                Err(e) => self.file_error(file, key, "cache write failed", e),
             }
         }
         if above(Level::Redis)
@@ -507,6 +515,22 @@ impl Inner {
                 Ok(()) => self.redis_stats.wrote(len),
                 Err(e) => self.redis_failed(redis, e).await,
             }
+        }
+    }
+
+    fn file_error(&self, file: &FileLevel, key: &CacheKey, what: &str, error: std::io::Error) {
+        tracing::warn!(key = %key, dir = %file.dir().display(), %error, "{what}");
+        bump(&self.file_stats.errors, 1);
+    }
+
+    /// Measures the directory and evicts if needed, on the blocking pool.
+    async fn settle_file_size(&self, file: &Arc<FileLevel>) {
+        let file = Arc::clone(file);
+        let dir = file.dir().to_path_buf();
+        let result = tokio::task::spawn_blocking(move || file.settle()).await;
+        if let Err(error) = result.map_err(std::io::Error::other).and_then(|r| r) {
+            tracing::warn!(dir = %dir.display(), %error, "cache size check failed");
+            bump(&self.file_stats.errors, 1);
         }
     }
 

@@ -123,6 +123,23 @@ async fn put_then_get_from_a_new_instance_reads_the_file_and_promotes_to_memory(
 }
 
 #[tokio::test]
+async fn level_timings_are_recorded_in_the_tracker() {
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = Arc::new(Tracker::new());
+    let cache = TieredCache::open(&config(dir.path()), EventSink::none(), tracker.clone())
+        .await
+        .unwrap();
+    cache.put(&key("a"), b"x", HOUR).await;
+    cache.get(&key("a")).await; // memory hit
+    cache.get(&key("b")).await; // memory and file miss
+    let ops = tracker.snapshot();
+    assert_eq!(ops["cache.put"].count, 1);
+    assert_eq!(ops["cache.get.memory"].count, 2);
+    assert_eq!(ops["cache.get.file"].count, 1);
+    assert!(!ops.contains_key("cache.get.redis"));
+}
+
+#[tokio::test]
 async fn json_round_trip_and_unparsable_payload_is_a_miss() {
     let dir = tempfile::tempdir().unwrap();
     let opened = open(&config(dir.path())).await;
