@@ -96,12 +96,18 @@ impl FileLevel {
             Err(e) => return Err(e),
         };
         let meta = file.metadata()?;
-        if meta.is_dir() {
+        let unfit = if meta.is_dir() {
+            Some("a directory stands where the entry file should be".to_string())
+        } else if meta.len() > self.max_bytes {
+            // Never written by this level; do not load a runaway file into memory.
+            Some(format!("{} bytes, larger than the cache bound", meta.len()))
+        } else {
+            None
+        };
+        if let Some(reason) = unfit {
             drop(file);
             remove_entry_path(&path);
-            return Ok(FileRead::Repaired {
-                reason: "a directory stands where the entry file should be".into(),
-            });
+            return Ok(FileRead::Repaired { reason });
         }
         let mut bytes = Vec::with_capacity(meta.len() as usize);
         file.read_to_end(&mut bytes)?;
@@ -239,14 +245,18 @@ fn touch_if_old(file: &File, meta: &fs::Metadata) {
 /// Removes a bad entry (file, or a directory squatting on its name). Failures are logged only:
 /// the entry is already treated as a miss, and the next put replaces it.
 fn remove_entry_path(path: &Path) {
-    let result = match fs::symlink_metadata(path) {
+    if let Err(e) = remove_any(path) {
+        tracing::warn!(path = %path.display(), error = %e, "could not remove corrupt cache entry");
+    }
+}
+
+/// Removes a file, or a directory squatting on an entry's name; already gone is fine.
+fn remove_any(path: &Path) -> io::Result<()> {
+    match fs::symlink_metadata(path) {
         Ok(meta) if meta.is_dir() => fs::remove_dir_all(path),
         Ok(_) => fs::remove_file(path),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
-    };
-    if let Err(e) = result {
-        tracing::warn!(path = %path.display(), error = %e, "could not remove corrupt cache entry");
     }
 }
 
@@ -415,14 +425,9 @@ pub fn clear(dir: &Path) -> Result<CleanupReport, CacheError> {
     let scan = scan(dir).map_err(io_error(dir))?;
     let mut report = CleanupReport::default();
     for file in scan.entries.iter().chain(&scan.temps) {
-        match fs::remove_file(&file.path) {
-            Ok(()) => {
-                report.removed_entries += 1;
-                report.bytes_freed += file.len;
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io_error(&file.path)(e)),
-        }
+        remove_any(&file.path).map_err(io_error(&file.path))?;
+        report.removed_entries += 1;
+        report.bytes_freed += file.len;
     }
     Ok(report)
 }

@@ -295,6 +295,9 @@ async fn a_fresh_copy_below_wins_over_a_stale_one_above() {
 // ---------------------------------------------------------------------------------------------
 // Corruption: every way a file can be wrong is a miss, a repair and then a correct answer.
 
+/// `max_file_bytes` of the caches in the corruption test.
+const CORRUPTION_BOUND: u64 = 64 * 1024;
+
 /// A named way to damage the entry file at a path.
 type Corruption = (&'static str, fn(&Path));
 
@@ -335,6 +338,9 @@ fn corruptions() -> Vec<Corruption> {
         ("trailing bytes", |p| {
             rewrite(p, |b| b.extend_from_slice(b"xx"))
         }),
+        ("larger than the cache bound", |p| {
+            rewrite(p, |b| b.resize(CORRUPTION_BOUND as usize + 1, 0))
+        }),
         ("entry of another key", |p| {
             let other = key("someone-else");
             fs::write(
@@ -353,18 +359,22 @@ fn corruptions() -> Vec<Corruption> {
 
 #[tokio::test]
 async fn every_kind_of_corrupt_file_is_a_miss_then_repaired() {
+    let bounded = |dir: &Path| CacheConfig {
+        max_file_bytes: CORRUPTION_BOUND,
+        ..config(dir)
+    };
     for (what, corrupt) in corruptions() {
         let dir = tempfile::tempdir().unwrap();
         let k = key("requests");
         let path = entry_path(dir.path(), &k);
-        open(&config(dir.path()))
+        open(&bounded(dir.path()))
             .await
             .cache
             .put(&k, b"payload-1", HOUR)
             .await;
         corrupt(&path);
 
-        let reader = open(&config(dir.path())).await;
+        let reader = open(&bounded(dir.path())).await;
         assert_eq!(reader.cache.get(&k).await, Lookup::Miss, "{what}");
         assert!(!path.exists(), "{what}: bad entry not removed");
         let file = level(&reader.cache, "file");
@@ -649,10 +659,13 @@ async fn stats_prune_and_clear() {
     assert!(entry_path(dir.path(), &key("fresh")).exists());
     assert!(!entry_path(dir.path(), &key("expired")).exists());
 
+    fs::create_dir(entry_path(dir.path(), &key("squatter"))).unwrap();
+    fs::create_dir(dir.path().join("sub")).unwrap();
     let cleared = depdash::cache::clear(dir.path()).unwrap();
-    assert_eq!(cleared.removed_entries, 2);
+    assert_eq!(cleared.removed_entries, 3);
     assert_eq!(depdash::cache::stats(dir.path()).unwrap().entries, 0);
     assert!(dir.path().join("README").exists(), "foreign file removed");
+    assert!(dir.path().join("sub").is_dir(), "foreign directory removed");
 
     let missing = depdash::cache::stats(&dir.path().join("absent")).unwrap();
     assert_eq!(missing.entries, 0);
