@@ -13,6 +13,9 @@
 //!   and two processes writing the same key just race to the last rename. No `fsync`: measured
 //!   at ~280 µs per 2 KiB put against ~26 µs without, and an entry torn by a crash fails its
 //!   checksum and is repaired as a miss.
+//! * Repairs: a reader that finds a bad entry removes it. If another process renames a fresh
+//!   entry into place between that read and the removal, the fresh entry goes too; the cost is
+//!   one later miss, never a wrong answer.
 //! * Permissions (unix): directories created here are 0700, files 0600: cached data can reveal
 //!   what a team runs.
 //! * Size bound with cheap eviction: the level keeps a running estimate of the directory size
