@@ -3,3 +3,4 @@
 fn main() {
     divan::main();
 }
+mod cache;

@@ -1,3 +1,5 @@
 //! Integration tests: one binary, real files, real processes, real sockets on loopback.
 
+mod cache;
+mod perf;
 mod support;

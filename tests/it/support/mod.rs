@@ -1,1 +1,2 @@
 //! Shared test support: fixture builders and loopback servers.
+pub mod redis;
