@@ -132,7 +132,9 @@ impl Settings {
         let history_file = if args.no_history {
             None
         } else {
-            args.history_file.clone().or_else(default_history_path)
+            args.history_file
+                .clone()
+                .or_else(|| crate::perf::history::History::default_path().ok())
         };
 
         Ok(Settings {
@@ -177,11 +179,6 @@ impl Settings {
             Target::Default => "current environment".to_string(),
         }
     }
-}
-
-/// `history.jsonl` in the platform data directory.
-pub fn default_history_path() -> Option<PathBuf> {
-    directories::ProjectDirs::from("", "", "depdash").map(|d| d.data_dir().join("history.jsonl"))
 }
 
 /// The directory where a policy file is looked for: the project directory the target names.
