@@ -692,20 +692,16 @@ fn classify(error: reqwest::Error) -> AttemptError {
     }
 }
 
-/// The innermost causes of an error, which say what happened ("Connection refused"), without
-/// reqwest's outer "error sending request for url (...)".
+/// The innermost cause of an error, which says what happened ("Connection refused (os error
+/// 111)"), without reqwest's outer "error sending request for url (...)" and hyper's wrappers.
 fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut causes = Vec::new();
+    let mut innermost = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        causes.push(cause.to_string());
+        innermost = cause.to_string();
         source = cause.source();
     }
-    match causes.last() {
-        Some(innermost) if causes.len() >= 2 => format!("{}: {innermost}", causes[0]),
-        Some(only) => only.clone(),
-        None => error.to_string(),
-    }
+    innermost
 }
 
 /// `Retry-After`: delta-seconds or an HTTP-date (IMF-fixdate, the form RFC 9110 requires
