@@ -43,12 +43,14 @@ const BLOCKING_PARSE_THRESHOLD: usize = 512 * 1024;
 pub struct HttpConfig {
     /// Most attempts in flight at once, across hosts.
     ///
-    /// Default 32, measured against the loopback registry at 50 ms latency per request
-    /// (180 PyPI requests, 3 runs each, debug build): 8 → 1.16 s, 16 → 0.59 s, 32 → 0.32 s,
-    /// 64 → 0.21 s. Wall time is latency-bound (≈ ⌈n / c⌉ × latency), so doubling keeps paying
-    /// until the batch fits in one round; 32 reaches 94 % of the 64 speed-up over 16 relative to
-    /// what 64 gains, and halves the sockets we hold open against a public service that rate
-    /// limits. OSV needs one request per 1000 packages, so PyPI sets the figure.
+    /// Default 32, measured with `cargo bench --bench hot_paths -- sources` (release build,
+    /// loopback registry at 50 ms latency per request, 180 PyPI lookups, median of 3):
+    /// 8 → 1.203 s, 16 → 0.636 s, 32 → 0.327 s, 64 → 0.167 s. Wall time is latency-bound
+    /// (≈ ⌈n / c⌉ × latency) and loopback has no rate limit, so every doubling halves it; the
+    /// absolute gain shrinks (−567, −309, −160 ms) while the burst we put on a shared public
+    /// service, and the number of requests that fail together when it stumbles, doubles. 32 keeps
+    /// a typical environment under half a second of network time; OSV needs one request per
+    /// 1000 packages, so PyPI sets the figure.
     pub concurrency: usize,
     pub connect_timeout: Duration,
     /// Whole attempt: send, headers and body.
