@@ -148,8 +148,9 @@ pub enum FetchError {
     /// A resource that must exist (e.g. an advisory id the index just listed) does not.
     #[error("{host}: {subject} not found (HTTP 404)")]
     NotFound { host: String, subject: String },
-    #[error("invalid URL {url}: {detail}")]
-    InvalidUrl { url: String, detail: String },
+    /// The request could not be built (bad base URL, unencodable body): a configuration error.
+    #[error("cannot request {url}: {detail}")]
+    InvalidRequest { url: String, detail: String },
 }
 
 fn seconds(d: Duration) -> String {
@@ -365,7 +366,7 @@ impl HttpClient {
         B: Serialize + ?Sized,
         T: DeserializeOwned + Send + 'static,
     {
-        let body = serde_json::to_vec(body).map_err(|e| FetchError::InvalidUrl {
+        let body = serde_json::to_vec(body).map_err(|e| FetchError::InvalidRequest {
             url: url.to_string(),
             detail: format!("request body cannot be encoded: {e}"),
         })?;
@@ -385,11 +386,11 @@ impl HttpClient {
         T: DeserializeOwned + Send + 'static,
     {
         let started = Instant::now();
-        let parsed = Url::parse(url).map_err(|e| FetchError::InvalidUrl {
+        let parsed = Url::parse(url).map_err(|e| FetchError::InvalidRequest {
             url: url.to_string(),
             detail: e.to_string(),
         })?;
-        let host = host_key(&parsed).ok_or_else(|| FetchError::InvalidUrl {
+        let host = host_key(&parsed).ok_or_else(|| FetchError::InvalidRequest {
             url: url.to_string(),
             detail: "no host".to_string(),
         })?;

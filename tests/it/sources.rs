@@ -991,3 +991,38 @@ fn cvss_base_scores_match_the_specification() {
     }
     assert!(v4_score("CVSS:4.0/AV:N").is_err());
 }
+
+#[tokio::test]
+async fn multi_megabyte_project_documents_parse_off_the_runtime_thread() {
+    let mut dataset = Dataset::new();
+    let mut builder = dataset.package("huge-project").license("Apache-2.0");
+    for i in 0..3000 {
+        builder = builder.release(&format!("1.{i}.0"), "2024-01-01T00:00:00Z");
+    }
+    builder.add();
+    let server = RegistryServer::start(dataset).await;
+    let h = Harness::new(test_config());
+    let pypi = PypiClient::new(h.http.clone(), &server.url());
+    let info = pypi.release("huge-project", "1.1500.0").await.unwrap();
+    assert_eq!(info.latest_version.as_deref(), Some("1.2999.0"));
+    assert!(
+        h.http.network_counters().bytes > 1024 * 1024,
+        "the document is large"
+    );
+}
+
+#[tokio::test]
+async fn empty_batches_send_nothing_and_bad_base_urls_are_errors() {
+    let server = RegistryServer::start(dataset()).await;
+    let h = Harness::new(test_config());
+    let osv = OsvClient::new(h.http.clone(), &server.url());
+    assert!(osv.query_batch(&[]).await.is_empty());
+    assert_eq!(server.stats().total, 0);
+
+    let pypi = PypiClient::new(h.http.clone(), "not a url");
+    let error = pypi.release("requests", "2.31.0").await.unwrap_err();
+    assert!(
+        matches!(error, FetchError::InvalidRequest { .. }),
+        "{error:?}"
+    );
+}

@@ -670,7 +670,10 @@ fn decide_fault(state: &State) -> Option<Injected> {
         faults.rate_limit_next -= 1;
         return Some(Injected::RateLimited);
     }
-    if faults.fail_every.is_some_and(|n| n > 0 && count.is_multiple_of(n)) {
+    if faults
+        .fail_every
+        .is_some_and(|n| n > 0 && count.is_multiple_of(n))
+    {
         return Some(Injected::Status(faults.fail_status));
     }
     if faults.fail_rate > 0.0 {
