@@ -554,7 +554,7 @@ impl HttpClient {
         body: Option<Vec<u8>>,
     ) -> Result<Answer, AttemptError> {
         let inner = &self.inner;
-        // The semaphore is never closed, so acquiring cannot fail; treat it as a bug-free path.
+        // Nothing closes the semaphore; the error arm exists only to avoid an unwrap.
         let _permit = inner
             .permits
             .acquire()
