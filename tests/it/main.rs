@@ -2,4 +2,5 @@
 
 mod cache;
 mod perf;
+mod sources;
 mod support;
