@@ -41,7 +41,11 @@ fn config(dir: &Path, memory_entries: u64) -> CacheConfig {
 }
 
 fn key(i: usize) -> CacheKey {
-    CacheKey::pypi("https://pypi.org/pypi", format!("package-{i}"), "1.0.0")
+    CacheKey::pypi(
+        "https://index.example/pypi",
+        format!("package-{i}"),
+        "1.0.0",
+    )
 }
 
 fn payload(len: usize) -> Vec<u8> {

@@ -158,8 +158,8 @@ mod tests {
 
     #[test]
     fn key_string_layout() {
-        let key = CacheKey::pypi("https://pypi.org/pypi", "requests", "2.32.3");
-        let hash = fingerprint::of_bytes(b"https://pypi.org/pypi");
+        let key = CacheKey::pypi("https://index.example/pypi", "requests", "2.32.3");
+        let hash = fingerprint::of_bytes(b"https://index.example/pypi");
         assert_eq!(
             key.as_str(),
             format!("depdash:v1:pypi:{}:requests:2.32.3", &hash[..12])
@@ -184,9 +184,9 @@ mod tests {
 
     #[test]
     fn different_sources_and_kinds_are_different_keys() {
-        let pypi = CacheKey::pypi("https://pypi.org/pypi", "x", "1");
+        let pypi = CacheKey::pypi("https://index.example/pypi", "x", "1");
         let mirror = CacheKey::pypi("https://mirror.example/pypi", "x", "1");
-        let osv = CacheKey::osv("https://pypi.org/pypi", "x", "1");
+        let osv = CacheKey::osv("https://index.example/pypi", "x", "1");
         assert_ne!(pypi.file_name(), mirror.file_name());
         assert_ne!(pypi.file_name(), osv.file_name());
     }

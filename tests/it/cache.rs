@@ -57,7 +57,7 @@ async fn open(config: &CacheConfig) -> Opened {
 }
 
 fn key(name: &str) -> CacheKey {
-    CacheKey::pypi("https://pypi.org/pypi", name, "1.0")
+    CacheKey::pypi("https://index.example/pypi", name, "1.0")
 }
 
 fn level(cache: &TieredCache, name: &str) -> depdash::engine::events::LevelCounters {
