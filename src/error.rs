@@ -43,6 +43,10 @@ pub enum Error {
     #[error("terminal: {0}")]
     Terminal(String),
 
+    /// A run failed; the message is already complete (it came from the engine as text).
+    #[error("{0}")]
+    Run(String),
+
     /// The engine stopped without a report (a task panicked or was cancelled).
     #[error("engine: {0}")]
     Engine(String),

@@ -4,13 +4,17 @@
 //! One engine ([`engine`]) with two faces: the terminal dashboard ([`tui`]) and the headless
 //! `check` for CI ([`output`]).
 
+pub mod app;
 pub mod cache;
 pub mod checks;
 pub mod cli;
+pub mod commands;
 pub mod engine;
 pub mod error;
 pub mod fingerprint;
+pub mod headless;
 pub mod inventory;
+pub mod logging;
 pub mod model;
 pub mod output;
 pub mod perf;

@@ -1,1 +1,16 @@
-fn main() {}
+//! The `depdash` binary: parse the command line, run, turn errors into messages and exit codes.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = depdash::cli::Cli::parse();
+    match depdash::app::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("depdash: error: {e}");
+            ExitCode::from(depdash::app::EXIT_USAGE)
+        }
+    }
+}

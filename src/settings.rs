@@ -8,7 +8,6 @@ use crate::cli::RunArgs;
 use crate::error::{Error, Result};
 use crate::policy::{self, Policy};
 
-pub const DEFAULT_PYPI_URL: &str = "https://pypi.org";
 pub const DEFAULT_OSV_URL: &str = "https://api.osv.dev";
 
 /// What to inventory.
@@ -27,7 +26,9 @@ pub enum Target {
 /// Network settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NetworkSettings {
-    pub pypi_url: String,
+    /// Base URL of the PyPI JSON API. `None`: no index configured, so registry facts are
+    /// reported unknown with a reason that says how to configure one.
+    pub pypi_url: Option<String>,
     pub osv_url: String,
     pub osv_db: Option<PathBuf>,
     pub offline: bool,
@@ -110,15 +111,16 @@ impl Settings {
             .pypi_url
             .clone()
             .or_else(|| sources.pypi_url.clone())
-            .unwrap_or_else(|| DEFAULT_PYPI_URL.to_string());
+            .or_else(|| pip_index_base(&PipEnv::from_process()));
         let osv_url = args
             .osv_url
             .clone()
             .or_else(|| sources.osv_url.clone())
             .unwrap_or_else(|| DEFAULT_OSV_URL.to_string());
-        for (flag, url) in [("--pypi-url", &pypi_url), ("--osv-url", &osv_url)] {
-            validate_base_url(flag, url)?;
+        if let Some(url) = &pypi_url {
+            validate_base_url("--pypi-url", url)?;
         }
+        validate_base_url("--osv-url", &osv_url)?;
         let osv_db = args.osv_db.clone().or_else(|| sources.osv_db.clone());
         if let Some(db) = &osv_db
             && !db.exists()
@@ -132,13 +134,15 @@ impl Settings {
         let history_file = if args.no_history {
             None
         } else {
-            args.history_file.clone().or_else(default_history_path)
+            args.history_file
+                .clone()
+                .or_else(|| crate::perf::history::History::default_path().ok())
         };
 
         Ok(Settings {
             target,
             network: NetworkSettings {
-                pypi_url: pypi_url.trim_end_matches('/').to_string(),
+                pypi_url: pypi_url.map(|u| u.trim_end_matches('/').to_string()),
                 osv_url: osv_url.trim_end_matches('/').to_string(),
                 osv_db,
                 offline: args.offline,
@@ -179,11 +183,6 @@ impl Settings {
     }
 }
 
-/// `history.jsonl` in the platform data directory.
-pub fn default_history_path() -> Option<PathBuf> {
-    directories::ProjectDirs::from("", "", "depdash").map(|d| d.data_dir().join("history.jsonl"))
-}
-
 /// The directory where a policy file is looked for: the project directory the target names.
 pub fn project_dir(target: &Target) -> PathBuf {
     let cwd = || std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
@@ -200,11 +199,73 @@ pub fn project_dir(target: &Target) -> PathBuf {
     }
 }
 
+/// Where pip's configuration may be found, captured so tests can supply their own.
+struct PipEnv {
+    index_url: Option<String>,
+    config_files: Vec<PathBuf>,
+}
+
+impl PipEnv {
+    fn from_process() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let mut config_files: Vec<PathBuf> =
+            vec!["/etc/pip.conf".into(), "/etc/xdg/pip/pip.conf".into()];
+        if let Some(home) = var("HOME").map(PathBuf::from) {
+            config_files.push(home.join(".pip/pip.conf"));
+            config_files.push(home.join(".config/pip/pip.conf"));
+        }
+        if let Some(venv) = var("VIRTUAL_ENV").map(PathBuf::from) {
+            config_files.push(venv.join("pip.conf"));
+        }
+        if let Some(file) = var("PIP_CONFIG_FILE").map(PathBuf::from) {
+            config_files.push(file);
+        }
+        PipEnv {
+            index_url: var("PIP_INDEX_URL"),
+            config_files,
+        }
+    }
+}
+
+/// The JSON API base of the index pip is configured to use (`PIP_INDEX_URL`, else `index-url`
+/// in pip's config files, later files winning as in pip), so a private index configured for pip
+/// is also depdash's default. `https://host/simple/` → `https://host`.
+fn pip_index_base(env: &PipEnv) -> Option<String> {
+    let configured = env.index_url.clone().or_else(|| {
+        env.config_files
+            .iter()
+            .filter_map(|f| std::fs::read_to_string(f).ok())
+            .filter_map(|text| ini_index_url(&text))
+            .last()
+    })?;
+    let trimmed = configured.trim().trim_end_matches('/');
+    let base = trimmed.strip_suffix("/simple").unwrap_or(trimmed);
+    Some(base.to_string())
+}
+
+/// `index-url` (or `index_url`) from the `[global]` or `[install]` section of a pip config.
+fn ini_index_url(text: &str) -> Option<String> {
+    let mut section = String::new();
+    let mut found = None;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') && line.ends_with(']') {
+            section = line[1..line.len() - 1].trim().to_ascii_lowercase();
+        } else if matches!(section.as_str(), "global" | "install")
+            && let Some((key, value)) = line.split_once(['=', ':'])
+            && matches!(key.trim(), "index-url" | "index_url")
+        {
+            found = Some(value.trim().to_string());
+        }
+    }
+    found
+}
+
 fn validate_base_url(flag: &str, url: &str) -> Result<()> {
     match reqwest::Url::parse(url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
         Ok(_) => Err(Error::Usage(format!(
-            "{flag} {url}: expected an http(s) URL such as https://pypi.org"
+            "{flag} {url}: expected an http(s) URL such as https://index.example.com"
         ))),
         Err(e) => Err(Error::Usage(format!("{flag} {url}: {e}"))),
     }
@@ -237,13 +298,44 @@ mod tests {
             "--no-history",
         ])
         .unwrap();
-        assert_eq!(s.network.pypi_url, "http://mirror.local");
+        assert_eq!(s.network.pypi_url.as_deref(), Some("http://mirror.local"));
         assert_eq!(s.network.osv_url, "http://127.0.0.1:9");
         assert_eq!(s.network.concurrency, Some(4));
         assert!(s.policy.path.is_some());
         let s = resolve(&["depdash", "--no-history", "-r", "/nonexistent/req.txt"]).unwrap();
-        assert_eq!(s.network.pypi_url, DEFAULT_PYPI_URL);
+        assert_eq!(s.network.osv_url, DEFAULT_OSV_URL);
         assert_eq!(s.history_file, None);
+    }
+
+    #[test]
+    fn pip_configuration_supplies_the_default_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let global = dir.path().join("pip.conf");
+        let user = dir.path().join("user.conf");
+        std::fs::write(&global, "[global]\nindex-url = https://a.example/simple/\n").unwrap();
+        std::fs::write(&user, "[install]\nindex_url: https://b.example/pypi/simple\n[list]\nindex-url = https://no.example\n").unwrap();
+        let env = |index_url: Option<&str>, files: Vec<PathBuf>| PipEnv {
+            index_url: index_url.map(String::from),
+            config_files: files,
+        };
+        assert_eq!(
+            pip_index_base(&env(None, vec![global.clone()])).as_deref(),
+            Some("https://a.example")
+        );
+        // Later files win, as in pip; [list] is not an install setting.
+        assert_eq!(
+            pip_index_base(&env(None, vec![global.clone(), user.clone()])).as_deref(),
+            Some("https://b.example/pypi")
+        );
+        // The environment variable wins over files.
+        assert_eq!(
+            pip_index_base(&env(Some("https://c.example/simple"), vec![global])).as_deref(),
+            Some("https://c.example")
+        );
+        assert_eq!(
+            pip_index_base(&env(None, vec![dir.path().join("missing")])),
+            None
+        );
     }
 
     #[test]

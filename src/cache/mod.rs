@@ -1,1 +1,550 @@
 //! Tiered cache: L1 memory (moka) -> L2 file -> L3 Redis, integrity-checked, with counters.
+//!
+//! A lookup walks the levels top-down and promotes a hit at a lower level into the levels
+//! above it; a put writes every enabled level. Nothing here fails a run: unreadable or corrupt
+//! entries are misses (and are repaired), write errors are logged and counted, and a Redis that
+//! is down or fails mid-run costs one [`EngineEvent::Warning`] and is skipped from then on.
+//!
+//! Freshness: every entry carries its own fetch time and TTL. Past the TTL an entry is stale:
+//! a miss normally, served as [`Lookup::Stale`] when `allow_stale` is set (`--offline`), for up
+//! to [`STALE_GRACE`] after expiry.
+//!
+//! File reads and writes run inline on the calling task: a verified 2 KiB read is ~8 µs and a
+//! put ~30 µs (bench `cache`), cheaper than a hop to the blocking pool (400 reads through
+//! `spawn_blocking` measured a 5 ms median against 2.4 ms inline). Only directory scans for
+//! the size bound go to the blocking pool.
+//!
+//! The memory level costs ~1 µs per hit and ~2.5 µs per promotion; in a one-shot `check` it
+//! pays off only for keys looked up twice (a 400-lookup warm run: 2.6 ms without it, 3.6 ms
+//! with it), in the dashboard it answers every re-run. `memory_entries: 0` turns it off.
+
+pub mod entry;
+pub mod file;
+pub mod key;
+mod memory;
+mod redis;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::engine::events::{CacheCounters, EngineEvent, EventSink, LevelCounters};
+use crate::perf::tracker::Tracker;
+
+pub use entry::STALE_GRACE;
+pub use file::{CacheStats, CleanupReport, clear, prune, stats};
+pub use key::CacheKey;
+
+use entry::{Freshness, Record, unix_now};
+use file::{FileLevel, FileRead};
+use memory::MemoryLevel;
+use redis::RedisLevel;
+
+/// Tracker operation names.
+pub const OP_GET_MEMORY: &str = "cache.get.memory";
+pub const OP_GET_FILE: &str = "cache.get.file";
+pub const OP_GET_REDIS: &str = "cache.get.redis";
+pub const OP_PUT: &str = "cache.put";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error(
+        "no default cache directory on this system (no home directory?); pass --cache-dir or --no-cache"
+    )]
+    NoDefaultDir,
+    #[error("cache directory {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// How the cache is set up for a run (from CLI flags and the `[cache]` policy).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CacheConfig {
+    /// `--no-cache` sets this to false: no level is read or written.
+    pub enabled: bool,
+    /// `None`: the platform cache directory (see [`default_dir`]).
+    pub dir: Option<PathBuf>,
+    pub redis_url: Option<String>,
+    /// Bypass reads but still write (`--refresh`).
+    pub refresh: bool,
+    /// Serve expired entries as [`Lookup::Stale`] (`--offline`).
+    pub allow_stale: bool,
+    /// Bound of the file level, in bytes.
+    pub max_file_bytes: u64,
+    /// Bound of the memory level, in entries; 0 disables the memory level.
+    pub memory_entries: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            enabled: true,
+            dir: None,
+            redis_url: None,
+            refresh: false,
+            allow_stale: false,
+            max_file_bytes: crate::policy::CachePolicy::default().max_size_bytes,
+            memory_entries: 10_000,
+        }
+    }
+}
+
+/// `ProjectDirs::from("", "", "depdash")`'s cache directory (e.g. `~/.cache/depdash`).
+pub fn default_dir() -> Result<PathBuf, CacheError> {
+    directories::ProjectDirs::from("", "", "depdash")
+        .map(|dirs| dirs.cache_dir().to_path_buf())
+        .ok_or(CacheError::NoDefaultDir)
+}
+
+/// The directory given, or the default one.
+pub fn resolve_dir(dir: Option<&Path>) -> Result<PathBuf, CacheError> {
+    match dir {
+        Some(dir) => Ok(dir.to_path_buf()),
+        None => default_dir(),
+    }
+}
+
+/// The answer to a lookup.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    Fresh(Vec<u8>),
+    /// Past its TTL; only returned when stale serving is allowed.
+    Stale(Vec<u8>),
+    Miss,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Level {
+    Memory,
+    File,
+    Redis,
+}
+
+#[derive(Default)]
+struct LevelStats {
+    lookups: AtomicU64,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    writes: AtomicU64,
+    bytes_read: AtomicU64,
+    bytes_written: AtomicU64,
+    corrupt_repaired: AtomicU64,
+    errors: AtomicU64,
+}
+
+fn bump(counter: &AtomicU64, by: u64) {
+    counter.fetch_add(by, Ordering::Relaxed);
+}
+
+impl LevelStats {
+    fn snapshot(&self) -> LevelCounters {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        LevelCounters {
+            lookups: get(&self.lookups),
+            hits: get(&self.hits),
+            misses: get(&self.misses),
+            writes: get(&self.writes),
+            bytes_read: get(&self.bytes_read),
+            bytes_written: get(&self.bytes_written),
+            corrupt_repaired: get(&self.corrupt_repaired),
+            errors: get(&self.errors),
+        }
+    }
+
+    fn wrote(&self, bytes: u64) {
+        bump(&self.writes, 1);
+        bump(&self.bytes_written, bytes);
+    }
+}
+
+struct Inner {
+    enabled: bool,
+    refresh: bool,
+    allow_stale: bool,
+    memory: Option<MemoryLevel>,
+    file: Option<Arc<FileLevel>>,
+    redis: Option<RedisLevel>,
+    redis_configured: bool,
+    /// Set on the first Redis failure; L3 is skipped from then on.
+    redis_down: AtomicBool,
+    events: EventSink,
+    tracker: Arc<Tracker>,
+    lookups: AtomicU64,
+    hits: AtomicU64,
+    stale_served: AtomicU64,
+    memory_stats: LevelStats,
+    file_stats: LevelStats,
+    redis_stats: LevelStats,
+}
+
+/// The multi-level cache. Cheap to clone (shared state behind an `Arc`).
+#[derive(Clone)]
+pub struct TieredCache {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for TieredCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TieredCache")
+            .field("enabled", &self.inner.enabled)
+            .field("memory", &self.inner.memory.is_some())
+            .field("file", &self.inner.file.as_ref().map(|f| f.dir()))
+            .field("redis", &self.inner.redis.as_ref().map(RedisLevel::address))
+            .finish()
+    }
+}
+
+impl TieredCache {
+    /// Sets up the enabled levels. Fails only when the file directory cannot be created; an
+    /// unreachable Redis is a warning event and the run goes on without L3.
+    pub async fn open(
+        config: &CacheConfig,
+        events: EventSink,
+        tracker: Arc<Tracker>,
+    ) -> Result<Self, CacheError> {
+        let enabled = config.enabled;
+        let memory = (enabled && config.memory_entries > 0)
+            .then(|| MemoryLevel::new(config.memory_entries, config.allow_stale));
+        let file = if enabled {
+            let dir = resolve_dir(config.dir.as_deref())?;
+            Some(Arc::new(FileLevel::open(&dir, config.max_file_bytes)?))
+        } else {
+            None
+        };
+        let redis_url = config.redis_url.as_deref().filter(|_| enabled);
+        let redis = match redis_url {
+            None => None,
+            Some(url) => match RedisLevel::connect(url).await {
+                Ok(level) => Some(level),
+                Err(e) => {
+                    tracing::warn!(error = %e, "shared cache unavailable");
+                    events
+                        .emit(EngineEvent::Warning(format!(
+                            "{e}; shared cache skipped for this run"
+                        )))
+                        .await;
+                    None
+                }
+            },
+        };
+        let inner = Inner {
+            enabled,
+            refresh: config.refresh,
+            allow_stale: config.allow_stale,
+            memory,
+            file,
+            redis_configured: redis_url.is_some(),
+            redis_down: AtomicBool::new(false),
+            redis,
+            events,
+            tracker,
+            lookups: AtomicU64::new(0),
+            hits: AtomicU64::new(0),
+            stale_served: AtomicU64::new(0),
+            memory_stats: LevelStats::default(),
+            file_stats: LevelStats::default(),
+            redis_stats: LevelStats::default(),
+        };
+        if inner.redis_configured && inner.redis.is_none() {
+            bump(&inner.redis_stats.errors, 1);
+        }
+        Ok(TieredCache {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The file level's directory, when it is enabled.
+    pub fn dir(&self) -> Option<&Path> {
+        self.inner.file.as_ref().map(|f| f.dir())
+    }
+
+    /// Looks `key` up, walking memory -> file -> Redis.
+    pub async fn get(&self, key: &CacheKey) -> Lookup {
+        match self.inner.lookup(key).await {
+            Some((record, stale)) => {
+                self.inner.count_answer(stale);
+                let payload = record.payload().to_vec();
+                if stale {
+                    Lookup::Stale(payload)
+                } else {
+                    Lookup::Fresh(payload)
+                }
+            }
+            None => Lookup::Miss,
+        }
+    }
+
+    /// Like [`get`](Self::get), parsed as JSON; the flag is true for a stale answer. A payload
+    /// that no longer parses (e.g. written by another depdash version) is a miss.
+    pub async fn get_json<T: DeserializeOwned>(&self, key: &CacheKey) -> Option<(T, bool)> {
+        let (record, stale) = self.inner.lookup(key).await?;
+        match serde_json::from_slice(record.payload()) {
+            Ok(value) => {
+                self.inner.count_answer(stale);
+                Some((value, stale))
+            }
+            Err(e) => {
+                tracing::warn!(key = %key, error = %e, "cached record does not parse; treated as a miss");
+                None
+            }
+        }
+    }
+
+    /// Stores `payload` in every enabled level. Never fails: errors are logged and counted.
+    pub async fn put(&self, key: &CacheKey, payload: &[u8], ttl: Duration) {
+        if !self.inner.enabled {
+            return;
+        }
+        let started = Instant::now();
+        let record = Record::seal(key.as_str(), unix_now(), ttl, payload);
+        self.inner.store(key, &record, None).await;
+        self.inner.tracker.record(OP_PUT, started.elapsed());
+    }
+
+    /// Serialises `value` as JSON and [`put`](Self::put)s it.
+    pub async fn put_json<T: Serialize + ?Sized>(&self, key: &CacheKey, value: &T, ttl: Duration) {
+        match serde_json::to_vec(value) {
+            Ok(payload) => self.put(key, &payload, ttl).await,
+            Err(e) => {
+                tracing::warn!(key = %key, error = %e, "could not serialise record for the cache")
+            }
+        }
+    }
+
+    /// Counters so far, for the metrics snapshot and the run history. Levels that are not set
+    /// up are absent; a configured Redis that could not be reached shows up with its error.
+    pub fn counters(&self) -> CacheCounters {
+        let inner = &*self.inner;
+        let mut counters = CacheCounters {
+            lookups: inner.lookups.load(Ordering::Relaxed),
+            hits: inner.hits.load(Ordering::Relaxed),
+            stale_served: inner.stale_served.load(Ordering::Relaxed),
+            ..CacheCounters::default()
+        };
+        let levels = [
+            ("memory", inner.memory.is_some(), &inner.memory_stats),
+            ("file", inner.file.is_some(), &inner.file_stats),
+            ("redis", inner.redis_configured, &inner.redis_stats),
+        ];
+        for (name, present, stats) in levels {
+            if present {
+                counters.levels.insert(name.to_string(), stats.snapshot());
+            }
+        }
+        counters
+    }
+}
+
+impl Inner {
+    fn stats(&self, level: Level) -> &LevelStats {
+        match level {
+            Level::Memory => &self.memory_stats,
+            Level::File => &self.file_stats,
+            Level::Redis => &self.redis_stats,
+        }
+    }
+
+    fn active_redis(&self) -> Option<&RedisLevel> {
+        self.redis
+            .as_ref()
+            .filter(|_| !self.redis_down.load(Ordering::Relaxed))
+    }
+
+    fn count_answer(&self, stale: bool) {
+        bump(&self.hits, 1);
+        if stale {
+            bump(&self.stale_served, 1);
+        }
+    }
+
+    /// Walks the levels. A fresh record is returned at once (after promotion); a stale one is
+    /// remembered while lower levels are asked for a fresher copy (another process may have
+    /// refreshed it), and served only if none has one.
+    async fn lookup(&self, key: &CacheKey) -> Option<(Record, bool)> {
+        if !self.enabled {
+            return None;
+        }
+        bump(&self.lookups, 1);
+        if self.refresh {
+            return None;
+        }
+        let now = unix_now();
+        let mut stale: Option<(Record, Level)> = None;
+
+        if let Some(memory) = &self.memory {
+            let started = Instant::now();
+            let found = memory.get(key.as_str()).await;
+            self.tracker.record(OP_GET_MEMORY, started.elapsed());
+            match self.judge(Level::Memory, found, now) {
+                Some((record, false)) => return Some((record, false)),
+                Some((record, true)) => stale = Some((record, Level::Memory)),
+                None => {}
+            }
+        }
+
+        if let Some(file) = &self.file {
+            let started = Instant::now();
+            let found = self.read_file(file, key);
+            self.tracker.record(OP_GET_FILE, started.elapsed());
+            match self.judge(Level::File, found, now) {
+                Some((record, false)) => {
+                    self.store(key, &record, Some(Level::File)).await;
+                    return Some((record, false));
+                }
+                Some((record, true)) => {
+                    stale.get_or_insert((record, Level::File));
+                }
+                None => {}
+            }
+        }
+
+        if let Some(redis) = self.active_redis() {
+            let started = Instant::now();
+            let found = self.read_redis(redis, key).await;
+            self.tracker.record(OP_GET_REDIS, started.elapsed());
+            match self.judge(Level::Redis, found, now) {
+                Some((record, false)) => {
+                    self.store(key, &record, Some(Level::Redis)).await;
+                    return Some((record, false));
+                }
+                Some((record, true)) => {
+                    stale.get_or_insert((record, Level::Redis));
+                }
+                None => {}
+            }
+        }
+
+        let (record, level) = stale?;
+        self.store(key, &record, Some(level)).await;
+        Some((record, true))
+    }
+
+    /// Counts one level lookup and decides whether its record can be served: `Some((r, false))`
+    /// fresh, `Some((r, true))` stale and allowed, `None` a miss.
+    fn judge(&self, level: Level, found: Option<Record>, now: u64) -> Option<(Record, bool)> {
+        let stats = self.stats(level);
+        bump(&stats.lookups, 1);
+        let answer = found.and_then(|record| match record.freshness(now) {
+            Freshness::Fresh => Some((record, false)),
+            Freshness::Stale if self.allow_stale => Some((record, true)),
+            Freshness::Stale | Freshness::Dead => None,
+        });
+        match &answer {
+            Some((record, _)) => {
+                bump(&stats.hits, 1);
+                bump(&stats.bytes_read, record.encoded().len() as u64);
+            }
+            None => bump(&stats.misses, 1),
+        }
+        answer
+    }
+
+    fn read_file(&self, file: &FileLevel, key: &CacheKey) -> Option<Record> {
+        match file.read(key) {
+            Ok(FileRead::Hit(record)) => Some(record),
+            Ok(FileRead::Miss) => None,
+            Ok(FileRead::Repaired { reason }) => {
+                tracing::warn!(key = %key, path = %file.path_of(key).display(), %reason,
+                    "corrupt cache entry removed");
+                bump(&self.file_stats.corrupt_repaired, 1);
+                None
+            }
+            Err(e) => {
+                self.file_error(file, key, "cache entry unreadable", e);
+                None
+            }
+        }
+    }
+
+    async fn read_redis(&self, redis: &RedisLevel, key: &CacheKey) -> Option<Record> {
+        let bytes = match redis.get(key.as_str()).await {
+            Ok(bytes) => bytes?,
+            Err(e) => {
+                self.redis_failed(redis, e).await;
+                return None;
+            }
+        };
+        match Record::open(key.as_str(), bytes) {
+            Ok(record) => Some(record),
+            Err(reason) => {
+                tracing::warn!(key = %key, %reason, "corrupt shared cache entry removed");
+                bump(&self.redis_stats.corrupt_repaired, 1);
+                if let Err(e) = redis.delete(key.as_str()).await {
+                    self.redis_failed(redis, e).await;
+                }
+                None
+            }
+        }
+    }
+
+    /// Writes `record` into every enabled level above `found_at` (all levels for a put).
+    async fn store(&self, key: &CacheKey, record: &Record, found_at: Option<Level>) {
+        let above = |level: Level| found_at.is_none_or(|found| level < found);
+        let len = record.encoded().len() as u64;
+        if above(Level::Memory)
+            && let Some(memory) = &self.memory
+        {
+            memory.insert(key.as_str(), record.clone()).await;
+            self.memory_stats.wrote(len);
+        }
+        if above(Level::File)
+            && let Some(file) = &self.file
+        {
+            match file.write(key, record) {
+                Ok(0) => {}
+                Ok(written) => {
+                    self.file_stats.wrote(written);
+                    if file.note_written(written) {
+                        self.settle_file_size(file).await;
+                    }
+                }
+                Err(e) => self.file_error(file, key, "cache write failed", e),
+            }
+        }
+        if above(Level::Redis)
+            && let Some(redis) = self.active_redis()
+        {
+            match redis.set(key.as_str(), record).await {
+                Ok(()) => self.redis_stats.wrote(len),
+                Err(e) => self.redis_failed(redis, e).await,
+            }
+        }
+    }
+
+    fn file_error(&self, file: &FileLevel, key: &CacheKey, what: &str, error: std::io::Error) {
+        tracing::warn!(key = %key, dir = %file.dir().display(), %error, "{what}");
+        bump(&self.file_stats.errors, 1);
+    }
+
+    /// Measures the directory and evicts if needed, on the blocking pool.
+    async fn settle_file_size(&self, file: &Arc<FileLevel>) {
+        let file = Arc::clone(file);
+        let dir = file.dir().to_path_buf();
+        let result = tokio::task::spawn_blocking(move || file.settle()).await;
+        if let Err(error) = result.map_err(std::io::Error::other).and_then(|r| r) {
+            tracing::warn!(dir = %dir.display(), %error, "cache size check failed");
+            bump(&self.file_stats.errors, 1);
+        }
+    }
+
+    /// Counts the error and, the first time only, disables L3 and tells the user.
+    async fn redis_failed(&self, redis: &RedisLevel, error: ::redis::RedisError) {
+        bump(&self.redis_stats.errors, 1);
+        if !self.redis_down.swap(true, Ordering::Relaxed) {
+            tracing::warn!(address = redis.address(), %error, "shared cache failed; disabled");
+            self.events
+                .emit(EngineEvent::Warning(format!(
+                    "Redis {} failed ({error}); shared cache disabled for the rest of this run",
+                    redis.address()
+                )))
+                .await;
+        }
+    }
+}

@@ -1,1 +1,55 @@
 //! Remote and offline data sources: one HTTP layer (retries, breaker, bound), PyPI, OSV, offline OSV db.
+//!
+//! Nothing here caches: the engine puts its cache in front and calls these for cache misses only
+//! (`OsvClient::query_batch` takes any list of packages for that reason). Every failure is a typed
+//! [`FetchError`] the engine turns into an `Unknown`; nothing here ever answers "clean" for data it
+//! could not get.
+
+pub mod breaker;
+pub mod cvss;
+pub mod http;
+pub mod osv;
+pub mod osv_db;
+pub mod pypi;
+
+use std::path::PathBuf;
+
+pub use http::{FetchError, FetchResult, HttpClient, HttpConfig};
+pub use osv::{OsvClient, OsvRecord, affects, to_vulnerability};
+pub use osv_db::OsvDatabase;
+pub use pypi::PypiClient;
+
+/// Failures to set a source up (as opposed to [`FetchError`], one request's failure).
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The HTTP client could not be built (TLS setup).
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+
+    /// A file or directory of the offline database could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The offline database archive is not a readable zip.
+    #[error("{}: not a readable zip archive: {detail}", path.display())]
+    Zip { path: PathBuf, detail: String },
+
+    /// One record of the offline database is not valid OSV JSON. The whole database is refused:
+    /// skipping a record could hide a vulnerability.
+    #[error("{location}:{line}:{column}: invalid OSV record: {detail}")]
+    Record {
+        /// The file, or `archive.zip!entry.json`.
+        location: String,
+        line: usize,
+        column: usize,
+        detail: String,
+    },
+
+    /// The path is neither a directory nor a `.zip` file.
+    #[error("{}: not an OSV database (expected a directory of OSV JSON files or an OSV all.zip)", path.display())]
+    NotADatabase { path: PathBuf },
+}

@@ -1,3 +1,6 @@
 //! Integration tests: one binary, real files, real processes, real sockets on loopback.
 
+mod cache;
+mod perf;
+mod sources;
 mod support;

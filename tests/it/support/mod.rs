@@ -1,1 +1,3 @@
 //! Shared test support: fixture builders and loopback servers.
+pub mod redis;
+pub mod registry;

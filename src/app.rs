@@ -1,0 +1,90 @@
+//! Dispatch of a parsed command line: picks the face (dashboard or headless), runs the engine,
+//! renders the report, and decides the exit code. `main.rs` only adds error printing.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::cli::{Cli, Command, RunArgs};
+use crate::error::{Error, Result};
+use crate::model::Report;
+use crate::settings::Settings;
+
+/// Exit code for usage and input errors.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Run a parsed command line to completion.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        None => {
+            if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+                dashboard(&cli.run)
+            } else {
+                check(&cli.run)
+            }
+        }
+        Some(Command::Check(args)) => check(&args),
+        Some(Command::Tui(args)) => dashboard(&args),
+        Some(Command::Cache { action, cache_dir }) => {
+            crate::commands::cache(action, cache_dir.as_deref())
+        }
+        Some(Command::History { limit, format }) => crate::commands::history(limit, format),
+        Some(Command::SynthEnv { dir, count, seed }) => {
+            crate::commands::synth_env(&dir, count, seed)
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Engine(format!("cannot start the async runtime: {e}")))
+}
+
+/// Headless check: report to stdout (or `--output`), exit code from the outcome.
+pub fn check(args: &RunArgs) -> Result<ExitCode> {
+    let _log = crate::logging::init_stderr(args.verbose);
+    let settings = Arc::new(Settings::resolve(args)?);
+    let report = runtime()?.block_on(async {
+        let handle = crate::engine::spawn(settings.clone());
+        crate::headless::run(handle, args.progress).await
+    })?;
+    emit_report(&report, args)?;
+    Ok(ExitCode::from(report.summary.exit_code))
+}
+
+/// Write the report where the user asked, in the format asked.
+fn emit_report(report: &Report, args: &RunArgs) -> Result<()> {
+    match &args.output {
+        Some(path) => crate::output::write_to_file(report, args.format, path),
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            match crate::output::render(report, args.format, &mut lock) {
+                Ok(()) => Ok(()),
+                // A closed pipe (`depdash check | head`) is not an error worth a message.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                Err(e) => Err(Error::io("<stdout>", e)),
+            }
+        }
+    }
+}
+
+/// The dashboard: the engine in background tasks, the TUI in front.
+pub fn dashboard(args: &RunArgs) -> Result<ExitCode> {
+    let log = crate::logging::init_file(args.verbose);
+    let settings = Arc::new(Settings::resolve(args)?);
+    let report = runtime()?.block_on(async {
+        let handle = crate::engine::spawn(settings.clone());
+        crate::tui::run(handle, settings.clone(), log.file.clone()).await
+    })?;
+    if let Some(report) = &report
+        && args.output.is_some()
+    {
+        emit_report(report, args)?;
+    }
+    Ok(ExitCode::from(
+        report.map(|r| r.summary.exit_code).unwrap_or(0),
+    ))
+}

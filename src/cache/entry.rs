@@ -1,0 +1,336 @@
+//! The on-disk and in-Redis entry envelope: a fixed header, the key, then the payload, sealed by
+//! a SHA-256. Every read is verified; anything that does not verify is an [`EntryError`], which
+//! the levels turn into a miss plus a repair, never into an answer.
+//!
+//! Layout (all integers little-endian):
+//!
+//! | offset | size | field                                             |
+//! |--------|------|---------------------------------------------------|
+//! | 0      | 8    | magic `DEPDASHC`                                  |
+//! | 8      | 2    | format version ([`FORMAT_VERSION`])               |
+//! | 10     | 2    | key length `k`                                    |
+//! | 12     | 8    | fetched_at, unix seconds                          |
+//! | 20     | 8    | ttl, seconds                                      |
+//! | 28     | 8    | payload length `n`                                |
+//! | 36     | 32   | SHA-256 of bytes 0..36, the key and the payload   |
+//! | 68     | k    | key string (`depdash:v1:...`)                     |
+//! | 68 + k | n    | payload                                           |
+//!
+//! The digest covers the header fields as well as the payload so that a flipped bit in
+//! `fetched_at` or `ttl` cannot silently change freshness. The key is stored so that an entry
+//! copied or hashed to the wrong place is rejected rather than served for another package.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sha2::{Digest, Sha256};
+
+pub const MAGIC: &[u8; 8] = b"DEPDASHC";
+pub const FORMAT_VERSION: u16 = 1;
+pub const HEADER_LEN: usize = 68;
+const DIGEST_OFFSET: usize = 36;
+
+/// How long after its TTL an entry may still be served as stale (`--offline`). Redis keys live
+/// for TTL + this window; older entries are treated as misses everywhere and removed by
+/// `depdash cache prune`.
+pub const STALE_GRACE: Duration = Duration::from_secs(30 * 86_400);
+
+/// Why bytes are not a valid entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EntryError {
+    #[error("entry is {len} bytes, shorter than the {HEADER_LEN}-byte header")]
+    Truncated { len: usize },
+    #[error("entry does not start with the depdash magic")]
+    BadMagic,
+    #[error("entry format version {found}, expected {FORMAT_VERSION}")]
+    UnsupportedVersion { found: u16 },
+    #[error("entry length {actual} does not match its header ({expected} bytes)")]
+    LengthMismatch { expected: u64, actual: u64 },
+    #[error("entry checksum does not match its contents")]
+    ChecksumMismatch,
+    #[error("entry belongs to another key")]
+    KeyMismatch,
+}
+
+/// The fixed-size part of an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    pub fetched_at: u64,
+    pub ttl_secs: u64,
+    pub key_len: u16,
+    pub payload_len: u64,
+}
+
+impl Header {
+    /// Total encoded size of the entry this header describes.
+    pub fn entry_len(&self) -> u64 {
+        HEADER_LEN as u64 + u64::from(self.key_len) + self.payload_len
+    }
+
+    pub fn freshness(&self, now: u64) -> Freshness {
+        freshness(self.fetched_at, self.ttl_secs, now)
+    }
+}
+
+/// Where an entry stands in its life at some instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// Within its TTL.
+    Fresh,
+    /// Past its TTL but within [`STALE_GRACE`]: served only when stale serving is allowed.
+    Stale,
+    /// Past TTL + grace: never served.
+    Dead,
+}
+
+pub fn freshness(fetched_at: u64, ttl_secs: u64, now: u64) -> Freshness {
+    let fresh_until = fetched_at.saturating_add(ttl_secs);
+    if now < fresh_until {
+        Freshness::Fresh
+    } else if now < fresh_until.saturating_add(STALE_GRACE.as_secs()) {
+        Freshness::Stale
+    } else {
+        Freshness::Dead
+    }
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before 1970).
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// A verified entry sharing one buffer with its encoded form, so the same bytes can be kept
+/// in memory, written to a file and sent to Redis without copies.
+#[derive(Clone, Debug)]
+pub struct Record {
+    pub fetched_at: u64,
+    pub ttl_secs: u64,
+    encoded: Arc<[u8]>,
+    payload_offset: usize,
+}
+
+impl Record {
+    /// Seals `payload` for `key`.
+    pub fn seal(key: &str, fetched_at: u64, ttl: Duration, payload: &[u8]) -> Record {
+        let encoded = encode(key, fetched_at, ttl, payload);
+        Record {
+            fetched_at,
+            ttl_secs: ttl.as_secs(),
+            payload_offset: encoded.len() - payload.len(),
+            encoded: encoded.into(),
+        }
+    }
+
+    /// Verifies `bytes` as the entry of `key`.
+    pub fn open(key: &str, bytes: Vec<u8>) -> Result<Record, EntryError> {
+        let header = verify(key, &bytes)?;
+        Ok(Record {
+            fetched_at: header.fetched_at,
+            ttl_secs: header.ttl_secs,
+            payload_offset: HEADER_LEN + usize::from(header.key_len),
+            encoded: bytes.into(),
+        })
+    }
+
+    pub fn payload(&self) -> &[u8] {
+        &self.encoded[self.payload_offset..]
+    }
+
+    /// The full envelope (what goes to disk and to Redis).
+    pub fn encoded(&self) -> &[u8] {
+        &self.encoded
+    }
+
+    pub fn freshness(&self, now: u64) -> Freshness {
+        freshness(self.fetched_at, self.ttl_secs, now)
+    }
+
+    /// Seconds from `now` until the entry is [`Freshness::Dead`] (0 if it already is).
+    pub fn secs_until_dead(&self, now: u64) -> u64 {
+        self.fetched_at
+            .saturating_add(self.ttl_secs)
+            .saturating_add(STALE_GRACE.as_secs())
+            .saturating_sub(now)
+    }
+
+    /// Seconds from `now` until the entry turns stale (0 if it already is).
+    pub fn secs_until_stale(&self, now: u64) -> u64 {
+        self.fetched_at
+            .saturating_add(self.ttl_secs)
+            .saturating_sub(now)
+    }
+}
+
+/// Encodes an entry. Keys longer than `u16::MAX` bytes are impossible by construction (names
+/// and versions are short); they are truncated to keep this infallible, and then never verify.
+pub fn encode(key: &str, fetched_at: u64, ttl: Duration, payload: &[u8]) -> Vec<u8> {
+    let key = &key.as_bytes()[..key.len().min(usize::from(u16::MAX))];
+    let mut out = Vec::with_capacity(HEADER_LEN + key.len() + payload.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(key.len() as u16).to_le_bytes());
+    out.extend_from_slice(&fetched_at.to_le_bytes());
+    out.extend_from_slice(&ttl.as_secs().to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    let digest = digest_of(&out, key, payload);
+    out.extend_from_slice(&digest);
+    out.extend_from_slice(key);
+    out.extend_from_slice(payload);
+    out
+}
+
+fn digest_of(fields: &[u8], key: &[u8], payload: &[u8]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(fields);
+    hasher.update(key);
+    hasher.update(payload);
+    hasher.finalize().into()
+}
+
+fn u64_at(bytes: &[u8], offset: usize) -> u64 {
+    let mut buf = [0u8; 8];
+    buf.copy_from_slice(&bytes[offset..offset + 8]);
+    u64::from_le_bytes(buf)
+}
+
+fn u16_at(bytes: &[u8], offset: usize) -> u16 {
+    u16::from_le_bytes([bytes[offset], bytes[offset + 1]])
+}
+
+/// Parses the fixed header without checking the digest (cheap listing for `cache stats`).
+/// `bytes` needs only the first [`HEADER_LEN`] bytes.
+pub fn parse_header(bytes: &[u8]) -> Result<Header, EntryError> {
+    if bytes.len() < HEADER_LEN {
+        return Err(EntryError::Truncated { len: bytes.len() });
+    }
+    if &bytes[..8] != MAGIC {
+        return Err(EntryError::BadMagic);
+    }
+    let version = u16_at(bytes, 8);
+    if version != FORMAT_VERSION {
+        return Err(EntryError::UnsupportedVersion { found: version });
+    }
+    Ok(Header {
+        key_len: u16_at(bytes, 10),
+        fetched_at: u64_at(bytes, 12),
+        ttl_secs: u64_at(bytes, 20),
+        payload_len: u64_at(bytes, 28),
+    })
+}
+
+/// Fully verifies `bytes` as the entry of `key`: header, exact length, digest and key.
+pub fn verify(key: &str, bytes: &[u8]) -> Result<Header, EntryError> {
+    let header = parse_header(bytes)?;
+    if header.entry_len() != bytes.len() as u64 {
+        return Err(EntryError::LengthMismatch {
+            expected: header.entry_len(),
+            actual: bytes.len() as u64,
+        });
+    }
+    let key_end = HEADER_LEN + usize::from(header.key_len);
+    let stored_key = &bytes[HEADER_LEN..key_end];
+    let digest = digest_of(&bytes[..DIGEST_OFFSET], stored_key, &bytes[key_end..]);
+    if digest[..] != bytes[DIGEST_OFFSET..HEADER_LEN] {
+        return Err(EntryError::ChecksumMismatch);
+    }
+    if stored_key != key.as_bytes() {
+        return Err(EntryError::KeyMismatch);
+    }
+    Ok(header)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "depdash:v1:pypi:0123456789ab:requests:2.32.3";
+
+    fn sealed() -> Vec<u8> {
+        encode(
+            KEY,
+            1_700_000_000,
+            Duration::from_secs(3600),
+            b"{\"ok\":true}",
+        )
+    }
+
+    #[test]
+    fn round_trip() {
+        let record = Record::open(KEY, sealed()).unwrap();
+        assert_eq!(record.payload(), b"{\"ok\":true}");
+        assert_eq!(record.fetched_at, 1_700_000_000);
+        assert_eq!(record.ttl_secs, 3600);
+        let again = Record::seal(
+            KEY,
+            1_700_000_000,
+            Duration::from_secs(3600),
+            b"{\"ok\":true}",
+        );
+        assert_eq!(again.encoded(), &sealed()[..]);
+        assert_eq!(again.payload(), record.payload());
+    }
+
+    #[test]
+    fn empty_payload_is_valid() {
+        let record = Record::open(KEY, encode(KEY, 1, Duration::ZERO, b"")).unwrap();
+        assert!(record.payload().is_empty());
+    }
+
+    #[test]
+    fn every_single_byte_flip_is_detected() {
+        let good = sealed();
+        for i in 0..good.len() {
+            let mut bad = good.clone();
+            bad[i] ^= 0x01;
+            assert!(
+                verify(KEY, &bad).is_err(),
+                "flip at byte {i} went unnoticed"
+            );
+        }
+    }
+
+    #[test]
+    fn every_truncation_is_detected() {
+        let good = sealed();
+        for len in 0..good.len() {
+            assert!(verify(KEY, &good[..len]).is_err(), "truncation to {len}");
+        }
+        let mut longer = good.clone();
+        longer.push(0);
+        assert!(matches!(
+            verify(KEY, &longer),
+            Err(EntryError::LengthMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn specific_errors() {
+        assert_eq!(verify(KEY, b""), Err(EntryError::Truncated { len: 0 }));
+        let mut wrong_version = sealed();
+        wrong_version[8] = 2;
+        assert_eq!(
+            verify(KEY, &wrong_version),
+            Err(EntryError::UnsupportedVersion { found: 2 })
+        );
+        assert_eq!(
+            verify("depdash:v1:pypi:0123456789ab:requests:2.32.4", &sealed()),
+            Err(EntryError::KeyMismatch)
+        );
+        let garbage: Vec<u8> = (0..500u32).map(|i| (i * 7 + 3) as u8).collect();
+        assert_eq!(verify(KEY, &garbage), Err(EntryError::BadMagic));
+    }
+
+    #[test]
+    fn freshness_windows() {
+        let grace = STALE_GRACE.as_secs();
+        assert_eq!(freshness(100, 10, 109), Freshness::Fresh);
+        assert_eq!(freshness(100, 10, 110), Freshness::Stale);
+        assert_eq!(freshness(100, 10, 110 + grace - 1), Freshness::Stale);
+        assert_eq!(freshness(100, 10, 110 + grace), Freshness::Dead);
+        assert_eq!(freshness(100, 0, 100), Freshness::Stale);
+        assert_eq!(freshness(u64::MAX, u64::MAX, 5), Freshness::Fresh);
+    }
+}

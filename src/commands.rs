@@ -1,0 +1,144 @@
+//! Small subcommands around the engine: `cache`, `history`, `synth-env`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::cache;
+use crate::cli::{CacheAction, Format};
+use crate::error::{Error, Result};
+use crate::perf::history::{History, RunRecord};
+
+fn cache_error(e: cache::CacheError) -> Error {
+    Error::Run(format!("cache: {e}"))
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// `depdash cache stats|clear|prune`.
+pub fn cache(action: CacheAction, dir: Option<&Path>) -> Result<ExitCode> {
+    let dir = cache::resolve_dir(dir).map_err(cache_error)?;
+    match action {
+        CacheAction::Stats => {
+            let stats = cache::stats(&dir).map_err(cache_error)?;
+            println!("location   {}", stats.location.display());
+            println!(
+                "entries    {} ({}), {} expired, {} unreadable",
+                stats.entries,
+                mib(stats.total_bytes),
+                stats.expired,
+                stats.unreadable
+            );
+            for (kind, count) in &stats.by_kind {
+                println!("  {kind:<9}{count}");
+            }
+            if let Ok(history) = History::default_path().and_then(|p| History::open(&p)) {
+                let recent = history.recent(10);
+                if !recent.is_empty() {
+                    let rates: Vec<String> = recent
+                        .iter()
+                        .map(|r| format!("{:.0}%", r.hit_rate * 100.0))
+                        .collect();
+                    println!("hit rate   last {} runs: {}", recent.len(), rates.join(" "));
+                }
+            }
+        }
+        CacheAction::Clear | CacheAction::Prune => {
+            let report = if action == CacheAction::Clear {
+                cache::clear(&dir)
+            } else {
+                cache::prune(&dir)
+            }
+            .map_err(cache_error)?;
+            println!(
+                "removed {} entries, {} expired, {} corrupt, {} temp files ({} freed); {} entries ({}) remain in {}",
+                report.removed_entries,
+                report.removed_expired,
+                report.removed_corrupt,
+                report.removed_temp,
+                mib(report.bytes_freed),
+                report.remaining_entries,
+                mib(report.remaining_bytes),
+                dir.display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `depdash history`: recent runs as a table (or JSON lines).
+pub fn history(limit: usize, format: Format) -> Result<ExitCode> {
+    let path = History::default_path().map_err(|e| Error::Run(format!("history: {e}")))?;
+    let history = History::open(&path).map_err(|e| Error::Run(format!("history: {e}")))?;
+    let recent = history.recent(limit);
+    match format {
+        Format::Json => {
+            let json = serde_json::to_string_pretty(recent)
+                .map_err(|e| Error::Run(format!("history: {e}")))?;
+            println!("{json}");
+        }
+        Format::Text => print!("{}", history_table(recent, &path)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn history_table(records: &[RunRecord], path: &Path) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    if records.is_empty() {
+        let _ = writeln!(out, "no runs recorded yet in {}", path.display());
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{:<20} {:<8} {:>8} {:>9} {:>8} {:>10} {:>11}  fingerprint",
+        "when", "cache", "packages", "findings", "unknown", "total ms", "hit rate"
+    );
+    for r in records {
+        let _ = writeln!(
+            out,
+            "{:<20} {:<8} {:>8} {:>9} {:>8} {:>10.1} {:>10.1}%  {}",
+            r.at.get(..19).unwrap_or(&r.at),
+            r.cache_state,
+            r.packages,
+            r.findings,
+            r.unknowns,
+            r.total_ms,
+            r.hit_rate * 100.0,
+            r.fingerprint.get(..12).unwrap_or(&r.fingerprint)
+        );
+    }
+    out
+}
+
+pub fn synth_env(_dir: &Path, _count: usize, _seed: u64) -> Result<ExitCode> {
+    Err(Error::Usage("synth-env: not wired yet".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_table_lists_runs_and_says_when_empty() {
+        let empty = history_table(&[], Path::new("/h.jsonl"));
+        assert!(empty.contains("no runs recorded yet in /h.jsonl"));
+        let record = RunRecord {
+            at: "2026-11-24T07:00:00Z".into(),
+            fingerprint: "abcdef0123456789".into(),
+            cache_state: "warm".into(),
+            packages: 173,
+            total_ms: 12.5,
+            hit_rate: 0.987,
+            ..Default::default()
+        };
+        let table = history_table(&[record], Path::new("/h.jsonl"));
+        let row = table.lines().nth(1).unwrap();
+        assert!(row.contains("warm"), "{row}");
+        assert!(row.contains("173"));
+        assert!(row.contains("12.5"));
+        assert!(row.contains("98.7%"));
+        assert!(row.contains("abcdef012345") && !row.contains("abcdef0123456"));
+    }
+}

@@ -1,0 +1,307 @@
+//! Human-readable text report: verdict first, then what to act on (violations, unknowns),
+//! then warnings, then the slowest operations.
+
+use std::io::{IsTerminal, Write};
+
+use crate::model::{Check, Finding, Outcome, Report, Severity};
+
+/// Whether to use ANSI colors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    pub fn plain() -> Self {
+        Style { color: false }
+    }
+
+    /// Color when stdout is a terminal and `NO_COLOR` is unset or empty.
+    pub fn detect_for_stdout() -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Style {
+            color: !no_color && std::io::stdout().is_terminal(),
+        }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn red(&self, t: &str) -> String {
+        self.paint("1;31", t)
+    }
+    fn yellow(&self, t: &str) -> String {
+        self.paint("33", t)
+    }
+    fn green(&self, t: &str) -> String {
+        self.paint("1;32", t)
+    }
+    fn bold(&self, t: &str) -> String {
+        self.paint("1", t)
+    }
+    fn dim(&self, t: &str) -> String {
+        self.paint("2", t)
+    }
+}
+
+const CHECK_ORDER: [Check; 7] = [
+    Check::Packages,
+    Check::Licenses,
+    Check::Vulnerabilities,
+    Check::Health,
+    Check::Inventory,
+    Check::Policy,
+    Check::Performance,
+];
+
+fn package_label(f: &Finding) -> String {
+    match (&f.package, &f.version) {
+        (Some(p), Some(v)) => format!("{p} {v}"),
+        (Some(p), None) => p.clone(),
+        _ => "(policy)".to_string(),
+    }
+}
+
+pub fn render(report: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<()> {
+    let s = &report.summary;
+    writeln!(
+        out,
+        "{} {} — {} ({} packages)",
+        style.bold("depdash"),
+        report.tool_version,
+        report.target.path,
+        s.packages
+    )?;
+    if let Some(policy) = &report.policy {
+        writeln!(out, "{}", style.dim(&format!("policy: {policy}")))?;
+    } else {
+        writeln!(
+            out,
+            "{}",
+            style.dim("policy: none (vulnerabilities judged; licenses and packages reported only)")
+        )?;
+    }
+    writeln!(out)?;
+
+    let errors: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.is_violation())
+        .collect();
+    if !errors.is_empty() {
+        writeln!(
+            out,
+            "{}",
+            style.red(&format!("Violations ({})", errors.len()))
+        )?;
+        write_grouped(out, &errors, style)?;
+        writeln!(out)?;
+    }
+
+    let blocking: Vec<_> = report.unknowns.iter().filter(|u| u.fails_run).collect();
+    let informational: Vec<_> = report.unknowns.iter().filter(|u| !u.fails_run).collect();
+    for (title, list) in [
+        ("Unknown — fails the run", &blocking),
+        ("Unknown — reported only", &informational),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        let heading = format!("{title} ({})", list.len());
+        let heading = if std::ptr::eq(list, &blocking) {
+            style.red(&heading)
+        } else {
+            style.yellow(&heading)
+        };
+        writeln!(out, "{heading}")?;
+        for u in list.iter() {
+            let who = match (&u.package, &u.version) {
+                (Some(p), Some(v)) => format!("{p} {v}"),
+                (Some(p), None) => p.clone(),
+                _ => "(run)".to_string(),
+            };
+            writeln!(out, "  [{}] {who}: {}", u.check.as_str(), u.reason)?;
+        }
+        writeln!(out)?;
+    }
+
+    let warnings: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Warning)
+        .collect();
+    if !warnings.is_empty() {
+        writeln!(
+            out,
+            "{}",
+            style.yellow(&format!("Warnings ({})", warnings.len()))
+        )?;
+        write_grouped(out, &warnings, style)?;
+        writeln!(out)?;
+    }
+
+    write_slowest_operations(out, report, style)?;
+
+    let verdict = match s.outcome {
+        Outcome::Clean => style.green("CLEAN"),
+        Outcome::Violations => style.red("VIOLATIONS"),
+        Outcome::Incomplete => style.red("INCOMPLETE"),
+    };
+    writeln!(
+        out,
+        "{verdict}: {} packages, {} violations, {} vulnerabilities, {} warnings, {} unknown ({} blocking) — exit {}",
+        s.packages,
+        s.violations,
+        s.vulnerabilities,
+        s.warnings,
+        s.unknowns,
+        s.blocking_unknowns,
+        s.exit_code
+    )
+}
+
+fn write_grouped(out: &mut dyn Write, findings: &[&Finding], style: Style) -> std::io::Result<()> {
+    for check in CHECK_ORDER {
+        let in_check: Vec<_> = findings.iter().filter(|f| f.check == check).collect();
+        if in_check.is_empty() {
+            continue;
+        }
+        writeln!(out, "  {}", style.bold(check.as_str()))?;
+        for f in in_check {
+            let rule = f
+                .rule
+                .as_deref()
+                .map(|r| style.dim(&format!(" [{r}]")))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "    {} {}: {}{}",
+                style.dim(&f.code),
+                package_label(f),
+                f.message,
+                rule
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The five operations with the most total time, from `metrics.operations`.
+fn write_slowest_operations(
+    out: &mut dyn Write,
+    report: &Report,
+    style: Style,
+) -> std::io::Result<()> {
+    let Some(ops) = report.metrics.get("operations").and_then(|o| o.as_object()) else {
+        return Ok(());
+    };
+    let field = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_f64()).unwrap_or(0.0);
+    let mut rows: Vec<_> = ops.iter().collect();
+    rows.sort_by(|a, b| field(b.1, "total_ms").total_cmp(&field(a.1, "total_ms")));
+    if rows.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "{}", style.bold("Slowest operations"))?;
+    writeln!(
+        out,
+        "  {:<24} {:>7} {:>10} {:>9} {:>9}",
+        "operation", "count", "total ms", "p95 ms", "p99 ms"
+    )?;
+    for (name, v) in rows.into_iter().take(5) {
+        writeln!(
+            out,
+            "  {:<24} {:>7} {:>10.2} {:>9.3} {:>9.3}",
+            name,
+            field(v, "count") as u64,
+            field(v, "total_ms"),
+            field(v, "p95_ms"),
+            field(v, "p99_ms")
+        )?;
+    }
+    if let Some(rate) = report
+        .metrics
+        .pointer("/cache/hit_rate")
+        .and_then(|v| v.as_f64())
+    {
+        writeln!(out, "  cache hit rate {:.1}%", rate * 100.0)?;
+    }
+    writeln!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::*;
+
+    fn report(findings: Vec<Finding>, unknowns: Vec<Unknown>) -> Report {
+        let summary = Summary::compute(&[], &findings, &unknowns);
+        Report {
+            schema_version: REPORT_SCHEMA_VERSION,
+            tool: "depdash".into(),
+            tool_version: "0.1.0".into(),
+            generated_at: "2026-11-24T00:00:00Z".into(),
+            target: TargetInfo {
+                kind: "environment".into(),
+                path: "/venv".into(),
+                site_packages: vec![],
+            },
+            policy: None,
+            packages: vec![],
+            findings,
+            unknowns,
+            summary,
+            metrics: serde_json::json!({"operations": {"inventory.scan": {"count": 1, "total_ms": 2.5, "p95_ms": 2.5, "p99_ms": 2.5}}}),
+        }
+    }
+
+    fn render_plain(r: &Report) -> String {
+        let mut buf = Vec::new();
+        render(r, &mut buf, Style::plain()).unwrap();
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn violations_are_grouped_and_verdict_is_last() {
+        let f = Finding::new(
+            Check::Licenses,
+            "license-denied",
+            Severity::Error,
+            "GPL-3.0-only is denied",
+        )
+        .for_package("foo", "1.0")
+        .with_rule("licenses.deny");
+        let text = render_plain(&report(vec![f], vec![]));
+        assert!(text.contains("Violations (1)"));
+        assert!(text.contains("license-denied foo 1.0: GPL-3.0-only is denied [licenses.deny]"));
+        assert!(text.contains("inventory.scan"));
+        assert!(
+            text.trim_end()
+                .lines()
+                .last()
+                .unwrap()
+                .starts_with("VIOLATIONS")
+        );
+        assert!(!text.contains("\x1b["), "plain style has no escapes");
+    }
+
+    #[test]
+    fn blocking_unknowns_make_it_incomplete_never_clean() {
+        let u = Unknown {
+            package: Some("bar".into()),
+            version: Some("2".into()),
+            check: Check::Vulnerabilities,
+            reason: "osv: connection refused".into(),
+            fails_run: true,
+        };
+        let text = render_plain(&report(vec![], vec![u]));
+        assert!(text.contains("Unknown — fails the run (1)"));
+        assert!(text.contains("bar 2: osv: connection refused"));
+        assert!(text.contains("INCOMPLETE"));
+        assert!(!text.contains("CLEAN"));
+    }
+}

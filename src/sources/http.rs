@@ -1,0 +1,743 @@
+//! The one resilient HTTP layer every remote source goes through: a bound on in-flight requests,
+//! retries with exponential backoff and full jitter (transient failures only), `Retry-After`,
+//! per-host circuit breakers, typed errors, and per-request events, timings and counters.
+//!
+//! Accounting, so the figures mean one thing everywhere:
+//! - an *attempt* is one HTTP exchange on the wire; a *request* is one `get_json`/`post_json`
+//!   call (its attempts plus the waits between them);
+//! - `NetworkCounters::requests` counts attempts, `retries` the attempts after the first,
+//!   `failures` requests that ended in an error, `bytes` decoded response-body bytes;
+//! - the tracker ops `http.pypi` / `http.osv` record each **attempt** (network time, from send to
+//!   the last body byte), not the semaphore queue or backoff sleeps — those are the engine's
+//!   pacing, not the network; the whole request's time is in its `RequestEvent::duration`.
+//! - breakers count attempts: a transport failure or 5xx is a failure, any other answer
+//!   (2xx, 404, 429, other 4xx, even a malformed body) proves the host is up.
+
+use std::collections::hash_map::RandomState;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, StatusCode, Url};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
+
+use super::SourceError;
+use super::breaker::{CircuitBreaker, Ticket};
+use crate::engine::events::{
+    BreakerState, EngineEvent, EventSink, NetworkCounters, RequestEvent, RequestOutcome, SourceKind,
+};
+use crate::perf::tracker::Tracker;
+
+/// Bodies larger than this are parsed on the blocking pool, so a multi-megabyte PyPI project
+/// document does not stall the runtime thread that also drives the dashboard.
+const BLOCKING_PARSE_THRESHOLD: usize = 512 * 1024;
+
+/// Tuning of the HTTP layer. `Default` holds the measured defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpConfig {
+    /// Most attempts in flight at once, across hosts.
+    ///
+    /// Default 32, measured with `cargo bench --bench hot_paths -- sources` (release build,
+    /// loopback registry at 50 ms latency per request, 180 PyPI lookups, median of 3):
+    /// 8 → 1.203 s, 16 → 0.636 s, 32 → 0.327 s, 64 → 0.167 s. Wall time is latency-bound
+    /// (≈ ⌈n / c⌉ × latency) and loopback has no rate limit, so every doubling halves it; the
+    /// absolute gain shrinks (−567, −309, −160 ms) while the burst we put on a shared public
+    /// service, and the number of requests that fail together when it stumbles, doubles. 32 keeps
+    /// a typical environment under half a second of network time; OSV needs one request per
+    /// 1000 packages, so PyPI sets the figure.
+    pub concurrency: usize,
+    pub connect_timeout: Duration,
+    /// Whole attempt: send, headers and body.
+    pub request_timeout: Duration,
+    /// Retries after the first attempt (so `retries + 1` attempts at most).
+    pub retries: u32,
+    /// Backoff before retry `n` (0-based) is uniform in `[0, min(backoff_max, base × 2ⁿ)]`.
+    pub backoff_base: Duration,
+    /// Cap of a backoff, and of an honoured `Retry-After` (a longer demand ends the request).
+    pub backoff_max: Duration,
+    /// Consecutive failed attempts that open a host's breaker.
+    pub breaker_threshold: u32,
+    /// How long an open breaker rejects before letting one probe through.
+    pub breaker_cooldown: Duration,
+    pub user_agent: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            concurrency: 32,
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(20),
+            retries: 3,
+            backoff_base: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(5),
+            breaker_threshold: 5,
+            breaker_cooldown: Duration::from_secs(30),
+            user_agent: concat!("depdash/", env!("CARGO_PKG_VERSION")).to_string(),
+        }
+    }
+}
+
+/// A request that got an answer. `404` is an answer ("not on the index"), not an error.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FetchResult<T> {
+    Found { value: T, retries: u32 },
+    NotFound { retries: u32 },
+}
+
+impl<T> FetchResult<T> {
+    /// Retries it took (attempts after the first).
+    pub fn retries(&self) -> u32 {
+        match self {
+            FetchResult::Found { retries, .. } | FetchResult::NotFound { retries } => *retries,
+        }
+    }
+
+    /// The value, `None` for a 404.
+    pub fn into_option(self) -> Option<T> {
+        match self {
+            FetchResult::Found { value, .. } => Some(value),
+            FetchResult::NotFound { .. } => None,
+        }
+    }
+}
+
+/// Why a request gave no answer. Messages name the host and say what happened.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum FetchError {
+    /// Too many recent failures on this host: not sent at all.
+    #[error("{host}: not contacted, circuit breaker open after repeated failures")]
+    BreakerOpen { host: String },
+    #[error("{host}: timed out after {}", seconds(*after))]
+    Timeout { host: String, after: Duration },
+    #[error("{host}: cannot connect: {detail}")]
+    Connect { host: String, detail: String },
+    /// The connection broke mid-exchange (reset, closed before the answer, truncated body).
+    #[error("{host}: connection failed: {detail}")]
+    Transport { host: String, detail: String },
+    /// An error status that retrying cannot fix (4xx other than 404/429).
+    #[error("{host}: HTTP {code}")]
+    Status { host: String, code: u16 },
+    /// 429 with a `Retry-After` longer than we are allowed to wait.
+    #[error("{host}: rate limited (HTTP 429); server asks to wait {}, more than the {} allowed", seconds(*retry_after), seconds(*limit))]
+    RateLimited {
+        host: String,
+        retry_after: Duration,
+        limit: Duration,
+    },
+    /// Every attempt failed with a transient error; `last` is the last one.
+    #[error("{host}: {attempts} attempts, last: {last}")]
+    RetriesExhausted {
+        host: String,
+        attempts: u32,
+        last: String,
+    },
+    /// The server answered, but not with what the API promises.
+    #[error("{host}: malformed answer for {subject}: {detail}")]
+    Malformed {
+        host: String,
+        subject: String,
+        detail: String,
+    },
+    /// A resource that must exist (e.g. an advisory id the index just listed) does not.
+    #[error("{host}: {subject} not found (HTTP 404)")]
+    NotFound { host: String, subject: String },
+    /// The request could not be built (bad base URL, unencodable body): a configuration error.
+    #[error("cannot request {url}: {detail}")]
+    InvalidRequest { url: String, detail: String },
+}
+
+fn seconds(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs >= 1.0 && d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{secs:.1}s")
+    }
+}
+
+/// One failed attempt, before it is attributed to a host.
+#[derive(Clone, Debug)]
+enum AttemptError {
+    Timeout(Duration),
+    Connect(String),
+    Transport(String),
+    /// 5xx or 429.
+    Status {
+        code: u16,
+        retry_after: Option<Duration>,
+    },
+}
+
+impl fmt::Display for AttemptError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AttemptError::Timeout(after) => write!(f, "timed out after {}", seconds(*after)),
+            AttemptError::Connect(detail) => write!(f, "cannot connect: {detail}"),
+            AttemptError::Transport(detail) => write!(f, "connection failed: {detail}"),
+            AttemptError::Status { code, .. } => write!(f, "HTTP {code}"),
+        }
+    }
+}
+
+impl AttemptError {
+    fn into_fetch_error(self, host: &str) -> FetchError {
+        let host = host.to_string();
+        match self {
+            AttemptError::Timeout(after) => FetchError::Timeout { host, after },
+            AttemptError::Connect(detail) => FetchError::Connect { host, detail },
+            AttemptError::Transport(detail) => FetchError::Transport { host, detail },
+            AttemptError::Status { code, .. } => FetchError::Status { host, code },
+        }
+    }
+}
+
+/// An attempt that got a status line and a whole body.
+struct Answer {
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    body: Vec<u8>,
+}
+
+#[derive(Default)]
+struct Counters {
+    requests: AtomicU64,
+    retries: AtomicU64,
+    failures: AtomicU64,
+    bytes: AtomicU64,
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
+    breaker_trips: AtomicU64,
+}
+
+/// Decrements `in_flight` however the attempt ends (including cancellation).
+struct InFlight<'a>(&'a Counters);
+
+impl<'a> InFlight<'a> {
+    fn enter(counters: &'a Counters) -> Self {
+        let now = counters.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        counters.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(counters)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+struct Inner {
+    client: reqwest::Client,
+    config: HttpConfig,
+    permits: Semaphore,
+    breakers: Mutex<HashMap<String, CircuitBreaker>>,
+    counters: Counters,
+    events: EventSink,
+    tracker: Arc<Tracker>,
+    random: RandomState,
+    random_counter: AtomicU64,
+}
+
+/// Shared HTTP client (cheap to clone). One per run: the bound and the breakers are global.
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Releases a half-open probe whose attempt was cancelled, so the host is not stuck half-open.
+struct ProbeGuard<'a> {
+    client: &'a HttpClient,
+    host: &'a str,
+    ticket: Ticket,
+    armed: bool,
+}
+
+impl Drop for ProbeGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed && self.ticket.probe {
+            self.client
+                .with_breaker(self.host, |b| b.on_abandoned(self.ticket));
+        }
+    }
+}
+
+impl HttpClient {
+    /// Build the client: rustls with the ring provider, HTTP/2 when the server offers it over
+    /// TLS (plain `http://` stays HTTP/1.1), gzip.
+    pub fn new(
+        config: HttpConfig,
+        events: EventSink,
+        tracker: Arc<Tracker>,
+    ) -> Result<Self, SourceError> {
+        // reqwest is built with `rustls-no-provider`: a process-wide provider must exist before
+        // the first client. Another caller may have installed one already; that one serves.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .connect_timeout(config.connect_timeout)
+            .gzip(true)
+            .build()
+            .map_err(|e| SourceError::Client(error_chain(&e)))?;
+        Ok(HttpClient {
+            inner: Arc::new(Inner {
+                client,
+                permits: Semaphore::new(config.concurrency.max(1)),
+                config,
+                breakers: Mutex::new(HashMap::new()),
+                counters: Counters::default(),
+                events,
+                tracker,
+                random: RandomState::new(),
+                random_counter: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &HttpConfig {
+        &self.inner.config
+    }
+
+    /// Current network counters (see the module docs for what each counts).
+    pub fn network_counters(&self) -> NetworkCounters {
+        let c = &self.inner.counters;
+        NetworkCounters {
+            requests: c.requests.load(Ordering::SeqCst),
+            retries: c.retries.load(Ordering::SeqCst),
+            failures: c.failures.load(Ordering::SeqCst),
+            bytes: c.bytes.load(Ordering::SeqCst),
+            in_flight: c.in_flight.load(Ordering::SeqCst),
+            max_in_flight: c.max_in_flight.load(Ordering::SeqCst),
+            breaker_trips: c.breaker_trips.load(Ordering::SeqCst),
+        }
+    }
+
+    /// State of every host's breaker contacted so far.
+    pub fn breaker_states(&self) -> BTreeMap<String, BreakerState> {
+        let breakers = self
+            .inner
+            .breakers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        breakers
+            .iter()
+            .map(|(host, b)| (host.clone(), b.state()))
+            .collect()
+    }
+
+    /// GET `url` and decode its JSON body into `T`. `subject` names what it is for in events and
+    /// errors (a package, an advisory id).
+    pub async fn get_json<T>(
+        &self,
+        source: SourceKind,
+        url: &str,
+        subject: &str,
+    ) -> Result<FetchResult<T>, FetchError>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        self.request_json(source, Method::GET, url, subject, None)
+            .await
+    }
+
+    /// POST `body` as JSON to `url` and decode the JSON answer into `T`.
+    pub async fn post_json<B, T>(
+        &self,
+        source: SourceKind,
+        url: &str,
+        subject: &str,
+        body: &B,
+    ) -> Result<FetchResult<T>, FetchError>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned + Send + 'static,
+    {
+        let body = serde_json::to_vec(body).map_err(|e| FetchError::InvalidRequest {
+            url: url.to_string(),
+            detail: format!("request body cannot be encoded: {e}"),
+        })?;
+        self.request_json(source, Method::POST, url, subject, Some(body))
+            .await
+    }
+
+    async fn request_json<T>(
+        &self,
+        source: SourceKind,
+        method: Method,
+        url: &str,
+        subject: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<FetchResult<T>, FetchError>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        let started = Instant::now();
+        let parsed = Url::parse(url).map_err(|e| FetchError::InvalidRequest {
+            url: url.to_string(),
+            detail: e.to_string(),
+        })?;
+        let host = host_key(&parsed).ok_or_else(|| FetchError::InvalidRequest {
+            url: url.to_string(),
+            detail: "no host".to_string(),
+        })?;
+
+        let (answer, retries) = self
+            .with_retries(source, &method, parsed, &host, body)
+            .await;
+        let result = match answer {
+            Err(e) => Err(e),
+            Ok(None) => Ok(FetchResult::NotFound { retries }),
+            Ok(Some(bytes)) => decode_json::<T>(bytes).await.map_or_else(
+                |detail| {
+                    Err(FetchError::Malformed {
+                        host: host.clone(),
+                        subject: subject.to_string(),
+                        detail,
+                    })
+                },
+                |value| Ok(FetchResult::Found { value, retries }),
+            ),
+        };
+
+        let outcome = match &result {
+            Ok(FetchResult::Found { .. }) => RequestOutcome::Ok { status: 200 },
+            Ok(FetchResult::NotFound { .. }) => RequestOutcome::NotFound,
+            Err(e) => {
+                self.inner.counters.failures.fetch_add(1, Ordering::SeqCst);
+                RequestOutcome::Failed {
+                    reason: e.to_string(),
+                }
+            }
+        };
+        self.inner
+            .events
+            .emit(EngineEvent::Request(RequestEvent {
+                source,
+                host,
+                subject: subject.to_string(),
+                duration: started.elapsed(),
+                retries,
+                outcome,
+            }))
+            .await;
+        result
+    }
+
+    /// Attempts until an answer, a permanent error or the retry budget is spent.
+    /// `Ok(None)` is a 404. Returns the retries made alongside.
+    async fn with_retries(
+        &self,
+        source: SourceKind,
+        method: &Method,
+        url: Url,
+        host: &str,
+        body: Option<Vec<u8>>,
+    ) -> (Result<Option<Vec<u8>>, FetchError>, u32) {
+        let config = &self.inner.config;
+        let mut attempts: u32 = 0;
+        let mut last_error: Option<AttemptError> = None;
+        loop {
+            let (ticket, transition) = self.with_breaker(host, |b| {
+                let admission = b.admit(Instant::now());
+                (admission.ticket, admission.transition)
+            });
+            self.report_transition(host, transition).await;
+            let Some(ticket) = ticket else {
+                // Breaker open: nothing sent. After earlier attempts, their error says more.
+                let error = match last_error {
+                    None => FetchError::BreakerOpen {
+                        host: host.to_string(),
+                    },
+                    Some(e) => exhausted(host, attempts, e),
+                };
+                return (Err(error), attempts.saturating_sub(1));
+            };
+            let mut probe = ProbeGuard {
+                client: self,
+                host,
+                ticket,
+                armed: true,
+            };
+            if attempts > 0 {
+                self.inner.counters.retries.fetch_add(1, Ordering::SeqCst);
+            }
+            attempts += 1;
+            let result = self
+                .attempt(source, method, url.clone(), body.clone())
+                .await;
+            probe.armed = false;
+
+            let host_failed = match &result {
+                Err(_) => true,
+                Ok(answer) => answer.status.is_server_error(),
+            };
+            let transition = self.with_breaker(host, |b| {
+                if host_failed {
+                    b.on_failure(ticket, Instant::now())
+                } else {
+                    b.on_success(ticket)
+                }
+            });
+            self.report_transition(host, transition).await;
+
+            let failure = match result {
+                Ok(answer) if answer.status.is_success() => {
+                    return (Ok(Some(answer.body)), attempts - 1);
+                }
+                Ok(answer) if answer.status == StatusCode::NOT_FOUND => {
+                    return (Ok(None), attempts - 1);
+                }
+                Ok(answer)
+                    if answer.status.is_server_error()
+                        || answer.status == StatusCode::TOO_MANY_REQUESTS =>
+                {
+                    AttemptError::Status {
+                        code: answer.status.as_u16(),
+                        retry_after: answer.retry_after,
+                    }
+                }
+                Ok(answer) => {
+                    let error = FetchError::Status {
+                        host: host.to_string(),
+                        code: answer.status.as_u16(),
+                    };
+                    return (Err(error), attempts - 1);
+                }
+                Err(e) => e,
+            };
+
+            if attempts > config.retries {
+                return (Err(exhausted(host, attempts, failure)), attempts - 1);
+            }
+            let wait = match &failure {
+                AttemptError::Status {
+                    code: 429,
+                    retry_after: Some(asked),
+                } => {
+                    if *asked > config.backoff_max {
+                        let error = FetchError::RateLimited {
+                            host: host.to_string(),
+                            retry_after: *asked,
+                            limit: config.backoff_max,
+                        };
+                        return (Err(error), attempts - 1);
+                    }
+                    *asked
+                }
+                _ => self.backoff(attempts - 1),
+            };
+            last_error = Some(failure);
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One exchange under the concurrency bound, timed into the tracker.
+    async fn attempt(
+        &self,
+        source: SourceKind,
+        method: &Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+    ) -> Result<Answer, AttemptError> {
+        let inner = &self.inner;
+        // Nothing closes the semaphore; the error arm exists only to avoid an unwrap.
+        let _permit = inner
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| AttemptError::Transport("client shut down".to_string()))?;
+        let _in_flight = InFlight::enter(&inner.counters);
+        inner.counters.requests.fetch_add(1, Ordering::SeqCst);
+
+        let mut request = inner
+            .client
+            .request(method.clone(), url)
+            .header(ACCEPT, HeaderValue::from_static("application/json"));
+        if let Some(body) = body {
+            request = request
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(body);
+        }
+        let timeout = inner.config.request_timeout;
+        let started = Instant::now();
+        let exchange = async {
+            let response = request.send().await.map_err(classify)?;
+            let status = response.status();
+            let retry_after = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_retry_after);
+            let body: Vec<u8> = response.bytes().await.map_err(classify)?.into();
+            Ok(Answer {
+                status,
+                retry_after,
+                body,
+            })
+        };
+        let result = match tokio::time::timeout(timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(AttemptError::Timeout(timeout)),
+        };
+        inner.tracker.record(tracker_op(source), started.elapsed());
+        if let Ok(answer) = &result {
+            inner
+                .counters
+                .bytes
+                .fetch_add(answer.body.len() as u64, Ordering::SeqCst);
+        }
+        result
+    }
+
+    /// Full jitter: uniform in `[0, min(max, base × 2^retry)]`.
+    fn backoff(&self, retry: u32) -> Duration {
+        let config = &self.inner.config;
+        let ceiling = config
+            .backoff_base
+            .saturating_mul(1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX))
+            .min(config.backoff_max);
+        let mut hasher = self.inner.random.build_hasher();
+        hasher.write_u64(self.inner.random_counter.fetch_add(1, Ordering::Relaxed));
+        let fraction = (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64;
+        ceiling.mul_f64(fraction)
+    }
+
+    fn with_breaker<R>(&self, host: &str, f: impl FnOnce(&mut CircuitBreaker) -> R) -> R {
+        let mut breakers = self
+            .inner
+            .breakers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let config = &self.inner.config;
+        let breaker = breakers.entry(host.to_string()).or_insert_with(|| {
+            CircuitBreaker::new(config.breaker_threshold, config.breaker_cooldown)
+        });
+        f(breaker)
+    }
+
+    async fn report_transition(&self, host: &str, transition: Option<BreakerState>) {
+        let Some(state) = transition else { return };
+        if state == BreakerState::Open {
+            self.inner
+                .counters
+                .breaker_trips
+                .fetch_add(1, Ordering::SeqCst);
+        }
+        tracing::info!(host, ?state, "circuit breaker");
+        self.inner
+            .events
+            .emit(EngineEvent::Breaker {
+                host: host.to_string(),
+                state,
+            })
+            .await;
+    }
+}
+
+fn exhausted(host: &str, attempts: u32, last: AttemptError) -> FetchError {
+    if attempts <= 1 {
+        last.into_fetch_error(host)
+    } else {
+        FetchError::RetriesExhausted {
+            host: host.to_string(),
+            attempts,
+            last: last.to_string(),
+        }
+    }
+}
+
+fn tracker_op(source: SourceKind) -> &'static str {
+    match source {
+        SourceKind::Pypi => "http.pypi",
+        SourceKind::Osv => "http.osv",
+    }
+}
+
+/// `host` or `host:port` when the port is explicit: the breaker's key and the name in messages.
+fn host_key(url: &Url) -> Option<String> {
+    let host = url.host_str()?;
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    })
+}
+
+/// The host (and explicit port) of `url` as messages name it; the URL itself if it has none.
+pub fn host_of(url: &str) -> String {
+    Url::parse(url)
+        .ok()
+        .and_then(|u| host_key(&u))
+        .unwrap_or_else(|| url.to_string())
+}
+
+fn classify(error: reqwest::Error) -> AttemptError {
+    let detail = error_chain(&error);
+    if error.is_timeout() {
+        AttemptError::Transport(format!("timed out: {detail}"))
+    } else if error.is_connect() {
+        AttemptError::Connect(detail)
+    } else {
+        AttemptError::Transport(detail)
+    }
+}
+
+/// The innermost cause of an error, which says what happened ("Connection refused (os error
+/// 111)"), without reqwest's outer "error sending request for url (...)" and hyper's wrappers.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut innermost = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        innermost = cause.to_string();
+        source = cause.source();
+    }
+    innermost
+}
+
+/// `Retry-After`: delta-seconds or an HTTP-date (IMF-fixdate, the form RFC 9110 requires
+/// senders to use). A date in the past means "now".
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let date = time::PrimitiveDateTime::parse(value, &format)
+        .ok()?
+        .assume_utc();
+    let delta = date - time::OffsetDateTime::now_utc();
+    Some(Duration::try_from(delta).unwrap_or(Duration::ZERO))
+}
+
+/// Decode a JSON body; large bodies on the blocking pool.
+async fn decode_json<T>(body: Vec<u8>) -> Result<T, String>
+where
+    T: DeserializeOwned + Send + 'static,
+{
+    if body.len() > BLOCKING_PARSE_THRESHOLD {
+        tokio::task::spawn_blocking(move || parse_json(&body))
+            .await
+            .map_err(|e| format!("decoder stopped: {e}"))?
+    } else {
+        parse_json(&body)
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice::<T>(body).map_err(|e| format!("invalid JSON: {e}"))
+}

@@ -1,0 +1,206 @@
+//! Offline OSV database: a directory of OSV JSON records (searched recursively) or OSV's
+//! per-ecosystem `all.zip`, loaded into memory and indexed by PEP 503 package name. It answers
+//! with the same record type and matching rules (`osv::affects`) as the online path.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use pep440_rs::Version;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::SourceError;
+use super::osv::{OsvRecord, affects};
+
+/// An in-memory OSV database.
+#[derive(Clone, Debug, Default)]
+pub struct OsvDatabase {
+    records: Vec<OsvRecord>,
+    /// PEP 503 name → indexes into `records`.
+    by_package: HashMap<String, Vec<usize>>,
+    by_id: HashMap<String, usize>,
+    newest_modified: Option<OffsetDateTime>,
+}
+
+impl OsvDatabase {
+    /// Load `path`: a directory (every `*.json` below it) or a `.zip` (every `*.json` entry).
+    /// One unreadable or invalid record refuses the whole database, naming the file and line:
+    /// silently skipping it could hide a vulnerability.
+    pub fn open(path: &Path) -> Result<Self, SourceError> {
+        let io_error = |source| SourceError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let metadata = fs::metadata(path).map_err(io_error)?;
+        let mut records = Vec::new();
+        if metadata.is_dir() {
+            load_directory(path, &mut records)?;
+        } else if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+        {
+            load_zip(path, &mut records)?;
+        } else {
+            return Err(SourceError::NotADatabase {
+                path: path.to_path_buf(),
+            });
+        }
+        Ok(Self::from_records(records))
+    }
+
+    /// Index records already in memory. A record appearing twice keeps its newest `modified`.
+    pub fn from_records(records: Vec<OsvRecord>) -> Self {
+        let mut latest: HashMap<String, OsvRecord> = HashMap::with_capacity(records.len());
+        for record in records {
+            match latest.get(&record.id) {
+                Some(kept) if parse_time(&kept.modified) >= parse_time(&record.modified) => {}
+                _ => {
+                    latest.insert(record.id.clone(), record);
+                }
+            }
+        }
+        let mut records: Vec<OsvRecord> = latest.into_values().collect();
+        records.sort_by(|a, b| a.id.cmp(&b.id));
+
+        let mut db = OsvDatabase::default();
+        for (index, record) in records.iter().enumerate() {
+            db.newest_modified = db.newest_modified.max(parse_time(&record.modified));
+            db.by_id.insert(record.id.clone(), index);
+            let mut packages: Vec<String> = record.pypi_packages().collect();
+            packages.sort();
+            packages.dedup();
+            for package in packages {
+                db.by_package.entry(package).or_default().push(index);
+            }
+        }
+        db.records = records;
+        db
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The newest `modified` timestamp of any record: how fresh the data is. (File times are not
+    /// used: unzipping or copying resets them without making the data newer.)
+    pub fn newest_modified(&self) -> Option<OffsetDateTime> {
+        self.newest_modified
+    }
+
+    /// Now minus [`newest_modified`](Self::newest_modified); `None` when no record has a
+    /// readable timestamp (treat as unknown age).
+    pub fn age(&self) -> Option<Duration> {
+        let newest = self.newest_modified?;
+        Some(Duration::try_from(OffsetDateTime::now_utc() - newest).unwrap_or(Duration::ZERO))
+    }
+
+    /// Records affecting PyPI package `name` (any spelling) at `version`, sorted by id.
+    /// Withdrawn records affect nothing.
+    pub fn query(&self, name: &str, version: &Version) -> Vec<&OsvRecord> {
+        let normalized = crate::model::normalize_name(name);
+        let mut hits: Vec<&OsvRecord> = self
+            .by_package
+            .get(&normalized)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.records[i])
+            .filter(|r| affects(r, &normalized, version))
+            .collect();
+        hits.sort_by(|a, b| a.id.cmp(&b.id));
+        hits
+    }
+
+    /// The record with this id.
+    pub fn get(&self, id: &str) -> Option<&OsvRecord> {
+        self.by_id.get(id).map(|&i| &self.records[i])
+    }
+}
+
+fn parse_time(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &Rfc3339).ok()
+}
+
+fn parse_record(location: impl FnOnce() -> String, text: &[u8]) -> Result<OsvRecord, SourceError> {
+    serde_json::from_slice(text).map_err(|e| SourceError::Record {
+        location: location(),
+        line: e.line(),
+        column: e.column(),
+        detail: e.to_string(),
+    })
+}
+
+fn is_json(name: &str) -> bool {
+    Path::new(name)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
+fn load_directory(dir: &Path, records: &mut Vec<OsvRecord>) -> Result<(), SourceError> {
+    let io_error = |path: &Path, source| SourceError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(|e| io_error(dir, e))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| io_error(dir, e))?;
+    entries.sort();
+    for path in entries {
+        // `symlink_metadata`: a symlinked directory is not followed (no loops).
+        let metadata = fs::symlink_metadata(&path).map_err(|e| io_error(&path, e))?;
+        if metadata.is_dir() {
+            load_directory(&path, records)?;
+        } else if path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(is_json)
+        {
+            let text = fs::read(&path).map_err(|e| io_error(&path, e))?;
+            records.push(parse_record(|| path.display().to_string(), &text)?);
+        }
+    }
+    Ok(())
+}
+
+fn load_zip(path: &Path, records: &mut Vec<OsvRecord>) -> Result<(), SourceError> {
+    let zip_error = |detail: String| SourceError::Zip {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let file = fs::File::open(path).map_err(|source| SourceError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
+        .map_err(|e| zip_error(e.to_string()))?;
+    let mut buffer = Vec::new();
+    for index in 0..archive.len() {
+        let mut entry = archive
+            .by_index(index)
+            .map_err(|e| zip_error(format!("entry {index}: {e}")))?;
+        let name = entry
+            .name()
+            .map_err(|e| zip_error(format!("entry {index}: {e}")))?
+            .to_string();
+        if entry.is_dir() || !is_json(&name) {
+            continue;
+        }
+        buffer.clear();
+        entry
+            .read_to_end(&mut buffer)
+            .map_err(|e| zip_error(format!("{name}: {e}")))?;
+        records.push(parse_record(
+            || format!("{}!{name}", path.display()),
+            &buffer,
+        )?);
+    }
+    Ok(())
+}

@@ -1,0 +1,877 @@
+//! A real HTTP server on 127.0.0.1 that speaks the PyPI JSON API (`/pypi/<name>/json`,
+//! `/pypi/<name>/<version>/json`) and the OSV API (`POST /v1/querybatch`, `GET /v1/vulns/<id>`)
+//! from an in-memory dataset, with fault injection changeable while it runs (latency, 5xx by
+//! count, by period or seeded rate, 429 + Retry-After, trickled bodies, malformed JSON, connection
+//! resets) and counters (per endpoint, concurrency high-water mark, querybatch sizes).
+//!
+//! Self-contained on purpose — only hyper, hyper-util, http-body-util, bytes, tokio and
+//! serde_json, nothing from depdash — so benches and examples can include it with `#[path]`.
+//!
+//! OSV matching here is deliberately independent of depdash's: a query matches a record when the
+//! PEP 503 names are equal and the version is in the record's enumerated `versions` list (which
+//! OSV fills for PyPI). The offline database matches by ranges; tests compare the two.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Body, Frame, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// PEP 503 normalisation (kept local: this file depends on nothing from the crate).
+pub fn normalize(name: &str) -> String {
+    let mut out = String::new();
+    let mut separator = false;
+    for ch in name.trim().chars() {
+        if matches!(ch, '-' | '_' | '.') {
+            if !separator {
+                out.push('-');
+            }
+            separator = true;
+        } else {
+            out.extend(ch.to_lowercase());
+            separator = false;
+        }
+    }
+    out
+}
+
+/// A port on 127.0.0.1 with nothing listening (bound, then released).
+pub fn unused_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    listener.local_addr().expect("local address").port()
+}
+
+/// One release of a package built with [`PackageBuilder`].
+#[derive(Clone, Debug)]
+struct ReleaseSpec {
+    version: String,
+    upload_time: String,
+    yanked_reason: Option<Option<String>>,
+    license: Option<String>,
+}
+
+/// What the server serves.
+#[derive(Clone, Debug, Default)]
+pub struct Dataset {
+    /// Normalised name → PyPI project document.
+    projects: HashMap<String, Value>,
+    /// (normalised name, version) → `info` fields that differ for that release.
+    release_info: HashMap<(String, String), Value>,
+    /// (normalised name, version) → per-version document served as written.
+    version_documents: HashMap<(String, String), Value>,
+    /// OSV records in insertion order.
+    vulns: Vec<Value>,
+}
+
+impl Dataset {
+    pub fn new() -> Self {
+        Dataset::default()
+    }
+
+    /// Start a package; releases are added oldest first, the last non-yanked one is the latest.
+    pub fn package(&mut self, name: &str) -> PackageBuilder<'_> {
+        PackageBuilder {
+            dataset: self,
+            name: name.to_string(),
+            license: None,
+            license_expression: None,
+            releases: Vec::new(),
+        }
+    }
+
+    /// Serve a PyPI project document as written (e.g. a fixture file).
+    pub fn add_project_json(&mut self, document: Value) -> &mut Self {
+        let name = document["info"]["name"].as_str().unwrap_or_default();
+        self.projects.insert(normalize(name), document);
+        self
+    }
+
+    /// Serve a per-version document as written (e.g. a fixture file).
+    pub fn add_version_json(&mut self, document: Value) -> &mut Self {
+        let name = normalize(document["info"]["name"].as_str().unwrap_or_default());
+        let version = document["info"]["version"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        self.version_documents.insert((name, version), document);
+        self
+    }
+
+    /// `info` overrides (e.g. `license`) for one release's per-version document.
+    pub fn release_info(&mut self, name: &str, version: &str, info: Value) -> &mut Self {
+        self.release_info
+            .insert((normalize(name), version.to_string()), info);
+        self
+    }
+
+    pub fn add_osv(&mut self, record: Value) -> &mut Self {
+        self.vulns.push(record);
+        self
+    }
+
+    pub fn osv_records(&self) -> &[Value] {
+        &self.vulns
+    }
+}
+
+/// Builds a realistic PyPI project document.
+pub struct PackageBuilder<'a> {
+    dataset: &'a mut Dataset,
+    name: String,
+    license: Option<String>,
+    license_expression: Option<String>,
+    releases: Vec<ReleaseSpec>,
+}
+
+impl PackageBuilder<'_> {
+    pub fn license(mut self, license: &str) -> Self {
+        self.license = Some(license.to_string());
+        self
+    }
+
+    pub fn license_expression(mut self, expression: &str) -> Self {
+        self.license_expression = Some(expression.to_string());
+        self
+    }
+
+    /// A release uploaded at `upload_time` (RFC 3339, UTC `Z`).
+    pub fn release(mut self, version: &str, upload_time: &str) -> Self {
+        self.releases.push(ReleaseSpec {
+            version: version.to_string(),
+            upload_time: upload_time.to_string(),
+            yanked_reason: None,
+            license: None,
+        });
+        self
+    }
+
+    /// A yanked release (`reason` may be `None`: yanked without a reason).
+    pub fn yanked(mut self, version: &str, upload_time: &str, reason: Option<&str>) -> Self {
+        self.releases.push(ReleaseSpec {
+            version: version.to_string(),
+            upload_time: upload_time.to_string(),
+            yanked_reason: Some(reason.map(str::to_string)),
+            license: None,
+        });
+        self
+    }
+
+    /// A release whose own metadata states another license than the latest.
+    pub fn release_with_license(mut self, version: &str, upload_time: &str, license: &str) -> Self {
+        self.releases.push(ReleaseSpec {
+            version: version.to_string(),
+            upload_time: upload_time.to_string(),
+            yanked_reason: None,
+            license: Some(license.to_string()),
+        });
+        self
+    }
+
+    pub fn add(self) {
+        let normalized = normalize(&self.name);
+        let latest = self
+            .releases
+            .iter()
+            .rev()
+            .find(|r| r.yanked_reason.is_none())
+            .or(self.releases.last())
+            .map(|r| r.version.clone())
+            .unwrap_or_default();
+        let mut releases = serde_json::Map::new();
+        for release in &self.releases {
+            let files = release_files(&self.name, release);
+            releases.insert(release.version.clone(), Value::Array(files));
+            if let Some(license) = &release.license {
+                self.dataset.release_info.insert(
+                    (normalized.clone(), release.version.clone()),
+                    json!({"license": license, "license_expression": null}),
+                );
+            }
+        }
+        let urls = releases.get(&latest).cloned().unwrap_or(json!([]));
+        let document = json!({
+            "info": {
+                "author": "Example Author",
+                "author_email": "author@example.invalid",
+                "bugtrack_url": null,
+                "classifiers": ["Programming Language :: Python :: 3"],
+                "description": format!("# {}\n\nA package served by the test registry.", self.name),
+                "description_content_type": "text/markdown",
+                "docs_url": null,
+                "download_url": null,
+                "downloads": {"last_day": -1, "last_month": -1, "last_week": -1},
+                "dynamic": null,
+                "home_page": null,
+                "keywords": null,
+                "license": self.license,
+                "license_expression": self.license_expression,
+                "license_files": ["LICENSE"],
+                "maintainer": null,
+                "maintainer_email": null,
+                "name": self.name,
+                "package_url": format!("https://pypi.example.invalid/project/{normalized}/"),
+                "platform": null,
+                "project_url": format!("https://pypi.example.invalid/project/{normalized}/"),
+                "project_urls": null,
+                "provides_extra": null,
+                "release_url": format!("https://pypi.example.invalid/project/{normalized}/{latest}/"),
+                "requires_dist": null,
+                "requires_python": ">=3.8",
+                "summary": "A package served by the test registry.",
+                "version": latest,
+                "yanked": false,
+                "yanked_reason": null
+            },
+            "last_serial": 1,
+            "releases": releases,
+            "urls": urls,
+            "vulnerabilities": []
+        });
+        self.dataset.projects.insert(normalized, document);
+    }
+}
+
+fn release_files(name: &str, release: &ReleaseSpec) -> Vec<Value> {
+    let stem = format!("{}-{}", normalize(name).replace('-', "_"), release.version);
+    let (yanked, reason) = match &release.yanked_reason {
+        None => (false, None),
+        Some(reason) => (true, reason.clone()),
+    };
+    // The sdist lands a minute after the wheel: the earliest file is the wheel.
+    let naive = release.upload_time.trim_end_matches('Z').to_string();
+    let sdist_time = later_by_a_minute(&naive);
+    [
+        (
+            format!("{stem}-py3-none-any.whl"),
+            "bdist_wheel",
+            "py3",
+            naive.clone(),
+        ),
+        (format!("{stem}.tar.gz"), "sdist", "source", sdist_time),
+    ]
+    .into_iter()
+    .map(|(filename, packagetype, python_version, time)| {
+        json!({
+            "comment_text": "",
+            "digests": {"blake2b_256": "00", "md5": "00", "sha256": "00"},
+            "downloads": -1,
+            "filename": filename,
+            "has_sig": false,
+            "md5_digest": "00",
+            "packagetype": packagetype,
+            "python_version": python_version,
+            "requires_python": ">=3.8",
+            "size": 1024,
+            "upload_time": time,
+            "upload_time_iso_8601": format!("{time}.000000Z"),
+            "url": format!("https://files.example.invalid/{filename}"),
+            "yanked": yanked,
+            "yanked_reason": reason
+        })
+    })
+    .collect()
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` plus one minute, or unchanged if the minute would roll over.
+fn later_by_a_minute(naive: &str) -> String {
+    let minute = naive.get(14..16).and_then(|m| m.parse::<u32>().ok());
+    match minute {
+        Some(m) if m < 59 => format!("{}{:02}{}", &naive[..14], m + 1, &naive[16..]),
+        _ => naive.to_string(),
+    }
+}
+
+/// Faults, changeable while the server runs. Faults apply to requests whose path starts with
+/// `path_prefix` (all when `None`), checked in this order: latency, reset, fail_next,
+/// rate_limit_next, fail_every, fail_rate, then the real answer (possibly malformed/trickled).
+#[derive(Clone, Debug)]
+pub struct Faults {
+    pub path_prefix: Option<String>,
+    /// Added before every answer.
+    pub latency: Duration,
+    /// Close the next N connections without answering.
+    pub reset_next: u32,
+    /// Close every connection without answering.
+    pub reset_all: bool,
+    /// Answer the next N requests with `fail_status`.
+    pub fail_next: u32,
+    pub fail_status: u16,
+    /// Answer every Nth request with `fail_status` (2 = half of them, deterministically).
+    pub fail_every: Option<u64>,
+    /// Answer this fraction of requests with `fail_status`, drawn from a generator seeded with
+    /// `seed` (deterministic for a given request order).
+    pub fail_rate: f64,
+    pub seed: u64,
+    /// Answer the next N requests with 429.
+    pub rate_limit_next: u32,
+    /// `Retry-After` value sent with the 429s.
+    pub retry_after: Option<String>,
+    /// Send bodies in chunks of this many bytes with this pause between them.
+    pub trickle: Option<(usize, Duration)>,
+    /// Answer 200 with a truncated JSON body.
+    pub malformed: bool,
+    /// OSV `querybatch`: most vulns per query per page (then `next_page_token`).
+    pub page_size: Option<usize>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            path_prefix: None,
+            latency: Duration::ZERO,
+            reset_next: 0,
+            reset_all: false,
+            fail_next: 0,
+            fail_status: 503,
+            fail_every: None,
+            fail_rate: 0.0,
+            seed: 1,
+            rate_limit_next: 0,
+            retry_after: None,
+            trickle: None,
+            malformed: false,
+            page_size: None,
+        }
+    }
+}
+
+/// Counters since start (or the last `reset_stats`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Stats {
+    pub total: u64,
+    pub pypi_project: u64,
+    pub pypi_version: u64,
+    pub querybatch: u64,
+    pub vulns: u64,
+    pub other: u64,
+    /// Requests answered with an injected fault (status, reset, malformed).
+    pub faults_injected: u64,
+    /// Most requests being handled at once.
+    pub max_concurrent: u64,
+    /// Number of queries in each querybatch request, in arrival order.
+    pub querybatch_sizes: Vec<usize>,
+}
+
+struct State {
+    dataset: Dataset,
+    faults: Mutex<Faults>,
+    /// Requests subject to faults, for `fail_every`.
+    fault_counter: AtomicU64,
+    rng: Mutex<u64>,
+    stats: Mutex<Stats>,
+    concurrent: AtomicU64,
+}
+
+/// The running server; stops when dropped.
+pub struct RegistryServer {
+    addr: SocketAddr,
+    state: Arc<State>,
+    accept: JoinHandle<()>,
+}
+
+impl Drop for RegistryServer {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}
+
+/// Closing the connection without a response: returned from the service, hyper drops it.
+#[derive(Debug)]
+struct ResetConnection;
+
+impl std::fmt::Display for ResetConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("injected connection reset")
+    }
+}
+
+impl std::error::Error for ResetConnection {}
+
+type ResponseBody = BoxBody<Bytes, Infallible>;
+
+impl RegistryServer {
+    /// Bind 127.0.0.1:0 and serve `dataset` on the current tokio runtime.
+    pub async fn start(dataset: Dataset) -> RegistryServer {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local address");
+        let state = Arc::new(State {
+            dataset,
+            faults: Mutex::new(Faults::default()),
+            fault_counter: AtomicU64::new(0),
+            rng: Mutex::new(1),
+            stats: Mutex::new(Stats::default()),
+            concurrent: AtomicU64::new(0),
+        });
+        let accept_state = state.clone();
+        let accept = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let state = accept_state.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request| {
+                        let state = state.clone();
+                        async move { handle(state, request).await }
+                    });
+                    // Errors are expected: injected resets, clients giving up.
+                    let _ = auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        RegistryServer {
+            addr,
+            state,
+            accept,
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`: the base URL for both PyPI and OSV clients.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Replace the faults (resets the `fail_every` period and the seeded generator).
+    pub fn set_faults(&self, faults: Faults) {
+        *self.state.rng.lock().unwrap_or_else(|p| p.into_inner()) = faults.seed.max(1);
+        self.state.fault_counter.store(0, Ordering::SeqCst);
+        *self.state.faults.lock().unwrap_or_else(|p| p.into_inner()) = faults;
+    }
+
+    /// Change some faults in place.
+    pub fn update_faults(&self, change: impl FnOnce(&mut Faults)) {
+        change(&mut self.state.faults.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.state
+            .stats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn reset_stats(&self) {
+        *self.state.stats.lock().unwrap_or_else(|p| p.into_inner()) = Stats::default();
+    }
+}
+
+/// Counts a request as being handled until dropped (moved into trickled bodies).
+struct ConcurrencyGuard(Arc<State>);
+
+impl ConcurrencyGuard {
+    fn enter(state: &Arc<State>) -> Self {
+        let now = state.concurrent.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut stats = state.stats.lock().unwrap_or_else(|p| p.into_inner());
+        stats.max_concurrent = stats.max_concurrent.max(now);
+        ConcurrencyGuard(state.clone())
+    }
+}
+
+impl Drop for ConcurrencyGuard {
+    fn drop(&mut self) {
+        self.0.concurrent.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+enum Endpoint {
+    PypiProject(String),
+    PypiVersion(String, String),
+    QueryBatch,
+    Vuln(String),
+    Other,
+}
+
+fn route(method: &Method, path: &str) -> Endpoint {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (method, segments.as_slice()) {
+        (&Method::GET, ["pypi", name, "json"]) => Endpoint::PypiProject(percent_decode(name)),
+        (&Method::GET, ["pypi", name, version, "json"]) => {
+            Endpoint::PypiVersion(percent_decode(name), percent_decode(version))
+        }
+        (&Method::POST, ["v1", "querybatch"]) => Endpoint::QueryBatch,
+        (&Method::GET, ["v1", "vulns", id]) => Endpoint::Vuln(percent_decode(id)),
+        _ => Endpoint::Other,
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        if bytes[i] == b'%'
+            && let Some(byte) = hex
+        {
+            out.push(byte);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The next draw in [0, 1) of the seeded xorshift generator.
+fn next_random(state: &State) -> f64 {
+    let mut rng = state.rng.lock().unwrap_or_else(|p| p.into_inner());
+    let mut x = *rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *rng = x;
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+async fn handle(
+    state: Arc<State>,
+    request: Request<Incoming>,
+) -> Result<Response<ResponseBody>, ResetConnection> {
+    let guard = ConcurrencyGuard::enter(&state);
+    let path = request.uri().path().to_string();
+    let endpoint = route(request.method(), &path);
+    {
+        let mut stats = state.stats.lock().unwrap_or_else(|p| p.into_inner());
+        stats.total += 1;
+        match &endpoint {
+            Endpoint::PypiProject(_) => stats.pypi_project += 1,
+            Endpoint::PypiVersion(..) => stats.pypi_version += 1,
+            Endpoint::QueryBatch => stats.querybatch += 1,
+            Endpoint::Vuln(_) => stats.vulns += 1,
+            Endpoint::Other => stats.other += 1,
+        }
+    }
+    let body = match request.into_body().collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return Err(ResetConnection),
+    };
+    if matches!(endpoint, Endpoint::QueryBatch) {
+        let size = serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(|r| r["queries"].as_array().map(Vec::len))
+            .unwrap_or(0);
+        state
+            .stats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .querybatch_sizes
+            .push(size);
+    }
+
+    // Decide the fault under the lock, act on it after.
+    let faults = state
+        .faults
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let applies = faults
+        .path_prefix
+        .as_deref()
+        .is_none_or(|prefix| path.starts_with(prefix));
+    if !faults.latency.is_zero() && applies {
+        tokio::time::sleep(faults.latency).await;
+    }
+    if applies {
+        let injected = decide_fault(&state);
+        if let Some(fault) = injected {
+            state
+                .stats
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .faults_injected += 1;
+            return match fault {
+                Injected::Reset => Err(ResetConnection),
+                Injected::Status(code) => {
+                    Ok(json_response(code, json!({"message": "injected failure"})))
+                }
+                Injected::RateLimited => {
+                    let mut response = json_response(429, json!({"message": "too many requests"}));
+                    if let Some(value) = &faults.retry_after
+                        && let Ok(value) = hyper::header::HeaderValue::from_str(value)
+                    {
+                        response
+                            .headers_mut()
+                            .insert(hyper::header::RETRY_AFTER, value);
+                    }
+                    Ok(response)
+                }
+            };
+        }
+    }
+
+    let (status, document) = answer(&state, &endpoint, &body, faults.page_size);
+    if applies && faults.malformed && status == 200 {
+        state
+            .stats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .faults_injected += 1;
+        let text = document.to_string();
+        let truncated = text[..text.len() / 2].to_string();
+        return Ok(raw_response(200, Bytes::from(truncated)));
+    }
+    let bytes = Bytes::from(document.to_string());
+    match faults.trickle.filter(|_| applies) {
+        Some((chunk, pause)) => Ok(trickled_response(status, bytes, chunk.max(1), pause, guard)),
+        None => Ok(raw_response(status, bytes)),
+    }
+}
+
+enum Injected {
+    Reset,
+    Status(u16),
+    RateLimited,
+}
+
+fn decide_fault(state: &State) -> Option<Injected> {
+    let count = state.fault_counter.fetch_add(1, Ordering::SeqCst) + 1;
+    let mut faults = state.faults.lock().unwrap_or_else(|p| p.into_inner());
+    if faults.reset_all {
+        return Some(Injected::Reset);
+    }
+    if faults.reset_next > 0 {
+        faults.reset_next -= 1;
+        return Some(Injected::Reset);
+    }
+    if faults.fail_next > 0 {
+        faults.fail_next -= 1;
+        return Some(Injected::Status(faults.fail_status));
+    }
+    if faults.rate_limit_next > 0 {
+        faults.rate_limit_next -= 1;
+        return Some(Injected::RateLimited);
+    }
+    if faults
+        .fail_every
+        .is_some_and(|n| n > 0 && count.is_multiple_of(n))
+    {
+        return Some(Injected::Status(faults.fail_status));
+    }
+    if faults.fail_rate > 0.0 {
+        let status = faults.fail_status;
+        let rate = faults.fail_rate;
+        drop(faults);
+        if next_random(state) < rate {
+            return Some(Injected::Status(status));
+        }
+    }
+    None
+}
+
+fn answer(
+    state: &State,
+    endpoint: &Endpoint,
+    body: &[u8],
+    page_size: Option<usize>,
+) -> (u16, Value) {
+    let dataset = &state.dataset;
+    let not_found = || (404, json!({"message": "Not Found"}));
+    match endpoint {
+        Endpoint::PypiProject(name) => match dataset.projects.get(&normalize(name)) {
+            Some(document) => (200, document.clone()),
+            None => not_found(),
+        },
+        Endpoint::PypiVersion(name, version) => {
+            let normalized = normalize(name);
+            if let Some(document) = dataset
+                .version_documents
+                .get(&(normalized.clone(), version.clone()))
+            {
+                return (200, document.clone());
+            }
+            let Some(document) = dataset.projects.get(&normalized) else {
+                return not_found();
+            };
+            let Some(files) = document["releases"].get(version.as_str()) else {
+                return not_found();
+            };
+            let mut info = document["info"].clone();
+            info["version"] = json!(version);
+            let files_list = files.as_array().cloned().unwrap_or_default();
+            let yanked =
+                !files_list.is_empty() && files_list.iter().all(|f| f["yanked"] == json!(true));
+            info["yanked"] = json!(yanked);
+            info["yanked_reason"] = if yanked {
+                files_list
+                    .iter()
+                    .map(|f| f["yanked_reason"].clone())
+                    .find(|r| !r.is_null())
+                    .unwrap_or(Value::Null)
+            } else {
+                Value::Null
+            };
+            if let Some(Value::Object(overrides)) =
+                dataset.release_info.get(&(normalized, version.clone()))
+            {
+                for (key, value) in overrides {
+                    info[key] = value.clone();
+                }
+            }
+            (
+                200,
+                json!({"info": info, "last_serial": 1, "urls": files, "vulnerabilities": []}),
+            )
+        }
+        Endpoint::QueryBatch => query_batch(dataset, body, page_size),
+        Endpoint::Vuln(id) => match dataset.vulns.iter().find(|v| v["id"] == json!(id)) {
+            Some(record) => (200, record.clone()),
+            None => (404, json!({"code": 5, "message": "Bug not found."})),
+        },
+        Endpoint::Other => not_found(),
+    }
+}
+
+fn query_batch(dataset: &Dataset, body: &[u8], page_size: Option<usize>) -> (u16, Value) {
+    let bad_request = |message: &str| (400, json!({"code": 3, "message": message}));
+    let Ok(request) = serde_json::from_slice::<Value>(body) else {
+        return bad_request("invalid JSON");
+    };
+    let Some(queries) = request["queries"].as_array() else {
+        return bad_request("missing queries");
+    };
+    if queries.len() > 1000 {
+        return bad_request("too many queries");
+    }
+    let mut results = Vec::with_capacity(queries.len());
+    for query in queries {
+        let name = normalize(query["package"]["name"].as_str().unwrap_or_default());
+        let ecosystem = query["package"]["ecosystem"].as_str().unwrap_or_default();
+        let version = query["version"].as_str().unwrap_or_default();
+        let offset: usize = query["page_token"]
+            .as_str()
+            .and_then(|t| t.strip_prefix("page-"))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let matches: Vec<&Value> = dataset
+            .vulns
+            .iter()
+            .filter(|record| record["withdrawn"].is_null())
+            .filter(|record| {
+                record["affected"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|a| {
+                        a["package"]["ecosystem"] == json!(ecosystem)
+                            && ecosystem == "PyPI"
+                            && normalize(a["package"]["name"].as_str().unwrap_or_default()) == name
+                            && a["versions"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .any(|v| v == &json!(version))
+                    })
+            })
+            .collect();
+        let page = page_size.unwrap_or(usize::MAX);
+        let slice: Vec<Value> = matches
+            .iter()
+            .skip(offset)
+            .take(page)
+            .map(|r| json!({"id": r["id"], "modified": r["modified"]}))
+            .collect();
+        let mut result = serde_json::Map::new();
+        if !slice.is_empty() {
+            result.insert("vulns".to_string(), Value::Array(slice));
+        }
+        if offset.saturating_add(page) < matches.len() {
+            result.insert(
+                "next_page_token".to_string(),
+                json!(format!("page-{}", offset + page)),
+            );
+        }
+        results.push(Value::Object(result));
+    }
+    (200, json!({"results": results}))
+}
+
+fn json_response(status: u16, document: Value) -> Response<ResponseBody> {
+    raw_response(status, Bytes::from(document.to_string()))
+}
+
+fn raw_response(status: u16, body: Bytes) -> Response<ResponseBody> {
+    let mut response = Response::new(Full::new(body).boxed());
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// A body that arrives `chunk` bytes at a time, `pause` apart (chunked transfer encoding).
+fn trickled_response(
+    status: u16,
+    body: Bytes,
+    chunk: usize,
+    pause: Duration,
+    guard: ConcurrencyGuard,
+) -> Response<ResponseBody> {
+    let (sender, receiver) = mpsc::channel::<Bytes>(1);
+    tokio::spawn(async move {
+        let _guard = guard;
+        let mut offset = 0;
+        while offset < body.len() {
+            let end = (offset + chunk).min(body.len());
+            if sender.send(body.slice(offset..end)).await.is_err() {
+                return;
+            }
+            offset = end;
+            tokio::time::sleep(pause).await;
+        }
+    });
+    let mut response = Response::new(ChannelBody { receiver }.boxed());
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+struct ChannelBody {
+    receiver: mpsc::Receiver<Bytes>,
+}
+
+impl Body for ChannelBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.receiver
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|bytes| Ok(Frame::data(bytes))))
+    }
+}
