@@ -267,6 +267,54 @@ mod tests {
     }
 
     #[test]
+    fn every_screen_and_overlay_renders_at_any_size() {
+        use super::test_support::screen;
+        use crate::tui::action::Action;
+        use crate::tui::testdata;
+
+        let sizes = [
+            (10, 5),
+            (59, 30),
+            (60, 16),
+            (80, 24),
+            (97, 31),
+            (120, 40),
+            (240, 70),
+        ];
+        for (w, h) in sizes {
+            let mut apps = vec![
+                testdata::new_app(),
+                testdata::running_app(),
+                testdata::finished_app(testdata::report()),
+            ];
+            for app in &mut apps {
+                for screen_kind in Screen::ALL {
+                    app.update(Action::GoTo(screen_kind));
+                    let text = screen(app, w, h);
+                    if w < MIN_WIDTH || h < MIN_HEIGHT {
+                        assert!(text.contains("depdash"), "{w}x{h}:\n{text}");
+                        continue;
+                    }
+                    assert!(
+                        text.contains(screen_kind.title()) || w < 70,
+                        "{w}x{h}:\n{text}"
+                    );
+                    app.update(Action::Select);
+                    screen(app, w, h);
+                    app.update(Action::Exception);
+                    screen(app, w, h);
+                    app.update(Action::Cancel);
+                    app.update(Action::Back);
+                    app.update(Action::ToggleHelp);
+                    screen(app, w, h);
+                    app.update(Action::Back);
+                    assert!(app.overlays.is_empty(), "{:?}", app.overlays);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn wrap_breaks_on_words_and_cuts_long_ones() {
         assert_eq!(wrap("one two three", 7), vec!["one two", "three"]);
         assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
