@@ -84,7 +84,10 @@ pub fn dashboard(args: &RunArgs) -> Result<ExitCode> {
     {
         emit_report(report, args)?;
     }
+    // Quitting before any run finished: nothing was checked, which is never clean.
     Ok(ExitCode::from(
-        report.map(|r| r.summary.exit_code).unwrap_or(0),
+        report
+            .map(|r| r.summary.exit_code)
+            .unwrap_or(crate::model::Outcome::Incomplete.exit_code()),
     ))
 }

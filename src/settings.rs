@@ -234,9 +234,9 @@ fn pip_index_base(env: &PipEnv) -> Option<String> {
     let configured = env.index_url.clone().or_else(|| {
         env.config_files
             .iter()
+            .rev()
             .filter_map(|f| std::fs::read_to_string(f).ok())
-            .filter_map(|text| ini_index_url(&text))
-            .last()
+            .find_map(|text| ini_index_url(&text))
     })?;
     let trimmed = configured.trim().trim_end_matches('/');
     let base = trimmed.strip_suffix("/simple").unwrap_or(trimmed);
