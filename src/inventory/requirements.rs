@@ -323,7 +323,7 @@ impl Parser<'_> {
                     self.issue(path, line_no, format!("`{option}` needs a file name"));
                     return;
                 };
-                let include_role = if option.starts_with("-c") || option == "--constraint" {
+                let include_role = if matches!(option, "-c" | "--constraint") {
                     Role::Constraints
                 } else {
                     role
@@ -436,13 +436,18 @@ impl Parser<'_> {
                 }
             }
         }
+        let marker = if requirement.marker.is_true() {
+            None
+        } else {
+            written_marker(spec, url.is_some()).or_else(|| requirement.marker.try_to_string())
+        };
         let entry = RequirementLine {
             normalized: normalize_name(&written_name),
             name: written_name,
             pinned,
             specifier,
             url,
-            marker: requirement.marker.try_to_string(),
+            marker,
             hashes,
             path: path.to_path_buf(),
             line: line_no,
@@ -527,6 +532,21 @@ fn written_name(spec: &str) -> Option<&str> {
         .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
         .unwrap_or(spec.len());
     (end > 0).then(|| &spec[..end])
+}
+
+/// The marker as written after `;` (for `name @ URL ; marker` the `;` follows whitespace,
+/// since a URL may contain `;`).
+fn written_marker(spec: &str, is_url: bool) -> Option<String> {
+    let at = if is_url {
+        spec.char_indices()
+            .zip(spec.chars().skip(1))
+            .find(|((_, c), next)| c.is_whitespace() && *next == ';')
+            .map(|((i, c), _)| i + c.len_utf8())?
+    } else {
+        spec.find(';')?
+    };
+    let marker = spec[at + 1..].trim();
+    (!marker.is_empty()).then(|| marker.to_string())
 }
 
 fn looks_like_path_or_url(spec: &str) -> bool {

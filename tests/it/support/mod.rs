@@ -1,1 +1,4 @@
 //! Shared test support: fixture builders and loopback servers.
+
+pub mod python;
+pub mod site_packages;
