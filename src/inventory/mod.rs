@@ -1,1 +1,147 @@
 //! Inventory: which distributions are installed (site-packages) or pinned (requirements files).
+//!
+//! Installed distributions are read natively from `*.dist-info` / `*.egg-info` metadata, the
+//! same set `pip list` shows for that environment, without starting Python (except once, for an
+//! interpreter outside any venv, to learn its `sys.path`). Problems with single packages become
+//! [`InventoryIssue`]s and never stop the inventory; only "nothing could be inventoried" is an
+//! [`InventoryError`].
+
+pub mod core_metadata;
+mod locate;
+pub mod requirements;
+mod scan;
+pub mod synthetic;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Distribution, TargetInfo};
+use crate::perf::tracker::Tracker;
+
+pub use locate::{Located, default_source, locate, locate_detailed};
+pub use scan::scan_site_packages;
+
+/// A problem with one file, line or package that did not stop the inventory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryIssue {
+    /// The file or directory concerned.
+    pub path: PathBuf,
+    /// 1-based line, for requirements files.
+    pub line: Option<usize>,
+    /// The package concerned, when known (as named in the file).
+    pub package: Option<String>,
+    pub message: String,
+}
+
+impl InventoryIssue {
+    pub fn new(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        InventoryIssue {
+            path: path.into(),
+            line: None,
+            package: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn at_line(mut self, line: usize) -> Self {
+        self.line = Some(line);
+        self
+    }
+
+    pub fn for_package(mut self, package: impl Into<String>) -> Self {
+        self.package = Some(package.into());
+        self
+    }
+}
+
+impl fmt::Display for InventoryIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(package) = &self.package {
+            write!(f, ": {package}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// What is installed or pinned.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inventory {
+    /// Sorted by normalized name.
+    pub distributions: Vec<Distribution>,
+    pub issues: Vec<InventoryIssue>,
+    pub target: TargetInfo,
+}
+
+/// What to inventory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InventorySource {
+    /// A project directory (its `.venv/` or `venv/`), a venv directory, or a site-packages dir.
+    Path(PathBuf),
+    /// A Python interpreter (`--python EXE`).
+    Python(PathBuf),
+    /// Pinned requirements files (`-r`/`-c` includes followed).
+    Requirements(Vec<PathBuf>),
+}
+
+/// Nothing could be inventoried. Everything less than that is an [`InventoryIssue`].
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    #[error("{}: no Python environment found: {reason}", path.display())]
+    NoEnvironment { path: PathBuf, reason: String },
+
+    #[error("python interpreter {}: {message}", path.display())]
+    Interpreter { path: PathBuf, message: String },
+
+    #[error("requirements file {}: {source}", path.display())]
+    RequirementsUnreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("no requirements file given")]
+    NoRequirementsFiles,
+
+    #[error("{}: requirements files are not an environment with site-packages", path.display())]
+    NotAnEnvironment { path: PathBuf },
+}
+
+impl From<InventoryError> for crate::error::Error {
+    fn from(err: InventoryError) -> Self {
+        match err {
+            InventoryError::Interpreter { path, message } => {
+                crate::error::Error::Interpreter { path, message }
+            }
+            InventoryError::RequirementsUnreadable { path, source } => {
+                crate::error::Error::Io { path, source }
+            }
+            other => crate::error::Error::NoEnvironment(other.to_string()),
+        }
+    }
+}
+
+/// Inventory `source`: locate its site-packages and scan them, or read requirements files.
+pub fn load(source: &InventorySource, tracker: &Tracker) -> Result<Inventory, InventoryError> {
+    match source {
+        InventorySource::Requirements(files) => requirements::load(files, tracker),
+        InventorySource::Path(path) | InventorySource::Python(path) => {
+            let located = locate_detailed(source, tracker)?;
+            let mut inventory = scan_site_packages(&located.site_packages, tracker);
+            let mut issues = located.issues;
+            issues.append(&mut inventory.issues);
+            inventory.issues = issues;
+            inventory.target.path = display_path(path);
+            Ok(inventory)
+        }
+    }
+}
+
+fn display_path(path: &Path) -> String {
+    path.display().to_string()
+}

@@ -3,4 +3,5 @@
 mod cache;
 mod perf;
 mod sources;
+mod inventory;
 mod support;
