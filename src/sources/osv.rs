@@ -382,6 +382,16 @@ struct BatchResult {
 #[derive(Deserialize)]
 struct BatchVuln {
     id: String,
+    #[serde(default)]
+    modified: String,
+}
+
+/// An advisory named by a querybatch answer: its id and the `modified` time of the record,
+/// which together key the advisory in the cache (a changed record is a new key).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AdvisoryRef {
+    pub id: String,
+    pub modified: String,
 }
 
 /// Client of the OSV API.
@@ -416,7 +426,7 @@ impl OsvClient {
     pub async fn query_batch(
         &self,
         packages: &[(String, String)],
-    ) -> Vec<Result<Vec<String>, FetchError>> {
+    ) -> Vec<Result<Vec<AdvisoryRef>, FetchError>> {
         let normalized: Vec<(String, &str)> = packages
             .iter()
             .map(|(name, version)| (normalize_name(name), version.as_str()))
@@ -432,9 +442,13 @@ impl OsvClient {
         .collect()
     }
 
-    async fn query_chunk(&self, chunk: &[(String, &str)]) -> Vec<Result<Vec<String>, FetchError>> {
+    async fn query_chunk(
+        &self,
+        chunk: &[(String, &str)],
+    ) -> Vec<Result<Vec<AdvisoryRef>, FetchError>> {
         let url = format!("{}/v1/querybatch", self.base_url);
-        let mut results: Vec<Result<Vec<String>, FetchError>> = vec![Ok(Vec::new()); chunk.len()];
+        let mut results: Vec<Result<Vec<AdvisoryRef>, FetchError>> =
+            vec![Ok(Vec::new()); chunk.len()];
         // (index in chunk, page token) of the queries still to ask.
         let mut pending: Vec<(usize, Option<String>)> =
             (0..chunk.len()).map(|i| (i, None)).collect();
@@ -504,7 +518,10 @@ impl OsvClient {
             let mut next = Vec::new();
             for ((index, _), result) in pending.iter().zip(response.results) {
                 if let Ok(ids) = &mut results[*index] {
-                    ids.extend(result.vulns.into_iter().map(|v| v.id));
+                    ids.extend(result.vulns.into_iter().map(|v| AdvisoryRef {
+                        id: v.id,
+                        modified: v.modified,
+                    }));
                 }
                 if let Some(token) = result.next_page_token.filter(|t| !t.is_empty()) {
                     next.push((*index, Some(token)));
@@ -514,7 +531,7 @@ impl OsvClient {
         }
         for ids in results.iter_mut().flatten() {
             ids.sort();
-            ids.dedup();
+            ids.dedup_by(|a, b| a.id == b.id);
         }
         results
     }

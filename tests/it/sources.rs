@@ -590,7 +590,7 @@ async fn slow_bodies_finish_within_the_timeout_and_time_out_beyond_it() {
 /// `Result`s, for comparing a faulty run against a clean one.
 type Answers = (
     Vec<Result<depdash::model::RegistryInfo, FetchError>>,
-    Vec<Result<Vec<String>, FetchError>>,
+    Vec<Result<Vec<depdash::sources::osv::AdvisoryRef>, FetchError>>,
 );
 
 async fn ask_everything(server: &RegistryServer, config: HttpConfig) -> Answers {
@@ -698,7 +698,7 @@ async fn querybatch_chunks_and_follows_page_tokens() {
         .query_batch(&packages)
         .await
         .into_iter()
-        .map(Result::unwrap)
+        .map(|r| r.unwrap().into_iter().map(|a| a.id).collect())
         .collect();
     let ids = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     assert_eq!(
@@ -742,9 +742,12 @@ async fn querybatch_splits_more_than_a_thousand_queries() {
             .iter()
             .all(|r| r.as_ref().is_ok_and(Vec::is_empty))
     );
-    assert_eq!(
-        results[1001].as_ref().unwrap(),
-        &vec!["GHSA-9wx4-h78v-vm56".to_string()]
+    let last = results[1001].as_ref().unwrap();
+    assert_eq!(last.len(), 1);
+    assert_eq!(last[0].id, "GHSA-9wx4-h78v-vm56");
+    assert!(
+        !last[0].modified.is_empty(),
+        "modified carried for cache keys"
     );
     let mut sizes = server.stats().querybatch_sizes;
     sizes.sort();
@@ -842,7 +845,7 @@ async fn offline_database_answers_like_the_online_api() {
     let online = osv.query_batch(&packages).await;
     let mut compared = 0;
     for ((name, version), online_ids) in packages.iter().zip(online) {
-        let online_ids = online_ids.unwrap();
+        let online_ids: Vec<String> = online_ids.unwrap().into_iter().map(|a| a.id).collect();
         let version = Version::from_str(version).unwrap();
         for db in [&from_dir, &from_zip] {
             let offline: Vec<&OsvRecord> = db.query(name, &version);

@@ -1,5 +1,5 @@
 //! Shared test support: fixture builders and loopback servers.
+pub mod python;
 pub mod redis;
 pub mod registry;
-pub mod python;
 pub mod site_packages;
