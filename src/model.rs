@@ -428,7 +428,11 @@ mod tests {
             reason: "timeout".into(),
             fails_run: true,
         };
-        let s = Summary::compute(&[], &[finding.clone()], &[unknown.clone()]);
+        let s = Summary::compute(
+            &[],
+            std::slice::from_ref(&finding),
+            std::slice::from_ref(&unknown),
+        );
         assert_eq!(s.outcome, Outcome::Violations);
         assert_eq!(s.exit_code, 1);
         let s = Summary::compute(&[], &[], &[unknown]);
