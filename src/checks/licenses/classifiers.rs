@@ -171,7 +171,7 @@ pub(crate) fn term(classifier: &str) -> Option<Term> {
         Some(Meaning::Gnu(base, later)) => Term::Exact(Ident::gnu(base, later)),
         Some(Meaning::Vague(family, later, fallback)) => Term::Vague(Vague {
             family,
-            later,
+            grant: later,
             said: said(),
             fallback,
         }),

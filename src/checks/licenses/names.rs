@@ -176,6 +176,12 @@ pub(crate) fn parse_names(raw: &str) -> Option<(Reading, Vec<String>)> {
             Join::And
         }
     };
+    if words.iter().any(|w| w == "exception" || w == "exceptions") {
+        notes.push(format!(
+            "`{}` mentions exceptions: extra permissions no SPDX id here captures (they only widen what is allowed)",
+            raw.trim()
+        ));
+    }
     let said = raw.trim();
     let terms = pieces
         .iter()
@@ -215,7 +221,7 @@ fn vague(
 ) -> Term {
     Term::Vague(Vague {
         family,
-        later,
+        grant: later,
         said: Cow::Owned(said.to_string()),
         fallback,
     })

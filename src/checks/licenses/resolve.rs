@@ -35,6 +35,8 @@ struct Evidence {
     /// Licenses this source identifies for refining vaguer sources, best first: the reading's
     /// own, then (for texts) those further down the text.
     tiers: Vec<Vec<Ident>>,
+    /// A license text: what it names beyond the answer is worth a note.
+    from_text: bool,
 }
 
 /// Quote at most `max` characters of metadata on one line.
@@ -119,6 +121,7 @@ fn read_field(
         return FieldOutcome::Evidence(Evidence {
             source,
             tiers: vec![reading.idents()],
+            from_text: false,
             reading,
             label,
         });
@@ -151,6 +154,7 @@ fn read_field(
             FieldOutcome::Evidence(Evidence {
                 source,
                 tiers: vec![reading.idents()],
+                from_text: false,
                 reading,
                 label,
             })
@@ -168,14 +172,29 @@ fn text_evidence(
     texts: &[LicenseFile],
     notes: &mut Vec<String>,
 ) -> Option<Evidence> {
+    /// Add `ident` unless present; a repeated license may state the grant the first did not.
+    fn add(list: &mut Vec<Ident>, ident: &Ident) {
+        match list.iter_mut().find(|m| m.same_license(ident)) {
+            Some(existing) => {
+                if existing.grant == Grant::Unstated && ident.grant != Grant::Unstated {
+                    existing.grant = ident.grant;
+                }
+            }
+            None => list.push(ident.clone()),
+        }
+    }
     let mut mains: Vec<Ident> = Vec::new();
     let mut others: Vec<Ident> = Vec::new();
     for t in texts {
         for (i, ident) in t.report.idents().enumerate() {
-            let list = if i == 0 { &mut mains } else { &mut others };
-            if !list.iter().any(|m| m.same_license(ident)) {
-                list.push(ident.clone());
-            }
+            add(if i == 0 { &mut mains } else { &mut others }, ident);
+        }
+    }
+    for o in &others {
+        if let Some(m) = mains.iter_mut().find(|m| m.same_license(o))
+            && m.grant == Grant::Unstated
+        {
+            m.grant = o.grant;
         }
     }
     others.retain(|o| !mains.iter().any(|m| m.same_license(o)));
@@ -191,39 +210,20 @@ fn text_evidence(
     }
     // Dual licensing is stated at the top of the first text: its alternatives are the first two
     // licenses of that text ("dual" means two) plus the main license of each other file.
-    let chooses = texts.first().is_some_and(|t| t.report.offers_choice());
-    let alternatives: Vec<Ident> = if chooses {
-        let mut alts: Vec<Ident> = texts[0].report.idents().take(2).cloned().collect();
-        for m in &mains {
-            if !alts.iter().any(|a| a.same_license(m)) {
-                alts.push(m.clone());
+    let mut chosen: Vec<Ident> = Vec::new();
+    if texts.first().is_some_and(|t| t.report.offers_choice()) {
+        for i in texts[0].report.idents().take(2).chain(&mains) {
+            add(&mut chosen, i);
+        }
+        for i in chosen.iter_mut() {
+            if let Some(m) = mains.iter().chain(&others).find(|m| m.same_license(i)) {
+                i.grant = m.grant;
             }
         }
-        alts
-    } else {
-        Vec::new()
-    };
-    let chosen: Vec<Ident> = if alternatives.len() >= 2 {
-        alternatives
-    } else {
-        vec![mains[0].clone()]
-    };
-    let left_out: Vec<String> = mains
-        .iter()
-        .chain(&others)
-        .filter(|i| !chosen.iter().any(|c| c.same_license(i)))
-        .map(Ident::render)
-        .collect();
-    if !left_out.is_empty() {
-        notes.push(format!(
-            "{label} also mentions {} (taken as bundled components or side notes, not the package's own license)",
-            left_out.join(", ")
-        ));
     }
-    let reading = Reading {
-        terms: chosen.iter().cloned().map(Term::Exact).collect(),
-        join: Join::Or,
-    };
+    if chosen.len() < 2 {
+        chosen = vec![mains[0].clone()];
+    }
     let rest: Vec<Ident> = mains
         .iter()
         .chain(&others)
@@ -233,8 +233,12 @@ fn text_evidence(
     Some(Evidence {
         source,
         label,
+        reading: Reading {
+            terms: chosen.iter().cloned().map(Term::Exact).collect(),
+            join: Join::Or,
+        },
         tiers: vec![chosen, rest],
-        reading,
+        from_text: true,
     })
 }
 
@@ -289,9 +293,9 @@ fn consistent(higher: &Reading, lower: &Reading) -> bool {
 /// `lower` wholesale would lose that, so refine term by term instead.
 fn loses_grant(higher: &Reading, lower: &Reading) -> bool {
     lower.idents().iter().any(|i| {
-        i.later == Grant::Unstated
+        i.grant == Grant::Unstated
             && higher.terms.iter().any(|t| {
-                matches!(t, Term::Vague(v) if v.later != Grant::Unstated && v.later != Grant::NotGnu && v.family.matches(&i.base))
+                matches!(t, Term::Vague(v) if v.grant != Grant::Unstated && v.grant != Grant::NotGnu && v.family.matches(&i.base))
             })
     })
 }
@@ -329,13 +333,27 @@ fn refine(primary: &Evidence, lower: &[&Evidence]) -> Result<Refined, String> {
                     [] => continue,
                     [one] => {
                         let mut ident = (*one).clone();
-                        if ident.later == Grant::Unstated
-                            && matches!(vague.later, Grant::Only | Grant::OrLater)
+                        // Another lower source may state the grant ("version 3 or later").
+                        let mut grant_from: Option<&Evidence> = None;
+                        if ident.grant == Grant::Unstated
+                            && let Some((e, stated)) = lower.iter().find_map(|e| {
+                                e.tiers
+                                    .iter()
+                                    .flatten()
+                                    .find(|i| i.same_license(&ident) && i.grant != Grant::Unstated)
+                                    .map(|i| (*e, i))
+                            })
                         {
-                            ident.later = vague.later;
-                        } else if matches!(ident.later, Grant::Only | Grant::OrLater)
-                            && matches!(vague.later, Grant::Only | Grant::OrLater)
-                            && ident.later != vague.later
+                            ident.grant = stated.grant;
+                            grant_from = Some(e);
+                        }
+                        if ident.grant == Grant::Unstated
+                            && matches!(vague.grant, Grant::Only | Grant::OrLater)
+                        {
+                            ident.grant = vague.grant;
+                        } else if matches!(ident.grant, Grant::Only | Grant::OrLater)
+                            && matches!(vague.grant, Grant::Only | Grant::OrLater)
+                            && ident.grant != vague.grant
                         {
                             notes.push(format!(
                                 "{} says `{}` but {} says `{}`; the more explicit {} is used",
@@ -353,8 +371,19 @@ fn refine(primary: &Evidence, lower: &[&Evidence]) -> Result<Refined, String> {
                             ident.render(),
                             evidence.label
                         ));
-                        if !used.iter().any(|(_, l)| *l == evidence.label) {
-                            used.push((evidence.source.clone(), evidence.label.clone()));
+                        for e in std::iter::once(*evidence).chain(grant_from) {
+                            if !used.iter().any(|(_, l)| *l == e.label) {
+                                used.push((e.source.clone(), e.label.clone()));
+                            }
+                        }
+                        if let Some(e) = grant_from
+                            && e.label != evidence.label
+                        {
+                            notes.push(format!(
+                                "{} states the grant of {}",
+                                e.label,
+                                ident.render()
+                            ));
                         }
                         terms.push(Term::Exact(ident));
                         continue 'terms;
@@ -469,28 +498,66 @@ fn disagreements(
     }
 }
 
-/// A finished answer: rendered, validated, and canonical.
-fn answer(
-    reading: &Reading,
+/// The chosen answer, before validation.
+struct Decision {
+    reading: Reading,
     source: LicenseSource,
     evidence: String,
-    mut notes: Vec<String>,
-) -> ResolvedLicense {
-    let rendered = reading.render();
+}
+
+impl Decision {
+    fn from(e: &Evidence) -> Decision {
+        Decision {
+            reading: e.reading.clone(),
+            source: e.source.clone(),
+            evidence: e.label.clone(),
+        }
+    }
+}
+
+/// A finished answer: rendered, validated and canonical, with notes on GNU grants nobody stated
+/// and on licenses the consulted texts name beyond the answer.
+fn answer(decision: Decision, texts: &[&Evidence], mut notes: Vec<String>) -> ResolvedLicense {
+    let answer_idents = decision.reading.idents();
+    for ident in answer_idents.iter().filter(|i| i.grant == Grant::Unstated) {
+        notes.push(format!(
+            "no source says whether later versions of {} are allowed; read as {} (the narrower grant)",
+            ident.base,
+            ident.render()
+        ));
+    }
+    for text in texts.iter().filter(|t| t.from_text) {
+        let mut extra: Vec<String> = Vec::new();
+        for ident in text.tiers.iter().flatten() {
+            let rendered = ident.render();
+            if !answer_idents.iter().any(|a| a.same_license(ident)) && !extra.contains(&rendered) {
+                extra.push(rendered);
+            }
+        }
+        if !extra.is_empty() {
+            notes.push(format!(
+                "also named in {}: {} (taken as bundled components or side notes, not the package's own license)",
+                text.label,
+                extra.join(", ")
+            ));
+        }
+    }
+    let rendered = decision.reading.render();
     match rendered.as_deref().map(expression::parse) {
         Some(Ok(parsed)) => {
             notes.extend(parsed.notes);
             ResolvedLicense {
                 expression: Some(parsed.canonical),
-                source,
-                evidence: Some(evidence),
+                source: decision.source,
+                evidence: Some(decision.evidence),
                 notes,
                 unknown_reason: None,
             }
         }
         _ => {
             let mut unknown = ResolvedLicense::unknown(format!(
-                "{evidence} produced `{}`, which is not a valid SPDX expression",
+                "{} produced `{}`, which is not a valid SPDX expression",
+                decision.evidence,
                 rendered.unwrap_or_default()
             ));
             unknown.notes = notes;
@@ -527,6 +594,7 @@ pub(crate) fn resolve(meta: &LicenseMetadata, metadata_dir: Option<&Path>) -> Re
         source: LicenseSource::Classifier,
         label: classifier_label(&meta.classifiers),
         tiers: vec![reading.idents()],
+        from_text: false,
         reading,
     });
     let field = meta.license_field.as_deref().and_then(|raw| {
@@ -548,7 +616,44 @@ pub(crate) fn resolve(meta: &LicenseMetadata, metadata_dir: Option<&Path>) -> Re
         .into_iter()
         .flatten()
         .collect();
+    let mut files = LazyFiles {
+        listed: &meta.license_files,
+        dir: metadata_dir,
+        loaded: None,
+    };
 
+    let decision = decide(meta, &metadata, &mut files, &mut notes, &mut unresolved);
+    let mut texts: Vec<&Evidence> = metadata.clone();
+    texts.extend(files.peek());
+    match decision {
+        Some(decision) => answer(decision, &texts, notes),
+        None => {
+            let files_said = match metadata_dir {
+                None => "no metadata directory to look for license files in",
+                Some(_) => "no license file identifies it",
+            };
+            let reason = if unresolved.is_empty() {
+                format!(
+                    "no License-Expression, License field or license classifier, and {files_said}"
+                )
+            } else {
+                format!("{}; {files_said}", unresolved.join("; "))
+            };
+            let mut unknown = ResolvedLicense::unknown(reason);
+            unknown.notes = notes;
+            unknown
+        }
+    }
+}
+
+/// The answer by the rules of the module docs, or `None` (reasons in `unresolved`).
+fn decide(
+    meta: &LicenseMetadata,
+    metadata: &[&Evidence],
+    files: &mut LazyFiles<'_>,
+    notes: &mut Vec<String>,
+    unresolved: &mut Vec<String>,
+) -> Option<Decision> {
     // 1. PEP 639 License-Expression.
     if let Some(raw) = meta
         .expression
@@ -558,17 +663,14 @@ pub(crate) fn resolve(meta: &LicenseMetadata, metadata_dir: Option<&Path>) -> Re
     {
         match expression::parse(raw) {
             Ok(parsed) => {
-                let reading = Reading::single(Term::Expr(parsed.canonical.clone()));
-                let mut out_notes = parsed.notes;
-                out_notes.append(&mut notes);
-                disagreements(&reading, "License-Expression", &metadata, &mut out_notes);
-                return ResolvedLicense {
-                    expression: Some(parsed.canonical),
+                notes.extend(parsed.notes);
+                let reading = Reading::single(Term::Expr(parsed.canonical));
+                disagreements(&reading, "License-Expression", metadata, notes);
+                return Some(Decision {
+                    reading,
                     source: LicenseSource::LicenseExpression,
-                    evidence: Some(format!("License-Expression `{raw}`")),
-                    notes: out_notes,
-                    unknown_reason: None,
-                };
+                    evidence: format!("License-Expression `{raw}`"),
+                });
             }
             Err(reason) => {
                 // A name instead of an expression ("Apache 2.0") is read like the License field.
@@ -584,8 +686,8 @@ pub(crate) fn resolve(meta: &LicenseMetadata, metadata_dir: Option<&Path>) -> Re
                         "License-Expression `{raw}` is not SPDX ({reason}); read as the license name it spells"
                     ));
                     notes.extend(name_notes);
-                    disagreements(&e.reading, "License-Expression", &metadata, &mut notes);
-                    return answer(&e.reading, e.source.clone(), e.label.clone(), notes);
+                    disagreements(&e.reading, "License-Expression", metadata, notes);
+                    return Some(Decision::from(&e));
                 }
                 notes.push(format!(
                     "License-Expression `{raw}` is not a valid SPDX expression ({reason}); other metadata used instead"
@@ -593,12 +695,6 @@ pub(crate) fn resolve(meta: &LicenseMetadata, metadata_dir: Option<&Path>) -> Re
             }
         }
     }
-
-    let mut files = LazyFiles {
-        listed: &meta.license_files,
-        dir: metadata_dir,
-        loaded: None,
-    };
 
     // 2. Metadata sources in priority order; vague ones refined by lower sources.
     for (i, primary) in metadata.iter().enumerate() {
@@ -609,16 +705,10 @@ pub(crate) fn resolve(meta: &LicenseMetadata, metadata_dir: Option<&Path>) -> Re
             .map(|(_, e)| *e)
             .collect();
         if primary.reading.is_specific() {
-            let mut out_notes = notes;
-            let mut compare = others.clone();
+            let mut compare = others;
             compare.extend(files.peek());
-            disagreements(&primary.reading, &primary.label, &compare, &mut out_notes);
-            return answer(
-                &primary.reading,
-                primary.source.clone(),
-                primary.label.clone(),
-                out_notes,
-            );
+            disagreements(&primary.reading, &primary.label, &compare, notes);
+            return Some(Decision::from(primary));
         }
         if primary.reading.meaningful().next().is_none() {
             // Only statements ("OSI Approved"): nothing to refine.
@@ -635,20 +725,15 @@ pub(crate) fn resolve(meta: &LicenseMetadata, metadata_dir: Option<&Path>) -> Re
                 && !loses_grant(&primary.reading, &lower.reading)
         };
         if let Some(lower) = lower_meta.iter().find(|l| adoptable(l)) {
-            notes.push(format!("{} refines {}", lower.label, primary.label));
-            return answer(
-                &lower.reading,
-                lower.source.clone(),
-                lower.label.clone(),
-                notes,
-            );
+            notes.push(format!("{} refined by {}", primary.label, lower.label));
+            return Some(Decision::from(lower));
         }
-        let file_evidence = files.get(&mut notes).cloned();
+        let file_evidence = files.get(notes).cloned();
         if let Some(fe) = &file_evidence
             && adoptable(fe)
         {
-            notes.push(format!("{} refines {}", fe.label, primary.label));
-            return answer(&fe.reading, fe.source.clone(), fe.label.clone(), notes);
+            notes.push(format!("{} refined by {}", primary.label, fe.label));
+            return Some(Decision::from(fe));
         }
         let mut lower: Vec<&Evidence> = lower_meta;
         lower.extend(file_evidence.as_ref());
@@ -667,33 +752,23 @@ pub(crate) fn resolve(meta: &LicenseMetadata, metadata_dir: Option<&Path>) -> Re
                     let by: Vec<&str> = refined.used.iter().map(|(_, l)| l.as_str()).collect();
                     format!("{}, refined by {}", primary.label, by.join(" and "))
                 };
-                let mut compare = others.clone();
+                let mut compare = others;
                 compare.retain(|o| !refined.used.iter().any(|(_, l)| *l == o.label));
-                disagreements(&refined.reading, &evidence, &compare, &mut notes);
-                return answer(&refined.reading, source, evidence, notes);
+                disagreements(&refined.reading, &evidence, &compare, notes);
+                return Some(Decision {
+                    reading: refined.reading,
+                    source,
+                    evidence,
+                });
             }
             Err(why) => unresolved.push(why),
         }
     }
 
     // 3. License files on their own.
-    if let Some(fe) = files.get(&mut notes).cloned() {
-        disagreements(&fe.reading, &fe.label, &metadata, &mut notes);
-        return answer(&fe.reading, fe.source.clone(), fe.label.clone(), notes);
-    }
-
-    let files_said = match metadata_dir {
-        None => "no metadata directory to look for license files in",
-        Some(_) => "no license file identifies it",
-    };
-    let reason = if unresolved.is_empty() {
-        format!("no License-Expression, License field or license classifier, and {files_said}")
-    } else {
-        format!("{}; {files_said}", unresolved.join("; "))
-    };
-    let mut unknown = ResolvedLicense::unknown(reason);
-    unknown.notes = notes;
-    unknown
+    let fe = files.get(notes)?.clone();
+    disagreements(&fe.reading, &fe.label, metadata, notes);
+    Some(Decision::from(&fe))
 }
 
 /// Lower in the priority order ranks higher here: the answer's source is the least
@@ -741,21 +816,16 @@ pub(crate) fn resolve_from_registry(info: &RegistryInfo) -> Option<ResolvedLicen
         return None;
     };
     if evidence.reading.is_specific() {
-        return Some(answer(
-            &evidence.reading,
-            LicenseSource::Pypi,
-            evidence.label.clone(),
-            notes,
-        ));
+        return Some(answer(Decision::from(&evidence), &[&evidence], notes));
     }
     let refined = refine(&evidence, &[]).ok()?;
     notes.extend(refined.notes);
-    Some(answer(
-        &refined.reading,
-        LicenseSource::Pypi,
-        evidence.label.clone(),
-        notes,
-    ))
+    let decision = Decision {
+        reading: refined.reading,
+        source: LicenseSource::Pypi,
+        evidence: evidence.label.clone(),
+    };
+    Some(answer(decision, &[&evidence], notes))
 }
 
 #[cfg(test)]
@@ -802,7 +872,7 @@ mod tests {
         assert_eq!(r.expression.as_deref(), Some("BSD-3-Clause"));
         assert_eq!(r.source, LicenseSource::LicenseField);
         assert!(
-            r.notes.iter().any(|n| n.contains("refines")),
+            r.notes.iter().any(|n| n.contains("refined by")),
             "{:?}",
             r.notes
         );

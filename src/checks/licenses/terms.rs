@@ -23,7 +23,7 @@ pub(crate) enum Grant {
 pub(crate) struct Ident {
     /// SPDX id; GNU ids without their `-only`/`-or-later` suffix (`LGPL-2.1`).
     pub base: Cow<'static, str>,
-    pub later: Grant,
+    pub grant: Grant,
 }
 
 /// GNU licenses are the ones written with `-only`/`-or-later` suffixes in SPDX.
@@ -38,7 +38,7 @@ impl Ident {
     pub const fn plain(id: &'static str) -> Ident {
         Ident {
             base: Cow::Borrowed(id),
-            later: Grant::NotGnu,
+            grant: Grant::NotGnu,
         }
     }
 
@@ -46,7 +46,7 @@ impl Ident {
     pub const fn gnu(base: &'static str, later: Grant) -> Ident {
         Ident {
             base: Cow::Borrowed(base),
-            later,
+            grant: later,
         }
     }
 
@@ -65,14 +65,14 @@ impl Ident {
         };
         Ident {
             base: Cow::Owned(base.to_string()),
-            later,
+            grant: later,
         }
     }
 
     /// The SPDX form.
     pub fn render(&self) -> String {
         let gnu = is_gnu_base(&self.base);
-        match (self.later, gnu) {
+        match (self.grant, gnu) {
             (Grant::OrLater, true) => format!("{}-or-later", self.base),
             (Grant::Only | Grant::Unstated, true) => format!("{}-only", self.base),
             (Grant::OrLater, false) => format!("{}+", self.base),
@@ -172,7 +172,7 @@ impl Family {
 pub(crate) struct Vague {
     pub family: Family,
     /// For GNU families: what the evidence said about later versions.
-    pub later: Grant,
+    pub grant: Grant,
     /// The words of the evidence, quoted in notes and reasons.
     pub said: Cow<'static, str>,
     /// Used when nothing more specific and consistent exists, with the reason recorded as a note.
@@ -306,7 +306,7 @@ pub(crate) fn expression_idents(expression: &str) -> Vec<Ident> {
             spdx::LicenseItem::Spdx { id, or_later } => Ident::from_spdx(id.name, *or_later),
             spdx::LicenseItem::Other(other) => Ident {
                 base: Cow::Owned(other.to_string()),
-                later: Grant::NotGnu,
+                grant: Grant::NotGnu,
             },
         })
         .collect()
@@ -329,7 +329,7 @@ mod tests {
         assert_eq!(Ident::plain("MIT").render(), "MIT");
         assert_eq!(Ident::from_spdx("Apache-1.1", true).render(), "Apache-1.1+");
         let i = Ident::from_spdx("GPL-2.0-or-later", false);
-        assert_eq!((i.base.as_ref(), i.later), ("GPL-2.0", Grant::OrLater));
+        assert_eq!((i.base.as_ref(), i.grant), ("GPL-2.0", Grant::OrLater));
     }
 
     #[test]

@@ -383,17 +383,17 @@ fn notice(after: &str) -> Option<Ident> {
         .take_while(|w| w.parse::<u32>().is_ok())
         .count();
     name.extend_from_slice(&rest[..version_len]);
-    if explicit_grant {
-        // "... of the license or at your option any later version" / "or any later version".
-        let tail = &rest[version_len..rest.len().min(version_len + 12)];
-        if tail.windows(2).any(|w| w == ["later", "version"]) {
+    // "... of the license, or (at your option) any later version", "version 3 or later".
+    if version_len > 0 {
+        let tail = &rest[version_len..rest.len().min(version_len + 10)];
+        if tail.contains(&"later") {
             name.push("+");
         }
     }
     match parse_piece(&name, "")? {
         Term::Exact(mut ident) => {
-            if explicit_grant && ident.later == Grant::Unstated {
-                ident.later = Grant::Only;
+            if explicit_grant && ident.grant == Grant::Unstated {
+                ident.grant = Grant::Only;
             }
             Some(ident)
         }
@@ -410,10 +410,10 @@ fn merge(mut found: Vec<TextMatch>) -> Vec<TextMatch> {
     for m in found {
         match out.iter_mut().find(|o| o.ident.same_license(&m.ident)) {
             Some(existing) => {
-                if existing.ident.later == Grant::Unstated
-                    && matches!(m.ident.later, Grant::Only | Grant::OrLater)
+                if existing.ident.grant == Grant::Unstated
+                    && matches!(m.ident.grant, Grant::Only | Grant::OrLater)
                 {
-                    existing.ident.later = m.ident.later;
+                    existing.ident.grant = m.ident.grant;
                 }
                 existing.full_text |= m.full_text;
             }
@@ -422,7 +422,7 @@ fn merge(mut found: Vec<TextMatch>) -> Vec<TextMatch> {
     }
     if out.iter().any(|m| m.ident.base == "LGPL-3.0") {
         out.retain(|m| {
-            !(m.ident.base == "GPL-3.0" && m.full_text && m.ident.later == Grant::Unstated)
+            !(m.ident.base == "GPL-3.0" && m.full_text && m.ident.grant == Grant::Unstated)
         });
     }
     out
@@ -510,7 +510,7 @@ mod tests {
         let text = "GNU LESSER GENERAL PUBLIC LICENSE\n Version 2.1, February 1999\n\n ... terms ...\n\nHow to Apply These Terms\n\n    This library is free software; you can redistribute it and/or\n    modify it under the terms of the GNU Lesser General Public\n    License as published by the Free Software Foundation; either\n    version 2.1 of the License, or (at your option) any later version.\n";
         assert_eq!(ids(text), ["LGPL-2.1-only"]);
         let report = identify(text);
-        assert_eq!(report.matches[0].ident.later, Grant::Unstated);
+        assert_eq!(report.matches[0].ident.grant, Grant::Unstated);
         // A project's own notice *before* the text is honoured.
         let with_notice = format!(
             "mylib is licensed under the terms of the GNU Lesser General Public License as published by the Free Software Foundation; either version 2.1 of the License, or (at your option) any later version.\n\n{text}"

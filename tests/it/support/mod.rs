@@ -1,1 +1,3 @@
 //! Shared test support: fixture builders and loopback servers.
+
+pub mod license_fixtures;
