@@ -1,1 +1,208 @@
 //! Health of each release: yanked, outdated, stale (from the package index).
+//!
+//! - yanked: `health.yanked` deny → error, warn → warning, allow → nothing.
+//! - outdated: the index's latest version is newer than the installed one (PEP 440 order);
+//!   `health.outdated` decides the severity.
+//! - stale: the installed release was uploaded longer ago than `health.max_age` → warning (a
+//!   signal of possible abandonment, not proof of a defect).
+//! - not on the index: a warning (private packages are legitimate, but so is dependency
+//!   confusion), and nothing else can be checked.
+//! - no index data, or data a configured rule needs but cannot read (unparseable version or
+//!   upload time) → `Unknown`, failing the run when `health.unknown` is `deny`.
+
+use std::str::FromStr;
+
+use pep440_rs::Version;
+use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+use crate::checks::CheckOutput;
+use crate::model::{Check, Distribution, Finding, RegistryInfo, Severity, Unknown};
+use crate::policy::{Disposition, HealthPolicy};
+
+/// Finding codes of the health check: (code, meaning).
+pub const CODES: &[(&str, &str)] = &[
+    ("yanked", "the installed release is yanked on the index"),
+    (
+        "outdated",
+        "a newer release than the installed one is on the index",
+    ),
+    (
+        "stale-release",
+        "the installed release was uploaded longer ago than health.max_age",
+    ),
+    (
+        "not-on-index",
+        "the package index does not know the package (private, renamed or removed)",
+    ),
+];
+
+fn severity(disposition: Disposition) -> Option<Severity> {
+    match disposition {
+        Disposition::Deny => Some(Severity::Error),
+        Disposition::Warn => Some(Severity::Warning),
+        Disposition::Allow => None,
+    }
+}
+
+fn health_unknown(dist: &Distribution, reason: String, policy: &HealthPolicy) -> Unknown {
+    Unknown {
+        package: Some(dist.name.clone()),
+        version: Some(dist.version.clone()),
+        check: Check::Health,
+        reason,
+        fails_run: policy.unknown == Disposition::Deny,
+    }
+}
+
+/// An index timestamp: RFC 3339, or PyPI's `upload_time` form without offset (UTC).
+fn parse_time(text: &str) -> Option<OffsetDateTime> {
+    let text = text.trim();
+    OffsetDateTime::parse(text, &Rfc3339).ok().or_else(|| {
+        let format = time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
+        );
+        PrimitiveDateTime::parse(text, &format)
+            .ok()
+            .map(PrimitiveDateTime::assume_utc)
+    })
+}
+
+/// Judge one release against `[health]`.
+pub fn evaluate(
+    dist: &Distribution,
+    info: Option<&RegistryInfo>,
+    policy: &HealthPolicy,
+    now: OffsetDateTime,
+) -> CheckOutput {
+    let mut out = CheckOutput::default();
+    let Some(info) = info else {
+        out.unknowns.push(health_unknown(
+            dist,
+            "no package index data for this release (not fetched, or the fetch failed)".into(),
+            policy,
+        ));
+        return out;
+    };
+    let finding = |code: &str, severity: Severity, rule: &str, message: String| {
+        Finding::new(Check::Health, code, severity, message)
+            .for_package(&dist.name, &dist.version)
+            .with_rule(rule)
+    };
+    if !info.on_index {
+        out.findings.push(finding(
+            "not-on-index",
+            Severity::Warning,
+            "health",
+            format!(
+                "{} is not on the package index (private, renamed or removed?); yanked, outdated and stale were not checked",
+                dist.name
+            ),
+        ));
+        return out;
+    }
+
+    if info.yanked
+        && let Some(sev) = severity(policy.yanked)
+    {
+        let reason = info
+            .yanked_reason
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default();
+        out.findings.push(finding(
+            "yanked",
+            sev,
+            "health.yanked",
+            format!("{} {} is yanked{reason}", dist.name, dist.version),
+        ));
+    }
+
+    if let Some(sev) = severity(policy.outdated) {
+        let installed = Version::from_str(dist.version.trim());
+        let latest = info
+            .latest_version
+            .as_deref()
+            .map(|l| Version::from_str(l.trim()));
+        match (installed, latest) {
+            (Ok(installed), Some(Ok(latest))) => {
+                if latest > installed {
+                    out.findings.push(finding(
+                        "outdated",
+                        sev,
+                        "health.outdated",
+                        format!(
+                            "{} {} is outdated: {latest} is the latest release",
+                            dist.name, dist.version
+                        ),
+                    ));
+                }
+            }
+            (Err(e), _) => out.unknowns.push(health_unknown(
+                dist,
+                format!("cannot tell whether it is outdated: version `{}` is not PEP 440 ({e})", dist.version),
+                policy,
+            )),
+            (_, None) => out.unknowns.push(health_unknown(
+                dist,
+                "cannot tell whether it is outdated: the index gave no latest version".into(),
+                policy,
+            )),
+            (_, Some(Err(e))) => out.unknowns.push(health_unknown(
+                dist,
+                format!("cannot tell whether it is outdated: the index's latest version is not PEP 440 ({e})"),
+                policy,
+            )),
+        }
+    }
+
+    if let Some(max_age) = policy.max_age {
+        match info.upload_time.as_deref().map(|t| (t, parse_time(t))) {
+            Some((_, Some(uploaded))) => {
+                let age = now - uploaded;
+                if age.whole_seconds() > i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX) {
+                    out.findings.push(finding(
+                        "stale-release",
+                        Severity::Warning,
+                        "health.max_age",
+                        format!(
+                            "{} {} was uploaded {} days ago ({}), longer ago than health.max_age ({} days)",
+                            dist.name,
+                            dist.version,
+                            age.whole_days(),
+                            uploaded.date(),
+                            max_age.as_secs() / 86_400
+                        ),
+                    ));
+                }
+            }
+            Some((text, None)) => out.unknowns.push(health_unknown(
+                dist,
+                format!("cannot tell whether it is stale: upload time `{text}` is not a timestamp"),
+                policy,
+            )),
+            None => out.unknowns.push(health_unknown(
+                dist,
+                "cannot tell whether it is stale: the index gave no upload time".into(),
+                policy,
+            )),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_timestamps_parse_with_and_without_offset() {
+        let a = parse_time("2023-05-22T15:12:44.123456Z").unwrap();
+        let b = parse_time("2023-05-22T15:12:44").unwrap();
+        assert_eq!(a.date(), b.date());
+        assert_eq!(b.offset(), time::UtcOffset::UTC);
+        assert!(parse_time("yesterday").is_none());
+    }
+}

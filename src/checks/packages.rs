@@ -1,1 +1,234 @@
 //! Approved, banned and required packages, with PEP 440 version specifiers.
+//!
+//! - `deny`: a listed package (optionally only in a version range) is a violation.
+//! - `allow`: when non-empty, every package must be listed (and in range when a version is given).
+//! - `require`: the package **must be present** and satisfy its specifier; absent is a violation
+//!   (`package-required-missing`), present in the wrong version too (`package-version-mismatch`).
+//!   "Required" is read as a presence requirement because a rule that is silently satisfied by the
+//!   package's absence would let the check pass on the very environments it is meant to catch.
+//!
+//! A version that is not PEP 440 cannot be compared: a versioned rule on it gives an `Unknown`
+//! (failing the run: the rule could not be checked), never a pass.
+
+use std::str::FromStr;
+
+use pep440_rs::Version;
+
+use crate::checks::CheckOutput;
+use crate::model::{Check, Distribution, Finding, Severity, Unknown};
+use crate::policy::{PackagePolicy, PackageRule};
+
+/// Finding codes of the package check: (code, meaning).
+pub const CODES: &[(&str, &str)] = &[
+    (
+        "package-denied",
+        "the package (in this version) is in packages.deny",
+    ),
+    (
+        "package-not-approved",
+        "packages.allow is non-empty and does not list the package (or not this version)",
+    ),
+    (
+        "package-version-mismatch",
+        "a packages.require package is installed in a version outside its specifier",
+    ),
+    (
+        "package-required-missing",
+        "a packages.require package is not installed",
+    ),
+];
+
+/// Whether `rule` applies to `dist`: `Ok(true/false)`, or `Err(reason)` when the version cannot
+/// be compared with the rule's specifier.
+fn applies(rule: &PackageRule, dist: &Distribution, rule_path: &str) -> Result<bool, String> {
+    if rule.name != dist.normalized {
+        return Ok(false);
+    }
+    in_range(rule, dist, rule_path)
+}
+
+/// Whether the installed version satisfies the rule's specifier (always, without one).
+fn in_range(rule: &PackageRule, dist: &Distribution, rule_path: &str) -> Result<bool, String> {
+    let Some(specifiers) = &rule.version else {
+        return Ok(true);
+    };
+    let version = Version::from_str(dist.version.trim()).map_err(|e| {
+        format!(
+            "version `{}` is not PEP 440 ({e}); cannot tell whether {rule_path} (`{specifiers}`) applies",
+            dist.version
+        )
+    })?;
+    Ok(specifiers.contains(&version))
+}
+
+fn unknown(dist: &Distribution, reason: String) -> Unknown {
+    Unknown {
+        package: Some(dist.name.clone()),
+        version: Some(dist.version.clone()),
+        check: Check::Packages,
+        reason,
+        fails_run: true,
+    }
+}
+
+fn with_reason(message: String, rule: &PackageRule) -> String {
+    match rule.reason.as_deref().filter(|r| !r.trim().is_empty()) {
+        Some(reason) => format!("{message}: {reason}"),
+        None => message,
+    }
+}
+
+fn version_text(rule: &PackageRule) -> String {
+    rule.version
+        .as_ref()
+        .map(|v| format!(" {v}"))
+        .unwrap_or_default()
+}
+
+/// Apply `[packages]` to the whole inventory (`require` needs all of it at once).
+pub fn evaluate(dists: &[Distribution], policy: &PackagePolicy) -> CheckOutput {
+    let mut out = CheckOutput::default();
+    for dist in dists {
+        for (i, rule) in policy.deny.iter().enumerate() {
+            let path = format!("packages.deny[{i}]");
+            match applies(rule, dist, &path) {
+                Ok(true) => out.findings.push(
+                    Finding::new(
+                        Check::Packages,
+                        "package-denied",
+                        Severity::Error,
+                        with_reason(
+                            format!(
+                                "{} {} is denied by {path} (`{}{}`)",
+                                dist.name,
+                                dist.version,
+                                rule.name,
+                                version_text(rule)
+                            ),
+                            rule,
+                        ),
+                    )
+                    .for_package(&dist.name, &dist.version)
+                    .with_rule(path),
+                ),
+                Ok(false) => {}
+                Err(reason) => out.unknowns.push(unknown(dist, reason)),
+            }
+        }
+
+        if !policy.allow.is_empty() {
+            let named: Vec<(usize, &PackageRule)> = policy
+                .allow
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.name == dist.normalized)
+                .collect();
+            if named.is_empty() {
+                out.findings.push(
+                    Finding::new(
+                        Check::Packages,
+                        "package-not-approved",
+                        Severity::Error,
+                        format!(
+                            "{} {} is not in packages.allow (only listed packages are approved)",
+                            dist.name, dist.version
+                        ),
+                    )
+                    .for_package(&dist.name, &dist.version)
+                    .with_rule("packages.allow"),
+                );
+            } else {
+                let mut approved = false;
+                let mut reasons = Vec::new();
+                for (i, rule) in &named {
+                    match in_range(rule, dist, &format!("packages.allow[{i}]")) {
+                        Ok(true) => approved = true,
+                        Ok(false) => {}
+                        Err(reason) => reasons.push(reason),
+                    }
+                }
+                if !approved {
+                    if !reasons.is_empty() {
+                        out.unknowns.push(unknown(dist, reasons.join("; ")));
+                    } else {
+                        let (i, rule) = named[0];
+                        let ranges: Vec<String> = named
+                            .iter()
+                            .map(|(_, r)| version_text(r).trim().to_string())
+                            .collect();
+                        out.findings.push(
+                            Finding::new(
+                                Check::Packages,
+                                "package-not-approved",
+                                Severity::Error,
+                                with_reason(
+                                    format!(
+                                        "{} {} is outside the approved versions ({})",
+                                        dist.name,
+                                        dist.version,
+                                        ranges.join(" or ")
+                                    ),
+                                    rule,
+                                ),
+                            )
+                            .for_package(&dist.name, &dist.version)
+                            .with_rule(format!("packages.allow[{i}]")),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    for (i, rule) in policy.require.iter().enumerate() {
+        let path = format!("packages.require[{i}]");
+        let present: Vec<&Distribution> =
+            dists.iter().filter(|d| d.normalized == rule.name).collect();
+        if present.is_empty() {
+            let mut finding = Finding::new(
+                Check::Packages,
+                "package-required-missing",
+                Severity::Error,
+                with_reason(
+                    format!(
+                        "{} is required by {path} (`{}{}`) but not installed",
+                        rule.name,
+                        rule.name,
+                        version_text(rule)
+                    ),
+                    rule,
+                ),
+            )
+            .with_rule(path.clone());
+            finding.package = Some(rule.name.clone());
+            out.findings.push(finding);
+            continue;
+        }
+        for dist in present {
+            match in_range(rule, dist, &path) {
+                Ok(true) => {}
+                Ok(false) => out.findings.push(
+                    Finding::new(
+                        Check::Packages,
+                        "package-version-mismatch",
+                        Severity::Error,
+                        with_reason(
+                            format!(
+                                "{} {} does not satisfy {path} (`{}{}`)",
+                                dist.name,
+                                dist.version,
+                                rule.name,
+                                version_text(rule)
+                            ),
+                            rule,
+                        ),
+                    )
+                    .for_package(&dist.name, &dist.version)
+                    .with_rule(path.clone()),
+                ),
+                Err(reason) => out.unknowns.push(unknown(dist, reason)),
+            }
+        }
+    }
+    out
+}

@@ -1,1 +1,103 @@
 //! Licenses: resolve each package's license to SPDX with provenance, and judge it against policy.
+//!
+//! Resolution ([`resolve`]) reads, in priority order, the PEP 639 `License-Expression`, the Trove
+//! `License ::` classifiers, the legacy `License` field, and — only when those give no specific
+//! answer — the license files in the metadata directory. It takes the most specific answer that
+//! is consistent across sources, records vague or disagreeing evidence in `notes`, and prefers
+//! *unknown* to a guess: "BSD License" alone (which BSD?) is unknown, with the reason.
+//! Judgement ([`evaluate`]) applies `[licenses]` with SPDX semantics (AND/OR/WITH, `-or-later`).
+
+mod classifiers;
+mod evaluate;
+mod expression;
+mod files;
+mod names;
+mod resolve;
+mod terms;
+mod text;
+
+use std::path::Path;
+
+use crate::checks::CheckOutput;
+use crate::model::{Distribution, Finding, LicenseMetadata, RegistryInfo, ResolvedLicense};
+use crate::policy::LicensePolicy;
+
+pub use evaluate::{
+    ExceptionUsage, LicenseExplanation, LicenseVerdict, RequirementExplanation, RequirementStatus,
+};
+
+/// Finding codes of the license check: (code, meaning).
+pub const CODES: &[(&str, &str)] = &[
+    (
+        evaluate::CODE_DENIED,
+        "the license (every way of satisfying it) needs a license in licenses.deny",
+    ),
+    (
+        evaluate::CODE_NOT_ALLOWED,
+        "the license cannot be satisfied by licenses in licenses.allow",
+    ),
+    (
+        evaluate::CODE_EXCEPTION_UNUSED,
+        "a licenses.exceptions entry (or one of its ids) was not needed by any package",
+    ),
+];
+
+/// Resolve a distribution's license from its own metadata.
+///
+/// `metadata_dir` is the `.dist-info`/`.egg-info` directory; license files in it are read only
+/// when the metadata fields give no specific answer (or a vague one to refine), so most packages
+/// cost no file I/O. The result is always a valid SPDX expression or `None` with
+/// `unknown_reason`; `source`/`evidence` say where it came from and `notes` what was vague or
+/// disagreed. Never fails: unreadable files become notes.
+///
+/// Documented choices: several license classifiers are alternatives (OR); a bare GNU license
+/// text or "GPLv3" is read as `-only` (the narrower grant); "Apache Software License" without a
+/// version is Apache-2.0 (noted); public domain and proprietary/other terms become
+/// `LicenseRef-Public-Domain` / `LicenseRef-Proprietary` so a policy can name them; a license
+/// file listing several licenses counts only its main (first) statement unless it says the
+/// licenses are alternatives ("either of the licenses", "dual licensed").
+pub fn resolve(meta: &LicenseMetadata, metadata_dir: Option<&Path>) -> ResolvedLicense {
+    resolve::resolve(meta, metadata_dir)
+}
+
+/// The license PyPI reports (`license_expression`, else the free-text `license`), with source
+/// [`crate::model::LicenseSource::Pypi`]; for packages whose local metadata resolved to unknown.
+/// `None` when PyPI names no license specifically (a vague name such as "BSD" gives `None`).
+pub fn resolve_from_registry(info: &RegistryInfo) -> Option<ResolvedLicense> {
+    resolve::resolve_from_registry(info)
+}
+
+/// Judge one package's resolved license against `policy`.
+///
+/// - Unresolved license → an [`crate::model::Unknown`] (check `licenses`) with
+///   `fails_run = policy.enabled && policy.unknown == Deny` (reported, never a pass).
+/// - `policy.enabled == false` → nothing else: licenses are reported, not judged.
+/// - Otherwise a failing expression gives one error finding, `license-denied` (rule
+///   `licenses.deny[i]`) or `license-not-allowed` (rule `licenses.allow`). Exceptions for the
+///   package (by normalised name) are consulted only when the global rules fail, and recorded in
+///   `usage` when they make it pass.
+pub fn evaluate(
+    dist: &Distribution,
+    license: &ResolvedLicense,
+    policy: &LicensePolicy,
+    usage: &mut ExceptionUsage,
+) -> CheckOutput {
+    evaluate::evaluate(dist, license, policy, usage)
+}
+
+/// Warnings (`license-exception-unused`, rule `licenses.exceptions[i]`) for exceptions no
+/// evaluated package needed, wholly or in part. Call after every package was evaluated.
+pub fn unused_exceptions(policy: &LicensePolicy, usage: &ExceptionUsage) -> Vec<Finding> {
+    evaluate::unused_exceptions(policy, usage)
+}
+
+/// Why `package`'s license passes or fails: the verdict, each term's status and deciding rule,
+/// the smallest set of licenses that would satisfy it, and an exception stub (TOML) to paste into
+/// the policy. For the dashboard drill-down.
+pub fn explain(
+    license: &ResolvedLicense,
+    policy: &LicensePolicy,
+    package: &str,
+) -> LicenseExplanation {
+    evaluate::explain(license, policy, package)
+}

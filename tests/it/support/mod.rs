@@ -3,3 +3,4 @@ pub mod python;
 pub mod redis;
 pub mod registry;
 pub mod site_packages;
+pub mod license_fixtures;
