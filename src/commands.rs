@@ -112,8 +112,12 @@ fn history_table(records: &[RunRecord], path: &Path) -> String {
     out
 }
 
-pub fn synth_env(_dir: &Path, _count: usize, _seed: u64) -> Result<ExitCode> {
-    Err(Error::Usage("synth-env: not wired yet".into()))
+/// `depdash synth-env DIR --count N`: a deterministic synthetic site-packages tree.
+pub fn synth_env(dir: &Path, count: usize, seed: u64) -> Result<ExitCode> {
+    crate::inventory::synthetic::write_site_packages(dir, count, seed)
+        .map_err(|e| Error::io(dir, e))?;
+    eprintln!("wrote {count} distributions to {}", dir.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! (bounded `mpsc`) and a metrics snapshot (`watch`). It takes commands (run again, shut down).
 //! Knows nothing about terminals: both faces drive the same engine.
 
+mod evaluate;
 pub mod events;
 mod run;
 

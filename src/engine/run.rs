@@ -1,20 +1,594 @@
-//! One run: inventory → licenses → vulnerabilities and registry facts (cache, then network) →
-//! policy evaluation → report, with events and metrics along the way.
+//! One run: inventory → licenses → vulnerabilities and registry facts (cache first, then the
+//! network or the offline database) → policy evaluation → report, with events and a metrics
+//! snapshot published along the way.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use super::events::{EventSink, MetricsSnapshot};
+use super::evaluate::{self, Facts};
+use super::events::{EngineEvent, EventSink, MetricsSnapshot, Stage};
+use crate::cache::{CacheConfig, CacheKey, TieredCache};
 use crate::error::{Error, Result};
-use crate::model::Report;
-use crate::settings::Settings;
+use crate::fingerprint::Fingerprinter;
+use crate::inventory::{self, InventorySource};
+use crate::model::{Check, Distribution, RegistryInfo, Report, ResolvedLicense, Summary, Unknown};
+use crate::perf::tracker::Tracker;
+use crate::perf::{HistoryOptions, RunMetrics};
+use crate::settings::{Settings, Target};
+use crate::sources::osv::{AdvisoryRef, OsvRecord};
+use crate::sources::{HttpClient, HttpConfig, OsvClient, OsvDatabase, PypiClient};
+
+/// What we know (or why we don't) about one package's vulnerabilities.
+pub(super) type VulnAnswer = std::result::Result<Vec<crate::model::Vulnerability>, String>;
+/// What we know (or why we don't) about one package's registry facts.
+pub(super) type RegistryAnswer = std::result::Result<RegistryInfo, String>;
+
+/// The cached answer of OSV's querybatch for one package version.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct CachedAdvisories {
+    advisories: Vec<AdvisoryRef>,
+}
+
+/// Tasks alive at once while fetching advisories or registry facts. The HTTP client's
+/// semaphore is the real bound on requests in flight; this only caps futures in memory.
+const FETCH_TASKS: usize = 256;
+
+/// Everything a run needs, built once per run.
+struct RunContext<'a> {
+    settings: &'a Settings,
+    events: &'a EventSink,
+    metrics: &'a watch::Sender<MetricsSnapshot>,
+    tracker: Arc<Tracker>,
+    cache: Option<TieredCache>,
+    http: Option<HttpClient>,
+    started: Instant,
+    run: u64,
+    total: usize,
+    packages_done: AtomicUsize,
+}
+
+impl RunContext<'_> {
+    /// Publish the latest metrics (the faces read it at their own frame rate).
+    fn publish(&self, finished: bool) {
+        let measured = self.measure();
+        self.metrics.send_replace(MetricsSnapshot {
+            run: self.run,
+            packages_total: self.total,
+            packages_done: self.packages_done.load(Ordering::Relaxed),
+            elapsed: self.started.elapsed(),
+            operations: measured.operations,
+            cache: measured.cache,
+            network: measured.network,
+            breakers: self
+                .http
+                .as_ref()
+                .map(HttpClient::breaker_states)
+                .unwrap_or_default(),
+            finished,
+        });
+    }
+
+    fn measure(&self) -> RunMetrics {
+        RunMetrics {
+            operations: self.tracker.snapshot(),
+            cache: self
+                .cache
+                .as_ref()
+                .map(TieredCache::counters)
+                .unwrap_or_default(),
+            network: self
+                .http
+                .as_ref()
+                .map(HttpClient::network_counters)
+                .unwrap_or_default(),
+            cache_enabled: self.cache.is_some(),
+            total: self.started.elapsed(),
+        }
+    }
+
+    fn package_done(&self) {
+        let done = self.packages_done.fetch_add(1, Ordering::Relaxed) + 1;
+        // About fifty updates per run are plenty for a gauge; more only costs snapshots.
+        if done.is_multiple_of((self.total / 50).max(1)) || done == self.total {
+            self.publish(false);
+        }
+    }
+
+    async fn cached<T: serde::de::DeserializeOwned>(&self, key: &CacheKey) -> Option<T> {
+        let cache = self.cache.as_ref()?;
+        cache.get_json::<T>(key).await.map(|(value, _stale)| value)
+    }
+
+    async fn store<T: Serialize>(&self, key: &CacheKey, value: &T, ttl: Duration) {
+        if let Some(cache) = &self.cache {
+            cache.put_json(key, value, ttl).await;
+        }
+    }
+}
+
+fn inventory_source(target: &Target) -> InventorySource {
+    match target {
+        Target::Path(p) => InventorySource::Path(p.clone()),
+        Target::Python(p) => InventorySource::Python(p.clone()),
+        Target::Requirements(files) => InventorySource::Requirements(files.clone()),
+        Target::Default => inventory::default_source(),
+    }
+}
+
+/// Fingerprint of what makes a run's answers what they are: inventory, policy, sources.
+fn run_fingerprint(settings: &Settings, dists: &[Distribution]) -> String {
+    let mut f = Fingerprinter::new();
+    for d in dists {
+        f.part(&d.normalized).part(&d.version);
+    }
+    let n = &settings.network;
+    f.part(&settings.policy.fingerprint)
+        .part(n.pypi_url.as_deref().unwrap_or("-"))
+        .part(&n.osv_url)
+        .part(
+            n.osv_db
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        )
+        .part([
+            u8::from(n.offline),
+            u8::from(settings.check_vulnerabilities),
+            u8::from(settings.check_registry),
+        ]);
+    f.finish()
+}
 
 /// Run the checks once and build the report.
 pub async fn run_once(
-    _settings: &Settings,
-    _events: &EventSink,
-    _metrics: &watch::Sender<MetricsSnapshot>,
-    _run: u64,
-    _refresh: bool,
+    settings: &Settings,
+    events: &EventSink,
+    metrics: &watch::Sender<MetricsSnapshot>,
+    run: u64,
+    refresh: bool,
 ) -> Result<Report> {
-    Err(Error::Engine("not wired yet".into()))
+    let started = Instant::now();
+    let tracker = Arc::new(Tracker::new());
+    events
+        .emit(EngineEvent::RunStarted {
+            run,
+            target: settings.target_label(),
+        })
+        .await;
+
+    // Inventory and license resolution are file-system work: keep them off the async threads.
+    let source = inventory_source(&settings.target);
+    let blocking_tracker = tracker.clone();
+    let (inventory, licenses) = tokio::task::spawn_blocking(move || {
+        let inventory = inventory::load(&source, &blocking_tracker)?;
+        let licenses: Vec<ResolvedLicense> = inventory
+            .distributions
+            .iter()
+            .map(|d| {
+                blocking_tracker.time("license.resolve", || {
+                    crate::checks::licenses::resolve(&d.license, d.location.as_deref())
+                })
+            })
+            .collect();
+        Ok::<_, Error>((inventory, licenses))
+    })
+    .await
+    .map_err(|e| Error::Engine(format!("inventory task failed: {e}")))??;
+    let total = inventory.distributions.len();
+    events
+        .emit(EngineEvent::InventoryDone {
+            packages: total,
+            issues: inventory.issues.len(),
+            elapsed: started.elapsed(),
+        })
+        .await;
+
+    let wants_registry = settings.check_registry && settings.network.pypi_url.is_some();
+    let wants_osv = settings.check_vulnerabilities && settings.network.osv_db.is_none();
+    let needs_network = !settings.network.offline && (wants_registry || wants_osv) && total > 0;
+    let cache = open_cache(settings, events, &tracker, refresh).await;
+    let http = if needs_network {
+        let mut config = HttpConfig::default();
+        if let Some(n) = settings.network.concurrency {
+            config.concurrency = n;
+        }
+        if let Some(t) = settings.network.timeout {
+            config.request_timeout = t;
+        }
+        if let Some(r) = settings.network.retries {
+            config.retries = r;
+        }
+        Some(
+            HttpClient::new(config, events.clone(), tracker.clone())
+                .map_err(|e| Error::Engine(format!("HTTP client: {e}")))?,
+        )
+    } else {
+        None
+    };
+    let ctx = RunContext {
+        settings,
+        events,
+        metrics,
+        tracker: tracker.clone(),
+        cache,
+        http,
+        started,
+        run,
+        total,
+        packages_done: AtomicUsize::new(0),
+    };
+    ctx.publish(false);
+
+    // Vulnerabilities and registry facts are independent: fetch them side by side.
+    let (vulns, registry) = tokio::join!(
+        vulnerabilities(&ctx, &inventory.distributions),
+        registry(&ctx, &inventory.distributions),
+    );
+    let (vulns, run_unknowns) = vulns?;
+
+    events
+        .emit(EngineEvent::StageStarted {
+            stage: Stage::Evaluate,
+            total,
+        })
+        .await;
+    let facts = Facts {
+        licenses,
+        vulnerabilities: vulns,
+        registry,
+        run_unknowns,
+    };
+    let mut report = tracker.time("policy.evaluate", || {
+        evaluate::build_report(settings, &inventory, facts)
+    });
+
+    for f in &report.findings {
+        events.emit(EngineEvent::Finding(f.clone())).await;
+    }
+    for u in &report.unknowns {
+        events.emit(EngineEvent::Unknown(u.clone())).await;
+    }
+    for p in &report.packages {
+        events
+            .emit(EngineEvent::PackageChecked {
+                name: p.name.clone(),
+                version: p.version.clone(),
+                status: p.status,
+            })
+            .await;
+    }
+
+    tracker.record("run.total", started.elapsed());
+    let history = HistoryOptions {
+        file: settings.history_file.as_deref(),
+        policy: &settings.policy.performance,
+        fail_on_regression: settings.fail_on_regression,
+    };
+    let fingerprint = run_fingerprint(settings, &inventory.distributions);
+    crate::perf::finish_report(&mut report, &ctx.measure(), &fingerprint, &history);
+    report.summary = Summary::compute(&report.packages, &report.findings, &report.unknowns);
+    ctx.packages_done.store(total, Ordering::Relaxed);
+    ctx.publish(true);
+    Ok(report)
+}
+
+async fn open_cache(
+    settings: &Settings,
+    events: &EventSink,
+    tracker: &Arc<Tracker>,
+    refresh: bool,
+) -> Option<TieredCache> {
+    if !settings.cache.enabled {
+        return None;
+    }
+    let config = CacheConfig {
+        enabled: true,
+        dir: settings.cache.dir.clone(),
+        redis_url: settings.cache.redis_url.clone(),
+        refresh,
+        allow_stale: settings.network.offline,
+        max_file_bytes: settings.policy.cache.max_size_bytes,
+        ..CacheConfig::default()
+    };
+    match TieredCache::open(&config, events.clone(), tracker.clone()).await {
+        Ok(cache) => Some(cache),
+        Err(e) => {
+            events
+                .emit(EngineEvent::Warning(format!(
+                    "cache unavailable, running without it: {e}"
+                )))
+                .await;
+            None
+        }
+    }
+}
+
+/// Vulnerability answers per normalised name, plus run-level unknowns (e.g. a stale database).
+async fn vulnerabilities(
+    ctx: &RunContext<'_>,
+    dists: &[Distribution],
+) -> Result<(HashMap<String, VulnAnswer>, Vec<Unknown>)> {
+    if !ctx.settings.check_vulnerabilities || dists.is_empty() {
+        return Ok((HashMap::new(), Vec::new()));
+    }
+    ctx.events
+        .emit(EngineEvent::StageStarted {
+            stage: Stage::Vulnerabilities,
+            total: dists.len(),
+        })
+        .await;
+    match &ctx.settings.network.osv_db {
+        Some(path) => offline_vulnerabilities(ctx, dists, path).await,
+        None => Ok((online_vulnerabilities(ctx, dists).await, Vec::new())),
+    }
+}
+
+/// Match against an offline OSV database: no network at all.
+async fn offline_vulnerabilities(
+    ctx: &RunContext<'_>,
+    dists: &[Distribution],
+    path: &std::path::Path,
+) -> Result<(HashMap<String, VulnAnswer>, Vec<Unknown>)> {
+    let owned_path = path.to_path_buf();
+    let tracker = ctx.tracker.clone();
+    let db = tokio::task::spawn_blocking(move || {
+        tracker.time("osv.db.open", || OsvDatabase::open(&owned_path))
+    })
+    .await
+    .map_err(|e| Error::Engine(format!("OSV database task failed: {e}")))?
+    .map_err(|e| Error::Input {
+        path: path.to_path_buf(),
+        line: None,
+        message: format!("offline OSV database: {e}"),
+    })?;
+    let mut run_unknowns = Vec::new();
+    if let Some(max_age) = ctx.settings.policy.vulnerabilities.max_db_age {
+        let reason = match db.age() {
+            Some(age) if age > max_age => Some(format!(
+                "offline OSV database {} is {} old, older than vulnerabilities.max_db_age ({})",
+                path.display(),
+                human_duration(age),
+                human_duration(max_age)
+            )),
+            Some(_) => None,
+            None => Some(format!(
+                "offline OSV database {} has no dated records: its age cannot be checked against vulnerabilities.max_db_age",
+                path.display()
+            )),
+        };
+        if let Some(reason) = reason {
+            run_unknowns.push(Unknown {
+                package: None,
+                version: None,
+                check: Check::Vulnerabilities,
+                reason,
+                fails_run: true,
+            });
+        }
+    }
+    let mut answers = HashMap::with_capacity(dists.len());
+    for d in dists {
+        let answer = match d.version.parse::<pep440_rs::Version>() {
+            Ok(version) => Ok(ctx.tracker.time("osv.db.query", || {
+                db.query(&d.normalized, &version)
+                    .into_iter()
+                    .filter_map(|r| crate::sources::to_vulnerability(r, &d.normalized))
+                    .collect()
+            })),
+            Err(e) => Err(format!(
+                "version `{}` is not PEP 440 ({e}): cannot match OSV ranges",
+                d.version
+            )),
+        };
+        answers.insert(d.normalized.clone(), answer);
+    }
+    Ok((answers, run_unknowns))
+}
+
+/// Cached querybatch answers first, one querybatch for the misses, then each unique advisory
+/// once (cached by id + modified).
+async fn online_vulnerabilities(
+    ctx: &RunContext<'_>,
+    dists: &[Distribution],
+) -> HashMap<String, VulnAnswer> {
+    let osv_url = ctx.settings.network.osv_url.as_str();
+    let mut answers = HashMap::with_capacity(dists.len());
+    let mut refs_by_package: HashMap<String, Vec<AdvisoryRef>> = HashMap::new();
+    let mut misses: Vec<&Distribution> = Vec::new();
+    for d in dists {
+        let key = CacheKey::osv(osv_url, &d.normalized, &d.version);
+        match ctx.cached::<CachedAdvisories>(&key).await {
+            Some(cached) => {
+                refs_by_package.insert(d.normalized.clone(), cached.advisories);
+            }
+            None => misses.push(d),
+        }
+    }
+    if !misses.is_empty() {
+        match &ctx.http {
+            None => {
+                for d in &misses {
+                    answers.insert(d.normalized.clone(), Err(offline_reason("OSV answer")));
+                }
+            }
+            Some(http) => {
+                let client = OsvClient::new(http.clone(), osv_url);
+                let queries: Vec<(String, String)> = misses
+                    .iter()
+                    .map(|d| (d.normalized.clone(), d.version.clone()))
+                    .collect();
+                let results = ctx
+                    .tracker
+                    .time_async("osv.querybatch", client.query_batch(&queries))
+                    .await;
+                for (d, result) in misses.iter().zip(results) {
+                    match result {
+                        Ok(advisories) => {
+                            let key = CacheKey::osv(osv_url, &d.normalized, &d.version);
+                            let value = CachedAdvisories {
+                                advisories: advisories.clone(),
+                            };
+                            ctx.store(&key, &value, ctx.settings.policy.cache.vulnerability_ttl)
+                                .await;
+                            refs_by_package.insert(d.normalized.clone(), advisories);
+                        }
+                        Err(e) => {
+                            answers.insert(d.normalized.clone(), Err(format!("OSV: {e}")));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    let mut unique: Vec<&AdvisoryRef> = refs_by_package.values().flatten().collect();
+    unique.sort();
+    unique.dedup();
+    let fetches: Vec<_> = unique
+        .into_iter()
+        .map(|advisory| fetch_advisory(ctx, advisory))
+        .collect();
+    let records: HashMap<String, std::result::Result<OsvRecord, String>> =
+        futures_util::stream::iter(fetches)
+            .buffer_unordered(FETCH_TASKS)
+            .collect()
+            .await;
+
+    for (name, refs) in refs_by_package {
+        let mut vulns = Vec::with_capacity(refs.len());
+        let mut failures = Vec::new();
+        for advisory in &refs {
+            match records.get(&advisory.id) {
+                Some(Ok(record)) => {
+                    if let Some(v) = crate::sources::to_vulnerability(record, &name) {
+                        vulns.push(v);
+                    }
+                }
+                Some(Err(e)) => failures.push(e.clone()),
+                None => failures.push(format!("advisory {} was not fetched", advisory.id)),
+            }
+        }
+        // A package with an advisory we could not read is unknown, not "only the others".
+        let answer = if failures.is_empty() {
+            Ok(vulns)
+        } else {
+            Err(failures.join("; "))
+        };
+        answers.insert(name, answer);
+    }
+    answers
+}
+
+async fn fetch_advisory(
+    ctx: &RunContext<'_>,
+    advisory: &AdvisoryRef,
+) -> (String, std::result::Result<OsvRecord, String>) {
+    let osv_url = ctx.settings.network.osv_url.as_str();
+    let key = CacheKey::advisory(osv_url, &advisory.id, &advisory.modified);
+    if let Some(record) = ctx.cached::<OsvRecord>(&key).await {
+        return (advisory.id.clone(), Ok(record));
+    }
+    let Some(http) = &ctx.http else {
+        return (
+            advisory.id.clone(),
+            Err(offline_reason(&format!("advisory {}", advisory.id))),
+        );
+    };
+    let client = OsvClient::new(http.clone(), osv_url);
+    let result = ctx
+        .tracker
+        .time_async("osv.advisory", client.vuln(&advisory.id))
+        .await;
+    match result {
+        Ok(record) => {
+            ctx.store(&key, &record, ctx.settings.policy.cache.metadata_ttl)
+                .await;
+            (advisory.id.clone(), Ok(record))
+        }
+        Err(e) => (
+            advisory.id.clone(),
+            Err(format!("OSV advisory {}: {e}", advisory.id)),
+        ),
+    }
+}
+
+/// Registry facts per normalised name.
+async fn registry(ctx: &RunContext<'_>, dists: &[Distribution]) -> HashMap<String, RegistryAnswer> {
+    if !ctx.settings.check_registry {
+        return HashMap::new();
+    }
+    let Some(pypi_url) = ctx.settings.network.pypi_url.as_deref() else {
+        let reason = "no package index configured: set --pypi-url, DEPDASH_PYPI_URL, \
+                      [sources] pypi_url, or pip's index-url"
+            .to_string();
+        return dists
+            .iter()
+            .map(|d| (d.normalized.clone(), Err(reason.clone())))
+            .collect();
+    };
+    ctx.events
+        .emit(EngineEvent::StageStarted {
+            stage: Stage::Registry,
+            total: dists.len(),
+        })
+        .await;
+    let client = ctx
+        .http
+        .as_ref()
+        .map(|h| PypiClient::new(h.clone(), pypi_url));
+    let client = client.as_ref();
+    let fetches: Vec<_> = dists
+        .iter()
+        .map(|d| registry_answer(ctx, client, pypi_url, d))
+        .collect();
+    futures_util::stream::iter(fetches)
+        .buffer_unordered(FETCH_TASKS)
+        .collect()
+        .await
+}
+
+async fn registry_answer(
+    ctx: &RunContext<'_>,
+    client: Option<&PypiClient>,
+    pypi_url: &str,
+    d: &Distribution,
+) -> (String, RegistryAnswer) {
+    let key = CacheKey::pypi(pypi_url, &d.normalized, &d.version);
+    let answer = match ctx.cached::<RegistryInfo>(&key).await {
+        Some(info) => Ok(info),
+        None => match client {
+            None => Err(offline_reason("registry answer")),
+            Some(client) => match client.release(&d.normalized, &d.version).await {
+                Ok(info) => {
+                    ctx.store(&key, &info, ctx.settings.policy.cache.metadata_ttl)
+                        .await;
+                    Ok(info)
+                }
+                Err(e) => Err(format!("package index: {e}")),
+            },
+        },
+    };
+    ctx.package_done();
+    (d.normalized.clone(), answer)
+}
+
+fn offline_reason(what: &str) -> String {
+    format!("offline: no cached {what} (run once online, or use --osv-db for vulnerabilities)")
+}
+
+fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 86_400 {
+        format!("{}d", s / 86_400)
+    } else if s >= 3_600 {
+        format!("{}h", s / 3_600)
+    } else {
+        format!("{}m", s / 60)
+    }
 }

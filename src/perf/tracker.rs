@@ -75,6 +75,14 @@ impl Tracker {
         f()
     }
 
+    /// Time a future.
+    pub async fn time_async<T>(&self, op: &'static str, future: impl Future<Output = T>) -> T {
+        let started = Instant::now();
+        let out = future.await;
+        self.record(op, started.elapsed());
+        out
+    }
+
     /// Current statistics of every operation, by name.
     pub fn snapshot(&self) -> BTreeMap<String, OperationStats> {
         let ops = self.ops.lock().unwrap_or_else(|p| p.into_inner());

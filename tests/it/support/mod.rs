@@ -1,6 +1,6 @@
 //! Shared test support: fixture builders and loopback servers.
+pub mod license_fixtures;
 pub mod python;
 pub mod redis;
 pub mod registry;
 pub mod site_packages;
-pub mod license_fixtures;

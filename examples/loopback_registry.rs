@@ -1,0 +1,115 @@
+//! A loopback PyPI JSON API + OSV API server for benchmarks and demos: it inventories a
+//! site-packages tree, serves a release document for every distribution in it (plus a newer
+//! release, so `outdated` has something to say) and an OSV advisory for every Nth one, with a
+//! fixed latency per request. Prints its base URL on stdout, then serves until killed.
+//!
+//! `cargo run --release --example loopback_registry -- SITE_PACKAGES [--latency-ms 50] [--vuln-every 10]`
+
+#[path = "../tests/it/support/registry.rs"]
+mod registry;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use depdash::inventory::{self, InventorySource};
+use depdash::perf::tracker::Tracker;
+use serde_json::json;
+
+use registry::{Dataset, Faults, RegistryServer};
+
+struct Args {
+    site_packages: PathBuf,
+    latency: Duration,
+    vuln_every: usize,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = std::env::args().skip(1);
+    let mut site_packages = None;
+    let mut latency = Duration::from_millis(50);
+    let mut vuln_every = 10;
+    while let Some(arg) = args.next() {
+        let mut value = |flag: &str| {
+            args.next()
+                .ok_or_else(|| format!("{flag} needs a value"))?
+                .parse::<u64>()
+                .map_err(|e| format!("{flag}: {e}"))
+        };
+        match arg.as_str() {
+            "--latency-ms" => latency = Duration::from_millis(value("--latency-ms")?),
+            "--vuln-every" => vuln_every = value("--vuln-every")?.max(1) as usize,
+            _ if site_packages.is_none() => site_packages = Some(PathBuf::from(arg)),
+            other => return Err(format!("unexpected argument {other}")),
+        }
+    }
+    Ok(Args {
+        site_packages: site_packages
+            .ok_or("usage: loopback_registry SITE_PACKAGES [--latency-ms N] [--vuln-every N]")?,
+        latency,
+        vuln_every,
+    })
+}
+
+#[tokio::main]
+async fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    let inventory = match inventory::load(
+        &InventorySource::Path(args.site_packages.clone()),
+        &Tracker::new(),
+    ) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    let mut dataset = Dataset::new();
+    for (i, dist) in inventory.distributions.iter().enumerate() {
+        dataset
+            .package(&dist.name)
+            .license("MIT")
+            .release(&dist.version, "2024-03-01T12:00:00Z")
+            .release("999.0", "2026-10-01T12:00:00Z")
+            .add();
+        if i % args.vuln_every == 0 {
+            dataset.add_osv(json!({
+                "schema_version": "1.6.0",
+                "id": format!("GHSA-bench-{i:04}"),
+                "modified": "2026-01-01T00:00:00Z",
+                "published": "2025-06-01T00:00:00Z",
+                "aliases": [format!("CVE-2099-{i:05}")],
+                "summary": format!("Synthetic advisory for {}", dist.name),
+                "details": "Benchmark data.",
+                "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"}],
+                "affected": [{
+                    "package": {"ecosystem": "PyPI", "name": dist.name},
+                    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "999.0"}]}],
+                    "versions": [dist.version]
+                }]
+            }));
+        }
+    }
+    let server = RegistryServer::start(dataset).await;
+    server.set_faults(Faults {
+        latency: args.latency,
+        ..Faults::default()
+    });
+    println!("{}", server.url());
+    let _ = std::io::stdout().flush();
+    eprintln!(
+        "loopback registry: {} packages, latency {:?}, serving on {}",
+        inventory.distributions.len(),
+        args.latency,
+        server.url()
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    let stats = server.stats();
+    eprintln!("requests served: {}", stats.total);
+}

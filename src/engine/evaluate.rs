@@ -1,0 +1,177 @@
+//! Judging: every check applied to the facts a run gathered, assembled into the `Report`.
+//! Pure (no I/O), so the same facts always give the same report.
+
+use std::collections::HashMap;
+
+use super::run::{RegistryAnswer, VulnAnswer};
+use crate::checks::{self, CheckOutput};
+use crate::inventory::Inventory;
+use crate::model::{
+    Check, PackageReport, PackageStatus, REPORT_SCHEMA_VERSION, Report, ResolvedLicense, Severity,
+    Summary, Unknown,
+};
+use crate::policy::Disposition;
+use crate::settings::Settings;
+
+/// What a run found out, per normalised package name.
+pub struct Facts {
+    /// In inventory order.
+    pub licenses: Vec<ResolvedLicense>,
+    /// Absent: the check was not run.
+    pub vulnerabilities: HashMap<String, VulnAnswer>,
+    /// Absent: the check was not run.
+    pub registry: HashMap<String, RegistryAnswer>,
+    /// Unknowns about the run as a whole (e.g. a stale offline database).
+    pub run_unknowns: Vec<Unknown>,
+}
+
+/// Judge everything against the policy and assemble the report (metrics are added later).
+pub fn build_report(settings: &Settings, inventory: &Inventory, facts: Facts) -> Report {
+    let policy = &settings.policy;
+    let now = time::OffsetDateTime::now_utc();
+    let mut out = checks::packages::evaluate(&inventory.distributions, &policy.packages);
+    let mut exception_usage = checks::licenses::ExceptionUsage::default();
+    let mut ignore_usage = checks::vulnerabilities::IgnoreUsage::default();
+    let mut packages = Vec::with_capacity(inventory.distributions.len());
+
+    for (dist, mut license) in inventory.distributions.iter().zip(facts.licenses) {
+        let registry = facts.registry.get(&dist.normalized);
+        if license.expression.is_none()
+            && let Some(Ok(info)) = registry
+            && let Some(from_index) = checks::licenses::resolve_from_registry(info)
+        {
+            license = from_index;
+        }
+        out.extend(checks::licenses::evaluate(
+            dist,
+            &license,
+            &policy.licenses,
+            &mut exception_usage,
+        ));
+
+        let vulnerabilities = match facts.vulnerabilities.get(&dist.normalized) {
+            Some(Ok(found)) => {
+                out.extend(checks::vulnerabilities::evaluate(
+                    dist,
+                    found,
+                    &policy.vulnerabilities,
+                    now.date(),
+                    &mut ignore_usage,
+                ));
+                found.clone()
+            }
+            Some(Err(reason)) => {
+                out.unknowns.push(checks::vulnerabilities::unknown(
+                    dist,
+                    reason,
+                    &policy.vulnerabilities,
+                ));
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
+
+        let registry = match registry {
+            Some(Ok(info)) => {
+                out.extend(checks::health::evaluate(
+                    dist,
+                    Some(info),
+                    &policy.health,
+                    now,
+                ));
+                Some(info.clone())
+            }
+            Some(Err(reason)) => {
+                out.unknowns.push(Unknown {
+                    package: Some(dist.name.clone()),
+                    version: Some(dist.version.clone()),
+                    check: Check::Health,
+                    reason: reason.clone(),
+                    fails_run: policy.health.unknown == Disposition::Deny,
+                });
+                None
+            }
+            None => None,
+        };
+
+        packages.push(PackageReport {
+            name: dist.name.clone(),
+            normalized: dist.normalized.clone(),
+            version: dist.version.clone(),
+            license,
+            requires: dist.requires_dist.clone(),
+            origin: dist.origin.clone(),
+            location: dist.location.as_ref().map(|p| p.display().to_string()),
+            vulnerabilities,
+            registry,
+            status: PackageStatus::Ok,
+        });
+    }
+
+    out.findings.extend(checks::licenses::unused_exceptions(
+        &policy.licenses,
+        &exception_usage,
+    ));
+    out.findings.extend(checks::vulnerabilities::unused_ignores(
+        &policy.vulnerabilities,
+        &ignore_usage,
+    ));
+    out.unknowns
+        .extend(inventory.issues.iter().map(|issue| Unknown {
+            package: issue.package.clone(),
+            version: None,
+            check: Check::Inventory,
+            reason: issue.to_string(),
+            fails_run: true,
+        }));
+    out.unknowns.extend(facts.run_unknowns);
+    set_statuses(&mut packages, &out);
+
+    let summary = Summary::compute(&packages, &out.findings, &out.unknowns);
+    Report {
+        schema_version: REPORT_SCHEMA_VERSION,
+        tool: "depdash".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        generated_at: now
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        target: inventory.target.clone(),
+        policy: policy.path.as_ref().map(|p| p.display().to_string()),
+        packages,
+        findings: out.findings,
+        unknowns: out.unknowns,
+        summary,
+        metrics: serde_json::Value::Null,
+    }
+}
+
+/// Each package's status is the worst thing said about it.
+fn set_statuses(packages: &mut [PackageReport], out: &CheckOutput) {
+    let mut worst: HashMap<String, PackageStatus> = HashMap::new();
+    let mut raise = |name: &str, status: PackageStatus| {
+        let slot = worst
+            .entry(crate::model::normalize_name(name))
+            .or_insert(PackageStatus::Ok);
+        *slot = (*slot).max(status);
+    };
+    for f in &out.findings {
+        if let Some(p) = &f.package {
+            let status = match f.severity {
+                Severity::Error => PackageStatus::Violation,
+                Severity::Warning => PackageStatus::Warning,
+                Severity::Note => PackageStatus::Ok,
+            };
+            raise(p, status);
+        }
+    }
+    for u in &out.unknowns {
+        if let Some(p) = &u.package {
+            raise(p, PackageStatus::Unknown);
+        }
+    }
+    for p in packages.iter_mut() {
+        if let Some(status) = worst.get(&p.normalized) {
+            p.status = *status;
+        }
+    }
+}
