@@ -3,7 +3,7 @@
 
 use std::io::{IsTerminal, Write};
 
-use crate::model::{Check, Finding, Outcome, Report, Severity};
+use crate::model::{Check, Finding, Outcome, Report, Severity, Unknown};
 
 /// Whether to use ANSI colors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,14 +119,7 @@ pub fn render(report: &Report, out: &mut dyn Write, style: Style) -> std::io::Re
             style.yellow(&heading)
         };
         writeln!(out, "{heading}")?;
-        for u in list.iter() {
-            let who = match (&u.package, &u.version) {
-                (Some(p), Some(v)) => format!("{p} {v}"),
-                (Some(p), None) => p.clone(),
-                _ => "(run)".to_string(),
-            };
-            writeln!(out, "  [{}] {who}: {}", u.check.as_str(), u.reason)?;
-        }
+        write_unknowns(out, list)?;
         writeln!(out)?;
     }
 
@@ -163,6 +156,53 @@ pub fn render(report: &Report, out: &mut dyn Write, style: Style) -> std::io::Re
         s.blocking_unknowns,
         s.exit_code
     )
+}
+
+/// Past this many packages sharing one reason, the reason is printed once with the names.
+const GROUP_UNKNOWNS_FROM: usize = 4;
+
+/// Unknowns, one line each, except that many packages with the same reason (e.g. "offline")
+/// share one line listing them.
+fn write_unknowns(out: &mut dyn Write, list: &[&Unknown]) -> std::io::Result<()> {
+    let mut groups: Vec<((Check, &str), Vec<&Unknown>)> = Vec::new();
+    for u in list {
+        let key = (u.check, u.reason.as_str());
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, members)) => members.push(u),
+            None => groups.push((key, vec![u])),
+        }
+    }
+    for ((check, reason), members) in groups {
+        if members.len() >= GROUP_UNKNOWNS_FROM {
+            let names: Vec<&str> = members
+                .iter()
+                .filter_map(|u| u.package.as_deref())
+                .collect();
+            let shown = names.iter().take(8).copied().collect::<Vec<_>>().join(", ");
+            let more = names.len().saturating_sub(8);
+            let more = if more > 0 {
+                format!(", … (+{more} more)")
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "  [{}] {} packages: {reason}\n      {shown}{more}",
+                check.as_str(),
+                members.len()
+            )?;
+            continue;
+        }
+        for u in members {
+            let who = match (&u.package, &u.version) {
+                (Some(p), Some(v)) => format!("{p} {v}"),
+                (Some(p), None) => p.clone(),
+                _ => "(run)".to_string(),
+            };
+            writeln!(out, "  [{}] {who}: {}", check.as_str(), u.reason)?;
+        }
+    }
+    Ok(())
 }
 
 fn write_grouped(out: &mut dyn Write, findings: &[&Finding], style: Style) -> std::io::Result<()> {
@@ -287,6 +327,27 @@ mod tests {
                 .starts_with("VIOLATIONS")
         );
         assert!(!text.contains("\x1b["), "plain style has no escapes");
+    }
+
+    #[test]
+    fn many_unknowns_with_one_reason_share_a_line() {
+        let unknowns: Vec<Unknown> = (0..10)
+            .map(|i| Unknown {
+                package: Some(format!("pkg{i}")),
+                version: Some("1.0".into()),
+                check: Check::Vulnerabilities,
+                reason: "offline".into(),
+                fails_run: true,
+            })
+            .collect();
+        let text = render_plain(&report(vec![], unknowns));
+        assert!(
+            text.contains("[vulnerabilities] 10 packages: offline"),
+            "{text}"
+        );
+        assert!(text.contains("pkg0, pkg1"));
+        assert!(text.contains("(+2 more)"));
+        assert!(!text.contains("pkg9 1.0"));
     }
 
     #[test]
