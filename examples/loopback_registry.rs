@@ -14,9 +14,8 @@ use std::time::Duration;
 
 use depdash::inventory::{self, InventorySource};
 use depdash::perf::tracker::Tracker;
-use serde_json::json;
 
-use registry::{Dataset, Faults, RegistryServer};
+use registry::{Faults, RegistryServer};
 
 struct Args {
     site_packages: PathBuf,
@@ -70,32 +69,12 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let mut dataset = Dataset::new();
-    for (i, dist) in inventory.distributions.iter().enumerate() {
-        dataset
-            .package(&dist.name)
-            .license("MIT")
-            .release(&dist.version, "2024-03-01T12:00:00Z")
-            .release("999.0", "2026-10-01T12:00:00Z")
-            .add();
-        if i % args.vuln_every == 0 {
-            dataset.add_osv(json!({
-                "schema_version": "1.6.0",
-                "id": format!("GHSA-bench-{i:04}"),
-                "modified": "2026-01-01T00:00:00Z",
-                "published": "2025-06-01T00:00:00Z",
-                "aliases": [format!("CVE-2099-{i:05}")],
-                "summary": format!("Synthetic advisory for {}", dist.name),
-                "details": "Benchmark data.",
-                "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"}],
-                "affected": [{
-                    "package": {"ecosystem": "PyPI", "name": dist.name},
-                    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "999.0"}]}],
-                    "versions": [dist.version]
-                }]
-            }));
-        }
-    }
+    let packages: Vec<(String, String)> = inventory
+        .distributions
+        .iter()
+        .map(|d| (d.name.clone(), d.version.clone()))
+        .collect();
+    let dataset = registry::dataset_for(&packages, args.vuln_every);
     let server = RegistryServer::start(dataset).await;
     server.set_faults(Faults {
         latency: args.latency,

@@ -57,6 +57,44 @@ pub fn unused_port() -> u16 {
     listener.local_addr().expect("local address").port()
 }
 
+/// A dataset for a whole environment: every `(name, version)` gets a release document (MIT,
+/// uploaded 2024-03-01) plus a newer `999.0` release, and every `vuln_every`-th package (0 =
+/// none) an OSV advisory `GHSA-bench-<i>` affecting its version, fixed in `999.0`.
+pub fn dataset_for(packages: &[(String, String)], vuln_every: usize) -> Dataset {
+    let mut dataset = Dataset::new();
+    for (i, (name, version)) in packages.iter().enumerate() {
+        dataset
+            .package(name)
+            .license("MIT")
+            .release(version, "2024-03-01T12:00:00Z")
+            .release("999.0", "2026-10-01T12:00:00Z")
+            .add();
+        if vuln_every > 0 && i % vuln_every == 0 {
+            dataset.add_osv(advisory(&format!("GHSA-bench-{i:04}"), name, version, "999.0"));
+        }
+    }
+    dataset
+}
+
+/// An OSV advisory (real schema) for `name` at `version`, fixed in `fixed`, CVSS 3.1 7.5.
+pub fn advisory(id: &str, name: &str, version: &str, fixed: &str) -> Value {
+    json!({
+        "schema_version": "1.6.0",
+        "id": id,
+        "modified": "2026-01-01T00:00:00Z",
+        "published": "2025-06-01T00:00:00Z",
+        "aliases": [format!("CVE-2099-{}", id.len())],
+        "summary": format!("Synthetic advisory for {name}"),
+        "details": "Test data.",
+        "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"}],
+        "affected": [{
+            "package": {"ecosystem": "PyPI", "name": name},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}],
+            "versions": [version]
+        }]
+    })
+}
+
 /// One release of a package built with [`PackageBuilder`].
 #[derive(Clone, Debug)]
 struct ReleaseSpec {

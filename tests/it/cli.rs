@@ -1,0 +1,528 @@
+//! The real `depdash` binary end to end: real fixture environments, a real loopback registry
+//! (PyPI JSON API + OSV API) with injected faults, real exit codes and JSON reports.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::redis::RedisServer;
+use crate::support::registry::{self, Faults, RegistryServer, dataset_for, unused_port};
+use crate::support::site_packages::{copy_tree, real_site_packages};
+
+/// A throwaway project: a copy of the real site-packages fixtures, a cache dir, a history file.
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        copy_tree(&real_site_packages(), &dir.path().join("site-packages"));
+        Project { dir }
+    }
+
+    fn site(&self) -> PathBuf {
+        self.dir.path().join("site-packages")
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let path = self.path(rel);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// `(name, version)` of every fixture distribution, as `pip list` recorded them.
+    fn packages(&self) -> Vec<(String, String)> {
+        let listed: Value = serde_json::from_str(
+            &std::fs::read_to_string(real_site_packages().with_extension("pip-list.json"))
+                .unwrap(),
+        )
+        .unwrap();
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["name"].as_str().unwrap().to_string(),
+                    p["version"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Run the binary; never inherits the developer's depdash environment variables.
+async fn depdash(args: &[&str]) -> Output {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_depdash"));
+    command.args(args).env("NO_COLOR", "1");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("DEPDASH_") || key.starts_with("PIP_") {
+            command.env_remove(key);
+        }
+    }
+    command.output().await.expect("run depdash")
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("exit code")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn json_report(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("report written"))
+        .expect("report is JSON")
+}
+
+/// Common arguments of a headless run against `url` with a private cache and history.
+fn run_args<'a>(p: &'a Project, url: &'a str, report: &'a str) -> Vec<String> {
+    vec![
+        "check".into(),
+        p.site().display().to_string(),
+        "--pypi-url".into(),
+        url.into(),
+        "--osv-url".into(),
+        url.into(),
+        "--cache-dir".into(),
+        p.path("cache").display().to_string(),
+        "--history-file".into(),
+        p.path("history.jsonl").display().to_string(),
+        "--format".into(),
+        "json".into(),
+        "--output".into(),
+        p.path(report).display().to_string(),
+        "--progress".into(),
+        "never".into(),
+    ]
+}
+
+async fn run(p: &Project, url: &str, report: &str, extra: &[&str]) -> (Output, Value) {
+    let mut args = run_args(p, url, report);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = depdash(&refs).await;
+    let json = json_report(&p.path(report));
+    (output, json)
+}
+
+fn package<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["normalized"] == name)
+        .unwrap_or_else(|| panic!("{name} in report"))
+}
+
+fn unknown_for(report: &Value, name: &str, check: &str) -> bool {
+    report["unknowns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|u| u["check"] == check && u["package"].as_str().map(depdash::model::normalize_name).as_deref() == Some(name))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vulnerable_environment_reports_json_and_exits_1() {
+    let p = Project::new();
+    let server = RegistryServer::start(dataset_for(&p.packages(), 7)).await;
+    let url = server.url();
+    let (output, report) = run(&p, &url, "r.json", &[]).await;
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(
+        report["summary"]["packages"].as_u64().unwrap() as usize,
+        p.packages().len()
+    );
+    // Every 7th package has an advisory: each is a finding and on its package.
+    let advised: Vec<String> = p
+        .packages()
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 7 == 0)
+        .map(|(_, (n, _))| depdash::model::normalize_name(n))
+        .collect();
+    for name in &advised {
+        let pkg = package(&report, name);
+        let vulns = pkg["vulnerabilities"].as_array().unwrap();
+        assert_eq!(vulns.len(), 1, "{name}");
+        assert_eq!(vulns[0]["fixed_in"], serde_json::json!(["999.0"]));
+        assert!((vulns[0]["severity"][0]["score"].as_f64().unwrap() - 7.5).abs() < 1e-9);
+        assert!(report["findings"].as_array().unwrap().iter().any(|f| f["check"]
+            == "vulnerabilities"
+            && f["package"].as_str().map(depdash::model::normalize_name).as_deref()
+                == Some(name.as_str())));
+    }
+    assert_eq!(
+        report["summary"]["vulnerabilities"].as_u64().unwrap() as usize,
+        advised.len()
+    );
+    // License provenance and requirements are in the report.
+    let requests = package(&report, "requests");
+    assert!(requests["license"]["expression"].is_string());
+    assert!(requests["license"]["source"].is_string());
+    assert!(
+        requests["requires"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r.as_str().unwrap().starts_with("urllib3"))
+    );
+    // One querybatch, one request per advisory, one per package for the index.
+    let stats = server.stats();
+    assert_eq!(stats.querybatch, 1);
+    assert_eq!(stats.vulns as usize, advised.len());
+    assert_eq!(stats.pypi_project as usize, p.packages().len());
+    assert_eq!(
+        report["metrics"]["network"]["requests"].as_u64().unwrap(),
+        stats.total
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warm_run_makes_no_requests_and_offline_serves_the_cache() {
+    let p = Project::new();
+    let server = RegistryServer::start(dataset_for(&p.packages(), 5)).await;
+    let url = server.url();
+    let (cold_out, cold) = run(&p, &url, "cold.json", &[]).await;
+    let after_cold = server.stats().total;
+    let (warm_out, warm) = run(&p, &url, "warm.json", &[]).await;
+    assert_eq!(code(&cold_out), code(&warm_out));
+    assert_eq!(server.stats().total, after_cold, "warm run asked the server");
+    assert_eq!(warm["metrics"]["network"]["requests"], 0);
+    assert!(warm["metrics"]["cache"]["hit_rate"].as_f64().unwrap() >= 0.95);
+    assert_eq!(cold["packages"], warm["packages"]);
+    assert_eq!(cold["findings"], warm["findings"]);
+
+    // Offline, with the server gone: the cache answers everything.
+    drop(server);
+    let (offline_out, offline) = run(&p, &url, "offline.json", &["--offline"]).await;
+    assert_eq!(code(&offline_out), code(&cold_out), "{}", stderr(&offline_out));
+    assert_eq!(offline["packages"], cold["packages"]);
+    // --refresh bypasses the cache: with the server gone, everything is unknown, never clean.
+    let (refresh_out, refreshed) = run(&p, &url, "refresh.json", &["--refresh"]).await;
+    assert_eq!(code(&refresh_out), 3, "{}", stderr(&refresh_out));
+    assert!(unknown_for(&refreshed, "requests", "vulnerabilities"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_listening_ends_incomplete_quickly() {
+    let p = Project::new();
+    let url = format!("http://127.0.0.1:{}", unused_port());
+    let started = Instant::now();
+    let (output, report) = run(&p, &url, "r.json", &["--no-cache"]).await;
+    let elapsed = started.elapsed();
+    println!("nothing listening: finished in {elapsed:?}");
+    assert_eq!(code(&output), 3, "{}", stderr(&output));
+    assert_eq!(report["summary"]["outcome"], "incomplete");
+    for (name, _) in p.packages() {
+        let name = depdash::model::normalize_name(&name);
+        assert!(unknown_for(&report, &name, "vulnerabilities"), "{name}");
+        assert!(unknown_for(&report, &name, "health"), "{name}");
+    }
+    assert!(report["metrics"]["network"]["breaker_trips"].as_u64().unwrap() >= 1);
+    // A hang guard, not a benchmark: the breaker must stop the retries.
+    assert!(elapsed < Duration::from_secs(60), "{elapsed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_the_requests_failing_gives_correct_or_unknown_never_wrong() {
+    let p = Project::new();
+    let clean_server = RegistryServer::start(dataset_for(&p.packages(), 3)).await;
+    let clean_url = clean_server.url();
+    let (_, clean) = run(&p, &clean_url, "clean.json", &["--no-cache"]).await;
+
+    let flaky = RegistryServer::start(dataset_for(&p.packages(), 3)).await;
+    flaky.set_faults(Faults {
+        fail_rate: 0.5,
+        seed: 7,
+        ..Faults::default()
+    });
+    let flaky_url = flaky.url();
+    let (output, report) = run(&p, &flaky_url, "flaky.json", &["--no-cache", "--retries", "1"]).await;
+    assert!(flaky.stats().faults_injected > 0);
+    assert!(matches!(code(&output), 1 | 3), "{}", stderr(&output));
+    let mut correct = 0;
+    for (name, _) in p.packages() {
+        let name = depdash::model::normalize_name(&name);
+        let got = package(&report, &name);
+        let want = package(&clean, &name);
+        if unknown_for(&report, &name, "vulnerabilities") {
+            assert!(got["vulnerabilities"].as_array().unwrap().is_empty());
+        } else {
+            assert_eq!(got["vulnerabilities"], want["vulnerabilities"], "{name}");
+            correct += 1;
+        }
+        if !unknown_for(&report, &name, "health") {
+            assert_eq!(got["registry"], want["registry"], "{name}");
+        }
+    }
+    println!("50% of requests failing: {correct} packages with a vulnerability answer");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn license_policy_violations_and_exceptions() {
+    let p = Project::new();
+    let policy = p.write(
+        "depdash.toml",
+        "[licenses]\ndeny = [\"LGPL-2.1-only\", \"LGPL-2.1-or-later\", \"LGPL-3.0-only\", \"LGPL-3.0-or-later\"]\nunknown = \"allow\"\n",
+    );
+    let policy_arg = policy.display().to_string();
+    let offline = [
+        "--offline",
+        "--no-vulnerabilities",
+        "--no-registry",
+        "--config",
+        policy_arg.as_str(),
+    ];
+    let (output, report) = run(&p, "http://127.0.0.1:9", "r.json", &offline).await;
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let denied: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "license-denied")
+        .map(|f| f["package"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        denied.iter().any(|n| n == "paramiko"),
+        "paramiko is LGPL: {denied:?}"
+    );
+
+    // An exception per denied package clears the run; an unused one is a warning.
+    let mut text = std::fs::read_to_string(&policy).unwrap();
+    for name in &denied {
+        let license = package(&report, &depdash::model::normalize_name(name))["license"]
+            ["expression"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let ids: Vec<String> = license
+            .split([' ', '(', ')'])
+            .filter(|t| t.starts_with("LGPL"))
+            .map(|t| format!("\"{t}\""))
+            .collect();
+        text.push_str(&format!(
+            "[[licenses.exceptions]]\nname = \"{name}\"\nallow = [{}]\nreason = \"reviewed\"\n",
+            ids.join(", ")
+        ));
+    }
+    text.push_str("[[licenses.exceptions]]\nname = \"not-installed\"\nallow = [\"GPL-3.0-only\"]\n");
+    std::fs::write(&policy, text).unwrap();
+    let (output, report) = run(&p, "http://127.0.0.1:9", "r2.json", &offline).await;
+    assert_eq!(code(&output), 0, "{}\n{report}", stderr(&output));
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "license-exception-unused")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_policy_exits_2_pointing_at_line_and_column() {
+    let p = Project::new();
+    let policy = p.write("depdash.toml", "[licenses]\nallow = [\"MIT\"]\nallowed = []\n");
+    let output = depdash(&[
+        "check",
+        p.site().to_str().unwrap(),
+        "--config",
+        policy.to_str().unwrap(),
+        "--offline",
+    ])
+    .await;
+    assert_eq!(code(&output), 2);
+    let err = stderr(&output);
+    assert!(err.contains(&format!("{}:3:1:", policy.display())), "{err}");
+    assert!(err.contains("allowed"), "{err}");
+    assert!(output.stdout.is_empty(), "no report on a usage error");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_environment_is_a_clear_usage_error() {
+    let output = depdash(&["check", "/definitely/not/here", "--offline"]).await;
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains("/definitely/not/here"));
+    let empty = tempfile::tempdir().unwrap();
+    let output = depdash(&["check", empty.path().to_str().unwrap(), "--offline"]).await;
+    assert_eq!(code(&output), 2, "{}", stderr(&output));
+    assert!(stderr(&output).contains("no Python environment"), "{}", stderr(&output));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_database_gives_the_online_answers_and_can_be_stale() {
+    let p = Project::new();
+    let dataset = dataset_for(&p.packages(), 4);
+    let db = p.path("osv-db");
+    std::fs::create_dir_all(&db).unwrap();
+    for record in dataset.osv_records() {
+        let id = record["id"].as_str().unwrap();
+        std::fs::write(db.join(format!("{id}.json")), record.to_string()).unwrap();
+    }
+    let server = RegistryServer::start(dataset).await;
+    let url = server.url();
+    let (_, online) = run(&p, &url, "online.json", &["--no-cache", "--no-registry"]).await;
+    let db_arg = db.display().to_string();
+    let (output, offline) = run(
+        &p,
+        "http://127.0.0.1:9",
+        "offline.json",
+        &["--offline", "--no-registry", "--osv-db", &db_arg],
+    )
+    .await;
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    for (name, _) in p.packages() {
+        let name = depdash::model::normalize_name(&name);
+        assert_eq!(
+            package(&offline, &name)["vulnerabilities"],
+            package(&online, &name)["vulnerabilities"],
+            "{name}"
+        );
+    }
+    // The records were modified in January 2026: a one-day limit makes the database stale.
+    let policy = p.write("stale.toml", "[vulnerabilities]\nmax_db_age = \"1d\"\nignore = []\n");
+    let policy_arg = policy.display().to_string();
+    let (_, stale) = run(
+        &p,
+        "http://127.0.0.1:9",
+        "stale.json",
+        &["--offline", "--no-registry", "--osv-db", &db_arg, "--config", &policy_arg],
+    )
+    .await;
+    assert!(
+        stale["unknowns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["fails_run"] == true
+                && u["reason"].as_str().unwrap().contains("max_db_age")),
+        "{}",
+        stale["unknowns"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fourfold_latency_is_flagged_as_a_network_regression() {
+    let p = Project::new();
+    let server = RegistryServer::start(dataset_for(&p.packages(), 0)).await;
+    let url = server.url();
+    let policy = p.write(
+        "perf.toml",
+        "[performance]\nbaseline_runs = 2\nmin_baseline_runs = 2\n",
+    );
+    let policy_arg = policy.display().to_string();
+    let args = ["--no-cache", "--config", policy_arg.as_str()];
+    server.set_faults(Faults {
+        latency: Duration::from_millis(10),
+        ..Faults::default()
+    });
+    for i in 0..2 {
+        let (_, report) = run(&p, &url, &format!("base{i}.json"), &args).await;
+        assert!(report["metrics"]["regressions"].as_array().unwrap().is_empty());
+    }
+    server.set_faults(Faults {
+        latency: Duration::from_millis(40),
+        ..Faults::default()
+    });
+    let mut strict = args.to_vec();
+    strict.push("--fail-on-regression");
+    let (output, report) = run(&p, &url, "slow.json", &strict).await;
+    let regressed: Vec<String> = report["metrics"]["regressions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["operation"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        regressed.iter().any(|op| op == "http.pypi" || op == "http.osv"),
+        "{regressed:?}"
+    );
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "performance-regression" && f["severity"] == "error")
+    );
+    assert_eq!(code(&output), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runners_share_answers_through_redis() {
+    let Some(redis) = RedisServer::start() else {
+        println!("skipping: redis-server not found on PATH");
+        return;
+    };
+    let p = Project::new();
+    let server = RegistryServer::start(dataset_for(&p.packages(), 6)).await;
+    let url = server.url();
+    let redis_url = redis.url();
+    let (_, first) = run(&p, &url, "a.json", &["--redis-url", &redis_url]).await;
+    let after_first = server.stats().total;
+    // A second runner: its own empty file cache, the same Redis.
+    let other_cache = p.path("cache-b").display().to_string();
+    let (_, second) = run(
+        &p,
+        &url,
+        "b.json",
+        &["--redis-url", &redis_url, "--cache-dir", &other_cache],
+    )
+    .await;
+    assert_eq!(server.stats().total, after_first, "second runner asked the network");
+    assert_eq!(first["packages"], second["packages"]);
+    assert!(
+        second["metrics"]["cache"]["levels"]["redis"]["hits"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pinned_requirements_are_an_inventory_source() {
+    let p = Project::new();
+    let server = RegistryServer::start(dataset_for(
+        &[("requests".into(), "2.31.0".into()), ("idna".into(), "3.7".into())],
+        1,
+    ))
+    .await;
+    let url = server.url();
+    p.write("base.txt", "idna==3.7 \\\n    --hash=sha256:0000\n");
+    let req = p.write(
+        "requirements.txt",
+        "# pinned\n-r base.txt\nrequests==2.31.0 ; python_version >= \"3.8\"\nflask>=2\n",
+    );
+    let req_arg = req.display().to_string();
+    let mut args = run_args(&p, &url, "r.json");
+    args[1] = "-r".into();
+    args.insert(2, req_arg);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = depdash(&refs).await;
+    let report = json_report(&p.path("r.json"));
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    assert_eq!(report["target"]["kind"], "requirements");
+    assert_eq!(package(&report, "requests")["vulnerabilities"][0]["id"], "GHSA-bench-0000");
+    assert_eq!(package(&report, "idna")["version"], "3.7");
+    // The unpinned line is reported, not silently dropped.
+    assert!(
+        report["unknowns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["reason"].as_str().unwrap().contains("flask")),
+        "{}",
+        report["unknowns"]
+    );
+    let _ = registry::normalize("x");
+}
