@@ -3,3 +3,5 @@
 fn main() {
     divan::main();
 }
+
+mod inventory;
