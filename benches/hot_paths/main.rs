@@ -1,8 +1,10 @@
 //! Hot-path benchmarks (divan): `cargo bench --bench hot_paths`.
 
+mod cache;
+mod inventory;
+mod licenses;
 mod sources;
 
 fn main() {
     divan::main();
 }
-mod cache;

@@ -128,6 +128,16 @@ pub(crate) fn locate_path(path: &Path, host: &HostEnv) -> Result<Located, Invent
             return venv_layout(&candidate, host);
         }
     }
+    let is_project = ["pyproject.toml", "setup.py", "setup.cfg"]
+        .iter()
+        .any(|marker| path.join(marker).is_file());
+    if is_project {
+        return Err(no_env(
+            "a Python project without .venv/ or venv/ (create one, activate it so \
+             VIRTUAL_ENV is set, or pass --python)"
+                .to_string(),
+        ));
+    }
     if looks_like_site_packages(path) {
         return Ok(Located {
             site_packages: vec![path.to_path_buf()],
@@ -687,5 +697,15 @@ mod tests {
         assert!(matches!(err, InventoryError::NoEnvironment { .. }));
         let err = locate_path(&tmp.path().join("missing"), &host(tmp.path())).unwrap_err();
         assert!(err.to_string().contains("cannot open it"), "{err}");
+        // A project's own `*.egg-info` (left by `setup.py egg_info`) is not an environment.
+        let project = tmp.path().join("project");
+        fs::create_dir_all(project.join("project.egg-info")).unwrap();
+        fs::write(
+            project.join("pyproject.toml"),
+            "[project]\nname = 'project'\n",
+        )
+        .unwrap();
+        let err = locate_path(&project, &host(tmp.path())).unwrap_err();
+        assert!(err.to_string().contains("without .venv/"), "{err}");
     }
 }

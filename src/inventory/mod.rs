@@ -21,7 +21,7 @@ use crate::model::{Distribution, TargetInfo};
 use crate::perf::tracker::Tracker;
 
 pub use locate::{Located, default_source, locate, locate_detailed};
-pub use scan::scan_site_packages;
+pub use scan::{scan_site_packages, scan_site_packages_with_threads};
 
 /// A problem with one file, line or package that did not stop the inventory.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

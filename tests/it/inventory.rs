@@ -803,6 +803,43 @@ fn real_venv_matches_pip_list() {
 }
 
 #[test]
+fn venv_with_system_site_packages_matches_pip_list_without_starting_python() {
+    let Some(python) = python3() else {
+        println!("skipped: no python3 on PATH");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let venv = tmp.path().join("sysvenv");
+    // No pip of its own: `python -m pip` then comes from the base interpreter's site-packages,
+    // which is exactly what this venv must see.
+    if let Err(err) = run(Command::new(&python)
+        .args(["-m", "venv", "--system-site-packages", "--without-pip"])
+        .arg(&venv))
+    {
+        println!("skipped: python3 -m venv failed: {err}");
+        return;
+    }
+    let site =
+        inventory::locate_detailed(&InventorySource::Path(venv.clone()), &Tracker::new()).unwrap();
+    assert!(site.issues.is_empty(), "{:#?}", site.issues);
+    assert!(site.site_packages.len() >= 2, "{:?}", site.site_packages);
+    copy_real(&site.site_packages[0], "idna-3.20.dist-info", None);
+    let cwd = tmp.path().join("cwd");
+    fs::create_dir_all(&cwd).unwrap();
+    let listed = match pip_list(&venv_python(&venv), &[], &cwd) {
+        Ok(listed) => listed,
+        Err(err) => {
+            println!("skipped: the base interpreter has no usable pip: {err}");
+            return;
+        }
+    };
+    let inv = inventory::load(&InventorySource::Path(venv), &Tracker::new()).unwrap();
+    assert_eq!(names(&inv), listed);
+    // The venv's own copy shadows any base-interpreter idna.
+    assert_eq!(find(&inv, "idna").version, "3.20");
+}
+
+#[test]
 fn interpreter_outside_a_venv_is_asked_once_and_matches_pip_list() {
     let Some(python) = python3() else {
         println!("skipped: no python3 on PATH");
