@@ -2,7 +2,6 @@
 
 mod cache;
 mod inventory;
-mod licenses;
 mod sources;
 
 fn main() {

@@ -40,8 +40,7 @@ impl Project {
     /// `(name, version)` of every fixture distribution, as `pip list` recorded them.
     fn packages(&self) -> Vec<(String, String)> {
         let listed: Value = serde_json::from_str(
-            &std::fs::read_to_string(real_site_packages().with_extension("pip-list.json"))
-                .unwrap(),
+            &std::fs::read_to_string(real_site_packages().with_extension("pip-list.json")).unwrap(),
         )
         .unwrap();
         listed
@@ -84,7 +83,11 @@ fn json_report(path: &Path) -> Value {
 }
 
 /// Common arguments of a headless run against `url` with a private cache and history.
-fn run_args<'a>(p: &'a Project, url: &'a str, report: &'a str) -> Vec<String> {
+fn run_args(p: &Project, url: &str, report: &str) -> Vec<String> {
+    run_args_with_cache(p, url, report, "cache")
+}
+
+fn run_args_with_cache(p: &Project, url: &str, report: &str, cache: &str) -> Vec<String> {
     vec![
         "check".into(),
         p.site().display().to_string(),
@@ -93,7 +96,7 @@ fn run_args<'a>(p: &'a Project, url: &'a str, report: &'a str) -> Vec<String> {
         "--osv-url".into(),
         url.into(),
         "--cache-dir".into(),
-        p.path("cache").display().to_string(),
+        p.path(cache).display().to_string(),
         "--history-file".into(),
         p.path("history.jsonl").display().to_string(),
         "--format".into(),
@@ -106,7 +109,17 @@ fn run_args<'a>(p: &'a Project, url: &'a str, report: &'a str) -> Vec<String> {
 }
 
 async fn run(p: &Project, url: &str, report: &str, extra: &[&str]) -> (Output, Value) {
-    let mut args = run_args(p, url, report);
+    run_with_cache(p, url, report, "cache", extra).await
+}
+
+async fn run_with_cache(
+    p: &Project,
+    url: &str,
+    report: &str,
+    cache: &str,
+    extra: &[&str],
+) -> (Output, Value) {
+    let mut args = run_args_with_cache(p, url, report, cache);
     args.extend(extra.iter().map(|s| s.to_string()));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let output = depdash(&refs).await;
@@ -124,11 +137,14 @@ fn package<'a>(report: &'a Value, name: &str) -> &'a Value {
 }
 
 fn unknown_for(report: &Value, name: &str, check: &str) -> bool {
-    report["unknowns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|u| u["check"] == check && u["package"].as_str().map(depdash::model::normalize_name).as_deref() == Some(name))
+    report["unknowns"].as_array().unwrap().iter().any(|u| {
+        u["check"] == check
+            && u["package"]
+                .as_str()
+                .map(depdash::model::normalize_name)
+                .as_deref()
+                == Some(name)
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -158,10 +174,14 @@ async fn vulnerable_environment_reports_json_and_exits_1() {
         assert_eq!(vulns.len(), 1, "{name}");
         assert_eq!(vulns[0]["fixed_in"], serde_json::json!(["999.0"]));
         assert!((vulns[0]["severity"][0]["score"].as_f64().unwrap() - 7.5).abs() < 1e-9);
-        assert!(report["findings"].as_array().unwrap().iter().any(|f| f["check"]
-            == "vulnerabilities"
-            && f["package"].as_str().map(depdash::model::normalize_name).as_deref()
-                == Some(name.as_str())));
+        assert!(report["findings"].as_array().unwrap().iter().any(|f| {
+            f["check"] == "vulnerabilities"
+                && f["package"]
+                    .as_str()
+                    .map(depdash::model::normalize_name)
+                    .as_deref()
+                    == Some(name.as_str())
+        }));
     }
     assert_eq!(
         report["summary"]["vulnerabilities"].as_u64().unwrap() as usize,
@@ -198,7 +218,11 @@ async fn warm_run_makes_no_requests_and_offline_serves_the_cache() {
     let after_cold = server.stats().total;
     let (warm_out, warm) = run(&p, &url, "warm.json", &[]).await;
     assert_eq!(code(&cold_out), code(&warm_out));
-    assert_eq!(server.stats().total, after_cold, "warm run asked the server");
+    assert_eq!(
+        server.stats().total,
+        after_cold,
+        "warm run asked the server"
+    );
     assert_eq!(warm["metrics"]["network"]["requests"], 0);
     assert!(warm["metrics"]["cache"]["hit_rate"].as_f64().unwrap() >= 0.95);
     assert_eq!(cold["packages"], warm["packages"]);
@@ -207,7 +231,12 @@ async fn warm_run_makes_no_requests_and_offline_serves_the_cache() {
     // Offline, with the server gone: the cache answers everything.
     drop(server);
     let (offline_out, offline) = run(&p, &url, "offline.json", &["--offline"]).await;
-    assert_eq!(code(&offline_out), code(&cold_out), "{}", stderr(&offline_out));
+    assert_eq!(
+        code(&offline_out),
+        code(&cold_out),
+        "{}",
+        stderr(&offline_out)
+    );
     assert_eq!(offline["packages"], cold["packages"]);
     // --refresh bypasses the cache: with the server gone, everything is unknown, never clean.
     let (refresh_out, refreshed) = run(&p, &url, "refresh.json", &["--refresh"]).await;
@@ -230,7 +259,12 @@ async fn nothing_listening_ends_incomplete_quickly() {
         assert!(unknown_for(&report, &name, "vulnerabilities"), "{name}");
         assert!(unknown_for(&report, &name, "health"), "{name}");
     }
-    assert!(report["metrics"]["network"]["breaker_trips"].as_u64().unwrap() >= 1);
+    assert!(
+        report["metrics"]["network"]["breaker_trips"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
     // A hang guard, not a benchmark: the breaker must stop the retries.
     assert!(elapsed < Duration::from_secs(60), "{elapsed:?}");
 }
@@ -249,7 +283,13 @@ async fn half_the_requests_failing_gives_correct_or_unknown_never_wrong() {
         ..Faults::default()
     });
     let flaky_url = flaky.url();
-    let (output, report) = run(&p, &flaky_url, "flaky.json", &["--no-cache", "--retries", "1"]).await;
+    let (output, report) = run(
+        &p,
+        &flaky_url,
+        "flaky.json",
+        &["--no-cache", "--retries", "1"],
+    )
+    .await;
     assert!(flaky.stats().faults_injected > 0);
     assert!(matches!(code(&output), 1 | 3), "{}", stderr(&output));
     let mut correct = 0;
@@ -302,11 +342,11 @@ async fn license_policy_violations_and_exceptions() {
     // An exception per denied package clears the run; an unused one is a warning.
     let mut text = std::fs::read_to_string(&policy).unwrap();
     for name in &denied {
-        let license = package(&report, &depdash::model::normalize_name(name))["license"]
-            ["expression"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let license =
+            package(&report, &depdash::model::normalize_name(name))["license"]["expression"]
+                .as_str()
+                .unwrap()
+                .to_string();
         let ids: Vec<String> = license
             .split([' ', '(', ')'])
             .filter(|t| t.starts_with("LGPL"))
@@ -317,7 +357,9 @@ async fn license_policy_violations_and_exceptions() {
             ids.join(", ")
         ));
     }
-    text.push_str("[[licenses.exceptions]]\nname = \"not-installed\"\nallow = [\"GPL-3.0-only\"]\n");
+    text.push_str(
+        "[[licenses.exceptions]]\nname = \"not-installed\"\nallow = [\"GPL-3.0-only\"]\n",
+    );
     std::fs::write(&policy, text).unwrap();
     let (output, report) = run(&p, "http://127.0.0.1:9", "r2.json", &offline).await;
     assert_eq!(code(&output), 0, "{}\n{report}", stderr(&output));
@@ -333,7 +375,10 @@ async fn license_policy_violations_and_exceptions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_policy_exits_2_pointing_at_line_and_column() {
     let p = Project::new();
-    let policy = p.write("depdash.toml", "[licenses]\nallow = [\"MIT\"]\nallowed = []\n");
+    let policy = p.write(
+        "depdash.toml",
+        "[licenses]\nallow = [\"MIT\"]\nallowed = []\n",
+    );
     let output = depdash(&[
         "check",
         p.site().to_str().unwrap(),
@@ -357,7 +402,11 @@ async fn missing_environment_is_a_clear_usage_error() {
     let empty = tempfile::tempdir().unwrap();
     let output = depdash(&["check", empty.path().to_str().unwrap(), "--offline"]).await;
     assert_eq!(code(&output), 2, "{}", stderr(&output));
-    assert!(stderr(&output).contains("no Python environment"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no Python environment"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -391,13 +440,23 @@ async fn offline_database_gives_the_online_answers_and_can_be_stale() {
         );
     }
     // The records were modified in January 2026: a one-day limit makes the database stale.
-    let policy = p.write("stale.toml", "[vulnerabilities]\nmax_db_age = \"1d\"\nignore = []\n");
+    let policy = p.write(
+        "stale.toml",
+        "[vulnerabilities]\nmax_db_age = \"1d\"\nignore = []\n",
+    );
     let policy_arg = policy.display().to_string();
     let (_, stale) = run(
         &p,
         "http://127.0.0.1:9",
         "stale.json",
-        &["--offline", "--no-registry", "--osv-db", &db_arg, "--config", &policy_arg],
+        &[
+            "--offline",
+            "--no-registry",
+            "--osv-db",
+            &db_arg,
+            "--config",
+            &policy_arg,
+        ],
     )
     .await;
     assert!(
@@ -429,7 +488,12 @@ async fn fourfold_latency_is_flagged_as_a_network_regression() {
     });
     for i in 0..2 {
         let (_, report) = run(&p, &url, &format!("base{i}.json"), &args).await;
-        assert!(report["metrics"]["regressions"].as_array().unwrap().is_empty());
+        assert!(
+            report["metrics"]["regressions"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
     }
     server.set_faults(Faults {
         latency: Duration::from_millis(40),
@@ -445,7 +509,9 @@ async fn fourfold_latency_is_flagged_as_a_network_regression() {
         .map(|r| r["operation"].as_str().unwrap().to_string())
         .collect();
     assert!(
-        regressed.iter().any(|op| op == "http.pypi" || op == "http.osv"),
+        regressed
+            .iter()
+            .any(|op| op == "http.pypi" || op == "http.osv"),
         "{regressed:?}"
     );
     assert!(
@@ -471,15 +537,13 @@ async fn two_runners_share_answers_through_redis() {
     let (_, first) = run(&p, &url, "a.json", &["--redis-url", &redis_url]).await;
     let after_first = server.stats().total;
     // A second runner: its own empty file cache, the same Redis.
-    let other_cache = p.path("cache-b").display().to_string();
-    let (_, second) = run(
-        &p,
-        &url,
-        "b.json",
-        &["--redis-url", &redis_url, "--cache-dir", &other_cache],
-    )
-    .await;
-    assert_eq!(server.stats().total, after_first, "second runner asked the network");
+    let (_, second) =
+        run_with_cache(&p, &url, "b.json", "cache-b", &["--redis-url", &redis_url]).await;
+    assert_eq!(
+        server.stats().total,
+        after_first,
+        "second runner asked the network"
+    );
     assert_eq!(first["packages"], second["packages"]);
     assert!(
         second["metrics"]["cache"]["levels"]["redis"]["hits"]
@@ -493,7 +557,10 @@ async fn two_runners_share_answers_through_redis() {
 async fn pinned_requirements_are_an_inventory_source() {
     let p = Project::new();
     let server = RegistryServer::start(dataset_for(
-        &[("requests".into(), "2.31.0".into()), ("idna".into(), "3.7".into())],
+        &[
+            ("requests".into(), "2.31.0".into()),
+            ("idna".into(), "3.7".into()),
+        ],
         1,
     ))
     .await;
@@ -512,7 +579,10 @@ async fn pinned_requirements_are_an_inventory_source() {
     let report = json_report(&p.path("r.json"));
     assert_eq!(code(&output), 1, "{}", stderr(&output));
     assert_eq!(report["target"]["kind"], "requirements");
-    assert_eq!(package(&report, "requests")["vulnerabilities"][0]["id"], "GHSA-bench-0000");
+    assert_eq!(
+        package(&report, "requests")["vulnerabilities"][0]["id"],
+        "GHSA-bench-0000"
+    );
     assert_eq!(package(&report, "idna")["version"], "3.7");
     // The unpinned line is reported, not silently dropped.
     assert!(

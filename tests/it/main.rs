@@ -1,6 +1,7 @@
 //! Integration tests: one binary, real files, real processes, real sockets on loopback.
 mod cache;
 mod checks;
+mod cli;
 mod inventory;
 mod perf;
 mod sources;

@@ -70,7 +70,12 @@ pub fn dataset_for(packages: &[(String, String)], vuln_every: usize) -> Dataset 
             .release("999.0", "2026-10-01T12:00:00Z")
             .add();
         if vuln_every > 0 && i % vuln_every == 0 {
-            dataset.add_osv(advisory(&format!("GHSA-bench-{i:04}"), name, version, "999.0"));
+            dataset.add_osv(advisory(
+                &format!("GHSA-bench-{i:04}"),
+                name,
+                version,
+                "999.0",
+            ));
         }
     }
     dataset
