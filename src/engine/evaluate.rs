@@ -7,8 +7,8 @@ use super::run::{RegistryAnswer, VulnAnswer};
 use crate::checks::{self, CheckOutput};
 use crate::inventory::Inventory;
 use crate::model::{
-    Check, PackageReport, PackageStatus, REPORT_SCHEMA_VERSION, Report, ResolvedLicense, Severity,
-    Summary, Unknown,
+    Check, Finding, PackageReport, PackageStatus, REPORT_SCHEMA_VERSION, Report, ResolvedLicense,
+    Severity, Summary, Unknown,
 };
 use crate::policy::Disposition;
 use crate::settings::Settings;
@@ -116,14 +116,26 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, facts: Facts) ->
         &policy.vulnerabilities,
         &ignore_usage,
     ));
-    out.unknowns
-        .extend(inventory.issues.iter().map(|issue| Unknown {
-            package: issue.package.clone(),
-            version: None,
-            check: Check::Inventory,
-            reason: issue.to_string(),
-            fails_run: true,
-        }));
+    for issue in &inventory.issues {
+        if issue.blocking {
+            out.unknowns.push(Unknown {
+                package: issue.package.clone(),
+                version: None,
+                check: Check::Inventory,
+                reason: issue.to_string(),
+                fails_run: true,
+            });
+        } else {
+            let mut finding = Finding::new(
+                Check::Inventory,
+                "inventory-issue",
+                Severity::Warning,
+                issue.to_string(),
+            );
+            finding.package = issue.package.clone();
+            out.findings.push(finding);
+        }
+    }
     out.unknowns.extend(facts.run_unknowns);
     set_statuses(&mut packages, &out);
 

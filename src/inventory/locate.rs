@@ -249,17 +249,20 @@ pub(crate) fn venv_layout(venv: &Path, host: &HostEnv) -> Result<Located, Invent
         .map(|home| base_site_packages(home, version.as_deref()))
         .unwrap_or_default();
     if base_dirs.is_empty() {
-        located.issues.push(InventoryIssue::new(
-            venv.join("pyvenv.cfg"),
-            format!(
-                "include-system-site-packages = true, but the base interpreter's site-packages \
+        located.issues.push(
+            InventoryIssue::new(
+                venv.join("pyvenv.cfg"),
+                format!(
+                    "include-system-site-packages = true, but the base interpreter's site-packages \
                  could not be found from home = {}; packages installed there are not listed \
                  (use --python to ask the interpreter)",
-                base.as_deref()
-                    .map(|h| h.display().to_string())
-                    .unwrap_or_else(|| "(missing)".into())
-            ),
-        ));
+                    base.as_deref()
+                        .map(|h| h.display().to_string())
+                        .unwrap_or_else(|| "(missing)".into())
+                ),
+            )
+            .blocking(),
+        );
     }
     located.site_packages.extend(base_dirs);
     Ok(located)

@@ -33,6 +33,11 @@ pub struct InventoryIssue {
     /// The package concerned, when known (as named in the file).
     pub package: Option<String>,
     pub message: String,
+    /// True when something may be missing from the inventory because of it (an unreadable
+    /// directory, a distribution that could not be listed, an unpinned requirement): the run
+    /// cannot vouch for what it did not see. False for oddities reported for completeness.
+    #[serde(default)]
+    pub blocking: bool,
 }
 
 impl InventoryIssue {
@@ -42,7 +47,14 @@ impl InventoryIssue {
             line: None,
             package: None,
             message: message.into(),
+            blocking: false,
         }
+    }
+
+    /// Mark the issue as hiding something from the inventory.
+    pub fn blocking(mut self) -> Self {
+        self.blocking = true;
+        self
     }
 
     pub fn at_line(mut self, line: usize) -> Self {

@@ -230,6 +230,7 @@ fn issue_at(req: &RequirementLine, message: String) -> InventoryIssue {
     InventoryIssue::new(&req.path, message)
         .at_line(req.line)
         .for_package(&req.name)
+        .blocking()
 }
 
 fn read_text(path: &Path) -> std::io::Result<(String, bool)> {
@@ -312,7 +313,7 @@ impl Parser<'_> {
     fn issue(&mut self, path: &Path, line: usize, message: String) {
         self.out
             .issues
-            .push(InventoryIssue::new(path, message).at_line(line));
+            .push(InventoryIssue::new(path, message).at_line(line).blocking());
     }
 
     fn option_line(&mut self, path: &Path, line_no: usize, line: &str, role: Role) {

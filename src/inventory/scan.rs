@@ -188,10 +188,13 @@ impl Listing {
             Ok(canonical) => canonical,
             Err(err) => {
                 if kind == LocationKind::SitePackages {
-                    issues.push(InventoryIssue::new(
-                        dir,
-                        format!("cannot open site-packages directory: {err}"),
-                    ));
+                    issues.push(
+                        InventoryIssue::new(
+                            dir,
+                            format!("cannot open site-packages directory: {err}"),
+                        )
+                        .blocking(),
+                    );
                 }
                 return;
             }
@@ -202,10 +205,9 @@ impl Listing {
         let entries = match fs::read_dir(dir) {
             Ok(entries) => entries,
             Err(err) => {
-                issues.push(InventoryIssue::new(
-                    dir,
-                    format!("cannot list directory: {err}"),
-                ));
+                issues.push(
+                    InventoryIssue::new(dir, format!("cannot list directory: {err}")).blocking(),
+                );
                 return;
             }
         };
@@ -216,10 +218,10 @@ impl Listing {
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(err) => {
-                    issues.push(InventoryIssue::new(
-                        dir,
-                        format!("error while listing directory: {err}"),
-                    ));
+                    issues.push(
+                        InventoryIssue::new(dir, format!("error while listing directory: {err}"))
+                            .blocking(),
+                    );
                     break;
                 }
             };
@@ -271,10 +273,8 @@ fn pth_directories(site_dir: &Path, pth: &Path, issues: &mut Vec<InventoryIssue>
     let bytes = match fs::read(pth) {
         Ok(bytes) => bytes,
         Err(err) => {
-            issues.push(InventoryIssue::new(
-                pth,
-                format!("cannot read .pth file: {err}"),
-            ));
+            issues
+                .push(InventoryIssue::new(pth, format!("cannot read .pth file: {err}")).blocking());
             return Vec::new();
         }
     };
@@ -544,10 +544,13 @@ fn build(
             dir_name.to_string()
         }
         (None, None) => {
-            local_issues.push(InventoryIssue::new(
-                &candidate.path,
-                format!("not listed: {what} has no readable name"),
-            ));
+            local_issues.push(
+                InventoryIssue::new(
+                    &candidate.path,
+                    format!("not listed: {what} has no readable name"),
+                )
+                .blocking(),
+            );
             flush(issues, local_issues, None);
             return None;
         }
@@ -589,10 +592,13 @@ fn build(
             pip_version(from_dir, None)
         }
         (None, None) => {
-            local_issues.push(InventoryIssue::new(
-                &candidate.path,
-                format!("not listed: {what} has no readable version"),
-            ));
+            local_issues.push(
+                InventoryIssue::new(
+                    &candidate.path,
+                    format!("not listed: {what} has no readable version"),
+                )
+                .blocking(),
+            );
             flush(issues, local_issues, Some(&name));
             return None;
         }

@@ -596,3 +596,50 @@ async fn pinned_requirements_are_an_inventory_source() {
     );
     let _ = registry::normalize("x");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inventory_problems_block_only_when_something_may_be_missing() {
+    let p = Project::new();
+    let leftover = p.site().join("~ip-26.3.dist-info");
+    std::fs::create_dir_all(&leftover).unwrap();
+    std::fs::write(
+        leftover.join("METADATA"),
+        "Metadata-Version: 2.1\nName: ~ip\nVersion: 26.3\n",
+    )
+    .unwrap();
+    let broken = p.site().join("broken.egg-info");
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(
+        broken.join("PKG-INFO"),
+        "Metadata-Version: 1.0\nName: broken\n",
+    )
+    .unwrap();
+    let local = ["--offline", "--no-vulnerabilities", "--no-registry"];
+
+    let (output, report) = run(&p, "http://127.0.0.1:9", "r1.json", &local).await;
+    assert_eq!(code(&output), 3, "{}", stderr(&output));
+    let blocking: Vec<&Value> = report["unknowns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["check"] == "inventory" && u["fails_run"] == true)
+        .collect();
+    assert_eq!(blocking.len(), 1, "{blocking:?}");
+    assert!(
+        blocking[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("broken.egg-info")
+    );
+
+    std::fs::remove_dir_all(&broken).unwrap();
+    let (output, report) = run(&p, "http://127.0.0.1:9", "r2.json", &local).await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(report["findings"].as_array().unwrap().iter().any(|f| {
+        f["code"] == "inventory-issue"
+            && f["message"]
+                .as_str()
+                .unwrap()
+                .contains("~ip-26.3.dist-info")
+    }));
+}
