@@ -6,3 +6,4 @@ mod inventory;
 mod perf;
 mod sources;
 mod support;
+mod tui;
