@@ -41,13 +41,18 @@ struct Evidence {
 
 /// Quote at most `max` characters of metadata on one line.
 fn quote(raw: &str, max: usize) -> String {
-    let one_line = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() <= max {
-        one_line
-    } else {
-        let cut: String = one_line.chars().take(max).collect();
-        format!("{cut}…")
+    let mut out = String::new();
+    for word in raw.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+        if out.chars().count() > max {
+            let cut: String = out.chars().take(max).collect();
+            return format!("{cut}…");
+        }
     }
+    out
 }
 
 /// The `License` field as evidence.
@@ -61,6 +66,9 @@ enum FieldOutcome {
 
 /// Field values that carry no license: placeholders and pointers to a license file.
 fn says_nothing(raw: &str) -> bool {
+    if raw.len() > 64 {
+        return false;
+    }
     let norm = normalize(raw, false);
     norm.split(' ').all(|w| {
         matches!(
@@ -127,7 +135,7 @@ fn read_field(
         });
     }
     if looks_like_text(trimmed) {
-        let report = identify(trimmed);
+        let report = identify(trimmed.as_bytes());
         let text_label = format!(
             "{label_prefix} (license text, {} characters)",
             trimmed.len()
@@ -986,6 +994,52 @@ mod tests {
         assert_eq!(r.expression.as_deref(), Some("LicenseRef-Proprietary"));
         let r = resolve(&meta(None, None, &["License :: OSI Approved"]), None);
         assert!(r.unknown_reason.unwrap().contains("names no license"));
+    }
+
+    #[test]
+    fn odd_input_never_panics_and_never_passes_as_known() {
+        let long_plus = "+".repeat(10_000);
+        let odd = [
+            "",
+            "(((",
+            "MIT AND (",
+            ")",
+            "MIT OR",
+            "WITH",
+            "+",
+            "/",
+            ",,,",
+            "or or or",
+            "GPL v",
+            "LGPL 2.",
+            "Apache-",
+            "ÄÖÜ ライセンス",
+            "\u{0}",
+            "BSD-3-Clause WITH",
+            &long_plus,
+            "MIT\n\n\n",
+            "see LICENSE, or COPYING; and NOTICE",
+        ];
+        for a in odd {
+            for b in odd {
+                let m = LicenseMetadata {
+                    expression: Some(a.to_string()),
+                    license_field: Some(b.to_string()),
+                    classifiers: vec![
+                        format!("License :: {a}"),
+                        format!("License :: OSI Approved :: {b}"),
+                    ],
+                    license_files: vec![a.to_string()],
+                };
+                let r = resolve(&m, None);
+                if let Some(e) = &r.expression {
+                    spdx::Expression::parse(e)
+                        .unwrap_or_else(|err| panic!("{a:?}/{b:?} → {e}: {err}"));
+                } else {
+                    assert!(r.unknown_reason.is_some());
+                }
+            }
+        }
     }
 
     #[test]
