@@ -374,7 +374,7 @@ fn refine(primary: &Evidence, lower: &[&Evidence]) -> Result<Refined, String> {
                         }
                         notes.push(format!(
                             "{} `{}` refined to {} by {}",
-                            primary.label_kind(),
+                            primary.source.label(),
                             vague.said,
                             ident.render(),
                             evidence.label
@@ -400,7 +400,7 @@ fn refine(primary: &Evidence, lower: &[&Evidence]) -> Result<Refined, String> {
                         let names: Vec<String> = several.iter().map(|i| i.render()).collect();
                         unresolved.push(format!(
                             "{} `{}` is ambiguous: {} names {}",
-                            primary.label_kind(),
+                            primary.source.label(),
                             vague.said,
                             evidence.label,
                             names.join(" and ")
@@ -417,7 +417,7 @@ fn refine(primary: &Evidence, lower: &[&Evidence]) -> Result<Refined, String> {
             }
             None => unresolved.push(format!(
                 "{} `{}`: {}",
-                primary.label_kind(),
+                primary.source.label(),
                 vague.said,
                 vague.family.missing_detail()
             )),
@@ -437,7 +437,7 @@ fn refine(primary: &Evidence, lower: &[&Evidence]) -> Result<Refined, String> {
                 .collect();
             unresolved.push(format!(
                 "{} {} names no license",
-                primary.label_kind(),
+                primary.source.label(),
                 said.join(", ")
             ));
         }
@@ -456,20 +456,6 @@ fn refine(primary: &Evidence, lower: &[&Evidence]) -> Result<Refined, String> {
         used,
         notes,
     })
-}
-
-impl Evidence {
-    /// "classifier", "License field", ... for sentences.
-    fn label_kind(&self) -> &'static str {
-        match self.source {
-            LicenseSource::Classifier => "classifier",
-            LicenseSource::LicenseField => "License field",
-            LicenseSource::LicenseFile => "license file",
-            LicenseSource::Pypi => "PyPI",
-            LicenseSource::LicenseExpression => "License-Expression",
-            LicenseSource::Unknown => "source",
-        }
-    }
 }
 
 /// Notes for other sources that disagree with the answer.
@@ -577,14 +563,7 @@ fn answer(decision: Decision, texts: &[&Evidence], mut notes: Vec<String>) -> Re
 fn classifier_label(classifiers: &[String]) -> String {
     let names: Vec<&str> = classifiers
         .iter()
-        .filter_map(|c| {
-            let rest = c.trim().strip_prefix("License ::")?.trim();
-            Some(
-                rest.strip_prefix("OSI Approved ::")
-                    .map(str::trim)
-                    .unwrap_or(rest),
-            )
-        })
+        .filter_map(|c| classifiers::license_name(c))
         .collect();
     if names.len() == 1 {
         format!("classifier `{}`", names[0])
