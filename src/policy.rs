@@ -79,7 +79,7 @@ pub struct PackagePolicy {
     pub deny: Vec<PackageRule>,
     /// When non-empty, only listed packages are approved.
     pub allow: Vec<PackageRule>,
-    /// Packages that must satisfy a version specifier when present.
+    /// Packages that must be installed and satisfy a version specifier.
     pub require: Vec<PackageRule>,
 }
 

@@ -2,6 +2,7 @@
 
 mod cache;
 mod inventory;
+mod licenses;
 mod sources;
 
 fn main() {

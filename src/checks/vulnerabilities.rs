@@ -127,13 +127,16 @@ pub fn evaluate(
             .enumerate()
             .filter(|(_, ig)| names_advisory(ig, vuln))
             .collect();
-        for (i, _) in matching.iter().filter(|(_, ig)| expired(ig, today)) {
-            usage
-                .expired_matches
-                .insert((*i, dist.name.clone(), vuln.id.clone()));
-        }
         let score = effective_score(vuln);
-        if let Some((i, ignore)) = matching.iter().find(|(_, ig)| !expired(ig, today)) {
+        let active = matching.iter().find(|(_, ig)| !expired(ig, today));
+        if active.is_none() {
+            for (i, _) in &matching {
+                usage
+                    .expired_matches
+                    .insert((*i, dist.name.clone(), vuln.id.clone()));
+            }
+        }
+        if let Some((i, ignore)) = active {
             usage.applied.insert(*i);
             let until = ignore
                 .until

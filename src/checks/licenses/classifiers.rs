@@ -150,7 +150,7 @@ fn meaning(name: &str) -> Option<Meaning> {
 }
 
 /// The part after `License ::` (and `OSI Approved ::`), or `None` for non-license classifiers.
-fn license_name(classifier: &str) -> Option<&str> {
+pub(crate) fn license_name(classifier: &str) -> Option<&str> {
     let rest = classifier.trim().strip_prefix("License")?.trim_start();
     let rest = rest.strip_prefix("::")?.trim();
     Some(

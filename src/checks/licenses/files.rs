@@ -113,9 +113,8 @@ pub(crate) fn read(listed: &[String], dir: &Path, notes: &mut Vec<String>) -> Ve
             ));
             continue;
         }
-        let text = String::from_utf8_lossy(&buffer);
         out.push(LicenseFile {
-            report: identify(&text),
+            report: identify(&buffer),
             name,
         });
     }

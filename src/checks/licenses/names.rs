@@ -10,49 +10,72 @@ use super::terms::{Family, Grant, Ident, Join, Reading, Term, Vague};
 /// Lowercase ASCII words with letters and digits split apart (`GPLv3+` → `gpl v 3 +`). Any other
 /// character separates words; `+` becomes a word of its own when `keep_plus`.
 pub(crate) fn normalize(text: &str, keep_plus: bool) -> String {
-    #[derive(PartialEq, Clone, Copy)]
-    enum Class {
-        Sep,
-        Alpha,
-        Digit,
+    normalize_bytes(text.as_bytes(), keep_plus)
+}
+
+/// Character classes for [`normalize_bytes`]: separator, letter, digit.
+const SEP: u8 = 0;
+const ALPHA: u8 = 1;
+const DIGIT: u8 = 2;
+const PLUS: u8 = 3;
+const CLASS: [u8; 256] = {
+    let mut table = [SEP; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphabetic() {
+            table[b] = ALPHA;
+        } else if c.is_ascii_digit() {
+            table[b] = DIGIT;
+        }
+        b += 1;
     }
-    let mut out = String::with_capacity(text.len());
-    let mut last = Class::Sep;
-    for ch in text.chars() {
-        let class = if ch.is_ascii_alphabetic() {
-            Class::Alpha
-        } else if ch.is_ascii_digit() {
-            Class::Digit
+    table
+};
+
+/// [`normalize`] on raw bytes (license files need not be UTF-8): every byte of a multi-byte
+/// character is >= 0x80, a separator, so no decoding is needed.
+pub(crate) fn normalize_bytes(text: &[u8], keep_plus: bool) -> String {
+    if keep_plus {
+        normalize_runs::<true>(text)
+    } else {
+        normalize_runs::<false>(text)
+    }
+}
+
+/// The run scanner, compiled separately for texts (no `+` words) and names.
+fn normalize_runs<const KEEP_PLUS: bool>(text: &[u8]) -> String {
+    let class = |b: u8| {
+        if KEEP_PLUS && b == b'+' {
+            PLUS
         } else {
-            Class::Sep
-        };
-        if keep_plus && ch == '+' {
-            if !out.is_empty() && !out.ends_with(' ') {
-                out.push(' ');
-            }
-            out.push_str("+ ");
-            last = Class::Sep;
+            CLASS[usize::from(b)]
+        }
+    };
+    let mut out: Vec<u8> = Vec::with_capacity(text.len());
+    let mut i = 0;
+    // Runs of one class: separators are skipped, letter and digit runs become words (lowercased
+    // in bulk), each '+' a word of its own.
+    while i < text.len() {
+        let kind = class(text[i]);
+        if kind == SEP {
+            i += 1;
             continue;
         }
-        match class {
-            Class::Sep => {
-                if last != Class::Sep {
-                    out.push(' ');
-                }
-            }
-            _ => {
-                if last != Class::Sep && last != class {
-                    out.push(' ');
-                }
-                out.push(ch.to_ascii_lowercase());
+        let start = i;
+        i += 1;
+        if kind != PLUS {
+            while i < text.len() && class(text[i]) == kind {
+                i += 1;
             }
         }
-        last = class;
+        if !out.is_empty() {
+            out.push(b' ');
+        }
+        out.extend(text[start..i].iter().map(u8::to_ascii_lowercase));
     }
-    while out.ends_with(' ') {
-        out.pop();
-    }
-    out
+    // Only ASCII letters, digits, spaces and '+' were pushed.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Words of a name, with list separators (`,` `;` `/` `&`) kept as words of their own.
@@ -213,16 +236,33 @@ fn versioned(prefix: &str, version: &[u32], default_minor: u32) -> Option<Ident>
     spdx::license_id(&format!("{prefix}{major}.{minor}")).map(|id| Ident::plain(id.name))
 }
 
+/// What the evidence said, for messages: the original text, or the words of a list piece.
+/// Built only when a message needs it (most parses end in an exact id).
+struct Said<'a> {
+    given: &'a str,
+    words: &'a [&'a str],
+}
+
+impl Said<'_> {
+    fn text(&self) -> Cow<'static, str> {
+        Cow::Owned(if self.given.is_empty() {
+            self.words.join(" ")
+        } else {
+            self.given.to_string()
+        })
+    }
+}
+
 fn vague(
     family: Family,
     later: Grant,
-    said: &str,
+    said: &Said<'_>,
     fallback: Option<(Ident, &'static str)>,
 ) -> Term {
     Term::Vague(Vague {
         family,
         grant: later,
-        said: Cow::Owned(said.to_string()),
+        said: said.text(),
         fallback,
     })
 }
@@ -230,12 +270,9 @@ fn vague(
 /// One license name (already split into words). `said` is the original text for messages
 /// (empty when the piece is part of a list: the words are quoted instead).
 pub(crate) fn parse_piece(w: &[&str], said: &str) -> Option<Term> {
-    let joined;
-    let said = if said.is_empty() {
-        joined = w.join(" ");
-        joined.as_str()
-    } else {
-        said
+    let said = Said {
+        given: said,
+        words: w,
     };
     let has = |word: &str| w.contains(&word);
     let has_seq = |seq: &[&str]| w.windows(seq.len()).any(|win| win == seq);
@@ -252,7 +289,7 @@ pub(crate) fn parse_piece(w: &[&str], said: &str) -> Option<Term> {
         .iter()
         .any(|m| has(m));
     if has("compatible") {
-        return Some(Term::Statement(Cow::Owned(said.to_string())));
+        return Some(Term::Statement(said.text()));
     }
 
     let gnu = |family: Family| -> Option<Term> {
@@ -263,7 +300,7 @@ pub(crate) fn parse_piece(w: &[&str], said: &str) -> Option<Term> {
             _ => ("GFDL-", &[(1, 1), (1, 2), (1, 3)]),
         };
         if only_like {
-            return Some(vague(family, later, said, None));
+            return Some(vague(family, later, &said, None));
         }
         let pick = |major: u32, minor: u32| -> Option<Term> {
             known.iter().find(|k| **k == (major, minor))?;
@@ -276,20 +313,20 @@ pub(crate) fn parse_piece(w: &[&str], said: &str) -> Option<Term> {
             (Family::Agpl, []) => Some(vague(
                 family,
                 later,
-                said,
+                &said,
                 Some((
                     Ident::gnu("AGPL-3.0", later),
                     "no AGPL version given; AGPL-3.0 assumed (AGPL-1.0 predates the GNU AGPL)",
                 )),
             )),
-            (Family::Gpl(_), []) => Some(vague(Family::Gpl(None), later, said, None)),
-            (Family::Lgpl(_), []) => Some(vague(Family::Lgpl(None), later, said, None)),
-            (_, []) => Some(vague(family, later, said, None)),
+            (Family::Gpl(_), []) => Some(vague(Family::Gpl(None), later, &said, None)),
+            (Family::Lgpl(_), []) => Some(vague(Family::Lgpl(None), later, &said, None)),
+            (_, []) => Some(vague(family, later, &said, None)),
             // "LGPL v2": Library 2.0 or Lesser 2.1 — not knowable.
             (Family::Lgpl(_), [2]) => Some(vague(
                 Family::Lgpl(Some(2)),
                 later,
-                said,
+                &said,
                 (later == Grant::OrLater).then_some((
                     Ident::gnu("LGPL-2.0", Grant::OrLater),
                     "\"LGPL v2 or later\" without a minor version read literally as LGPL-2.0-or-later",
@@ -315,13 +352,13 @@ pub(crate) fn parse_piece(w: &[&str], said: &str) -> Option<Term> {
     }
     if has("apache") || has("asl") {
         if only_like {
-            return Some(vague(Family::Apache, Grant::NotGnu, said, None));
+            return Some(vague(Family::Apache, Grant::NotGnu, &said, None));
         }
         return match version.as_slice() {
             [] => Some(vague(
                 Family::Apache,
                 Grant::NotGnu,
-                said,
+                &said,
                 Some((
                     Ident::plain("Apache-2.0"),
                     "no Apache version given; Apache-2.0 assumed (1.x is long obsolete)",
@@ -332,7 +369,7 @@ pub(crate) fn parse_piece(w: &[&str], said: &str) -> Option<Term> {
     }
     if has("bsd") || has("freebsd") {
         if only_like {
-            return Some(vague(Family::Bsd, Grant::NotGnu, said, None));
+            return Some(vague(Family::Bsd, Grant::NotGnu, &said, None));
         }
         let clauses = match version.first() {
             Some(n) => Some(*n),
@@ -349,12 +386,12 @@ pub(crate) fn parse_piece(w: &[&str], said: &str) -> Option<Term> {
             Some(3) => Some(Term::Exact(Ident::plain("BSD-3-Clause"))),
             Some(4) => Some(Term::Exact(Ident::plain("BSD-4-Clause"))),
             Some(_) => None,
-            None => Some(vague(Family::Bsd, Grant::NotGnu, said, None)),
+            None => Some(vague(Family::Bsd, Grant::NotGnu, &said, None)),
         };
     }
     if has("mit") || has("expat") {
         if only_like {
-            return Some(vague(Family::Mit, Grant::NotGnu, said, None));
+            return Some(vague(Family::Mit, Grant::NotGnu, &said, None));
         }
         if version.first() == Some(&0) || has_seq(&["no", "attribution"]) {
             return Some(Term::Exact(Ident::plain("MIT-0")));
@@ -377,11 +414,11 @@ pub(crate) fn parse_piece(w: &[&str], said: &str) -> Option<Term> {
         return Some(Term::Exact(Ident::plain("CNRI-Python")));
     }
     if has("python") {
-        return Some(vague(Family::Python, Grant::NotGnu, said, None));
+        return Some(vague(Family::Python, Grant::NotGnu, &said, None));
     }
     let versioned_family = |family: Family, prefix: &str, default_minor: u32| -> Option<Term> {
         if only_like || version.is_empty() {
-            return Some(vague(family, Grant::NotGnu, said, None));
+            return Some(vague(family, Grant::NotGnu, &said, None));
         }
         versioned(prefix, &version, default_minor).map(Term::Exact)
     };
@@ -413,7 +450,7 @@ pub(crate) fn parse_piece(w: &[&str], said: &str) -> Option<Term> {
         return Some(vague(
             Family::PublicDomain,
             Grant::NotGnu,
-            said,
+            &said,
             Some((
                 Ident::plain("LicenseRef-Public-Domain"),
                 "public domain has no SPDX license id; reported as LicenseRef-Public-Domain so a policy can allow it by name",
@@ -444,7 +481,7 @@ pub(crate) fn parse_piece(w: &[&str], said: &str) -> Option<Term> {
         return Some(vague(
             Family::Other,
             Grant::NotGnu,
-            said,
+            &said,
             Some((
                 Ident::plain("LicenseRef-Proprietary"),
                 "a proprietary license has no SPDX id; reported as LicenseRef-Proprietary so a policy can allow it by name",
@@ -452,7 +489,7 @@ pub(crate) fn parse_piece(w: &[&str], said: &str) -> Option<Term> {
         ));
     }
     if has("dual") || has("multiple") {
-        return Some(Term::Statement(Cow::Owned(said.to_string())));
+        return Some(Term::Statement(said.text()));
     }
     None
 }

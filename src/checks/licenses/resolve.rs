@@ -41,13 +41,18 @@ struct Evidence {
 
 /// Quote at most `max` characters of metadata on one line.
 fn quote(raw: &str, max: usize) -> String {
-    let one_line = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() <= max {
-        one_line
-    } else {
-        let cut: String = one_line.chars().take(max).collect();
-        format!("{cut}…")
+    let mut out = String::new();
+    for word in raw.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+        if out.chars().count() > max {
+            let cut: String = out.chars().take(max).collect();
+            return format!("{cut}…");
+        }
     }
+    out
 }
 
 /// The `License` field as evidence.
@@ -61,6 +66,9 @@ enum FieldOutcome {
 
 /// Field values that carry no license: placeholders and pointers to a license file.
 fn says_nothing(raw: &str) -> bool {
+    if raw.len() > 64 {
+        return false;
+    }
     let norm = normalize(raw, false);
     norm.split(' ').all(|w| {
         matches!(
@@ -127,7 +135,7 @@ fn read_field(
         });
     }
     if looks_like_text(trimmed) {
-        let report = identify(trimmed);
+        let report = identify(trimmed.as_bytes());
         let text_label = format!(
             "{label_prefix} (license text, {} characters)",
             trimmed.len()
@@ -366,7 +374,7 @@ fn refine(primary: &Evidence, lower: &[&Evidence]) -> Result<Refined, String> {
                         }
                         notes.push(format!(
                             "{} `{}` refined to {} by {}",
-                            primary.label_kind(),
+                            primary.source.label(),
                             vague.said,
                             ident.render(),
                             evidence.label
@@ -392,7 +400,7 @@ fn refine(primary: &Evidence, lower: &[&Evidence]) -> Result<Refined, String> {
                         let names: Vec<String> = several.iter().map(|i| i.render()).collect();
                         unresolved.push(format!(
                             "{} `{}` is ambiguous: {} names {}",
-                            primary.label_kind(),
+                            primary.source.label(),
                             vague.said,
                             evidence.label,
                             names.join(" and ")
@@ -409,7 +417,7 @@ fn refine(primary: &Evidence, lower: &[&Evidence]) -> Result<Refined, String> {
             }
             None => unresolved.push(format!(
                 "{} `{}`: {}",
-                primary.label_kind(),
+                primary.source.label(),
                 vague.said,
                 vague.family.missing_detail()
             )),
@@ -429,7 +437,7 @@ fn refine(primary: &Evidence, lower: &[&Evidence]) -> Result<Refined, String> {
                 .collect();
             unresolved.push(format!(
                 "{} {} names no license",
-                primary.label_kind(),
+                primary.source.label(),
                 said.join(", ")
             ));
         }
@@ -448,20 +456,6 @@ fn refine(primary: &Evidence, lower: &[&Evidence]) -> Result<Refined, String> {
         used,
         notes,
     })
-}
-
-impl Evidence {
-    /// "classifier", "License field", ... for sentences.
-    fn label_kind(&self) -> &'static str {
-        match self.source {
-            LicenseSource::Classifier => "classifier",
-            LicenseSource::LicenseField => "License field",
-            LicenseSource::LicenseFile => "license file",
-            LicenseSource::Pypi => "PyPI",
-            LicenseSource::LicenseExpression => "License-Expression",
-            LicenseSource::Unknown => "source",
-        }
-    }
 }
 
 /// Notes for other sources that disagree with the answer.
@@ -569,14 +563,7 @@ fn answer(decision: Decision, texts: &[&Evidence], mut notes: Vec<String>) -> Re
 fn classifier_label(classifiers: &[String]) -> String {
     let names: Vec<&str> = classifiers
         .iter()
-        .filter_map(|c| {
-            let rest = c.trim().strip_prefix("License ::")?.trim();
-            Some(
-                rest.strip_prefix("OSI Approved ::")
-                    .map(str::trim)
-                    .unwrap_or(rest),
-            )
-        })
+        .filter_map(|c| classifiers::license_name(c))
         .collect();
     if names.len() == 1 {
         format!("classifier `{}`", names[0])
@@ -986,6 +973,52 @@ mod tests {
         assert_eq!(r.expression.as_deref(), Some("LicenseRef-Proprietary"));
         let r = resolve(&meta(None, None, &["License :: OSI Approved"]), None);
         assert!(r.unknown_reason.unwrap().contains("names no license"));
+    }
+
+    #[test]
+    fn odd_input_never_panics_and_never_passes_as_known() {
+        let long_plus = "+".repeat(10_000);
+        let odd = [
+            "",
+            "(((",
+            "MIT AND (",
+            ")",
+            "MIT OR",
+            "WITH",
+            "+",
+            "/",
+            ",,,",
+            "or or or",
+            "GPL v",
+            "LGPL 2.",
+            "Apache-",
+            "ÄÖÜ ライセンス",
+            "\u{0}",
+            "BSD-3-Clause WITH",
+            &long_plus,
+            "MIT\n\n\n",
+            "see LICENSE, or COPYING; and NOTICE",
+        ];
+        for a in odd {
+            for b in odd {
+                let m = LicenseMetadata {
+                    expression: Some(a.to_string()),
+                    license_field: Some(b.to_string()),
+                    classifiers: vec![
+                        format!("License :: {a}"),
+                        format!("License :: OSI Approved :: {b}"),
+                    ],
+                    license_files: vec![a.to_string()],
+                };
+                let r = resolve(&m, None);
+                if let Some(e) = &r.expression {
+                    spdx::Expression::parse(e)
+                        .unwrap_or_else(|err| panic!("{a:?}/{b:?} → {e}: {err}"));
+                } else {
+                    assert!(r.unknown_reason.is_some());
+                }
+            }
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@
 
 use std::sync::OnceLock;
 
-use super::names::{normalize, parse_piece};
+use super::names::{normalize, normalize_bytes, parse_piece};
 use super::terms::{Grant, Ident, Term, is_gnu_base};
 
 /// One license found in a text.
@@ -191,30 +191,68 @@ const NOTICE_ANCHORS: &[&str] = &["under the", "licensed under", "subject to the
 /// this bounds the cost on huge bundled-license files.
 const MAX_SCAN: usize = 96 * 1024;
 
+/// What a phrase found in the text means.
+#[derive(Clone)]
+enum Pattern {
+    Marker(Marker),
+    /// A notice starts after it.
+    Anchor,
+    /// Dual-licensing language.
+    Choice,
+}
+
+/// All phrases, normalised, indexed by first byte so the text is scanned once.
 struct Compiled {
-    markers: Vec<(String, Marker)>,
-    choice: Vec<String>,
-    anchors: Vec<String>,
+    phrases: Vec<(String, Pattern)>,
+    /// The first four bytes of each phrase (all phrases are longer), a cheap first test.
+    prefixes: Vec<[u8; 4]>,
+    by_first_byte: Vec<Vec<usize>>,
 }
 
 fn compiled() -> &'static Compiled {
     static C: OnceLock<Compiled> = OnceLock::new();
-    C.get_or_init(|| Compiled {
-        markers: MARKERS
+    C.get_or_init(|| {
+        let phrases: Vec<(String, Pattern)> = MARKERS
             .iter()
-            .map(|(p, m)| (normalize(p, false), m.clone()))
-            .collect(),
-        choice: CHOICE.iter().map(|p| normalize(p, false)).collect(),
-        anchors: NOTICE_ANCHORS
+            .map(|(p, m)| (normalize(p, false), Pattern::Marker(m.clone())))
+            .chain(
+                NOTICE_ANCHORS
+                    .iter()
+                    .map(|p| (format!("{} ", normalize(p, false)), Pattern::Anchor)),
+            )
+            .chain(
+                CHOICE
+                    .iter()
+                    .map(|p| (normalize(p, false), Pattern::Choice)),
+            )
+            .collect();
+        let mut by_first_byte = vec![Vec::new(); 256];
+        for (i, (phrase, _)) in phrases.iter().enumerate() {
+            if let Some(first) = phrase.bytes().next() {
+                by_first_byte[usize::from(first)].push(i);
+            }
+        }
+        let prefixes = phrases
             .iter()
-            .map(|p| format!("{} ", normalize(p, false)))
-            .collect(),
+            .map(|(p, _)| {
+                let mut prefix = [0u8; 4];
+                for (slot, b) in prefix.iter_mut().zip(p.bytes()) {
+                    *slot = b;
+                }
+                prefix
+            })
+            .collect();
+        Compiled {
+            phrases,
+            prefixes,
+            by_first_byte,
+        }
     })
 }
 
-/// Identify the licenses in `text`.
-pub(crate) fn identify(text: &str) -> TextReport {
-    let mut norm = normalize(text, false);
+/// Identify the licenses in `text` (raw bytes: license files need not be UTF-8).
+pub(crate) fn identify(text: &[u8]) -> TextReport {
+    let mut norm = normalize_bytes(text, false);
     if norm.len() > MAX_SCAN {
         let mut cut = MAX_SCAN;
         while !norm.is_char_boundary(cut) {
@@ -225,36 +263,41 @@ pub(crate) fn identify(text: &str) -> TextReport {
     identify_normalized(&norm)
 }
 
+/// Most notice anchors ("under the") examined per text; bounds the cost on long texts.
+const MAX_ANCHORS: usize = 400;
+
 fn identify_normalized(norm: &str) -> TextReport {
     let c = compiled();
+    let bytes = norm.as_bytes();
     let mut found: Vec<TextMatch> = Vec::new();
-    for (phrase, marker) in &c.markers {
-        match marker {
-            Marker::Fixed(ident) => {
-                if let Some(pos) = norm.find(phrase.as_str()) {
-                    found.push(TextMatch {
-                        ident: ident.clone(),
-                        pos,
-                        full_text: true,
-                    });
-                }
+    let mut bsd_at: Vec<usize> = Vec::new();
+    let mut anchors: Vec<(usize, usize)> = Vec::new();
+    let mut choice_at: Option<usize> = None;
+    let mut fixed_seen = vec![false; c.phrases.len()];
+
+    // One pass over word starts; only phrases beginning with the word's first byte are tried.
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let candidates = &c.by_first_byte[usize::from(bytes[pos])];
+        let here = bytes.get(pos..pos + 4);
+        for &i in candidates {
+            let (phrase, pattern) = &c.phrases[i];
+            if here != Some(&c.prefixes[i][..]) || !bytes[pos..].starts_with(phrase.as_bytes()) {
+                continue;
             }
-            Marker::Bsd => {
-                let positions: Vec<usize> = norm
-                    .match_indices(phrase.as_str())
-                    .map(|(p, _)| p)
-                    .collect();
-                for (i, &pos) in positions.iter().enumerate() {
-                    let next = positions.get(i + 1).copied().unwrap_or(norm.len());
-                    found.push(TextMatch {
-                        ident: bsd_variant(&norm[pos..next]),
-                        pos,
-                        full_text: true,
-                    });
+            match pattern {
+                Pattern::Marker(Marker::Fixed(ident)) => {
+                    if !fixed_seen[i] {
+                        fixed_seen[i] = true;
+                        found.push(TextMatch {
+                            ident: ident.clone(),
+                            pos,
+                            full_text: true,
+                        });
+                    }
                 }
-            }
-            Marker::Mit => {
-                for (pos, _) in norm.match_indices(phrase.as_str()) {
+                Pattern::Marker(Marker::Bsd) => bsd_at.push(pos),
+                Pattern::Marker(Marker::Mit) => {
                     let window = window(norm, pos, 1200);
                     let ident = if window.contains("furnished to do so the software is provided") {
                         Ident::plain("MIT-0")
@@ -269,9 +312,7 @@ fn identify_normalized(norm: &str) -> TextReport {
                         full_text: true,
                     });
                 }
-            }
-            Marker::Isc => {
-                for (pos, _) in norm.match_indices(phrase.as_str()) {
+                Pattern::Marker(Marker::Isc) => {
                     let after = window(norm, pos + phrase.len(), 120);
                     let ident = if after.trim_start().starts_with(
                         "provided that the above copyright notice and this permission notice appear in all copies",
@@ -286,8 +327,29 @@ fn identify_normalized(norm: &str) -> TextReport {
                         full_text: true,
                     });
                 }
+                Pattern::Anchor => {
+                    if anchors.len() < MAX_ANCHORS {
+                        anchors.push((pos, phrase.len()));
+                    }
+                }
+                Pattern::Choice => {
+                    choice_at.get_or_insert(pos);
+                }
             }
         }
+        pos = match bytes[pos..].iter().position(|&b| b == b' ') {
+            Some(space) => pos + space + 1,
+            None => bytes.len(),
+        };
+    }
+
+    for (i, &at) in bsd_at.iter().enumerate() {
+        let next = bsd_at.get(i + 1).copied().unwrap_or(norm.len());
+        found.push(TextMatch {
+            ident: bsd_variant(&norm[at..next]),
+            pos: at,
+            full_text: true,
+        });
     }
 
     // GNU texts end with a "How to Apply" appendix containing a sample "version N ... or (at
@@ -297,25 +359,23 @@ fn identify_normalized(norm: &str) -> TextReport {
         .filter(|m| m.full_text && is_gnu_base(&m.ident.base))
         .map(|m| m.pos)
         .min();
-    for anchor in &c.anchors {
-        for (pos, _) in norm.match_indices(anchor.as_str()).take(400) {
-            let Some(ident) = notice(&norm[pos + anchor.len()..]) else {
-                continue;
-            };
-            if is_gnu_base(&ident.base) && gnu_text_at.is_some_and(|g| pos > g) {
-                continue;
-            }
-            found.push(TextMatch {
-                ident,
-                pos,
-                full_text: false,
-            });
+    for (pos, len) in anchors {
+        let Some(ident) = notice(&norm[pos + len..]) else {
+            continue;
+        };
+        if is_gnu_base(&ident.base) && gnu_text_at.is_some_and(|g| pos > g) {
+            continue;
         }
+        found.push(TextMatch {
+            ident,
+            pos,
+            full_text: false,
+        });
     }
 
     TextReport {
         matches: merge(found),
-        choice_at: c.choice.iter().filter_map(|p| norm.find(p.as_str())).min(),
+        choice_at,
     }
 }
 
@@ -350,11 +410,38 @@ fn bsd_variant(region: &str) -> Ident {
 /// ("version 2 0", "v 2 0"), and for GNU notices the "as published by the free software
 /// foundation either version 3 of the license or at your option any later version" clause.
 fn notice(after: &str) -> Option<Ident> {
+    let is_license = |w: &&str| *w == "license" || *w == "licence";
+    // Most anchors ("under the following conditions") name no license: check before collecting.
+    let license_at = after.split(' ').take(12).position(|w| is_license(&w))?;
+    // "under the terms of this License": no name before "license".
+    const FILLER: &[&str] = &[
+        "terms",
+        "of",
+        "this",
+        "the",
+        "a",
+        "an",
+        "that",
+        "same",
+        "such",
+        "its",
+        "your",
+        "any",
+        "applicable",
+        "conditions",
+        "above",
+        "following",
+        "which",
+        "original",
+    ];
+    if after
+        .split(' ')
+        .take(license_at)
+        .all(|w| FILLER.contains(&w))
+    {
+        return None;
+    }
     let words: Vec<&str> = after.split(' ').take(40).collect();
-    let license_at = words
-        .iter()
-        .take(12)
-        .position(|w| *w == "license" || *w == "licence")?;
     let mut name: Vec<&str> = words[..=license_at].to_vec();
     let mut rest = &words[license_at + 1..];
     let mut explicit_grant = false;
@@ -433,7 +520,7 @@ mod tests {
     use super::*;
 
     fn ids(text: &str) -> Vec<String> {
-        identify(text)
+        identify(text.as_bytes())
             .matches
             .iter()
             .map(|m| m.ident.render())
@@ -509,7 +596,7 @@ mod tests {
     fn gnu_appendix_notice_does_not_make_a_text_or_later() {
         let text = "GNU LESSER GENERAL PUBLIC LICENSE\n Version 2.1, February 1999\n\n ... terms ...\n\nHow to Apply These Terms\n\n    This library is free software; you can redistribute it and/or\n    modify it under the terms of the GNU Lesser General Public\n    License as published by the Free Software Foundation; either\n    version 2.1 of the License, or (at your option) any later version.\n";
         assert_eq!(ids(text), ["LGPL-2.1-only"]);
-        let report = identify(text);
+        let report = identify(text.as_bytes());
         assert_eq!(report.matches[0].ident.grant, Grant::Unstated);
         // A project's own notice *before* the text is honoured.
         let with_notice = format!(
@@ -521,15 +608,18 @@ mod tests {
     #[test]
     fn choice_language_belongs_to_the_main_statement_only() {
         let dual = identify(
-            "This software is made available under the terms of *either* of the licenses found in LICENSE.APACHE or LICENSE.BSD.",
+            b"This software is made available under the terms of *either* of the licenses found in LICENSE.APACHE or LICENSE.BSD.",
         );
         assert!(dual.offers_choice());
         assert!(dual.matches.is_empty());
-        let deep = identify(&format!(
-            "{BSD_CORE}{BSD_DISCLAIMER}\nbundled freetype: licensed under the MIT license ... you must choose one of the two; dual licensed"
-        ));
+        let deep = identify(
+            format!(
+                "{BSD_CORE}{BSD_DISCLAIMER}\nbundled freetype: licensed under the MIT license ... you must choose one of the two; dual licensed"
+            )
+            .as_bytes(),
+        );
         assert!(!deep.offers_choice());
-        assert!(!identify("or (at your option) any later version").offers_choice());
+        assert!(!identify(b"or (at your option) any later version").offers_choice());
     }
 
     #[test]
