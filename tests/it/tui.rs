@@ -218,9 +218,12 @@ async fn dashboard_shows_live_progress_drills_down_and_restores_the_terminal() {
     println!("drill-down:\n{detail}");
 
     // A re-run with the cache: everything answered from it.
-    tmux.keys(&["Escape", "r"]);
+    // Escape and the next key sent together would read as Alt+key: send them apart.
+    tmux.keys(&["Escape"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tmux.keys(&["r"]);
     tmux.wait_for("the second run", Duration::from_secs(30), |s| {
-        s.contains("Run 2")
+        s.contains("run 2")
     })
     .await;
     tmux.keys(&["1"]);
