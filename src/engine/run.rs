@@ -121,6 +121,35 @@ fn inventory_source(target: &Target) -> InventorySource {
     }
 }
 
+/// Below this many distributions a second thread costs more than it saves.
+const PARALLEL_LICENSES_FROM: usize = 64;
+
+/// Resolve every license, in inventory order. Reading and identifying license files dominates
+/// (tens of microseconds each against ~2 µs for metadata-only answers), so the list is split
+/// across the cores.
+fn resolve_licenses(dists: &[Distribution], tracker: &Tracker) -> Vec<ResolvedLicense> {
+    let resolve_one = |d: &Distribution| {
+        tracker.time("license.resolve", || {
+            crate::checks::licenses::resolve(&d.license, d.location.as_deref())
+        })
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    if threads < 2 || dists.len() < PARALLEL_LICENSES_FROM {
+        return dists.iter().map(resolve_one).collect();
+    }
+    let chunk = dists.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = dists
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(resolve_one).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| part.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
 /// Fingerprint of what makes a run's answers what they are: inventory, policy, sources.
 fn run_fingerprint(settings: &Settings, dists: &[Distribution]) -> String {
     let mut f = Fingerprinter::new();
@@ -167,15 +196,7 @@ pub async fn run_once(
     let blocking_tracker = tracker.clone();
     let (inventory, licenses) = tokio::task::spawn_blocking(move || {
         let inventory = inventory::load(&source, &blocking_tracker)?;
-        let licenses: Vec<ResolvedLicense> = inventory
-            .distributions
-            .iter()
-            .map(|d| {
-                blocking_tracker.time("license.resolve", || {
-                    crate::checks::licenses::resolve(&d.license, d.location.as_deref())
-                })
-            })
-            .collect();
+        let licenses = resolve_licenses(&inventory.distributions, &blocking_tracker);
         Ok::<_, Error>((inventory, licenses))
     })
     .await
