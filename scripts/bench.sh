@@ -39,7 +39,7 @@ run_case() {
   packages=$(jq '.summary.packages' "$work/report.json")
   requests=$(jq '.metrics.network.requests // 0' "$work/report.json")
   hit=$(jq '.metrics.cache.hit_rate * 100 | floor' "$work/report.json")
-  rss=$(awk '{printf "%.1f", $1/1024}' "$work/rss")
+  rss=$(tail -n1 "$work/rss" | awk '{printf "%.1f", $1/1024}')
   printf '| %s | %s | %s | %s | %s | %s%% | %s |\n' "$packages" "$label" "$((end - start))" "$rss" "$requests" "$hit" "$code"
 }
 
