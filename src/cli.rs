@@ -84,7 +84,8 @@ pub enum Format {
 #[derive(Args, Debug, Clone, Default)]
 pub struct RunArgs {
     /// Project directory (uses .venv/ or venv/ inside it), a virtualenv, or a site-packages
-    /// directory. Default: $VIRTUAL_ENV, else ./.venv or ./venv, else the current directory.
+    /// directory. Default: $VIRTUAL_ENV, else ./.venv or ./venv, else the current directory if
+    /// it is an environment, else the `python3` on PATH.
     #[arg(value_name = "PATH")]
     pub path: Option<PathBuf>,
 

@@ -32,7 +32,7 @@ pub struct Located {
 }
 
 /// The source to use when none was given: `$VIRTUAL_ENV`, else `./.venv` or `./venv`, else the
-/// current directory.
+/// current directory when it is a venv or a site-packages directory, else the `python3` on PATH.
 pub fn default_source() -> InventorySource {
     default_source_with(&HostEnv::from_process())
 }
@@ -52,7 +52,11 @@ fn default_source_with(host: &HostEnv) -> InventorySource {
             return InventorySource::Path(candidate);
         }
     }
-    InventorySource::Path(cwd)
+    if cwd.join("pyvenv.cfg").is_file() || looks_like_site_packages(&cwd) {
+        return InventorySource::Path(cwd);
+    }
+    // No environment here: the one a user gets by typing `python3`.
+    InventorySource::Python(PathBuf::from("python3"))
 }
 
 /// The site-packages directories of `source`, in `sys.path` order. Issues found on the way
@@ -624,9 +628,14 @@ mod tests {
     }
 
     #[test]
-    fn default_source_prefers_virtual_env_then_local_venvs_then_cwd() {
+    fn default_source_prefers_virtual_env_then_local_venvs_then_cwd_then_python3() {
         let tmp = tempfile::tempdir().unwrap();
         let mut env = host(tmp.path());
+        assert_eq!(
+            default_source_with(&env),
+            InventorySource::Python(PathBuf::from("python3"))
+        );
+        std::fs::create_dir(tmp.path().join("six-1.17.0.dist-info")).unwrap();
         assert_eq!(
             default_source_with(&env),
             InventorySource::Path(tmp.path().to_path_buf())

@@ -263,12 +263,20 @@ fn write_slowest_operations(
             field(v, "p99_ms")
         )?;
     }
-    if let Some(rate) = report
+    let lookups = report
+        .metrics
+        .pointer("/cache/lookups")
+        .and_then(|v| v.as_u64());
+    let rate = report
         .metrics
         .pointer("/cache/hit_rate")
-        .and_then(|v| v.as_f64())
-    {
-        writeln!(out, "  cache hit rate {:.1}%", rate * 100.0)?;
+        .and_then(|v| v.as_f64());
+    if let (Some(lookups @ 1..), Some(rate)) = (lookups, rate) {
+        writeln!(
+            out,
+            "  cache hit rate {:.1}% of {lookups} lookups",
+            rate * 100.0
+        )?;
     }
     writeln!(out)
 }
