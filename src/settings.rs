@@ -8,6 +8,8 @@ use crate::cli::RunArgs;
 use crate::error::{Error, Result};
 use crate::policy::{self, Policy};
 
+/// The public index, when neither depdash nor pip is configured with another.
+pub const DEFAULT_PYPI_URL: &str = "https://pypi.org";
 pub const DEFAULT_OSV_URL: &str = "https://api.osv.dev";
 
 /// What to inventory.
@@ -26,8 +28,8 @@ pub enum Target {
 /// Network settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NetworkSettings {
-    /// Base URL of the PyPI JSON API. `None`: no index configured, so registry facts are
-    /// reported unknown with a reason that says how to configure one.
+    /// Base URL of the PyPI JSON API: CLI, env, policy, pip's configured index, else the public
+    /// one. `None` only when turned off with an empty URL: registry facts are then unknown.
     pub pypi_url: Option<String>,
     pub osv_url: String,
     pub osv_db: Option<PathBuf>,
@@ -107,11 +109,15 @@ impl Settings {
         if concurrency == Some(0) {
             return Err(Error::Usage("--concurrency must be at least 1".into()));
         }
-        let pypi_url = args
-            .pypi_url
-            .clone()
-            .or_else(|| sources.pypi_url.clone())
-            .or_else(|| pip_index_base(&PipEnv::from_process()));
+        // An explicitly empty URL turns the index off (registry facts become unknown).
+        let pypi_url = match args.pypi_url.clone().or_else(|| sources.pypi_url.clone()) {
+            Some(url) if url.trim().is_empty() => None,
+            Some(url) => Some(url),
+            None => Some(
+                pip_index_base(&PipEnv::from_process())
+                    .unwrap_or_else(|| DEFAULT_PYPI_URL.to_string()),
+            ),
+        };
         let osv_url = args
             .osv_url
             .clone()
@@ -305,6 +311,8 @@ mod tests {
         let s = resolve(&["depdash", "--no-history", "-r", "/nonexistent/req.txt"]).unwrap();
         assert_eq!(s.network.osv_url, DEFAULT_OSV_URL);
         assert_eq!(s.history_file, None);
+        let s = resolve(&["depdash", "--no-history", "-r", "/r.txt", "--pypi-url", ""]).unwrap();
+        assert_eq!(s.network.pypi_url, None, "an empty URL turns the index off");
     }
 
     #[test]

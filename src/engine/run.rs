@@ -545,8 +545,8 @@ async fn registry(ctx: &RunContext<'_>, dists: &[Distribution]) -> HashMap<Strin
         return HashMap::new();
     }
     let Some(pypi_url) = ctx.settings.network.pypi_url.as_deref() else {
-        let reason = "no package index configured: set --pypi-url, DEPDASH_PYPI_URL, \
-                      [sources] pypi_url, or pip's index-url"
+        let reason = "package index turned off (empty --pypi-url): yanked, outdated and \
+                      stale are not known"
             .to_string();
         return dists
             .iter()
