@@ -307,6 +307,9 @@ pub struct PackageReport {
     pub vulnerabilities: Vec<Vulnerability>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registry: Option<RegistryInfo>,
+    /// Sources (`osv`, `pypi`) whose answer came from an expired cache entry (`--offline`).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub stale: Vec<String>,
     pub status: PackageStatus,
 }
 

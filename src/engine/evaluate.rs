@@ -23,6 +23,8 @@ pub struct Facts {
     pub registry: HashMap<String, RegistryAnswer>,
     /// Unknowns about the run as a whole (e.g. a stale offline database).
     pub run_unknowns: Vec<Unknown>,
+    /// Per package, the sources answered from expired cache entries (offline).
+    pub stale: HashMap<String, Vec<&'static str>>,
 }
 
 /// Judge everything against the policy and assemble the report (metrics are added later).
@@ -104,6 +106,16 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, facts: Facts) ->
             location: dist.location.as_ref().map(|p| p.display().to_string()),
             vulnerabilities,
             registry,
+            stale: facts
+                .stale
+                .get(&dist.normalized)
+                .map(|sources| {
+                    let mut sources: Vec<String> = sources.iter().map(|s| s.to_string()).collect();
+                    sources.sort();
+                    sources.dedup();
+                    sources
+                })
+                .unwrap_or_default(),
             status: PackageStatus::Ok,
         });
     }

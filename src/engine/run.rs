@@ -51,6 +51,8 @@ struct RunContext<'a> {
     run: u64,
     total: usize,
     packages_done: AtomicUsize,
+    /// Per package, the sources whose answer came from an expired cache entry.
+    stale: std::sync::Mutex<HashMap<String, Vec<&'static str>>>,
 }
 
 impl RunContext<'_> {
@@ -103,6 +105,27 @@ impl RunContext<'_> {
     async fn cached<T: serde::de::DeserializeOwned>(&self, key: &CacheKey) -> Option<T> {
         let cache = self.cache.as_ref()?;
         cache.get_json::<T>(key).await.map(|(value, _stale)| value)
+    }
+
+    /// A cached answer about `package` from `source`; an expired entry served offline is
+    /// remembered so the report can say the answer is stale.
+    async fn cached_for<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &CacheKey,
+        package: &str,
+        source: &'static str,
+    ) -> Option<T> {
+        let cache = self.cache.as_ref()?;
+        let (value, stale) = cache.get_json::<T>(key).await?;
+        if stale {
+            self.stale
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(package.to_string())
+                .or_default()
+                .push(source);
+        }
+        Some(value)
     }
 
     async fn store<T: Serialize>(&self, key: &CacheKey, value: &T, ttl: Duration) {
@@ -243,6 +266,7 @@ pub async fn run_once(
         run,
         total,
         packages_done: AtomicUsize::new(0),
+        stale: Default::default(),
     };
     ctx.publish(false);
 
@@ -264,6 +288,7 @@ pub async fn run_once(
         vulnerabilities: vulns,
         registry,
         run_unknowns,
+        stale: std::mem::take(&mut *ctx.stale.lock().unwrap_or_else(|p| p.into_inner())),
     };
     let mut report = tracker.time("policy.evaluate", || {
         evaluate::build_report(settings, &inventory, facts)
@@ -424,7 +449,10 @@ async fn online_vulnerabilities(
     let mut misses: Vec<&Distribution> = Vec::new();
     for d in dists {
         let key = CacheKey::osv(osv_url, &d.normalized, &d.version);
-        match ctx.cached::<CachedAdvisories>(&key).await {
+        match ctx
+            .cached_for::<CachedAdvisories>(&key, &d.normalized, "osv")
+            .await
+        {
             Some(cached) => {
                 refs_by_package.insert(d.normalized.clone(), cached.advisories);
             }
@@ -581,7 +609,10 @@ async fn registry_answer(
     d: &Distribution,
 ) -> (String, RegistryAnswer) {
     let key = CacheKey::pypi(pypi_url, &d.normalized, &d.version);
-    let answer = match ctx.cached::<RegistryInfo>(&key).await {
+    let answer = match ctx
+        .cached_for::<RegistryInfo>(&key, &d.normalized, "pypi")
+        .await
+    {
         Some(info) => Ok(info),
         None => match client {
             None => Err(offline_reason("registry answer")),

@@ -138,6 +138,25 @@ pub fn render(report: &Report, out: &mut dyn Write, style: Style) -> std::io::Re
         writeln!(out)?;
     }
 
+    let stale: Vec<&str> = report
+        .packages
+        .iter()
+        .filter(|p| !p.stale.is_empty())
+        .map(|p| p.name.as_str())
+        .collect();
+    if !stale.is_empty() {
+        writeln!(
+            out,
+            "{}",
+            style.yellow(&format!(
+                "Stale: {} packages answered from expired cache entries (offline): {}",
+                stale.len(),
+                stale.iter().take(8).copied().collect::<Vec<_>>().join(", ")
+            ))
+        )?;
+        writeln!(out)?;
+    }
+
     write_slowest_operations(out, report, style)?;
 
     let verdict = match s.outcome {

@@ -56,6 +56,7 @@ pub fn package(name: &str, version: &str) -> PackageReport {
             latest_version: Some(version.to_string()),
             ..RegistryInfo::default()
         }),
+        stale: Vec::new(),
         status: PackageStatus::Ok,
     }
 }

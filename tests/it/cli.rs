@@ -643,3 +643,40 @@ async fn inventory_problems_block_only_when_something_may_be_missing() {
                 .contains("~ip-26.3.dist-info")
     }));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_serves_expired_entries_marked_stale() {
+    let p = Project::new();
+    let server = RegistryServer::start(dataset_for(&p.packages(), 5)).await;
+    let url = server.url();
+    let policy = p.write(
+        "ttl.toml",
+        "[cache]\nvulnerability_ttl = \"1s\"\nmetadata_ttl = \"1s\"\n",
+    );
+    let policy_arg = policy.display().to_string();
+    let (_, fresh) = run(&p, &url, "fresh.json", &["--config", &policy_arg]).await;
+    assert!(
+        fresh["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p.get("stale").is_none())
+    );
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    drop(server);
+    let (output, stale) = run(
+        &p,
+        &url,
+        "stale.json",
+        &["--config", &policy_arg, "--offline"],
+    )
+    .await;
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let requests = package(&stale, "requests");
+    assert_eq!(requests["stale"], serde_json::json!(["osv", "pypi"]));
+    assert_eq!(
+        requests["vulnerabilities"],
+        package(&fresh, "requests")["vulnerabilities"]
+    );
+    assert!(stale["metrics"]["cache"]["stale_served"].as_u64().unwrap() > 0);
+}
