@@ -4,6 +4,7 @@ mod checks;
 mod cli;
 mod inventory;
 mod perf;
+mod schema;
 mod sources;
 mod support;
 mod tui;
