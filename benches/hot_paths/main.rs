@@ -3,6 +3,7 @@
 mod cache;
 mod inventory;
 mod licenses;
+mod perf;
 mod sources;
 
 fn main() {

@@ -50,6 +50,9 @@ const MAX_EVENTS_PER_WAKEUP: usize = 1024;
 /// How long quitting waits for the engine to stop before leaving it to the runtime.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(300);
 
+/// Past runs shown in the performance screen's chart.
+const RECENT_RUNS: usize = 30;
+
 /// Run the dashboard until the user quits. Returns the last finished report, if any, so the
 /// caller can exit according to its outcome.
 pub async fn run(
@@ -60,6 +63,19 @@ pub async fn run(
     let theme = Theme::from_env();
     let mut app = App::new(settings.target_label(), settings.policy.clone());
     app.set_log_file(log_file);
+    if let Some(history) = settings
+        .history_file
+        .as_deref()
+        .and_then(|path| crate::perf::history::History::open(path).ok())
+    {
+        app.set_history(
+            history
+                .recent(RECENT_RUNS)
+                .iter()
+                .map(|r| (r.at.get(5..16).unwrap_or(&r.at).to_string(), r.total_ms))
+                .collect(),
+        );
+    }
     if app.policy_path.is_none() {
         app.policy_path = Some(crate::settings::project_dir(&settings.target).join("depdash.toml"));
     }

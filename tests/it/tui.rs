@@ -170,7 +170,7 @@ async fn dashboard_shows_live_progress_drills_down_and_restores_the_terminal() {
     let mut command = vec![shell_quote(env!("CARGO_BIN_EXE_depdash")), "tui".into()];
     command.extend(setup.args(&report_path).iter().map(|a| shell_quote(a)));
     let script = format!(
-        "{}; echo $? > {}",
+        "{}; echo $? > {}; sleep 30",
         command.join(" "),
         shell_quote(&exit_file.display().to_string())
     );
@@ -248,15 +248,23 @@ async fn dashboard_shows_live_progress_drills_down_and_restores_the_terminal() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(std::fs::read_to_string(&exit_file).unwrap().trim(), "1");
+    // The shell lives on (sleep) so the pane's own state is inspected, not a dead pane's.
+    // tmux reads the pty on its own schedule: give it a moment to apply the last bytes.
+    let started = Instant::now();
+    let restored = loop {
+        let flags = (
+            tmux.pane_flag("#{alternate_on}"),
+            tmux.pane_flag("#{cursor_flag}"),
+        );
+        if flags == ("0".into(), "1".into()) || started.elapsed() > Duration::from_secs(5) {
+            break flags;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(
-        tmux.pane_flag("#{alternate_on}"),
-        "0",
-        "alternate screen left"
-    );
-    assert_eq!(
-        tmux.pane_flag("#{cursor_flag}"),
-        "1",
-        "cursor visible again"
+        restored,
+        ("0".to_string(), "1".to_string()),
+        "alternate screen left and cursor shown again"
     );
 
     // The same engine headless gives the same answers as the dashboard's last run.
