@@ -481,9 +481,16 @@ async fn fourfold_latency_is_flagged_as_a_network_regression() {
         "[performance]\nbaseline_runs = 2\nmin_baseline_runs = 2\n",
     );
     let policy_arg = policy.display().to_string();
-    let args = ["--no-cache", "--config", policy_arg.as_str()];
+    // Few requests in flight, so server latency (not scheduling on a busy machine) dominates.
+    let args = [
+        "--no-cache",
+        "--concurrency",
+        "8",
+        "--config",
+        policy_arg.as_str(),
+    ];
     server.set_faults(Faults {
-        latency: Duration::from_millis(10),
+        latency: Duration::from_millis(25),
         ..Faults::default()
     });
     for i in 0..2 {
@@ -496,7 +503,7 @@ async fn fourfold_latency_is_flagged_as_a_network_regression() {
         );
     }
     server.set_faults(Faults {
-        latency: Duration::from_millis(40),
+        latency: Duration::from_millis(100),
         ..Faults::default()
     });
     let mut strict = args.to_vec();
