@@ -66,6 +66,8 @@ fn real_packages_resolve_to_the_license_their_texts_state() {
         // Vague classifier refined by a license file: PEP 639 `licenses/` and old layout.
         ("jinja2-3.1.6", "BSD-3-Clause", LicenseFile),
         ("idna-3.4", "BSD-3-Clause", LicenseFile),
+        // A BSD-3 variant whose grant names "the theme" and whose disclaimer says THIS THEME.
+        ("alabaster-1.0.0", "BSD-3-Clause", LicenseFile),
         // "either of the licenses found in LICENSE.APACHE or LICENSE.BSD".
         ("packaging-23.2", "Apache-2.0 OR BSD-2-Clause", LicenseFile),
         // LGPLv2+ classifier + LGPL 2.1 text.

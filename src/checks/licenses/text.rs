@@ -159,6 +159,11 @@ const MARKERS: &[(&str, Marker)] = &[
         "Redistribution and use in source and binary forms, with or without modification, are permitted provided that the following conditions are met",
         Marker::Bsd,
     ),
+    // The same grant naming what it covers, as Sphinx themes (alabaster) word it.
+    (
+        "Redistribution and use in source and binary forms of the theme, with or without modification, are permitted provided that the following conditions are met",
+        Marker::Bsd,
+    ),
     (
         "Permission is hereby granted, free of charge, to any person obtaining a copy",
         Marker::Mit,
