@@ -121,13 +121,18 @@ pub struct LevelCounters {
     pub errors: u64,
 }
 
+/// `hits / lookups`, 0 when nothing was looked up.
+fn hit_rate(hits: u64, lookups: u64) -> f64 {
+    if lookups == 0 {
+        0.0
+    } else {
+        hits as f64 / lookups as f64
+    }
+}
+
 impl LevelCounters {
     pub fn hit_rate(&self) -> f64 {
-        if self.lookups == 0 {
-            0.0
-        } else {
-            self.hits as f64 / self.lookups as f64
-        }
+        hit_rate(self.hits, self.lookups)
     }
 }
 
@@ -144,11 +149,7 @@ pub struct CacheCounters {
 
 impl CacheCounters {
     pub fn hit_rate(&self) -> f64 {
-        if self.lookups == 0 {
-            0.0
-        } else {
-            self.hits as f64 / self.lookups as f64
-        }
+        hit_rate(self.hits, self.lookups)
     }
 }
 

@@ -85,6 +85,31 @@ fn flush_panel<'a>(title: impl Into<Line<'a>>, theme: &Theme) -> Block<'a> {
 }
 
 /// A panel drawn over others: clears what is below first.
+/// The run's operations, most total time first; when there are none yet, draws the panel's
+/// placeholder ("starting…" / "no timings yet") and returns `None`.
+fn operations_by_total<'a>(
+    frame: &mut Frame,
+    area: Rect,
+    app: &'a App,
+    block: Block<'_>,
+    theme: &Theme,
+) -> Option<Vec<(&'a String, &'a crate::perf::tracker::OperationStats)>> {
+    let Some(operations) = app.operations() else {
+        let text = match app.phase() {
+            super::app::Phase::Starting => "starting…",
+            _ => "no timings yet",
+        };
+        frame.render_widget(
+            Paragraph::new(Span::styled(text, theme.muted())).block(block),
+            area,
+        );
+        return None;
+    };
+    let mut ops: Vec<_> = operations.iter().collect();
+    ops.sort_by(|a, b| b.1.total_ms.total_cmp(&a.1.total_ms).then(a.0.cmp(b.0)));
+    Some(ops)
+}
+
 fn popup(frame: &mut Frame, area: Rect) {
     frame.render_widget(Clear, area);
 }

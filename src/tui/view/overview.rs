@@ -25,7 +25,10 @@ use crate::model::{Check, Outcome, Severity};
 
 use super::super::app::{App, Phase};
 use super::super::theme::Theme;
-use super::{fmt_duration, fmt_ms, fmt_rate, panel, plural, right, right_styled, truncate};
+use super::{
+    fmt_duration, fmt_ms, fmt_rate, operations_by_total, panel, plural, right, right_styled,
+    truncate,
+};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let notices_height = if area.height >= 32 && !app.warnings().is_empty() {
@@ -369,19 +372,9 @@ fn render_sources(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 
 fn render_operations(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let block = panel(" Slowest operations (by total time) ", theme);
-    let Some(operations) = app.operations() else {
-        let text = match app.phase() {
-            Phase::Starting => "starting…",
-            _ => "no timings yet",
-        };
-        frame.render_widget(
-            Paragraph::new(Span::styled(text, theme.muted())).block(block),
-            area,
-        );
+    let Some(ops) = operations_by_total(frame, area, app, block.clone(), theme) else {
         return;
     };
-    let mut ops: Vec<_> = operations.iter().collect();
-    ops.sort_by(|a, b| b.1.total_ms.total_cmp(&a.1.total_ms).then(a.0.cmp(b.0)));
     let show_p50 = area.width >= 60;
     let show_p99 = area.width >= 72;
     let visible = area.height.saturating_sub(3) as usize;

@@ -23,7 +23,7 @@ use ratatui::widgets::{Paragraph, Row, Sparkline, Table};
 use super::super::app::{App, Phase};
 use super::super::theme::Theme;
 use super::overview::render_cache;
-use super::{fmt_ms, panel, right, truncate};
+use super::{fmt_ms, operations_by_total, panel, right, truncate};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let regressions = app.regressions().len() as u16;
@@ -45,19 +45,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 
 fn render_operations(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let block = panel(" Operations (by total time) ", theme);
-    let Some(operations) = app.operations() else {
-        let text = match app.phase() {
-            Phase::Starting => "starting…",
-            _ => "no timings yet",
-        };
-        frame.render_widget(
-            Paragraph::new(Span::styled(text, theme.muted())).block(block),
-            area,
-        );
+    let Some(ops) = operations_by_total(frame, area, app, block.clone(), theme) else {
         return;
     };
-    let mut ops: Vec<_> = operations.iter().collect();
-    ops.sort_by(|a, b| b.1.total_ms.total_cmp(&a.1.total_ms).then(a.0.cmp(b.0)));
     let show_mean = area.width >= 100;
     let visible = area.height.saturating_sub(3) as usize;
     let hidden = ops.len().saturating_sub(visible);
