@@ -174,6 +174,20 @@ impl Settings {
         })
     }
 
+    /// The policy as the files say now: the same file as at start, or (when there was none)
+    /// one that has appeared in the project directory since, e.g. written by the dashboard.
+    pub fn reload_policy(&self) -> Result<Policy> {
+        let file = self
+            .policy
+            .path
+            .clone()
+            .or_else(|| policy::discover(&project_dir(&self.target)));
+        Ok(match file {
+            Some(file) => policy::load(&file)?,
+            None => Policy::default(),
+        })
+    }
+
     /// A short human description of the target, for headers.
     pub fn target_label(&self) -> String {
         match &self.target {

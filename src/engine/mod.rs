@@ -58,10 +58,14 @@ pub fn spawn(settings: Arc<Settings>) -> EngineHandle {
     let (command_tx, mut command_rx) = mpsc::channel(16);
     let sink = EventSink::new(event_tx);
     let task = tokio::spawn(async move {
+        let mut settings = settings;
         let mut run = 0u64;
         let mut refresh = settings.cache.refresh;
         loop {
             run += 1;
+            if run > 1 {
+                settings = with_current_policy(settings, &sink).await;
+            }
             match run_once(&settings, &sink, &metrics_tx, run, refresh).await {
                 Ok(report) => sink.emit(EngineEvent::Finished(Box::new(report))).await,
                 Err(e) => sink.emit(EngineEvent::Failed(e.to_string())).await,
@@ -78,5 +82,25 @@ pub fn spawn(settings: Arc<Settings>) -> EngineHandle {
         metrics: metrics_rx,
         commands: command_tx,
         task,
+    }
+}
+
+/// Re-read the policy before a re-run, so edits (and exceptions written from the dashboard) take
+/// effect without a restart. An invalid file keeps the previous policy, with a warning.
+async fn with_current_policy(settings: Arc<Settings>, sink: &EventSink) -> Arc<Settings> {
+    match settings.reload_policy() {
+        Ok(policy) if policy == settings.policy => settings,
+        Ok(policy) => {
+            let mut updated = (*settings).clone();
+            updated.policy = policy;
+            Arc::new(updated)
+        }
+        Err(e) => {
+            sink.emit(EngineEvent::Warning(format!(
+                "policy not reloaded, the previous one stays in force: {e}"
+            )))
+            .await;
+            settings
+        }
     }
 }

@@ -245,7 +245,7 @@ fn write_exception(app: &mut App, exception: &exceptions::PolicyException) {
             app.set_status(
                 MessageKind::Info,
                 format!(
-                    "exception for {} appended to {} · restart depdash to apply it",
+                    "exception for {} appended to {} · r re-runs with it",
                     exception.package,
                     path.display()
                 ),

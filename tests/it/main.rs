@@ -2,6 +2,7 @@
 mod cache;
 mod checks;
 mod cli;
+mod engine;
 mod inventory;
 mod perf;
 mod schema;
