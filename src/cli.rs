@@ -50,8 +50,8 @@ pub enum Command {
         #[arg(long, default_value_t = 20)]
         limit: usize,
         /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = HistoryFormat::Text)]
+        format: HistoryFormat,
     },
     /// Write a synthetic site-packages tree (benchmarks and demos).
     #[command(hide = true)]
@@ -76,6 +76,16 @@ pub enum CacheAction {
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
+    #[default]
+    Text,
+    Json,
+    /// JUnit XML: a test suite per check, a test case per package.
+    Junit,
+}
+
+/// Formats of `depdash history`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HistoryFormat {
     #[default]
     Text,
     Json,

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::cache;
-use crate::cli::{CacheAction, Format};
+use crate::cli::{CacheAction, HistoryFormat};
 use crate::error::{Error, Result};
 use crate::perf::history::{History, RunRecord};
 
@@ -68,17 +68,17 @@ pub fn cache(action: CacheAction, dir: Option<&Path>) -> Result<ExitCode> {
 }
 
 /// `depdash history`: recent runs as a table (or JSON lines).
-pub fn history(limit: usize, format: Format) -> Result<ExitCode> {
+pub fn history(limit: usize, format: HistoryFormat) -> Result<ExitCode> {
     let path = History::default_path().map_err(|e| Error::Run(format!("history: {e}")))?;
     let history = History::open(&path).map_err(|e| Error::Run(format!("history: {e}")))?;
     let recent = history.recent(limit);
     match format {
-        Format::Json => {
+        HistoryFormat::Json => {
             let json = serde_json::to_string_pretty(recent)
                 .map_err(|e| Error::Run(format!("history: {e}")))?;
             println!("{json}");
         }
-        Format::Text => print!("{}", history_table(recent, &path)),
+        HistoryFormat::Text => print!("{}", history_table(recent, &path)),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,7 @@
-//! Report renderers: every format renders from the one `Report`.
+//! Report renderers (text, JSON, JUnit XML): every format renders from the one `Report`.
 
 pub mod json;
+pub mod junit;
 pub mod text;
 
 use std::io::Write;
@@ -15,6 +16,7 @@ pub fn render(report: &Report, format: Format, out: &mut dyn Write) -> std::io::
     match format {
         Format::Text => text::render(report, out, text::Style::detect_for_stdout()),
         Format::Json => json::render(report, out),
+        Format::Junit => junit::render(report, out),
     }
 }
 
@@ -35,6 +37,7 @@ pub fn write_to_file(report: &Report, format: Format, path: &Path) -> Result<()>
     match format {
         Format::Text => text::render(report, &mut buf, text::Style::plain()),
         Format::Json => json::render(report, &mut buf),
+        Format::Junit => junit::render(report, &mut buf),
     }
     .map_err(|e| Error::io(path, e))?;
     std::fs::write(&tmp, &buf).map_err(|e| Error::io(&tmp, e))?;

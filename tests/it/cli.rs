@@ -687,3 +687,37 @@ async fn offline_serves_expired_entries_marked_stale() {
     );
     assert!(stale["metrics"]["cache"]["stale_served"].as_u64().unwrap() > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junit_report_for_ci_test_views() {
+    let p = Project::new();
+    let policy = p.write(
+        "depdash.toml",
+        "[licenses]\ndeny = [\"MPL-2.0\"]\nunknown = \"allow\"\n",
+    );
+    let xml_path = p.path("report.xml");
+    let output = depdash(&[
+        "check",
+        p.site().to_str().unwrap(),
+        "--config",
+        policy.to_str().unwrap(),
+        "--offline",
+        "--no-vulnerabilities",
+        "--no-registry",
+        "--no-history",
+        "--format",
+        "junit",
+        "--output",
+        xml_path.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let xml = std::fs::read_to_string(&xml_path).unwrap();
+    assert!(xml.starts_with("<?xml"));
+    assert!(
+        xml.contains(r#"<testsuite name="licenses" tests="34" failures="1""#),
+        "{xml}"
+    );
+    assert!(xml.contains(r#"<failure type="license-denied""#));
+    assert!(xml.trim_end().ends_with("</testsuites>"));
+}
