@@ -1,5 +1,7 @@
 //! Per-operation timing histograms. Always on: recording is a mutex-guarded histogram insert
-//! (tens of nanoseconds), so every engine operation can afford it.
+//! (~70 ns), so every engine operation can afford it. Two significant figures (1 % relative
+//! precision) keep each histogram ~50 KB, so creating one and reading its percentiles stays in
+//! the tens of microseconds (three figures cost ~400 KB and ~150 µs per new operation).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -22,7 +24,7 @@ pub struct OperationStats {
 }
 
 struct OpHistogram {
-    /// Microseconds, 1 µs .. 1 h, 3 significant figures.
+    /// Microseconds, 1 µs .. 1 h, 2 significant figures.
     histogram: Histogram<u64>,
     total: Duration,
 }
@@ -39,6 +41,7 @@ impl Default for Tracker {
 }
 
 const MAX_MICROS: u64 = 3_600_000_000;
+const SIGNIFICANT_FIGURES: u8 = 2;
 
 impl Tracker {
     pub fn new() -> Self {
@@ -52,7 +55,7 @@ impl Tracker {
         let micros = (elapsed.as_micros() as u64).clamp(1, MAX_MICROS);
         let mut ops = self.ops.lock().unwrap_or_else(|p| p.into_inner());
         let entry = ops.entry(op).or_insert_with(|| OpHistogram {
-            histogram: Histogram::new_with_bounds(1, MAX_MICROS, 3)
+            histogram: Histogram::new_with_bounds(1, MAX_MICROS, SIGNIFICANT_FIGURES)
                 .expect("static histogram bounds are valid"),
             total: Duration::ZERO,
         });
@@ -130,8 +133,8 @@ mod tests {
     use super::*;
 
     fn close(a: f64, b: f64) -> bool {
-        // hdrhistogram with 3 significant figures: within 0.1 %.
-        (a - b).abs() <= b * 0.001 + 0.001
+        // hdrhistogram with 2 significant figures: within 1 %.
+        (a - b).abs() <= b * 0.01 + 0.001
     }
 
     #[test]
