@@ -27,6 +27,7 @@ pub fn init_stderr(verbosity: u8) -> LogGuard {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter(verbosity))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .without_time()
         .try_init();

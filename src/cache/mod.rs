@@ -224,7 +224,8 @@ impl TieredCache {
             Some(url) => match RedisLevel::connect(url).await {
                 Ok(level) => Some(level),
                 Err(e) => {
-                    tracing::warn!(error = %e, "shared cache unavailable");
+                    // The warning event reaches the user; the log only keeps a record.
+                    tracing::info!(error = %e, "shared cache unavailable");
                     events
                         .emit(EngineEvent::Warning(format!(
                             "{e}; shared cache skipped for this run"
@@ -538,7 +539,7 @@ impl Inner {
     async fn redis_failed(&self, redis: &RedisLevel, error: ::redis::RedisError) {
         bump(&self.redis_stats.errors, 1);
         if !self.redis_down.swap(true, Ordering::Relaxed) {
-            tracing::warn!(address = redis.address(), %error, "shared cache failed; disabled");
+            tracing::info!(address = redis.address(), %error, "shared cache failed; disabled");
             self.events
                 .emit(EngineEvent::Warning(format!(
                     "Redis {} failed ({error}); shared cache disabled for the rest of this run",
