@@ -20,8 +20,25 @@ pub fn render(report: &Report, format: Format, out: &mut dyn Write) -> std::io::
     }
 }
 
-/// Write the report to a file atomically (temp file + rename), so a reader never sees half.
+/// Write the report to a file. A regular file (or a new one) is written atomically (temp file +
+/// rename), so a reader never sees half; anything else that exists — `/dev/null`, a FIFO, a
+/// terminal — is written in place, since renaming over it would replace the device itself.
 pub fn write_to_file(report: &Report, format: Format, path: &Path) -> Result<()> {
+    let mut buf = Vec::new();
+    match format {
+        Format::Text => text::render(report, &mut buf, text::Style::plain()),
+        Format::Json => json::render(report, &mut buf),
+        Format::Junit => junit::render(report, &mut buf),
+    }
+    .map_err(|e| Error::io(path, e))?;
+    let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file());
+    if special {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(&buf))
+            .map_err(|e| Error::io(path, e));
+    }
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -33,16 +50,68 @@ pub fn write_to_file(report: &Report, format: Format, path: &Path) -> Result<()>
             .unwrap_or_else(|| "report".into()),
         std::process::id()
     ));
-    let mut buf = Vec::new();
-    match format {
-        Format::Text => text::render(report, &mut buf, text::Style::plain()),
-        Format::Json => json::render(report, &mut buf),
-        Format::Junit => junit::render(report, &mut buf),
-    }
-    .map_err(|e| Error::io(path, e))?;
     std::fs::write(&tmp, &buf).map_err(|e| Error::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         Error::io(path, e)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::*;
+
+    fn report() -> Report {
+        Report {
+            schema_version: REPORT_SCHEMA_VERSION,
+            tool: "depdash".into(),
+            tool_version: "0".into(),
+            generated_at: String::new(),
+            target: TargetInfo::default(),
+            policy: None,
+            packages: vec![],
+            findings: vec![],
+            unknowns: vec![],
+            summary: Summary::compute(&[], &[], &[]),
+            metrics: serde_json::Value::Null,
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_written_in_place_not_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("report.fifo");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo");
+        assert!(status.success());
+        let reader_path = fifo.clone();
+        let reader = std::thread::spawn(move || std::fs::read_to_string(reader_path).unwrap());
+        write_to_file(&report(), Format::Json, &fifo).unwrap();
+        let received = reader.join().unwrap();
+        assert!(received.contains("\"schema_version\": 1"));
+        assert!(
+            std::fs::metadata(&fifo).unwrap().file_type().is_fifo(),
+            "still a FIFO"
+        );
+    }
+
+    #[test]
+    fn a_regular_file_is_replaced_whole_and_no_temp_file_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        std::fs::write(
+            &path,
+            "old content that is longer than the report will be ....",
+        )
+        .unwrap();
+        write_to_file(&report(), Format::Json, &path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with('{') && text.trim_end().ends_with('}'));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
 }
