@@ -406,6 +406,35 @@ pub struct Report {
     pub metrics: serde_json::Value,
 }
 
+impl Report {
+    /// A report of this depdash version, generated now, with its summary computed; metrics
+    /// are added by `perf` at the end of a run.
+    pub fn new(
+        target: TargetInfo,
+        policy: Option<String>,
+        packages: Vec<PackageReport>,
+        findings: Vec<Finding>,
+        unknowns: Vec<Unknown>,
+    ) -> Self {
+        let summary = Summary::compute(&packages, &findings, &unknowns);
+        Report {
+            schema_version: REPORT_SCHEMA_VERSION,
+            tool: "depdash".into(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            generated_at: time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            target,
+            policy,
+            packages,
+            findings,
+            unknowns,
+            summary,
+            metrics: serde_json::Value::Null,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,8 +7,7 @@ use super::run::{RegistryAnswer, VulnAnswer};
 use crate::checks::{self, CheckOutput};
 use crate::inventory::Inventory;
 use crate::model::{
-    Check, Finding, PackageReport, PackageStatus, REPORT_SCHEMA_VERSION, Report, ResolvedLicense,
-    Severity, Summary, Unknown,
+    Check, Finding, PackageReport, PackageStatus, Report, ResolvedLicense, Severity, Unknown,
 };
 use crate::policy::Disposition;
 use crate::settings::Settings;
@@ -151,22 +150,13 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, facts: Facts) ->
     out.unknowns.extend(facts.run_unknowns);
     set_statuses(&mut packages, &out);
 
-    let summary = Summary::compute(&packages, &out.findings, &out.unknowns);
-    Report {
-        schema_version: REPORT_SCHEMA_VERSION,
-        tool: "depdash".into(),
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-        generated_at: now
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-        target: inventory.target.clone(),
-        policy: policy.path.as_ref().map(|p| p.display().to_string()),
+    Report::new(
+        inventory.target.clone(),
+        policy.path.as_ref().map(|p| p.display().to_string()),
         packages,
-        findings: out.findings,
-        unknowns: out.unknowns,
-        summary,
-        metrics: serde_json::Value::Null,
-    }
+        out.findings,
+        out.unknowns,
+    )
 }
 
 /// Each package's status is the worst thing said about it.

@@ -245,20 +245,7 @@ mod tests {
                 fails_run: false,
             },
         ];
-        let summary = Summary::compute(&packages, &findings, &unknowns);
-        let report = Report {
-            schema_version: REPORT_SCHEMA_VERSION,
-            tool: "depdash".into(),
-            tool_version: "0".into(),
-            generated_at: String::new(),
-            target: TargetInfo::default(),
-            policy: None,
-            packages,
-            findings,
-            unknowns,
-            summary,
-            metrics: serde_json::Value::Null,
-        };
+        let report = Report::new(TargetInfo::default(), None, packages, findings, unknowns);
         let mut buf = Vec::new();
         render(&report, &mut buf).unwrap();
         let xml = String::from_utf8(buf).unwrap();

@@ -63,19 +63,7 @@ mod tests {
     use crate::model::*;
 
     fn report() -> Report {
-        Report {
-            schema_version: REPORT_SCHEMA_VERSION,
-            tool: "depdash".into(),
-            tool_version: "0".into(),
-            generated_at: String::new(),
-            target: TargetInfo::default(),
-            policy: None,
-            packages: vec![],
-            findings: vec![],
-            unknowns: vec![],
-            summary: Summary::compute(&[], &[], &[]),
-            metrics: serde_json::Value::Null,
-        }
+        Report::new(TargetInfo::default(), None, vec![], vec![], vec![])
     }
 
     #[cfg(unix)]

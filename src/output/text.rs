@@ -306,24 +306,14 @@ mod tests {
     use crate::model::*;
 
     fn report(findings: Vec<Finding>, unknowns: Vec<Unknown>) -> Report {
-        let summary = Summary::compute(&[], &findings, &unknowns);
-        Report {
-            schema_version: REPORT_SCHEMA_VERSION,
-            tool: "depdash".into(),
-            tool_version: "0.1.0".into(),
-            generated_at: "2026-11-24T00:00:00Z".into(),
-            target: TargetInfo {
-                kind: "environment".into(),
-                path: "/venv".into(),
-                site_packages: vec![],
-            },
-            policy: None,
-            packages: vec![],
-            findings,
-            unknowns,
-            summary,
-            metrics: serde_json::json!({"operations": {"inventory.scan": {"count": 1, "total_ms": 2.5, "p95_ms": 2.5, "p99_ms": 2.5}}}),
-        }
+        let target = TargetInfo {
+            kind: "environment".into(),
+            path: "/venv".into(),
+            site_packages: vec![],
+        };
+        let mut report = Report::new(target, None, vec![], findings, unknowns);
+        report.metrics = serde_json::json!({"operations": {"inventory.scan": {"count": 1, "total_ms": 2.5, "p95_ms": 2.5, "p99_ms": 2.5}}});
+        report
     }
 
     fn render_plain(r: &Report) -> String {

@@ -159,19 +159,7 @@ mod tests {
     use super::*;
 
     fn empty_report() -> Report {
-        Report {
-            schema_version: crate::model::REPORT_SCHEMA_VERSION,
-            tool: "depdash".into(),
-            tool_version: "0".into(),
-            generated_at: String::new(),
-            target: Default::default(),
-            policy: None,
-            packages: vec![],
-            findings: vec![],
-            unknowns: vec![],
-            summary: crate::model::Summary::compute(&[], &[], &[]),
-            metrics: serde_json::Value::Null,
-        }
+        Report::new(Default::default(), None, vec![], vec![], vec![])
     }
 
     fn metrics_with_pypi_p95(ms: u64) -> RunMetrics {

@@ -12,8 +12,7 @@ use crate::engine::events::{
 };
 use crate::model::{
     Check, Finding, LicenseSource, Origin, PackageReport, PackageStatus, RegistryInfo, Report,
-    ResolvedLicense, Severity, SeverityScore, Summary, TargetInfo, Unknown, Vulnerability,
-    normalize_name,
+    ResolvedLicense, Severity, SeverityScore, TargetInfo, Unknown, Vulnerability, normalize_name,
 };
 use crate::perf::tracker::OperationStats;
 use crate::policy::Policy;
@@ -267,32 +266,28 @@ fn report_of(
     findings: Vec<Finding>,
     unknowns: Vec<Unknown>,
 ) -> Report {
-    let summary = Summary::compute(&packages, &findings, &unknowns);
-    Report {
-        schema_version: crate::model::REPORT_SCHEMA_VERSION,
-        tool: "depdash".into(),
-        tool_version: "0.1.0".into(),
-        generated_at: "2025-01-01T00:00:00Z".into(),
-        target: TargetInfo {
-            kind: "environment".into(),
-            path: "/project/.venv".into(),
-            site_packages: Vec::new(),
-        },
-        policy: Some("/project/depdash.toml".into()),
+    let target = TargetInfo {
+        kind: "environment".into(),
+        path: "/project/.venv".into(),
+        site_packages: Vec::new(),
+    };
+    let mut report = Report::new(
+        target,
+        Some("/project/depdash.toml".into()),
         packages,
         findings,
         unknowns,
-        summary,
-        metrics: serde_json::json!({
-            "total_ms": 4200.0,
-            "baseline": { "verdict": "compared", "baseline_runs": 5, "regressions": [] },
-            "regressions": [
-                { "operation": "http.pypi", "metric": "p95", "baseline_ms": 120.0, "current_ms": 210.0, "ratio": 1.75 },
-                { "operation": "metadata.parse", "baseline_ms": 2.0, "current_ms": 3.0 },
-                { "operation": "missing numbers" }
-            ]
-        }),
-    }
+    );
+    report.metrics = serde_json::json!({
+        "total_ms": 4200.0,
+        "baseline": { "verdict": "compared", "baseline_runs": 5, "regressions": [] },
+        "regressions": [
+            { "operation": "http.pypi", "metric": "p95", "baseline_ms": 120.0, "current_ms": 210.0, "ratio": 1.75 },
+            { "operation": "metadata.parse", "baseline_ms": 2.0, "current_ms": 3.0 },
+            { "operation": "missing numbers" }
+        ]
+    });
+    report
 }
 
 /// Violations and one blocking unknown.
