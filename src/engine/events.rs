@@ -101,6 +101,8 @@ pub enum EngineEvent {
     },
     Finding(Finding),
     Unknown(Unknown),
+    /// The policy changed on disk and the coming run uses this one.
+    PolicyReloaded(Box<crate::policy::Policy>),
     /// Something worth telling the user that is neither a finding nor an unknown
     /// (e.g. "Redis unreachable: shared cache skipped").
     Warning(String),

@@ -91,6 +91,8 @@ async fn with_current_policy(settings: Arc<Settings>, sink: &EventSink) -> Arc<S
     match settings.reload_policy() {
         Ok(policy) if policy == settings.policy => settings,
         Ok(policy) => {
+            sink.emit(EngineEvent::PolicyReloaded(Box::new(policy.clone())))
+                .await;
             let mut updated = (*settings).clone();
             updated.policy = policy;
             Arc::new(updated)

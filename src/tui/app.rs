@@ -733,6 +733,13 @@ impl App {
     pub fn apply_event(&mut self, event: EngineEvent) {
         self.dirty = true;
         match event {
+            EngineEvent::PolicyReloaded(policy) => {
+                // Drill-downs explain findings against the policy the run used.
+                if policy.path.is_some() {
+                    self.policy_path = policy.path.clone();
+                }
+                self.policy = *policy;
+            }
             EngineEvent::RunStarted { run, target } => {
                 // The engine knows the resolved target (e.g. the venv it found).
                 if !target.is_empty() {

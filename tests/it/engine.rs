@@ -25,6 +25,10 @@ async fn next_report(handle: &mut EngineHandle, seen: &mut Vec<String>) -> Repor
                 seen.push(format!("inventory {packages}"))
             }
             EngineEvent::Warning(w) => seen.push(format!("warning {w}")),
+            EngineEvent::PolicyReloaded(policy) => seen.push(format!(
+                "policy reloaded with {} license exceptions",
+                policy.licenses.exceptions.len()
+            )),
             _ => {}
         }
     }
@@ -75,6 +79,10 @@ async fn a_rerun_applies_the_policy_as_edited_since() {
     handle.send(Command::Run { refresh: false });
     let second = next_report(&mut handle, &mut seen).await;
     assert_eq!(second.summary.exit_code, 0, "{:?}", second.findings);
+    assert!(
+        seen.contains(&"policy reloaded with 1 license exceptions".to_string()),
+        "{seen:?}"
+    );
 
     // A broken edit keeps the last good policy and says so.
     std::fs::write(&policy, "[licenses]\ndeny = [\"MPL-2.0\"\n").unwrap();
