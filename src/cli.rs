@@ -112,6 +112,10 @@ pub struct RunArgs {
     )]
     pub requirements: Vec<PathBuf>,
 
+    /// Inventory lockfiles instead (repeatable): uv.lock, poetry.lock, pylock.toml.
+    #[arg(long = "lock", value_name = "FILE", conflicts_with_all = ["path", "requirements"])]
+    pub lockfiles: Vec<PathBuf>,
+
     /// Policy file (depdash.toml, or a pyproject.toml with [tool.depdash]).
     /// Default: depdash.toml or pyproject.toml in the project directory.
     #[arg(long, env = "DEPDASH_CONFIG", value_name = "FILE")]

@@ -36,6 +36,8 @@ pub enum Origin {
     EggInfo,
     /// A pinned line of a requirements file: nothing installed to read.
     Requirements,
+    /// A package of a lockfile (`uv.lock`, `poetry.lock`, `pylock.toml`).
+    Lockfile,
 }
 
 /// License facts as the package's own metadata states them, before any interpretation.

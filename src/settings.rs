@@ -21,6 +21,8 @@ pub enum Target {
     Python(PathBuf),
     /// Pinned requirements files.
     Requirements(Vec<PathBuf>),
+    /// Lockfiles.
+    Lockfiles(Vec<PathBuf>),
     /// Nothing given: $VIRTUAL_ENV, ./.venv, ./venv, or the current directory.
     Default,
 }
@@ -68,6 +70,8 @@ impl Settings {
             Target::Python(python.clone())
         } else if !args.requirements.is_empty() {
             Target::Requirements(args.requirements.clone())
+        } else if !args.lockfiles.is_empty() {
+            Target::Lockfiles(args.lockfiles.clone())
         } else if let Some(path) = &args.path {
             if !path.exists() {
                 return Err(Error::Usage(format!(
@@ -193,7 +197,7 @@ impl Settings {
         match &self.target {
             Target::Path(p) => p.display().to_string(),
             Target::Python(p) => format!("python {}", p.display()),
-            Target::Requirements(files) => files
+            Target::Requirements(files) | Target::Lockfiles(files) => files
                 .iter()
                 .map(|f| f.display().to_string())
                 .collect::<Vec<_>>()
@@ -209,7 +213,7 @@ pub fn project_dir(target: &Target) -> PathBuf {
     match target {
         Target::Path(p) if p.is_dir() => p.clone(),
         Target::Path(p) => p.parent().map(Path::to_path_buf).unwrap_or_else(cwd),
-        Target::Requirements(files) => files
+        Target::Requirements(files) | Target::Lockfiles(files) => files
             .first()
             .and_then(|f| f.parent())
             .filter(|p| !p.as_os_str().is_empty())

@@ -153,6 +153,7 @@ fn inventory_source(target: &Target) -> InventorySource {
         Target::Path(p) => InventorySource::Path(p.clone()),
         Target::Python(p) => InventorySource::Python(p.clone()),
         Target::Requirements(files) => InventorySource::Requirements(files.clone()),
+        Target::Lockfiles(files) => InventorySource::Lockfiles(files.clone()),
         Target::Default => inventory::default_source(),
     }
 }

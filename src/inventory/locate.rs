@@ -76,9 +76,11 @@ pub fn locate_detailed(
     match source {
         InventorySource::Path(path) => locate_path(path, &host),
         InventorySource::Python(exe) => locate_python(exe, &host),
-        InventorySource::Requirements(files) => Err(InventoryError::NotAnEnvironment {
-            path: files.first().cloned().unwrap_or_default(),
-        }),
+        InventorySource::Requirements(files) | InventorySource::Lockfiles(files) => {
+            Err(InventoryError::NotAnEnvironment {
+                path: files.first().cloned().unwrap_or_default(),
+            })
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub mod core_metadata;
 mod locate;
+pub mod lockfile;
 pub mod requirements;
 mod scan;
 pub mod synthetic;
@@ -99,6 +100,8 @@ pub enum InventorySource {
     Python(PathBuf),
     /// Pinned requirements files (`-r`/`-c` includes followed).
     Requirements(Vec<PathBuf>),
+    /// Lockfiles: `uv.lock`, `poetry.lock`, `pylock.toml`.
+    Lockfiles(Vec<PathBuf>),
 }
 
 /// Nothing could be inventoried. Everything less than that is an [`InventoryIssue`].
@@ -117,6 +120,14 @@ pub enum InventoryError {
         source: std::io::Error,
     },
 
+    #[error("{}:{line}:{column}: not a lockfile depdash can read: {message}", path.display())]
+    Lockfile {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+
     #[error("no requirements file given")]
     NoRequirementsFiles,
 
@@ -133,6 +144,8 @@ impl From<InventoryError> for crate::error::Error {
             InventoryError::RequirementsUnreadable { path, source } => {
                 crate::error::Error::Io { path, source }
             }
+            // The message already names file, line and column.
+            e @ InventoryError::Lockfile { .. } => crate::error::Error::Run(e.to_string()),
             other => crate::error::Error::NoEnvironment(other.to_string()),
         }
     }
@@ -142,6 +155,7 @@ impl From<InventoryError> for crate::error::Error {
 pub fn load(source: &InventorySource, tracker: &Tracker) -> Result<Inventory, InventoryError> {
     match source {
         InventorySource::Requirements(files) => requirements::load(files, tracker),
+        InventorySource::Lockfiles(files) => lockfile::load(files, tracker),
         InventorySource::Path(path) | InventorySource::Python(path) => {
             let located = locate_detailed(source, tracker)?;
             let mut inventory = scan_site_packages(&located.site_packages, tracker);

@@ -721,3 +721,48 @@ async fn junit_report_for_ci_test_views() {
     assert!(xml.contains(r#"<failure type="license-denied""#));
     assert!(xml.trim_end().ends_with("</testsuites>"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lockfiles_are_an_inventory_source_and_broken_ones_exit_2() {
+    let p = Project::new();
+    let server = RegistryServer::start(dataset_for(
+        &[
+            ("requests".into(), "2.31.0".into()),
+            ("certifi".into(), "2024.8.30".into()),
+        ],
+        1,
+    ))
+    .await;
+    let url = server.url();
+    let lock = p.write(
+        "uv.lock",
+        "version = 1\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\nsource = { virtual = \".\" }\n\n[[package]]\nname = \"requests\"\nversion = \"2.31.0\"\ndependencies = [{ name = \"certifi\" }]\n\n[[package]]\nname = \"certifi\"\nversion = \"2024.8.30\"\n",
+    );
+    let lock_arg = lock.display().to_string();
+    let mut args = run_args(&p, &url, "r.json");
+    args[1] = "--lock".into();
+    args.insert(2, lock_arg);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = depdash(&refs).await;
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let report = json_report(&p.path("r.json"));
+    assert_eq!(report["target"]["kind"], "lockfile");
+    assert_eq!(
+        report["summary"]["packages"], 2,
+        "the project itself is not a dependency"
+    );
+    assert_eq!(package(&report, "requests")["origin"], "lockfile");
+    assert_eq!(
+        package(&report, "certifi")["vulnerabilities"][0]["id"],
+        "GHSA-bench-0001"
+    );
+
+    let broken = p.write("poetry.lock", "[[package]]\nname = \"x\"\nversion = \n");
+    let output = depdash(&["check", "--lock", broken.to_str().unwrap(), "--offline"]).await;
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains(&format!("{}:3:", broken.display())),
+        "{}",
+        stderr(&output)
+    );
+}
