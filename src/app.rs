@@ -25,10 +25,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Some(Command::Check(args)) => check(&args),
         Some(Command::Tui(args)) => dashboard(&args),
-        Some(Command::Cache { action, cache_dir }) => {
-            crate::commands::cache(action, cache_dir.as_deref())
-        }
-        Some(Command::History { limit, format }) => crate::commands::history(limit, format),
+        Some(Command::Cache {
+            action,
+            cache_dir,
+            history_file,
+        }) => crate::commands::cache(action, cache_dir.as_deref(), history_file.as_deref()),
+        Some(Command::History {
+            limit,
+            format,
+            history_file,
+        }) => crate::commands::history(limit, format, history_file.as_deref()),
         Some(Command::SynthEnv { dir, count, seed }) => {
             crate::commands::synth_env(&dir, count, seed)
         }

@@ -41,8 +41,18 @@ pub enum Command {
     Cache {
         #[command(subcommand)]
         action: CacheAction,
-        #[arg(long, env = "DEPDASH_CACHE_DIR", value_name = "DIR")]
+        /// Cache directory. Default: the platform cache directory.
+        #[arg(long, global = true, env = "DEPDASH_CACHE_DIR", value_name = "DIR")]
         cache_dir: Option<PathBuf>,
+        /// Run history file (for the hit rates of recent runs).
+        #[arg(
+            long,
+            global = true,
+            env = "DEPDASH_HISTORY",
+            value_name = "FILE",
+            hide = true
+        )]
+        history_file: Option<PathBuf>,
     },
     /// Show recent runs (timings, hit rates) from the run history.
     History {
@@ -52,6 +62,9 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = HistoryFormat::Text)]
         format: HistoryFormat,
+        /// Run history file. Default: in the platform data directory.
+        #[arg(long, env = "DEPDASH_HISTORY", value_name = "FILE", hide = true)]
+        history_file: Option<PathBuf>,
     },
     /// Write a synthetic site-packages tree (benchmarks and demos).
     #[command(hide = true)]

@@ -17,7 +17,15 @@ fn mib(bytes: u64) -> String {
 }
 
 /// `depdash cache stats|clear|prune`.
-pub fn cache(action: CacheAction, dir: Option<&Path>) -> Result<ExitCode> {
+/// The history file given, else the default one.
+fn history_path(file: Option<&Path>) -> Result<std::path::PathBuf> {
+    match file {
+        Some(f) => Ok(f.to_path_buf()),
+        None => History::default_path().map_err(|e| Error::Run(format!("history: {e}"))),
+    }
+}
+
+pub fn cache(action: CacheAction, dir: Option<&Path>, history: Option<&Path>) -> Result<ExitCode> {
     let dir = cache::resolve_dir(dir).map_err(cache_error)?;
     match action {
         CacheAction::Stats => {
@@ -33,7 +41,10 @@ pub fn cache(action: CacheAction, dir: Option<&Path>) -> Result<ExitCode> {
             for (kind, count) in &stats.by_kind {
                 println!("  {kind:<9}{count}");
             }
-            if let Ok(history) = History::default_path().and_then(|p| History::open(&p)) {
+            if let Some(history) = history_path(history)
+                .ok()
+                .and_then(|p| History::open(&p).ok())
+            {
                 let recent = history.recent(10);
                 if !recent.is_empty() {
                     let rates: Vec<String> = recent
@@ -68,8 +79,8 @@ pub fn cache(action: CacheAction, dir: Option<&Path>) -> Result<ExitCode> {
 }
 
 /// `depdash history`: recent runs as a table (or JSON lines).
-pub fn history(limit: usize, format: HistoryFormat) -> Result<ExitCode> {
-    let path = History::default_path().map_err(|e| Error::Run(format!("history: {e}")))?;
+pub fn history(limit: usize, format: HistoryFormat, file: Option<&Path>) -> Result<ExitCode> {
+    let path = history_path(file)?;
     let history = History::open(&path).map_err(|e| Error::Run(format!("history: {e}")))?;
     let recent = history.recent(limit);
     match format {

@@ -766,3 +766,57 @@ async fn lockfiles_are_an_inventory_source_and_broken_ones_exit_2() {
         stderr(&output)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cache_and_history_subcommands() {
+    let p = Project::new();
+    let server = RegistryServer::start(dataset_for(&p.packages(), 9)).await;
+    let url = server.url();
+    for i in 0..2 {
+        run(&p, &url, &format!("r{i}.json"), &[]).await;
+    }
+    let cache_dir = p.path("cache").display().to_string();
+    let history = p.path("history.jsonl").display().to_string();
+
+    let stats = depdash(&[
+        "cache",
+        "stats",
+        "--cache-dir",
+        &cache_dir,
+        "--history-file",
+        &history,
+    ])
+    .await;
+    assert_eq!(code(&stats), 0, "{}", stderr(&stats));
+    let text = String::from_utf8_lossy(&stats.stdout).into_owned();
+    // One release document and one OSV answer per package, plus each advisory.
+    let packages = p.packages().len();
+    let advisories = packages.div_ceil(9);
+    assert!(
+        text.contains(&format!("entries    {} ", 2 * packages + advisories)),
+        "{text}"
+    );
+    assert!(text.contains("hit rate   last 2 runs: 0% 100%"), "{text}");
+
+    let listed = depdash(&["history", "--history-file", &history, "--format", "json"]).await;
+    let runs: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let states: Vec<&str> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["cache_state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["cold", "warm"]);
+    let table = depdash(&["history", "--history-file", &history]).await;
+    assert!(String::from_utf8_lossy(&table.stdout).lines().count() == 3);
+
+    let prune = depdash(&["cache", "prune", "--cache-dir", &cache_dir]).await;
+    assert_eq!(code(&prune), 0);
+    assert!(
+        String::from_utf8_lossy(&prune.stdout).contains("0 expired"),
+        "nothing expired yet"
+    );
+    let clear = depdash(&["cache", "clear", "--cache-dir", &cache_dir]).await;
+    assert_eq!(code(&clear), 0);
+    assert!(String::from_utf8_lossy(&clear.stdout).contains("0 entries (0.0 MiB) remain"));
+}
