@@ -197,11 +197,9 @@ impl Settings {
         match &self.target {
             Target::Path(p) => p.display().to_string(),
             Target::Python(p) => format!("python {}", p.display()),
-            Target::Requirements(files) | Target::Lockfiles(files) => files
-                .iter()
-                .map(|f| f.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
+            Target::Requirements(files) | Target::Lockfiles(files) => {
+                crate::inventory::join_paths(files)
+            }
             Target::Default => "current environment".to_string(),
         }
     }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::{Inventory, InventoryError, InventoryIssue};
-use crate::model::{Distribution, LicenseMetadata, Origin, TargetInfo, normalize_name};
+use crate::model::{Distribution, LicenseMetadata, Origin, normalize_name};
 use crate::perf::tracker::Tracker;
 
 /// uv and PEP 751 list dependencies as tables with a `name`.
@@ -186,15 +186,7 @@ pub(super) fn load(files: &[PathBuf], tracker: &Tracker) -> Result<Inventory, In
     Ok(Inventory {
         distributions,
         issues,
-        target: TargetInfo {
-            kind: "lockfile".to_string(),
-            path: files
-                .iter()
-                .map(|f| f.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            site_packages: Vec::new(),
-        },
+        target: super::files_target("lockfile", files),
     })
 }
 

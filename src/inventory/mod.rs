@@ -168,6 +168,24 @@ pub fn load(source: &InventorySource, tracker: &Tracker) -> Result<Inventory, In
     }
 }
 
+/// The files a run was given, as one line: `a.txt, b.txt`.
+pub fn join_paths(files: &[PathBuf]) -> String {
+    files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The target of a run over files rather than an environment.
+fn files_target(kind: &str, files: &[PathBuf]) -> TargetInfo {
+    TargetInfo {
+        kind: kind.to_string(),
+        path: join_paths(files),
+        site_packages: Vec::new(),
+    }
+}
+
 fn display_path(path: &Path) -> String {
     path.display().to_string()
 }

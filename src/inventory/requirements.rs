@@ -24,7 +24,7 @@ use pep440_rs::Operator;
 use pep508_rs::{Requirement, VersionOrUrl};
 
 use super::{Inventory, InventoryError, InventoryIssue};
-use crate::model::{Distribution, LicenseMetadata, Origin, TargetInfo, normalize_name};
+use crate::model::{Distribution, LicenseMetadata, Origin, normalize_name};
 use crate::perf::tracker::Tracker;
 
 /// One requirement or constraint line.
@@ -104,15 +104,7 @@ pub(super) fn load(files: &[PathBuf], tracker: &Tracker) -> Result<Inventory, In
     Ok(Inventory {
         distributions,
         issues,
-        target: TargetInfo {
-            kind: "requirements".to_string(),
-            path: files
-                .iter()
-                .map(|f| f.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            site_packages: Vec::new(),
-        },
+        target: super::files_target("requirements", files),
     })
 }
 

@@ -127,6 +127,17 @@ async fn run_with_cache(
     (output, json)
 }
 
+/// A run whose target is files (`-r FILE` or `--lock FILE`) instead of the site-packages copy.
+async fn run_on_file(p: &Project, url: &str, flag: &str, file: &Path) -> (Output, Value) {
+    let mut args = run_args(p, url, "r.json");
+    args[1] = flag.into();
+    args.insert(2, file.display().to_string());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = depdash(&refs).await;
+    let report = json_report(&p.path("r.json"));
+    (output, report)
+}
+
 fn package<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["packages"]
         .as_array()
@@ -577,13 +588,7 @@ async fn pinned_requirements_are_an_inventory_source() {
         "requirements.txt",
         "# pinned\n-r base.txt\nrequests==2.31.0 ; python_version >= \"3.8\"\nflask>=2\n",
     );
-    let req_arg = req.display().to_string();
-    let mut args = run_args(&p, &url, "r.json");
-    args[1] = "-r".into();
-    args.insert(2, req_arg);
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let output = depdash(&refs).await;
-    let report = json_report(&p.path("r.json"));
+    let (output, report) = run_on_file(&p, &url, "-r", &req).await;
     assert_eq!(code(&output), 1, "{}", stderr(&output));
     assert_eq!(report["target"]["kind"], "requirements");
     assert_eq!(
@@ -738,14 +743,8 @@ async fn lockfiles_are_an_inventory_source_and_broken_ones_exit_2() {
         "uv.lock",
         "version = 1\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\nsource = { virtual = \".\" }\n\n[[package]]\nname = \"requests\"\nversion = \"2.31.0\"\ndependencies = [{ name = \"certifi\" }]\n\n[[package]]\nname = \"certifi\"\nversion = \"2024.8.30\"\n",
     );
-    let lock_arg = lock.display().to_string();
-    let mut args = run_args(&p, &url, "r.json");
-    args[1] = "--lock".into();
-    args.insert(2, lock_arg);
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let output = depdash(&refs).await;
+    let (output, report) = run_on_file(&p, &url, "--lock", &lock).await;
     assert_eq!(code(&output), 1, "{}", stderr(&output));
-    let report = json_report(&p.path("r.json"));
     assert_eq!(report["target"]["kind"], "lockfile");
     assert_eq!(
         report["summary"]["packages"], 2,
