@@ -11,6 +11,7 @@ mod classifiers;
 mod evaluate;
 mod expression;
 mod files;
+mod matcher;
 mod names;
 mod resolve;
 mod terms;

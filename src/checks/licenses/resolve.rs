@@ -149,11 +149,8 @@ fn read_field(
             }],
             notes,
         ) {
-            Some(e) => FieldOutcome::Evidence(e),
-            None => FieldOutcome::Unrecognised(format!(
-                "{label_prefix} holds {} characters of text that match no known license",
-                trimmed.len()
-            )),
+            Ok(e) => FieldOutcome::Evidence(e),
+            Err(why) => FieldOutcome::Unrecognised(why),
         };
     }
     match parse_names(trimmed) {
@@ -171,15 +168,17 @@ fn read_field(
     }
 }
 
-/// License texts (files, or the field's text) as evidence: the main statement of the first text
-/// that has one, or — when the first text offers a choice ("either of the licenses") — the
-/// alternatives. Everything else found is kept for refinement and noted.
+/// License texts (files, or the field's text) as evidence: every license found, AND (rule 2:
+/// parts under different licenses all apply), except that a text offering a choice ("dual
+/// licensed", "either of the licenses") makes its own licenses alternatives. Exception texts
+/// go `WITH` the GNU license beside them. A text with problems (a known license with additions,
+/// text that changes its meaning) gives no answer at all: the reason says why.
 fn text_evidence(
     source: LicenseSource,
     label: String,
     texts: &[LicenseFile],
     notes: &mut Vec<String>,
-) -> Option<Evidence> {
+) -> Result<Evidence, String> {
     /// Add `ident` unless present; a repeated license may state the grant the first did not.
     fn add(list: &mut Vec<Ident>, ident: &Ident) {
         match list.iter_mut().find(|m| m.same_license(ident)) {
@@ -191,61 +190,128 @@ fn text_evidence(
             None => list.push(ident.clone()),
         }
     }
+    let problems: Vec<String> = texts
+        .iter()
+        .flat_map(|t| t.report.problems.iter().map(move |p| format!("{}: {p}", t.name)))
+        .collect();
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    let exceptions: Vec<&'static str> = texts
+        .iter()
+        .flat_map(|t| t.report.exceptions.iter().copied())
+        .collect();
+    // Groups joined by AND; a group is one text's alternatives when it offers a choice.
+    let mut groups: Vec<Vec<Ident>> = Vec::new();
     let mut mains: Vec<Ident> = Vec::new();
-    let mut others: Vec<Ident> = Vec::new();
+    let mut rest: Vec<Ident> = Vec::new();
+    let mut all: Vec<Ident> = Vec::new();
     for t in texts {
-        for (i, ident) in t.report.idents().enumerate() {
-            add(if i == 0 { &mut mains } else { &mut others }, ident);
+        let idents: Vec<Ident> = t.report.idents().cloned().collect();
+        for (i, ident) in idents.iter().enumerate() {
+            add(if i == 0 { &mut mains } else { &mut rest }, ident);
+            add(&mut all, ident);
         }
-    }
-    for o in &others {
-        if let Some(m) = mains.iter_mut().find(|m| m.same_license(o))
-            && m.grant == Grant::Unstated
-        {
-            m.grant = o.grant;
-        }
-    }
-    others.retain(|o| !mains.iter().any(|m| m.same_license(o)));
-    if mains.is_empty() {
-        if !texts.is_empty() {
-            let names: Vec<&str> = texts.iter().map(|t| t.name.as_str()).collect();
-            notes.push(format!(
-                "no known license recognised in {}",
-                names.join(", ")
-            ));
-        }
-        return None;
-    }
-    // Dual licensing is stated at the top of the first text: its alternatives are the first two
-    // licenses of that text ("dual" means two) plus the main license of each other file.
-    let mut chosen: Vec<Ident> = Vec::new();
-    if texts.first().is_some_and(|t| t.report.offers_choice()) {
-        for i in texts[0].report.idents().take(2).chain(&mains) {
-            add(&mut chosen, i);
-        }
-        for i in chosen.iter_mut() {
-            if let Some(m) = mains.iter().chain(&others).find(|m| m.same_license(i)) {
-                i.grant = m.grant;
+        if t.report.offers_choice() && idents.len() > 1 {
+            groups.push(idents);
+        } else {
+            for ident in idents {
+                groups.push(vec![ident]);
             }
         }
     }
-    if chosen.len() < 2 {
-        chosen = vec![mains[0].clone()];
+    if all.is_empty() {
+        let reasons: Vec<String> = texts
+            .iter()
+            .map(|t| match &t.report.near_miss {
+                Some(why) => format!("{}: {why}", t.name),
+                None => format!("{}: no license text or notice recognised", t.name),
+            })
+            .collect();
+        return Err(reasons.join("; "));
     }
-    let rest: Vec<Ident> = mains
-        .iter()
-        .chain(&others)
-        .filter(|i| !chosen.iter().any(|c| c.same_license(i)))
-        .cloned()
-        .collect();
-    Some(Evidence {
-        source,
-        label,
-        reading: Reading {
-            terms: chosen.iter().cloned().map(Term::Exact).collect(),
+    // One entry per license across groups (the first group that names it), with the most
+    // explicit grant seen anywhere.
+    let mut seen: Vec<Ident> = Vec::new();
+    for group in &mut groups {
+        group.retain(|i| {
+            let new = !seen.iter().any(|s| s.same_license(i));
+            if new {
+                seen.push(i.clone());
+            }
+            new
+        });
+        for i in group.iter_mut() {
+            if let Some(stated) = all.iter().find(|a| a.same_license(i)) {
+                i.grant = stated.grant;
+            }
+        }
+    }
+    groups.retain(|g| !g.is_empty());
+    for exception in &exceptions {
+        let gnu: Vec<&mut Ident> = groups
+            .iter_mut()
+            .flatten()
+            .filter(|i| i.base.starts_with("GPL-") || i.base.starts_with("LGPL-") || i.base.starts_with("AGPL-"))
+            .collect();
+        if gnu.is_empty() {
+            notes.push(format!(
+                "{label} holds the {exception} text but no GNU license it could apply to; ignored"
+            ));
+        }
+        for i in gnu {
+            i.exception = Some(std::borrow::Cow::Borrowed(exception));
+        }
+    }
+    if groups.len() > 1 && texts.iter().all(|t| !t.report.offers_choice()) {
+        let names: Vec<String> = groups.iter().flatten().map(Ident::render).collect();
+        notes.push(format!(
+            "{label} names {}; read as AND (all apply): no choice between them is stated",
+            names.join(", ")
+        ));
+    }
+    let reading = match groups.as_slice() {
+        [one] => Reading {
+            terms: one.iter().cloned().map(Term::Exact).collect(),
             join: Join::Or,
         },
-        tiers: vec![chosen, rest],
+        several if several.iter().all(|g| g.len() == 1) => Reading {
+            terms: several.iter().flatten().cloned().map(Term::Exact).collect(),
+            join: Join::And,
+        },
+        several => {
+            let parts: Vec<String> = several
+                .iter()
+                .map(|g| {
+                    let alts: Vec<String> = g.iter().map(Ident::render).collect();
+                    if alts.len() > 1 {
+                        format!("({})", alts.join(" OR "))
+                    } else {
+                        alts.join("")
+                    }
+                })
+                .collect();
+            Reading::single(Term::Expr(parts.join(" AND ")))
+        }
+    };
+    let tier_of = |list: &[Ident]| -> Vec<Ident> {
+        list.iter()
+            .map(|i| {
+                groups
+                    .iter()
+                    .flatten()
+                    .find(|g| g.same_license(i))
+                    .cloned()
+                    .unwrap_or_else(|| i.clone())
+            })
+            .collect()
+    };
+    rest.retain(|o| !mains.iter().any(|m| m.same_license(o)));
+    Ok(Evidence {
+        source,
+        label,
+        tiers: vec![tier_of(&mains), tier_of(&rest)],
+        reading,
         from_text: true,
     })
 }
@@ -255,11 +321,14 @@ struct LazyFiles<'a> {
     listed: &'a [String],
     dir: Option<&'a Path>,
     loaded: Option<Option<Evidence>>,
+    /// Why the files gave no answer, for the unknown's reason.
+    why: Option<String>,
 }
 
 impl LazyFiles<'_> {
     fn get(&mut self, notes: &mut Vec<String>) -> Option<&Evidence> {
         if self.loaded.is_none() {
+            let mut why = None;
             let evidence = self.dir.and_then(|dir| {
                 let texts = files::read(self.listed, dir, notes);
                 if texts.is_empty() {
@@ -272,7 +341,10 @@ impl LazyFiles<'_> {
                     format!("license files {}", names.join(", "))
                 };
                 text_evidence(LicenseSource::LicenseFile, label, &texts, notes)
+                    .map_err(|e| why = Some(e))
+                    .ok()
             });
+            self.why = why;
             self.loaded = Some(evidence);
         }
         self.loaded.as_ref().and_then(Option::as_ref)
@@ -599,14 +671,21 @@ pub(crate) fn resolve(meta: &LicenseMetadata, metadata_dir: Option<&Path>) -> Re
             }
         }
     });
-    let metadata: Vec<&Evidence> = [classifiers.as_ref(), field.as_ref()]
-        .into_iter()
-        .flatten()
-        .collect();
+    // Rule 1: the package's own precise declaration wins; classifiers only refine a vague one.
+    let field_first = field.as_ref().is_some_and(|f| f.reading.is_specific());
+    let metadata: Vec<&Evidence> = if field_first {
+        [field.as_ref(), classifiers.as_ref()]
+    } else {
+        [classifiers.as_ref(), field.as_ref()]
+    }
+    .into_iter()
+    .flatten()
+    .collect();
     let mut files = LazyFiles {
         listed: &meta.license_files,
         dir: metadata_dir,
         loaded: None,
+        why: None,
     };
 
     let decision = decide(meta, &metadata, &mut files, &mut notes, &mut unresolved);
@@ -615,9 +694,10 @@ pub(crate) fn resolve(meta: &LicenseMetadata, metadata_dir: Option<&Path>) -> Re
     match decision {
         Some(decision) => answer(decision, &texts, notes),
         None => {
-            let files_said = match metadata_dir {
-                None => "no metadata directory to look for license files in",
-                Some(_) => "no license file identifies it",
+            let files_said = match (metadata_dir, &files.why) {
+                (None, _) => "no metadata directory to look for license files in".to_string(),
+                (Some(_), Some(why)) => format!("license files give no answer ({why})"),
+                (Some(_), None) => "no license file identifies it".to_string(),
             };
             let reason = if unresolved.is_empty() {
                 format!(

@@ -1,38 +1,49 @@
 //! Identify licenses in a license *text* (a LICENSE file, or a whole text pasted into the
-//! `License` field) by distinctive phrases, hand-written: no corpus is embedded or loaded.
+//! `License` field).
 //!
 //! The text is normalised once (lowercase words, punctuation dropped) and searched for:
-//! - full-text markers (the GPL's "Version 3, 29 June 2007" header, BSD's redistribution clause
-//!   with its variants told apart by the endorsement and advertising clauses, MIT's grant, ...);
+//! - whole license texts, matched against the SPDX templates ([`super::matcher`]); a text with
+//!   words no template explains that give or take rights ("shall not be used for ...") is a
+//!   *problem*, never the license it resembles;
 //! - notices ("licensed under the Apache License, Version 2.0", "under the terms of the GNU Lesser
 //!   General Public License as published by the Free Software Foundation, either version 3 ... or
 //!   (at your option) any later version"), read with the same name parser as the `License` field.
 //!
-//! Matches are ordered by position: the first is the *main* statement; later ones are usually
-//! bundled components (numpy, Pillow) and become notes, not part of the answer.
+//! Matches are ordered by position; together they are the text's answer (AND unless the text
+//! offers a choice).
 
 use std::sync::OnceLock;
 
+use super::matcher::{self, Tokens, tokenize};
 use super::names::{normalize, normalize_bytes, parse_piece};
 use super::terms::{Grant, Ident, Term, is_gnu_base};
 
 /// One license found in a text.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct TextMatch {
     pub ident: Ident,
     /// Byte offset in the normalised text.
     pub pos: usize,
     /// A license text (as opposed to a notice pointing at one).
     pub full_text: bool,
+    /// For a text: the share of its SPDX template found.
+    pub coverage: Option<f32>,
 }
 
 /// What a text contains.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct TextReport {
     /// Distinct licenses, in order of first appearance.
     pub matches: Vec<TextMatch>,
     /// Where dual-licensing language ("either of the licenses", "dual licensed") appears.
     pub choice_at: Option<usize>,
+    /// SPDX exceptions whose text is present (to go `WITH` a GNU license).
+    pub exceptions: Vec<&'static str>,
+    /// Why the text cannot be taken at its word: a known license with additions, text beside
+    /// the licenses that changes their meaning. Any problem makes the text's answer unknown.
+    pub problems: Vec<String>,
+    /// A long text in which nothing was found: what it resembles, for the unknown's reason.
+    pub near_miss: Option<String>,
 }
 
 impl TextReport {
@@ -51,129 +62,6 @@ impl TextReport {
     }
 }
 
-/// How a full-text marker identifies its license.
-#[derive(Clone)]
-enum Marker {
-    Fixed(Ident),
-    /// The BSD redistribution clause: 2-, 3- or 4-clause by what follows.
-    Bsd,
-    /// "Permission is hereby granted, free of charge": MIT or MIT-0.
-    Mit,
-    /// "...distribute this software for any purpose with or without fee is hereby granted": ISC
-    /// or 0BSD.
-    Isc,
-}
-
-/// Full-text markers in natural spelling; normalised on first use.
-const MARKERS: &[(&str, Marker)] = &[
-    (
-        "Apache License Version 2.0, January 2004",
-        Marker::Fixed(Ident::plain("Apache-2.0")),
-    ),
-    (
-        "The Apache Software License, Version 1.1",
-        Marker::Fixed(Ident::plain("Apache-1.1")),
-    ),
-    (
-        "GNU GENERAL PUBLIC LICENSE Version 3, 29 June 2007",
-        Marker::Fixed(Ident::gnu("GPL-3.0", Grant::Unstated)),
-    ),
-    (
-        "GNU GENERAL PUBLIC LICENSE Version 2, June 1991",
-        Marker::Fixed(Ident::gnu("GPL-2.0", Grant::Unstated)),
-    ),
-    (
-        "GNU GENERAL PUBLIC LICENSE Version 1, February 1989",
-        Marker::Fixed(Ident::gnu("GPL-1.0", Grant::Unstated)),
-    ),
-    (
-        "GNU LESSER GENERAL PUBLIC LICENSE Version 3, 29 June 2007",
-        Marker::Fixed(Ident::gnu("LGPL-3.0", Grant::Unstated)),
-    ),
-    (
-        "GNU LESSER GENERAL PUBLIC LICENSE Version 2.1, February 1999",
-        Marker::Fixed(Ident::gnu("LGPL-2.1", Grant::Unstated)),
-    ),
-    (
-        "GNU LIBRARY GENERAL PUBLIC LICENSE Version 2, June 1991",
-        Marker::Fixed(Ident::gnu("LGPL-2.0", Grant::Unstated)),
-    ),
-    (
-        "GNU AFFERO GENERAL PUBLIC LICENSE Version 3, 19 November 2007",
-        Marker::Fixed(Ident::gnu("AGPL-3.0", Grant::Unstated)),
-    ),
-    (
-        "GNU Free Documentation License Version 1.3, 3 November 2008",
-        Marker::Fixed(Ident::gnu("GFDL-1.3", Grant::Unstated)),
-    ),
-    (
-        "Mozilla Public License Version 2.0",
-        Marker::Fixed(Ident::plain("MPL-2.0")),
-    ),
-    (
-        "Mozilla Public License Version 1.1",
-        Marker::Fixed(Ident::plain("MPL-1.1")),
-    ),
-    (
-        "Eclipse Public License - v 2.0",
-        Marker::Fixed(Ident::plain("EPL-2.0")),
-    ),
-    (
-        "Eclipse Public License - v 1.0",
-        Marker::Fixed(Ident::plain("EPL-1.0")),
-    ),
-    (
-        "European Union Public Licence v. 1.2",
-        Marker::Fixed(Ident::plain("EUPL-1.2")),
-    ),
-    (
-        "Boost Software License - Version 1.0",
-        Marker::Fixed(Ident::plain("BSL-1.0")),
-    ),
-    (
-        "The Artistic License 2.0",
-        Marker::Fixed(Ident::plain("Artistic-2.0")),
-    ),
-    (
-        "PYTHON SOFTWARE FOUNDATION LICENSE VERSION 2",
-        Marker::Fixed(Ident::plain("PSF-2.0")),
-    ),
-    (
-        "PSF hereby grants Licensee a nonexclusive, royalty-free, world-wide license",
-        Marker::Fixed(Ident::plain("PSF-2.0")),
-    ),
-    (
-        "This is free and unencumbered software released into the public domain",
-        Marker::Fixed(Ident::plain("Unlicense")),
-    ),
-    ("CC0 1.0 Universal", Marker::Fixed(Ident::plain("CC0-1.0"))),
-    (
-        "DO WHAT THE FUCK YOU WANT TO PUBLIC LICENSE",
-        Marker::Fixed(Ident::plain("WTFPL")),
-    ),
-    (
-        "Permission is granted to anyone to use this software for any purpose, including commercial applications, and to alter it and redistribute it freely",
-        Marker::Fixed(Ident::plain("Zlib")),
-    ),
-    (
-        "Redistribution and use in source and binary forms, with or without modification, are permitted provided that the following conditions are met",
-        Marker::Bsd,
-    ),
-    // The same grant naming what it covers, as Sphinx themes (alabaster) word it.
-    (
-        "Redistribution and use in source and binary forms of the theme, with or without modification, are permitted provided that the following conditions are met",
-        Marker::Bsd,
-    ),
-    (
-        "Permission is hereby granted, free of charge, to any person obtaining a copy",
-        Marker::Mit,
-    ),
-    (
-        "distribute this software for any purpose with or without fee is hereby granted",
-        Marker::Isc,
-    ),
-];
-
 /// Dual-licensing language. ("at your option" alone is not enough: the GPL says "or (at your
 /// option) any later version".)
 const CHOICE: &[&str] = &[
@@ -187,6 +75,8 @@ const CHOICE: &[&str] = &[
     "at your option under",
     "at your choice",
     "you may choose either",
+    "you may choose to",
+    "under your choice of",
 ];
 
 /// Where a notice starts; the words after it name the license.
@@ -194,66 +84,98 @@ const NOTICE_ANCHORS: &[&str] = &["under the", "licensed under", "subject to the
 
 /// How much of the text is examined, in normalised bytes. License statements come first;
 /// this bounds the cost on huge bundled-license files.
-const MAX_SCAN: usize = 96 * 1024;
+const MAX_SCAN: usize = 128 * 1024;
 
-/// What a phrase found in the text means.
-#[derive(Clone)]
-enum Pattern {
-    Marker(Marker),
-    /// A notice starts after it.
-    Anchor,
-    /// Dual-licensing language.
-    Choice,
+/// Most notice anchors ("under the") examined per text; bounds the cost on long texts.
+const MAX_ANCHORS: usize = 400;
+
+/// Words that give or take rights. Text that no template explains and that contains one of
+/// these changes what the license means; headings, copyright lines and preambles do not.
+const OPERATIVE: &[&str] = &[
+    "shall",
+    "must",
+    "not",
+    "prohibited",
+    "prohibit",
+    "restricted",
+    "restriction",
+    "restrictions",
+    "except",
+    "unless",
+    "evil",
+    "military",
+    "nuclear",
+    "commercial",
+    "noncommercial",
+    "sell",
+    "fee",
+    "royalty",
+    "liable",
+    "permission",
+    "permitted",
+    "condition",
+    "conditions",
+    "provided",
+    "granted",
+    "grant",
+    "only",
+];
+
+/// Words inside a matched text that the template does not have but that are no more than a
+/// filled-in name, year or title ("Acme Widgets, Inc.", "2007 2008 2009"): at most this many,
+/// none of them [`changes_terms`].
+const MAX_FILL_WORDS: usize = 12;
+
+/// Words that, added inside a license text, change its terms (the BSD-3-Clause-HP disclaimer
+/// adds "patent infringement"; restrictions say who may not use it for what).
+fn changes_terms(word: &str) -> bool {
+    is_operative(word)
+        || matches!(
+            word,
+            "patent"
+                | "patents"
+                | "infringement"
+                | "warranty"
+                | "warranties"
+                | "damages"
+                | "liability"
+                | "use"
+                | "used"
+                | "distribute"
+                | "distributed"
+                | "distribution"
+                | "modify"
+                | "modified"
+                | "copy"
+                | "copies"
+                | "sublicense"
+                | "revoke"
+                | "terminate"
+                | "advertising"
+                | "endorse"
+                | "promote"
+                | "acknowledgment"
+                | "attribution"
+                | "redistribution"
+                | "redistributions"
+                | "good"
+                | "harm"
+                | "source"
+                | "binary"
+                | "no"
+                | "without"
+                | "any"
+                | "all"
+        )
 }
 
-/// All phrases, normalised, indexed by first byte so the text is scanned once.
-struct Compiled {
-    phrases: Vec<(String, Pattern)>,
-    /// The first four bytes of each phrase (all phrases are longer), a cheap first test.
-    prefixes: Vec<[u8; 4]>,
-    by_first_byte: Vec<Vec<usize>>,
-}
+/// Share of a template's required words a text must have to be taken as that license (the
+/// matcher's lower threshold only locates it).
+const CONFIDENT: f32 = 0.97;
 
-fn compiled() -> &'static Compiled {
-    static C: OnceLock<Compiled> = OnceLock::new();
-    C.get_or_init(|| {
-        let phrases: Vec<(String, Pattern)> = MARKERS
-            .iter()
-            .map(|(p, m)| (normalize(p, false), Pattern::Marker(m.clone())))
-            .chain(
-                NOTICE_ANCHORS
-                    .iter()
-                    .map(|p| (format!("{} ", normalize(p, false)), Pattern::Anchor)),
-            )
-            .chain(
-                CHOICE
-                    .iter()
-                    .map(|p| (normalize(p, false), Pattern::Choice)),
-            )
-            .collect();
-        let mut by_first_byte = vec![Vec::new(); 256];
-        for (i, (phrase, _)) in phrases.iter().enumerate() {
-            if let Some(first) = phrase.bytes().next() {
-                by_first_byte[usize::from(first)].push(i);
-            }
-        }
-        let prefixes = phrases
-            .iter()
-            .map(|(p, _)| {
-                let mut prefix = [0u8; 4];
-                for (slot, b) in prefix.iter_mut().zip(p.bytes()) {
-                    *slot = b;
-                }
-                prefix
-            })
-            .collect();
-        Compiled {
-            phrases,
-            prefixes,
-            by_first_byte,
-        }
-    })
-}
+/// Words around a notice anchor that belong to the notice ("you may not use this file except
+/// in compliance with the License" follows the Apache notice).
+const NOTICE_WORDS: usize = 60;
 
 /// Identify the licenses in `text` (raw bytes: license files need not be UTF-8).
 pub(crate) fn identify(text: &[u8]) -> TextReport {
@@ -268,76 +190,28 @@ pub(crate) fn identify(text: &[u8]) -> TextReport {
     identify_normalized(&norm)
 }
 
-/// Most notice anchors ("under the") examined per text; bounds the cost on long texts.
-const MAX_ANCHORS: usize = 400;
-
-fn identify_normalized(norm: &str) -> TextReport {
-    let c = compiled();
+/// Phrases (notice anchors, choice language) found in one pass over word starts.
+fn scan_phrases(norm: &str) -> (Vec<(usize, usize)>, Option<usize>) {
+    static PHRASES: OnceLock<Vec<(String, bool)>> = OnceLock::new();
+    let phrases = PHRASES.get_or_init(|| {
+        NOTICE_ANCHORS
+            .iter()
+            .map(|p| (format!("{} ", normalize(p, false)), true))
+            .chain(CHOICE.iter().map(|p| (normalize(p, false), false)))
+            .collect()
+    });
     let bytes = norm.as_bytes();
-    let mut found: Vec<TextMatch> = Vec::new();
-    let mut bsd_at: Vec<usize> = Vec::new();
-    let mut anchors: Vec<(usize, usize)> = Vec::new();
-    let mut choice_at: Option<usize> = None;
-    let mut fixed_seen = vec![false; c.phrases.len()];
-
-    // One pass over word starts; only phrases beginning with the word's first byte are tried.
+    let mut anchors = Vec::new();
+    let mut choice_at = None;
     let mut pos = 0;
     while pos < bytes.len() {
-        let candidates = &c.by_first_byte[usize::from(bytes[pos])];
-        let here = bytes.get(pos..pos + 4);
-        for &i in candidates {
-            let (phrase, pattern) = &c.phrases[i];
-            if here != Some(&c.prefixes[i][..]) || !bytes[pos..].starts_with(phrase.as_bytes()) {
-                continue;
-            }
-            match pattern {
-                Pattern::Marker(Marker::Fixed(ident)) => {
-                    if !fixed_seen[i] {
-                        fixed_seen[i] = true;
-                        found.push(TextMatch {
-                            ident: ident.clone(),
-                            pos,
-                            full_text: true,
-                        });
-                    }
-                }
-                Pattern::Marker(Marker::Bsd) => bsd_at.push(pos),
-                Pattern::Marker(Marker::Mit) => {
-                    let window = window(norm, pos, 1200);
-                    let ident = if window.contains("furnished to do so the software is provided") {
-                        Ident::plain("MIT-0")
-                    } else if window.contains("permission notice shall be included") {
-                        Ident::plain("MIT")
-                    } else {
-                        continue;
-                    };
-                    found.push(TextMatch {
-                        ident,
-                        pos,
-                        full_text: true,
-                    });
-                }
-                Pattern::Marker(Marker::Isc) => {
-                    let after = window(norm, pos + phrase.len(), 120);
-                    let ident = if after.trim_start().starts_with(
-                        "provided that the above copyright notice and this permission notice appear in all copies",
-                    ) {
-                        "ISC"
-                    } else {
-                        "0BSD"
-                    };
-                    found.push(TextMatch {
-                        ident: Ident::plain(ident),
-                        pos,
-                        full_text: true,
-                    });
-                }
-                Pattern::Anchor => {
+        for (phrase, is_anchor) in phrases {
+            if bytes[pos..].starts_with(phrase.as_bytes()) {
+                if *is_anchor {
                     if anchors.len() < MAX_ANCHORS {
                         anchors.push((pos, phrase.len()));
                     }
-                }
-                Pattern::Choice => {
+                } else {
                     choice_at.get_or_insert(pos);
                 }
             }
@@ -347,68 +221,165 @@ fn identify_normalized(norm: &str) -> TextReport {
             None => bytes.len(),
         };
     }
+    (anchors, choice_at)
+}
 
-    for (i, &at) in bsd_at.iter().enumerate() {
-        let next = bsd_at.get(i + 1).copied().unwrap_or(norm.len());
-        found.push(TextMatch {
-            ident: bsd_variant(&norm[at..next]),
-            pos: at,
+/// Up to `max` words of the text in word range `from..to`, for evidence.
+fn excerpt(norm: &str, tokens: &Tokens, from: usize, to: usize, max: usize) -> String {
+    let to = to.min(tokens.offsets.len());
+    if from >= to {
+        return String::new();
+    }
+    let last = (to - 1).min(from + max - 1);
+    let words: Vec<&str> = (from..=last).map(|w| word(norm, tokens, w)).collect();
+    let more = if to - from > max { " …" } else { "" };
+    format!("{}{more}", words.join(" "))
+}
+
+fn identify_normalized(norm: &str) -> TextReport {
+    let tokens = tokenize(norm);
+    let found = matcher::find(&tokens);
+    let (anchors, choice_at) = scan_phrases(norm);
+    let word_at = |byte: usize| tokens.offsets.partition_point(|&o| o < byte);
+    let inside = |w: usize| found.found.iter().any(|f| w >= f.start && w < f.end);
+
+    let mut matches: Vec<TextMatch> = Vec::new();
+    let mut exceptions: Vec<&'static str> = Vec::new();
+    let mut problems: Vec<String> = Vec::new();
+    for f in &found.found {
+        if is_exception(f.id) {
+            exceptions.push(f.id);
+            continue;
+        }
+        let mut ident = Ident::from_spdx(f.id, false);
+        if is_gnu_base(&ident.base) {
+            // The text is the same for -only and -or-later: the grant is in a notice.
+            ident.grant = Grant::Unstated;
+        }
+        // SPDX matching is strict: words the template does not have (beyond its variable
+        // parts) or a part of it missing make the text a different license.
+        for &(from, to) in &f.additions {
+            let words = (from..to).map(|w| word(norm, &tokens, w));
+            // Years do not count: "2001 2002 ... 2019" is one filled-in copyright.
+            if words.clone().filter(|w| !w.bytes().all(|b| b.is_ascii_digit())).count()
+                <= MAX_FILL_WORDS
+                && words.clone().all(|w| !changes_terms(w))
+            {
+                continue;
+            }
+            problems.push(format!(
+                "resembles {} ({:.0}% of its text) with additions: «{}»",
+                f.id,
+                f.coverage * 100.0,
+                excerpt(norm, &tokens, from, to, 40)
+            ));
+        }
+        if f.additions.is_empty() && f.coverage < CONFIDENT {
+            problems.push(format!(
+                "resembles {} but only {:.0}% of its text is there",
+                f.id,
+                f.coverage * 100.0
+            ));
+        }
+        matches.push(TextMatch {
+            ident,
+            pos: tokens.offsets.get(f.start).copied().unwrap_or(0),
             full_text: true,
+            coverage: Some(f.coverage),
         });
     }
 
-    // GNU texts end with a "How to Apply" appendix containing a sample "version N ... or (at
-    // your option) any later version" notice: GNU notices after a GNU text header are ignored.
-    let gnu_text_at = found
+    // Notices outside the matched texts (a text's own appendix, such as the GPL's "How to
+    // apply", is part of it). GNU notices after a GNU text are its appendix too.
+    let gnu_text_at = matches
         .iter()
-        .filter(|m| m.full_text && is_gnu_base(&m.ident.base))
+        .filter(|m| is_gnu_base(&m.ident.base))
         .map(|m| m.pos)
         .min();
+    let mut notice_words: Vec<(usize, usize)> = Vec::new();
     for (pos, len) in anchors {
+        let w = word_at(pos);
+        if inside(w) {
+            continue;
+        }
         let Some(ident) = notice(&norm[pos + len..]) else {
             continue;
         };
+        notice_words.push((w.saturating_sub(NOTICE_WORDS / 2), w + NOTICE_WORDS));
         if is_gnu_base(&ident.base) && gnu_text_at.is_some_and(|g| pos > g) {
             continue;
         }
-        found.push(TextMatch {
+        matches.push(TextMatch {
             ident,
             pos,
             full_text: false,
+            coverage: None,
         });
     }
 
+    // Text outside every matched license that changes what it means.
+    if !found.found.is_empty() {
+        let names: Vec<&str> = found.found.iter().map(|f| f.id).collect();
+        let mut chunk_start: Option<usize> = None;
+        for w in 0..=tokens.ids.len() {
+            let outside = w < tokens.ids.len() && !inside(w);
+            match (outside, chunk_start) {
+                (true, None) => chunk_start = Some(w),
+                (false, Some(from)) => {
+                    chunk_start = None;
+                    let own: Vec<usize> = (from..w)
+                        .filter(|x| !notice_words.iter().any(|&(s, e)| *x >= s && *x < e))
+                        .collect();
+                    if own.len() >= 6
+                        && own
+                            .iter()
+                            .any(|&x| is_operative(word(norm, &tokens, x)))
+                    {
+                        problems.push(format!(
+                            "text besides {}: «{}»",
+                            names.join(", "),
+                            excerpt(norm, &tokens, from, w, 40)
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    let near_miss = (matches.is_empty() && tokens.ids.len() > 40).then(|| match found.near_miss {
+        Some((id, c)) => format!(
+            "{} words of text that match no known license (closest: {id}, {:.0}% of its text)",
+            tokens.ids.len(),
+            c * 100.0
+        ),
+        None => format!(
+            "{} words of text that match no known license",
+            tokens.ids.len()
+        ),
+    });
     TextReport {
-        matches: merge(found),
+        matches: merge(matches),
         choice_at,
+        exceptions,
+        problems,
+        near_miss,
     }
 }
 
-/// At most `len` bytes of `norm` from `start`, cut at a char boundary (the text is ASCII after
-/// normalisation, but stay safe).
-fn window(norm: &str, start: usize, len: usize) -> &str {
-    let start = start.min(norm.len());
-    let mut end = (start + len).min(norm.len());
-    while !norm.is_char_boundary(end) {
-        end -= 1;
-    }
+fn word<'a>(norm: &'a str, tokens: &Tokens, w: usize) -> &'a str {
+    let start = tokens.offsets[w];
+    let end = norm[start..].find(' ').map_or(norm.len(), |e| start + e);
     &norm[start..end]
 }
 
-/// Which BSD variant the text starting at the redistribution clause is. Only its clauses count:
-/// the region ends at the disclaimer ("this software is provided by ...").
-fn bsd_variant(region: &str) -> Ident {
-    let clauses = match region.find("this software is provided") {
-        Some(end) => &region[..end],
-        None => window(region, 0, 1500),
-    };
-    if clauses.contains("all advertising materials mentioning features or use of this software") {
-        Ident::plain("BSD-4-Clause")
-    } else if clauses.contains("endorse or promote products derived from this software") {
-        Ident::plain("BSD-3-Clause")
-    } else {
-        Ident::plain("BSD-2-Clause")
-    }
+fn is_operative(word: &str) -> bool {
+    OPERATIVE.contains(&word)
+}
+
+/// SPDX exception ids (the templates hold licenses and exceptions).
+fn is_exception(id: &str) -> bool {
+    id.contains("exception") || id.ends_with("-note")
 }
 
 /// Read a notice's license from the words after an anchor: words up to "license", a version
