@@ -46,6 +46,8 @@ struct Template {
     /// Words a `<<var>>` at this position may stand for (0: none).
     var_words: Vec<u16>,
     required_total: usize,
+    /// Word ranges of the outermost optional parts (an appendix, a disclaimer).
+    blocks: Vec<(usize, usize)>,
 }
 
 struct Library {
@@ -94,7 +96,9 @@ fn parse_template(
         required: Vec::new(),
         var_words: Vec::new(),
         required_total: 0,
+        blocks: Vec::new(),
     };
+    let mut block_start = 0usize;
     let mut optional_depth = 0usize;
     let mut pending_var = 0usize;
     let mut rest = body;
@@ -116,10 +120,16 @@ fn parse_template(
         push_text(&mut t, &rest[..open], optional_depth > 0, &mut pending_var);
         let tag = &rest[open + 2..];
         if let Some(after) = tag.strip_prefix("beginOptional") {
+            if optional_depth == 0 {
+                block_start = t.words.len();
+            }
             optional_depth += 1;
             rest = after.find(">>").map_or("", |e| &after[e + 2..]);
         } else if let Some(after) = tag.strip_prefix("endOptional") {
             optional_depth = optional_depth.saturating_sub(1);
+            if optional_depth == 0 && t.words.len() > block_start {
+                t.blocks.push((block_start, t.words.len()));
+            }
             rest = after.find(">>").map_or("", |e| &after[e + 2..]);
         } else if tag.starts_with("var") {
             // `<<var;name="..";original="..";match="..">>`: the original words are optional, and
@@ -214,6 +224,9 @@ pub(crate) struct Found {
     pub coverage: f32,
     /// Words inside the matched range that the template does not explain (in runs).
     pub additions: Vec<(usize, usize)>,
+    /// An optional part of the template (a disclaimer, an appendix) of which only scattered
+    /// phrases are found: the text has a different part there.
+    pub partial_optional: bool,
 }
 
 /// What matching found in one text.
@@ -342,6 +355,15 @@ fn align(t: &Template, text: &[u16], hits: &[(u32, u32)]) -> Option<(usize, Foun
             _ => runs.push((i, j, N)),
         }
     }
+    // An optional part of some length is there or not; a few of its phrases alone are another
+    // text in its place.
+    let partial_optional = t.blocks.iter().any(|&(from, to)| {
+        let covered: usize = runs
+            .iter()
+            .map(|&(_, j, len)| (j + len).min(to).saturating_sub(j.max(from)))
+            .sum();
+        to - from >= 8 && covered > 0 && covered * 2 < to - from
+    });
     let first = *runs.first()?;
     let last = *runs.last()?;
     let mut matched_required = 0usize;
@@ -366,6 +388,7 @@ fn align(t: &Template, text: &[u16], hits: &[(u32, u32)]) -> Option<(usize, Foun
                 &text[first.0 - in_len..first.0],
                 &t.words[..ref_len],
                 &t.required[..ref_len],
+                true,
             );
             matched += lcs.0;
             matched_required += lcs.1;
@@ -394,6 +417,7 @@ fn align(t: &Template, text: &[u16], hits: &[(u32, u32)]) -> Option<(usize, Foun
                 &text[in_from..in_to.max(in_from)],
                 &t.words[ref_from..ref_to.max(ref_from)],
                 &t.required[ref_from..ref_to.max(ref_from)],
+                false,
             );
             matched += lcs.0;
             matched_required += lcs.1;
@@ -421,10 +445,16 @@ fn align(t: &Template, text: &[u16], hits: &[(u32, u32)]) -> Option<(usize, Foun
                 &text[end..end + in_len],
                 &t.words[ref_from..],
                 &t.required[ref_from..],
+                true,
             );
-            if lcs.0 > 0 {
-                // The tail may be partly matched; the text up to its last matched word is ours.
-                let last_matched = last_match(&text[end..end + in_len], &t.words[ref_from..]);
+            let last_matched = last_match(
+                &text[end..end + in_len],
+                &t.words[ref_from..],
+                &t.required[ref_from..],
+            );
+            // The tail (often an optional appendix) is ours up to its last matched word, when
+            // it matched densely: a few common words in the next text are not a tail.
+            if lcs.0 > 0 && lcs.0 * 2 >= last_matched + 1 {
                 matched += lcs.0;
                 matched_required += lcs.1;
                 // Words of the text in the tail that the template does not have (a substituted
@@ -449,6 +479,7 @@ fn align(t: &Template, text: &[u16], hits: &[(u32, u32)]) -> Option<(usize, Foun
             end,
             coverage,
             additions,
+            partial_optional,
         },
     ))
 }
@@ -481,7 +512,15 @@ fn longest_chain(hits: &[(u32, u32)]) -> Vec<(u32, u32)> {
 
 /// Word-by-word alignment of a short stretch: ((matched, matched required), unmatched text
 /// words, index of the first matched text word).
-fn span(text: &[u16], tpl: &[u16], required: &[bool]) -> ((usize, usize), usize, Option<usize>) {
+///
+/// With `required_only`, optional template words never match: at the ends of a match, common
+/// words of the next text must not pass for an optional appendix.
+fn span(
+    text: &[u16],
+    tpl: &[u16],
+    required: &[bool],
+    required_only: bool,
+) -> ((usize, usize), usize, Option<usize>) {
     if text.is_empty() || tpl.is_empty() {
         return ((0, 0), text.len(), None);
     }
@@ -498,10 +537,11 @@ fn span(text: &[u16], tpl: &[u16], required: &[bool]) -> ((usize, usize), usize,
         text
     };
     let (n, m) = (text.len(), tpl.len());
+    let same = |a: usize, b: usize| text[a] == tpl[b] && text[a] != FOREIGN && (required[b] || !required_only);
     let mut dp = vec![0u16; (n + 1) * (m + 1)];
     for a in (0..n).rev() {
         for b in (0..m).rev() {
-            dp[a * (m + 1) + b] = if text[a] == tpl[b] && text[a] != FOREIGN {
+            dp[a * (m + 1) + b] = if same(a, b) {
                 dp[(a + 1) * (m + 1) + b + 1] + 1
             } else {
                 dp[(a + 1) * (m + 1) + b].max(dp[a * (m + 1) + b + 1])
@@ -511,7 +551,7 @@ fn span(text: &[u16], tpl: &[u16], required: &[bool]) -> ((usize, usize), usize,
     let (mut a, mut b) = (0, 0);
     let (mut matched, mut matched_required, mut first) = (0, 0, None);
     while a < n && b < m {
-        if text[a] == tpl[b] && text[a] != FOREIGN {
+        if same(a, b) {
             matched += 1;
             if required[b] {
                 matched_required += 1;
@@ -529,11 +569,11 @@ fn span(text: &[u16], tpl: &[u16], required: &[bool]) -> ((usize, usize), usize,
 }
 
 /// Index of the last text word that aligns with the template stretch.
-fn last_match(text: &[u16], tpl: &[u16]) -> usize {
+fn last_match(text: &[u16], tpl: &[u16], required: &[bool]) -> usize {
     let rev_text: Vec<u16> = text.iter().rev().copied().collect();
     let rev_tpl: Vec<u16> = tpl.iter().rev().copied().collect();
-    let required = vec![true; rev_tpl.len()];
-    match span(&rev_text, &rev_tpl, &required).2 {
+    let rev_required: Vec<bool> = required.iter().rev().copied().collect();
+    match span(&rev_text, &rev_tpl, &rev_required, true).2 {
         Some(first_from_end) => text.len() - 1 - first_from_end,
         None => 0,
     }

@@ -934,12 +934,12 @@ mod tests {
     }
 
     #[test]
-    fn vague_classifier_is_refined_by_the_license_field() {
+    fn a_precise_license_field_wins_and_a_consistent_classifier_is_silent() {
         let r = resolve(&meta(None, Some("BSD-3-Clause"), &[BSD]), None);
         assert_eq!(r.expression.as_deref(), Some("BSD-3-Clause"));
         assert_eq!(r.source, LicenseSource::LicenseField);
         assert!(
-            r.notes.iter().any(|n| n.contains("refined by")),
+            !r.notes.iter().any(|n| n.contains("disagrees")),
             "{:?}",
             r.notes
         );
@@ -958,14 +958,15 @@ mod tests {
     }
 
     #[test]
-    fn exact_classifier_beats_conflicting_field_with_a_note() {
+    fn precise_field_beats_conflicting_classifier_with_a_note() {
+        // Rule 1: the package's own precise declaration wins over the coarser classifier.
         let r = resolve(&meta(None, Some("Apache 2.0"), &[MIT]), None);
-        assert_eq!(r.expression.as_deref(), Some("MIT"));
-        assert_eq!(r.source, LicenseSource::Classifier);
+        assert_eq!(r.expression.as_deref(), Some("Apache-2.0"));
+        assert_eq!(r.source, LicenseSource::LicenseField);
         assert!(
             r.notes
                 .iter()
-                .any(|n| n.contains("Apache 2.0") && n.contains("disagrees")),
+                .any(|n| n.contains("MIT License") && n.contains("disagrees")),
             "{:?}",
             r.notes
         );
@@ -993,19 +994,12 @@ mod tests {
             None,
         );
         assert_eq!(r.expression.as_deref(), Some("Apache-2.0 OR BSD-3-Clause"));
-        // Without the field, BSD cannot be resolved: the alternative is dropped, Apache assumed 2.0.
+        // Without the field the classifiers are a conjunction (rule 2), and "BSD" cannot be
+        // resolved: the whole answer is unknown, never the part that could be read.
         let r = resolve(&meta(None, None, &[APACHE, BSD]), None);
-        assert_eq!(r.expression.as_deref(), Some("Apache-2.0"));
-        assert!(
-            r.notes.iter().any(|n| n.contains("dropped")),
-            "{:?}",
-            r.notes
-        );
-        assert!(
-            r.notes.iter().any(|n| n.contains("assumed")),
-            "{:?}",
-            r.notes
-        );
+        assert_eq!(r.expression, None);
+        let reason = r.unknown_reason.unwrap();
+        assert!(reason.contains("BSD License"), "{reason}");
     }
 
     #[test]
