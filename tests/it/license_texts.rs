@@ -53,7 +53,11 @@ fn filled(text: &str) -> String {
         match rest[open..].find('>') {
             Some(close) if close < 60 && !rest[open..open + close].contains('\n') => {
                 let inner = &rest[open + 1..open + close];
-                out.push_str(if inner.contains("year") { "2021" } else { "Acme Widgets, Inc." });
+                out.push_str(if inner.contains("year") {
+                    "2021"
+                } else {
+                    "Acme Widgets, Inc."
+                });
                 rest = &rest[open + close + 1..];
             }
             _ => {

@@ -102,20 +102,22 @@ fn parse_template(
     let mut optional_depth = 0usize;
     let mut pending_var = 0usize;
     let mut rest = body;
-    let mut push_text = |t: &mut Template, text: &'static str, optional: bool, pending: &mut usize| {
-        let norm = super::names::normalize(text, false);
-        for w in words(&norm) {
-            let next = vocabulary.len() as u16;
-            let id = *vocabulary.entry(w.to_string()).or_insert(next);
-            t.words.push(id);
-            t.required.push(!optional);
-            t.var_words.push((*pending).min(usize::from(u16::MAX)) as u16);
-            *pending = 0;
-            if !optional {
-                t.required_total += 1;
+    let mut push_text =
+        |t: &mut Template, text: &'static str, optional: bool, pending: &mut usize| {
+            let norm = super::names::normalize(text, false);
+            for w in words(&norm) {
+                let next = vocabulary.len() as u16;
+                let id = *vocabulary.entry(w.to_string()).or_insert(next);
+                t.words.push(id);
+                t.required.push(!optional);
+                t.var_words
+                    .push((*pending).min(usize::from(u16::MAX)) as u16);
+                *pending = 0;
+                if !optional {
+                    t.required_total += 1;
+                }
             }
-        }
-    };
+        };
     while let Some(open) = rest.find("<<") {
         push_text(&mut t, &rest[..open], optional_depth > 0, &mut pending_var);
         let tag = &rest[open + 2..];
@@ -143,7 +145,10 @@ fn parse_template(
             let field = |name: &str| {
                 inner.find(&format!("{name}=\"")).map(|s| {
                     let from = &inner[s + name.len() + 2..];
-                    let to = from.find("\";").or_else(|| from.find("\">>")).unwrap_or(from.len());
+                    let to = from
+                        .find("\";")
+                        .or_else(|| from.find("\">>"))
+                        .unwrap_or(from.len());
                     &from[..to]
                 })
             };
@@ -161,8 +166,8 @@ fn parse_template(
 
 /// How many words a var's `match` pattern may stand for.
 fn var_allowance(pattern: &str) -> usize {
-    if pattern.starts_with(".{0,") {
-        let n: usize = pattern[4..]
+    if let Some(bound) = pattern.strip_prefix(".{0,") {
+        let n: usize = bound
             .split('}')
             .next()
             .and_then(|n| n.parse().ok())
@@ -282,7 +287,8 @@ pub(crate) fn find(tokens: &Tokens) -> Matched {
         .into_iter()
         .filter(|(t, h)| {
             let template = &lib.templates[usize::from(*t)];
-            h.len() as f32 >= NEAR_MISS * 0.5 * template.required_total.min(template.words.len()) as f32
+            h.len() as f32
+                >= NEAR_MISS * 0.5 * template.required_total.min(template.words.len()) as f32
         })
         .collect();
     candidates.sort_by_key(|(t, _)| *t);
@@ -347,13 +353,33 @@ fn align(t: &Template, text: &[u16], hits: &[(u32, u32)]) -> Option<(usize, Foun
             }
             Some((ri, rj, len)) if i < *ri + *len || j < *rj + *len => {
                 // Overlaps the previous run on another diagonal: take only the part after it.
-                let skip = (*ri + *len).saturating_sub(i).max((*rj + *len).saturating_sub(j));
+                let skip = (*ri + *len)
+                    .saturating_sub(i)
+                    .max((*rj + *len).saturating_sub(j));
                 if skip < N {
                     runs.push((i + skip, j + skip, N - skip));
                 }
             }
             _ => runs.push((i, j, N)),
         }
+    }
+    // A long stretch of other text between two anchors means the chain jumped to another copy
+    // of the license (bundled texts repeat it): keep the densest segment, the others are
+    // found in later rounds.
+    if runs.len() > 1 {
+        let mut segments: Vec<Vec<(usize, usize, usize)>> = vec![Vec::new()];
+        for r in runs {
+            if let Some(prev) = segments.last().and_then(|s| s.last())
+                && r.0 - (prev.0 + prev.2) > 2 * ALIGN_MAX
+            {
+                segments.push(Vec::new());
+            }
+            segments.last_mut().expect("one segment").push(r);
+        }
+        runs = segments
+            .into_iter()
+            .max_by_key(|s| s.iter().map(|r| r.2).sum::<usize>())
+            .unwrap_or_default();
     }
     // An optional part of some length is there or not; a few of its phrases alone are another
     // text in its place.
@@ -406,7 +432,8 @@ fn align(t: &Template, text: &[u16], hits: &[(u32, u32)]) -> Option<(usize, Foun
         count_run(a.0, a.1, a.2, &mut matched_required, &mut matched);
         let (in_from, in_to) = (a.0 + a.2, b.0);
         let (ref_from, ref_to) = (a.1 + a.2, b.1);
-        let allowance: usize = t.var_words[ref_from.min(t.words.len())..=ref_to.min(t.words.len() - 1)]
+        let allowance: usize = t.var_words
+            [ref_from.min(t.words.len())..=ref_to.min(t.words.len() - 1)]
             .iter()
             .map(|&v| usize::from(v))
             .sum();
@@ -454,7 +481,7 @@ fn align(t: &Template, text: &[u16], hits: &[(u32, u32)]) -> Option<(usize, Foun
             );
             // The tail (often an optional appendix) is ours up to its last matched word, when
             // it matched densely: a few common words in the next text are not a tail.
-            if lcs.0 > 0 && lcs.0 * 2 >= last_matched + 1 {
+            if lcs.0 > 0 && lcs.0 * 2 > last_matched {
                 matched += lcs.0;
                 matched_required += lcs.1;
                 // Words of the text in the tail that the template does not have (a substituted
@@ -537,7 +564,9 @@ fn span(
         text
     };
     let (n, m) = (text.len(), tpl.len());
-    let same = |a: usize, b: usize| text[a] == tpl[b] && text[a] != FOREIGN && (required[b] || !required_only);
+    let same = |a: usize, b: usize| {
+        text[a] == tpl[b] && text[a] != FOREIGN && (required[b] || !required_only)
+    };
     let mut dp = vec![0u16; (n + 1) * (m + 1)];
     for a in (0..n).rev() {
         for b in (0..m).rev() {
@@ -597,7 +626,12 @@ mod tests {
         let lib = library();
         assert!(lib.templates.len() > 100);
         for t in &lib.templates {
-            assert!(t.required_total > 10, "{} has {} required words", t.id, t.required_total);
+            assert!(
+                t.required_total > 10,
+                "{} has {} required words",
+                t.id,
+                t.required_total
+            );
         }
         assert!(lib.vocabulary.len() < usize::from(FOREIGN));
     }

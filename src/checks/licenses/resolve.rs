@@ -192,7 +192,12 @@ fn text_evidence(
     }
     let problems: Vec<String> = texts
         .iter()
-        .flat_map(|t| t.report.problems.iter().map(move |p| format!("{}: {p}", t.name)))
+        .flat_map(|t| {
+            t.report
+                .problems
+                .iter()
+                .map(move |p| format!("{}: {p}", t.name))
+        })
         .collect();
     if !problems.is_empty() {
         return Err(problems.join("; "));
@@ -248,11 +253,31 @@ fn text_evidence(
         }
     }
     groups.retain(|g| !g.is_empty());
+    // A text that offers a choice but names fewer than two licenses itself ("either of the
+    // licenses found in LICENSE.APACHE or LICENSE.BSD") offers the other files' licenses.
+    if texts
+        .iter()
+        .any(|t| t.report.offers_choice() && t.report.matches.len() < 2)
+        && mains.len() > 1
+    {
+        let choice: Vec<Ident> = groups
+            .iter()
+            .flatten()
+            .filter(|i| mains.iter().any(|m| m.same_license(i)))
+            .cloned()
+            .collect();
+        groups.retain(|g| !g.iter().any(|i| mains.iter().any(|m| m.same_license(i))));
+        groups.insert(0, choice);
+    }
     for exception in &exceptions {
         let gnu: Vec<&mut Ident> = groups
             .iter_mut()
             .flatten()
-            .filter(|i| i.base.starts_with("GPL-") || i.base.starts_with("LGPL-") || i.base.starts_with("AGPL-"))
+            .filter(|i| {
+                i.base.starts_with("GPL-")
+                    || i.base.starts_with("LGPL-")
+                    || i.base.starts_with("AGPL-")
+            })
             .collect();
         if gnu.is_empty() {
             notes.push(format!(
@@ -263,7 +288,9 @@ fn text_evidence(
             i.exception = Some(std::borrow::Cow::Borrowed(exception));
         }
     }
-    if groups.len() > 1 && texts.iter().all(|t| !t.report.offers_choice()) {
+    if groups.iter().map(Vec::len).sum::<usize>() > 1
+        && texts.iter().all(|t| !t.report.offers_choice())
+    {
         let names: Vec<String> = groups.iter().flatten().map(Ident::render).collect();
         notes.push(format!(
             "{label} names {}; read as AND (all apply): no choice between them is stated",

@@ -261,7 +261,10 @@ fn identify_normalized(norm: &str) -> TextReport {
         for &(from, to) in &f.additions {
             let words = (from..to).map(|w| word(norm, &tokens, w));
             // Years do not count: "2001 2002 ... 2019" is one filled-in copyright.
-            if words.clone().filter(|w| !w.bytes().all(|b| b.is_ascii_digit())).count()
+            if words
+                .clone()
+                .filter(|w| !w.bytes().all(|b| b.is_ascii_digit()))
+                .count()
                 <= MAX_FILL_WORDS
                 && words.clone().all(|w| !changes_terms(w))
             {
@@ -311,7 +314,7 @@ fn identify_normalized(norm: &str) -> TextReport {
         let Some(ident) = notice(&norm[pos + len..]) else {
             continue;
         };
-        notice_words.push((w.saturating_sub(NOTICE_WORDS / 2), w + NOTICE_WORDS));
+        notice_words.push((w.saturating_sub(NOTICE_WORDS / 2), w + NOTICE_WORDS * 3 / 2));
         if is_gnu_base(&ident.base) && gnu_text_at.is_some_and(|g| pos > g) {
             continue;
         }
@@ -336,11 +339,7 @@ fn identify_normalized(norm: &str) -> TextReport {
                     let own: Vec<usize> = (from..w)
                         .filter(|x| !notice_words.iter().any(|&(s, e)| *x >= s && *x < e))
                         .collect();
-                    if own.len() >= 6
-                        && own
-                            .iter()
-                            .any(|&x| is_operative(word(norm, &tokens, x)))
-                    {
+                    if own.len() >= 6 && own.iter().any(|&x| is_operative(word(norm, &tokens, x))) {
                         problems.push(format!(
                             "text besides {}: «{}»",
                             names.join(", "),
@@ -353,7 +352,7 @@ fn identify_normalized(norm: &str) -> TextReport {
         }
     }
 
-    let near_miss = (matches.is_empty() && tokens.ids.len() > 40).then(|| match found.near_miss {
+    let near_miss = (matches.is_empty() && !tokens.ids.is_empty()).then(|| match found.near_miss {
         Some((id, c)) => format!(
             "{} words of text that match no known license (closest: {id}, {:.0}% of its text)",
             tokens.ids.len(),
@@ -523,12 +522,20 @@ mod tests {
         let clause = "The Software shall not be used in any military or nuclear application.";
         for text in [
             format!("{mit}\n\n{clause}\n"),
-            mit.replacen("THE SOFTWARE IS PROVIDED", &format!("{clause}\n\nTHE SOFTWARE IS PROVIDED"), 1),
+            mit.replacen(
+                "THE SOFTWARE IS PROVIDED",
+                &format!("{clause}\n\nTHE SOFTWARE IS PROVIDED"),
+                1,
+            ),
         ] {
             let report = identify(text.as_bytes());
             assert_eq!(report.problems.len(), 1, "{report:?}");
             assert!(report.problems[0].contains("MIT"), "{:?}", report.problems);
-            assert!(report.problems[0].contains("military"), "{:?}", report.problems);
+            assert!(
+                report.problems[0].contains("military"),
+                "{:?}",
+                report.problems
+            );
         }
         // The Commons Clause appended to Apache-2.0 is not Apache-2.0.
         let commons = "\"Commons Clause\" License Condition v1.0\n\nThe Software is provided to you by the Licensor under the License, as defined below, subject to the following condition.\n\nWithout limiting other conditions in the License, the grant of rights under the License will not include, and the License does not grant to you, the right to Sell the Software.";
@@ -622,16 +629,30 @@ mod tests {
 
     #[test]
     fn lgpl3_text_absorbs_the_gpl3_text_it_builds_on() {
-        let text = format!("{}\n\n{}", spdx_text("LGPL-3.0-only"), spdx_text("GPL-3.0-only"));
+        let text = format!(
+            "{}\n\n{}",
+            spdx_text("LGPL-3.0-only"),
+            spdx_text("GPL-3.0-only")
+        );
         assert_eq!(ids(&text), ["LGPL-3.0-only"]);
     }
 
     #[test]
     fn a_long_unknown_text_says_what_it_resembles() {
         let mit = spdx_text("MIT");
-        let half: String = mit.split_whitespace().take(130).collect::<Vec<_>>().join(" ");
+        let half: String = mit
+            .split_whitespace()
+            .take(130)
+            .collect::<Vec<_>>()
+            .join(" ");
         let report = identify(half.as_bytes());
         assert!(report.matches.is_empty(), "{report:?}");
-        assert!(report.near_miss.as_deref().is_some_and(|n| n.contains("MIT")), "{report:?}");
+        assert!(
+            report
+                .near_miss
+                .as_deref()
+                .is_some_and(|n| n.contains("MIT")),
+            "{report:?}"
+        );
     }
 }
