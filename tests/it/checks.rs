@@ -1102,3 +1102,82 @@ fn finding_codes_are_documented_stable_and_kebab_case() {
         assert!(all.contains(&expected), "{expected} missing from CODES");
     }
 }
+
+/// Policy evaluation of WITH, AND/OR mixes and GNU grants, against allow and deny lists:
+/// (expression, policy, expected finding codes).
+#[test]
+fn with_and_or_and_gnu_grants_against_allow_and_deny_lists() {
+    let allow = |ids: &str| format!("[licenses]\nallow = [{ids}]\n");
+    let deny = |ids: &str| format!("[licenses]\ndeny = [{ids}]\n");
+    let cases: Vec<(&str, String, &[&str])> = vec![
+        // WITH: an exception only widens the license; the license itself decides.
+        (
+            "GPL-2.0-or-later WITH Bootloader-exception",
+            allow("\"GPL-2.0-or-later\""),
+            &[],
+        ),
+        (
+            "GPL-2.0-or-later WITH Bootloader-exception",
+            allow("\"MIT\""),
+            &["license-not-allowed"],
+        ),
+        (
+            "GPL-2.0-only WITH Universal-FOSS-exception-1.0",
+            deny("\"GPL-2.0-only\""),
+            &["license-denied"],
+        ),
+        (
+            "GPL-3.0-or-later WITH GCC-exception-3.1",
+            allow("\"GPL-3.0-or-later WITH GCC-exception-3.1\""),
+            &[],
+        ),
+        // An allow entry WITH one exception does not cover another exception.
+        (
+            "GPL-2.0-only WITH Classpath-exception-2.0",
+            allow("\"GPL-2.0-only WITH GCC-exception-2.0\""),
+            &["license-not-allowed"],
+        ),
+        // AND needs every part, OR one.
+        (
+            "MIT AND (Apache-2.0 OR GPL-3.0-only)",
+            allow("\"MIT\", \"Apache-2.0\""),
+            &[],
+        ),
+        (
+            "MIT AND (LGPL-2.1-only OR GPL-3.0-only)",
+            allow("\"MIT\", \"Apache-2.0\""),
+            &["license-not-allowed"],
+        ),
+        (
+            "(MIT OR GPL-3.0-only) AND BSD-3-Clause",
+            deny("\"GPL-3.0-only\""),
+            &[],
+        ),
+        (
+            "MIT AND GPL-3.0-only",
+            deny("\"GPL-3.0-only\""),
+            &["license-denied"],
+        ),
+        // -only / -or-later against the lists.
+        ("LGPL-2.1-only", allow("\"LGPL-2.1-or-later\""), &[]),
+        (
+            "LGPL-2.1-or-later",
+            deny("\"LGPL-2.1-only\", \"LGPL-3.0-only\""),
+            &["license-denied"],
+        ),
+        ("LGPL-2.1-or-later", deny("\"LGPL-2.1-only\""), &[]),
+        (
+            "GPL-2.0-only",
+            allow("\"GPL-3.0-or-later\""),
+            &["license-not-allowed"],
+        ),
+    ];
+    for (expression, policy, expected) in cases {
+        let (out, _, _) = judge("a", expression, &policy);
+        assert_eq!(
+            codes(&out.findings),
+            expected,
+            "{expression} against {policy}"
+        );
+    }
+}
