@@ -91,10 +91,11 @@ fn real_packages_resolve_to_the_license_their_texts_state() {
             "LicenseRef-Public-Domain AND PSF-2.0 AND BSD-2-Clause AND GPL-3.0-or-later",
             LicenseFile,
         ),
-        // 0.23 ships the BSD-0-Clause text for some parts as well.
+        // 0.23: COPYING.rst dedicates the bulk to the public domain, with exceptions under
+        // BSD 2-Clause and GPL 3 or later; the BSD-0-Clause text is shipped as well.
         (
             "docutils-0.23",
-            "BSD-2-Clause AND GPL-3.0-or-later AND 0BSD",
+            "LicenseRef-Public-Domain AND BSD-2-Clause AND GPL-3.0-or-later AND 0BSD",
             LicenseFile,
         ),
         // PEP 639 License-Expression, including a deprecated id.

@@ -4,6 +4,7 @@ mod checks;
 mod cli;
 mod engine;
 mod inventory;
+mod license_corpus;
 mod license_texts;
 mod perf;
 mod schema;

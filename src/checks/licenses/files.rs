@@ -25,6 +25,25 @@ pub(crate) struct LicenseFile {
     /// Path relative to the metadata directory, for evidence and notes.
     pub name: String,
     pub report: TextReport,
+    /// The licenses of bundled third-party code ("LICENSES.third-party", "LICENSE-3RD-PARTY",
+    /// a `_vendor/` path), not the package's own.
+    pub bundled: bool,
+}
+
+/// Whether a license file's path says it is about bundled third-party components.
+pub(crate) fn is_bundled(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [
+        "third-party",
+        "third_party",
+        "thirdparty",
+        "3rd-party",
+        "3rdparty",
+        "bundled",
+        "vendor",
+    ]
+    .iter()
+    .any(|m| lower.contains(m))
 }
 
 /// Rank of a file name as a license file (lower first), `None` if it is not one.
@@ -191,6 +210,7 @@ pub(crate) fn read(listed: &[String], dir: &Path, notes: &mut Vec<String>) -> Ve
         }
         out.push(LicenseFile {
             report: identify(&buffer),
+            bundled: is_bundled(&name),
             name,
         });
     }

@@ -146,6 +146,7 @@ fn read_field(
             &[LicenseFile {
                 name: text_label,
                 report,
+                bundled: false,
             }],
             notes,
         ) {
@@ -190,6 +191,27 @@ fn text_evidence(
             None => list.push(ident.clone()),
         }
     }
+    // Bundled components' license files are notes when the package has a file of its own.
+    let (bundled, own): (Vec<&LicenseFile>, Vec<&LicenseFile>) =
+        texts.iter().partition(|t| t.bundled);
+    let texts: Vec<LicenseFile> = if own.is_empty() {
+        bundled.into_iter().cloned().collect()
+    } else {
+        for b in &bundled {
+            let names: Vec<String> = b.report.idents().map(Ident::render).collect();
+            notes.push(format!(
+                "{} lists bundled components' licenses ({}); not the package's own",
+                b.name,
+                if names.is_empty() {
+                    "none recognised".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ));
+        }
+        own.into_iter().cloned().collect()
+    };
+    let texts = texts.as_slice();
     let problems: Vec<String> = texts
         .iter()
         .flat_map(|t| {

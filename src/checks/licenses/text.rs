@@ -162,10 +162,7 @@ fn changes_terms(word: &str) -> bool {
                 | "harm"
                 | "source"
                 | "binary"
-                | "no"
                 | "without"
-                | "any"
-                | "all"
         )
 }
 
@@ -179,6 +176,17 @@ const NOTICE_WORDS: usize = 60;
 
 /// Identify the licenses in `text` (raw bytes: license files need not be UTF-8).
 pub(crate) fn identify(text: &[u8]) -> TextReport {
+    if let Some(ident) = debian_files_star(text) {
+        return TextReport {
+            matches: vec![TextMatch {
+                ident,
+                pos: 0,
+                full_text: false,
+                coverage: None,
+            }],
+            ..TextReport::default()
+        };
+    }
     let mut norm = normalize_bytes(text, false);
     if norm.len() > MAX_SCAN {
         let mut cut = MAX_SCAN;
@@ -190,29 +198,79 @@ pub(crate) fn identify(text: &[u8]) -> TextReport {
     identify_normalized(&norm)
 }
 
+/// A Debian-style (DEP-5) copyright file: the `License:` of the `Files: *` stanza is the
+/// package's license (other stanzas are exceptions for named files, as in scikit-image).
+fn debian_files_star(text: &[u8]) -> Option<Ident> {
+    let text = std::str::from_utf8(text).ok()?;
+    let mut in_star = false;
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.trim().is_empty() {
+            in_star = false;
+        } else if let Some(files) = line.trim_start().strip_prefix("Files:") {
+            in_star = files.trim() == "*";
+        } else if in_star && let Some(license) = line.trim_start().strip_prefix("License:") {
+            let parsed = super::expression::parse(license.trim()).ok()?;
+            if parsed.canonical.contains(' ') {
+                return None;
+            }
+            return Some(Ident::from_spdx(&parsed.canonical, false));
+        }
+    }
+    None
+}
+
 /// Phrases (notice anchors, choice language) found in one pass over word starts.
-fn scan_phrases(norm: &str) -> (Vec<(usize, usize)>, Option<usize>) {
-    static PHRASES: OnceLock<Vec<(String, bool)>> = OnceLock::new();
+/// A dedication to the public domain in the text's own words (the Unlicense and CC0 texts
+/// say it too, but they are matched as texts first).
+const PUBLIC_DOMAIN: &[&str] = &[
+    "placed in the public domain",
+    "dedicated to the public domain",
+    "released into the public domain",
+    "dedicate the entire copyright",
+];
+
+/// What a phrase found in the text is.
+#[derive(Clone, Copy, PartialEq)]
+enum Phrase {
+    Anchor,
+    Choice,
+    PublicDomain,
+}
+
+/// Phrases found in one pass over word starts: notice anchors (position, length), the first
+/// choice language, public-domain dedications.
+fn scan_phrases(norm: &str) -> (Vec<(usize, usize)>, Option<usize>, Vec<usize>) {
+    static PHRASES: OnceLock<Vec<(String, Phrase)>> = OnceLock::new();
     let phrases = PHRASES.get_or_init(|| {
         NOTICE_ANCHORS
             .iter()
-            .map(|p| (format!("{} ", normalize(p, false)), true))
-            .chain(CHOICE.iter().map(|p| (normalize(p, false), false)))
+            .map(|p| (format!("{} ", normalize(p, false)), Phrase::Anchor))
+            .chain(CHOICE.iter().map(|p| (normalize(p, false), Phrase::Choice)))
+            .chain(
+                PUBLIC_DOMAIN
+                    .iter()
+                    .map(|p| (normalize(p, false), Phrase::PublicDomain)),
+            )
             .collect()
     });
     let bytes = norm.as_bytes();
     let mut anchors = Vec::new();
     let mut choice_at = None;
+    let mut public_domain = Vec::new();
     let mut pos = 0;
     while pos < bytes.len() {
-        for (phrase, is_anchor) in phrases {
+        for (phrase, kind) in phrases {
             if bytes[pos..].starts_with(phrase.as_bytes()) {
-                if *is_anchor {
-                    if anchors.len() < MAX_ANCHORS {
+                match kind {
+                    Phrase::Anchor if anchors.len() < MAX_ANCHORS => {
                         anchors.push((pos, phrase.len()));
                     }
-                } else {
-                    choice_at.get_or_insert(pos);
+                    Phrase::Anchor => {}
+                    Phrase::Choice => {
+                        choice_at.get_or_insert(pos);
+                    }
+                    Phrase::PublicDomain => public_domain.push(pos),
                 }
             }
         }
@@ -221,7 +279,7 @@ fn scan_phrases(norm: &str) -> (Vec<(usize, usize)>, Option<usize>) {
             None => bytes.len(),
         };
     }
-    (anchors, choice_at)
+    (anchors, choice_at, public_domain)
 }
 
 /// Up to `max` words of the text in word range `from..to`, for evidence.
@@ -239,7 +297,7 @@ fn excerpt(norm: &str, tokens: &Tokens, from: usize, to: usize, max: usize) -> S
 fn identify_normalized(norm: &str) -> TextReport {
     let tokens = tokenize(norm);
     let found = matcher::find(&tokens);
-    let (anchors, choice_at) = scan_phrases(norm);
+    let (anchors, choice_at, public_domain) = scan_phrases(norm);
     let word_at = |byte: usize| tokens.offsets.partition_point(|&o| o < byte);
     let inside = |w: usize| found.found.iter().any(|f| w >= f.start && w < f.end);
 
@@ -326,6 +384,17 @@ fn identify_normalized(norm: &str) -> TextReport {
         });
     }
 
+    // A public-domain dedication outside the matched texts (docutils: "placed in the public
+    // domain", with exceptions under other licenses).
+    if let Some(&pos) = public_domain.iter().find(|&&p| !inside(word_at(p))) {
+        matches.push(TextMatch {
+            ident: Ident::plain("LicenseRef-Public-Domain"),
+            pos,
+            full_text: false,
+            coverage: None,
+        });
+    }
+
     // Text outside every matched license that changes what it means.
     if !found.found.is_empty() {
         let names: Vec<&str> = found.found.iter().map(|f| f.id).collect();
@@ -339,7 +408,8 @@ fn identify_normalized(norm: &str) -> TextReport {
                     let own: Vec<usize> = (from..w)
                         .filter(|x| !notice_words.iter().any(|&(s, e)| *x >= s && *x < e))
                         .collect();
-                    if own.len() >= 6 && own.iter().any(|&x| is_operative(word(norm, &tokens, x))) {
+                    let words: Vec<&str> = own.iter().map(|&x| word(norm, &tokens, x)).collect();
+                    if restricts(&words) {
                         problems.push(format!(
                             "text besides {}: «{}»",
                             names.join(", "),
@@ -376,6 +446,36 @@ fn word<'a>(norm: &'a str, tokens: &Tokens, w: usize) -> &'a str {
     let start = tokens.offsets[w];
     let end = norm[start..].find(' ').map_or(norm.len(), |e| start + e);
     &norm[start..end]
+}
+
+/// Whether prose beside a license text restricts it: a prohibition ("shall not", "may not be
+/// used", "does not grant"), a field-of-use limit ("non-commercial", "military", "Good, not
+/// Evil"). Histories, credits and pointers to other files do not.
+fn restricts(words: &[&str]) -> bool {
+    const SINGLE: &[&str] = &[
+        "prohibited",
+        "prohibits",
+        "restricted",
+        "noncommercial",
+        "evil",
+        "military",
+        "nuclear",
+    ];
+    words.iter().any(|w| SINGLE.contains(w))
+        || words.windows(2).any(|p| {
+            matches!(
+                (p[0], p[1]),
+                (
+                    "shall" | "must" | "may" | "will" | "does" | "do" | "can",
+                    "not"
+                ) | (
+                    "not",
+                    "be" | "grant" | "include" | "sell" | "use" | "permitted"
+                ) | ("non", "commercial")
+                    | ("no", "right" | "rights")
+                    | ("only", "for" | "be")
+            )
+        })
 }
 
 fn is_operative(word: &str) -> bool {
