@@ -167,6 +167,27 @@ pub(crate) fn parse_names(raw: &str) -> Option<(Reading, Vec<String>)> {
             "/" => Some(&mut saw_or),
             "or" if !continues_version => Some(&mut saw_or),
             "and" | "&" if !continues_version => Some(&mut saw_and),
+            // "LGPL+BSD", "LGPLv2.1+ + BSD-3-Clause": a `+` before another license name joins
+            // two licenses (AND); before nothing, "or later", or another `+`, it is the grant.
+            "+" if next.is_some_and(|n| {
+                n.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && !matches!(
+                        n,
+                        "or" | "and"
+                            | "later"
+                            | "any"
+                            | "only"
+                            | "newer"
+                            | "with"
+                            | "exception"
+                            | "exceptions"
+                            | "version"
+                            | "v"
+                    )
+            }) =>
+            {
+                Some(&mut saw_and)
+            }
             // "Apache License, Version 2.0": the comma continues the name.
             "," if matches!(next, Some("version" | "v")) => None,
             "," | ";" => Some(&mut saw_comma),

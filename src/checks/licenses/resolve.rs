@@ -1171,3 +1171,67 @@ mod tests {
         assert!(resolve_from_registry(&RegistryInfo::default()).is_none());
     }
 }
+
+#[cfg(test)]
+mod rule_tests {
+    use super::*;
+
+    fn field(raw: &str) -> ResolvedLicense {
+        resolve(
+            &LicenseMetadata {
+                license_field: Some(raw.to_string()),
+                ..Default::default()
+            },
+            None,
+        )
+    }
+
+    #[test]
+    fn a_plus_between_names_is_and_unless_a_choice_is_stated() {
+        // Rule 2: "LGPL+BSD" lists two licenses; no choice is stated.
+        let r = field("LGPLv2.1+ + BSD-3-Clause");
+        assert_eq!(
+            r.expression.as_deref(),
+            Some("LGPL-2.1-or-later AND BSD-3-Clause")
+        );
+        // Both vague: unknown with the reason, never one of them alone.
+        let r = field("LGPL+BSD");
+        assert_eq!(r.expression, None);
+        let reason = r.unknown_reason.unwrap();
+        assert!(reason.contains("lgpl") && reason.contains("bsd"), "{reason}");
+        // A trailing `+` is the grant.
+        assert_eq!(
+            field("GPLv2+").expression.as_deref(),
+            Some("GPL-2.0-or-later")
+        );
+        let r = field("MIT, Apache-2.0");
+        assert_eq!(r.expression.as_deref(), Some("MIT AND Apache-2.0"));
+        let r = field("MIT or Apache 2.0");
+        assert_eq!(r.expression.as_deref(), Some("MIT OR Apache-2.0"));
+    }
+
+    #[test]
+    fn a_valid_spdx_field_is_taken_as_declared_over_classifiers() {
+        let r = resolve(
+            &LicenseMetadata {
+                license_field: Some("(Apache-2.0 OR BSD-3-Clause) AND PSF-2.0".into()),
+                classifiers: vec!["License :: OSI Approved :: MIT License".into()],
+                ..Default::default()
+            },
+            None,
+        );
+        assert_eq!(
+            r.expression.as_deref(),
+            Some("(Apache-2.0 OR BSD-3-Clause) AND PSF-2.0")
+        );
+        assert!(
+            r.notes.iter().any(|n| n.contains("disagrees")),
+            "{:?}",
+            r.notes
+        );
+        // A deprecated id is mapped, with a note.
+        let r = field("GPL-2.0+");
+        assert_eq!(r.expression.as_deref(), Some("GPL-2.0-or-later"));
+        assert!(!r.notes.is_empty());
+    }
+}
