@@ -9,17 +9,13 @@ use depdash::checks::licenses;
 use depdash::inventory::core_metadata;
 use depdash::model::LicenseMetadata;
 
+use crate::support::license_fixtures;
+
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/license-corpus");
 
 /// The `.dist-info` directory of corpus entry `dist`.
 fn dist_info(dist: &str) -> PathBuf {
-    let site = Path::new(DIR).join(dist).join("site-packages");
-    std::fs::read_dir(&site)
-        .unwrap_or_else(|e| panic!("{}: {e}", site.display()))
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "dist-info"))
-        .unwrap_or_else(|| panic!("no .dist-info in {}", site.display()))
+    license_fixtures::dist_info_in(&Path::new(DIR).join(dist).join("site-packages"))
 }
 
 fn metadata(dist_info: &Path) -> LicenseMetadata {

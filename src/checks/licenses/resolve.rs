@@ -1198,7 +1198,10 @@ mod rule_tests {
         let r = field("LGPL+BSD");
         assert_eq!(r.expression, None);
         let reason = r.unknown_reason.unwrap();
-        assert!(reason.contains("lgpl") && reason.contains("bsd"), "{reason}");
+        assert!(
+            reason.contains("lgpl") && reason.contains("bsd"),
+            "{reason}"
+        );
         // A trailing `+` is the grant.
         assert_eq!(
             field("GPLv2+").expression.as_deref(),
