@@ -1214,6 +1214,46 @@ mod rule_tests {
     }
 
     #[test]
+    fn exceptions_named_in_the_field_are_part_of_the_expression() {
+        for (raw, expected) in [
+            (
+                "GPLv2-or-later with a special exception which allows to use PyInstaller to build and distribute non-free programs (including commercial ones)",
+                None,
+            ),
+            (
+                "GPLv2+ with Bootloader exception",
+                Some("GPL-2.0-or-later WITH Bootloader-exception"),
+            ),
+            (
+                "GPL-2.0-only WITH Universal-FOSS-exception-1.0",
+                Some("GPL-2.0-only WITH Universal-FOSS-exception-1.0"),
+            ),
+            (
+                "GPL 2 with Classpath exception",
+                Some("GPL-2.0-only WITH Classpath-exception-2.0"),
+            ),
+            (
+                "GPLv3+ with GCC runtime library exception",
+                Some("GPL-3.0-or-later WITH GCC-exception-3.1"),
+            ),
+            (
+                "Apache 2.0 with LLVM exception",
+                Some("Apache-2.0 WITH LLVM-exception"),
+            ),
+        ] {
+            let r = field(raw);
+            match expected {
+                Some(e) => assert_eq!(r.expression.as_deref(), Some(e), "{raw}: {r:?}"),
+                // An exception without a name is not guessed; the license alone would hide it.
+                None => assert!(
+                    r.expression.is_none() || r.notes.iter().any(|n| n.contains("exception")),
+                    "{raw}: {r:?}"
+                ),
+            }
+        }
+    }
+
+    #[test]
     fn a_valid_spdx_field_is_taken_as_declared_over_classifiers() {
         let r = resolve(
             &LicenseMetadata {
