@@ -448,11 +448,14 @@ fn word<'a>(norm: &'a str, tokens: &Tokens, w: usize) -> &'a str {
     &norm[start..end]
 }
 
-/// Whether prose beside a license text restricts it: a prohibition ("shall not", "may not be
-/// used", "does not grant"), a field-of-use limit ("non-commercial", "military", "Good, not
-/// Evil"). Histories, credits and pointers to other files do not.
+/// Whether prose beside a license text restricts it: an obligation or prohibition ("must",
+/// "shall", "may not be used", "does not grant"), a field-of-use limit ("non-commercial",
+/// "military", "Good, not Evil"). Histories, credits and pointers to other files do not.
 fn restricts(words: &[&str]) -> bool {
     const SINGLE: &[&str] = &[
+        // Obligations beyond the text's own ("must retain the following acknowledgment").
+        "must",
+        "shall",
         "prohibited",
         "prohibits",
         "restricted",
