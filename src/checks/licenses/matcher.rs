@@ -285,29 +285,35 @@ pub(crate) fn find(tokens: &Tokens) -> Matched {
     // Only templates with enough anchors to possibly reach the near-miss share.
     let mut candidates: Vec<(u16, Vec<(u32, u32)>)> = hits
         .into_iter()
-        .filter(|(t, h)| {
-            let template = &lib.templates[usize::from(*t)];
-            h.len() as f32
-                >= NEAR_MISS * 0.5 * template.required_total.min(template.words.len()) as f32
-        })
+        .filter(|(t, h)| h.len() >= min_hits(&lib.templates[usize::from(*t)]))
         .collect();
     candidates.sort_by_key(|(t, _)| *t);
 
     let mut claimed: Vec<(usize, usize)> = Vec::new();
     let mut out = Matched::default();
+    // Alignments are cached between rounds: only a template with anchors in the region just
+    // claimed needs aligning again.
+    let mut cached: Vec<Option<Option<(usize, Found)>>> = vec![None; candidates.len()];
     for _ in 0..MAX_ROUNDS {
-        let mut best: Option<(f32, Found)> = None;
-        for (t, h) in &candidates {
+        let mut best: Option<(f32, usize)> = None;
+        for (k, (t, h)) in candidates.iter().enumerate() {
             let template = &lib.templates[usize::from(*t)];
-            let free: Vec<(u32, u32)> = h
-                .iter()
-                .copied()
-                .filter(|&(i, _)| {
-                    let i = i as usize;
-                    !claimed.iter().any(|&(s, e)| i + N > s && i < e)
-                })
-                .collect();
-            let Some((matched, found)) = align(template, text, &free) else {
+            if cached[k].is_none() {
+                let free: Vec<(u32, u32)> = h
+                    .iter()
+                    .copied()
+                    .filter(|&(i, _)| {
+                        let i = i as usize;
+                        !claimed.iter().any(|&(s, e)| i + N > s && i < e)
+                    })
+                    .collect();
+                cached[k] = Some(if free.len() < min_hits(template) {
+                    None
+                } else {
+                    align(template, text, &free)
+                });
+            }
+            let Some(Some((matched, found))) = &cached[k] else {
                 continue;
             };
             if found.coverage < MATCH_THRESHOLD {
@@ -323,20 +329,37 @@ pub(crate) fn find(tokens: &Tokens) -> Matched {
             // less what it would need that the text lacks (MIT plus some clause is not JSON,
             // whose "Good, not Evil" clause is missing).
             let missing = template.required_total as f32 * (1.0 - found.coverage);
-            let score = matched as f32 - 2.0 * missing;
-            if best.as_ref().is_none_or(|(s, _)| score > *s) {
-                best = Some((score, found));
+            let score = *matched as f32 - 2.0 * missing;
+            if best.is_none_or(|(s, _)| score > s) {
+                best = Some((score, k));
             }
         }
-        let Some((_, found)) = best else { break };
-        claimed.push((found.start, found.end));
+        let Some((_, k)) = best else { break };
+        let Some(Some((_, found))) = cached[k].take() else {
+            break;
+        };
+        let (s, e) = (found.start, found.end);
+        claimed.push((s, e));
         out.found.push(found);
+        for (j, (_, h)) in candidates.iter().enumerate() {
+            if h.iter()
+                .any(|&(i, _)| (i as usize) + N > s && (i as usize) < e)
+            {
+                cached[j] = None;
+            }
+        }
     }
     if !out.found.is_empty() {
         out.near_miss = None;
     }
     out.found.sort_by_key(|f| f.start);
     out
+}
+
+/// Fewest anchors a template needs to possibly reach the near-miss share: each anchor stands
+/// for about one matched word.
+fn min_hits(t: &Template) -> usize {
+    (NEAR_MISS * 0.7 * t.required_total as f32) as usize
 }
 
 /// Align one template with the text through its anchors. Returns matched word count and the
@@ -460,24 +483,26 @@ fn align(t: &Template, text: &[u16], hits: &[(u32, u32)]) -> Option<(usize, Foun
     // After the last run: the template's tail against the words just after it.
     let mut end = last.0 + last.2;
     {
+        // Only the stretch next to the last run is aligned (the tail's start).
         let ref_from = last.1 + last.2;
-        let ref_len = t.words.len() - ref_from;
-        let allowance: usize = t.var_words[ref_from.min(t.words.len())..]
+        let ref_to = t.words.len().min(ref_from + ALIGN_MAX);
+        let ref_len = ref_to - ref_from;
+        let allowance: usize = t.var_words[ref_from.min(t.words.len())..ref_to]
             .iter()
             .map(|&v| usize::from(v))
             .sum();
-        let in_len = (text.len() - end).min(ref_len + allowance);
+        let in_len = (text.len() - end).min(ref_len + allowance).min(ALIGN_MAX);
         if ref_len > 0 && in_len > 0 {
             let (lcs, _, _) = span(
                 &text[end..end + in_len],
-                &t.words[ref_from..],
-                &t.required[ref_from..],
+                &t.words[ref_from..ref_to],
+                &t.required[ref_from..ref_to],
                 true,
             );
             let last_matched = last_match(
                 &text[end..end + in_len],
-                &t.words[ref_from..],
-                &t.required[ref_from..],
+                &t.words[ref_from..ref_to],
+                &t.required[ref_from..ref_to],
             );
             // The tail (often an optional appendix) is ours up to its last matched word, when
             // it matched densely: a few common words in the next text are not a tail.
@@ -551,15 +576,15 @@ fn span(
     if text.is_empty() || tpl.is_empty() {
         return ((0, 0), text.len(), None);
     }
-    let (text, tpl_off) = if tpl.len() > ALIGN_MAX * 4 {
-        (text, tpl.len() - ALIGN_MAX * 4)
+    let (text, tpl_off) = if tpl.len() > ALIGN_MAX {
+        (text, tpl.len() - ALIGN_MAX)
     } else {
         (text, 0)
     };
     let tpl = &tpl[tpl_off..];
     let required = &required[tpl_off..];
-    let text = if text.len() > ALIGN_MAX * 4 {
-        &text[text.len() - ALIGN_MAX * 4..]
+    let text = if text.len() > ALIGN_MAX {
+        &text[text.len() - ALIGN_MAX..]
     } else {
         text
     };
