@@ -87,14 +87,7 @@ pub enum CacheAction {
     Prune,
 }
 
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Format {
-    #[default]
-    Text,
-    Json,
-    /// JUnit XML: a test suite per check, a test case per package.
-    Junit,
-}
+pub use crate::output::Format;
 
 /// Formats of `depdash history`.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]

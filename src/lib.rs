@@ -21,6 +21,7 @@ pub mod perf;
 pub mod policy;
 pub mod settings;
 pub mod sources;
+pub mod telemetry;
 pub mod tui;
 
 pub use error::{Error, Result};

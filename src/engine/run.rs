@@ -18,11 +18,11 @@ use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprinter;
 use crate::inventory::{self, InventorySource};
 use crate::model::{Check, Distribution, RegistryInfo, Report, ResolvedLicense, Summary, Unknown};
-use crate::perf::tracker::Tracker;
 use crate::perf::{HistoryOptions, RunMetrics};
 use crate::settings::{Settings, Target};
 use crate::sources::osv::{AdvisoryRef, OsvRecord};
 use crate::sources::{HttpClient, HttpConfig, OsvClient, OsvDatabase, PypiClient};
+use crate::telemetry::tracker::Tracker;
 
 /// What we know (or why we don't) about one package's vulnerabilities.
 pub(super) type VulnAnswer = std::result::Result<Vec<crate::model::Vulnerability>, String>;

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{Inventory, InventoryError, InventoryIssue};
 use crate::model::{Distribution, LicenseMetadata, Origin, normalize_name};
-use crate::perf::tracker::Tracker;
+use crate::telemetry::tracker::Tracker;
 
 /// uv and PEP 751 list dependencies as tables with a `name`.
 #[derive(Deserialize)]

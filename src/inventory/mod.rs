@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Distribution, TargetInfo};
-use crate::perf::tracker::Tracker;
+use crate::telemetry::tracker::Tracker;
 
 pub use locate::{Located, default_source, locate, locate_detailed};
 pub use scan::{scan_site_packages, scan_site_packages_with_threads};

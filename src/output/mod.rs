@@ -7,9 +7,18 @@ pub mod text;
 use std::io::Write;
 use std::path::Path;
 
-use crate::cli::Format;
 use crate::error::{Error, Result};
 use crate::model::Report;
+
+/// Report formats (`--format`).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+    /// JUnit XML: a test suite per check, a test case per package.
+    Junit,
+}
 
 /// Render `report` in `format` to `out`.
 pub fn render(report: &Report, format: Format, out: &mut dyn Write) -> std::io::Result<()> {

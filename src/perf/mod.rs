@@ -2,19 +2,18 @@
 
 pub mod history;
 pub mod regression;
-pub mod tracker;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::json;
 
-use crate::engine::events::{CacheCounters, NetworkCounters};
 use crate::model::{Check, Finding, Report, Severity};
 use crate::policy::PerfPolicy;
+use crate::telemetry::OperationStats;
+use crate::telemetry::{CacheCounters, NetworkCounters};
 use history::{History, RunRecord};
 use regression::BaselineVerdict;
-use tracker::OperationStats;
 
 /// Everything measured during one run, gathered at its end.
 #[derive(Clone, Debug, Default)]
@@ -163,7 +162,7 @@ mod tests {
     }
 
     fn metrics_with_pypi_p95(ms: u64) -> RunMetrics {
-        let t = tracker::Tracker::new();
+        let t = crate::telemetry::Tracker::new();
         for _ in 0..50 {
             t.record("http.pypi", Duration::from_millis(ms));
         }

@@ -20,8 +20,8 @@ use pep440_rs::Version;
 use serde::Deserialize;
 
 use super::http::{FetchError, FetchResult, HttpClient};
-use crate::engine::events::SourceKind;
 use crate::model::{RegistryInfo, normalize_name};
+use crate::telemetry::SourceKind;
 
 /// The parts of `/pypi/<name>/json` and `/pypi/<name>/<version>/json` we read.
 #[derive(Debug, Deserialize)]

@@ -7,16 +7,16 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use crate::engine::events::{
-    BreakerState, CacheCounters, EngineEvent, MetricsSnapshot, NetworkCounters, RequestEvent,
-    RequestOutcome, SourceKind, Stage,
-};
+use crate::engine::events::{EngineEvent, MetricsSnapshot, Stage};
 use crate::model::{
     Check, Finding, LicenseSource, Outcome, PackageReport, PackageStatus, Report, Severity,
     Unknown, normalize_name,
 };
-use crate::perf::tracker::OperationStats;
 use crate::policy::Policy;
+use crate::telemetry::tracker::OperationStats;
+use crate::telemetry::{
+    BreakerState, CacheCounters, NetworkCounters, RequestEvent, RequestOutcome, SourceKind,
+};
 
 use super::action::Action;
 use super::deps::dependency_paths;

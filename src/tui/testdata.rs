@@ -6,16 +6,17 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::engine::events::{
-    BreakerState, CacheCounters, EngineEvent, LevelCounters, MetricsSnapshot, NetworkCounters,
-    RequestEvent, RequestOutcome, SourceKind,
-};
+use crate::engine::events::{EngineEvent, MetricsSnapshot};
 use crate::model::{
     Check, Finding, LicenseSource, Origin, PackageReport, PackageStatus, RegistryInfo, Report,
     ResolvedLicense, Severity, SeverityScore, TargetInfo, Unknown, Vulnerability, normalize_name,
 };
-use crate::perf::tracker::OperationStats;
 use crate::policy::Policy;
+use crate::telemetry::tracker::OperationStats;
+use crate::telemetry::{
+    BreakerState, CacheCounters, LevelCounters, NetworkCounters, RequestEvent, RequestOutcome,
+    SourceKind,
+};
 
 use super::app::App;
 

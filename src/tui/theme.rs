@@ -3,8 +3,8 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::engine::events::BreakerState;
 use crate::model::{Outcome, PackageStatus, Severity};
+use crate::telemetry::BreakerState;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Theme {

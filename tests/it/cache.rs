@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use depdash::cache::entry::{self, FORMAT_VERSION, HEADER_LEN};
 use depdash::cache::{CacheConfig, CacheKey, Lookup, TieredCache};
 use depdash::engine::events::{EngineEvent, EventSink};
-use depdash::perf::tracker::Tracker;
+use depdash::telemetry::tracker::Tracker;
 use tokio::sync::mpsc;
 
 use crate::support::redis::RedisServer;
@@ -60,7 +60,7 @@ fn key(name: &str) -> CacheKey {
     CacheKey::pypi("https://index.example/pypi", name, "1.0")
 }
 
-fn level(cache: &TieredCache, name: &str) -> depdash::engine::events::LevelCounters {
+fn level(cache: &TieredCache, name: &str) -> depdash::telemetry::LevelCounters {
     cache
         .counters()
         .levels

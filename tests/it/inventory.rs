@@ -10,7 +10,7 @@ use depdash::inventory::{
     scan_site_packages, synthetic,
 };
 use depdash::model::{Distribution, Origin};
-use depdash::perf::tracker::Tracker;
+use depdash::telemetry::tracker::Tracker;
 
 use crate::support::python::{pip_list, python3, run, venv_python};
 use crate::support::site_packages::{

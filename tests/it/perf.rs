@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use depdash::perf::history::{History, RunRecord};
 use depdash::perf::regression::{BaselineVerdict, compare};
-use depdash::perf::tracker::Tracker;
 use depdash::policy::PerfPolicy;
+use depdash::telemetry::tracker::Tracker;
 
 /// A finished run whose `http.pypi` requests took `fetch_ms` each (recorded, not slept).
 fn finished_run(n: usize, cache_state: &str, fetch_ms: u64, total_ms: f64) -> RunRecord {

@@ -93,7 +93,7 @@ fn operations_by_total<'a>(
     app: &'a App,
     block: Block<'_>,
     theme: &Theme,
-) -> Option<Vec<(&'a String, &'a crate::perf::tracker::OperationStats)>> {
+) -> Option<Vec<(&'a String, &'a crate::telemetry::tracker::OperationStats)>> {
     let Some(operations) = app.operations() else {
         let text = match app.phase() {
             super::app::Phase::Starting => "starting…",

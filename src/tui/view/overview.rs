@@ -20,8 +20,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{LineGauge, Paragraph, Row, Table};
 
-use crate::engine::events::{BreakerState, Stage};
+use crate::engine::events::Stage;
 use crate::model::{Check, Outcome, Severity};
+use crate::telemetry::BreakerState;
 
 use super::super::app::{App, Phase};
 use super::super::theme::Theme;
