@@ -17,25 +17,8 @@ use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::checks::CheckOutput;
-use crate::model::{Check, Distribution, Finding, RegistryInfo, Severity, Unknown};
+use crate::model::{Check, Code, Distribution, Finding, RegistryInfo, RuleKey, Severity, Unknown};
 use crate::policy::{Disposition, HealthPolicy};
-
-/// Finding codes of the health check: (code, meaning).
-pub const CODES: &[(&str, &str)] = &[
-    ("yanked", "the installed release is yanked on the index"),
-    (
-        "outdated",
-        "a newer release than the installed one is on the index",
-    ),
-    (
-        "stale-release",
-        "the installed release was uploaded longer ago than health.max_age",
-    ),
-    (
-        "not-on-index",
-        "the package index does not know the package (private, renamed or removed)",
-    ),
-];
 
 fn severity(disposition: Disposition) -> Option<Severity> {
     match disposition {
@@ -84,16 +67,16 @@ pub fn evaluate(
         ));
         return out;
     };
-    let finding = |code: &str, severity: Severity, rule: &str, message: String| {
-        Finding::new(Check::Health, code, severity, message)
+    let finding = |code: Code, severity: Severity, rule: RuleKey, message: String| {
+        Finding::new(code, severity, message)
             .for_package(&dist.name, &dist.version)
             .with_rule(rule)
     };
     if !info.on_index {
         out.findings.push(finding(
-            "not-on-index",
+            Code::NotOnIndex,
             Severity::Warning,
-            "health",
+            RuleKey::Health,
             format!(
                 "{} is not on the package index (private, renamed or removed?); yanked, outdated and stale were not checked",
                 dist.name
@@ -113,9 +96,9 @@ pub fn evaluate(
             .map(|r| format!(": {r}"))
             .unwrap_or_default();
         out.findings.push(finding(
-            "yanked",
+            Code::Yanked,
             sev,
-            "health.yanked",
+            RuleKey::HealthYanked,
             format!("{} {} is yanked{reason}", dist.name, dist.version),
         ));
     }
@@ -130,9 +113,9 @@ pub fn evaluate(
             (Ok(installed), Some(Ok(latest))) => {
                 if latest > installed {
                     out.findings.push(finding(
-                        "outdated",
+                        Code::Outdated,
                         sev,
-                        "health.outdated",
+                        RuleKey::HealthOutdated,
                         format!(
                             "{} {} is outdated: {latest} is the latest release",
                             dist.name, dist.version
@@ -164,9 +147,9 @@ pub fn evaluate(
                 let age = now - uploaded;
                 if age.whole_seconds() > i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX) {
                     out.findings.push(finding(
-                        "stale-release",
+                        Code::StaleRelease,
                         Severity::Warning,
-                        "health.max_age",
+                        RuleKey::HealthMaxAge,
                         format!(
                             "{} {} was uploaded {} days ago ({}), longer ago than health.max_age ({} days)",
                             dist.name,

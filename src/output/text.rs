@@ -234,13 +234,12 @@ fn write_grouped(out: &mut dyn Write, findings: &[&Finding], style: Style) -> st
         for f in in_check {
             let rule = f
                 .rule
-                .as_deref()
                 .map(|r| style.dim(&format!(" [{r}]")))
                 .unwrap_or_default();
             writeln!(
                 out,
                 "    {} {}: {}{}",
-                style.dim(&f.code),
+                style.dim(f.code.as_str()),
                 package_label(f),
                 f.message,
                 rule
@@ -325,13 +324,12 @@ mod tests {
     #[test]
     fn violations_are_grouped_and_verdict_is_last() {
         let f = Finding::new(
-            Check::Licenses,
-            "license-denied",
+            Code::LicenseDenied,
             Severity::Error,
             "GPL-3.0-only is denied",
         )
         .for_package("foo", "1.0")
-        .with_rule("licenses.deny");
+        .with_rule(RuleKey::LicensesDeny);
         let text = render_plain(&report(vec![f], vec![]));
         assert!(text.contains("Violations (1)"));
         assert!(text.contains("license-denied foo 1.0: GPL-3.0-only is denied [licenses.deny]"));

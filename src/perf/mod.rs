@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::model::{Check, Finding, Report, Severity};
+use crate::model::{Code, Finding, Report, RuleKey, Severity};
 use crate::policy::PerfPolicy;
 use crate::telemetry::OperationStats;
 use crate::telemetry::{CacheCounters, NetworkCounters};
@@ -95,9 +95,7 @@ pub fn finish_report(
         };
         for r in regressions {
             report.findings.push(
-                Finding::new(
-                    Check::Performance,
-                    "performance-regression",
+                Finding::new(Code::PerformanceRegression,
                     severity,
                     format!(
                         "{} {} {:.1} ms vs baseline {:.1} ms ({:+.0}%, median of {baseline_runs} comparable runs)",
@@ -108,7 +106,7 @@ pub fn finish_report(
                         (r.ratio - 1.0) * 100.0
                     ),
                 )
-                .with_rule("performance.regression_threshold"),
+                .with_rule(RuleKey::PerformanceRegressionThreshold),
             );
         }
     }
@@ -199,7 +197,7 @@ mod tests {
                 .iter()
                 .find(|f| f.message.starts_with("http.pypi p95"))
                 .expect("http.pypi regression reported");
-            assert_eq!(regression.code, "performance-regression");
+            assert_eq!(regression.code, Code::PerformanceRegression);
             let expected = if fail {
                 Severity::Error
             } else {

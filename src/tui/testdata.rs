@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use crate::engine::events::{EngineEvent, MetricsSnapshot};
 use crate::model::{
-    Check, Finding, LicenseSource, Origin, PackageReport, PackageStatus, RegistryInfo, Report,
-    ResolvedLicense, Severity, SeverityScore, TargetInfo, Unknown, Vulnerability, normalize_name,
+    Check, Code, Finding, LicenseSource, Origin, PackageReport, PackageStatus, RegistryInfo,
+    Report, ResolvedLicense, RuleKey, RuleRef, Severity, SeverityScore, TargetInfo, Unknown,
+    Vulnerability, normalize_name,
 };
 use crate::policy::Policy;
 use crate::telemetry::tracker::OperationStats;
@@ -199,16 +200,14 @@ pub fn packages() -> Vec<PackageReport> {
 
 pub fn findings() -> Vec<Finding> {
     let mut v1 = Finding::new(
-        Check::Vulnerabilities,
-        "vulnerability",
+        Code::Vulnerability,
         Severity::Error,
         "GHSA-v845-jxx5-vc9f: Cookie request header isn't stripped during cross-origin redirects",
     )
     .for_package("urllib3", "1.26.5");
     v1.advisory = Some("GHSA-v845-jxx5-vc9f".into());
     let mut v2 = Finding::new(
-        Check::Vulnerabilities,
-        "vulnerability",
+        Code::Vulnerability,
         Severity::Error,
         "GHSA-g4mx-q9vg-27p4: Request body not stripped after redirect from 303 status",
     )
@@ -216,39 +215,35 @@ pub fn findings() -> Vec<Finding> {
     v2.advisory = Some("GHSA-g4mx-q9vg-27p4".into());
     vec![
         Finding::new(
-            Check::Licenses,
-            "license-denied",
+            Code::LicenseDenied,
             Severity::Error,
             "GPL-3.0-only is denied by policy",
         )
         .for_package("gpl-widget", "0.4.1")
-        .with_rule("licenses.deny"),
+        .with_rule(RuleRef::entry(RuleKey::LicensesDeny, 0)),
         Finding::new(
-            Check::Licenses,
-            "license-unknown",
+            Code::LicenseNotAllowed,
             Severity::Warning,
-            "license could not be resolved",
+            "license `LicenseRef-Proprietary`: LicenseRef-Proprietary is not in licenses.allow",
         )
         .for_package("mystery-lib", "0.1.0")
-        .with_rule("licenses.unknown"),
+        .with_rule(RuleKey::LicensesAllow),
         v1,
         v2,
         Finding::new(
-            Check::Packages,
-            "package-denied",
+            Code::PackageDenied,
             Severity::Error,
             "pycrypto is denied: unmaintained; use pycryptodome",
         )
         .for_package("pycrypto", "2.6.1")
-        .with_rule("packages.deny"),
+        .with_rule(RuleRef::entry(RuleKey::PackagesDeny, 0)),
         Finding::new(
-            Check::Health,
-            "yanked",
+            Code::Yanked,
             Severity::Warning,
             "six 1.16.0 was yanked: broken wheel",
         )
         .for_package("six", "1.16.0")
-        .with_rule("health.yanked"),
+        .with_rule(RuleKey::HealthYanked),
     ]
 }
 

@@ -26,22 +26,6 @@ pub use evaluate::{
     ExceptionUsage, LicenseExplanation, LicenseVerdict, RequirementExplanation, RequirementStatus,
 };
 
-/// Finding codes of the license check: (code, meaning).
-pub const CODES: &[(&str, &str)] = &[
-    (
-        evaluate::CODE_DENIED,
-        "the license (every way of satisfying it) needs a license in licenses.deny",
-    ),
-    (
-        evaluate::CODE_NOT_ALLOWED,
-        "the license cannot be satisfied by licenses in licenses.allow",
-    ),
-    (
-        evaluate::CODE_EXCEPTION_UNUSED,
-        "a licenses.exceptions entry (or one of its ids) was not needed by any package",
-    ),
-];
-
 /// Resolve a distribution's license from its own metadata.
 ///
 /// `metadata_dir` is the `.dist-info`/`.egg-info` directory; license files in it are read only

@@ -15,6 +15,10 @@ use toml::Spanned;
 
 use crate::model::normalize_name;
 
+mod rules;
+
+pub use rules::{format_duration, toml_string};
+
 /// A policy error that points into the file.
 #[derive(Debug, thiserror::Error)]
 #[error("{}:{line}:{column}: {message}", path.display())]
