@@ -23,7 +23,7 @@ pub async fn run(mut handle: EngineHandle, mode: ProgressMode) -> Result<Report>
         };
         match event {
             EngineEvent::Finished(report) => break Ok(*report),
-            EngineEvent::Failed(message) => break Err(Error::Run(message)),
+            EngineEvent::Failed(error) => break Err(*error),
             EngineEvent::Warning(message) => {
                 progress.clear();
                 eprintln!("warning: {message}");

@@ -24,7 +24,7 @@ pub enum Stage {
     Evaluate,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub enum EngineEvent {
     RunStarted {
         run: u64,
@@ -57,7 +57,8 @@ pub enum EngineEvent {
     /// (e.g. "Redis unreachable: shared cache skipped").
     Warning(String),
     Finished(Box<Report>),
-    Failed(String),
+    /// The run failed; the error keeps its type for the command layer to judge.
+    Failed(Box<crate::error::Error>),
 }
 
 /// The latest state of a run, published through `watch` for frame-rate rendering.

@@ -68,7 +68,7 @@ pub fn spawn(settings: Arc<Settings>) -> EngineHandle {
             }
             match run_once(&settings, &sink, &metrics_tx, run, refresh).await {
                 Ok(report) => sink.emit(EngineEvent::Finished(Box::new(report))).await,
-                Err(e) => sink.emit(EngineEvent::Failed(e.to_string())).await,
+                Err(e) => sink.emit(EngineEvent::Failed(Box::new(e))).await,
             }
             // Coalesce queued requests: one more run serves them all.
             match command_rx.recv().await {

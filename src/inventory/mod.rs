@@ -135,22 +135,6 @@ pub enum InventoryError {
     NotAnEnvironment { path: PathBuf },
 }
 
-impl From<InventoryError> for crate::error::Error {
-    fn from(err: InventoryError) -> Self {
-        match err {
-            InventoryError::Interpreter { path, message } => {
-                crate::error::Error::Interpreter { path, message }
-            }
-            InventoryError::RequirementsUnreadable { path, source } => {
-                crate::error::Error::Io { path, source }
-            }
-            // The message already names file, line and column.
-            e @ InventoryError::Lockfile { .. } => crate::error::Error::Run(e.to_string()),
-            other => crate::error::Error::NoEnvironment(other.to_string()),
-        }
-    }
-}
-
 /// Inventory `source`: locate its site-packages and scan them, or read requirements files.
 pub fn load(source: &InventorySource, tracker: &Tracker) -> Result<Inventory, InventoryError> {
     match source {

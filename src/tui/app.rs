@@ -817,7 +817,7 @@ impl App {
             }
             EngineEvent::Finished(report) => self.finish(*report),
             EngineEvent::Failed(reason) => {
-                self.phase = Phase::Failed(reason);
+                self.phase = Phase::Failed(reason.to_string());
                 self.pending_rerun = None;
             }
         }

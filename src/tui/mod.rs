@@ -18,7 +18,7 @@ pub mod view;
 #[cfg(test)]
 mod testdata;
 
-use std::io::{self, Stdout};
+use std::io::{self, IsTerminal, Stdout};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::Once;
@@ -80,6 +80,11 @@ pub async fn run(
         app.policy_path = Some(crate::settings::project_dir(&settings.target).join("depdash.toml"));
     }
 
+    // The dashboard draws on stdout; a pipe there is a caller's mistake, not a screen to take.
+    if !io::stdout().is_terminal() {
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, handle.shutdown()).await;
+        return Err(Error::Terminal("stdout is not a terminal".into()));
+    }
     let mut guard = TerminalGuard::enter()?;
     let mut input = EventStream::new();
     let result = event_loop(

@@ -12,7 +12,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("fingerprint", &[]),
     ("model", &[]),
     ("policy", &["model", "fingerprint"]),
-    ("error", &["policy"]),
+    ("error", &["cache", "inventory", "perf", "policy"]),
     // Workers: read, fetch, cache, judge, measure, render. Never the engine, faces or commands.
     ("inventory", &["error", "model", "telemetry"]),
     ("sources", &["model", "telemetry"]),

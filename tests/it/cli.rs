@@ -405,6 +405,23 @@ async fn invalid_policy_exits_2_pointing_at_line_and_column() {
     assert!(output.stdout.is_empty(), "no report on a usage error");
 }
 
+/// A run that fails on its own is not the user's input error: exit 4, not 2. Without a terminal
+/// the dashboard cannot start (stdin and stdout are pipes here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_run_is_exit_4_not_a_usage_error() {
+    let p = Project::new();
+    let output = depdash(&[
+        "tui",
+        p.site().to_str().unwrap(),
+        "--offline",
+        "--no-history",
+    ])
+    .await;
+    let err = stderr(&output);
+    assert_eq!(code(&output), 4, "{err}");
+    assert!(err.contains("terminal"), "{err}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_environment_is_a_clear_usage_error() {
     let output = depdash(&["check", "/definitely/not/here", "--offline"]).await;

@@ -552,7 +552,9 @@ mod tests {
         assert!(text.contains("1 unknown (1 blocking)"), "{text}");
 
         let mut app = testdata::new_app();
-        app.apply_event(EngineEvent::Failed("engine: not wired yet".into()));
+        app.apply_event(EngineEvent::Failed(Box::new(crate::Error::Engine(
+            "not wired yet".into(),
+        ))));
         let text = screen(&mut app, 80, 24);
         assert!(text.contains("FAILED"), "{text}");
         assert!(text.contains("not wired yet"), "{text}");
