@@ -562,7 +562,6 @@ async fn fourfold_latency_is_flagged_as_a_network_regression() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_runners_share_answers_through_redis() {
     let Some(redis) = RedisServer::start() else {
-        println!("skipping: redis-server not found on PATH");
         return;
     };
     let p = Project::new();
