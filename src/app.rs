@@ -74,7 +74,7 @@ pub fn check(args: &RunArgs) -> Result<ExitCode> {
 /// Write the report where the user asked, in the format asked.
 fn emit_report(report: &Report, args: &RunArgs) -> Result<()> {
     match &args.output {
-        Some(path) => crate::output::write_to_file(report, args.format, path),
+        Some(path) => Ok(crate::output::write_to_file(report, args.format, path)?),
         None => {
             let stdout = std::io::stdout();
             let mut lock = stdout.lock();

@@ -43,6 +43,10 @@ pub enum Error {
     #[error(transparent)]
     History(#[from] crate::perf::history::HistoryError),
 
+    /// The report could not be written where asked.
+    #[error(transparent)]
+    Output(#[from] crate::output::WriteError),
+
     /// The terminal could not be set up, drawn on or restored.
     #[error("terminal: {0}")]
     Terminal(String),
@@ -71,7 +75,8 @@ impl Error {
             | Error::Input { .. }
             | Error::Inventory(_)
             | Error::Cache(_)
-            | Error::History(_) => true,
+            | Error::History(_)
+            | Error::Output(_) => true,
             Error::Terminal(_) | Error::Engine(_) => false,
         }
     }

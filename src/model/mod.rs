@@ -410,7 +410,7 @@ pub struct Report {
     pub summary: Summary,
     /// Timings, cache and network counters (filled by `perf`; free-form until then).
     #[serde(default)]
-    pub metrics: serde_json::Value,
+    pub metrics: crate::telemetry::Metrics,
 }
 
 impl Report {
@@ -437,7 +437,7 @@ impl Report {
             findings,
             unknowns,
             summary,
-            metrics: serde_json::Value::Null,
+            metrics: Default::default(),
         }
     }
 }

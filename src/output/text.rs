@@ -255,12 +255,8 @@ fn write_slowest_operations(
     report: &Report,
     style: Style,
 ) -> std::io::Result<()> {
-    let Some(ops) = report.metrics.get("operations").and_then(|o| o.as_object()) else {
-        return Ok(());
-    };
-    let field = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_f64()).unwrap_or(0.0);
-    let mut rows: Vec<_> = ops.iter().collect();
-    rows.sort_by(|a, b| field(b.1, "total_ms").total_cmp(&field(a.1, "total_ms")));
+    let mut rows: Vec<_> = report.metrics.operations.iter().collect();
+    rows.sort_by(|a, b| b.1.total_ms.total_cmp(&a.1.total_ms));
     if rows.is_empty() {
         return Ok(());
     }
@@ -270,30 +266,20 @@ fn write_slowest_operations(
         "  {:<24} {:>7} {:>10} {:>9} {:>9}",
         "operation", "count", "total ms", "p95 ms", "p99 ms"
     )?;
-    for (name, v) in rows.into_iter().take(5) {
+    for (name, op) in rows.into_iter().take(5) {
         writeln!(
             out,
             "  {:<24} {:>7} {:>10.2} {:>9.3} {:>9.3}",
-            name,
-            field(v, "count") as u64,
-            field(v, "total_ms"),
-            field(v, "p95_ms"),
-            field(v, "p99_ms")
+            name, op.count, op.total_ms, op.p95_ms, op.p99_ms
         )?;
     }
-    let lookups = report
-        .metrics
-        .pointer("/cache/lookups")
-        .and_then(|v| v.as_u64());
-    let rate = report
-        .metrics
-        .pointer("/cache/hit_rate")
-        .and_then(|v| v.as_f64());
-    if let (Some(lookups @ 1..), Some(rate)) = (lookups, rate) {
+    let cache = &report.metrics.cache;
+    if cache.lookups > 0 {
         writeln!(
             out,
-            "  cache hit rate {:.1}% of {lookups} lookups",
-            rate * 100.0
+            "  cache hit rate {:.1}% of {} lookups",
+            cache.hit_rate * 100.0,
+            cache.lookups
         )?;
     }
     writeln!(out)
@@ -311,7 +297,16 @@ mod tests {
             site_packages: vec![],
         };
         let mut report = Report::new(target, None, vec![], findings, unknowns);
-        report.metrics = serde_json::json!({"operations": {"inventory.scan": {"count": 1, "total_ms": 2.5, "p95_ms": 2.5, "p99_ms": 2.5}}});
+        report.metrics.operations.insert(
+            "inventory.scan".into(),
+            crate::telemetry::OperationStats {
+                count: 1,
+                total_ms: 2.5,
+                p95_ms: 2.5,
+                p99_ms: 2.5,
+                ..Default::default()
+            },
+        );
         report
     }
 

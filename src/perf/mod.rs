@@ -6,14 +6,14 @@ pub mod regression;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_json::json;
-
 use crate::model::{Code, Finding, Report, RuleKey, Severity};
 use crate::policy::PerfPolicy;
 use crate::telemetry::OperationStats;
-use crate::telemetry::{CacheCounters, NetworkCounters};
+use crate::telemetry::{
+    BaselineVerdict, CacheCounters, CacheMetrics, CacheState, LevelMetrics, Metrics,
+    NetworkCounters,
+};
 use history::{History, RunRecord};
-use regression::BaselineVerdict;
 
 /// Everything measured during one run, gathered at its end.
 #[derive(Clone, Debug, Default)]
@@ -26,18 +26,9 @@ pub struct RunMetrics {
 }
 
 impl RunMetrics {
-    /// `no-cache`, `warm` (≥ 95 % of lookups answered), `cold` (none answered) or `partial`:
-    /// only runs in the same state are compared for regressions.
-    pub fn cache_state(&self) -> &'static str {
-        if !self.cache_enabled {
-            "no-cache"
-        } else if self.cache.lookups > 0 && self.cache.hit_rate() >= 0.95 {
-            "warm"
-        } else if self.cache.hits == 0 {
-            "cold"
-        } else {
-            "partial"
-        }
+    /// Only runs in the same cache state are compared for regressions.
+    pub fn cache_state(&self) -> CacheState {
+        CacheState::of(self.cache_enabled, self.cache.lookups, self.cache.hits)
     }
 }
 
@@ -61,7 +52,7 @@ pub fn finish_report(
     let record = RunRecord {
         at: RunRecord::now(),
         fingerprint: fingerprint.to_string(),
-        cache_state: metrics.cache_state().to_string(),
+        cache_state: metrics.cache_state().as_str().to_string(),
         packages: report.packages.len(),
         findings: report.findings.len(),
         unknowns: report.unknowns.len(),
@@ -69,24 +60,24 @@ pub fn finish_report(
         hit_rate: metrics.cache.hit_rate(),
         operations: RunRecord::summarize(&metrics.operations),
     };
-    let verdict = history.file.and_then(|path| {
+    let verdict = history.file.map_or(BaselineVerdict::NotRecorded, |path| {
         let mut file = match History::open(path) {
             Ok(h) => h,
             Err(e) => {
                 tracing::warn!("run history {}: {e}", path.display());
-                return None;
+                return BaselineVerdict::NotRecorded;
             }
         };
         let verdict = regression::compare(&record, file.records(), history.policy);
         if let Err(e) = file.append(&record, history.policy.history_limit) {
             tracing::warn!("run history {}: {e}", path.display());
         }
-        Some(verdict)
+        verdict
     });
-    if let Some(BaselineVerdict::Compared {
+    if let BaselineVerdict::Compared {
         baseline_runs,
         regressions,
-    }) = &verdict
+    } = &verdict
     {
         let severity = if history.fail_on_regression {
             Severity::Error
@@ -95,12 +86,13 @@ pub fn finish_report(
         };
         for r in regressions {
             report.findings.push(
-                Finding::new(Code::PerformanceRegression,
+                Finding::new(
+                    Code::PerformanceRegression,
                     severity,
                     format!(
                         "{} {} {:.1} ms vs baseline {:.1} ms ({:+.0}%, median of {baseline_runs} comparable runs)",
                         r.operation,
-                        r.metric,
+                        r.metric.as_str(),
                         r.current_ms,
                         r.baseline_ms,
                         (r.ratio - 1.0) * 100.0
@@ -110,37 +102,35 @@ pub fn finish_report(
             );
         }
     }
-    let levels: serde_json::Map<String, serde_json::Value> = metrics
+    let levels = metrics
         .cache
         .levels
         .iter()
         .map(|(name, c)| {
-            let mut v = serde_json::to_value(c).unwrap_or_default();
-            v["hit_rate"] = json!(c.hit_rate());
-            (name.clone(), v)
+            let level = LevelMetrics {
+                counters: c.clone(),
+                hit_rate: c.hit_rate(),
+            };
+            (name.clone(), level)
         })
         .collect();
-    let regressions = match &verdict {
-        Some(BaselineVerdict::Compared { regressions, .. }) => json!(regressions),
-        _ => json!([]),
-    };
-    report.metrics = json!({
-        "total_ms": record.total_ms,
-        "peak_rss_bytes": peak_rss_bytes(),
-        "operations": metrics.operations,
-        "cache": {
-            "enabled": metrics.cache_enabled,
-            "state": record.cache_state,
-            "lookups": metrics.cache.lookups,
-            "hits": metrics.cache.hits,
-            "hit_rate": metrics.cache.hit_rate(),
-            "stale_served": metrics.cache.stale_served,
-            "levels": levels,
+    report.metrics = Metrics {
+        total_ms: record.total_ms,
+        peak_rss_bytes: peak_rss_bytes(),
+        operations: metrics.operations.clone(),
+        cache: CacheMetrics {
+            enabled: metrics.cache_enabled,
+            state: metrics.cache_state(),
+            lookups: metrics.cache.lookups,
+            hits: metrics.cache.hits,
+            hit_rate: metrics.cache.hit_rate(),
+            stale_served: metrics.cache.stale_served,
+            levels,
         },
-        "network": metrics.network,
-        "baseline": verdict.as_ref().map_or(json!({"verdict": "not-recorded"}), |v| json!(v)),
-        "regressions": regressions,
-    });
+        network: metrics.network.clone(),
+        regressions: verdict.regressions().to_vec(),
+        baseline: verdict,
+    };
 }
 
 /// Peak resident set size of this process so far (Linux `VmHWM`), in bytes.
@@ -186,7 +176,10 @@ mod tests {
             };
             let mut first = empty_report();
             finish_report(&mut first, &metrics_with_pypi_p95(50), "fp", &opts);
-            assert_eq!(first.metrics["baseline"]["verdict"], "no-baseline");
+            assert!(matches!(
+                first.metrics.baseline,
+                BaselineVerdict::NoBaseline { .. }
+            ));
             for _ in 0..3 {
                 finish_report(&mut empty_report(), &metrics_with_pypi_p95(50), "fp", &opts);
             }
@@ -204,13 +197,8 @@ mod tests {
                 Severity::Warning
             };
             assert_eq!(regression.severity, expected);
-            assert_eq!(slow.metrics["cache"]["state"], "no-cache");
-            assert!(
-                slow.metrics["operations"]["http.pypi"]["p95_ms"]
-                    .as_f64()
-                    .unwrap()
-                    > 190.0
-            );
+            assert_eq!(slow.metrics.cache.state, CacheState::NoCache);
+            assert!(slow.metrics.operations["http.pypi"].p95_ms > 190.0);
             // A different fingerprint has no baseline: nothing to compare, nothing flagged.
             let mut other = empty_report();
             finish_report(&mut other, &metrics_with_pypi_p95(400), "other", &opts);

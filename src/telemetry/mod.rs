@@ -7,10 +7,14 @@
 
 pub mod counters;
 pub mod events;
+pub mod metrics;
 pub mod tracker;
 
 pub use counters::{CacheCounters, LevelCounters, NetworkCounters, hit_rate};
 pub use events::{
     BreakerState, EventSink, RequestEvent, RequestOutcome, SourceKind, TelemetryEvent,
+};
+pub use metrics::{
+    BaselineVerdict, CacheMetrics, CacheState, LevelMetrics, Metrics, RegressedMetric, Regression,
 };
 pub use tracker::{OperationStats, Tracker};

@@ -15,7 +15,8 @@ use crate::model::{
 use crate::policy::Policy;
 use crate::telemetry::tracker::OperationStats;
 use crate::telemetry::{
-    BreakerState, CacheCounters, NetworkCounters, RequestEvent, RequestOutcome, SourceKind,
+    BreakerState, CacheCounters, Metrics, NetworkCounters, Regression, RequestEvent,
+    RequestOutcome, SourceKind,
 };
 
 use super::action::Action;
@@ -91,16 +92,6 @@ pub struct SourceStats {
     pub failures: u64,
     pub retries: u64,
     pub last_failure: Option<String>,
-}
-
-/// A performance regression as the report's metrics describe it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RegressionView {
-    pub operation: String,
-    pub metric: String,
-    pub baseline_ms: f64,
-    pub current_ms: f64,
-    pub ratio: f64,
 }
 
 /// Registry health of one package, worst last (for sorting).
@@ -428,7 +419,7 @@ pub struct App {
     rows: Vec<PackageRow>,
     warnings: Vec<String>,
     history: Vec<(String, f64)>,
-    regressions: Vec<RegressionView>,
+    regressions: Vec<Regression>,
     /// What the baseline comparison said, in words (from `metrics.baseline`).
     baseline_note: Option<String>,
     /// A re-run was asked for while a run was in progress (`Some(refresh)`).
@@ -632,7 +623,7 @@ impl App {
         &self.history
     }
 
-    pub fn regressions(&self) -> &[RegressionView] {
+    pub fn regressions(&self) -> &[Regression] {
         &self.regressions
     }
 
@@ -679,7 +670,7 @@ impl App {
         self.dirty = true;
     }
 
-    pub fn set_regressions(&mut self, regressions: Vec<RegressionView>) {
+    pub fn set_regressions(&mut self, regressions: Vec<Regression>) {
         self.regressions = regressions;
         self.dirty = true;
     }
@@ -852,15 +843,10 @@ impl App {
 
     fn finish(&mut self, report: Report) {
         let outcome = report.summary.outcome;
-        self.regressions = parse_regressions(&report.metrics);
-        self.baseline_note = parse_baseline(&report.metrics);
-        self.report_metrics = metrics_from_report(&report.metrics, self.live.run);
-        let total_ms = report
-            .metrics
-            .get("total_ms")
-            .and_then(serde_json::Value::as_f64)
-            .or_else(|| self.metrics().map(|m| m.elapsed.as_secs_f64() * 1000.0))
-            .unwrap_or(self.clock.as_secs_f64() * 1000.0);
+        self.regressions = report.metrics.regressions.clone();
+        self.baseline_note = Some(report.metrics.baseline.describe());
+        self.report_metrics = Some(metrics_from_report(&report.metrics, self.live.run));
+        let total_ms = report.metrics.total_ms;
         let run = self.run_number();
         self.history.push((format!("run {run}"), total_ms));
         self.trim_history();
@@ -1351,87 +1337,17 @@ fn clamp_offset(offset: usize, selected: usize, page: usize) -> usize {
     }
 }
 
-fn number(value: &serde_json::Value, keys: &[&str]) -> Option<f64> {
-    keys.iter().find_map(|k| value.get(*k)?.as_f64())
-}
-
-/// `metrics.regressions` of a report, read leniently: entries missing numbers are skipped.
-pub fn parse_regressions(metrics: &serde_json::Value) -> Vec<RegressionView> {
-    let Some(items) = metrics.get("regressions").and_then(|r| r.as_array()) else {
-        return Vec::new();
-    };
-    items
-        .iter()
-        .filter_map(|item| {
-            let operation = ["operation", "op", "name"]
-                .iter()
-                .find_map(|k| item.get(*k)?.as_str())?
-                .to_string();
-            let metric = item
-                .get("metric")
-                .and_then(|m| m.as_str())
-                .unwrap_or("p95")
-                .to_string();
-            let baseline_ms = number(item, &["baseline_ms", "baseline"])?;
-            let current_ms = number(item, &["current_ms", "current"])?;
-            let ratio = number(item, &["ratio"]).unwrap_or(if baseline_ms > 0.0 {
-                current_ms / baseline_ms
-            } else {
-                f64::INFINITY
-            });
-            Some(RegressionView {
-                operation,
-                metric,
-                baseline_ms,
-                current_ms,
-                ratio,
-            })
-        })
-        .collect()
-}
-
-/// `metrics.baseline` of a report in words, read leniently (`None` when absent or unknown).
-pub fn parse_baseline(metrics: &serde_json::Value) -> Option<String> {
-    let baseline = metrics.get("baseline")?;
-    let count = |key: &str| baseline.get(key).and_then(serde_json::Value::as_u64);
-    match baseline.get("verdict")?.as_str()? {
-        "compared" => Some(match count("baseline_runs") {
-            Some(n) => format!("compared with the median of {n} comparable runs"),
-            None => "compared with earlier runs".to_string(),
-        }),
-        "no-baseline" => Some(match (count("runs"), count("needed")) {
-            (Some(runs), Some(needed)) => {
-                format!("no baseline yet: {runs} of {needed} comparable runs recorded")
-            }
-            _ => "no baseline yet".to_string(),
-        }),
-        "not-recorded" => Some("run history is off: nothing to compare with".to_string()),
-        _ => None,
-    }
-}
-
-/// A snapshot rebuilt from a report's free-form metrics (each part read only if it parses).
-fn metrics_from_report(metrics: &serde_json::Value, run: u64) -> Option<MetricsSnapshot> {
-    let part = |key: &str| metrics.get(key).cloned();
-    let operations: Option<BTreeMap<String, OperationStats>> =
-        part("operations").and_then(|v| serde_json::from_value(v).ok());
-    let cache: Option<CacheCounters> = part("cache").and_then(|v| serde_json::from_value(v).ok());
-    let network: Option<NetworkCounters> =
-        part("network").and_then(|v| serde_json::from_value(v).ok());
-    if operations.is_none() && cache.is_none() && network.is_none() {
-        return None;
-    }
-    Some(MetricsSnapshot {
+/// A snapshot standing in for the live one once a run finished: the report's metrics.
+fn metrics_from_report(metrics: &Metrics, run: u64) -> MetricsSnapshot {
+    MetricsSnapshot {
         run,
-        operations: operations.unwrap_or_default(),
-        cache: cache.unwrap_or_default(),
-        network: network.unwrap_or_default(),
-        elapsed: number(metrics, &["total_ms"])
-            .map(|ms| Duration::from_secs_f64(ms.max(0.0) / 1000.0))
-            .unwrap_or_default(),
+        operations: metrics.operations.clone(),
+        cache: CacheCounters::from(&metrics.cache),
+        network: metrics.network.clone(),
+        elapsed: Duration::from_secs_f64(metrics.total_ms.max(0.0) / 1000.0),
         finished: true,
         ..MetricsSnapshot::default()
-    })
+    }
 }
 
 #[cfg(test)]
@@ -1741,40 +1657,10 @@ mod tests {
     }
 
     #[test]
-    fn regressions_parse_leniently() {
-        let parsed = parse_regressions(&serde_json::json!({
-            "regressions": [
-                { "op": "a", "baseline": 10.0, "current": 30.0 },
-                { "operation": "b", "metric": "p99", "baseline_ms": 0.0, "current_ms": 1.0 },
-                { "operation": "c", "baseline_ms": "fast" },
-                "nonsense"
-            ]
-        }));
-        assert_eq!(parsed.len(), 2);
-        assert_eq!(parsed[0].operation, "a");
-        assert_eq!(parsed[0].metric, "p95");
-        assert_eq!(parsed[0].ratio, 3.0);
-        assert!(parsed[1].ratio.is_infinite());
-        assert!(parse_regressions(&serde_json::json!(null)).is_empty());
-        let note = |v: serde_json::Value| parse_baseline(&serde_json::json!({ "baseline": v }));
-        assert_eq!(
-            note(serde_json::json!({"verdict": "no-baseline", "runs": 1, "needed": 3})).as_deref(),
-            Some("no baseline yet: 1 of 3 comparable runs recorded")
-        );
-        assert_eq!(
-            note(serde_json::json!({"verdict": "compared", "baseline_runs": 5, "regressions": []}))
-                .as_deref(),
-            Some("compared with the median of 5 comparable runs")
-        );
-        assert_eq!(note(serde_json::json!({"verdict": "mystery"})), None);
-        assert!(parse_regressions(&serde_json::json!({ "regressions": 3 })).is_empty());
-    }
-
-    #[test]
     fn report_metrics_stand_in_when_no_snapshot_arrived() {
-        // The layout `perf::finish_report` writes: extra keys are ignored.
         let mut report = testdata::clean_report();
-        report.metrics = serde_json::json!({
+        // The layout `perf::finish_report` writes, as JSON: a report read back is typed.
+        report.metrics = serde_json::from_value(serde_json::json!({
             "total_ms": 1500.0,
             "operations": { "http.osv": {
                 "count": 2, "total_ms": 30.0, "mean_ms": 15.0, "min_ms": 10.0,
@@ -1788,7 +1674,8 @@ mod tests {
                 "in_flight": 0, "max_in_flight": 1, "breaker_trips": 0 },
             "baseline": { "verdict": "not-recorded" },
             "regressions": []
-        });
+        }))
+        .unwrap();
         let mut app = testdata::new_app();
         app.apply_event(EngineEvent::Finished(Box::new(report)));
         let cache = app.cache().expect("cache counters from the report");

@@ -15,8 +15,8 @@ use crate::model::{
 use crate::policy::Policy;
 use crate::telemetry::tracker::OperationStats;
 use crate::telemetry::{
-    BreakerState, CacheCounters, LevelCounters, NetworkCounters, RequestEvent, RequestOutcome,
-    SourceKind,
+    BaselineVerdict, BreakerState, CacheCounters, LevelCounters, Metrics, NetworkCounters,
+    RegressedMetric, Regression, RequestEvent, RequestOutcome, SourceKind,
 };
 
 use super::app::App;
@@ -274,15 +274,26 @@ fn report_of(
         findings,
         unknowns,
     );
-    report.metrics = serde_json::json!({
-        "total_ms": 4200.0,
-        "baseline": { "verdict": "compared", "baseline_runs": 5, "regressions": [] },
-        "regressions": [
-            { "operation": "http.pypi", "metric": "p95", "baseline_ms": 120.0, "current_ms": 210.0, "ratio": 1.75 },
-            { "operation": "metadata.parse", "baseline_ms": 2.0, "current_ms": 3.0 },
-            { "operation": "missing numbers" }
-        ]
-    });
+    let regression = |operation: &str, baseline_ms: f64, current_ms: f64| Regression {
+        operation: operation.into(),
+        metric: RegressedMetric::P95,
+        baseline_ms,
+        current_ms,
+        ratio: current_ms / baseline_ms,
+    };
+    let regressions = vec![
+        regression("http.pypi", 120.0, 210.0),
+        regression("metadata.parse", 2.0, 3.0),
+    ];
+    report.metrics = Metrics {
+        total_ms: 4200.0,
+        baseline: BaselineVerdict::Compared {
+            baseline_runs: 5,
+            regressions: regressions.clone(),
+        },
+        regressions,
+        ..Metrics::default()
+    };
     report
 }
 

@@ -10,16 +10,17 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // Vocabulary: depends on nothing in the crate.
     ("telemetry", &[]),
     ("fingerprint", &[]),
-    ("model", &[]),
+    ("model", &["telemetry"]),
     ("policy", &["model", "fingerprint"]),
-    ("error", &["cache", "inventory", "perf", "policy"]),
     // Workers: read, fetch, cache, judge, measure, render. Never the engine, faces or commands.
     ("inventory", &["error", "model", "telemetry"]),
     ("sources", &["model", "telemetry"]),
     ("cache", &["fingerprint", "policy", "telemetry"]),
     ("checks", &["model", "policy"]),
     ("perf", &["cache", "model", "policy", "telemetry"]),
-    ("output", &["error", "model"]),
+    ("output", &["model", "telemetry"]),
+    // The crate error: each worker's typed error, whole.
+    ("error", &["cache", "inventory", "output", "perf", "policy"]),
     // Orchestration.
     ("settings", &["cli", "error", "inventory", "perf", "policy"]),
     (
