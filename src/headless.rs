@@ -32,7 +32,7 @@ pub async fn run(mut handle: EngineHandle, mode: ProgressMode) -> Result<Report>
                 progress.total = packages;
                 progress.draw(&handle);
             }
-            EngineEvent::PackageChecked { .. } | EngineEvent::Request(_) => progress.draw(&handle),
+            EngineEvent::Request(_) => progress.draw(&handle),
             _ => {}
         }
     };

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use crate::model::{Finding, PackageStatus, Report, Unknown};
+use crate::model::Report;
 use crate::telemetry::{
     self, BreakerState, CacheCounters, NetworkCounters, OperationStats, RequestEvent,
     TelemetryEvent,
@@ -39,18 +39,11 @@ pub enum EngineEvent {
         stage: Stage,
         total: usize,
     },
-    PackageChecked {
-        name: String,
-        version: String,
-        status: PackageStatus,
-    },
     Request(RequestEvent),
     Breaker {
         host: String,
         state: BreakerState,
     },
-    Finding(Finding),
-    Unknown(Unknown),
     /// The policy changed on disk and the coming run uses this one.
     PolicyReloaded(Box<crate::policy::Policy>),
     /// Something worth telling the user that is neither a finding nor an unknown

@@ -309,22 +309,6 @@ pub async fn run_once(
         evaluate::build_report(settings, &inventory, facts)
     });
 
-    for f in &report.findings {
-        events.emit(EngineEvent::Finding(f.clone())).await;
-    }
-    for u in &report.unknowns {
-        events.emit(EngineEvent::Unknown(u.clone())).await;
-    }
-    for p in &report.packages {
-        events
-            .emit(EngineEvent::PackageChecked {
-                name: p.name.clone(),
-                version: p.version.clone(),
-                status: p.status,
-            })
-            .await;
-    }
-
     tracker.record("run.total", started.elapsed());
     let history = HistoryOptions {
         file: settings.history_file.as_deref(),

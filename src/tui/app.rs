@@ -2,7 +2,7 @@
 //! snapshots come in through `apply_event`/`apply_metrics`; user actions through `update`, which
 //! returns an `Intent` when the outside world must act (re-run, quit, write an exception).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -170,19 +170,6 @@ impl PackageRow {
             vulnerabilities: Some(p.vulnerabilities.len()),
             health: Health::of(p),
             status: p.status,
-        }
-    }
-
-    fn live(name: &str, version: &str, status: PackageStatus) -> Self {
-        PackageRow {
-            name: name.to_string(),
-            normalized: normalize_name(name),
-            version: version.to_string(),
-            license: None,
-            license_source: None,
-            vulnerabilities: None,
-            health: Health::Pending,
-            status,
         }
     }
 }
@@ -389,10 +376,6 @@ struct LiveRun {
     run: u64,
     inventory: Option<(usize, usize)>,
     stage: Option<(Stage, usize)>,
-    checked: Vec<PackageRow>,
-    checked_index: HashMap<String, usize>,
-    findings: Vec<Finding>,
-    unknowns: Vec<Unknown>,
     sources: BTreeMap<String, SourceStats>,
     breakers: BTreeMap<String, BreakerState>,
     started: Option<Instant>,
@@ -428,8 +411,6 @@ pub struct App {
     clock: Duration,
     viewport: (u16, u16),
     /// Derived rows wait for `sync` after events, so a burst costs one rebuild.
-    rows_stale: bool,
-    violations_stale: bool,
     dirty: bool,
 }
 
@@ -468,8 +449,6 @@ impl App {
             pending_rerun: None,
             clock: Duration::ZERO,
             viewport: (80, 24),
-            rows_stale: false,
-            violations_stale: false,
             dirty: true,
         }
     }
@@ -513,7 +492,7 @@ impl App {
             return Some((m.packages_done.min(m.packages_total), m.packages_total));
         }
         if let Some((total, _)) = self.live.inventory {
-            return Some((self.live.checked.len().min(total), total));
+            return Some((0, total));
         }
         match (&self.phase, &self.report) {
             (Phase::Finished(_), Some(r)) => Some((r.packages.len(), r.packages.len())),
@@ -566,18 +545,18 @@ impl App {
             .filter(|ops| !ops.is_empty())
     }
 
-    /// Findings of the current run (live), for the overview's counters.
+    /// Findings of the current run: known once it finished (events carry progress only).
     pub fn live_findings(&self) -> &[Finding] {
         match (&self.phase, &self.report) {
             (Phase::Finished(_), Some(r)) => &r.findings,
-            _ => &self.live.findings,
+            _ => &[],
         }
     }
 
     pub fn live_unknowns(&self) -> &[Unknown] {
         match (&self.phase, &self.report) {
             (Phase::Finished(_), Some(r)) => &r.unknowns,
-            _ => &self.live.unknowns,
+            _ => &[],
         }
     }
 
@@ -589,17 +568,11 @@ impl App {
 
     /// Findings behind the violations screen: the last finished report's, else the live ones.
     pub fn findings(&self) -> &[Finding] {
-        match &self.report {
-            Some(r) => &r.findings,
-            None => &self.live.findings,
-        }
+        self.report.as_ref().map_or(&[], |r| &r.findings)
     }
 
     pub fn unknowns(&self) -> &[Unknown] {
-        match &self.report {
-            Some(r) => &r.unknowns,
-            None => &self.live.unknowns,
-        }
+        self.report.as_ref().map_or(&[], |r| &r.unknowns)
     }
 
     pub fn rows(&self) -> &[PackageRow] {
@@ -760,46 +733,12 @@ impl App {
                 self.ensure_running();
                 self.live.stage = Some((stage, total));
             }
-            EngineEvent::PackageChecked {
-                name,
-                version,
-                status,
-            } => {
-                self.ensure_running();
-                let row = PackageRow::live(&name, &version, status);
-                match self.live.checked_index.get(&row.normalized) {
-                    Some(&i) => self.live.checked[i] = row,
-                    None => {
-                        self.live
-                            .checked_index
-                            .insert(row.normalized.clone(), self.live.checked.len());
-                        self.live.checked.push(row);
-                    }
-                }
-                if self.report.is_none() {
-                    self.rows_stale = true;
-                }
-            }
             EngineEvent::Request(request) => {
                 self.ensure_running();
                 self.record_request(request);
             }
             EngineEvent::Breaker { host, state } => {
                 self.live.breakers.insert(host, state);
-            }
-            EngineEvent::Finding(finding) => {
-                self.ensure_running();
-                self.live.findings.push(finding);
-                if self.report.is_none() {
-                    self.violations_stale = true;
-                }
-            }
-            EngineEvent::Unknown(unknown) => {
-                self.ensure_running();
-                self.live.unknowns.push(unknown);
-                if self.report.is_none() {
-                    self.violations_stale = true;
-                }
             }
             EngineEvent::Warning(text) => {
                 self.warnings.push(text);
@@ -867,23 +806,12 @@ impl App {
         }
     }
 
-    /// Bring derived rows up to date after a burst of events (call before drawing).
-    pub fn sync(&mut self) {
-        if self.rows_stale {
-            self.rebuild_rows();
-        }
-        if self.violations_stale {
-            self.rebuild_violations();
-        }
-    }
-
     // ---- derived rows --------------------------------------------------------------------
 
     fn rebuild_rows(&mut self) {
-        self.rows_stale = false;
         self.rows = match &self.report {
             Some(r) => r.packages.iter().map(PackageRow::from_report).collect(),
-            None => self.live.checked.clone(),
+            None => Vec::new(),
         };
         self.refilter();
     }
@@ -948,7 +876,6 @@ impl App {
     }
 
     fn rebuild_violations(&mut self) {
-        self.violations_stale = false;
         let findings = self.findings();
         let unknowns = self.unknowns();
         let mut by_group: BTreeMap<Group, Vec<usize>> = BTreeMap::new();
@@ -1598,41 +1525,6 @@ mod tests {
         assert!(err.contains("unresolved"), "{err}");
         let denied_package = &testdata::findings()[4];
         assert!(app.exception_for(denied_package).is_err());
-    }
-
-    #[test]
-    fn live_rows_come_from_events_until_a_report_arrives() {
-        let mut app = testdata::new_app();
-        app.apply_event(EngineEvent::RunStarted {
-            run: 1,
-            target: "/venv".into(),
-        });
-        for (name, status) in [
-            ("Zope.Interface", PackageStatus::Ok),
-            ("bad", PackageStatus::Violation),
-        ] {
-            app.apply_event(EngineEvent::PackageChecked {
-                name: name.into(),
-                version: "1".into(),
-                status,
-            });
-        }
-        // The same package again replaces its row.
-        app.apply_event(EngineEvent::PackageChecked {
-            name: "zope-interface".into(),
-            version: "1".into(),
-            status: PackageStatus::Warning,
-        });
-        app.sync();
-        assert_eq!(visible_names(&app), vec!["bad", "zope-interface"]);
-        assert_eq!(
-            app.rows()[app.packages_view.visible[1]].health,
-            Health::Pending
-        );
-        app.apply_event(EngineEvent::Finished(Box::new(testdata::clean_report())));
-        assert_eq!(visible_names(&app), vec!["certifi", "idna"]);
-        assert_eq!(app.history().len(), 1);
-        assert_eq!(app.history()[0].1, 4200.0, "total_ms from the report");
     }
 
     #[test]

@@ -195,7 +195,6 @@ where
                 }
                 app.tick(Instant::now());
                 if app.take_dirty() {
-                    app.sync();
                     terminal
                         .draw(|frame| view::draw(frame, app, theme))
                         .map_err(|e| Error::Terminal(format!("drawing: {e}")))?;
@@ -376,7 +375,6 @@ mod tests {
     use ratatui::backend::TestBackend;
     use std::sync::Mutex;
 
-    use crate::model::PackageStatus;
 
     struct FakeEngine {
         events: mpsc::Receiver<EngineEvent>,
@@ -430,11 +428,11 @@ mod tests {
             .unwrap();
         for i in 0..total {
             event_tx
-                .try_send(EngineEvent::PackageChecked {
-                    name: format!("pkg-{i}"),
-                    version: "1.0".into(),
-                    status: PackageStatus::Ok,
-                })
+                .try_send(testdata::request(
+                    crate::telemetry::SourceKind::Pypi,
+                    &format!("host-{}", i % 7),
+                    false,
+                ))
                 .unwrap();
         }
         event_tx

@@ -419,11 +419,7 @@ pub fn running_app() -> App {
     }
     app.apply_event(request(SourceKind::Pypi, "pypi.org", true));
     app.apply_event(request(SourceKind::Osv, "api.osv.dev", false));
-    for f in findings().into_iter().take(3) {
-        app.apply_event(EngineEvent::Finding(f));
-    }
     app.apply_metrics(snapshot(1, 37, 180));
-    app.sync();
     app
 }
 
@@ -439,6 +435,5 @@ pub fn finished_app(report: Report) -> App {
     snap.finished = true;
     app.apply_metrics(snap);
     app.apply_event(EngineEvent::Finished(Box::new(report)));
-    app.sync();
     app
 }

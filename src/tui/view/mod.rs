@@ -238,7 +238,6 @@ pub(crate) mod test_support {
     /// Render `app` at `width`×`height` and return the buffer.
     pub fn render_with(app: &mut App, width: u16, height: u16, theme: Theme) -> Buffer {
         app.set_viewport(width, height);
-        app.sync();
         let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
         terminal
             .draw(|frame| super::draw(frame, app, &theme))

@@ -125,10 +125,11 @@ fn verdict<'a>(app: &App, theme: &Theme, width: usize) -> Line<'a> {
                 "starting… waiting for the first results",
                 theme.muted(),
             )),
-            Phase::Running => {
-                spans.push(Span::styled("so far: ", theme.muted()));
-                spans.push(Span::raw(tally));
-            }
+            // Findings come with the report: mid-run there is no tally to show yet.
+            Phase::Running => spans.push(Span::styled(
+                "checking… findings come with the report",
+                theme.muted(),
+            )),
             Phase::Finished(Outcome::Clean) => spans.push(Span::raw(format!(
                 "no violations, nothing unknown · {}",
                 plural(warnings, "warning")
@@ -539,17 +540,12 @@ mod tests {
     }
 
     #[test]
-    fn blocking_unknowns_are_loud_mid_run_and_failures_say_so() {
+    fn mid_run_shows_progress_not_a_tally_and_failures_say_so() {
         let mut app = testdata::running_app();
-        app.apply_event(EngineEvent::Unknown(testdata::blocking_unknown()));
         let text = screen(&mut app, 80, 24);
-        assert!(text.contains(" RUNNING   INCOMPLETE "), "{text}");
-        assert!(
-            text.contains("so far: 2 violations · 1 warning · 1 unknown"),
-            "{text}"
-        );
-        let text = screen(&mut app, 120, 40);
-        assert!(text.contains("1 unknown (1 blocking)"), "{text}");
+        assert!(text.contains(" RUNNING "), "{text}");
+        assert!(text.contains("findings come with the report"), "{text}");
+        assert!(!text.contains("0 violations"), "{text}");
 
         let mut app = testdata::new_app();
         app.apply_event(EngineEvent::Failed(Box::new(crate::Error::Engine(
