@@ -4,6 +4,7 @@
 //! One engine ([`engine`]) with two faces: the terminal dashboard ([`tui`]) and the headless
 //! `check` for CI ([`output`]).
 
+pub mod analysis;
 pub mod app;
 pub mod cache;
 pub mod checks;

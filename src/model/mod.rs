@@ -2,6 +2,8 @@
 //! and output format renders from. Plain data only; no I/O lives here.
 
 mod code;
+#[cfg(test)]
+pub(crate) mod fixtures;
 
 pub use code::{Code, RuleKey, RuleRef, UnknownRule};
 

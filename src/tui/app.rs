@@ -20,9 +20,9 @@ use crate::telemetry::{
 };
 
 use super::action::Action;
-use super::deps::dependency_paths;
 use super::exceptions::{ExceptionKind, PolicyException, license_ids};
 use super::keymap::InputMode;
+use crate::analysis::dependency_paths;
 
 /// Dependency paths shown in a drill-down.
 pub const MAX_PATHS: usize = 5;

@@ -8,11 +8,9 @@
 
 pub mod action;
 pub mod app;
-pub mod deps;
 pub mod exceptions;
 pub mod keymap;
 pub mod theme;
-pub mod upgrade;
 pub mod view;
 
 #[cfg(test)]
@@ -374,7 +372,6 @@ mod tests {
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     use ratatui::backend::TestBackend;
     use std::sync::Mutex;
-
 
     struct FakeEngine {
         events: mpsc::Receiver<EngineEvent>,

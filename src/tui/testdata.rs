@@ -8,9 +8,8 @@ use std::time::Duration;
 
 use crate::engine::events::{EngineEvent, MetricsSnapshot};
 use crate::model::{
-    Check, Code, Finding, LicenseSource, Origin, PackageReport, PackageStatus, RegistryInfo,
-    Report, ResolvedLicense, RuleKey, RuleRef, Severity, SeverityScore, TargetInfo, Unknown,
-    Vulnerability, normalize_name,
+    Check, Code, Finding, LicenseSource, PackageReport, PackageStatus, RegistryInfo, Report,
+    ResolvedLicense, RuleKey, RuleRef, Severity, SeverityScore, TargetInfo, Unknown,
 };
 use crate::policy::Policy;
 use crate::telemetry::tracker::OperationStats;
@@ -36,42 +35,7 @@ pub fn policy() -> Policy {
 }
 
 /// An OK package with an MIT classifier license, current on the index.
-pub fn package(name: &str, version: &str) -> PackageReport {
-    PackageReport {
-        name: name.to_string(),
-        normalized: normalize_name(name),
-        version: version.to_string(),
-        license: ResolvedLicense {
-            expression: Some("MIT".into()),
-            source: LicenseSource::Classifier,
-            evidence: Some("License :: OSI Approved :: MIT License".into()),
-            notes: Vec::new(),
-            unknown_reason: None,
-        },
-        requires: Vec::new(),
-        origin: Origin::DistInfo,
-        location: None,
-        vulnerabilities: Vec::new(),
-        registry: Some(RegistryInfo {
-            on_index: true,
-            latest_version: Some(version.to_string()),
-            ..RegistryInfo::default()
-        }),
-        stale: Vec::new(),
-        status: PackageStatus::Ok,
-    }
-}
-
-pub fn vulnerability(id: &str, fixed: &[&str]) -> Vulnerability {
-    Vulnerability {
-        id: id.to_string(),
-        aliases: Vec::new(),
-        summary: format!("summary of {id}"),
-        fixed_in: fixed.iter().map(|f| f.to_string()).collect(),
-        severity: Vec::new(),
-        modified: None,
-    }
-}
+pub use crate::model::fixtures::{package, vulnerability};
 
 fn with_license(mut p: PackageReport, expression: &str, source: LicenseSource) -> PackageReport {
     p.license.expression = Some(expression.to_string());

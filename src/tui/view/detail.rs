@@ -26,9 +26,9 @@ use crate::model::{Check, Finding, PackageReport, Severity, Unknown};
 use super::super::app::{App, Detail, DetailSubject, Health, Prompt};
 use super::super::exceptions::{ExceptionKind, PolicyException};
 use super::super::theme::Theme;
-use super::super::upgrade::smallest_clearing_upgrade;
 use super::violations::severity_marker;
 use super::{centered, panel, plural, popup, wrap};
+use crate::analysis::smallest_clearing_upgrade;
 
 /// Width of the label column.
 const LABEL: usize = 12;

@@ -93,7 +93,7 @@ pub fn smallest_clearing_upgrade(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::testdata::vulnerability;
+    use crate::model::fixtures::vulnerability;
 
     #[test]
     fn one_advisory_takes_the_smallest_fix_in_the_installed_line() {
