@@ -65,6 +65,26 @@ fn version_text(rule: &PackageRule) -> String {
         .unwrap_or_default()
 }
 
+/// An error finding about `dist` and the rule at `path`: "`dist` `relation` `path` (`rule`)".
+fn rule_finding(
+    code: Code,
+    dist: &Distribution,
+    rule: &PackageRule,
+    path: RuleRef,
+    relation: &str,
+) -> Finding {
+    let message = format!(
+        "{} {} {relation} {path} (`{}{}`)",
+        dist.name,
+        dist.version,
+        rule.name,
+        version_text(rule)
+    );
+    Finding::new(code, Severity::Error, with_reason(message, rule))
+        .for_package(&dist.name, &dist.version)
+        .with_rule(path)
+}
+
 /// Apply `[packages]` to the whole inventory (`require` needs all of it at once).
 pub fn evaluate(dists: &[Distribution], policy: &PackagePolicy) -> CheckOutput {
     let mut out = CheckOutput::default();
@@ -72,24 +92,13 @@ pub fn evaluate(dists: &[Distribution], policy: &PackagePolicy) -> CheckOutput {
         for (i, rule) in policy.deny.iter().enumerate() {
             let path = RuleRef::entry(RuleKey::PackagesDeny, i);
             match applies(rule, dist, &path) {
-                Ok(true) => out.findings.push(
-                    Finding::new(
-                        Code::PackageDenied,
-                        Severity::Error,
-                        with_reason(
-                            format!(
-                                "{} {} is denied by {path} (`{}{}`)",
-                                dist.name,
-                                dist.version,
-                                rule.name,
-                                version_text(rule)
-                            ),
-                            rule,
-                        ),
-                    )
-                    .for_package(&dist.name, &dist.version)
-                    .with_rule(path),
-                ),
+                Ok(true) => out.findings.push(rule_finding(
+                    Code::PackageDenied,
+                    dist,
+                    rule,
+                    path,
+                    "is denied by",
+                )),
                 Ok(false) => {}
                 Err(reason) => out.unknowns.push(unknown(dist, reason)),
             }
@@ -183,24 +192,13 @@ pub fn evaluate(dists: &[Distribution], policy: &PackagePolicy) -> CheckOutput {
         for dist in present {
             match in_range(rule, dist, &path) {
                 Ok(true) => {}
-                Ok(false) => out.findings.push(
-                    Finding::new(
-                        Code::PackageVersionMismatch,
-                        Severity::Error,
-                        with_reason(
-                            format!(
-                                "{} {} does not satisfy {path} (`{}{}`)",
-                                dist.name,
-                                dist.version,
-                                rule.name,
-                                version_text(rule)
-                            ),
-                            rule,
-                        ),
-                    )
-                    .for_package(&dist.name, &dist.version)
-                    .with_rule(path),
-                ),
+                Ok(false) => out.findings.push(rule_finding(
+                    Code::PackageVersionMismatch,
+                    dist,
+                    rule,
+                    path,
+                    "does not satisfy",
+                )),
                 Err(reason) => out.unknowns.push(unknown(dist, reason)),
             }
         }

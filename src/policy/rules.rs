@@ -148,18 +148,15 @@ mod tests {
     fn a_rule_is_shown_with_its_content() {
         let p = policy(
             r#"
-[licenses]
-allow = ["MIT", "Apache-2.0"]
-deny = ["GPL-3.0-only", "AGPL-3.0-only", "GPL-2.0-or-later"]
-unknown = "deny"
-[[licenses.exceptions]]
-name = "gpl-widget"
-allow = ["GPL-3.0-only"]
-reason = "internal tool"
-[packages]
-deny = [{ name = "requests", version = "<2", reason = "old" }]
 [health]
 max_age = "365d"
+[packages]
+deny = [{ name = "requests", version = "<2", reason = "old" }]
+[licenses]
+unknown = "deny"
+deny = ["GPL-3.0-only", "AGPL-3.0-only", "GPL-2.0-or-later"]
+allow = ["MIT", "Apache-2.0"]
+exceptions = [{ name = "gpl-widget", allow = ["GPL-3.0-only"], reason = "internal tool" }]
 "#,
         );
         let show = |key, index| p.describe_rule(RuleRef { key, index });
