@@ -8,10 +8,6 @@ use crate::cli::{CacheAction, HistoryFormat};
 use crate::error::{Error, Result};
 use crate::perf::history::{History, RunRecord};
 
-fn mib(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
-}
-
 /// `depdash cache stats|clear|prune`.
 /// The history file given, else the default one.
 fn history_path(file: Option<&Path>) -> Result<std::path::PathBuf> {
@@ -30,7 +26,7 @@ pub fn cache(action: CacheAction, dir: Option<&Path>, history: Option<&Path>) ->
             println!(
                 "entries    {} ({}), {} expired, {} unreadable",
                 stats.entries,
-                mib(stats.total_bytes),
+                crate::units::format_size(stats.total_bytes),
                 stats.expired,
                 stats.unreadable
             );
@@ -63,9 +59,9 @@ pub fn cache(action: CacheAction, dir: Option<&Path>, history: Option<&Path>) ->
                 report.removed_expired,
                 report.removed_corrupt,
                 report.removed_temp,
-                mib(report.bytes_freed),
+                crate::units::format_size(report.bytes_freed),
                 report.remaining_entries,
-                mib(report.remaining_bytes),
+                crate::units::format_size(report.remaining_bytes),
                 dir.display()
             );
         }

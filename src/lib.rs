@@ -24,5 +24,6 @@ pub mod settings;
 pub mod sources;
 pub mod telemetry;
 pub mod tui;
+pub mod units;
 
 pub use error::{Error, Result};

@@ -102,7 +102,7 @@ impl Settings {
 
         let sources = &policy.sources;
         let timeout = match &args.timeout {
-            Some(text) => Some(policy::parse_duration(text).ok_or_else(|| {
+            Some(text) => Some(crate::units::parse_duration(text).ok_or_else(|| {
                 Error::Usage(format!(
                     "--timeout {text}: expected a duration such as 10s or 2m"
                 ))

@@ -13,8 +13,7 @@
 use std::str::FromStr;
 
 use pep440_rs::Version;
-use time::format_description::well_known::Rfc3339;
-use time::{OffsetDateTime, PrimitiveDateTime};
+use time::OffsetDateTime;
 
 use crate::checks::CheckOutput;
 use crate::model::{Check, Code, Distribution, Finding, RegistryInfo, RuleKey, Severity, Unknown};
@@ -36,19 +35,6 @@ fn health_unknown(dist: &Distribution, reason: String, policy: &HealthPolicy) ->
         reason,
         fails_run: policy.unknown == Disposition::Deny,
     }
-}
-
-/// An index timestamp: RFC 3339, or PyPI's `upload_time` form without offset (UTC).
-fn parse_time(text: &str) -> Option<OffsetDateTime> {
-    let text = text.trim();
-    OffsetDateTime::parse(text, &Rfc3339).ok().or_else(|| {
-        let format = time::macros::format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
-        );
-        PrimitiveDateTime::parse(text, &format)
-            .ok()
-            .map(PrimitiveDateTime::assume_utc)
-    })
 }
 
 /// Judge one release against `[health]`.
@@ -142,7 +128,11 @@ pub fn evaluate(
     }
 
     if let Some(max_age) = policy.max_age {
-        match info.upload_time.as_deref().map(|t| (t, parse_time(t))) {
+        match info
+            .upload_time
+            .as_deref()
+            .map(|t| (t, crate::units::parse_timestamp(t)))
+        {
             Some((_, Some(uploaded))) => {
                 let age = now - uploaded;
                 if age.whole_seconds() > i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX) {
@@ -174,18 +164,4 @@ pub fn evaluate(
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn index_timestamps_parse_with_and_without_offset() {
-        let a = parse_time("2023-05-22T15:12:44.123456Z").unwrap();
-        let b = parse_time("2023-05-22T15:12:44").unwrap();
-        assert_eq!(a.date(), b.date());
-        assert_eq!(b.offset(), time::UtcOffset::UTC);
-        assert!(parse_time("yesterday").is_none());
-    }
 }

@@ -398,8 +398,8 @@ async fn offline_vulnerabilities(
             Some(age) if age > max_age => Some(format!(
                 "offline OSV database {} is {} old, older than vulnerabilities.max_db_age ({})",
                 path.display(),
-                human_duration(age),
-                human_duration(max_age)
+                crate::units::approx_duration(age),
+                crate::units::approx_duration(max_age)
             )),
             Some(_) => None,
             None => Some(format!(
@@ -631,15 +631,4 @@ async fn registry_answer(
 
 fn offline_reason(what: &str) -> String {
     format!("offline: no cached {what} (run once online, or use --osv-db for vulnerabilities)")
-}
-
-fn human_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    if s >= 86_400 {
-        format!("{}d", s / 86_400)
-    } else if s >= 3_600 {
-        format!("{}h", s / 3_600)
-    } else {
-        format!("{}m", s / 60)
-    }
 }

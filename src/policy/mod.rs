@@ -14,10 +14,11 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::model::normalize_name;
+use crate::units::{line_col, parse_duration, parse_size};
 
 mod rules;
 
-pub use rules::{format_duration, toml_string};
+pub use rules::toml_string;
 
 /// A policy error that points into the file.
 #[derive(Debug, thiserror::Error)]
@@ -414,58 +415,6 @@ pub fn parse(text: &str, path: &Path, is_pyproject: bool) -> Result<Policy, Poli
     policy.path = Some(path.to_path_buf());
     policy.fingerprint = crate::fingerprint::of_bytes(text.as_bytes());
     Ok(policy)
-}
-
-/// Parse a duration such as `90s`, `30m`, `1h`, `7d`, `2w`, `1y` (365 days).
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().ok()?;
-    let seconds = match unit.trim() {
-        "s" | "sec" | "secs" | "second" | "seconds" => 1,
-        "m" | "min" | "mins" | "minute" | "minutes" => 60,
-        "h" | "hour" | "hours" => 3_600,
-        "d" | "day" | "days" => 86_400,
-        "w" | "week" | "weeks" => 7 * 86_400,
-        "y" | "year" | "years" => 365 * 86_400,
-        _ => return None,
-    };
-    n.checked_mul(seconds).map(Duration::from_secs)
-}
-
-/// Parse a size such as `512MB`, `1GiB`, `100k`, `4096`.
-pub fn parse_size(text: &str) -> Option<u64> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().ok()?;
-    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        _ => return None,
-    };
-    n.checked_mul(factor)
-}
-
-/// 1-based line and column of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text.as_bytes()[..offset];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |p| p + 1);
-    let column = String::from_utf8_lossy(&before[line_start..])
-        .chars()
-        .count()
-        + 1;
-    (line, column)
 }
 
 struct Ctx<'a> {
@@ -902,18 +851,6 @@ max_db_age = "7d"
         let bad = "[tool.depdash.licenses]\nallowed = [\"MIT\"]\n";
         let err = parse(bad, Path::new("pyproject.toml"), true).unwrap_err();
         assert_eq!(err.line, 2);
-    }
-
-    #[test]
-    fn durations_and_sizes() {
-        assert_eq!(parse_duration("7d"), Some(Duration::from_secs(604_800)));
-        assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3_600)));
-        assert_eq!(parse_duration("1 y"), Some(Duration::from_secs(31_536_000)));
-        assert_eq!(parse_duration("h"), None);
-        assert_eq!(parse_duration("5 parsecs"), None);
-        assert_eq!(parse_size("256MB"), Some(256 << 20));
-        assert_eq!(parse_size("4096"), Some(4096));
-        assert_eq!(parse_size("lots"), None);
     }
 
     #[test]

@@ -1,26 +1,13 @@
 //! A finding's rule reference rendered with what the policy says there, for drill-down:
 //! `licenses.deny[4] = "GPL-2.0-or-later"`.
 
-use std::time::Duration;
-
 use super::{Disposition, PackageRule, Policy};
 use crate::model::{RuleKey, RuleRef};
+use crate::units::format_duration;
 
 /// `text` as a TOML string (quoted and escaped), as it would be written in the policy file.
 pub fn toml_string(text: &str) -> String {
     toml::Value::String(text.to_string()).to_string()
-}
-
-/// A duration in the policy's own notation (`7d`, `12h`, `30m`, `90s`), largest exact unit.
-pub fn format_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0 => "0s".to_string(),
-        _ if s.is_multiple_of(86_400) => format!("{}d", s / 86_400),
-        _ if s.is_multiple_of(3_600) => format!("{}h", s / 3_600),
-        _ if s.is_multiple_of(60) => format!("{}m", s / 60),
-        _ => format!("{s}s"),
-    }
 }
 
 fn list<T: ToString>(items: &[T]) -> String {
@@ -188,14 +175,5 @@ exceptions = [{ name = "gpl-widget", allow = ["GPL-3.0-only"], reason = "interna
             show(RuleKey::LicensesDeny, Some(7)),
             "licenses.deny[7] (not in the current policy)"
         );
-    }
-
-    #[test]
-    fn durations_are_written_in_the_largest_exact_unit() {
-        for (secs, text) in [(604_800, "7d"), (7_200, "2h"), (90, "90s"), (1_800, "30m")] {
-            let d = Duration::from_secs(secs);
-            assert_eq!(format_duration(d), text);
-            assert_eq!(super::super::parse_duration(text), Some(d));
-        }
     }
 }

@@ -185,9 +185,7 @@ fn earliest_upload(files: &[ReleaseFile]) -> Option<String> {
                 (None, Some(naive)) => format!("{naive}Z"),
                 (None, None) => return None,
             };
-            let parsed =
-                time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
-                    .ok()?;
+            let parsed = crate::units::parse_timestamp(&text)?;
             Some((parsed, text))
         })
         .min_by_key(|(parsed, _)| *parsed)
