@@ -13,7 +13,7 @@ pub enum Error {
 
     /// An invalid policy file (points at file, line and column).
     #[error(transparent)]
-    Policy(#[from] crate::policy::PolicyError),
+    Policy(#[from] crate::config::PolicyErrors),
 
     /// A file or directory that had to be read could not be.
     #[error("{}: {source}", path.display())]

@@ -10,6 +10,7 @@ pub mod cache;
 pub mod checks;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod engine;
 pub mod error;
 pub mod fingerprint;

@@ -44,6 +44,9 @@ use file::{FileLevel, FileRead};
 use memory::MemoryLevel;
 use redis::RedisLevel;
 
+/// Size bound of the file level when none is configured.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
 /// Tracker operation names.
 pub const OP_GET_MEMORY: &str = "cache.get.memory";
 pub const OP_GET_FILE: &str = "cache.get.file";
@@ -90,7 +93,7 @@ impl Default for CacheConfig {
             redis_url: None,
             refresh: false,
             allow_stale: false,
-            max_file_bytes: crate::policy::CachePolicy::default().max_size_bytes,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             memory_entries: 10_000,
         }
     }

@@ -312,7 +312,7 @@ pub async fn run_once(
     tracker.record("run.total", started.elapsed());
     let history = HistoryOptions {
         file: settings.history_file.as_deref(),
-        policy: &settings.policy.performance,
+        policy: &settings.run.performance,
         fail_on_regression: settings.fail_on_regression,
     };
     let fingerprint = run_fingerprint(settings, &inventory.distributions);
@@ -338,7 +338,7 @@ async fn open_cache(
         redis_url: settings.cache.redis_url.clone(),
         refresh,
         allow_stale: settings.network.offline,
-        max_file_bytes: settings.policy.cache.max_size_bytes,
+        max_file_bytes: settings.run.cache.max_size_bytes,
         ..CacheConfig::default()
     };
     match TieredCache::open(&config, events.clone(), tracker.clone()).await {
@@ -482,7 +482,7 @@ async fn online_vulnerabilities(
                             let value = CachedAdvisories {
                                 advisories: advisories.clone(),
                             };
-                            ctx.store(&key, &value, ctx.settings.policy.cache.vulnerability_ttl)
+                            ctx.store(&key, &value, ctx.settings.run.cache.vulnerability_ttl)
                                 .await;
                             refs_by_package.insert(d.normalized.clone(), advisories);
                         }
@@ -555,7 +555,7 @@ async fn fetch_advisory(
         .await;
     match result {
         Ok(record) => {
-            ctx.store(&key, &record, ctx.settings.policy.cache.metadata_ttl)
+            ctx.store(&key, &record, ctx.settings.run.cache.metadata_ttl)
                 .await;
             (advisory.id.clone(), Ok(record))
         }
@@ -617,7 +617,7 @@ async fn registry_answer(
             None => Err(offline_reason("registry answer")),
             Some(client) => match client.release(&d.normalized, &d.version).await {
                 Ok(info) => {
-                    ctx.store(&key, &info, ctx.settings.policy.cache.metadata_ttl)
+                    ctx.store(&key, &info, ctx.settings.run.cache.metadata_ttl)
                         .await;
                     Ok(info)
                 }

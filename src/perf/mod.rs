@@ -1,5 +1,6 @@
 //! depdash measuring itself: per-operation timings, run history and regression detection.
 
+pub mod config;
 pub mod history;
 pub mod regression;
 
@@ -7,12 +8,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::model::{Code, Finding, Report, RuleKey, Severity};
-use crate::policy::PerfPolicy;
 use crate::telemetry::OperationStats;
 use crate::telemetry::{
     BaselineVerdict, CacheCounters, CacheMetrics, CacheState, LevelMetrics, Metrics,
     NetworkCounters,
 };
+use config::PerfPolicy;
 use history::{History, RunRecord};
 
 /// Everything measured during one run, gathered at its end.

@@ -7,8 +7,8 @@
 //! baseline by more than `regression_threshold` *and* by at least [`MIN_ABSOLUTE_MS`]: an
 //! operation going from 0.2 ms to 0.4 ms is +100 % but pure timer noise.
 
+use crate::perf::config::PerfPolicy;
 use crate::perf::history::RunRecord;
-use crate::policy::PerfPolicy;
 use crate::telemetry::{BaselineVerdict, RegressedMetric, Regression};
 
 /// Differences smaller than this are noise, whatever the ratio.

@@ -1,197 +1,28 @@
-//! The policy file: `depdash.toml`, `[tool.depdash]` in `pyproject.toml`, or `--config FILE`.
-//!
-//! Parsed in two steps: serde into a raw, span-carrying form (`deny_unknown_fields`, so a typo is an
-//! error, not a silently ignored key), then validated into a typed [`Policy`]. Every error names the
-//! file, line and column and says what was expected.
+//! The policy: what each check judges, read from `depdash.toml`, `[tool.depdash]` in
+//! `pyproject.toml`, or `--config FILE`. Each check owns its section (raw form, validation,
+//! typed form) beside its evaluation (`checks::*::config`); this module gathers the sections of
+//! one file and reports every problem in it at once (see [`crate::config`]). The run settings
+//! of the same file (`[cache]`, `[performance]`, `[sources]`) are read by `settings::file`.
 
-use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
-use std::time::Duration;
 
-use pep440_rs::VersionSpecifiers;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::model::normalize_name;
-use crate::units::{line_col, parse_duration, parse_size};
+pub use crate::checks::health::config::HealthPolicy;
+use crate::checks::health::config::RawHealth;
+use crate::checks::licenses::config::RawLicenses;
+pub use crate::checks::licenses::config::{LicenseException, LicensePolicy};
+use crate::checks::packages::config::RawPackages;
+pub use crate::checks::packages::config::{PackagePolicy, PackageRule};
+use crate::checks::vulnerabilities::config::RawVulnerabilities;
+pub use crate::checks::vulnerabilities::config::{VulnerabilityIgnore, VulnerabilityPolicy};
+use crate::config::Ctx;
+pub use crate::config::{Disposition, PolicyError, PolicyErrors};
 
 mod rules;
 
 pub use rules::toml_string;
-
-/// A policy error that points into the file.
-#[derive(Debug, thiserror::Error)]
-#[error("{}:{line}:{column}: {message}", path.display())]
-pub struct PolicyError {
-    pub path: PathBuf,
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-}
-
-/// What to do with a finding or an unknown of some kind.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Disposition {
-    Deny,
-    Warn,
-    Allow,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct LicenseException {
-    /// PEP 503 normalised package name.
-    pub name: String,
-    pub allow: Vec<spdx::Licensee>,
-    pub reason: String,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct LicensePolicy {
-    /// False when the policy has no `[licenses]` section: licenses are reported, not judged.
-    pub enabled: bool,
-    /// `Some` means deny-by-default: only these are accepted.
-    pub allow: Option<Vec<spdx::Licensee>>,
-    pub deny: Vec<spdx::Licensee>,
-    pub unknown: Disposition,
-    pub exceptions: Vec<LicenseException>,
-}
-
-impl Default for LicensePolicy {
-    fn default() -> Self {
-        LicensePolicy {
-            enabled: false,
-            allow: None,
-            deny: Vec::new(),
-            unknown: Disposition::Warn,
-            exceptions: Vec::new(),
-        }
-    }
-}
-
-/// A package rule: a name and optionally PEP 440 specifiers that the rule applies to.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PackageRule {
-    /// PEP 503 normalised.
-    pub name: String,
-    pub version: Option<VersionSpecifiers>,
-    pub reason: Option<String>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct PackagePolicy {
-    pub deny: Vec<PackageRule>,
-    /// When non-empty, only listed packages are approved.
-    pub allow: Vec<PackageRule>,
-    /// Packages that must be installed and satisfy a version specifier.
-    pub require: Vec<PackageRule>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct VulnerabilityIgnore {
-    /// The advisory id or any alias (CVE, GHSA, PYSEC).
-    pub id: String,
-    pub reason: String,
-    /// Last day (inclusive) the ignore applies, `YYYY-MM-DD`.
-    pub until: Option<time::Date>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct VulnerabilityPolicy {
-    pub ignore: Vec<VulnerabilityIgnore>,
-    /// Advisories scoring below this CVSS base score are warnings, not violations.
-    pub severity_threshold: Option<f64>,
-    /// Unknown vulnerability status: fails the run (deny) by default.
-    pub unknown: Disposition,
-    /// Offline database older than this fails the run.
-    pub max_db_age: Option<Duration>,
-}
-
-impl Default for VulnerabilityPolicy {
-    fn default() -> Self {
-        VulnerabilityPolicy {
-            ignore: Vec::new(),
-            severity_threshold: None,
-            unknown: Disposition::Deny,
-            max_db_age: None,
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct HealthPolicy {
-    pub yanked: Disposition,
-    pub outdated: Disposition,
-    /// Releases uploaded longer ago than this are stale.
-    pub max_age: Option<Duration>,
-    pub unknown: Disposition,
-}
-
-impl Default for HealthPolicy {
-    fn default() -> Self {
-        HealthPolicy {
-            yanked: Disposition::Warn,
-            outdated: Disposition::Allow,
-            max_age: None,
-            unknown: Disposition::Warn,
-        }
-    }
-}
-
-/// `[cache]`: freshness per kind of data and the file cache's size bound.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CachePolicy {
-    pub metadata_ttl: Duration,
-    pub vulnerability_ttl: Duration,
-    pub max_size_bytes: u64,
-}
-
-impl Default for CachePolicy {
-    fn default() -> Self {
-        CachePolicy {
-            metadata_ttl: Duration::from_secs(7 * 86_400),
-            vulnerability_ttl: Duration::from_secs(3_600),
-            max_size_bytes: 256 * 1024 * 1024,
-        }
-    }
-}
-
-/// `[performance]`: regression detection.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PerfPolicy {
-    /// Fractional slowdown that counts as a regression (0.2 = 20 %).
-    pub regression_threshold: f64,
-    /// How many comparable past runs form the baseline (median).
-    pub baseline_runs: usize,
-    /// Fewest comparable runs before any verdict.
-    pub min_baseline_runs: usize,
-    /// Records kept in the history file.
-    pub history_limit: usize,
-}
-
-impl Default for PerfPolicy {
-    fn default() -> Self {
-        PerfPolicy {
-            regression_threshold: 0.20,
-            baseline_runs: 5,
-            min_baseline_runs: 3,
-            history_limit: 500,
-        }
-    }
-}
-
-/// `[sources]`: defaults for the CLI's network options (CLI and env win).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct SourcesConfig {
-    pub pypi_url: Option<String>,
-    pub osv_url: Option<String>,
-    pub osv_db: Option<PathBuf>,
-    pub concurrency: Option<usize>,
-    pub timeout: Option<Duration>,
-    pub retries: Option<u32>,
-    pub redis_url: Option<String>,
-}
 
 /// The validated policy.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -202,168 +33,26 @@ pub struct Policy {
     pub packages: PackagePolicy,
     pub vulnerabilities: VulnerabilityPolicy,
     pub health: HealthPolicy,
-    pub cache: CachePolicy,
-    pub performance: PerfPolicy,
-    pub sources: SourcesConfig,
     /// Hash of the file's bytes (part of the run fingerprint).
     pub fingerprint: String,
 }
 
-// ---------------------------------------------------------------------------------------------
-// Raw (serde) form.
-
+/// The policy sections of the file; the run settings' sections are read by `settings::file`
+/// and only named here, so that a misspelt section is still an error.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct RawConfig {
+struct RawPolicy {
     licenses: Option<Spanned<RawLicenses>>,
     packages: Option<RawPackages>,
     vulnerabilities: Option<RawVulnerabilities>,
     health: Option<RawHealth>,
-    cache: Option<RawCache>,
-    performance: Option<RawPerformance>,
-    sources: Option<RawSources>,
+    #[allow(dead_code)]
+    cache: Option<toml::Value>,
+    #[allow(dead_code)]
+    performance: Option<toml::Value>,
+    #[allow(dead_code)]
+    sources: Option<toml::Value>,
 }
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLicenses {
-    allow: Option<Vec<Spanned<String>>>,
-    #[serde(default)]
-    deny: Vec<Spanned<String>>,
-    unknown: Option<Disposition>,
-    #[serde(default)]
-    exceptions: Vec<RawLicenseException>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLicenseException {
-    name: Spanned<String>,
-    allow: Vec<Spanned<String>>,
-    reason: Option<String>,
-}
-
-/// A package entry in `deny`/`allow`: a bare name or a table. (Untagged enums cannot hold
-/// `Spanned` fields, so the whole entry carries the span.)
-#[derive(Deserialize)]
-#[serde(
-    untagged,
-    expecting = "a package name or a table like { name = \"pycrypto\", version = \"<3\", reason = \"...\" }"
-)]
-enum RawPackageEntry {
-    Name(String),
-    Rule(RawPlainRule),
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPlainRule {
-    name: String,
-    version: Option<String>,
-    reason: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPackageRule {
-    name: Spanned<String>,
-    version: Option<Spanned<String>>,
-    reason: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPackages {
-    #[serde(default)]
-    deny: Vec<Spanned<RawPackageEntry>>,
-    #[serde(default)]
-    allow: Vec<Spanned<RawPackageEntry>>,
-    #[serde(default)]
-    require: Vec<RawPackageRule>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawIgnore {
-    id: Spanned<String>,
-    reason: Option<String>,
-    until: Option<Spanned<RawDate>>,
-}
-
-/// `until` may be written as a TOML date (`2027-01-31`) or a string (`"2027-01-31"`).
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RawDate {
-    Date(toml::value::Datetime),
-    Text(String),
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawVulnerabilities {
-    #[serde(default)]
-    ignore: Vec<RawIgnore>,
-    severity_threshold: Option<Spanned<RawSeverity>>,
-    unknown: Option<Disposition>,
-    max_db_age: Option<Spanned<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RawSeverity {
-    Score(f64),
-    Word(String),
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawHealth {
-    yanked: Option<Disposition>,
-    outdated: Option<Disposition>,
-    max_age: Option<Spanned<String>>,
-    unknown: Option<Disposition>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCache {
-    metadata_ttl: Option<Spanned<String>>,
-    vulnerability_ttl: Option<Spanned<String>>,
-    max_size: Option<Spanned<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPerformance {
-    regression_threshold: Option<Spanned<f64>>,
-    baseline_runs: Option<Spanned<i64>>,
-    min_baseline_runs: Option<Spanned<i64>>,
-    history_limit: Option<Spanned<i64>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSources {
-    pypi_url: Option<String>,
-    osv_url: Option<String>,
-    osv_db: Option<PathBuf>,
-    concurrency: Option<Spanned<i64>>,
-    timeout: Option<Spanned<String>>,
-    retries: Option<Spanned<i64>>,
-    redis_url: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct RawPyproject {
-    tool: Option<RawTool>,
-}
-
-#[derive(Deserialize)]
-struct RawTool {
-    depdash: Option<RawConfig>,
-}
-
-// ---------------------------------------------------------------------------------------------
 
 /// Where to look for a policy when none is given: `depdash.toml`, then `[tool.depdash]` in
 /// `pyproject.toml`, in `dir`. Returns `None` when neither exists (or pyproject has no section).
@@ -379,393 +68,48 @@ pub fn discover(dir: &Path) -> Option<PathBuf> {
 }
 
 /// Read and validate a policy file. `pyproject.toml` files are read from `[tool.depdash]`.
-pub fn load(path: &Path) -> Result<Policy, PolicyError> {
-    let bytes = std::fs::read(path).map_err(|e| PolicyError {
-        path: path.to_path_buf(),
-        line: 0,
-        column: 0,
-        message: format!("cannot read policy file: {e}"),
-    })?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let (line, column) = line_col(
-            &String::from_utf8_lossy(e.as_bytes()),
-            e.utf8_error().valid_up_to(),
-        );
-        PolicyError {
-            path: path.to_path_buf(),
-            line,
-            column,
-            message: "policy file is not valid UTF-8".into(),
-        }
-    })?;
-    let is_pyproject = path.file_name().is_some_and(|n| n == "pyproject.toml");
-    parse(&text, path, is_pyproject)
+pub fn load(path: &Path) -> Result<Policy, PolicyErrors> {
+    let text = crate::config::read(path)?;
+    parse(&text, path, crate::config::is_pyproject(path))
 }
 
-/// Parse policy text. `path` is used for messages only.
-pub fn parse(text: &str, path: &Path, is_pyproject: bool) -> Result<Policy, PolicyError> {
-    let ctx = Ctx { text, path };
-    let raw = if is_pyproject {
-        let doc: RawPyproject = toml::from_str(text).map_err(|e| ctx.toml_error(&e))?;
-        doc.tool.and_then(|t| t.depdash).unwrap_or_default()
-    } else {
-        toml::from_str::<RawConfig>(text).map_err(|e| ctx.toml_error(&e))?
+/// Parse policy text, reporting every invalid value at once. `path` is used for messages only.
+pub fn parse(text: &str, path: &Path, is_pyproject: bool) -> Result<Policy, PolicyErrors> {
+    let ctx = Ctx::new(text, path);
+    let raw: RawPolicy = crate::config::deserialize(&ctx, is_pyproject)?;
+    let defaults = Policy::default();
+    let policy = Policy {
+        path: Some(path.to_path_buf()),
+        licenses: raw.licenses.map_or(defaults.licenses, |l| {
+            LicensePolicy::validate(&ctx, l.get_ref())
+        }),
+        packages: raw
+            .packages
+            .map_or(defaults.packages, |p| PackagePolicy::validate(&ctx, &p)),
+        vulnerabilities: raw.vulnerabilities.map_or(defaults.vulnerabilities, |v| {
+            VulnerabilityPolicy::validate(&ctx, &v)
+        }),
+        health: raw
+            .health
+            .map_or(defaults.health, |h| HealthPolicy::validate(&ctx, &h)),
+        fingerprint: crate::fingerprint::of_bytes(text.as_bytes()),
     };
-    let mut policy = ctx.validate(raw)?;
-    policy.path = Some(path.to_path_buf());
-    policy.fingerprint = crate::fingerprint::of_bytes(text.as_bytes());
-    Ok(policy)
-}
-
-struct Ctx<'a> {
-    text: &'a str,
-    path: &'a Path,
-}
-
-impl Ctx<'_> {
-    fn error_at(&self, span: Range<usize>, message: impl Into<String>) -> PolicyError {
-        let (line, column) = line_col(self.text, span.start);
-        PolicyError {
-            path: self.path.to_path_buf(),
-            line,
-            column,
-            message: message.into(),
-        }
-    }
-
-    fn toml_error(&self, e: &toml::de::Error) -> PolicyError {
-        let span = e.span().unwrap_or(0..0);
-        self.error_at(span, e.message().trim().to_string())
-    }
-
-    fn licensee(&self, item: &Spanned<String>, what: &str) -> Result<spdx::Licensee, PolicyError> {
-        spdx::Licensee::parse(item.get_ref()).map_err(|e| {
-            self.error_at(
-                item.span(),
-                format!(
-                    "{what}: `{}` is not an SPDX license id ({}); expected e.g. \"MIT\", \"Apache-2.0\", \"GPL-2.0-or-later\"",
-                    item.get_ref(),
-                    e.reason
-                ),
-            )
-        })
-    }
-
-    fn licensees(
-        &self,
-        items: &[Spanned<String>],
-        what: &str,
-    ) -> Result<Vec<spdx::Licensee>, PolicyError> {
-        items.iter().map(|i| self.licensee(i, what)).collect()
-    }
-
-    fn specifiers(&self, item: &Spanned<String>) -> Result<VersionSpecifiers, PolicyError> {
-        self.specifiers_at(item.get_ref(), item.span())
-    }
-
-    fn specifiers_at(
-        &self,
-        text: &str,
-        span: Range<usize>,
-    ) -> Result<VersionSpecifiers, PolicyError> {
-        VersionSpecifiers::from_str(text).map_err(|e| {
-            self.error_at(
-                span,
-                format!(
-                    "`{text}` is not a PEP 440 version specifier ({e}); expected e.g. \">=2\", \"~=1.4\", \"==3.1.*\""
-                ),
-            )
-        })
-    }
-
-    fn package_name(&self, item: &Spanned<String>) -> Result<String, PolicyError> {
-        self.package_name_at(item.get_ref(), item.span())
-    }
-
-    fn package_name_at(&self, name: &str, span: Range<usize>) -> Result<String, PolicyError> {
-        let name = name.trim();
-        let valid = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-        if !valid {
-            return Err(self.error_at(span, format!("`{name}` is not a valid Python package name")));
-        }
-        Ok(normalize_name(name))
-    }
-
-    fn package_rule(&self, raw: &RawPackageRule) -> Result<PackageRule, PolicyError> {
-        Ok(PackageRule {
-            name: self.package_name(&raw.name)?,
-            version: raw
-                .version
-                .as_ref()
-                .map(|v| self.specifiers(v))
-                .transpose()?,
-            reason: raw.reason.clone(),
-        })
-    }
-
-    fn package_entry(&self, raw: &Spanned<RawPackageEntry>) -> Result<PackageRule, PolicyError> {
-        let span = raw.span();
-        match raw.get_ref() {
-            RawPackageEntry::Name(name) => Ok(PackageRule {
-                name: self.package_name_at(name, span)?,
-                version: None,
-                reason: None,
-            }),
-            RawPackageEntry::Rule(rule) => Ok(PackageRule {
-                name: self.package_name_at(&rule.name, span.clone())?,
-                version: rule
-                    .version
-                    .as_deref()
-                    .map(|v| self.specifiers_at(v, span))
-                    .transpose()?,
-                reason: rule.reason.clone(),
-            }),
-        }
-    }
-
-    fn duration(&self, item: &Spanned<String>) -> Result<Duration, PolicyError> {
-        parse_duration(item.get_ref()).ok_or_else(|| {
-            self.error_at(
-                item.span(),
-                format!(
-                    "`{}` is not a duration; expected a number and a unit, e.g. \"90s\", \"30m\", \"1h\", \"7d\", \"2w\", \"1y\"",
-                    item.get_ref()
-                ),
-            )
-        })
-    }
-
-    fn count(&self, item: &Spanned<i64>, min: i64) -> Result<usize, PolicyError> {
-        let value = *item.get_ref();
-        if value < min {
-            return Err(self.error_at(
-                item.span(),
-                format!("expected a whole number of at least {min}, found {value}"),
-            ));
-        }
-        Ok(value as usize)
-    }
-
-    fn date(&self, item: &Spanned<RawDate>) -> Result<time::Date, PolicyError> {
-        let text = match item.get_ref() {
-            RawDate::Date(d) => d.to_string(),
-            RawDate::Text(t) => t.clone(),
-        };
-        let format = time::macros::format_description!("[year]-[month]-[day]");
-        time::Date::parse(text.trim(), &format).map_err(|_| {
-            self.error_at(
-                item.span(),
-                format!("`{text}` is not a date; expected YYYY-MM-DD, e.g. 2027-01-31"),
-            )
-        })
-    }
-
-    fn validate(&self, raw: RawConfig) -> Result<Policy, PolicyError> {
-        let mut policy = Policy::default();
-
-        if let Some(licenses) = raw.licenses {
-            let licenses = licenses.into_inner();
-            let mut exceptions = Vec::new();
-            for e in &licenses.exceptions {
-                exceptions.push(LicenseException {
-                    name: self.package_name(&e.name)?,
-                    allow: self.licensees(&e.allow, "licenses.exceptions.allow")?,
-                    reason: e.reason.clone().unwrap_or_default(),
-                });
-            }
-            policy.licenses = LicensePolicy {
-                enabled: true,
-                allow: licenses
-                    .allow
-                    .as_deref()
-                    .map(|a| self.licensees(a, "licenses.allow"))
-                    .transpose()?,
-                deny: self.licensees(&licenses.deny, "licenses.deny")?,
-                unknown: licenses.unknown.unwrap_or(Disposition::Deny),
-                exceptions,
-            };
-        }
-
-        if let Some(packages) = raw.packages {
-            policy.packages = PackagePolicy {
-                deny: packages
-                    .deny
-                    .iter()
-                    .map(|e| self.package_entry(e))
-                    .collect::<Result<_, _>>()?,
-                allow: packages
-                    .allow
-                    .iter()
-                    .map(|e| self.package_entry(e))
-                    .collect::<Result<_, _>>()?,
-                require: packages
-                    .require
-                    .iter()
-                    .map(|r| self.package_rule(r))
-                    .collect::<Result<_, _>>()?,
-            };
-            for rule in &policy.packages.require {
-                if rule.version.is_none() {
-                    let raw_rule = packages
-                        .require
-                        .iter()
-                        .find(|r| normalize_name(r.name.get_ref()) == rule.name)
-                        .expect("rule came from this list");
-                    return Err(self.error_at(
-                        raw_rule.name.span(),
-                        "packages.require entries need a `version` specifier, e.g. version = \">=2\"",
-                    ));
-                }
-            }
-        }
-
-        if let Some(v) = raw.vulnerabilities {
-            let mut ignore = Vec::new();
-            for i in &v.ignore {
-                if i.id.get_ref().trim().is_empty() {
-                    return Err(self.error_at(i.id.span(), "advisory id must not be empty"));
-                }
-                ignore.push(VulnerabilityIgnore {
-                    id: i.id.get_ref().trim().to_string(),
-                    reason: i.reason.clone().unwrap_or_default(),
-                    until: i.until.as_ref().map(|d| self.date(d)).transpose()?,
-                });
-            }
-            let severity_threshold = match &v.severity_threshold {
-                None => None,
-                Some(s) => Some(match s.get_ref() {
-                    RawSeverity::Score(x) if (0.0..=10.0).contains(x) => *x,
-                    RawSeverity::Word(w) => match w.to_ascii_lowercase().as_str() {
-                        "none" => 0.0,
-                        "low" => 0.1,
-                        "medium" | "moderate" => 4.0,
-                        "high" => 7.0,
-                        "critical" => 9.0,
-                        _ => {
-                            return Err(self.error_at(
-                                s.span(),
-                                format!("`{w}` is not a severity; expected low, medium, high, critical or a CVSS score 0-10"),
-                            ));
-                        }
-                    },
-                    RawSeverity::Score(x) => {
-                        return Err(self.error_at(
-                            s.span(),
-                            format!("CVSS score {x} is out of range; expected 0 to 10"),
-                        ));
-                    }
-                }),
-            };
-            policy.vulnerabilities = VulnerabilityPolicy {
-                ignore,
-                severity_threshold,
-                unknown: v.unknown.unwrap_or(Disposition::Deny),
-                max_db_age: v
-                    .max_db_age
-                    .as_ref()
-                    .map(|d| self.duration(d))
-                    .transpose()?,
-            };
-        }
-
-        if let Some(h) = raw.health {
-            let defaults = HealthPolicy::default();
-            policy.health = HealthPolicy {
-                yanked: h.yanked.unwrap_or(defaults.yanked),
-                outdated: h.outdated.unwrap_or(defaults.outdated),
-                max_age: h.max_age.as_ref().map(|d| self.duration(d)).transpose()?,
-                unknown: h.unknown.unwrap_or(defaults.unknown),
-            };
-        }
-
-        if let Some(c) = raw.cache {
-            let defaults = CachePolicy::default();
-            policy.cache = CachePolicy {
-                metadata_ttl: match &c.metadata_ttl {
-                    Some(d) => self.duration(d)?,
-                    None => defaults.metadata_ttl,
-                },
-                vulnerability_ttl: match &c.vulnerability_ttl {
-                    Some(d) => self.duration(d)?,
-                    None => defaults.vulnerability_ttl,
-                },
-                max_size_bytes: match &c.max_size {
-                    Some(s) => parse_size(s.get_ref()).ok_or_else(|| {
-                        self.error_at(
-                            s.span(),
-                            format!(
-                                "`{}` is not a size; expected e.g. \"256MB\", \"1GiB\"",
-                                s.get_ref()
-                            ),
-                        )
-                    })?,
-                    None => defaults.max_size_bytes,
-                },
-            };
-        }
-
-        if let Some(p) = raw.performance {
-            let defaults = PerfPolicy::default();
-            let threshold = match &p.regression_threshold {
-                Some(t) if *t.get_ref() > 0.0 && *t.get_ref() < 100.0 => *t.get_ref(),
-                Some(t) => {
-                    return Err(self.error_at(
-                        t.span(),
-                        "regression_threshold is a fraction, e.g. 0.2 for 20 %",
-                    ));
-                }
-                None => defaults.regression_threshold,
-            };
-            policy.performance = PerfPolicy {
-                regression_threshold: threshold,
-                baseline_runs: match &p.baseline_runs {
-                    Some(n) => self.count(n, 1)?,
-                    None => defaults.baseline_runs,
-                },
-                min_baseline_runs: match &p.min_baseline_runs {
-                    Some(n) => self.count(n, 1)?,
-                    None => defaults.min_baseline_runs,
-                },
-                history_limit: match &p.history_limit {
-                    Some(n) => self.count(n, 1)?,
-                    None => defaults.history_limit,
-                },
-            };
-        }
-
-        if let Some(s) = raw.sources {
-            policy.sources = SourcesConfig {
-                pypi_url: s.pypi_url,
-                osv_url: s.osv_url,
-                osv_db: s.osv_db,
-                concurrency: s
-                    .concurrency
-                    .as_ref()
-                    .map(|n| self.count(n, 1))
-                    .transpose()?,
-                timeout: s.timeout.as_ref().map(|d| self.duration(d)).transpose()?,
-                retries: s
-                    .retries
-                    .as_ref()
-                    .map(|n| self.count(n, 0).map(|n| n as u32))
-                    .transpose()?,
-                redis_url: s.redis_url,
-            };
-        }
-
-        Ok(policy)
-    }
+    ctx.finish(policy)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
-    fn parse_str(text: &str) -> Result<Policy, PolicyError> {
+    fn parse_str(text: &str) -> Result<Policy, PolicyErrors> {
         parse(text, Path::new("depdash.toml"), false)
+    }
+
+    /// The one error of a file that has exactly one.
+    fn only(errors: PolicyErrors) -> PolicyError {
+        assert_eq!(errors.0.len(), 1, "{errors}");
+        errors.0.into_iter().next().unwrap()
     }
 
     #[test]
@@ -812,6 +156,7 @@ max_db_age = "7d"
     #[test]
     fn unknown_key_is_an_error_with_line_and_column() {
         let err = parse_str("[licenses]\nallow = [\"MIT\"]\nalow = [\"BSD\"]\n").unwrap_err();
+        let err = only(err);
         assert_eq!((err.line, err.column), (3, 1), "{err}");
         assert!(err.message.contains("alow"), "{err}");
     }
@@ -819,6 +164,7 @@ max_db_age = "7d"
     #[test]
     fn invalid_spdx_id_points_at_the_string() {
         let err = parse_str("[licenses]\nallow = [\"MIT\", \"Not A License\"]\n").unwrap_err();
+        let err = only(err);
         assert_eq!(err.line, 2);
         assert_eq!(err.column, 17, "{err}");
         assert!(err.message.contains("Not A License"));
@@ -827,18 +173,83 @@ max_db_age = "7d"
 
     #[test]
     fn invalid_specifier_and_duration_are_errors() {
-        let err =
-            parse_str("[[packages.require]]\nname = \"urllib3\"\nversion = \"=>2\"\n").unwrap_err();
+        let err = only(
+            parse_str("[[packages.require]]\nname = \"urllib3\"\nversion = \"=>2\"\n").unwrap_err(),
+        );
         assert_eq!(err.line, 3);
         assert!(err.message.contains("PEP 440"));
-        let err = parse_str("[cache]\nmetadata_ttl = \"soon\"\n").unwrap_err();
+        let err = only(parse_str("[health]\nmax_age = \"soon\"\n").unwrap_err());
         assert_eq!(err.line, 2);
         assert!(err.message.contains("duration"));
     }
 
     #[test]
+    fn every_invalid_value_of_a_file_is_reported_at_once_in_file_order() {
+        let text = r#"
+[licenses]
+allow = ["MIT", "Not A License"]
+deny = ["GPL-3.0-only", "Also Bad"]
+[[licenses.exceptions]]
+name = "bad name!"
+allow = ["MIT"]
+[packages]
+deny = [{ name = "ok-pkg", version = "=>1" }]
+[[packages.require]]
+name = "urllib3"
+[vulnerabilities]
+severity_threshold = "apocalyptic"
+ignore = [{ id = "CVE-1", until = "someday" }]
+[health]
+max_age = "a while"
+"#;
+        let errors = parse_str(text).unwrap_err();
+        let at: Vec<(usize, usize)> = errors.0.iter().map(|e| (e.line, e.column)).collect();
+        assert_eq!(
+            at,
+            [
+                (3, 17),
+                (4, 25),
+                (6, 8),
+                (9, 9),
+                (11, 8),
+                (13, 22),
+                (14, 35),
+                (16, 11)
+            ],
+            "{errors}"
+        );
+        let text = errors.to_string();
+        for needle in [
+            "Not A License",
+            "Also Bad",
+            "bad name!",
+            "=>1",
+            "`version`",
+            "apocalyptic",
+            "someday",
+            "a while",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from:\n{text}");
+        }
+        assert!(
+            text.lines().all(|l| l.starts_with("depdash.toml:")),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn run_settings_sections_are_not_the_policy_s_business() {
+        let policy =
+            parse_str("[cache]\nmetadata_ttl = \"soon\"\n[sources]\nretries = 2\n").unwrap();
+        assert_eq!(policy.licenses, LicensePolicy::default());
+        let err = only(parse_str("[cachee]\n").unwrap_err());
+        assert!(err.message.contains("cachee"), "{err}");
+    }
+
+    #[test]
     fn wrong_type_is_an_error() {
         let err = parse_str("[licenses]\nunknown = \"maybe\"\n").unwrap_err();
+        let err = only(err);
         assert_eq!(err.line, 2, "{err}");
         assert!(err.message.contains("deny"), "{err}");
     }
@@ -850,6 +261,7 @@ max_db_age = "7d"
         assert!(policy.licenses.enabled);
         let bad = "[tool.depdash.licenses]\nallowed = [\"MIT\"]\n";
         let err = parse(bad, Path::new("pyproject.toml"), true).unwrap_err();
+        let err = only(err);
         assert_eq!(err.line, 2);
     }
 

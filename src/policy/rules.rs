@@ -113,7 +113,7 @@ impl Policy {
                 .max_age
                 .map(|d| toml_string(&format_duration(d))),
             RuleKey::PerformanceRegressionThreshold => {
-                Some(format!("{:?}", self.performance.regression_threshold))
+                return format!("{rule} (a run setting, in [performance])");
             }
         };
         match value {

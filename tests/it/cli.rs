@@ -383,6 +383,35 @@ async fn license_policy_violations_and_exceptions() {
     );
 }
 
+/// A policy file with several mistakes gets them all in one run, each at its line:column, the
+/// run settings' sections included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_mistake_of_a_policy_file_is_reported_at_once() {
+    let p = Project::new();
+    let policy = p.write(
+        "depdash.toml",
+        "[licenses]\ndeny = [\"Nope\"]\n[cache]\nmax_size = \"huge\"\n[health]\nmax_age = \"old\"\n",
+    );
+    let output = depdash(&[
+        "check",
+        p.site().to_str().unwrap(),
+        "--config",
+        policy.to_str().unwrap(),
+        "--offline",
+    ])
+    .await;
+    assert_eq!(code(&output), 2);
+    let err = stderr(&output);
+    for (at, what) in [("2:9", "Nope"), ("4:12", "huge"), ("6:11", "old")] {
+        let at = format!("{}:{at}:", policy.display());
+        assert!(
+            err.contains(&at) && err.contains(what),
+            "{at} {what}:\n{err}"
+        );
+    }
+    assert!(output.stdout.is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_policy_exits_2_pointing_at_line_and_column() {
     let p = Project::new();

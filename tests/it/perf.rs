@@ -3,9 +3,9 @@
 use std::path::Path;
 use std::time::Duration;
 
+use depdash::perf::config::PerfPolicy;
 use depdash::perf::history::{History, RunRecord};
 use depdash::perf::regression::compare;
-use depdash::policy::PerfPolicy;
 use depdash::telemetry::BaselineVerdict;
 use depdash::telemetry::tracker::Tracker;
 

@@ -22,12 +22,13 @@ use serde::Serialize;
 use spdx::expression::{ExprNode, Operator};
 use spdx::{AdditionItem, Expression, LicenseId, LicenseItem, LicenseReq, Licensee};
 
+use super::config::LicensePolicy;
 use crate::checks::CheckOutput;
+use crate::config::Disposition;
 use crate::model::{
     Check, Code, Distribution, Finding, LicenseSource, ResolvedLicense, RuleKey, RuleRef, Severity,
     Unknown,
 };
-use crate::policy::{Disposition, LicensePolicy};
 
 use super::expression::{LENIENT, requirement_text};
 

@@ -8,6 +8,7 @@
 //! Judgement ([`evaluate`]) applies `[licenses]` with SPDX semantics (AND/OR/WITH, `-or-later`).
 
 mod classifiers;
+pub mod config;
 mod evaluate;
 mod expression;
 mod files;
@@ -20,7 +21,7 @@ use std::path::Path;
 
 use crate::checks::CheckOutput;
 use crate::model::{Distribution, Finding, LicenseMetadata, RegistryInfo, ResolvedLicense};
-use crate::policy::LicensePolicy;
+use config::LicensePolicy;
 
 pub use evaluate::{
     ExceptionUsage, LicenseExplanation, LicenseVerdict, RequirementExplanation, RequirementStatus,

@@ -10,13 +10,15 @@
 //! A version that is not PEP 440 cannot be compared: a versioned rule on it gives an `Unknown`
 //! (failing the run: the rule could not be checked), never a pass.
 
+pub mod config;
+
 use std::str::FromStr;
 
 use pep440_rs::Version;
 
 use crate::checks::CheckOutput;
 use crate::model::{Check, Code, Distribution, Finding, RuleKey, RuleRef, Severity, Unknown};
-use crate::policy::{PackagePolicy, PackageRule};
+use config::{PackagePolicy, PackageRule};
 
 /// Whether `rule` applies to `dist`: `Ok(true/false)`, or `Err(reason)` when the version cannot
 /// be compared with the rule's specifier.

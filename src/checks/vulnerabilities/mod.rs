@@ -7,13 +7,16 @@
 //!   known (no CVSS vector and no ecosystem severity word), it is an error: an unscored advisory
 //!   is not assumed harmless.
 
+pub mod config;
+
 use std::collections::BTreeSet;
 
 use crate::checks::CheckOutput;
+use crate::config::Disposition;
 use crate::model::{
     Check, Code, Distribution, Finding, RuleKey, RuleRef, Severity, Unknown, Vulnerability,
 };
-use crate::policy::{Disposition, VulnerabilityIgnore, VulnerabilityPolicy};
+use config::{VulnerabilityIgnore, VulnerabilityPolicy};
 
 /// Which ignore entries were applied, and which expired ones still matched, across packages.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

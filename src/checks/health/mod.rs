@@ -10,14 +10,17 @@
 //! - no index data, or data a configured rule needs but cannot read (unparseable version or
 //!   upload time) → `Unknown`, failing the run when `health.unknown` is `deny`.
 
+pub mod config;
+
 use std::str::FromStr;
 
 use pep440_rs::Version;
 use time::OffsetDateTime;
 
 use crate::checks::CheckOutput;
+use crate::config::Disposition;
 use crate::model::{Check, Code, Distribution, Finding, RegistryInfo, RuleKey, Severity, Unknown};
-use crate::policy::{Disposition, HealthPolicy};
+use config::HealthPolicy;
 
 fn severity(disposition: Disposition) -> Option<Severity> {
     match disposition {
