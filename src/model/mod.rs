@@ -146,7 +146,6 @@ pub enum Check {
     Licenses,
     Vulnerabilities,
     Health,
-    Policy,
     Performance,
 }
 
@@ -158,7 +157,6 @@ impl Check {
             Check::Licenses => "licenses",
             Check::Vulnerabilities => "vulnerabilities",
             Check::Health => "health",
-            Check::Policy => "policy",
             Check::Performance => "performance",
         }
     }

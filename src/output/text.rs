@@ -49,13 +49,12 @@ impl Style {
     }
 }
 
-const CHECK_ORDER: [Check; 7] = [
+const CHECK_ORDER: [Check; 6] = [
     Check::Packages,
     Check::Licenses,
     Check::Vulnerabilities,
     Check::Health,
     Check::Inventory,
-    Check::Policy,
     Check::Performance,
 ];
 

@@ -52,28 +52,18 @@ impl PerfPolicy {
                 ))
             }
         };
-        let count = |n: &Spanned<i64>| ctx.count(n, 1);
+        let count = |raw: &Option<Spanned<i64>>, default| {
+            ctx.or_default(raw.as_ref(), default, |n| ctx.count(n, 1))
+        };
         PerfPolicy {
             regression_threshold: ctx.or_default(
                 raw.regression_threshold.as_ref(),
                 defaults.regression_threshold,
                 threshold,
             ),
-            baseline_runs: ctx.or_default(
-                raw.baseline_runs.as_ref(),
-                defaults.baseline_runs,
-                count,
-            ),
-            min_baseline_runs: ctx.or_default(
-                raw.min_baseline_runs.as_ref(),
-                defaults.min_baseline_runs,
-                count,
-            ),
-            history_limit: ctx.or_default(
-                raw.history_limit.as_ref(),
-                defaults.history_limit,
-                count,
-            ),
+            baseline_runs: count(&raw.baseline_runs, defaults.baseline_runs),
+            min_baseline_runs: count(&raw.min_baseline_runs, defaults.min_baseline_runs),
+            history_limit: count(&raw.history_limit, defaults.history_limit),
         }
     }
 }

@@ -78,7 +78,6 @@ pub enum TelemetryEvent {
 /// own event type, or `TelemetryEvent` itself), so the reporting layer never names its listener.
 trait Forward: Send + Sync {
     fn send(&self, event: TelemetryEvent) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
-    fn try_send(&self, event: TelemetryEvent);
 }
 
 impl<E: From<TelemetryEvent> + Send + 'static> Forward for mpsc::Sender<E> {
@@ -86,10 +85,6 @@ impl<E: From<TelemetryEvent> + Send + 'static> Forward for mpsc::Sender<E> {
         Box::pin(async move {
             let _ = mpsc::Sender::send(self, E::from(event)).await;
         })
-    }
-
-    fn try_send(&self, event: TelemetryEvent) {
-        let _ = mpsc::Sender::try_send(self, E::from(event));
     }
 }
 
@@ -123,14 +118,6 @@ impl EventSink {
     pub async fn emit(&self, event: TelemetryEvent) {
         if let Some(forward) = &self.forward {
             forward.send(event).await;
-        }
-    }
-
-    /// Send without waiting, for synchronous contexts; drops the event only if the channel is
-    /// full or closed.
-    pub fn try_emit(&self, event: TelemetryEvent) {
-        if let Some(forward) = &self.forward {
-            forward.try_send(event);
         }
     }
 }

@@ -27,10 +27,6 @@ impl Theme {
         Theme { color: false }
     }
 
-    pub fn has_color(&self) -> bool {
-        self.color
-    }
-
     /// `color` on color terminals, `fallback` modifiers otherwise.
     fn fg(&self, color: Color, fallback: Modifier) -> Style {
         if self.color {

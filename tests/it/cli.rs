@@ -383,15 +383,11 @@ async fn license_policy_violations_and_exceptions() {
     );
 }
 
-/// A policy file with several mistakes gets them all in one run, each at its line:column, the
-/// run settings' sections included.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_mistake_of_a_policy_file_is_reported_at_once() {
+/// `depdash check --offline` of a fresh project with `policy_text` as its policy file: the
+/// exit code 2 and no report are checked; returns stderr and the policy's path.
+async fn check_with_invalid_policy(policy_text: &str) -> (String, PathBuf) {
     let p = Project::new();
-    let policy = p.write(
-        "depdash.toml",
-        "[licenses]\ndeny = [\"Nope\"]\n[cache]\nmax_size = \"huge\"\n[health]\nmax_age = \"old\"\n",
-    );
+    let policy = p.write("depdash.toml", policy_text);
     let output = depdash(&[
         "check",
         p.site().to_str().unwrap(),
@@ -400,8 +396,27 @@ async fn every_mistake_of_a_policy_file_is_reported_at_once() {
         "--offline",
     ])
     .await;
-    assert_eq!(code(&output), 2);
-    let err = stderr(&output);
+    assert_eq!(code(&output), 2, "{}", stderr(&output));
+    assert!(output.stdout.is_empty(), "no report on a usage error");
+    (stderr(&output), policy)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_policy_exits_2_pointing_at_line_and_column() {
+    let (err, policy) =
+        check_with_invalid_policy("[licenses]\nallow = [\"MIT\"]\nallowed = []\n").await;
+    assert!(err.contains(&format!("{}:3:1:", policy.display())), "{err}");
+    assert!(err.contains("allowed"), "{err}");
+}
+
+/// A policy file with several mistakes gets them all in one run, each at its line:column, the
+/// run settings' sections included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_mistake_of_a_policy_file_is_reported_at_once() {
+    let (err, policy) = check_with_invalid_policy(
+        "[licenses]\ndeny = [\"Nope\"]\n[cache]\nmax_size = \"huge\"\n[health]\nmax_age = \"old\"\n",
+    )
+    .await;
     for (at, what) in [("2:9", "Nope"), ("4:12", "huge"), ("6:11", "old")] {
         let at = format!("{}:{at}:", policy.display());
         assert!(
@@ -409,29 +424,6 @@ async fn every_mistake_of_a_policy_file_is_reported_at_once() {
             "{at} {what}:\n{err}"
         );
     }
-    assert!(output.stdout.is_empty());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn invalid_policy_exits_2_pointing_at_line_and_column() {
-    let p = Project::new();
-    let policy = p.write(
-        "depdash.toml",
-        "[licenses]\nallow = [\"MIT\"]\nallowed = []\n",
-    );
-    let output = depdash(&[
-        "check",
-        p.site().to_str().unwrap(),
-        "--config",
-        policy.to_str().unwrap(),
-        "--offline",
-    ])
-    .await;
-    assert_eq!(code(&output), 2);
-    let err = stderr(&output);
-    assert!(err.contains(&format!("{}:3:1:", policy.display())), "{err}");
-    assert!(err.contains("allowed"), "{err}");
-    assert!(output.stdout.is_empty(), "no report on a usage error");
 }
 
 /// A run that fails on its own is not the user's input error: exit 4, not 2. Without a terminal

@@ -44,11 +44,6 @@ impl ExceptionUsage {
         Self::default()
     }
 
-    /// Fold in usage recorded elsewhere (e.g. by another task).
-    pub fn merge(&mut self, other: &ExceptionUsage) {
-        self.used.extend(other.used.iter().copied());
-    }
-
     /// Whether `policy.exceptions[exception].allow[allow]` was needed by some package.
     pub fn is_used(&self, exception: usize, allow: usize) -> bool {
         self.used.contains(&(exception, allow))

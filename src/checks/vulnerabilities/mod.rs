@@ -33,14 +33,6 @@ impl IgnoreUsage {
         Self::default()
     }
 
-    /// Fold in usage recorded elsewhere (e.g. by another task).
-    pub fn merge(&mut self, other: &IgnoreUsage) {
-        self.today = self.today.max(other.today);
-        self.applied.extend(other.applied.iter().copied());
-        self.expired_matches
-            .extend(other.expired_matches.iter().cloned());
-    }
-
     /// Whether `policy.ignore[index]` suppressed some advisory.
     pub fn was_applied(&self, index: usize) -> bool {
         self.applied.contains(&index)

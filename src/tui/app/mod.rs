@@ -302,11 +302,6 @@ impl App {
         self.dirty = true;
     }
 
-    pub fn set_regressions(&mut self, regressions: Vec<Regression>) {
-        self.regressions = regressions;
-        self.dirty = true;
-    }
-
     pub fn set_viewport(&mut self, width: u16, height: u16) {
         self.viewport = (width, height);
         self.dirty = true;

@@ -133,7 +133,7 @@ impl Group {
             Check::Packages => Group::Packages,
             Check::Vulnerabilities => Group::Vulnerabilities,
             Check::Health => Group::Health,
-            Check::Inventory | Check::Policy | Check::Performance => Group::Other,
+            Check::Inventory | Check::Performance => Group::Other,
         }
     }
 
