@@ -6,4 +6,4 @@ pub mod paths;
 pub mod upgrade;
 
 pub use paths::dependency_paths;
-pub use upgrade::smallest_clearing_upgrade;
+pub use upgrade::{smallest_clearing_upgrade, upgrade_advice};

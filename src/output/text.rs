@@ -3,6 +3,7 @@
 
 use std::io::{IsTerminal, Write};
 
+use crate::analysis::upgrade_advice;
 use crate::model::{Check, Finding, Outcome, Report, Severity, Unknown};
 
 /// Whether to use ANSI colors.
@@ -99,6 +100,15 @@ pub fn render(report: &Report, out: &mut dyn Write, style: Style) -> std::io::Re
             style.red(&format!("Violations ({})", errors.len()))
         )?;
         write_grouped(out, &errors, style)?;
+        writeln!(out)?;
+    }
+
+    let advice: Vec<(String, bool)> = report.packages.iter().filter_map(upgrade_advice).collect();
+    if !advice.is_empty() {
+        writeln!(out, "{}", style.bold("Upgrades for known vulnerabilities"))?;
+        for (text, _) in &advice {
+            writeln!(out, "  {text}")?;
+        }
         writeln!(out)?;
     }
 
@@ -336,6 +346,30 @@ mod tests {
                 .starts_with("VIOLATIONS")
         );
         assert!(!text.contains("\x1b["), "plain style has no escapes");
+    }
+
+    /// The headless face gives the same upgrade advice as the dashboard's drill-down.
+    #[test]
+    fn vulnerable_packages_get_the_smallest_clearing_upgrade() {
+        let mut r = report(vec![], vec![]);
+        let mut urllib3 = fixtures::package("urllib3", "1.26.5");
+        urllib3.vulnerabilities = vec![
+            fixtures::vulnerability("GHSA-a", &["1.26.17", "2.0.6"]),
+            fixtures::vulnerability("GHSA-b", &["1.26.18"]),
+        ];
+        r.packages = vec![fixtures::package("idna", "3.4"), urllib3];
+        let text = render_plain(&r);
+        assert!(
+            text.contains("Upgrades for known vulnerabilities"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  urllib3 ≥ 1.26.18 clears all 2 advisories"),
+            "{text}"
+        );
+        assert!(!text.contains("idna ≥"), "{text}");
+        let clean = render_plain(&report(vec![], vec![]));
+        assert!(!clean.contains("Upgrades"), "{clean}");
     }
 
     #[test]

@@ -27,8 +27,8 @@ use super::super::app::{App, Detail, DetailSubject, Health, Prompt};
 use super::super::exceptions::{ExceptionKind, PolicyException};
 use super::super::theme::Theme;
 use super::violations::severity_marker;
-use super::{centered, panel, plural, popup, wrap};
-use crate::analysis::smallest_clearing_upgrade;
+use super::{centered, panel, popup, wrap};
+use crate::analysis::upgrade_advice;
 
 /// Width of the label column.
 const LABEL: usize = 12;
@@ -119,29 +119,6 @@ fn license_section(sheet: &mut Sheet, package: &PackageReport) {
     sheet.list("Notes", &license.notes, theme.warning());
 }
 
-fn upgrade_line(package: &PackageReport) -> Option<(String, bool)> {
-    if package.vulnerabilities.is_empty() {
-        return None;
-    }
-    let upgrade = smallest_clearing_upgrade(&package.version, &package.vulnerabilities)?;
-    let mut text = match &upgrade.version {
-        Some(version) => {
-            let n = upgrade.clears.len();
-            let what = if n == package.vulnerabilities.len() && n > 1 {
-                format!("all {n} advisories")
-            } else {
-                plural(n, "advisory")
-            };
-            format!("{} ≥ {version} clears {what}", package.name)
-        }
-        None => "no fixed version is known".to_string(),
-    };
-    if !upgrade.unfixed.is_empty() {
-        text.push_str(&format!("; no fix yet for {}", upgrade.unfixed.join(", ")));
-    }
-    Some((text, upgrade.version.is_some()))
-}
-
 fn vulnerability_section(sheet: &mut Sheet, package: &PackageReport, advisory: &str) {
     let theme = sheet.theme;
     let Some(v) = package
@@ -179,7 +156,7 @@ fn vulnerability_section(sheet: &mut Sheet, package: &PackageReport, advisory: &
     if let Some(modified) = &v.modified {
         sheet.field("Modified", modified, theme.muted());
     }
-    if let Some((text, fixable)) = upgrade_line(package) {
+    if let Some((text, fixable)) = upgrade_advice(package) {
         let style = if fixable { theme.ok() } else { theme.warning() };
         sheet.field("Upgrade", &text, style);
     }
@@ -340,7 +317,7 @@ fn package_sheet(sheet: &mut Sheet, app: &App, detail: &Detail, name: &str) {
     } else {
         sheet.list("Advisories", &vulns, theme.violation());
     }
-    if let Some((text, fixable)) = upgrade_line(package) {
+    if let Some((text, fixable)) = upgrade_advice(package) {
         sheet.field(
             "Upgrade",
             &text,
