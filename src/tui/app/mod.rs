@@ -69,7 +69,7 @@ pub struct App {
     /// Wall clock of the run in progress, advanced by `tick`.
     clock: Duration,
     viewport: (u16, u16),
-    /// Derived rows wait for `sync` after events, so a burst costs one rebuild.
+    /// Something changed since the last frame: redraw.
     dirty: bool,
 }
 

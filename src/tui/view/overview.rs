@@ -1,4 +1,4 @@
-//! Overview: the verdict so far, progress, sources, cache, findings by check, slow operations.
+//! Overview: progress, then the verdict, sources, cache, findings by check, slow operations.
 //!
 //! ```text
 //! ╭ Run 2 ──────────────────────────────────────────────────────────────────╮
