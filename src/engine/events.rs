@@ -69,7 +69,7 @@ pub struct MetricsSnapshot {
 }
 
 /// The engine's side of the event channel. Lower layers get it as a
-/// [`telemetry::EventSink`](crate::telemetry::EventSink) (`into()`), which forwards their
+/// [`telemetry::EventSink`] (`into()`), which forwards their
 /// [`TelemetryEvent`]s into this stream.
 #[derive(Clone, Debug)]
 pub struct EventSink {

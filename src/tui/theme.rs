@@ -1,5 +1,5 @@
 //! Styles for every element of the dashboard, in one place. A calm palette on color terminals;
-//! with `NO_COLOR` set (https://no-color.org) no color at all, only bold and reverse.
+//! with `NO_COLOR` set (<https://no-color.org>) no color at all, only bold and reverse.
 
 use ratatui::style::{Color, Modifier, Style};
 

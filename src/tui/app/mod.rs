@@ -2,9 +2,9 @@
 //! snapshots come in through `apply_event`/`apply_metrics`; user actions through `update`, which
 //! returns an `Intent` when the outside world must act (re-run, quit, write an exception).
 //!
-//! Three rooms around the one [`App`]: [`store`] holds what the run told us (events, metrics,
-//! the report) and how it arrives; [`view_state`] holds what the user looks at (screens,
-//! overlays, sorted and filtered rows); [`update`] turns user actions into state changes and
+//! Three rooms around the one [`App`]: `store` holds what the run told us (events, metrics,
+//! the report) and how it arrives; `view_state` holds what the user looks at (screens,
+//! overlays, sorted and filtered rows); `update` turns user actions into state changes and
 //! intents. This file has the struct and read access for the views.
 
 mod store;
