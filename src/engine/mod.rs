@@ -98,8 +98,10 @@ async fn with_current_policy(settings: Arc<Settings>, sink: &EventSink) -> Arc<S
             Arc::new(updated)
         }
         Err(e) => {
+            // One line per warning: a file's several errors are joined.
+            let errors = e.to_string().replace('\n', "; ");
             sink.emit(EngineEvent::Warning(format!(
-                "policy not reloaded, the previous one stays in force: {e}"
+                "policy not reloaded, the previous one stays in force: {errors}"
             )))
             .await;
             settings
