@@ -15,7 +15,38 @@
 //! for the templates it does not resemble.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
+
+/// FxHash (the multiply-rotate hash rustc uses): the keys are our own words and 4-grams, not
+/// attacker-chosen in a way that matters (a slow lookup, not a wrong answer), and SipHash was
+/// a third of the time spent per license file.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// The SPDX templates, `@@@ <id>` before each.
 const TEMPLATES: &str = include_str!("../../../assets/licenses/templates.txt");
@@ -51,10 +82,10 @@ struct Template {
 }
 
 struct Library {
-    vocabulary: HashMap<String, u16>,
+    vocabulary: FxMap<String, u16>,
     templates: Vec<Template>,
     /// 4-gram → (template, position).
-    index: HashMap<u64, Vec<(u16, u32)>>,
+    index: FxMap<u64, Vec<(u16, u32)>>,
 }
 
 /// Word equivalences (SPDX guidelines, "equivalent words"), applied to both sides.
@@ -88,7 +119,7 @@ fn gram(words: &[u16]) -> u64 {
 fn parse_template(
     id: &'static str,
     body: &'static str,
-    vocabulary: &mut HashMap<String, u16>,
+    vocabulary: &mut FxMap<String, u16>,
 ) -> Template {
     let mut t = Template {
         id,
@@ -193,13 +224,13 @@ fn var_allowance(pattern: &str) -> usize {
 fn library() -> &'static Library {
     static LIB: OnceLock<Library> = OnceLock::new();
     LIB.get_or_init(|| {
-        let mut vocabulary = HashMap::new();
+        let mut vocabulary = FxMap::default();
         let mut templates = Vec::new();
         for record in TEMPLATES.split("@@@ ").filter(|r| !r.trim().is_empty()) {
             let (id, body) = record.split_once('\n').unwrap_or((record, ""));
             templates.push(parse_template(id.trim(), body, &mut vocabulary));
         }
-        let mut index: HashMap<u64, Vec<(u16, u32)>> = HashMap::new();
+        let mut index: FxMap<u64, Vec<(u16, u32)>> = FxMap::default();
         for (ti, t) in templates.iter().enumerate() {
             for (pos, window) in t.words.windows(N).enumerate() {
                 index
@@ -269,7 +300,7 @@ pub(crate) fn find(tokens: &Tokens) -> Matched {
     let lib = library();
     let text = &tokens.ids;
     // Hits per template, by text position.
-    let mut hits: HashMap<u16, Vec<(u32, u32)>> = HashMap::new();
+    let mut hits: Vec<Vec<(u32, u32)>> = vec![Vec::new(); lib.templates.len()];
     if text.len() >= N {
         for (i, window) in text.windows(N).enumerate() {
             if window.contains(&FOREIGN) {
@@ -277,17 +308,18 @@ pub(crate) fn find(tokens: &Tokens) -> Matched {
             }
             if let Some(postings) = lib.index.get(&gram(window)) {
                 for &(t, j) in postings {
-                    hits.entry(t).or_default().push((i as u32, j));
+                    hits[usize::from(t)].push((i as u32, j));
                 }
             }
         }
     }
     // Only templates with enough anchors to possibly reach the near-miss share.
-    let mut candidates: Vec<(u16, Vec<(u32, u32)>)> = hits
+    let candidates: Vec<(u16, Vec<(u32, u32)>)> = hits
         .into_iter()
-        .filter(|(t, h)| h.len() >= min_hits(&lib.templates[usize::from(*t)]))
+        .enumerate()
+        .filter(|(t, h)| !h.is_empty() && h.len() >= min_hits(&lib.templates[*t]))
+        .map(|(t, h)| (t as u16, h))
         .collect();
-    candidates.sort_by_key(|(t, _)| *t);
 
     let mut claimed: Vec<(usize, usize)> = Vec::new();
     let mut out = Matched::default();
