@@ -39,6 +39,10 @@ pub struct NetworkSettings {
     pub concurrency: Option<usize>,
     pub timeout: Option<Duration>,
     pub retries: Option<u32>,
+    /// `--stall-timeout`, `--connect-timeout`, `--fetch-deadline` (defaults in `HttpConfig`).
+    pub stall_timeout: Option<Duration>,
+    pub connect_timeout: Option<Duration>,
+    pub fetch_deadline: Option<Duration>,
 }
 
 /// Cache settings.
@@ -109,6 +113,21 @@ impl Settings {
             })?),
             None => sources.timeout,
         };
+        let duration_flag = |flag: &str, value: &Option<String>| {
+            value
+                .as_deref()
+                .map(|text| {
+                    policy::parse_duration(text).ok_or_else(|| {
+                        Error::Usage(format!(
+                            "--{flag} {text}: expected a duration such as 10s or 2m"
+                        ))
+                    })
+                })
+                .transpose()
+        };
+        let stall_timeout = duration_flag("stall-timeout", &args.stall_timeout)?;
+        let connect_timeout = duration_flag("connect-timeout", &args.connect_timeout)?;
+        let fetch_deadline = duration_flag("fetch-deadline", &args.fetch_deadline)?;
         let concurrency = args.concurrency.or(sources.concurrency);
         if concurrency == Some(0) {
             return Err(Error::Usage("--concurrency must be at least 1".into()));
@@ -159,6 +178,9 @@ impl Settings {
                 concurrency,
                 timeout,
                 retries: args.retries.or(sources.retries),
+                stall_timeout,
+                connect_timeout,
+                fetch_deadline,
             },
             cache: CacheSettings {
                 enabled: !args.no_cache,

@@ -262,6 +262,15 @@ pub async fn run_once(
         if let Some(r) = settings.network.retries {
             config.retries = r;
         }
+        if let Some(t) = settings.network.stall_timeout {
+            config.stall_timeout = t;
+        }
+        if let Some(t) = settings.network.connect_timeout {
+            config.connect_timeout = t;
+        }
+        if let Some(t) = settings.network.fetch_deadline {
+            config.fetch_deadline = t;
+        }
         Some(
             HttpClient::new(config, events.clone(), tracker.clone())
                 .map_err(|e| Error::Engine(format!("HTTP client: {e}")))?,

@@ -12,6 +12,14 @@
 //!   pacing, not the network; the whole request's time is in its `RequestEvent::duration`.
 //! - breakers count attempts: a transport failure or 5xx is a failure, any other answer
 //!   (2xx, 404, 429, other 4xx, even a malformed body) proves the host is up.
+//!
+//! Bounds, so no server can hang or exhaust us (see [`HttpConfig`] for the figures): a connect
+//! timeout; a stall timeout (no first byte, or too little progress, within it ends the attempt);
+//! a whole-attempt timeout; a run-level fetch deadline after which nothing new is sent and
+//! everything in flight is cut; a cap on every body counted after decompression, and a budget on
+//! all bodies buffered at once; serde_json's nesting limit (128); at most a few redirects, which
+//! never carry credentials to another host (reqwest strips `Authorization` across hosts) and
+//! never downgrade https to http. Requests still queued when a host's breaker opens are dropped.
 
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap};
@@ -29,10 +37,60 @@ use tokio::sync::Semaphore;
 
 use super::SourceError;
 use super::breaker::{CircuitBreaker, Ticket};
+use super::resolve::CachingResolver;
 use crate::engine::events::{
     BreakerState, EngineEvent, EventSink, NetworkCounters, RequestEvent, RequestOutcome, SourceKind,
 };
 use crate::perf::tracker::Tracker;
+
+/// Least body progress per stall window: a server trickling a byte a second is cut off after
+/// one stall timeout, not after the whole attempt timeout.
+pub const MIN_PROGRESS_BYTES: usize = 1024;
+
+/// Bytes an attempt holds against the shared body budget; released when it ends, however it ends.
+struct Reservation<'a> {
+    buffered: &'a AtomicU64,
+    bytes: u64,
+}
+
+impl Reservation<'_> {
+    /// Reserve `more` bytes if the budget allows.
+    fn grow(&mut self, more: usize, budget: usize) -> bool {
+        let more = more as u64;
+        let granted = self
+            .buffered
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |now| {
+                now.checked_add(more).filter(|&n| n <= budget as u64)
+            })
+            .is_ok();
+        if granted {
+            self.bytes += more;
+        }
+        granted
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        self.buffered.fetch_sub(self.bytes, Ordering::SeqCst);
+    }
+}
+
+/// Redirects: at most `max`, never from https to http. reqwest itself drops `Authorization`,
+/// cookies and proxy credentials when a redirect leaves the host (or port, or scheme).
+fn redirect_policy(max: usize) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        let downgrade = attempt.url().scheme() == "http"
+            && attempt.previous().iter().any(|u| u.scheme() == "https");
+        if attempt.previous().len() > max {
+            attempt.error(format!("more than {max} redirects"))
+        } else if downgrade {
+            attempt.error("redirect from https to http")
+        } else {
+            attempt.follow()
+        }
+    })
+}
 
 /// Bodies larger than this are parsed on the blocking pool, so a multi-megabyte PyPI project
 /// document does not stall the runtime thread that also drives the dashboard.
@@ -52,9 +110,32 @@ pub struct HttpConfig {
     /// a typical environment under half a second of network time; OSV needs one request per
     /// 1000 packages, so PyPI sets the figure.
     pub concurrency: usize,
+    /// TCP (and TLS) connection set-up, name lookup included. Default 3 s: a loopback or LAN
+    /// index connects in milliseconds, a distant one in a few hundred.
     pub connect_timeout: Duration,
-    /// Whole attempt: send, headers and body.
+    /// Most time without progress: no first byte of the answer, or less than
+    /// [`MIN_PROGRESS_BYTES`] of body, within it ends the attempt as stalled. Default 4 s (OSV
+    /// answers a 1000-query batch in about a second). A stalled attempt is retried once, not
+    /// `retries` times, so a host that accepts and never answers costs at most 2 × 4 s plus a
+    /// backoff: under 10 s on default settings even before its breaker opens.
+    pub stall_timeout: Duration,
+    /// Whole attempt: send, headers and body (cuts a steady trickle the stall rule lets through).
     pub request_timeout: Duration,
+    /// The whole fetch, from the client's creation: past it nothing new is sent and attempts in
+    /// flight are cut; what they were fetching is unknown. Default 120 s (a cold run of 10,000
+    /// packages against a 50 ms registry takes 21 s).
+    pub fetch_deadline: Duration,
+    /// Largest body accepted, counted after decompression. Default 32 MiB: the largest real
+    /// answers are PyPI project documents of projects with ~100 wheels per release and hundreds of
+    /// releases (≈ 1.1 KB per file entry × ~15,000–20,000 files ≈ 16–22 MB); OSV records and
+    /// 1000-query batches are far smaller.
+    pub max_response_bytes: usize,
+    /// Most body bytes buffered across all attempts at once (default 48 MiB), so 32 hostile
+    /// answers at the cap cannot take 1 GiB: an attempt that would exceed it fails and is retried
+    /// after a backoff. Keeps peak RSS under 100 MB whatever servers send.
+    pub body_budget_bytes: usize,
+    /// Most redirects followed per attempt (default 3).
+    pub max_redirects: usize,
     /// Retries after the first attempt (so `retries + 1` attempts at most).
     pub retries: u32,
     /// Backoff before retry `n` (0-based) is uniform in `[0, min(backoff_max, base × 2ⁿ)]`.
@@ -72,8 +153,13 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             concurrency: 32,
-            connect_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(3),
+            stall_timeout: Duration::from_secs(4),
             request_timeout: Duration::from_secs(20),
+            fetch_deadline: Duration::from_secs(120),
+            max_response_bytes: 32 * 1024 * 1024,
+            body_budget_bytes: 48 * 1024 * 1024,
+            max_redirects: 3,
             retries: 3,
             backoff_base: Duration::from_millis(100),
             backoff_max: Duration::from_secs(5),
@@ -116,6 +202,18 @@ pub enum FetchError {
     BreakerOpen { host: String },
     #[error("{host}: timed out after {}", seconds(*after))]
     Timeout { host: String, after: Duration },
+    /// The host accepted the request but sent nothing (or too little) for the stall timeout.
+    #[error("{host}: stalled, no answer progress for {}", seconds(*after))]
+    Stalled { host: String, after: Duration },
+    /// The run's fetch deadline passed before this request could finish.
+    #[error("{host}: not answered within the run's fetch deadline of {}", seconds(*deadline))]
+    Deadline { host: String, deadline: Duration },
+    /// The answer exceeded the size cap (counted after decompression).
+    #[error("{host}: answer larger than the {} MiB limit (after decompression); refused", limit / (1024 * 1024))]
+    TooLarge { host: String, limit: usize },
+    /// A redirect we do not follow (too many, or https → http).
+    #[error("{host}: redirect refused: {detail}")]
+    Redirect { host: String, detail: String },
     #[error("{host}: cannot connect: {detail}")]
     Connect { host: String, detail: String },
     /// The connection broke mid-exchange (reset, closed before the answer, truncated body).
@@ -166,6 +264,16 @@ fn seconds(d: Duration) -> String {
 #[derive(Clone, Debug)]
 enum AttemptError {
     Timeout(Duration),
+    Stalled(Duration),
+    /// The run's fetch deadline passed.
+    Deadline(Duration),
+    /// Body over the cap (permanent).
+    TooLarge(usize),
+    /// The shared body budget is spent by other answers (transient).
+    Busy(usize),
+    /// The host's breaker opened while this attempt waited for a slot: never sent.
+    Dropped,
+    Redirect(String),
     Connect(String),
     Transport(String),
     /// 5xx or 429.
@@ -179,6 +287,24 @@ impl fmt::Display for AttemptError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AttemptError::Timeout(after) => write!(f, "timed out after {}", seconds(*after)),
+            AttemptError::Stalled(after) => {
+                write!(f, "stalled, no answer progress for {}", seconds(*after))
+            }
+            AttemptError::Deadline(after) => {
+                write!(f, "fetch deadline of {} passed", seconds(*after))
+            }
+            AttemptError::TooLarge(limit) => write!(
+                f,
+                "answer larger than the {} MiB limit",
+                limit / (1024 * 1024)
+            ),
+            AttemptError::Busy(budget) => write!(
+                f,
+                "answers in flight exceed the {} MiB memory budget",
+                budget / (1024 * 1024)
+            ),
+            AttemptError::Dropped => write!(f, "circuit breaker opened while queued"),
+            AttemptError::Redirect(detail) => write!(f, "redirect refused: {detail}"),
             AttemptError::Connect(detail) => write!(f, "cannot connect: {detail}"),
             AttemptError::Transport(detail) => write!(f, "connection failed: {detail}"),
             AttemptError::Status { code, .. } => write!(f, "HTTP {code}"),
@@ -187,10 +313,47 @@ impl fmt::Display for AttemptError {
 }
 
 impl AttemptError {
+    /// A timeout class error: retried once at most (each costs a whole stall or attempt timeout).
+    fn is_timeout(&self) -> bool {
+        matches!(self, AttemptError::Timeout(_) | AttemptError::Stalled(_))
+    }
+
+    /// Worth another attempt (after a backoff)?
+    fn is_transient(&self) -> bool {
+        !matches!(
+            self,
+            AttemptError::TooLarge(_)
+                | AttemptError::Deadline(_)
+                | AttemptError::Dropped
+                | AttemptError::Redirect(_)
+        )
+    }
+
+    /// Does this failure say the host is down (for its breaker)? Our own limits do not.
+    fn blames_host(&self) -> bool {
+        matches!(
+            self,
+            AttemptError::Timeout(_)
+                | AttemptError::Stalled(_)
+                | AttemptError::Connect(_)
+                | AttemptError::Transport(_)
+                | AttemptError::Status { .. }
+        )
+    }
+
     fn into_fetch_error(self, host: &str) -> FetchError {
         let host = host.to_string();
         match self {
             AttemptError::Timeout(after) => FetchError::Timeout { host, after },
+            AttemptError::Stalled(after) => FetchError::Stalled { host, after },
+            AttemptError::Deadline(deadline) => FetchError::Deadline { host, deadline },
+            AttemptError::TooLarge(limit) => FetchError::TooLarge { host, limit },
+            AttemptError::Busy(_) => FetchError::Transport {
+                host,
+                detail: self.to_string(),
+            },
+            AttemptError::Dropped => FetchError::BreakerOpen { host },
+            AttemptError::Redirect(detail) => FetchError::Redirect { host, detail },
             AttemptError::Connect(detail) => FetchError::Connect { host, detail },
             AttemptError::Transport(detail) => FetchError::Transport { host, detail },
             AttemptError::Status { code, .. } => FetchError::Status { host, code },
@@ -235,6 +398,11 @@ impl Drop for InFlight<'_> {
 
 struct Inner {
     client: reqwest::Client,
+    resolver: CachingResolver,
+    /// When the run's fetch deadline passes.
+    deadline: Instant,
+    /// Body bytes buffered by attempts in flight (against `body_budget_bytes`).
+    buffered: AtomicU64,
     config: HttpConfig,
     permits: Semaphore,
     breakers: Mutex<HashMap<String, CircuitBreaker>>,
@@ -287,15 +455,21 @@ impl HttpClient {
         // reqwest is built with `rustls-no-provider`: a process-wide provider must exist before
         // the first client. Another caller may have installed one already; that one serves.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let resolver = CachingResolver::new();
         let client = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .connect_timeout(config.connect_timeout)
             .gzip(true)
+            .redirect(redirect_policy(config.max_redirects))
+            .dns_resolver(resolver.clone())
             .build()
             .map_err(|e| SourceError::Client(error_chain(&e)))?;
         Ok(HttpClient {
             inner: Arc::new(Inner {
                 client,
+                resolver,
+                deadline: Instant::now() + config.fetch_deadline,
+                buffered: AtomicU64::new(0),
                 permits: Semaphore::new(config.concurrency.max(1)),
                 config,
                 breakers: Mutex::new(HashMap::new()),
@@ -310,6 +484,11 @@ impl HttpClient {
 
     pub fn config(&self) -> &HttpConfig {
         &self.inner.config
+    }
+
+    /// Name lookups made so far: one per distinct host per run.
+    pub fn dns_lookups(&self) -> u64 {
+        self.inner.resolver.lookups()
     }
 
     /// Current network counters (see the module docs for what each counts).
@@ -449,8 +628,16 @@ impl HttpClient {
     ) -> (Result<Option<Vec<u8>>, FetchError>, u32) {
         let config = &self.inner.config;
         let mut attempts: u32 = 0;
+        let mut timeouts: u32 = 0;
         let mut last_error: Option<AttemptError> = None;
         loop {
+            if Instant::now() >= self.inner.deadline {
+                let error = FetchError::Deadline {
+                    host: host.to_string(),
+                    deadline: config.fetch_deadline,
+                };
+                return (Err(error), attempts.saturating_sub(1));
+            }
             let (ticket, transition) = self.with_breaker(host, |b| {
                 let admission = b.admit(Instant::now());
                 (admission.ticket, admission.transition)
@@ -472,17 +659,28 @@ impl HttpClient {
                 ticket,
                 armed: true,
             };
+            let result = self
+                .attempt(source, method, url.clone(), host, ticket, body.clone())
+                .await;
+            probe.armed = false;
+            if matches!(result, Err(AttemptError::Dropped)) {
+                // Never sent: says nothing about the host.
+                self.with_breaker(host, |b| b.on_abandoned(ticket));
+                let error = match last_error {
+                    None => FetchError::BreakerOpen {
+                        host: host.to_string(),
+                    },
+                    Some(e) => exhausted(host, attempts, e),
+                };
+                return (Err(error), attempts.saturating_sub(1));
+            }
             if attempts > 0 {
                 self.inner.counters.retries.fetch_add(1, Ordering::SeqCst);
             }
             attempts += 1;
-            let result = self
-                .attempt(source, method, url.clone(), body.clone())
-                .await;
-            probe.armed = false;
 
             let host_failed = match &result {
-                Err(_) => true,
+                Err(e) => e.blames_host(),
                 Ok(answer) => answer.status.is_server_error(),
             };
             let transition = self.with_breaker(host, |b| {
@@ -511,16 +709,29 @@ impl HttpClient {
                     }
                 }
                 Ok(answer) => {
-                    let error = FetchError::Status {
-                        host: host.to_string(),
-                        code: answer.status.as_u16(),
+                    let error = if answer.status.is_redirection() {
+                        FetchError::Redirect {
+                            host: host.to_string(),
+                            detail: format!("HTTP {} without a usable Location", answer.status),
+                        }
+                    } else {
+                        FetchError::Status {
+                            host: host.to_string(),
+                            code: answer.status.as_u16(),
+                        }
                     };
                     return (Err(error), attempts - 1);
                 }
                 Err(e) => e,
             };
 
-            if attempts > config.retries {
+            if failure.is_timeout() {
+                timeouts += 1;
+            }
+            if !failure.is_transient() {
+                return (Err(failure.into_fetch_error(host)), attempts - 1);
+            }
+            if attempts > config.retries || timeouts > 1 {
                 return (Err(exhausted(host, attempts, failure)), attempts - 1);
             }
             let wait = match &failure {
@@ -545,21 +756,33 @@ impl HttpClient {
         }
     }
 
-    /// One exchange under the concurrency bound, timed into the tracker.
+    /// One exchange under the concurrency bound, timed into the tracker. Dropped unsent when
+    /// the host's breaker opened while it waited for a slot; cut at the stall timeout, the
+    /// attempt timeout or the fetch deadline, whichever comes first.
+    #[allow(clippy::too_many_arguments)]
     async fn attempt(
         &self,
         source: SourceKind,
         method: &Method,
         url: Url,
+        host: &str,
+        ticket: Ticket,
         body: Option<Vec<u8>>,
     ) -> Result<Answer, AttemptError> {
         let inner = &self.inner;
-        // Nothing closes the semaphore; the error arm exists only to avoid an unwrap.
-        let _permit = inner
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| AttemptError::Transport("client shut down".to_string()))?;
+        let config = &inner.config;
+        // Waiting for a slot counts against the fetch deadline too.
+        let permit = tokio::time::timeout_at(inner.deadline.into(), inner.permits.acquire()).await;
+        let _permit = match permit {
+            Err(_) => return Err(AttemptError::Deadline(config.fetch_deadline)),
+            // Nothing closes the semaphore; the error arm exists only to avoid an unwrap.
+            Ok(permit) => {
+                permit.map_err(|_| AttemptError::Transport("client shut down".to_string()))?
+            }
+        };
+        if self.with_breaker(host, |b| b.rejects_queued(ticket)) {
+            return Err(AttemptError::Dropped);
+        }
         let _in_flight = InFlight::enter(&inner.counters);
         inner.counters.requests.fetch_add(1, Ordering::SeqCst);
 
@@ -572,26 +795,37 @@ impl HttpClient {
                 .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
                 .body(body);
         }
-        let timeout = inner.config.request_timeout;
         let started = Instant::now();
+        let attempt_end = started + config.request_timeout;
+        let (end, on_end) = if attempt_end <= inner.deadline {
+            (attempt_end, AttemptError::Timeout(config.request_timeout))
+        } else {
+            (
+                inner.deadline,
+                AttemptError::Deadline(config.fetch_deadline),
+            )
+        };
         let exchange = async {
-            let response = request.send().await.map_err(classify)?;
+            let response = match tokio::time::timeout(config.stall_timeout, request.send()).await {
+                Err(_) => return Err(AttemptError::Stalled(config.stall_timeout)),
+                Ok(response) => response.map_err(classify)?,
+            };
             let status = response.status();
             let retry_after = response
                 .headers()
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_retry_after);
-            let body: Vec<u8> = response.bytes().await.map_err(classify)?.into();
+            let body = self.read_body(response).await?;
             Ok(Answer {
                 status,
                 retry_after,
                 body,
             })
         };
-        let result = match tokio::time::timeout(timeout, exchange).await {
+        let result = match tokio::time::timeout_at(end.into(), exchange).await {
             Ok(result) => result,
-            Err(_) => Err(AttemptError::Timeout(timeout)),
+            Err(_) => Err(on_end),
         };
         inner.tracker.record(tracker_op(source), started.elapsed());
         if let Ok(answer) = &result {
@@ -601,6 +835,45 @@ impl HttpClient {
                 .fetch_add(answer.body.len() as u64, Ordering::SeqCst);
         }
         result
+    }
+
+    /// Read a (decompressed) body under the size cap, the shared budget and the stall rule.
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, AttemptError> {
+        let config = &self.inner.config;
+        let mut reservation = Reservation {
+            buffered: &self.inner.buffered,
+            bytes: 0,
+        };
+        let mut chunks = Vec::new();
+        let mut total: usize = 0;
+        let mut window_end = tokio::time::Instant::now() + config.stall_timeout;
+        let mut window_bytes: usize = 0;
+        loop {
+            let chunk = match tokio::time::timeout_at(window_end, response.chunk()).await {
+                Err(_) => return Err(AttemptError::Stalled(config.stall_timeout)),
+                Ok(chunk) => chunk.map_err(classify)?,
+            };
+            let Some(chunk) = chunk else { break };
+            total = total.saturating_add(chunk.len());
+            if total > config.max_response_bytes {
+                return Err(AttemptError::TooLarge(config.max_response_bytes));
+            }
+            if !reservation.grow(chunk.len(), config.body_budget_bytes) {
+                return Err(AttemptError::Busy(config.body_budget_bytes));
+            }
+            window_bytes += chunk.len();
+            if window_bytes >= MIN_PROGRESS_BYTES {
+                window_bytes = 0;
+                window_end = tokio::time::Instant::now() + config.stall_timeout;
+            }
+            chunks.push(chunk);
+        }
+        // One copy into an exact-size buffer, releasing chunks as they are copied.
+        let mut body = Vec::with_capacity(total);
+        for chunk in chunks {
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     /// Full jitter: uniform in `[0, min(max, base × 2^retry)]`.
@@ -686,7 +959,9 @@ pub fn host_of(url: &str) -> String {
 
 fn classify(error: reqwest::Error) -> AttemptError {
     let detail = error_chain(&error);
-    if error.is_timeout() {
+    if error.is_redirect() {
+        AttemptError::Redirect(detail)
+    } else if error.is_timeout() {
         AttemptError::Transport(format!("timed out: {detail}"))
     } else if error.is_connect() {
         AttemptError::Connect(detail)

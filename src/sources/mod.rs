@@ -11,6 +11,7 @@ pub mod http;
 pub mod osv;
 pub mod osv_db;
 pub mod pypi;
+pub mod resolve;
 
 use std::path::PathBuf;
 
