@@ -50,6 +50,11 @@ pub enum SourceError {
         detail: String,
     },
 
+    /// The database holds no PyPI advisory at all: it cannot prove anything about PyPI
+    /// packages, and "no advisories" from it would be a silent pass.
+    #[error("{}: not an OSV database for PyPI: {detail}", path.display())]
+    NoPypiRecords { path: PathBuf, detail: String },
+
     /// The path is neither a directory nor a `.zip` file.
     #[error("{}: not an OSV database (expected a directory of OSV JSON files or an OSV all.zip)", path.display())]
     NotADatabase { path: PathBuf },
