@@ -51,6 +51,8 @@ pub struct CacheSettings {
     pub enabled: bool,
     pub dir: Option<PathBuf>,
     pub redis_url: Option<String>,
+    /// `DEPDASH_REDIS_KEY`: signs and verifies Redis entries; Redis is skipped without it.
+    pub redis_secret: Option<crate::cache::RedisSecret>,
     pub refresh: bool,
 }
 
@@ -190,6 +192,10 @@ impl Settings {
                     .clone()
                     .or_else(|| sources.redis_url.clone())
                     .filter(|u| !u.is_empty()),
+                redis_secret: std::env::var(crate::cache::RedisSecret::ENV)
+                    .ok()
+                    .as_deref()
+                    .and_then(crate::cache::RedisSecret::new),
                 refresh: args.refresh,
             },
             policy,

@@ -44,8 +44,8 @@ pub enum EntryError {
     BadMagic,
     #[error("entry format version {found}, expected {FORMAT_VERSION}")]
     UnsupportedVersion { found: u16 },
-    #[error("entry length {actual} does not match its header ({expected} bytes)")]
-    LengthMismatch { expected: u64, actual: u64 },
+    #[error("entry length {actual} does not match its header ({expected:?} bytes)")]
+    LengthMismatch { expected: Option<u64>, actual: u64 },
     #[error("entry checksum does not match its contents")]
     ChecksumMismatch,
     #[error("entry belongs to another key")]
@@ -62,9 +62,10 @@ pub struct Header {
 }
 
 impl Header {
-    /// Total encoded size of the entry this header describes.
-    pub fn entry_len(&self) -> u64 {
-        HEADER_LEN as u64 + u64::from(self.key_len) + self.payload_len
+    /// Total encoded size of the entry this header describes; `None` when a crafted
+    /// `payload_len` makes it overflow (such an entry matches no file).
+    pub fn entry_len(&self) -> Option<u64> {
+        (HEADER_LEN as u64 + u64::from(self.key_len)).checked_add(self.payload_len)
     }
 
     pub fn freshness(&self, now: u64) -> Freshness {
@@ -224,7 +225,7 @@ pub fn parse_header(bytes: &[u8]) -> Result<Header, EntryError> {
 /// Fully verifies `bytes` as the entry of `key`: header, exact length, digest and key.
 pub fn verify(key: &str, bytes: &[u8]) -> Result<Header, EntryError> {
     let header = parse_header(bytes)?;
-    if header.entry_len() != bytes.len() as u64 {
+    if header.entry_len() != Some(bytes.len() as u64) {
         return Err(EntryError::LengthMismatch {
             expected: header.entry_len(),
             actual: bytes.len() as u64,

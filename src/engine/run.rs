@@ -376,6 +376,12 @@ async fn open_cache(
         refresh,
         allow_stale: settings.network.offline,
         max_file_bytes: settings.policy.cache.max_size_bytes,
+        redis_secret: settings.cache.redis_secret.clone(),
+        ttl_by_kind: vec![
+            (CacheKey::PYPI, settings.policy.cache.metadata_ttl),
+            (CacheKey::ADVISORY, settings.policy.cache.metadata_ttl),
+            (CacheKey::OSV, settings.policy.cache.vulnerability_ttl),
+        ],
         ..CacheConfig::default()
     };
     match TieredCache::open(&config, events.clone(), tracker.clone()).await {

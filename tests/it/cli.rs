@@ -66,6 +66,8 @@ async fn depdash(args: &[&str]) -> Output {
             command.env_remove(key);
         }
     }
+    // The fleet secret a shared Redis needs; without `--redis-url` it changes nothing.
+    command.env("DEPDASH_REDIS_KEY", "test-fleet-secret");
     command.output().await.expect("run depdash")
 }
 
