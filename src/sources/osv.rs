@@ -392,19 +392,19 @@ struct BatchVuln {
     modified: String,
 }
 
+/// One query's page of a querybatch answer: its advisories and the token of its next page.
+pub type BatchPage = (Vec<AdvisoryRef>, Option<String>);
+
 impl BatchResponse {
     /// Parse and check a querybatch answer for `queries` queries: one result per query, every
     /// advisory with a non-empty id. Returns per query its advisories and its next page token.
-    pub fn parse(
-        body: &[u8],
-        queries: usize,
-    ) -> Result<Vec<(Vec<AdvisoryRef>, Option<String>)>, String> {
+    pub fn parse(body: &[u8], queries: usize) -> Result<Vec<BatchPage>, String> {
         let response: BatchResponse =
             serde_json::from_slice(body).map_err(|e| format!("unexpected shape: {e}"))?;
         response.check(queries)
     }
 
-    fn check(self, queries: usize) -> Result<Vec<(Vec<AdvisoryRef>, Option<String>)>, String> {
+    fn check(self, queries: usize) -> Result<Vec<BatchPage>, String> {
         if self.results.len() != queries {
             return Err(format!(
                 "{} results for {} queries",
