@@ -12,6 +12,10 @@ pub mod osv;
 pub mod osv_db;
 pub mod pypi;
 pub mod resolve;
+pub mod strict;
+
+#[cfg(test)]
+mod fuzz_tests;
 
 use std::path::PathBuf;
 

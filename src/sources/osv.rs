@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::cvss;
 use super::http::{FetchError, FetchResult, HttpClient, host_of};
 use super::pypi::path_segment;
+use super::strict::Object;
 use crate::engine::events::SourceKind;
 use crate::model::{SeverityScore, Vulnerability, normalize_name};
 
@@ -373,14 +374,14 @@ struct BatchPackage<'a> {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BatchResponse {
-    results: Vec<BatchResult>,
+    results: Vec<Object<BatchResult>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BatchResult {
     #[serde(default)]
-    vulns: Vec<BatchVuln>,
+    vulns: Vec<Object<BatchVuln>>,
     #[serde(default)]
     next_page_token: Option<String>,
 }
@@ -399,7 +400,7 @@ impl BatchResponse {
     /// Parse and check a querybatch answer for `queries` queries: one result per query, every
     /// advisory with a non-empty id. Returns per query its advisories and its next page token.
     pub fn parse(body: &[u8], queries: usize) -> Result<Vec<BatchPage>, String> {
-        let response: BatchResponse =
+        let Object(response): Object<BatchResponse> =
             serde_json::from_slice(body).map_err(|e| format!("unexpected shape: {e}"))?;
         response.check(queries)
     }
@@ -414,11 +415,11 @@ impl BatchResponse {
         }
         self.results
             .into_iter()
-            .map(|result| {
+            .map(|Object(result)| {
                 let refs = result
                     .vulns
                     .into_iter()
-                    .map(|v| {
+                    .map(|Object(v)| {
                         if v.id.trim().is_empty() {
                             Err("an advisory with an empty id".to_string())
                         } else {
@@ -534,10 +535,10 @@ impl OsvClient {
             };
             let response = match self
                 .http
-                .post_json::<_, BatchResponse>(SourceKind::Osv, &url, &subject, &request)
+                .post_json::<_, Object<BatchResponse>>(SourceKind::Osv, &url, &subject, &request)
                 .await
             {
-                Ok(FetchResult::Found { value, .. }) => value,
+                Ok(FetchResult::Found { value, .. }) => value.0,
                 Ok(FetchResult::NotFound { .. }) => {
                     let error = FetchError::NotFound {
                         host: host_of(&url),

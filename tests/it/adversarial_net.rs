@@ -348,6 +348,16 @@ async fn querybatch_answer_as_a_bare_array_is_malformed() {
 }
 
 #[tokio::test]
+async fn querybatch_answer_as_positional_arrays_is_malformed() {
+    // serde reads a struct from an array positionally: `[[[]]]` would be
+    // `{"results": [{}]}`, "no advisories". Only objects are accepted.
+    assert_malformed(
+        &querybatch_answer_is_refused("[[[]], [[]]]").await,
+        "expected a JSON object",
+    );
+}
+
+#[tokio::test]
 async fn querybatch_empty_body_is_malformed() {
     assert_malformed(&querybatch_answer_is_refused("").await, "EOF");
 }
@@ -1541,6 +1551,22 @@ async fn redirect_to_another_host_is_followed_without_credentials() {
         target.stats().authorizations.is_empty(),
         "{:?}",
         target.stats().authorizations
+    );
+}
+
+#[tokio::test]
+async fn index_answer_as_positional_arrays_is_malformed() {
+    let (error, _) = pypi_error(
+        Faults {
+            canned: Some(Canned::json(r#"[["1.0"], {"1.0": [[null, null, true]]}]"#)),
+            ..Faults::default()
+        },
+        fast_config(),
+    )
+    .await;
+    assert!(
+        matches!(&error, FetchError::Malformed { detail, .. } if detail.contains("expected a JSON object")),
+        "{error:?}"
     );
 }
 
