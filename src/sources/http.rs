@@ -1013,6 +1013,10 @@ where
     }
 }
 
-fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-    serde_json::from_slice::<T>(body).map_err(|e| format!("invalid JSON: {e}"))
+/// Parse an answer. JSON is UTF-8 (RFC 8259): the whole body is checked first, because
+/// serde_json does not validate the strings of fields it skips, and a body that is not valid
+/// JSON throughout was not understood.
+pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    let text = std::str::from_utf8(body).map_err(|e| format!("invalid JSON: not UTF-8: {e}"))?;
+    serde_json::from_str::<T>(text).map_err(|e| format!("invalid JSON: {e}"))
 }

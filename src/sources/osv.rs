@@ -400,8 +400,7 @@ impl BatchResponse {
     /// Parse and check a querybatch answer for `queries` queries: one result per query, every
     /// advisory with a non-empty id. Returns per query its advisories and its next page token.
     pub fn parse(body: &[u8], queries: usize) -> Result<Vec<BatchPage>, String> {
-        let Object(response): Object<BatchResponse> =
-            serde_json::from_slice(body).map_err(|e| format!("unexpected shape: {e}"))?;
+        let Object(response) = super::http::parse_json::<Object<BatchResponse>>(body)?;
         response.check(queries)
     }
 

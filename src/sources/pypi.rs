@@ -87,10 +87,10 @@ impl PypiClient {
         let subject = format!("{normalized} {version}");
         let document = match self
             .http
-            .get_json::<ProjectDocument>(SourceKind::Pypi, &url, &subject)
+            .get_json::<Object<ProjectDocument>>(SourceKind::Pypi, &url, &subject)
             .await?
         {
-            FetchResult::Found { value, .. } => value,
+            FetchResult::Found { value, .. } => value.0,
             FetchResult::NotFound { .. } => return Ok(RegistryInfo::default()),
         };
         Ok(registry_info(document, version))
@@ -113,7 +113,7 @@ impl PypiClient {
         let subject = format!("{normalized} {version} license");
         Ok(self
             .http
-            .get_json::<ProjectDocument>(SourceKind::Pypi, &url, &subject)
+            .get_json::<Object<ProjectDocument>>(SourceKind::Pypi, &url, &subject)
             .await?
             .into_option()
             .map(|document| license_of(&document.info)))
@@ -153,9 +153,8 @@ fn registry_info(document: ProjectDocument, installed: &str) -> RegistryInfo {
 /// What [`PypiClient::release`] makes of a project document's bytes (the fuzz tests' entry).
 #[cfg(test)]
 pub(crate) fn parse_release(body: &[u8], installed: &str) -> Result<RegistryInfo, String> {
-    serde_json::from_slice::<ProjectDocument>(body)
-        .map(|document| registry_info(document, installed))
-        .map_err(|e| e.to_string())
+    super::http::parse_json::<Object<ProjectDocument>>(body)
+        .map(|document| registry_info(document.0, installed))
 }
 
 fn license_of(info: &Info) -> IndexLicense {
