@@ -231,12 +231,7 @@ impl TieredCache {
                 Ok(level) => Some(Arc::new(level)),
                 // Someone else can write there: go on without this level, say so.
                 Err(e @ CacheError::Unsafe { .. }) => {
-                    tracing::info!(error = %e, "file cache refused");
-                    events
-                        .emit(EngineEvent::Warning(format!(
-                            "{e}; file cache skipped for this run"
-                        )))
-                        .await;
+                    skip_level(&events, format!("{e}; file cache skipped for this run")).await;
                     None
                 }
                 Err(e) => return Err(e),
@@ -248,25 +243,15 @@ impl TieredCache {
         let redis = match (redis_url, &config.redis_secret) {
             (None, _) => None,
             (Some(_), None) => {
-                events
-                    .emit(EngineEvent::Warning(
-                        "Redis cache configured but DEPDASH_REDIS_KEY is not set: shared entries \
-                         cannot be authenticated, shared cache skipped for this run"
-                            .to_string(),
-                    ))
-                    .await;
+                let message = "Redis cache configured but DEPDASH_REDIS_KEY is not set: shared \
+                               entries cannot be authenticated, shared cache skipped for this run";
+                skip_level(&events, message.to_string()).await;
                 None
             }
             (Some(url), Some(secret)) => match RedisLevel::connect(url, secret).await {
                 Ok(level) => Some(level),
                 Err(e) => {
-                    // The warning event reaches the user; the log only keeps a record.
-                    tracing::info!(error = %e, "shared cache unavailable");
-                    events
-                        .emit(EngineEvent::Warning(format!(
-                            "{e}; shared cache skipped for this run"
-                        )))
-                        .await;
+                    skip_level(&events, format!("{e}; shared cache skipped for this run")).await;
                     None
                 }
             },
@@ -378,6 +363,12 @@ impl TieredCache {
         }
         counters
     }
+}
+
+/// A level the run goes on without: the warning event reaches the user, the log keeps a record.
+async fn skip_level(events: &EventSink, message: String) {
+    tracing::info!(%message, "cache level skipped");
+    events.emit(EngineEvent::Warning(message)).await;
 }
 
 impl Inner {
