@@ -47,6 +47,10 @@ use crate::perf::tracker::Tracker;
 /// one stall timeout, not after the whole attempt timeout.
 pub const MIN_PROGRESS_BYTES: usize = 1024;
 
+/// Body buffer segments: a small first one (most answers are a few KiB), then 1 MiB ones.
+const FIRST_SEGMENT: usize = 64 * 1024;
+const SEGMENT: usize = 1024 * 1024;
+
 /// Bytes an attempt holds against the shared body budget; released when it ends, however it ends.
 struct Reservation<'a> {
     buffered: &'a AtomicU64,
@@ -130,7 +134,7 @@ pub struct HttpConfig {
     /// releases (≈ 1.1 KB per file entry × ~15,000–20,000 files ≈ 16–22 MB); OSV records and
     /// 1000-query batches are far smaller.
     pub max_response_bytes: usize,
-    /// Most body bytes buffered across all attempts at once (default 48 MiB), so 32 hostile
+    /// Most body bytes buffered across all attempts at once (default 32 MiB, the size of one answer at the cap), so 32 hostile
     /// answers at the cap cannot take 1 GiB: an attempt that would exceed it fails and is retried
     /// after a backoff. Keeps peak RSS under 100 MB whatever servers send.
     pub body_budget_bytes: usize,
@@ -158,7 +162,7 @@ impl Default for HttpConfig {
             request_timeout: Duration::from_secs(20),
             fetch_deadline: Duration::from_secs(120),
             max_response_bytes: 32 * 1024 * 1024,
-            body_budget_bytes: 48 * 1024 * 1024,
+            body_budget_bytes: 32 * 1024 * 1024,
             max_redirects: 3,
             retries: 3,
             backoff_base: Duration::from_millis(100),
@@ -844,7 +848,11 @@ impl HttpClient {
             buffered: &self.inner.buffered,
             bytes: 0,
         };
-        let mut chunks = Vec::new();
+        // Bytes are copied into fixed-size segments (64 KiB, then 1 MiB) charged to the budget
+        // by capacity: the decompressor's small chunks would otherwise cost about twice their
+        // bytes, and a doubling buffer up to twice again. Uniform segments are also what the
+        // allocator reuses best when hostile answers are refused and retried.
+        let mut segments: Vec<Vec<u8>> = Vec::new();
         let mut total: usize = 0;
         let mut window_end = tokio::time::Instant::now() + config.stall_timeout;
         let mut window_bytes: usize = 0;
@@ -858,20 +866,40 @@ impl HttpClient {
             if total > config.max_response_bytes {
                 return Err(AttemptError::TooLarge(config.max_response_bytes));
             }
-            if !reservation.grow(chunk.len(), config.body_budget_bytes) {
-                return Err(AttemptError::Busy(config.body_budget_bytes));
+            let mut rest: &[u8] = &chunk;
+            while !rest.is_empty() {
+                let full = segments.last().is_none_or(|s| s.len() == s.capacity());
+                if full {
+                    let size = if segments.is_empty() {
+                        FIRST_SEGMENT
+                    } else {
+                        SEGMENT
+                    };
+                    if !reservation.grow(size, config.body_budget_bytes) {
+                        return Err(AttemptError::Busy(config.body_budget_bytes));
+                    }
+                    segments.push(Vec::with_capacity(size));
+                }
+                let Some(segment) = segments.last_mut() else {
+                    break;
+                };
+                let take = rest.len().min(segment.capacity() - segment.len());
+                segment.extend_from_slice(&rest[..take]);
+                rest = &rest[take..];
             }
             window_bytes += chunk.len();
             if window_bytes >= MIN_PROGRESS_BYTES {
                 window_bytes = 0;
                 window_end = tokio::time::Instant::now() + config.stall_timeout;
             }
-            chunks.push(chunk);
         }
-        // One copy into an exact-size buffer, releasing chunks as they are copied.
+        if segments.len() <= 1 {
+            return Ok(segments.pop().unwrap_or_default());
+        }
+        // One copy into an exact-size buffer, each segment freed as soon as it is copied.
         let mut body = Vec::with_capacity(total);
-        for chunk in chunks {
-            body.extend_from_slice(&chunk);
+        for segment in segments {
+            body.extend_from_slice(&segment);
         }
         Ok(body)
     }
