@@ -782,6 +782,7 @@ async fn future_modified_dates_do_not_make_a_database_fresh() {
             .contains("older than vulnerabilities.max_db_age"),
         "{stale}"
     );
+    crate::schema::assert_matches_schema(&run.report);
     let db = &run.report["vulnerability_database"];
     assert_eq!(db["records"], 2);
     assert_eq!(db["pypi_records"], 2);
