@@ -269,6 +269,8 @@ fn seconds(d: Duration) -> String {
 enum AttemptError {
     Timeout(Duration),
     Stalled(Duration),
+    /// The connection could not be set up within the connect timeout.
+    ConnectTimeout(String),
     /// The run's fetch deadline passed.
     Deadline(Duration),
     /// Body over the cap (permanent).
@@ -294,6 +296,7 @@ impl fmt::Display for AttemptError {
             AttemptError::Stalled(after) => {
                 write!(f, "stalled, no answer progress for {}", seconds(*after))
             }
+            AttemptError::ConnectTimeout(detail) => write!(f, "cannot connect: {detail}"),
             AttemptError::Deadline(after) => {
                 write!(f, "fetch deadline of {} passed", seconds(*after))
             }
@@ -319,7 +322,10 @@ impl fmt::Display for AttemptError {
 impl AttemptError {
     /// A timeout class error: retried once at most (each costs a whole stall or attempt timeout).
     fn is_timeout(&self) -> bool {
-        matches!(self, AttemptError::Timeout(_) | AttemptError::Stalled(_))
+        matches!(
+            self,
+            AttemptError::Timeout(_) | AttemptError::Stalled(_) | AttemptError::ConnectTimeout(_)
+        )
     }
 
     /// Worth another attempt (after a backoff)?
@@ -339,6 +345,7 @@ impl AttemptError {
             self,
             AttemptError::Timeout(_)
                 | AttemptError::Stalled(_)
+                | AttemptError::ConnectTimeout(_)
                 | AttemptError::Connect(_)
                 | AttemptError::Transport(_)
                 | AttemptError::Status { .. }
@@ -350,6 +357,7 @@ impl AttemptError {
         match self {
             AttemptError::Timeout(after) => FetchError::Timeout { host, after },
             AttemptError::Stalled(after) => FetchError::Stalled { host, after },
+            AttemptError::ConnectTimeout(detail) => FetchError::Connect { host, detail },
             AttemptError::Deadline(deadline) => FetchError::Deadline { host, deadline },
             AttemptError::TooLarge(limit) => FetchError::TooLarge { host, limit },
             AttemptError::Busy(_) => FetchError::Transport {
@@ -990,7 +998,9 @@ fn classify(error: reqwest::Error) -> AttemptError {
     if error.is_redirect() {
         AttemptError::Redirect(detail)
     } else if error.is_timeout() {
-        AttemptError::Transport(format!("timed out: {detail}"))
+        // The only timeout reqwest enforces here is the connect timeout (ours wrap the rest):
+        // a host dropping connection attempts costs that each time, so it counts as a timeout.
+        AttemptError::ConnectTimeout(detail)
     } else if error.is_connect() {
         AttemptError::Connect(detail)
     } else {

@@ -1590,6 +1590,52 @@ async fn index_answer_of_the_wrong_shape_is_an_unknown_with_exit_3() {
     assert!(reason.contains("missing field `info`"), "{reason}");
 }
 
+#[tokio::test]
+async fn host_that_never_completes_connections_is_given_up_after_two_connect_timeouts() {
+    // A listener that never accepts: once its accept queue is full the kernel drops further
+    // connection attempts, so they hang as on a filtered port.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut held = Vec::new();
+    let filled = tokio::task::spawn_blocking(move || {
+        for _ in 0..4096 {
+            match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)) {
+                Ok(stream) => held.push(stream),
+                Err(_) => return Some(held),
+            }
+        }
+        None
+    })
+    .await
+    .unwrap();
+    let Some(_held) = filled else {
+        eprintln!("SKIPPED: the accept queue never filled; cannot build a dropping host here");
+        return;
+    };
+    let pypi = PypiClient::new(
+        client(HttpConfig {
+            connect_timeout: Duration::from_millis(300),
+            ..fast_config()
+        }),
+        &format!("http://{addr}"),
+    );
+    let started = Instant::now();
+    let error = bounded(pypi.release("demo-pkg", "1.0")).await.unwrap_err();
+    match &error {
+        FetchError::RetriesExhausted { attempts, last, .. } => {
+            assert_eq!(*attempts, 2, "a connect timeout is retried once: {last}");
+            assert!(last.starts_with("cannot connect"), "{last}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(listener);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Class 6: name resolution, once per host per run.
 
