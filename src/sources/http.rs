@@ -852,6 +852,14 @@ impl HttpClient {
     /// Read a (decompressed) body under the size cap, the shared budget and the stall rule.
     async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, AttemptError> {
         let config = &self.inner.config;
+        // A declared length over the cap is refused before reading (reqwest drops the header
+        // of bodies it decompresses; those are counted as they inflate).
+        if response
+            .content_length()
+            .is_some_and(|len| len > config.max_response_bytes as u64)
+        {
+            return Err(AttemptError::TooLarge(config.max_response_bytes));
+        }
         let mut reservation = Reservation {
             buffered: &self.inner.buffered,
             bytes: 0,
