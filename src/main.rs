@@ -11,7 +11,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("depdash: error: {e}");
-            ExitCode::from(depdash::app::EXIT_USAGE)
+            ExitCode::from(depdash::app::exit_code(&e))
         }
     }
 }

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Distribution, TargetInfo};
-use crate::perf::tracker::Tracker;
+use crate::telemetry::tracker::Tracker;
 
 pub use locate::{Located, default_source, locate, locate_detailed};
 pub use scan::{scan_site_packages, scan_site_packages_with_threads};
@@ -133,22 +133,6 @@ pub enum InventoryError {
 
     #[error("{}: requirements files are not an environment with site-packages", path.display())]
     NotAnEnvironment { path: PathBuf },
-}
-
-impl From<InventoryError> for crate::error::Error {
-    fn from(err: InventoryError) -> Self {
-        match err {
-            InventoryError::Interpreter { path, message } => {
-                crate::error::Error::Interpreter { path, message }
-            }
-            InventoryError::RequirementsUnreadable { path, source } => {
-                crate::error::Error::Io { path, source }
-            }
-            // The message already names file, line and column.
-            e @ InventoryError::Lockfile { .. } => crate::error::Error::Run(e.to_string()),
-            other => crate::error::Error::NoEnvironment(other.to_string()),
-        }
-    }
 }
 
 /// Inventory `source`: locate its site-packages and scan them, or read requirements files.

@@ -25,7 +25,7 @@ use pep508_rs::{Requirement, VersionOrUrl};
 
 use super::{Inventory, InventoryError, InventoryIssue};
 use crate::model::{Distribution, LicenseMetadata, Origin, normalize_name};
-use crate::perf::tracker::Tracker;
+use crate::telemetry::tracker::Tracker;
 
 /// One requirement or constraint line.
 #[derive(Clone, Debug, PartialEq, Eq)]

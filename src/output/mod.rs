@@ -5,11 +5,35 @@ pub mod junit;
 pub mod text;
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::cli::Format;
-use crate::error::{Error, Result};
 use crate::model::Report;
+
+/// Report formats (`--format`).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+    /// JUnit XML: a test suite per check, a test case per package.
+    Junit,
+}
+
+/// A report that could not be written where it was asked to go.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+pub struct WriteError {
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
+    move |source| WriteError {
+        path: path.to_path_buf(),
+        source,
+    }
+}
 
 /// Render `report` in `format` to `out`.
 pub fn render(report: &Report, format: Format, out: &mut dyn Write) -> std::io::Result<()> {
@@ -23,21 +47,21 @@ pub fn render(report: &Report, format: Format, out: &mut dyn Write) -> std::io::
 /// Write the report to a file. A regular file (or a new one) is written atomically (temp file +
 /// rename), so a reader never sees half; anything else that exists — `/dev/null`, a FIFO, a
 /// terminal — is written in place, since renaming over it would replace the device itself.
-pub fn write_to_file(report: &Report, format: Format, path: &Path) -> Result<()> {
+pub fn write_to_file(report: &Report, format: Format, path: &Path) -> Result<(), WriteError> {
     let mut buf = Vec::new();
     match format {
         Format::Text => text::render(report, &mut buf, text::Style::plain()),
         Format::Json => json::render(report, &mut buf),
         Format::Junit => junit::render(report, &mut buf),
     }
-    .map_err(|e| Error::io(path, e))?;
+    .map_err(write_error(path))?;
     let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file());
     if special {
         return std::fs::OpenOptions::new()
             .write(true)
             .open(path)
             .and_then(|mut f| f.write_all(&buf))
-            .map_err(|e| Error::io(path, e));
+            .map_err(write_error(path));
     }
     let dir = path
         .parent()
@@ -50,10 +74,10 @@ pub fn write_to_file(report: &Report, format: Format, path: &Path) -> Result<()>
             .unwrap_or_else(|| "report".into()),
         std::process::id()
     ));
-    std::fs::write(&tmp, &buf).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::write(&tmp, &buf).map_err(write_error(&tmp))?;
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
+        write_error(path)(e)
     })
 }
 

@@ -36,49 +36,16 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 
 use super::SourceError;
+use super::body::{self, BodyError, decode_json};
 use super::breaker::{CircuitBreaker, Ticket};
+pub use super::fetch_error::FetchError;
+use super::fetch_error::seconds;
 use super::resolve::CachingResolver;
-use crate::engine::events::{
-    BreakerState, EngineEvent, EventSink, NetworkCounters, RequestEvent, RequestOutcome, SourceKind,
+use crate::telemetry::tracker::Tracker;
+use crate::telemetry::{
+    BreakerState, EventSink, NetworkCounters, RequestEvent, RequestOutcome, SourceKind,
+    TelemetryEvent,
 };
-use crate::perf::tracker::Tracker;
-
-/// Least body progress per stall window: a server trickling a byte a second is cut off after
-/// one stall timeout, not after the whole attempt timeout.
-pub const MIN_PROGRESS_BYTES: usize = 1024;
-
-/// Body buffer segments: a small first one (most answers are a few KiB), then 1 MiB ones.
-const FIRST_SEGMENT: usize = 64 * 1024;
-const SEGMENT: usize = 1024 * 1024;
-
-/// Bytes an attempt holds against the shared body budget; released when it ends, however it ends.
-struct Reservation<'a> {
-    buffered: &'a AtomicU64,
-    bytes: u64,
-}
-
-impl Reservation<'_> {
-    /// Reserve `more` bytes if the budget allows.
-    fn grow(&mut self, more: usize, budget: usize) -> bool {
-        let more = more as u64;
-        let granted = self
-            .buffered
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |now| {
-                now.checked_add(more).filter(|&n| n <= budget as u64)
-            })
-            .is_ok();
-        if granted {
-            self.bytes += more;
-        }
-        granted
-    }
-}
-
-impl Drop for Reservation<'_> {
-    fn drop(&mut self) {
-        self.buffered.fetch_sub(self.bytes, Ordering::SeqCst);
-    }
-}
 
 /// Redirects: at most `max`, never from https to http. reqwest itself drops `Authorization`,
 /// cookies and proxy credentials when a redirect leaves the host (or port, or scheme).
@@ -95,10 +62,6 @@ fn redirect_policy(max: usize) -> reqwest::redirect::Policy {
         }
     })
 }
-
-/// Bodies larger than this are parsed on the blocking pool, so a multi-megabyte PyPI project
-/// document does not stall the runtime thread that also drives the dashboard.
-const BLOCKING_PARSE_THRESHOLD: usize = 512 * 1024;
 
 /// Tuning of the HTTP layer. `Default` holds the measured defaults.
 #[derive(Clone, Debug, PartialEq)]
@@ -118,7 +81,7 @@ pub struct HttpConfig {
     /// index connects in milliseconds, a distant one in a few hundred.
     pub connect_timeout: Duration,
     /// Most time without progress: no first byte of the answer, or less than
-    /// [`MIN_PROGRESS_BYTES`] of body, within it ends the attempt as stalled. Default 4 s (OSV
+    /// 1 KiB (`MIN_PROGRESS_BYTES`) of body, within it ends the attempt as stalled. Default 4 s (OSV
     /// answers a 1000-query batch in about a second). A stalled attempt is retried once, not
     /// `retries` times, so a host that accepts and never answers costs at most 2 × 4 s plus a
     /// backoff: under 10 s on default settings even before its breaker opens.
@@ -195,72 +158,6 @@ impl<T> FetchResult<T> {
             FetchResult::Found { value, .. } => Some(value),
             FetchResult::NotFound { .. } => None,
         }
-    }
-}
-
-/// Why a request gave no answer. Messages name the host and say what happened.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-pub enum FetchError {
-    /// Too many recent failures on this host: not sent at all.
-    #[error("{host}: not contacted, circuit breaker open after repeated failures")]
-    BreakerOpen { host: String },
-    #[error("{host}: timed out after {}", seconds(*after))]
-    Timeout { host: String, after: Duration },
-    /// The host accepted the request but sent nothing (or too little) for the stall timeout.
-    #[error("{host}: stalled, no answer progress for {}", seconds(*after))]
-    Stalled { host: String, after: Duration },
-    /// The run's fetch deadline passed before this request could finish.
-    #[error("{host}: not answered within the run's fetch deadline of {}", seconds(*deadline))]
-    Deadline { host: String, deadline: Duration },
-    /// The answer exceeded the size cap (counted after decompression).
-    #[error("{host}: answer larger than the {} MiB limit (after decompression); refused", limit / (1024 * 1024))]
-    TooLarge { host: String, limit: usize },
-    /// A redirect we do not follow (too many, or https → http).
-    #[error("{host}: redirect refused: {detail}")]
-    Redirect { host: String, detail: String },
-    #[error("{host}: cannot connect: {detail}")]
-    Connect { host: String, detail: String },
-    /// The connection broke mid-exchange (reset, closed before the answer, truncated body).
-    #[error("{host}: connection failed: {detail}")]
-    Transport { host: String, detail: String },
-    /// An error status that retrying cannot fix (4xx other than 404/429).
-    #[error("{host}: HTTP {code}")]
-    Status { host: String, code: u16 },
-    /// 429 with a `Retry-After` longer than we are allowed to wait.
-    #[error("{host}: rate limited (HTTP 429); server asks to wait {}, more than the {} allowed", seconds(*retry_after), seconds(*limit))]
-    RateLimited {
-        host: String,
-        retry_after: Duration,
-        limit: Duration,
-    },
-    /// Every attempt failed with a transient error; `last` is the last one.
-    #[error("{host}: {attempts} attempts, last: {last}")]
-    RetriesExhausted {
-        host: String,
-        attempts: u32,
-        last: String,
-    },
-    /// The server answered, but not with what the API promises.
-    #[error("{host}: malformed answer for {subject}: {detail}")]
-    Malformed {
-        host: String,
-        subject: String,
-        detail: String,
-    },
-    /// A resource that must exist (e.g. an advisory id the index just listed) does not.
-    #[error("{host}: {subject} not found (HTTP 404)")]
-    NotFound { host: String, subject: String },
-    /// The request could not be built (bad base URL, unencodable body): a configuration error.
-    #[error("cannot request {url}: {detail}")]
-    InvalidRequest { url: String, detail: String },
-}
-
-fn seconds(d: Duration) -> String {
-    let secs = d.as_secs_f64();
-    if secs >= 1.0 && d.subsec_millis() == 0 {
-        format!("{}s", d.as_secs())
-    } else {
-        format!("{secs:.1}s")
     }
 }
 
@@ -461,9 +358,10 @@ impl HttpClient {
     /// TLS (plain `http://` stays HTTP/1.1), gzip.
     pub fn new(
         config: HttpConfig,
-        events: EventSink,
+        events: impl Into<EventSink>,
         tracker: Arc<Tracker>,
     ) -> Result<Self, SourceError> {
+        let events = events.into();
         // reqwest is built with `rustls-no-provider`: a process-wide provider must exist before
         // the first client. Another caller may have installed one already; that one serves.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -616,7 +514,7 @@ impl HttpClient {
         };
         self.inner
             .events
-            .emit(EngineEvent::Request(RequestEvent {
+            .emit(TelemetryEvent::Request(RequestEvent {
                 source,
                 host,
                 subject: subject.to_string(),
@@ -828,7 +726,14 @@ impl HttpClient {
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_retry_after);
-            let body = self.read_body(response).await?;
+            let body = body::read_body(response, config, &self.inner.buffered)
+                .await
+                .map_err(|e| match e {
+                    BodyError::Stalled(after) => AttemptError::Stalled(after),
+                    BodyError::TooLarge(limit) => AttemptError::TooLarge(limit),
+                    BodyError::Busy(budget) => AttemptError::Busy(budget),
+                    BodyError::Read(e) => classify(e),
+                })?;
             Ok(Answer {
                 status,
                 retry_after,
@@ -847,77 +752,6 @@ impl HttpClient {
                 .fetch_add(answer.body.len() as u64, Ordering::SeqCst);
         }
         result
-    }
-
-    /// Read a (decompressed) body under the size cap, the shared budget and the stall rule.
-    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, AttemptError> {
-        let config = &self.inner.config;
-        // A declared length over the cap is refused before reading (reqwest drops the header
-        // of bodies it decompresses; those are counted as they inflate).
-        if response
-            .content_length()
-            .is_some_and(|len| len > config.max_response_bytes as u64)
-        {
-            return Err(AttemptError::TooLarge(config.max_response_bytes));
-        }
-        let mut reservation = Reservation {
-            buffered: &self.inner.buffered,
-            bytes: 0,
-        };
-        // Bytes are copied into fixed-size segments (64 KiB, then 1 MiB) charged to the budget
-        // by capacity: the decompressor's small chunks would otherwise cost about twice their
-        // bytes, and a doubling buffer up to twice again. Uniform segments are also what the
-        // allocator reuses best when hostile answers are refused and retried.
-        let mut segments: Vec<Vec<u8>> = Vec::new();
-        let mut total: usize = 0;
-        let mut window_end = tokio::time::Instant::now() + config.stall_timeout;
-        let mut window_bytes: usize = 0;
-        loop {
-            let chunk = match tokio::time::timeout_at(window_end, response.chunk()).await {
-                Err(_) => return Err(AttemptError::Stalled(config.stall_timeout)),
-                Ok(chunk) => chunk.map_err(classify)?,
-            };
-            let Some(chunk) = chunk else { break };
-            total = total.saturating_add(chunk.len());
-            if total > config.max_response_bytes {
-                return Err(AttemptError::TooLarge(config.max_response_bytes));
-            }
-            let mut rest: &[u8] = &chunk;
-            while !rest.is_empty() {
-                let full = segments.last().is_none_or(|s| s.len() == s.capacity());
-                if full {
-                    let size = if segments.is_empty() {
-                        FIRST_SEGMENT
-                    } else {
-                        SEGMENT
-                    };
-                    if !reservation.grow(size, config.body_budget_bytes) {
-                        return Err(AttemptError::Busy(config.body_budget_bytes));
-                    }
-                    segments.push(Vec::with_capacity(size));
-                }
-                let Some(segment) = segments.last_mut() else {
-                    break;
-                };
-                let take = rest.len().min(segment.capacity() - segment.len());
-                segment.extend_from_slice(&rest[..take]);
-                rest = &rest[take..];
-            }
-            window_bytes += chunk.len();
-            if window_bytes >= MIN_PROGRESS_BYTES {
-                window_bytes = 0;
-                window_end = tokio::time::Instant::now() + config.stall_timeout;
-            }
-        }
-        if segments.len() <= 1 {
-            return Ok(segments.pop().unwrap_or_default());
-        }
-        // One copy into an exact-size buffer, each segment freed as soon as it is copied.
-        let mut body = Vec::with_capacity(total);
-        for segment in segments {
-            body.extend_from_slice(&segment);
-        }
-        Ok(body)
     }
 
     /// Full jitter: uniform in `[0, min(max, base × 2^retry)]`.
@@ -957,7 +791,7 @@ impl HttpClient {
         tracing::info!(host, ?state, "circuit breaker");
         self.inner
             .events
-            .emit(EngineEvent::Breaker {
+            .emit(TelemetryEvent::Breaker {
                 host: host.to_string(),
                 state,
             })
@@ -1043,26 +877,4 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
         .assume_utc();
     let delta = date - time::OffsetDateTime::now_utc();
     Some(Duration::try_from(delta).unwrap_or(Duration::ZERO))
-}
-
-/// Decode a JSON body; large bodies on the blocking pool.
-async fn decode_json<T>(body: Vec<u8>) -> Result<T, String>
-where
-    T: DeserializeOwned + Send + 'static,
-{
-    if body.len() > BLOCKING_PARSE_THRESHOLD {
-        tokio::task::spawn_blocking(move || parse_json(&body))
-            .await
-            .map_err(|e| format!("decoder stopped: {e}"))?
-    } else {
-        parse_json(&body)
-    }
-}
-
-/// Parse an answer. JSON is UTF-8 (RFC 8259): the whole body is checked first, because
-/// serde_json does not validate the strings of fields it skips, and a body that is not valid
-/// JSON throughout was not understood.
-pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-    let text = std::str::from_utf8(body).map_err(|e| format!("invalid JSON: not UTF-8: {e}"))?;
-    serde_json::from_str::<T>(text).map_err(|e| format!("invalid JSON: {e}"))
 }

@@ -5,8 +5,10 @@
 //! [`FetchError`] the engine turns into an `Unknown`; nothing here ever answers "clean" for data it
 //! could not get.
 
+mod body;
 pub mod breaker;
 pub mod cvss;
+mod fetch_error;
 pub mod http;
 pub mod osv;
 pub mod osv_db;

@@ -13,8 +13,8 @@ use super::cvss;
 use super::http::{FetchError, FetchResult, HttpClient, host_of};
 use super::pypi::path_segment;
 use super::strict::Object;
-use crate::engine::events::SourceKind;
 use crate::model::{SeverityScore, Vulnerability, normalize_name};
+use crate::telemetry::SourceKind;
 
 /// The OSV ecosystem name of PyPI.
 pub const PYPI_ECOSYSTEM: &str = "PyPI";
@@ -400,7 +400,7 @@ impl BatchResponse {
     /// Parse and check a querybatch answer for `queries` queries: one result per query, every
     /// advisory with a non-empty id. Returns per query its advisories and its next page token.
     pub fn parse(body: &[u8], queries: usize) -> Result<Vec<BatchPage>, String> {
-        let Object(response) = super::http::parse_json::<Object<BatchResponse>>(body)?;
+        let Object(response) = super::body::parse_json::<Object<BatchResponse>>(body)?;
         response.check(queries)
     }
 

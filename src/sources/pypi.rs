@@ -21,8 +21,8 @@ use serde::Deserialize;
 
 use super::http::{FetchError, FetchResult, HttpClient};
 use super::strict::Object;
-use crate::engine::events::SourceKind;
 use crate::model::{RegistryInfo, normalize_name};
+use crate::telemetry::SourceKind;
 
 /// The parts of `/pypi/<name>/json` and `/pypi/<name>/<version>/json` we read.
 #[derive(Debug, Deserialize)]
@@ -153,7 +153,7 @@ fn registry_info(document: ProjectDocument, installed: &str) -> RegistryInfo {
 /// What [`PypiClient::release`] makes of a project document's bytes (the fuzz tests' entry).
 #[cfg(test)]
 pub(crate) fn parse_release(body: &[u8], installed: &str) -> Result<RegistryInfo, String> {
-    super::http::parse_json::<Object<ProjectDocument>>(body)
+    super::body::parse_json::<Object<ProjectDocument>>(body)
         .map(|document| registry_info(document.0, installed))
 }
 
@@ -193,9 +193,7 @@ fn earliest_upload(files: &[Object<ReleaseFile>]) -> Option<String> {
                 (None, Some(naive)) => format!("{naive}Z"),
                 (None, None) => return None,
             };
-            let parsed =
-                time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
-                    .ok()?;
+            let parsed = crate::units::parse_timestamp(&text)?;
             Some((parsed, text))
         })
         .min_by_key(|(parsed, _)| *parsed)

@@ -229,7 +229,7 @@ pub fn dependency_paths(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::testdata::package;
+    use crate::model::fixtures::package;
 
     fn pkg(name: &str, requires: &[&str]) -> PackageReport {
         let mut p = package(name, "1.0");

@@ -5,8 +5,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cli::RunArgs;
+use crate::config::PolicyErrors;
 use crate::error::{Error, Result};
 use crate::policy::{self, Policy};
+
+pub mod file;
+
+pub use file::{CachePolicy, RunConfig, SourcesConfig};
 
 /// The public index, when neither depdash nor pip is configured with another.
 pub const DEFAULT_PYPI_URL: &str = "https://pypi.org";
@@ -60,6 +65,8 @@ pub struct CacheSettings {
 pub struct Settings {
     pub target: Target,
     pub policy: Policy,
+    /// `[cache]`, `[performance]`, `[sources]` of the policy file.
+    pub run: RunConfig,
     pub network: NetworkSettings,
     pub cache: CacheSettings,
     pub check_vulnerabilities: bool,
@@ -90,7 +97,7 @@ impl Settings {
             Target::Default
         };
 
-        let policy = match &args.config {
+        let (policy, run) = match &args.config {
             Some(file) => {
                 if !file.is_file() {
                     return Err(Error::Usage(format!(
@@ -98,28 +105,20 @@ impl Settings {
                         file.display()
                     )));
                 }
-                policy::load(file)?
+                load_file(file)?
             }
             None => match policy::discover(&project_dir(&target)) {
-                Some(file) => policy::load(&file)?,
-                None => Policy::default(),
+                Some(file) => load_file(&file)?,
+                None => (Policy::default(), RunConfig::default()),
             },
         };
 
-        let sources = &policy.sources;
-        let timeout = match &args.timeout {
-            Some(text) => Some(policy::parse_duration(text).ok_or_else(|| {
-                Error::Usage(format!(
-                    "--timeout {text}: expected a duration such as 10s or 2m"
-                ))
-            })?),
-            None => sources.timeout,
-        };
+        let sources = &run.sources;
         let duration_flag = |flag: &str, value: &Option<String>| {
             value
                 .as_deref()
                 .map(|text| {
-                    policy::parse_duration(text).ok_or_else(|| {
+                    crate::units::parse_duration(text).ok_or_else(|| {
                         Error::Usage(format!(
                             "--{flag} {text}: expected a duration such as 10s or 2m"
                         ))
@@ -127,6 +126,7 @@ impl Settings {
                 })
                 .transpose()
         };
+        let timeout = duration_flag("timeout", &args.timeout)?.or(sources.timeout);
         let stall_timeout = duration_flag("stall-timeout", &args.stall_timeout)?;
         let connect_timeout = duration_flag("connect-timeout", &args.connect_timeout)?;
         let fetch_deadline = duration_flag("fetch-deadline", &args.fetch_deadline)?;
@@ -199,6 +199,7 @@ impl Settings {
                 refresh: args.refresh,
             },
             policy,
+            run,
             check_vulnerabilities: !args.no_vulnerabilities,
             check_registry: !args.no_registry,
             fail_on_regression: args.fail_on_regression,
@@ -230,6 +231,20 @@ impl Settings {
             }
             Target::Default => "current environment".to_string(),
         }
+    }
+}
+
+/// The policy and the run settings of one file, with every problem of both reported at once.
+pub fn load_file(path: &Path) -> Result<(Policy, RunConfig), PolicyErrors> {
+    let text = crate::config::read(path)?;
+    let pyproject = crate::config::is_pyproject(path);
+    match (
+        policy::parse(&text, path, pyproject),
+        file::parse(&text, path, pyproject),
+    ) {
+        (Ok(policy), Ok(run)) => Ok((policy, run)),
+        (Err(a), Err(b)) => Err(a.merge(b)),
+        (Err(e), _) | (_, Err(e)) => Err(e),
     }
 }
 
@@ -417,7 +432,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("depdash.toml"), "[licenses]\nallow = 3\n").unwrap();
         match resolve(&["depdash", dir.path().to_str().unwrap()]) {
-            Err(Error::Policy(e)) => assert_eq!(e.line, 2),
+            Err(Error::Policy(e)) => assert_eq!(e.first().line, 2),
             other => panic!("expected a policy error, got {other:?}"),
         }
     }
