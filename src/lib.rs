@@ -19,8 +19,10 @@ pub mod model;
 pub mod output;
 pub mod perf;
 pub mod policy;
+pub mod safe_fs;
 pub mod settings;
 pub mod sources;
+pub mod term_text;
 pub mod tui;
 
 pub use error::{Error, Result};

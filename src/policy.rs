@@ -368,19 +368,23 @@ pub fn discover(dir: &Path) -> Option<PathBuf> {
         return Some(dedicated);
     }
     let pyproject = dir.join("pyproject.toml");
-    let text = std::fs::read_to_string(&pyproject).ok()?;
+    let (text, _) =
+        crate::safe_fs::read_regular_text(&pyproject, crate::safe_fs::limits::POLICY_FILE).ok()?;
     // A cheap textual test first; the real parse happens in `load`.
     text.contains("[tool.depdash").then_some(pyproject)
 }
 
 /// Read and validate a policy file. `pyproject.toml` files are read from `[tool.depdash]`.
 pub fn load(path: &Path) -> Result<Policy, PolicyError> {
-    let bytes = std::fs::read(path).map_err(|e| PolicyError {
-        path: path.to_path_buf(),
-        line: 0,
-        column: 0,
-        message: format!("cannot read policy file: {e}"),
-    })?;
+    let bytes =
+        crate::safe_fs::read_regular(path, crate::safe_fs::limits::POLICY_FILE).map_err(|e| {
+            PolicyError {
+                path: path.to_path_buf(),
+                line: 0,
+                column: 0,
+                message: format!("cannot read policy file: {e}"),
+            }
+        })?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let (line, column) = line_col(
             &String::from_utf8_lossy(e.as_bytes()),

@@ -257,7 +257,10 @@ fn pip_index_base(env: &PipEnv) -> Option<String> {
         env.config_files
             .iter()
             .rev()
-            .filter_map(|f| std::fs::read_to_string(f).ok())
+            .filter_map(|f| {
+                crate::safe_fs::read_regular_text(f, crate::safe_fs::limits::SMALL_FILE).ok()
+            })
+            .map(|(text, _)| text)
             .find_map(|text| ini_index_url(&text))
     })?;
     let trimmed = configured.trim().trim_end_matches('/');

@@ -17,7 +17,9 @@ use crate::cache::{CacheConfig, CacheKey, TieredCache};
 use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprinter;
 use crate::inventory::{self, InventorySource};
-use crate::model::{Check, Distribution, RegistryInfo, Report, ResolvedLicense, Summary, Unknown};
+use crate::model::{
+    Check, Distribution, PackageKey, RegistryInfo, Report, ResolvedLicense, Summary, Unknown,
+};
 use crate::perf::tracker::Tracker;
 use crate::perf::{HistoryOptions, RunMetrics};
 use crate::settings::{Settings, Target};
@@ -374,7 +376,7 @@ async fn open_cache(
 async fn vulnerabilities(
     ctx: &RunContext<'_>,
     dists: &[Distribution],
-) -> Result<(HashMap<String, VulnAnswer>, Vec<Unknown>)> {
+) -> Result<(HashMap<PackageKey, VulnAnswer>, Vec<Unknown>)> {
     if !ctx.settings.check_vulnerabilities || dists.is_empty() {
         return Ok((HashMap::new(), Vec::new()));
     }
@@ -395,7 +397,7 @@ async fn offline_vulnerabilities(
     ctx: &RunContext<'_>,
     dists: &[Distribution],
     path: &std::path::Path,
-) -> Result<(HashMap<String, VulnAnswer>, Vec<Unknown>)> {
+) -> Result<(HashMap<PackageKey, VulnAnswer>, Vec<Unknown>)> {
     let owned_path = path.to_path_buf();
     let tracker = ctx.tracker.clone();
     let db = tokio::task::spawn_blocking(move || {
@@ -447,7 +449,7 @@ async fn offline_vulnerabilities(
                 d.version
             )),
         };
-        answers.insert(d.normalized.clone(), answer);
+        answers.insert(d.key(), answer);
     }
     Ok((answers, run_unknowns))
 }
@@ -457,10 +459,10 @@ async fn offline_vulnerabilities(
 async fn online_vulnerabilities(
     ctx: &RunContext<'_>,
     dists: &[Distribution],
-) -> HashMap<String, VulnAnswer> {
+) -> HashMap<PackageKey, VulnAnswer> {
     let osv_url = ctx.settings.network.osv_url.as_str();
     let mut answers = HashMap::with_capacity(dists.len());
-    let mut refs_by_package: HashMap<String, Vec<AdvisoryRef>> = HashMap::new();
+    let mut refs_by_package: HashMap<PackageKey, Vec<AdvisoryRef>> = HashMap::new();
     let mut misses: Vec<&Distribution> = Vec::new();
     for d in dists {
         let key = CacheKey::osv(osv_url, &d.normalized, &d.version);
@@ -469,7 +471,7 @@ async fn online_vulnerabilities(
             .await
         {
             Some(cached) => {
-                refs_by_package.insert(d.normalized.clone(), cached.advisories);
+                refs_by_package.insert(d.key(), cached.advisories);
             }
             None => misses.push(d),
         }
@@ -478,7 +480,7 @@ async fn online_vulnerabilities(
         match &ctx.http {
             None => {
                 for d in &misses {
-                    answers.insert(d.normalized.clone(), Err(offline_reason("OSV answer")));
+                    answers.insert(d.key(), Err(offline_reason("OSV answer")));
                 }
             }
             Some(http) => {
@@ -500,10 +502,10 @@ async fn online_vulnerabilities(
                             };
                             ctx.store(&key, &value, ctx.settings.policy.cache.vulnerability_ttl)
                                 .await;
-                            refs_by_package.insert(d.normalized.clone(), advisories);
+                            refs_by_package.insert(d.key(), advisories);
                         }
                         Err(e) => {
-                            answers.insert(d.normalized.clone(), Err(format!("OSV: {e}")));
+                            answers.insert(d.key(), Err(format!("OSV: {e}")));
                         }
                     }
                 }
@@ -524,13 +526,13 @@ async fn online_vulnerabilities(
             .collect()
             .await;
 
-    for (name, refs) in refs_by_package {
+    for (key, refs) in refs_by_package {
         let mut vulns = Vec::with_capacity(refs.len());
         let mut failures = Vec::new();
         for advisory in &refs {
             match records.get(&advisory.id) {
                 Some(Ok(record)) => {
-                    if let Some(v) = crate::sources::to_vulnerability(record, &name) {
+                    if let Some(v) = crate::sources::to_vulnerability(record, &key.0) {
                         vulns.push(v);
                     }
                 }
@@ -544,7 +546,7 @@ async fn online_vulnerabilities(
         } else {
             Err(failures.join("; "))
         };
-        answers.insert(name, answer);
+        answers.insert(key, answer);
     }
     answers
 }
@@ -583,7 +585,10 @@ async fn fetch_advisory(
 }
 
 /// Registry facts per normalised name.
-async fn registry(ctx: &RunContext<'_>, dists: &[Distribution]) -> HashMap<String, RegistryAnswer> {
+async fn registry(
+    ctx: &RunContext<'_>,
+    dists: &[Distribution],
+) -> HashMap<PackageKey, RegistryAnswer> {
     if !ctx.settings.check_registry {
         return HashMap::new();
     }
@@ -593,7 +598,7 @@ async fn registry(ctx: &RunContext<'_>, dists: &[Distribution]) -> HashMap<Strin
             .to_string();
         return dists
             .iter()
-            .map(|d| (d.normalized.clone(), Err(reason.clone())))
+            .map(|d| (d.key(), Err(reason.clone())))
             .collect();
     };
     ctx.events
@@ -622,7 +627,7 @@ async fn registry_answer(
     client: Option<&PypiClient>,
     pypi_url: &str,
     d: &Distribution,
-) -> (String, RegistryAnswer) {
+) -> (PackageKey, RegistryAnswer) {
     let key = CacheKey::pypi(pypi_url, &d.normalized, &d.version);
     let answer = match ctx
         .cached_for::<RegistryInfo>(&key, &d.normalized, "pypi")
@@ -642,7 +647,7 @@ async fn registry_answer(
         },
     };
     ctx.package_done();
-    (d.normalized.clone(), answer)
+    (d.key(), answer)
 }
 
 fn offline_reason(what: &str) -> String {

@@ -29,6 +29,7 @@ fn dist(name: &str, version: &str) -> Distribution {
         location: None,
         origin: Origin::DistInfo,
         line: None,
+        shadowed: false,
     }
 }
 
