@@ -229,13 +229,13 @@ pub(super) fn load(files: &[PathBuf], tracker: &Tracker) -> Result<Inventory, In
         let (found, mut file_issues) = tracker.time("lockfile.parse", || parse_file(file))?;
         issues.append(&mut file_issues);
         for dist in found {
-            let same_name = distributions
+            let mut same_name = distributions
                 .iter()
                 .filter(|d| d.normalized == dist.normalized);
             if same_name.clone().any(|d| d.version == dist.version) {
                 continue;
             }
-            if let Some(kept) = same_name.last() {
+            if let Some(kept) = same_name.next_back() {
                 issues.push(
                     InventoryIssue::new(
                         file,
