@@ -5,11 +5,13 @@
 //! device (`/dev/zero`) never ends. So files are opened with `O_NONBLOCK` (which makes opening a
 //! FIFO return at once and is a no-op for regular files), checked with `fstat` on the open
 //! descriptor (no race between the check and the read), and read only when they are regular
-//! files, up to a cap.
+//! files, up to a cap. Writing a user's file ([`replace_file`]) is atomic, follows symlinks,
+//! keeps the mode and leaves no temp file behind; [`FileLock`] serialises writers of a shared
+//! file.
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// What kind of non-regular file was found where a file was expected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,6 +127,115 @@ pub fn read_regular_text(path: &Path, limit: u64) -> Result<(String, bool), Read
         Ok(text) => (text, false),
         Err(err) => (String::from_utf8_lossy(err.as_bytes()).into_owned(), true),
     })
+}
+
+/// The file a path finally names, following symlinks (also dangling ones: the file is then
+/// created where the link points). Relative link targets are taken from the link's directory.
+pub fn resolve_symlinks(path: &Path) -> io::Result<PathBuf> {
+    // Linux's own limit (MAXSYMLINKS): more is a loop.
+    const MAX_LINKS: usize = 40;
+    let mut current = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = std::fs::read_link(&current)?;
+                current = match current.parent() {
+                    Some(dir) if target.is_relative() => dir.join(target),
+                    _ => target,
+                };
+            }
+            _ => return Ok(current),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{}: too many levels of symbolic links", path.display()),
+    ))
+}
+
+/// Replace the contents of a user's file (`-o` report, the policy file) so that a reader sees
+/// the old or the new text, never half, and nothing is left behind on failure:
+/// - the real file behind symlinks is written (the link stays a link);
+/// - a regular file is replaced by a temp file written beside it, synced, then renamed over
+///   it, with the old file's permissions (a new file gets `0666` less the umask); on any error
+///   (disk full, read-only directory) the temp file is removed and the old file is intact;
+/// - anything else that exists (`/dev/null`, a FIFO, a terminal) is written in place, since
+///   renaming over it would replace the device itself.
+pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let target = resolve_symlinks(path)?;
+    let existing = match std::fs::metadata(&target) {
+        Ok(meta) => Some(meta),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    if let Some(meta) = &existing
+        && !meta.is_file()
+    {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .open(&target)
+            .and_then(|mut f| f.write_all(bytes));
+    }
+    let dir = target
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mode = match &existing {
+        Some(meta) => meta.permissions().mode() & 0o7777,
+        None => 0o666 & !current_umask(),
+    };
+    // Dropped (and so removed) on every early return below.
+    let mut staged = tempfile::Builder::new()
+        .prefix(".depdash-")
+        .suffix(".tmp")
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)?;
+    staged.write_all(bytes)?;
+    staged
+        .as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))?;
+    staged.as_file().sync_all()?;
+    staged.persist(&target).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// The process umask, read from `/proc/self/status` (reading it with `umask(2)` would change it
+/// for a moment under other threads). `022` when it cannot be read.
+fn current_umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
+}
+
+/// An exclusive advisory lock held while several processes update one file (the run
+/// history): a `<file>.lock` beside it, since the file itself may be replaced by a rename.
+/// Released on drop.
+pub struct FileLock {
+    _file: File,
+}
+
+impl FileLock {
+    pub fn acquire(path: &Path) -> io::Result<FileLock> {
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        name.push(".lock");
+        let lock_path = path.with_file_name(name);
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(lock_path)?;
+        file.lock()?;
+        Ok(FileLock { _file: file })
+    }
 }
 
 /// Caps for the local files depdash reads. Generous against real files (the largest real
