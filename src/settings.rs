@@ -86,7 +86,8 @@ impl Settings {
 
         let policy = match &args.config {
             Some(file) => {
-                if !file.is_file() {
+                // A FIFO or device is read (and refused) by `policy::load`, with its kind named.
+                if !file.exists() {
                     return Err(Error::Usage(format!(
                         "{}: policy file not found",
                         file.display()
