@@ -96,6 +96,51 @@ pub fn parse_files(
     Ok(parser.out)
 }
 
+/// A PEP 508 requirement that could not be parsed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message} (at column {})", .column + 1)]
+pub struct RequirementError {
+    pub message: String,
+    /// 0-based, in characters of the text given.
+    pub column: usize,
+}
+
+/// Parse one PEP 508 requirement (a requirements line, a `Requires-Dist` value). pep508_rs
+/// 0.9.2 panics on a name that ends in `.`, `-` or `_` and is followed by more text (`a- ==1`,
+/// found by fuzzing): such names are refused here before it sees them.
+pub fn parse_requirement(text: &str) -> Result<Requirement, RequirementError> {
+    let trimmed = text.trim_start();
+    let offset = text.chars().count() - trimmed.chars().count();
+    let name_len = trimmed
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
+        .unwrap_or(trimmed.len());
+    if let Some(last) = trimmed[..name_len].chars().last()
+        && matches!(last, '.' | '-' | '_')
+        && name_len < trimmed.len()
+    {
+        return Err(RequirementError {
+            message: format!("package name must end with a letter or digit, not `{last}`"),
+            column: offset + name_len - 1,
+        });
+    }
+    Requirement::from_str(text).map_err(|e| RequirementError {
+        message: e.message.to_string(),
+        column: e.start,
+    })
+}
+
+/// Parse requirements `text` as if read from `path` (its includes are read relative to it).
+pub fn parse_text(path: &Path, text: &str) -> ParsedRequirements {
+    let tracker = Tracker::new();
+    let mut parser = Parser {
+        tracker: &tracker,
+        out: ParsedRequirements::default(),
+        done: HashMap::new(),
+    };
+    parser.parse(path, (text.to_string(), false), Role::Requirements);
+    parser.out
+}
+
 /// Inventory from requirements files: pinned requirements, sorted by normalized name.
 pub(super) fn load(files: &[PathBuf], tracker: &Tracker) -> Result<Inventory, InventoryError> {
     let parsed = parse_files(files, tracker)?;
@@ -454,17 +499,13 @@ impl Parser<'_> {
                 hashes.extend(tokens.next().map(str::to_string));
             }
         }
-        let requirement: Requirement = match Requirement::from_str(spec) {
+        let requirement: Requirement = match parse_requirement(spec) {
             Ok(req) => req,
             Err(err) => {
                 let message = if looks_like_path_or_url(spec) {
                     format!("not pinned: `{spec}` is a path or URL without a name and version")
                 } else {
-                    format!(
-                        "cannot parse requirement `{spec}`: {} (at column {})",
-                        err.message,
-                        err.start + 1
-                    )
+                    format!("cannot parse requirement `{spec}`: {err}")
                 };
                 self.issue(path, line_no, message);
                 return;
@@ -569,7 +610,9 @@ fn split_option(line: &str) -> (&str, Option<&str>) {
     {
         return (option, Some(value));
     }
-    if !head.starts_with("--") && head.len() > 2 {
+    // `-rfile`: a short option glued to its value. Short options are ASCII; anything else
+    // (`-é…`) is an unknown option, and never sliced inside a character (found by fuzzing).
+    if !head.starts_with("--") && head.len() > 2 && head.is_char_boundary(2) {
         return (&head[..2], Some(head[2..].trim()));
     }
     (head, rest.filter(|r| !r.is_empty()))

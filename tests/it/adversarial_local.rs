@@ -712,6 +712,27 @@ fn empty_requirements_of_only_unpinned_lines_fail_the_run() {
 }
 
 #[test]
+fn empty_requirement_name_ending_in_a_separator_is_an_issue_not_a_crash() {
+    // pep508_rs 0.9.2 panics on this line; depdash refuses the name first.
+    let env = Env::new();
+    let req = env.write("requirements.txt", "six==1.17.0\na- ==1.0\n");
+    let run = env.check(&["-r", s(&req)]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.blocking_unknown(
+        "cannot parse requirement `a- ==1.0`: package name must end with a letter or digit, not `-` (at column 2)"
+    ));
+}
+
+#[test]
+fn empty_option_line_with_a_multibyte_character_is_an_issue_not_a_crash() {
+    let env = Env::new();
+    let req = env.write("requirements.txt", "six==1.17.0\n-\u{e9}t\u{e9}\n");
+    let run = env.check(&["-r", s(&req)]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.blocking_unknown("unknown option `-\u{e9}t\u{e9}`; line ignored"));
+}
+
+#[test]
 fn empty_regular_file_given_as_environment_is_an_error() {
     let env = Env::new();
     let file = env.write("notes.txt", "requests==2.31.0\n");

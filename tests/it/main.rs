@@ -4,6 +4,7 @@ mod cache;
 mod checks;
 mod cli;
 mod engine;
+mod fuzz_local;
 mod inventory;
 mod perf;
 mod schema;
