@@ -316,6 +316,14 @@ fn vulnerable() -> Vec<(String, String, String)> {
     )]
 }
 
+/// Checks the site and asserts the one finding: requests 2.31.0 and its advisory (exit 1).
+fn assert_finds_the_vulnerable_copy(env: &Env) -> Run {
+    let run = env.check_site();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.vulnerabilities(), vulnerable());
+    run
+}
+
 // ---------------------------------------------------------------------------------------------
 // Identity is the directory's
 
@@ -325,9 +333,7 @@ fn identity_edited_name_is_checked_under_the_directory_name() {
     env.requests("requests-2.31.0.dist-info", "2.31.0", |m| {
         replace(m, "Name: requests", b"Name: totally-safe-package")
     });
-    let run = env.check_site();
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert_eq!(run.vulnerabilities(), vulnerable());
+    let run = assert_finds_the_vulnerable_copy(&env);
     assert_eq!(run.packages(), [("requests".into(), "2.31.0".into())]);
     assert!(run.inventory_issue(
         "Name `totally-safe-package` does not match the directory name `requests-2.31.0.dist-info`"
@@ -340,9 +346,7 @@ fn identity_name_with_nul_bytes_is_checked_under_the_directory_name() {
     env.requests("requests-2.31.0.dist-info", "2.31.0", |m| {
         replace(m, "Name: requests", b"Name: req\0uests")
     });
-    let run = env.check_site();
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert_eq!(run.vulnerabilities(), vulnerable());
+    let run = assert_finds_the_vulnerable_copy(&env);
     assert!(run.inventory_issue("Name `req\\0uests` does not match"));
 }
 
@@ -352,9 +356,7 @@ fn identity_name_in_bad_encoding_is_checked_under_the_directory_name() {
     env.requests("requests-2.31.0.dist-info", "2.31.0", |m| {
         replace(m, "Name: requests", b"Name: r\xe9quests\xff")
     });
-    let run = env.check_site();
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert_eq!(run.vulnerabilities(), vulnerable());
+    let run = assert_finds_the_vulnerable_copy(&env);
     assert!(run.inventory_issue("not valid UTF-8"));
     assert!(run.inventory_issue("does not match the directory name"));
 }
@@ -363,9 +365,7 @@ fn identity_name_in_bad_encoding_is_checked_under_the_directory_name() {
 fn identity_truncated_metadata_is_checked_from_the_directory_name() {
     let env = Env::new();
     env.requests("requests-2.31.0.dist-info", "2.31.0", |_| Vec::new());
-    let run = env.check_site();
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert_eq!(run.vulnerabilities(), vulnerable());
+    let run = assert_finds_the_vulnerable_copy(&env);
     assert!(run.inventory_issue("metadata file is empty"));
 }
 
@@ -375,9 +375,7 @@ fn identity_metadata_cut_before_the_name_is_checked_from_the_directory_name() {
     env.requests("requests-2.31.0.dist-info", "2.31.0", |_| {
         b"Metadata-Version: 2.4\nNa".to_vec()
     });
-    let run = env.check_site();
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert_eq!(run.vulnerabilities(), vulnerable());
+    let run = assert_finds_the_vulnerable_copy(&env);
     assert!(run.inventory_issue("no Name in metadata; name taken from the directory name"));
 }
 
@@ -385,9 +383,7 @@ fn identity_metadata_cut_before_the_name_is_checked_from_the_directory_name() {
 fn identity_version_in_metadata_does_not_override_the_directory() {
     let env = Env::new();
     env.requests("requests-2.31.0.dist-info", "99.0.0", |m| m);
-    let run = env.check_site();
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert_eq!(run.vulnerabilities(), vulnerable());
+    let run = assert_finds_the_vulnerable_copy(&env);
     assert!(run.inventory_issue("Version `99.0.0` disagrees with the directory name"));
 }
 
@@ -395,9 +391,7 @@ fn identity_version_in_metadata_does_not_override_the_directory() {
 fn identity_pep_427_escaped_and_cased_directory_names_are_the_same_package() {
     let env = Env::new();
     env.requests("Requests-2.31.0.dist-info", "2.31.0", |m| m);
-    let run = env.check_site();
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert_eq!(run.vulnerabilities(), vulnerable());
+    let run = assert_finds_the_vulnerable_copy(&env);
     assert!(
         !run.inventory_issue("does not match the directory name"),
         "a case difference is the same name"
@@ -414,9 +408,7 @@ fn identity_egg_info_name_comes_from_the_directory() {
         "Metadata-Version: 1.1\nName: harmless\nVersion: 2.31.0\n",
     )
     .unwrap();
-    let run = env.check_site();
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert_eq!(run.vulnerabilities(), vulnerable());
+    let run = assert_finds_the_vulnerable_copy(&env);
     assert!(run.inventory_issue("Name `harmless` does not match"));
 }
 
@@ -425,9 +417,7 @@ fn identity_metadata_that_is_a_directory_still_lists_the_package() {
     let env = Env::new();
     let dir = env.site().join("requests-2.31.0.dist-info");
     fs::create_dir_all(dir.join("METADATA")).unwrap();
-    let run = env.check_site();
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert_eq!(run.vulnerabilities(), vulnerable());
+    let run = assert_finds_the_vulnerable_copy(&env);
     assert!(run.inventory_issue("is a directory"));
 }
 
@@ -439,9 +429,7 @@ fn identity_stray_line_before_the_name_does_not_hide_the_package() {
         out.extend(m);
         out
     });
-    let run = env.check_site();
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert_eq!(run.vulnerabilities(), vulnerable());
+    let run = assert_finds_the_vulnerable_copy(&env);
     assert!(run.inventory_issue("is not a `Field: value` header"));
 }
 
@@ -453,9 +441,7 @@ fn duplicates_a_vulnerable_shadowed_copy_in_one_directory_is_a_finding() {
     let env = Env::new();
     copy_real(&env.site(), "requests-2.34.2.dist-info", None);
     env.requests("requests-2.31.0.dist-info", "2.31.0", |m| m);
-    let run = env.check_site();
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert_eq!(run.vulnerabilities(), vulnerable());
+    let run = assert_finds_the_vulnerable_copy(&env);
     assert_eq!(
         run.packages(),
         [
@@ -482,9 +468,7 @@ fn duplicates_a_vulnerable_copy_behind_a_pth_file_is_a_finding() {
         .replace("Version: 2.34.2", "Version: 2.31.0");
     fs::write(dir.join("METADATA"), metadata).unwrap();
     env.write("site-packages/extra.pth", format!("{}\n", s(&extra)));
-    let run = env.check_site();
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert_eq!(run.vulnerabilities(), vulnerable());
+    let run = assert_finds_the_vulnerable_copy(&env);
     assert!(run.inventory_issue("shadowed by 2.34.2"));
 }
 
@@ -587,6 +571,20 @@ fn assert_input_error(run: &Run, needle: &str) {
     );
 }
 
+/// `--lock <file_name>` holding `text` is an input error whose message contains `needle`.
+fn assert_lockfile_error(file_name: &str, text: impl AsRef<[u8]>, needle: &str) {
+    let env = Env::new();
+    let lock = env.write(file_name, text);
+    assert_input_error(&env.check(&["--lock", s(&lock)]), needle);
+}
+
+/// `-r requirements.txt` holding `text` is an input error whose message contains `needle`.
+fn assert_requirements_error(text: &str, needle: &str) {
+    let env = Env::new();
+    let req = env.write("requirements.txt", text);
+    assert_input_error(&env.check(&["-r", s(&req)]), needle);
+}
+
 #[test]
 fn empty_site_packages_is_an_error() {
     let env = Env::new();
@@ -614,51 +612,43 @@ fn empty_venv_is_an_error() {
 
 #[test]
 fn empty_lockfile_is_an_error() {
-    let env = Env::new();
-    let lock = env.write("uv.lock", "");
-    let run = env.check(&["--lock", s(&lock)]);
-    assert_input_error(&run, "locks no packages: no [[package]] entries");
+    assert_lockfile_error("uv.lock", "", "locks no packages: no [[package]] entries");
 }
 
 #[test]
 fn empty_lockfile_with_only_the_project_is_an_error() {
-    let env = Env::new();
-    let lock = env.write(
+    assert_lockfile_error(
         "uv.lock",
         "version = 1\nrequires-python = \">=3.11\"\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\nsource = { editable = \".\" }\n",
+        "only the project itself",
     );
-    let run = env.check(&["--lock", s(&lock)]);
-    assert_input_error(&run, "only the project itself");
 }
 
 #[test]
 fn empty_foreign_toml_lockfile_is_an_error() {
-    let env = Env::new();
-    let lock = env.write(
+    assert_lockfile_error(
         "Cargo.lock",
         "version = 4\n\n[[package]]\nname = \"serde\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+        "not a uv.lock, poetry.lock or pylock.toml",
     );
-    let run = env.check(&["--lock", s(&lock)]);
-    assert_input_error(&run, "not a uv.lock, poetry.lock or pylock.toml");
 }
 
 #[test]
 fn empty_json_given_as_a_lockfile_is_an_error() {
-    let env = Env::new();
-    let lock = env.write(
+    assert_lockfile_error(
         "package-lock.json",
         "{\"lockfileVersion\": 3, \"packages\": {}}\n",
+        "not a lockfile depdash can read",
     );
-    let run = env.check(&["--lock", s(&lock)]);
-    assert_input_error(&run, "not a lockfile depdash can read");
 }
 
 #[test]
 fn empty_binary_garbage_lockfile_is_an_error() {
-    let env = Env::new();
-    let lock = env.write("uv.lock", [0u8, 159, 146, 150, 0xff, 0xfe, b'\n', 0]);
-    let run = env.check(&["--lock", s(&lock)]);
-    assert_input_error(&run, "not a lockfile depdash can read");
+    assert_lockfile_error(
+        "uv.lock",
+        [0u8, 159, 146, 150, 0xff, 0xfe, b'\n', 0],
+        "not a lockfile depdash can read",
+    );
 }
 
 #[test]
@@ -672,21 +662,15 @@ fn empty_directory_given_as_a_lockfile_is_an_error() {
 
 #[test]
 fn empty_requirements_file_is_an_error() {
-    let env = Env::new();
-    let req = env.write("requirements.txt", "");
-    let run = env.check(&["-r", s(&req)]);
-    assert_input_error(&run, "no requirement found");
+    assert_requirements_error("", "no requirement found");
 }
 
 #[test]
 fn empty_requirements_with_only_comments_and_options_is_an_error() {
-    let env = Env::new();
-    let req = env.write(
-        "requirements.txt",
+    assert_requirements_error(
         "# pinned by hand\n--index-url https://example.invalid/simple\n\n   # more\n",
+        "no requirement found",
     );
-    let run = env.check(&["-r", s(&req)]);
-    assert_input_error(&run, "no requirement found");
 }
 
 #[test]
@@ -719,7 +703,7 @@ fn empty_requirement_name_ending_in_a_separator_is_an_issue_not_a_crash() {
     let run = env.check(&["-r", s(&req)]);
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(run.blocking_unknown(
-        "cannot parse requirement `a- ==1.0`: package name must end with a letter or digit, not `-` (at column 2)"
+        "cannot parse requirement `a- ==1.0`: package or extra name must end with a letter or digit, not `-` (at column 2)"
     ));
 }
 
@@ -730,6 +714,28 @@ fn empty_option_line_with_a_multibyte_character_is_an_issue_not_a_crash() {
     let run = env.check(&["-r", s(&req)]);
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(run.blocking_unknown("unknown option `-\u{e9}t\u{e9}`; line ignored"));
+}
+
+#[test]
+fn empty_requirements_file_given_as_a_lockfile_is_an_error() {
+    assert_lockfile_error(
+        "requirements.txt",
+        "requests==2.31.0\n",
+        "not a lockfile depdash can read",
+    );
+}
+
+#[test]
+fn empty_lockfile_given_as_requirements_fails_the_run_line_by_line() {
+    let env = Env::new();
+    let lock = env.write(
+        "uv.lock",
+        "version = 1\nrequires-python = \">=3.9\"\n[[package]]\nname = \"requests\"\nversion = \"2.31.0\"\n",
+    );
+    let run = env.check(&["-r", s(&lock)]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(run.report()["summary"]["packages"], 0);
+    assert!(run.blocking_unknown("cannot parse requirement `[[package]]`"));
 }
 
 #[test]
@@ -763,9 +769,7 @@ fn special_metadata_socket_is_skipped_with_an_issue() {
     let dir = env.site().join("requests-2.31.0.dist-info");
     fs::create_dir_all(&dir).unwrap();
     let _listener = socket(&dir.join("METADATA"));
-    let run = env.check_site();
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert_eq!(run.vulnerabilities(), vulnerable());
+    let run = assert_finds_the_vulnerable_copy(&env);
     assert!(run.inventory_issue("is a socket, not a regular file"));
 }
 
@@ -878,6 +882,15 @@ fn special_policy_fifo_is_an_input_error() {
     let fifo = env.path("depdash.toml");
     mkfifo(&fifo);
     let run = env.check_with(&[s(&env.site())], &["--config", s(&fifo)]);
+    assert_input_error(&run, "cannot read policy file: is a FIFO");
+}
+
+#[test]
+fn special_discovered_policy_fifo_is_an_input_error_not_no_policy() {
+    let env = Env::new();
+    mkfifo(&env.path("depdash.toml"));
+    let req = env.write("requirements.txt", "six==1.17.0\n");
+    let run = env.check(&["-r", s(&req)]);
     assert_input_error(&run, "cannot read policy file: is a FIFO");
 }
 

@@ -180,6 +180,8 @@ proptest! {
         text in prop_oneof![
             nasty_text(),
             (name(), "[.\\-_]{1,2}", nasty_text()).prop_map(|(n, s, t)| format!("{n}{s}{t}")),
+            (name(), name(), "[.\\-_]{0,2}", nasty_text())
+                .prop_map(|(n, e, s, t)| format!("{n}[{e}{s}]{t}")),
             (name(), nasty_text()).prop_map(|(n, t)| format!("{n} {t}")),
         ]
     ) {
