@@ -1109,25 +1109,19 @@ fn terminal_license_text_with_escapes_is_neutralised_in_the_text_report() {
     assert_no_raw_controls(&run.stdout);
 }
 
-/// The dashboard in a real terminal (tmux): metadata carrying a clear-screen, a title change
-/// and a bidi override is drawn inert.
-#[test]
-fn terminal_dashboard_draws_hostile_metadata_inert() {
+/// What the dashboard showed in a real terminal (tmux): the screen after the run finished and
+/// `key` was pressed, once it contains `wait_for`, and the pane's title. `None` when tmux is not
+/// installed.
+fn dashboard(args: &[String], key: &str, wait_for: &str) -> Option<(String, String)> {
     if Command::new("tmux").arg("-V").output().is_err() {
-        println!("skipped: tmux not found on PATH");
-        return;
+        return None;
     }
-    let env = Env::new();
-    env.six();
-    dist_info(
-        &env.site(),
-        "evil-1.0.dist-info",
-        format!(
-            "Metadata-Version: 2.1\nName: evil{ESCAPES}\nVersion: 1.0\nLicense: MIT{ESCAPES}\n"
-        )
-        .as_bytes(),
+    static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let socket_name = format!(
+        "depdash-adv-{}-{}",
+        std::process::id(),
+        SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
-    let socket_name = format!("depdash-adv-{}", std::process::id());
     let tmux = |args: &[&str]| {
         Command::new("tmux")
             .args(["-L", &socket_name])
@@ -1142,11 +1136,9 @@ fn terminal_dashboard_draws_hostile_metadata_inert() {
         }
     }
     let _kill = Kill(&tmux);
-    let mut command = vec![env!("CARGO_BIN_EXE_depdash").to_string(), "tui".into()];
-    command.push(s(&env.site()).into());
-    command.extend(env.offline_args());
-    let quoted: Vec<String> = command
-        .iter()
+    let quoted: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_depdash"))
+        .chain(std::iter::once("tui"))
+        .chain(args.iter().map(String::as_str))
         .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
         .collect();
     let script = format!("{}; sleep 30", quoted.join(" "));
@@ -1156,59 +1148,169 @@ fn terminal_dashboard_draws_hostile_metadata_inert() {
         "-s",
         "t",
         "-x",
-        "120",
+        "160",
         "-y",
-        "40",
+        "45",
         "sh",
         "-c",
         &script,
     ]);
     assert!(started.status.success(), "{started:?}");
     let _ = tmux(&["set-option", "-t", "t", "set-titles", "on"]);
+    let screen =
+        || String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned();
     let deadline = Instant::now() + Duration::from_secs(30);
-    let screen = loop {
-        let screen =
-            String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned();
-        if screen.contains("CLEAN") || screen.contains("VIOLATIONS") {
-            break screen;
+    let wait = |pred: &dyn Fn(&str) -> bool| loop {
+        let text = screen();
+        if pred(&text) {
+            return text;
         }
         assert!(
             Instant::now() < deadline,
-            "dashboard never finished:\n{screen}"
+            "dashboard never showed what was expected:\n{text}"
         );
         std::thread::sleep(Duration::from_millis(100));
     };
-    // Open the packages screen, where the name and the license are drawn.
-    let _ = tmux(&["send-keys", "-t", "t", "2"]);
-    let packages = loop {
-        let screen =
-            String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned();
-        if screen.contains("evil") {
-            break screen;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "packages screen never showed evil:\n{screen}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    wait(&|t| t.contains("CLEAN") || t.contains("VIOLATIONS") || t.contains("INCOMPLETE"));
+    let _ = tmux(&["send-keys", "-t", "t", key]);
+    let shown = wait(&|t| t.contains(wait_for));
     let title = String::from_utf8_lossy(
         &tmux(&["display-message", "-p", "-t", "t", "#{pane_title}"]).stdout,
     )
     .trim()
     .to_string();
     let _ = tmux(&["send-keys", "-t", "t", "q"]);
+    println!("{shown}");
+    Some((shown, title))
+}
+
+/// The hostile text was drawn (its visible part is on screen) but inert: no title change, no
+/// cleared screen, no bidi override or escape in any cell.
+fn assert_drawn_inert(screen: &str, title: &str, visible: &str, still_there: &str) {
     assert_ne!(title, "pwned", "an OSC title sequence reached the terminal");
-    assert!(packages.contains("evil"), "{packages}");
-    // The screen was not cleared by the name and nothing in it is reordered or invisible.
-    assert!(packages.contains("six"), "{packages}");
-    for text in [&screen, &packages] {
-        assert!(
-            !text.contains('\u{202e}'),
-            "bidi override drawn raw:\n{text}"
-        );
-        assert!(!text.contains('\x1b'));
-    }
+    assert!(screen.contains(visible), "{visible:?} not drawn:\n{screen}");
+    assert!(
+        screen.contains(still_there),
+        "the screen was cleared:\n{screen}"
+    );
+    assert!(
+        !screen.contains('\u{202e}'),
+        "bidi override drawn raw:\n{screen}"
+    );
+    assert!(!screen.contains('\x1b'), "escape drawn raw:\n{screen}");
+}
+
+/// METADATA carrying a clear-screen, a title change and a bidi override, shown in the
+/// violations list of the dashboard.
+#[test]
+fn terminal_dashboard_draws_hostile_metadata_inert() {
+    let env = Env::new();
+    env.six();
+    dist_info(
+        &env.site(),
+        "evil-1.0.dist-info",
+        format!("Metadata-Version: 2.1\nName: evil\nVersion: 1.0\nLicense: Evil{ESCAPES}License\n")
+            .as_bytes(),
+    );
+    let policy = env.write(
+        "policy.toml",
+        "[licenses]\nallow = [\"MIT\"]\nunknown = \"deny\"\n",
+    );
+    let mut args = vec![
+        s(&env.site()).to_string(),
+        "--config".into(),
+        s(&policy).into(),
+    ];
+    args.extend(env.offline_args());
+    let Some((screen, title)) = dashboard(&args, "3", "evil") else {
+        println!("skipped: tmux not found on PATH");
+        return;
+    };
+    // ESC, BEL, the C1 CSI and the bidi override are gone; the rest is shown as text.
+    assert_drawn_inert(&screen, &title, "Evil[2J]0;pwned31mLicense", "evil 1.0");
+}
+
+/// An index answer (a yanked reason) carrying the same sequences, in the dashboard.
+#[test]
+fn terminal_dashboard_draws_hostile_registry_answers_inert() {
+    use crate::support::registry::{Dataset, RegistryServer};
+    let env = clean_six_env();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut dataset = Dataset::new();
+    dataset
+        .package("six")
+        .license("MIT")
+        .yanked(
+            "1.17.0",
+            "2024-12-04T10:00:00Z",
+            Some(&format!("broken{ESCAPES}release")),
+        )
+        .add();
+    let server = runtime.block_on(RegistryServer::start(dataset));
+    let args: Vec<String> = [
+        s(&env.site()),
+        "--pypi-url",
+        &server.url(),
+        "--osv-url",
+        &server.url(),
+        "--no-cache",
+        "--no-history",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    let Some((screen, title)) = dashboard(&args, "3", "yanked") else {
+        println!("skipped: tmux not found on PATH");
+        return;
+    };
+    assert_drawn_inert(&screen, &title, "broken[2J]0;pwned31mrelease", "six 1.17.0");
+}
+
+/// The same yanked reason in the text report: escaped, visible, inert.
+#[test]
+fn terminal_registry_answer_with_escapes_is_neutralised_in_the_text_report() {
+    use crate::support::registry::{Dataset, RegistryServer};
+    let env = clean_six_env();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut dataset = Dataset::new();
+    dataset
+        .package("six")
+        .license("MIT")
+        .yanked(
+            "1.17.0",
+            "2024-12-04T10:00:00Z",
+            Some(&format!("broken{ESCAPES}release")),
+        )
+        .add();
+    let server = runtime.block_on(RegistryServer::start(dataset));
+    let url = server.url();
+    let run = env.run(&[
+        "check",
+        s(&env.site()),
+        "--pypi-url",
+        &url,
+        "--osv-url",
+        &url,
+        "--no-cache",
+        "--no-history",
+        "--progress",
+        "never",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_no_raw_controls(&run.stdout);
+    assert!(
+        run.stdout.contains("six 1.17.0 is yanked") && run.stdout.contains("broken\\u{1b}[2J"),
+        "{}",
+        run.stdout
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
