@@ -1230,17 +1230,18 @@ fn terminal_dashboard_draws_hostile_metadata_inert() {
     assert_drawn_inert(&screen, &title, "Evil[2J]0;pwned31mLicense", "evil 1.0");
 }
 
-/// An index answer (a yanked reason) carrying the same sequences, in the dashboard.
-#[test]
-fn terminal_dashboard_draws_hostile_registry_answers_inert() {
-    use crate::support::registry::{Dataset, RegistryServer};
-    let env = clean_six_env();
+/// A loopback index (on its own runtime, kept alive by the caller) where six 1.17.0 is yanked
+/// with a reason full of escape sequences.
+fn registry_with_hostile_yanked_six() -> (
+    tokio::runtime::Runtime,
+    crate::support::registry::RegistryServer,
+) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();
-    let mut dataset = Dataset::new();
+    let mut dataset = crate::support::registry::Dataset::new();
     dataset
         .package("six")
         .license("MIT")
@@ -1250,7 +1251,15 @@ fn terminal_dashboard_draws_hostile_registry_answers_inert() {
             Some(&format!("broken{ESCAPES}release")),
         )
         .add();
-    let server = runtime.block_on(RegistryServer::start(dataset));
+    let server = runtime.block_on(crate::support::registry::RegistryServer::start(dataset));
+    (runtime, server)
+}
+
+/// An index answer (a yanked reason) carrying the same sequences, in the dashboard.
+#[test]
+fn terminal_dashboard_draws_hostile_registry_answers_inert() {
+    let env = clean_six_env();
+    let (_runtime, server) = registry_with_hostile_yanked_six();
     let args: Vec<String> = [
         s(&env.site()),
         "--pypi-url",
@@ -1273,24 +1282,8 @@ fn terminal_dashboard_draws_hostile_registry_answers_inert() {
 /// The same yanked reason in the text report: escaped, visible, inert.
 #[test]
 fn terminal_registry_answer_with_escapes_is_neutralised_in_the_text_report() {
-    use crate::support::registry::{Dataset, RegistryServer};
     let env = clean_six_env();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut dataset = Dataset::new();
-    dataset
-        .package("six")
-        .license("MIT")
-        .yanked(
-            "1.17.0",
-            "2024-12-04T10:00:00Z",
-            Some(&format!("broken{ESCAPES}release")),
-        )
-        .add();
-    let server = runtime.block_on(RegistryServer::start(dataset));
+    let (_runtime, server) = registry_with_hostile_yanked_six();
     let url = server.url();
     let run = env.run(&[
         "check",
