@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use depdash::inventory::{self, InventorySource};
-use depdash::perf::tracker::Tracker;
+use depdash::telemetry::tracker::Tracker;
 
 use registry::{Faults, RegistryServer};
 

@@ -12,6 +12,17 @@ use crate::settings::Settings;
 
 /// Exit code for usage and input errors.
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code for a run that failed on its own (terminal, engine): nothing was judged.
+pub const EXIT_FAILED: u8 = 4;
+
+/// The exit code for an error that ended the program.
+pub fn exit_code(error: &Error) -> u8 {
+    if error.is_input_error() {
+        EXIT_USAGE
+    } else {
+        EXIT_FAILED
+    }
+}
 
 /// Run a parsed command line to completion.
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -63,7 +74,7 @@ pub fn check(args: &RunArgs) -> Result<ExitCode> {
 /// Write the report where the user asked, in the format asked.
 fn emit_report(report: &Report, args: &RunArgs) -> Result<()> {
     match &args.output {
-        Some(path) => crate::output::write_to_file(report, args.format, path),
+        Some(path) => Ok(crate::output::write_to_file(report, args.format, path)?),
         None => {
             let stdout = std::io::stdout();
             let mut lock = stdout.lock();

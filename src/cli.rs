@@ -10,6 +10,7 @@ Exit codes:
   1  policy violations (wins over 3: a violation is definite)
   2  usage or input error (bad flags, invalid policy file, unreadable environment)
   3  incomplete: data that could not be read or fetched, and policy says unknown fails
+  4  the run failed on its own (terminal, internal error): nothing was judged
 
 Environment: DEPDASH_PYPI_URL, DEPDASH_OSV_URL, DEPDASH_OSV_DB, DEPDASH_CACHE_DIR,
 DEPDASH_REDIS_URL, DEPDASH_CONCURRENCY, DEPDASH_CONFIG (CLI > env > policy file > defaults).";
@@ -87,14 +88,7 @@ pub enum CacheAction {
     Prune,
 }
 
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Format {
-    #[default]
-    Text,
-    Json,
-    /// JUnit XML: a test suite per check, a test case per package.
-    Junit,
-}
+pub use crate::output::Format;
 
 /// Formats of `depdash history`.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -8,33 +8,25 @@ use crate::cli::{CacheAction, HistoryFormat};
 use crate::error::{Error, Result};
 use crate::perf::history::{History, RunRecord};
 
-fn cache_error(e: cache::CacheError) -> Error {
-    Error::Run(format!("cache: {e}"))
-}
-
-fn mib(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
-}
-
 /// `depdash cache stats|clear|prune`.
 /// The history file given, else the default one.
 fn history_path(file: Option<&Path>) -> Result<std::path::PathBuf> {
     match file {
         Some(f) => Ok(f.to_path_buf()),
-        None => History::default_path().map_err(|e| Error::Run(format!("history: {e}"))),
+        None => Ok(History::default_path()?),
     }
 }
 
 pub fn cache(action: CacheAction, dir: Option<&Path>, history: Option<&Path>) -> Result<ExitCode> {
-    let dir = cache::resolve_dir(dir).map_err(cache_error)?;
+    let dir = cache::resolve_dir(dir)?;
     match action {
         CacheAction::Stats => {
-            let stats = cache::stats(&dir).map_err(cache_error)?;
+            let stats = cache::stats(&dir)?;
             println!("location   {}", stats.location.display());
             println!(
                 "entries    {} ({}), {} expired, {} unreadable",
                 stats.entries,
-                mib(stats.total_bytes),
+                crate::units::format_size(stats.total_bytes),
                 stats.expired,
                 stats.unreadable
             );
@@ -60,17 +52,16 @@ pub fn cache(action: CacheAction, dir: Option<&Path>, history: Option<&Path>) ->
                 cache::clear(&dir)
             } else {
                 cache::prune(&dir)
-            }
-            .map_err(cache_error)?;
+            }?;
             println!(
                 "removed {} entries, {} expired, {} corrupt, {} temp files ({} freed); {} entries ({}) remain in {}",
                 report.removed_entries,
                 report.removed_expired,
                 report.removed_corrupt,
                 report.removed_temp,
-                mib(report.bytes_freed),
+                crate::units::format_size(report.bytes_freed),
                 report.remaining_entries,
-                mib(report.remaining_bytes),
+                crate::units::format_size(report.remaining_bytes),
                 dir.display()
             );
         }
@@ -81,12 +72,12 @@ pub fn cache(action: CacheAction, dir: Option<&Path>, history: Option<&Path>) ->
 /// `depdash history`: recent runs as a table (or JSON lines).
 pub fn history(limit: usize, format: HistoryFormat, file: Option<&Path>) -> Result<ExitCode> {
     let path = history_path(file)?;
-    let history = History::open(&path).map_err(|e| Error::Run(format!("history: {e}")))?;
+    let history = History::open(&path)?;
     let recent = history.recent(limit);
     match format {
         HistoryFormat::Json => {
             let json = serde_json::to_string_pretty(recent)
-                .map_err(|e| Error::Run(format!("history: {e}")))?;
+                .map_err(|e| Error::Engine(format!("history as JSON: {e}")))?;
             println!("{json}");
         }
         HistoryFormat::Text => print!("{}", history_table(recent, &path)),

@@ -1,5 +1,5 @@
-//! The crate's error type. Library code returns these; only `main.rs` turns them into messages
-//! and exit codes (2 for usage and input errors).
+//! The crate's error type: each lower layer's typed error, kept whole up to the command layer,
+//! which alone turns it into a message and an exit code (`app::exit_code`).
 
 use std::path::PathBuf;
 
@@ -13,7 +13,7 @@ pub enum Error {
 
     /// An invalid policy file (points at file, line and column).
     #[error(transparent)]
-    Policy(#[from] crate::policy::PolicyError),
+    Policy(#[from] crate::config::PolicyErrors),
 
     /// A file or directory that had to be read could not be.
     #[error("{}: {source}", path.display())]
@@ -31,23 +31,28 @@ pub enum Error {
         message: String,
     },
 
-    /// Nothing to inventory: no environment found where one was expected.
-    #[error("{0}")]
-    NoEnvironment(String),
+    /// Nothing to inventory, an interpreter that failed, an unreadable requirements or lockfile.
+    #[error(transparent)]
+    Inventory(#[from] crate::inventory::InventoryError),
 
-    /// A Python interpreter could not be run or answered nonsense.
-    #[error("python interpreter {}: {message}", path.display())]
-    Interpreter { path: PathBuf, message: String },
+    /// The cache directory cannot be found or used.
+    #[error("cache: {0}")]
+    Cache(#[from] crate::cache::CacheError),
 
-    /// The terminal could not be set up or restored.
+    /// The run history cannot be found or read.
+    #[error(transparent)]
+    History(#[from] crate::perf::history::HistoryError),
+
+    /// The report could not be written where asked.
+    #[error(transparent)]
+    Output(#[from] crate::output::WriteError),
+
+    /// The terminal could not be set up, drawn on or restored.
     #[error("terminal: {0}")]
     Terminal(String),
 
-    /// A run failed; the message is already complete (it came from the engine as text).
-    #[error("{0}")]
-    Run(String),
-
-    /// The engine stopped without a report (a task panicked or was cancelled).
+    /// The run itself failed: the async runtime, a task that panicked or was cancelled, a
+    /// client that could not be built. Not the user's input; nothing was judged.
     #[error("engine: {0}")]
     Engine(String),
 }
@@ -57,6 +62,22 @@ impl Error {
         Error::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    /// True for errors in what the user gave (flags, policy, files, environment): exit 2.
+    /// False for a run that failed on its own (terminal, engine).
+    pub fn is_input_error(&self) -> bool {
+        match self {
+            Error::Usage(_)
+            | Error::Policy(_)
+            | Error::Io { .. }
+            | Error::Input { .. }
+            | Error::Inventory(_)
+            | Error::Cache(_)
+            | Error::History(_)
+            | Error::Output(_) => true,
+            Error::Terminal(_) | Error::Engine(_) => false,
         }
     }
 }

@@ -23,7 +23,7 @@ pub async fn run(mut handle: EngineHandle, mode: ProgressMode) -> Result<Report>
         };
         match event {
             EngineEvent::Finished(report) => break Ok(*report),
-            EngineEvent::Failed(message) => break Err(Error::Run(message)),
+            EngineEvent::Failed(error) => break Err(*error),
             EngineEvent::Warning(message) => {
                 progress.clear();
                 eprintln!("warning: {}", crate::term_text::clean_lines(&message));
@@ -32,7 +32,7 @@ pub async fn run(mut handle: EngineHandle, mode: ProgressMode) -> Result<Report>
                 progress.total = packages;
                 progress.draw(&handle);
             }
-            EngineEvent::PackageChecked { .. } | EngineEvent::Request(_) => progress.draw(&handle),
+            EngineEvent::Request(_) => progress.draw(&handle),
             _ => {}
         }
     };

@@ -14,7 +14,7 @@ fn main() -> ExitCode {
                 "depdash: error: {}",
                 depdash::term_text::clean_lines(&e.to_string())
             );
-            ExitCode::from(depdash::app::EXIT_USAGE)
+            ExitCode::from(depdash::app::exit_code(&e))
         }
     }
 }

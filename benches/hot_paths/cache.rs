@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use depdash::cache::{CacheConfig, CacheKey, Lookup, TieredCache};
-use depdash::engine::events::EventSink;
-use depdash::perf::tracker::Tracker;
+use depdash::telemetry::EventSink;
+use depdash::telemetry::tracker::Tracker;
 use divan::Bencher;
 use tokio::runtime::Runtime;
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use depdash::inventory::{core_metadata, scan_site_packages_with_threads, synthetic};
-use depdash::perf::tracker::Tracker;
+use depdash::telemetry::tracker::Tracker;
 use divan::Bencher;
 
 fn fixture(rel: &str) -> PathBuf {

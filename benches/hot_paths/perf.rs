@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use depdash::perf::tracker::Tracker;
+use depdash::telemetry::tracker::Tracker;
 
 /// Distinct operation names a run records into.
 const OPERATIONS: [&str; 8] = [

@@ -10,12 +10,12 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use depdash::engine::events::EventSink;
-use depdash::perf::tracker::Tracker;
 use depdash::sources::cvss::v3_base_score;
 use depdash::sources::{
     HttpClient, HttpConfig, OsvDatabase, OsvRecord, PypiClient, affects, to_vulnerability,
 };
+use depdash::telemetry::EventSink;
+use depdash::telemetry::tracker::Tracker;
 use futures_util::future::join_all;
 use pep440_rs::Version;
 use registry::{Dataset, Faults, RegistryServer};

@@ -3,7 +3,7 @@
 //! A lookup walks the levels top-down and promotes a hit at a lower level into the levels
 //! above it; a put writes every enabled level. Nothing here fails a run: unreadable or corrupt
 //! entries are misses (and are repaired), write errors are logged and counted, and a Redis that
-//! is down or fails mid-run costs one [`EngineEvent::Warning`] and is skipped from then on.
+//! is down or fails mid-run costs one [`TelemetryEvent::Warning`] and is skipped from then on.
 //!
 //! Freshness: every entry carries its own fetch time and TTL. Past the TTL an entry is stale:
 //! a miss normally, served as [`Lookup::Stale`] when `allow_stale` is set (`--offline`), for up
@@ -32,8 +32,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::engine::events::{CacheCounters, EngineEvent, EventSink, LevelCounters};
-use crate::perf::tracker::Tracker;
+use crate::telemetry::tracker::Tracker;
+use crate::telemetry::{CacheCounters, EventSink, LevelCounters, TelemetryEvent};
 
 pub use entry::STALE_GRACE;
 pub use file::{CacheStats, CleanupReport, clear, prune, stats};
@@ -43,6 +43,9 @@ use entry::{Freshness, Record, unix_now};
 use file::{FileLevel, FileRead};
 use memory::MemoryLevel;
 use redis::RedisLevel;
+
+/// Size bound of the file level when none is configured.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Tracker operation names.
 pub const OP_GET_MEMORY: &str = "cache.get.memory";
@@ -90,7 +93,7 @@ impl Default for CacheConfig {
             redis_url: None,
             refresh: false,
             allow_stale: false,
-            max_file_bytes: crate::policy::CachePolicy::default().max_size_bytes,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             memory_entries: 10_000,
         }
     }
@@ -206,9 +209,10 @@ impl TieredCache {
     /// unreachable Redis is a warning event and the run goes on without L3.
     pub async fn open(
         config: &CacheConfig,
-        events: EventSink,
+        events: impl Into<EventSink>,
         tracker: Arc<Tracker>,
     ) -> Result<Self, CacheError> {
+        let events = events.into();
         let enabled = config.enabled;
         let memory = (enabled && config.memory_entries > 0)
             .then(|| MemoryLevel::new(config.memory_entries, config.allow_stale));
@@ -227,7 +231,7 @@ impl TieredCache {
                     // The warning event reaches the user; the log only keeps a record.
                     tracing::info!(error = %e, "shared cache unavailable");
                     events
-                        .emit(EngineEvent::Warning(format!(
+                        .emit(TelemetryEvent::Warning(format!(
                             "{e}; shared cache skipped for this run"
                         )))
                         .await;
@@ -541,7 +545,7 @@ impl Inner {
         if !self.redis_down.swap(true, Ordering::Relaxed) {
             tracing::info!(address = redis.address(), %error, "shared cache failed; disabled");
             self.events
-                .emit(EngineEvent::Warning(format!(
+                .emit(TelemetryEvent::Warning(format!(
                     "Redis {} failed ({error}); shared cache disabled for the rest of this run",
                     redis.address()
                 )))

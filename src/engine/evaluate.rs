@@ -7,8 +7,8 @@ use super::run::{RegistryAnswer, VulnAnswer};
 use crate::checks::{self, CheckOutput};
 use crate::inventory::Inventory;
 use crate::model::{
-    Check, Finding, PackageKey, PackageReport, PackageStatus, Report, ResolvedLicense, Severity,
-    Unknown,
+    Check, Code, Finding, PackageKey, PackageReport, PackageStatus, Report, ResolvedLicense,
+    Severity, Unknown,
 };
 use crate::policy::Disposition;
 use crate::settings::Settings;
@@ -139,12 +139,8 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, facts: Facts) ->
                 fails_run: true,
             });
         } else {
-            let mut finding = Finding::new(
-                Check::Inventory,
-                "inventory-issue",
-                Severity::Warning,
-                issue.to_string(),
-            );
+            let mut finding =
+                Finding::new(Code::InventoryIssue, Severity::Warning, issue.to_string());
             finding.package = issue.package.clone();
             out.findings.push(finding);
         }

@@ -68,7 +68,7 @@ pub fn spawn(settings: Arc<Settings>) -> EngineHandle {
             }
             match run_once(&settings, &sink, &metrics_tx, run, refresh).await {
                 Ok(report) => sink.emit(EngineEvent::Finished(Box::new(report))).await,
-                Err(e) => sink.emit(EngineEvent::Failed(e.to_string())).await,
+                Err(e) => sink.emit(EngineEvent::Failed(Box::new(e))).await,
             }
             // Coalesce queued requests: one more run serves them all.
             match command_rx.recv().await {
@@ -98,8 +98,10 @@ async fn with_current_policy(settings: Arc<Settings>, sink: &EventSink) -> Arc<S
             Arc::new(updated)
         }
         Err(e) => {
+            // One line per warning: a file's several errors are joined.
+            let errors = e.to_string().replace('\n', "; ");
             sink.emit(EngineEvent::Warning(format!(
-                "policy not reloaded, the previous one stays in force: {e}"
+                "policy not reloaded, the previous one stays in force: {errors}"
             )))
             .await;
             settings

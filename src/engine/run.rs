@@ -20,11 +20,11 @@ use crate::inventory::{self, InventorySource};
 use crate::model::{
     Check, Distribution, PackageKey, RegistryInfo, Report, ResolvedLicense, Summary, Unknown,
 };
-use crate::perf::tracker::Tracker;
 use crate::perf::{HistoryOptions, RunMetrics};
 use crate::settings::{Settings, Target};
 use crate::sources::osv::{AdvisoryRef, OsvRecord};
 use crate::sources::{HttpClient, HttpConfig, OsvClient, OsvDatabase, PypiClient};
+use crate::telemetry::tracker::Tracker;
 
 /// What we know (or why we don't) about one package's vulnerabilities.
 pub(super) type VulnAnswer = std::result::Result<Vec<crate::model::Vulnerability>, String>;
@@ -311,26 +311,10 @@ pub async fn run_once(
         evaluate::build_report(settings, &inventory, facts)
     });
 
-    for f in &report.findings {
-        events.emit(EngineEvent::Finding(f.clone())).await;
-    }
-    for u in &report.unknowns {
-        events.emit(EngineEvent::Unknown(u.clone())).await;
-    }
-    for p in &report.packages {
-        events
-            .emit(EngineEvent::PackageChecked {
-                name: p.name.clone(),
-                version: p.version.clone(),
-                status: p.status,
-            })
-            .await;
-    }
-
     tracker.record("run.total", started.elapsed());
     let history = HistoryOptions {
         file: settings.history_file.as_deref(),
-        policy: &settings.policy.performance,
+        policy: &settings.run.performance,
         fail_on_regression: settings.fail_on_regression,
     };
     let fingerprint = run_fingerprint(settings, &inventory.distributions);
@@ -356,7 +340,7 @@ async fn open_cache(
         redis_url: settings.cache.redis_url.clone(),
         refresh,
         allow_stale: settings.network.offline,
-        max_file_bytes: settings.policy.cache.max_size_bytes,
+        max_file_bytes: settings.run.cache.max_size_bytes,
         ..CacheConfig::default()
     };
     match TieredCache::open(&config, events.clone(), tracker.clone()).await {
@@ -416,8 +400,8 @@ async fn offline_vulnerabilities(
             Some(age) if age > max_age => Some(format!(
                 "offline OSV database {} is {} old, older than vulnerabilities.max_db_age ({})",
                 path.display(),
-                human_duration(age),
-                human_duration(max_age)
+                crate::units::approx_duration(age),
+                crate::units::approx_duration(max_age)
             )),
             Some(_) => None,
             None => Some(format!(
@@ -500,7 +484,7 @@ async fn online_vulnerabilities(
                             let value = CachedAdvisories {
                                 advisories: advisories.clone(),
                             };
-                            ctx.store(&key, &value, ctx.settings.policy.cache.vulnerability_ttl)
+                            ctx.store(&key, &value, ctx.settings.run.cache.vulnerability_ttl)
                                 .await;
                             refs_by_package.insert(d.key(), advisories);
                         }
@@ -573,7 +557,7 @@ async fn fetch_advisory(
         .await;
     match result {
         Ok(record) => {
-            ctx.store(&key, &record, ctx.settings.policy.cache.metadata_ttl)
+            ctx.store(&key, &record, ctx.settings.run.cache.metadata_ttl)
                 .await;
             (advisory.id.clone(), Ok(record))
         }
@@ -638,7 +622,7 @@ async fn registry_answer(
             None => Err(offline_reason("registry answer")),
             Some(client) => match client.release(&d.normalized, &d.version).await {
                 Ok(info) => {
-                    ctx.store(&key, &info, ctx.settings.policy.cache.metadata_ttl)
+                    ctx.store(&key, &info, ctx.settings.run.cache.metadata_ttl)
                         .await;
                     Ok(info)
                 }
@@ -652,15 +636,4 @@ async fn registry_answer(
 
 fn offline_reason(what: &str) -> String {
     format!("offline: no cached {what} (run once online, or use --osv-db for vulnerabilities)")
-}
-
-fn human_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    if s >= 86_400 {
-        format!("{}d", s / 86_400)
-    } else if s >= 3_600 {
-        format!("{}h", s / 3_600)
-    } else {
-        format!("{}m", s / 60)
-    }
 }

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::{InventoryError, InventoryIssue, InventorySource};
-use crate::perf::tracker::Tracker;
+use crate::telemetry::tracker::Tracker;
 
 /// How long a `--python` interpreter may take to print its `sys.path`.
 const INTERPRETER_TIMEOUT: Duration = Duration::from_secs(30);

@@ -11,8 +11,9 @@ use serde::Deserialize;
 
 use super::{Inventory, InventoryError, InventoryIssue};
 use crate::model::{Distribution, LicenseMetadata, Origin, normalize_name};
-use crate::perf::tracker::Tracker;
 use crate::safe_fs::{self, limits};
+use crate::telemetry::tracker::Tracker;
+use crate::units::line_col;
 
 /// uv and PEP 751 list dependencies as tables with a `name`.
 #[derive(Deserialize)]
@@ -55,13 +56,6 @@ struct Locked {
     dependencies: Vec<String>,
     /// The project itself (uv's `editable`/`virtual` source): not a dependency.
     is_project: bool,
-}
-
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 /// The three formats, told by file name, else by the top-level keys only they have.

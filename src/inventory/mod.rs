@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Distribution, TargetInfo};
-use crate::perf::tracker::Tracker;
+use crate::telemetry::tracker::Tracker;
 
 pub use locate::{Located, default_source, locate, locate_detailed};
 pub use scan::{scan_site_packages, scan_site_packages_with_threads};
@@ -138,23 +138,6 @@ pub enum InventoryError {
     /// environment. Nothing was checked, which must never read as "clean".
     #[error("{target}: {what}; nothing to check (an input with no packages is never clean)")]
     Empty { target: String, what: String },
-}
-
-impl From<InventoryError> for crate::error::Error {
-    fn from(err: InventoryError) -> Self {
-        match err {
-            InventoryError::Interpreter { path, message } => {
-                crate::error::Error::Interpreter { path, message }
-            }
-            InventoryError::RequirementsUnreadable { path, source } => {
-                crate::error::Error::Io { path, source }
-            }
-            // The message already names file, line and column.
-            e @ InventoryError::Lockfile { .. } => crate::error::Error::Run(e.to_string()),
-            e @ InventoryError::Empty { .. } => crate::error::Error::Run(e.to_string()),
-            other => crate::error::Error::NoEnvironment(other.to_string()),
-        }
-    }
 }
 
 /// Inventory `source`: locate its site-packages and scan them, or read requirements files.

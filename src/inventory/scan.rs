@@ -35,8 +35,8 @@ use pep440_rs::Version;
 use super::core_metadata::{self, CoreMetadata, MAX_HEADER_BYTES, MetadataError};
 use super::{Inventory, InventoryIssue};
 use crate::model::{Distribution, LicenseMetadata, Origin, TargetInfo, normalize_name};
-use crate::perf::tracker::Tracker;
 use crate::safe_fs::{self, limits};
+use crate::telemetry::tracker::Tracker;
 
 /// Names `pip list` never shows (pip's `stdlib_pkgs`).
 const PIP_STDLIB_NAMES: [&str; 3] = ["python", "wsgiref", "argparse"];

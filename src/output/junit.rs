@@ -68,9 +68,9 @@ impl<'a> Case<'a> {
             writeln!(
                 out,
                 "      <failure type=\"{}\" message=\"{}\">{}</failure>",
-                escape(&f.code),
+                escape(f.code.as_str()),
                 escape(&f.message),
-                escape(f.rule.as_deref().unwrap_or(""))
+                escape(&f.rule.map(|r| r.to_string()).unwrap_or_default())
             )?;
         }
         for u in &self.errors {
@@ -213,21 +213,14 @@ mod tests {
         let packages = vec![package("Foo_Bar", "1.0"), package("baz", "2.0")];
         let findings = vec![
             Finding::new(
-                Check::Licenses,
-                "license-denied",
+                Code::LicenseDenied,
                 Severity::Error,
                 "GPL <3> & \"friends\"",
             )
             .for_package("foo-bar", "1.0")
-            .with_rule("licenses.deny[0]"),
-            Finding::new(Check::Health, "outdated", Severity::Warning, "2.1 is out")
-                .for_package("baz", "2.0"),
-            Finding::new(
-                Check::Licenses,
-                "license-exception-unused",
-                Severity::Warning,
-                "x",
-            ),
+            .with_rule(RuleRef::entry(RuleKey::LicensesDeny, 0)),
+            Finding::new(Code::Outdated, Severity::Warning, "2.1 is out").for_package("baz", "2.0"),
+            Finding::new(Code::LicenseExceptionUnused, Severity::Warning, "x"),
         ];
         let unknowns = vec![
             Unknown {

@@ -5,11 +5,35 @@ pub mod junit;
 pub mod text;
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::cli::Format;
-use crate::error::{Error, Result};
 use crate::model::Report;
+
+/// Report formats (`--format`).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+    /// JUnit XML: a test suite per check, a test case per package.
+    Junit,
+}
+
+/// A report that could not be written where it was asked to go.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+pub struct WriteError {
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
+    move |source| WriteError {
+        path: path.to_path_buf(),
+        source,
+    }
+}
 
 /// Render `report` in `format` to `out`.
 pub fn render(report: &Report, format: Format, out: &mut dyn Write) -> std::io::Result<()> {
@@ -23,15 +47,15 @@ pub fn render(report: &Report, format: Format, out: &mut dyn Write) -> std::io::
 /// Write the report to a file with [`crate::safe_fs::replace_file`]: atomic for a regular
 /// file (no half report, no temp file left on error, symlinks followed, mode kept), in place
 /// for `/dev/null`, a FIFO or a terminal.
-pub fn write_to_file(report: &Report, format: Format, path: &Path) -> Result<()> {
+pub fn write_to_file(report: &Report, format: Format, path: &Path) -> Result<(), WriteError> {
     let mut buf = Vec::new();
     match format {
         Format::Text => text::render(report, &mut buf, text::Style::plain()),
         Format::Json => json::render(report, &mut buf),
         Format::Junit => junit::render(report, &mut buf),
     }
-    .map_err(|e| Error::io(path, e))?;
-    crate::safe_fs::replace_file(path, &buf).map_err(|e| Error::io(path, e))
+    .map_err(write_error(path))?;
+    crate::safe_fs::replace_file(path, &buf).map_err(write_error(path))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use std::io::{IsTerminal, Write};
 
+use crate::analysis::upgrade_advice;
 use crate::model::{Check, Finding, Outcome, Report, Severity, Unknown};
 use crate::term_text::{clean, clean_lines};
 
@@ -50,13 +51,12 @@ impl Style {
     }
 }
 
-const CHECK_ORDER: [Check; 7] = [
+const CHECK_ORDER: [Check; 6] = [
     Check::Packages,
     Check::Licenses,
     Check::Vulnerabilities,
     Check::Health,
     Check::Inventory,
-    Check::Policy,
     Check::Performance,
 ];
 
@@ -101,6 +101,15 @@ pub fn render(report: &Report, out: &mut dyn Write, style: Style) -> std::io::Re
             style.red(&format!("Violations ({})", errors.len()))
         )?;
         write_grouped(out, &errors, style)?;
+        writeln!(out)?;
+    }
+
+    let advice: Vec<(String, bool)> = report.packages.iter().filter_map(upgrade_advice).collect();
+    if !advice.is_empty() {
+        writeln!(out, "{}", style.bold("Upgrades for known vulnerabilities"))?;
+        for (text, _) in &advice {
+            writeln!(out, "  {text}")?;
+        }
         writeln!(out)?;
     }
 
@@ -241,13 +250,12 @@ fn write_grouped(out: &mut dyn Write, findings: &[&Finding], style: Style) -> st
         for f in in_check {
             let rule = f
                 .rule
-                .as_deref()
                 .map(|r| style.dim(&format!(" [{r}]")))
                 .unwrap_or_default();
             writeln!(
                 out,
                 "    {} {}: {}{}",
-                style.dim(&f.code),
+                style.dim(f.code.as_str()),
                 package_label(f),
                 clean_lines(&f.message),
                 rule
@@ -263,12 +271,8 @@ fn write_slowest_operations(
     report: &Report,
     style: Style,
 ) -> std::io::Result<()> {
-    let Some(ops) = report.metrics.get("operations").and_then(|o| o.as_object()) else {
-        return Ok(());
-    };
-    let field = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_f64()).unwrap_or(0.0);
-    let mut rows: Vec<_> = ops.iter().collect();
-    rows.sort_by(|a, b| field(b.1, "total_ms").total_cmp(&field(a.1, "total_ms")));
+    let mut rows: Vec<_> = report.metrics.operations.iter().collect();
+    rows.sort_by(|a, b| b.1.total_ms.total_cmp(&a.1.total_ms));
     if rows.is_empty() {
         return Ok(());
     }
@@ -278,30 +282,20 @@ fn write_slowest_operations(
         "  {:<24} {:>7} {:>10} {:>9} {:>9}",
         "operation", "count", "total ms", "p95 ms", "p99 ms"
     )?;
-    for (name, v) in rows.into_iter().take(5) {
+    for (name, op) in rows.into_iter().take(5) {
         writeln!(
             out,
             "  {:<24} {:>7} {:>10.2} {:>9.3} {:>9.3}",
-            name,
-            field(v, "count") as u64,
-            field(v, "total_ms"),
-            field(v, "p95_ms"),
-            field(v, "p99_ms")
+            name, op.count, op.total_ms, op.p95_ms, op.p99_ms
         )?;
     }
-    let lookups = report
-        .metrics
-        .pointer("/cache/lookups")
-        .and_then(|v| v.as_u64());
-    let rate = report
-        .metrics
-        .pointer("/cache/hit_rate")
-        .and_then(|v| v.as_f64());
-    if let (Some(lookups @ 1..), Some(rate)) = (lookups, rate) {
+    let cache = &report.metrics.cache;
+    if cache.lookups > 0 {
         writeln!(
             out,
-            "  cache hit rate {:.1}% of {lookups} lookups",
-            rate * 100.0
+            "  cache hit rate {:.1}% of {} lookups",
+            cache.hit_rate * 100.0,
+            cache.lookups
         )?;
     }
     writeln!(out)
@@ -319,7 +313,16 @@ mod tests {
             site_packages: vec![],
         };
         let mut report = Report::new(target, None, vec![], findings, unknowns);
-        report.metrics = serde_json::json!({"operations": {"inventory.scan": {"count": 1, "total_ms": 2.5, "p95_ms": 2.5, "p99_ms": 2.5}}});
+        report.metrics.operations.insert(
+            "inventory.scan".into(),
+            crate::telemetry::OperationStats {
+                count: 1,
+                total_ms: 2.5,
+                p95_ms: 2.5,
+                p99_ms: 2.5,
+                ..Default::default()
+            },
+        );
         report
     }
 
@@ -332,13 +335,12 @@ mod tests {
     #[test]
     fn violations_are_grouped_and_verdict_is_last() {
         let f = Finding::new(
-            Check::Licenses,
-            "license-denied",
+            Code::LicenseDenied,
             Severity::Error,
             "GPL-3.0-only is denied",
         )
         .for_package("foo", "1.0")
-        .with_rule("licenses.deny");
+        .with_rule(RuleKey::LicensesDeny);
         let text = render_plain(&report(vec![f], vec![]));
         assert!(text.contains("Violations (1)"));
         assert!(text.contains("license-denied foo 1.0: GPL-3.0-only is denied [licenses.deny]"));
@@ -351,6 +353,30 @@ mod tests {
                 .starts_with("VIOLATIONS")
         );
         assert!(!text.contains("\x1b["), "plain style has no escapes");
+    }
+
+    /// The headless face gives the same upgrade advice as the dashboard's drill-down.
+    #[test]
+    fn vulnerable_packages_get_the_smallest_clearing_upgrade() {
+        let mut r = report(vec![], vec![]);
+        let mut urllib3 = fixtures::package("urllib3", "1.26.5");
+        urllib3.vulnerabilities = vec![
+            fixtures::vulnerability("GHSA-a", &["1.26.17", "2.0.6"]),
+            fixtures::vulnerability("GHSA-b", &["1.26.18"]),
+        ];
+        r.packages = vec![fixtures::package("idna", "3.4"), urllib3];
+        let text = render_plain(&r);
+        assert!(
+            text.contains("Upgrades for known vulnerabilities"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  urllib3 ≥ 1.26.18 clears all 2 advisories"),
+            "{text}"
+        );
+        assert!(!text.contains("idna ≥"), "{text}");
+        let clean = render_plain(&report(vec![], vec![]));
+        assert!(!clean.contains("Upgrades"), "{clean}");
     }
 
     #[test]

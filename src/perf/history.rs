@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::cache::file::{create_private_dir, write_atomic};
-use crate::perf::tracker::OperationStats;
+use crate::telemetry::tracker::OperationStats;
 
 /// Timing summary of one operation in one run.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -1,20 +1,20 @@
 //! depdash measuring itself: per-operation timings, run history and regression detection.
 
+pub mod config;
 pub mod history;
 pub mod regression;
-pub mod tracker;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_json::json;
-
-use crate::engine::events::{CacheCounters, NetworkCounters};
-use crate::model::{Check, Finding, Report, Severity};
-use crate::policy::PerfPolicy;
+use crate::model::{Code, Finding, Report, RuleKey, Severity};
+use crate::telemetry::OperationStats;
+use crate::telemetry::{
+    BaselineVerdict, CacheCounters, CacheMetrics, CacheState, LevelMetrics, Metrics,
+    NetworkCounters,
+};
+use config::PerfPolicy;
 use history::{History, RunRecord};
-use regression::BaselineVerdict;
-use tracker::OperationStats;
 
 /// Everything measured during one run, gathered at its end.
 #[derive(Clone, Debug, Default)]
@@ -27,18 +27,9 @@ pub struct RunMetrics {
 }
 
 impl RunMetrics {
-    /// `no-cache`, `warm` (≥ 95 % of lookups answered), `cold` (none answered) or `partial`:
-    /// only runs in the same state are compared for regressions.
-    pub fn cache_state(&self) -> &'static str {
-        if !self.cache_enabled {
-            "no-cache"
-        } else if self.cache.lookups > 0 && self.cache.hit_rate() >= 0.95 {
-            "warm"
-        } else if self.cache.hits == 0 {
-            "cold"
-        } else {
-            "partial"
-        }
+    /// Only runs in the same cache state are compared for regressions.
+    pub fn cache_state(&self) -> CacheState {
+        CacheState::of(self.cache_enabled, self.cache.lookups, self.cache.hits)
     }
 }
 
@@ -62,7 +53,7 @@ pub fn finish_report(
     let record = RunRecord {
         at: RunRecord::now(),
         fingerprint: fingerprint.to_string(),
-        cache_state: metrics.cache_state().to_string(),
+        cache_state: metrics.cache_state().as_str().to_string(),
         packages: report.packages.len(),
         findings: report.findings.len(),
         unknowns: report.unknowns.len(),
@@ -70,24 +61,24 @@ pub fn finish_report(
         hit_rate: metrics.cache.hit_rate(),
         operations: RunRecord::summarize(&metrics.operations),
     };
-    let verdict = history.file.and_then(|path| {
+    let verdict = history.file.map_or(BaselineVerdict::NotRecorded, |path| {
         let mut file = match History::open(path) {
             Ok(h) => h,
             Err(e) => {
                 tracing::warn!("run history {}: {e}", path.display());
-                return None;
+                return BaselineVerdict::NotRecorded;
             }
         };
         let verdict = regression::compare(&record, file.records(), history.policy);
         if let Err(e) = file.append(&record, history.policy.history_limit) {
             tracing::warn!("run history {}: {e}", path.display());
         }
-        Some(verdict)
+        verdict
     });
-    if let Some(BaselineVerdict::Compared {
+    if let BaselineVerdict::Compared {
         baseline_runs,
         regressions,
-    }) = &verdict
+    } = &verdict
     {
         let severity = if history.fail_on_regression {
             Severity::Error
@@ -97,53 +88,50 @@ pub fn finish_report(
         for r in regressions {
             report.findings.push(
                 Finding::new(
-                    Check::Performance,
-                    "performance-regression",
+                    Code::PerformanceRegression,
                     severity,
                     format!(
                         "{} {} {:.1} ms vs baseline {:.1} ms ({:+.0}%, median of {baseline_runs} comparable runs)",
                         r.operation,
-                        r.metric,
+                        r.metric.as_str(),
                         r.current_ms,
                         r.baseline_ms,
                         (r.ratio - 1.0) * 100.0
                     ),
                 )
-                .with_rule("performance.regression_threshold"),
+                .with_rule(RuleKey::PerformanceRegressionThreshold),
             );
         }
     }
-    let levels: serde_json::Map<String, serde_json::Value> = metrics
+    let levels = metrics
         .cache
         .levels
         .iter()
         .map(|(name, c)| {
-            let mut v = serde_json::to_value(c).unwrap_or_default();
-            v["hit_rate"] = json!(c.hit_rate());
-            (name.clone(), v)
+            let level = LevelMetrics {
+                counters: c.clone(),
+                hit_rate: c.hit_rate(),
+            };
+            (name.clone(), level)
         })
         .collect();
-    let regressions = match &verdict {
-        Some(BaselineVerdict::Compared { regressions, .. }) => json!(regressions),
-        _ => json!([]),
-    };
-    report.metrics = json!({
-        "total_ms": record.total_ms,
-        "peak_rss_bytes": peak_rss_bytes(),
-        "operations": metrics.operations,
-        "cache": {
-            "enabled": metrics.cache_enabled,
-            "state": record.cache_state,
-            "lookups": metrics.cache.lookups,
-            "hits": metrics.cache.hits,
-            "hit_rate": metrics.cache.hit_rate(),
-            "stale_served": metrics.cache.stale_served,
-            "levels": levels,
+    report.metrics = Metrics {
+        total_ms: record.total_ms,
+        peak_rss_bytes: peak_rss_bytes(),
+        operations: metrics.operations.clone(),
+        cache: CacheMetrics {
+            enabled: metrics.cache_enabled,
+            state: metrics.cache_state(),
+            lookups: metrics.cache.lookups,
+            hits: metrics.cache.hits,
+            hit_rate: metrics.cache.hit_rate(),
+            stale_served: metrics.cache.stale_served,
+            levels,
         },
-        "network": metrics.network,
-        "baseline": verdict.as_ref().map_or(json!({"verdict": "not-recorded"}), |v| json!(v)),
-        "regressions": regressions,
-    });
+        network: metrics.network.clone(),
+        regressions: verdict.regressions().to_vec(),
+        baseline: verdict,
+    };
 }
 
 /// Peak resident set size of this process so far (Linux `VmHWM`), in bytes.
@@ -163,7 +151,7 @@ mod tests {
     }
 
     fn metrics_with_pypi_p95(ms: u64) -> RunMetrics {
-        let t = tracker::Tracker::new();
+        let t = crate::telemetry::Tracker::new();
         for _ in 0..50 {
             t.record("http.pypi", Duration::from_millis(ms));
         }
@@ -189,7 +177,10 @@ mod tests {
             };
             let mut first = empty_report();
             finish_report(&mut first, &metrics_with_pypi_p95(50), "fp", &opts);
-            assert_eq!(first.metrics["baseline"]["verdict"], "no-baseline");
+            assert!(matches!(
+                first.metrics.baseline,
+                BaselineVerdict::NoBaseline { .. }
+            ));
             for _ in 0..3 {
                 finish_report(&mut empty_report(), &metrics_with_pypi_p95(50), "fp", &opts);
             }
@@ -200,20 +191,15 @@ mod tests {
                 .iter()
                 .find(|f| f.message.starts_with("http.pypi p95"))
                 .expect("http.pypi regression reported");
-            assert_eq!(regression.code, "performance-regression");
+            assert_eq!(regression.code, Code::PerformanceRegression);
             let expected = if fail {
                 Severity::Error
             } else {
                 Severity::Warning
             };
             assert_eq!(regression.severity, expected);
-            assert_eq!(slow.metrics["cache"]["state"], "no-cache");
-            assert!(
-                slow.metrics["operations"]["http.pypi"]["p95_ms"]
-                    .as_f64()
-                    .unwrap()
-                    > 190.0
-            );
+            assert_eq!(slow.metrics.cache.state, CacheState::NoCache);
+            assert!(slow.metrics.operations["http.pypi"].p95_ms > 190.0);
             // A different fingerprint has no baseline: nothing to compare, nothing flagged.
             let mut other = empty_report();
             finish_report(&mut other, &metrics_with_pypi_p95(400), "other", &opts);

@@ -7,38 +7,12 @@
 //! baseline by more than `regression_threshold` *and* by at least [`MIN_ABSOLUTE_MS`]: an
 //! operation going from 0.2 ms to 0.4 ms is +100 % but pure timer noise.
 
-use serde::Serialize;
-
+use crate::perf::config::PerfPolicy;
 use crate::perf::history::RunRecord;
-use crate::policy::PerfPolicy;
+use crate::telemetry::{BaselineVerdict, RegressedMetric, Regression};
 
 /// Differences smaller than this are noise, whatever the ratio.
 pub const MIN_ABSOLUTE_MS: f64 = 1.0;
-
-/// One metric that got slower.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Regression {
-    /// Operation name (e.g. `http.pypi`) or `"total"`.
-    pub operation: String,
-    /// `"p95"` for an operation, `"total"` for the run's wall time.
-    pub metric: &'static str,
-    pub baseline_ms: f64,
-    pub current_ms: f64,
-    /// `current_ms / baseline_ms`.
-    pub ratio: f64,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "verdict")]
-pub enum BaselineVerdict {
-    /// Too few comparable runs to judge (`runs` of the `needed`).
-    NoBaseline { runs: usize, needed: usize },
-    /// Judged against the median of `baseline_runs` runs; regressions worst first.
-    Compared {
-        baseline_runs: usize,
-        regressions: Vec<Regression>,
-    },
-}
 
 /// Median of `values` (mean of the middle two for an even count); `None` when empty.
 fn median(mut values: Vec<f64>) -> Option<f64> {
@@ -56,7 +30,7 @@ fn median(mut values: Vec<f64>) -> Option<f64> {
 
 fn check(
     operation: &str,
-    metric: &'static str,
+    metric: RegressedMetric,
     baseline_ms: f64,
     current_ms: f64,
     threshold: f64,
@@ -99,7 +73,13 @@ pub fn compare(current: &RunRecord, history: &[RunRecord], policy: &PerfPolicy) 
     let threshold = policy.regression_threshold;
     let mut regressions = Vec::new();
     if let Some(base) = median(baseline.iter().map(|r| r.total_ms).collect()) {
-        regressions.extend(check("total", "total", base, current.total_ms, threshold));
+        regressions.extend(check(
+            "total",
+            RegressedMetric::Total,
+            base,
+            current.total_ms,
+            threshold,
+        ));
     }
     for (operation, summary) in &current.operations {
         let values: Vec<f64> = baseline
@@ -110,7 +90,13 @@ pub fn compare(current: &RunRecord, history: &[RunRecord], policy: &PerfPolicy) 
             continue;
         }
         if let Some(base) = median(values) {
-            regressions.extend(check(operation, "p95", base, summary.p95_ms, threshold));
+            regressions.extend(check(
+                operation,
+                RegressedMetric::P95,
+                base,
+                summary.p95_ms,
+                threshold,
+            ));
         }
     }
     regressions.sort_by(|a, b| b.ratio.total_cmp(&a.ratio));
@@ -174,7 +160,7 @@ mod tests {
         let found = regressions(compare(&run(9, 125.0, 40.0), &history, &policy()));
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].operation, "total");
-        assert_eq!(found[0].metric, "total");
+        assert_eq!(found[0].metric, RegressedMetric::Total);
         assert_eq!(found[0].baseline_ms, 100.0);
         assert!((found[0].ratio - 1.25).abs() < 1e-9);
     }
@@ -193,7 +179,7 @@ mod tests {
         assert_eq!(found.len(), 2);
         assert_eq!(
             (found[0].operation.as_str(), found[0].metric),
-            ("http.pypi", "p95")
+            ("http.pypi", RegressedMetric::P95)
         );
         assert!((found[0].ratio - 2.0).abs() < 1e-9);
         assert_eq!(found[1].operation, "total");

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::engine::events::BreakerState;
+use crate::telemetry::BreakerState;
 
 /// Admission of one attempt. Carries the breaker generation it was admitted under, so results of
 /// attempts admitted before a state change (stragglers) do not count towards the new state.

@@ -29,10 +29,11 @@ use tokio::sync::Semaphore;
 
 use super::SourceError;
 use super::breaker::{CircuitBreaker, Ticket};
-use crate::engine::events::{
-    BreakerState, EngineEvent, EventSink, NetworkCounters, RequestEvent, RequestOutcome, SourceKind,
+use crate::telemetry::tracker::Tracker;
+use crate::telemetry::{
+    BreakerState, EventSink, NetworkCounters, RequestEvent, RequestOutcome, SourceKind,
+    TelemetryEvent,
 };
-use crate::perf::tracker::Tracker;
 
 /// Bodies larger than this are parsed on the blocking pool, so a multi-megabyte PyPI project
 /// document does not stall the runtime thread that also drives the dashboard.
@@ -281,9 +282,10 @@ impl HttpClient {
     /// TLS (plain `http://` stays HTTP/1.1), gzip.
     pub fn new(
         config: HttpConfig,
-        events: EventSink,
+        events: impl Into<EventSink>,
         tracker: Arc<Tracker>,
     ) -> Result<Self, SourceError> {
+        let events = events.into();
         // reqwest is built with `rustls-no-provider`: a process-wide provider must exist before
         // the first client. Another caller may have installed one already; that one serves.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -425,7 +427,7 @@ impl HttpClient {
         };
         self.inner
             .events
-            .emit(EngineEvent::Request(RequestEvent {
+            .emit(TelemetryEvent::Request(RequestEvent {
                 source,
                 host,
                 subject: subject.to_string(),
@@ -640,7 +642,7 @@ impl HttpClient {
         tracing::info!(host, ?state, "circuit breaker");
         self.inner
             .events
-            .emit(EngineEvent::Breaker {
+            .emit(TelemetryEvent::Breaker {
                 host: host.to_string(),
                 state,
             })

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use super::cvss;
 use super::http::{FetchError, FetchResult, HttpClient, host_of};
 use super::pypi::path_segment;
-use crate::engine::events::SourceKind;
 use crate::model::{SeverityScore, Vulnerability, normalize_name};
+use crate::telemetry::SourceKind;
 
 /// The OSV ecosystem name of PyPI.
 pub const PYPI_ECOSYSTEM: &str = "PyPI";

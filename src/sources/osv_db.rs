@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use pep440_rs::Version;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::SourceError;
 use super::osv::{OsvRecord, affects};
@@ -56,7 +55,9 @@ impl OsvDatabase {
         let mut latest: HashMap<String, OsvRecord> = HashMap::with_capacity(records.len());
         for record in records {
             match latest.get(&record.id) {
-                Some(kept) if parse_time(&kept.modified) >= parse_time(&record.modified) => {}
+                Some(kept)
+                    if crate::units::parse_timestamp(&kept.modified)
+                        >= crate::units::parse_timestamp(&record.modified) => {}
                 _ => {
                     latest.insert(record.id.clone(), record);
                 }
@@ -67,7 +68,9 @@ impl OsvDatabase {
 
         let mut db = OsvDatabase::default();
         for (index, record) in records.iter().enumerate() {
-            db.newest_modified = db.newest_modified.max(parse_time(&record.modified));
+            db.newest_modified = db
+                .newest_modified
+                .max(crate::units::parse_timestamp(&record.modified));
             db.by_id.insert(record.id.clone(), index);
             let mut packages: Vec<String> = record.pypi_packages().collect();
             packages.sort();
@@ -121,10 +124,6 @@ impl OsvDatabase {
     pub fn get(&self, id: &str) -> Option<&OsvRecord> {
         self.by_id.get(id).map(|&i| &self.records[i])
     }
-}
-
-fn parse_time(text: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(text, &Rfc3339).ok()
 }
 
 fn parse_record(location: impl FnOnce() -> String, text: &[u8]) -> Result<OsvRecord, SourceError> {

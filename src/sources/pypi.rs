@@ -20,8 +20,8 @@ use pep440_rs::Version;
 use serde::Deserialize;
 
 use super::http::{FetchError, FetchResult, HttpClient};
-use crate::engine::events::SourceKind;
 use crate::model::{RegistryInfo, normalize_name};
+use crate::telemetry::SourceKind;
 
 /// The parts of `/pypi/<name>/json` and `/pypi/<name>/<version>/json` we read.
 #[derive(Debug, Deserialize)]
@@ -185,9 +185,7 @@ fn earliest_upload(files: &[ReleaseFile]) -> Option<String> {
                 (None, Some(naive)) => format!("{naive}Z"),
                 (None, None) => return None,
             };
-            let parsed =
-                time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
-                    .ok()?;
+            let parsed = crate::units::parse_timestamp(&text)?;
             Some((parsed, text))
         })
         .min_by_key(|(parsed, _)| *parsed)

@@ -86,7 +86,7 @@ pub fn append_exception(policy_path: &Path, exception: &PolicyException) -> io::
         Err(e) => return Err(e.into()),
     };
     let pyproject = is_pyproject(policy_path);
-    let invalid = |e: policy::PolicyError| io::Error::new(io::ErrorKind::InvalidData, e);
+    let invalid = |e: policy::PolicyErrors| io::Error::new(io::ErrorKind::InvalidData, e);
     let before = policy::parse(&existing, policy_path, pyproject).map_err(invalid)?;
     if matches!(exception.kind, ExceptionKind::License { .. }) && !before.licenses.enabled {
         return Err(io::Error::new(

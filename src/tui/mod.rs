@@ -8,17 +8,15 @@
 
 pub mod action;
 pub mod app;
-pub mod deps;
 pub mod exceptions;
 pub mod keymap;
 pub mod theme;
-pub mod upgrade;
 pub mod view;
 
 #[cfg(test)]
 mod testdata;
 
-use std::io::{self, Stdout};
+use std::io::{self, IsTerminal, Stdout};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::Once;
@@ -80,6 +78,11 @@ pub async fn run(
         app.policy_path = Some(crate::settings::project_dir(&settings.target).join("depdash.toml"));
     }
 
+    // The dashboard draws on stdout; a pipe there is a caller's mistake, not a screen to take.
+    if !io::stdout().is_terminal() {
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, handle.shutdown()).await;
+        return Err(Error::Terminal("stdout is not a terminal".into()));
+    }
     let mut guard = TerminalGuard::enter()?;
     let mut input = EventStream::new();
     let result = event_loop(
@@ -190,7 +193,6 @@ where
                 }
                 app.tick(Instant::now());
                 if app.take_dirty() {
-                    app.sync();
                     terminal
                         .draw(|frame| view::draw(frame, app, theme))
                         .map_err(|e| Error::Terminal(format!("drawing: {e}")))?;
@@ -371,8 +373,6 @@ mod tests {
     use ratatui::backend::TestBackend;
     use std::sync::Mutex;
 
-    use crate::model::PackageStatus;
-
     struct FakeEngine {
         events: mpsc::Receiver<EngineEvent>,
         metrics: watch::Receiver<MetricsSnapshot>,
@@ -425,11 +425,11 @@ mod tests {
             .unwrap();
         for i in 0..total {
             event_tx
-                .try_send(EngineEvent::PackageChecked {
-                    name: format!("pkg-{i}"),
-                    version: "1.0".into(),
-                    status: PackageStatus::Ok,
-                })
+                .try_send(testdata::request(
+                    crate::telemetry::SourceKind::Pypi,
+                    &format!("host-{}", i % 7),
+                    false,
+                ))
                 .unwrap();
         }
         event_tx

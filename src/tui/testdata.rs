@@ -6,16 +6,17 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::engine::events::{
-    BreakerState, CacheCounters, EngineEvent, LevelCounters, MetricsSnapshot, NetworkCounters,
-    RequestEvent, RequestOutcome, SourceKind,
-};
+use crate::engine::events::{EngineEvent, MetricsSnapshot};
 use crate::model::{
-    Check, Finding, LicenseSource, Origin, PackageReport, PackageStatus, RegistryInfo, Report,
-    ResolvedLicense, Severity, SeverityScore, TargetInfo, Unknown, Vulnerability, normalize_name,
+    Check, Code, Finding, LicenseSource, PackageReport, PackageStatus, RegistryInfo, Report,
+    ResolvedLicense, RuleKey, RuleRef, Severity, SeverityScore, TargetInfo, Unknown,
 };
-use crate::perf::tracker::OperationStats;
 use crate::policy::Policy;
+use crate::telemetry::tracker::OperationStats;
+use crate::telemetry::{
+    BaselineVerdict, BreakerState, CacheCounters, LevelCounters, Metrics, NetworkCounters,
+    RegressedMetric, Regression, RequestEvent, RequestOutcome, SourceKind,
+};
 
 use super::app::App;
 
@@ -34,42 +35,7 @@ pub fn policy() -> Policy {
 }
 
 /// An OK package with an MIT classifier license, current on the index.
-pub fn package(name: &str, version: &str) -> PackageReport {
-    PackageReport {
-        name: name.to_string(),
-        normalized: normalize_name(name),
-        version: version.to_string(),
-        license: ResolvedLicense {
-            expression: Some("MIT".into()),
-            source: LicenseSource::Classifier,
-            evidence: Some("License :: OSI Approved :: MIT License".into()),
-            notes: Vec::new(),
-            unknown_reason: None,
-        },
-        requires: Vec::new(),
-        origin: Origin::DistInfo,
-        location: None,
-        vulnerabilities: Vec::new(),
-        registry: Some(RegistryInfo {
-            on_index: true,
-            latest_version: Some(version.to_string()),
-            ..RegistryInfo::default()
-        }),
-        stale: Vec::new(),
-        status: PackageStatus::Ok,
-    }
-}
-
-pub fn vulnerability(id: &str, fixed: &[&str]) -> Vulnerability {
-    Vulnerability {
-        id: id.to_string(),
-        aliases: Vec::new(),
-        summary: format!("summary of {id}"),
-        fixed_in: fixed.iter().map(|f| f.to_string()).collect(),
-        severity: Vec::new(),
-        modified: None,
-    }
-}
+pub use crate::model::fixtures::{package, vulnerability};
 
 fn with_license(mut p: PackageReport, expression: &str, source: LicenseSource) -> PackageReport {
     p.license.expression = Some(expression.to_string());
@@ -198,16 +164,14 @@ pub fn packages() -> Vec<PackageReport> {
 
 pub fn findings() -> Vec<Finding> {
     let mut v1 = Finding::new(
-        Check::Vulnerabilities,
-        "vulnerability",
+        Code::Vulnerability,
         Severity::Error,
         "GHSA-v845-jxx5-vc9f: Cookie request header isn't stripped during cross-origin redirects",
     )
     .for_package("urllib3", "1.26.5");
     v1.advisory = Some("GHSA-v845-jxx5-vc9f".into());
     let mut v2 = Finding::new(
-        Check::Vulnerabilities,
-        "vulnerability",
+        Code::Vulnerability,
         Severity::Error,
         "GHSA-g4mx-q9vg-27p4: Request body not stripped after redirect from 303 status",
     )
@@ -215,39 +179,35 @@ pub fn findings() -> Vec<Finding> {
     v2.advisory = Some("GHSA-g4mx-q9vg-27p4".into());
     vec![
         Finding::new(
-            Check::Licenses,
-            "license-denied",
+            Code::LicenseDenied,
             Severity::Error,
             "GPL-3.0-only is denied by policy",
         )
         .for_package("gpl-widget", "0.4.1")
-        .with_rule("licenses.deny"),
+        .with_rule(RuleRef::entry(RuleKey::LicensesDeny, 0)),
         Finding::new(
-            Check::Licenses,
-            "license-unknown",
+            Code::LicenseNotAllowed,
             Severity::Warning,
-            "license could not be resolved",
+            "license `LicenseRef-Proprietary`: LicenseRef-Proprietary is not in licenses.allow",
         )
         .for_package("mystery-lib", "0.1.0")
-        .with_rule("licenses.unknown"),
+        .with_rule(RuleKey::LicensesAllow),
         v1,
         v2,
         Finding::new(
-            Check::Packages,
-            "package-denied",
+            Code::PackageDenied,
             Severity::Error,
             "pycrypto is denied: unmaintained; use pycryptodome",
         )
         .for_package("pycrypto", "2.6.1")
-        .with_rule("packages.deny"),
+        .with_rule(RuleRef::entry(RuleKey::PackagesDeny, 0)),
         Finding::new(
-            Check::Health,
-            "yanked",
+            Code::Yanked,
             Severity::Warning,
             "six 1.16.0 was yanked: broken wheel",
         )
         .for_package("six", "1.16.0")
-        .with_rule("health.yanked"),
+        .with_rule(RuleKey::HealthYanked),
     ]
 }
 
@@ -278,15 +238,26 @@ fn report_of(
         findings,
         unknowns,
     );
-    report.metrics = serde_json::json!({
-        "total_ms": 4200.0,
-        "baseline": { "verdict": "compared", "baseline_runs": 5, "regressions": [] },
-        "regressions": [
-            { "operation": "http.pypi", "metric": "p95", "baseline_ms": 120.0, "current_ms": 210.0, "ratio": 1.75 },
-            { "operation": "metadata.parse", "baseline_ms": 2.0, "current_ms": 3.0 },
-            { "operation": "missing numbers" }
-        ]
-    });
+    let regression = |operation: &str, baseline_ms: f64, current_ms: f64| Regression {
+        operation: operation.into(),
+        metric: RegressedMetric::P95,
+        baseline_ms,
+        current_ms,
+        ratio: current_ms / baseline_ms,
+    };
+    let regressions = vec![
+        regression("http.pypi", 120.0, 210.0),
+        regression("metadata.parse", 2.0, 3.0),
+    ];
+    report.metrics = Metrics {
+        total_ms: 4200.0,
+        baseline: BaselineVerdict::Compared {
+            baseline_runs: 5,
+            regressions: regressions.clone(),
+        },
+        regressions,
+        ..Metrics::default()
+    };
     report
 }
 
@@ -412,11 +383,7 @@ pub fn running_app() -> App {
     }
     app.apply_event(request(SourceKind::Pypi, "pypi.org", true));
     app.apply_event(request(SourceKind::Osv, "api.osv.dev", false));
-    for f in findings().into_iter().take(3) {
-        app.apply_event(EngineEvent::Finding(f));
-    }
     app.apply_metrics(snapshot(1, 37, 180));
-    app.sync();
     app
 }
 
@@ -432,6 +399,5 @@ pub fn finished_app(report: Report) -> App {
     snap.finished = true;
     app.apply_metrics(snap);
     app.apply_event(EngineEvent::Finished(Box::new(report)));
-    app.sync();
     app
 }

@@ -1,10 +1,10 @@
 //! Styles for every element of the dashboard, in one place. A calm palette on color terminals;
-//! with `NO_COLOR` set (https://no-color.org) no color at all, only bold and reverse.
+//! with `NO_COLOR` set (<https://no-color.org>) no color at all, only bold and reverse.
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::engine::events::BreakerState;
 use crate::model::{Outcome, PackageStatus, Severity};
+use crate::telemetry::BreakerState;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Theme {
@@ -25,10 +25,6 @@ impl Theme {
     /// No colors: bold and reverse only.
     pub fn plain() -> Self {
         Theme { color: false }
-    }
-
-    pub fn has_color(&self) -> bool {
-        self.color
     }
 
     /// `color` on color terminals, `fallback` modifiers otherwise.

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use depdash::cache::entry::{self, FORMAT_VERSION, HEADER_LEN};
 use depdash::cache::{CacheConfig, CacheKey, Lookup, TieredCache};
 use depdash::engine::events::{EngineEvent, EventSink};
-use depdash::perf::tracker::Tracker;
+use depdash::telemetry::tracker::Tracker;
 use tokio::sync::mpsc;
 
 use crate::support::redis::RedisServer;
@@ -60,7 +60,7 @@ fn key(name: &str) -> CacheKey {
     CacheKey::pypi("https://index.example/pypi", name, "1.0")
 }
 
-fn level(cache: &TieredCache, name: &str) -> depdash::engine::events::LevelCounters {
+fn level(cache: &TieredCache, name: &str) -> depdash::telemetry::LevelCounters {
     cache
         .counters()
         .levels
@@ -520,40 +520,34 @@ fn is_valid_shared_payload(key_index: usize, payload: &[u8]) -> bool {
     text.starts_with(&format!("key={key_index};")) && text.ends_with(&"z".repeat(3000))
 }
 
-/// Not a test by itself: the child process of `two_processes_share_one_directory`.
-#[test]
-#[ignore = "helper process, run by two_processes_share_one_directory"]
-fn concurrent_writer_child() {
-    let Some(dir) = std::env::var_os(WRITER_ENV) else {
-        return;
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let opened = open(&disk_only(Path::new(&dir))).await;
-        for round in 0..60 {
-            for i in 0..SHARED_KEYS {
-                let k = key(&format!("shared{i}"));
-                opened
-                    .cache
-                    .put(&k, &shared_payload(i, "child", round), HOUR)
-                    .await;
-            }
+/// The second process of `two_processes_share_one_directory`: the same test binary, run on that
+/// one test with `WRITER_ENV` set (a re-exec, so the helper is not a test of its own).
+async fn write_as_child(dir: &Path) {
+    let opened = open(&disk_only(dir)).await;
+    for round in 0..60 {
+        for i in 0..SHARED_KEYS {
+            let k = key(&format!("shared{i}"));
+            opened
+                .cache
+                .put(&k, &shared_payload(i, "child", round), HOUR)
+                .await;
         }
-        assert_eq!(level(&opened.cache, "file").errors, 0);
-    });
+    }
+    assert_eq!(level(&opened.cache, "file").errors, 0);
+    // Proof for the parent that this ran (a wrong test filter would run nothing, successfully).
+    opened.cache.put(&key("child-finished"), b"yes", HOUR).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_share_one_directory() {
+    if let Some(dir) = std::env::var_os(WRITER_ENV) {
+        return write_as_child(Path::new(&dir)).await;
+    }
     let dir = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "cache::concurrent_writer_child",
-            "--ignored",
+            "cache::two_processes_share_one_directory",
             "--nocapture",
         ])
         .env(WRITER_ENV, dir.path())
@@ -609,8 +603,12 @@ async fn two_processes_share_one_directory() {
     let status = waiter.await.unwrap().unwrap();
     assert!(status.success(), "writer process failed: {status}");
 
-    assert_eq!(assert_all_entries_valid(dir.path()), SHARED_KEYS);
     let reader = open(&disk_only(dir.path())).await;
+    assert!(
+        matches!(reader.cache.get(&key("child-finished")).await, Lookup::Fresh(p) if p == b"yes"),
+        "the writer process did not run"
+    );
+    assert_eq!(assert_all_entries_valid(dir.path()), SHARED_KEYS + 1);
     for i in 0..SHARED_KEYS {
         match reader.cache.get(&key(&format!("shared{i}"))).await {
             Lookup::Fresh(payload) => assert!(is_valid_shared_payload(i, &payload)),

@@ -6,9 +6,14 @@ use std::path::Path;
 
 use depdash::checks::{health, licenses, packages, vulnerabilities};
 use depdash::model::{
-    Check, Distribution, Finding, LicenseMetadata, LicenseSource, Origin, RegistryInfo,
-    ResolvedLicense, Severity, SeverityScore, Vulnerability, normalize_name,
+    Check, Code, Distribution, Finding, LicenseMetadata, LicenseSource, Origin, RegistryInfo,
+    ResolvedLicense, RuleRef, Severity, SeverityScore, Vulnerability, normalize_name,
 };
+
+/// A rule reference from its policy path (`licenses.deny[0]`).
+fn rule(path: &str) -> RuleRef {
+    path.parse().unwrap()
+}
 use depdash::policy::{self, Policy};
 use time::macros::{date, datetime};
 
@@ -340,6 +345,29 @@ fn judge(
     (out, usage, policy)
 }
 
+/// The drill-down shows a finding's rule with what the policy says there: the rule a check emits
+/// (an indexed entry) must be one the policy can describe, not just a section name.
+#[test]
+fn a_finding_rule_is_rendered_with_the_policy_entry_it_points_at() {
+    let (out, _, policy) = judge(
+        "pkg",
+        "MIT AND GPL-2.0-or-later",
+        "[licenses]\ndeny = [\"AGPL-3.0-only\", \"GPL-2.0-or-later\"]\n",
+    );
+    let rule = out.findings[0]
+        .rule
+        .expect("a license finding names its rule");
+    assert_eq!(
+        policy.describe_rule(rule),
+        r#"licenses.deny[1] = "GPL-2.0-or-later""#
+    );
+    let (out, _, policy) = judge("pkg", "BSD-3-Clause", "[licenses]\nallow = [\"MIT\"]\n");
+    assert_eq!(
+        policy.describe_rule(out.findings[0].rule.unwrap()),
+        r#"licenses.allow = ["MIT"]"#
+    );
+}
+
 #[test]
 fn deny_wins_over_allow() {
     let (out, _, _) = judge(
@@ -349,7 +377,7 @@ fn deny_wins_over_allow() {
     );
     assert_eq!(codes(&out.findings), ["license-denied"]);
     let f = &out.findings[0];
-    assert_eq!(f.rule.as_deref(), Some("licenses.deny[0]"));
+    assert_eq!(f.rule, Some(rule("licenses.deny[0]")));
     assert_eq!(f.severity, Severity::Error);
     assert_eq!(
         (f.package.as_deref(), f.version.as_deref()),
@@ -387,7 +415,7 @@ fn or_needs_one_acceptable_side_and_and_needs_both() {
         "[licenses]\nallow = [\"MIT\"]\ndeny = [\"GPL-3.0-only\"]\n",
     );
     assert_eq!(codes(&out.findings), ["license-not-allowed"]);
-    assert_eq!(out.findings[0].rule.as_deref(), Some("licenses.allow"));
+    assert_eq!(out.findings[0].rule, Some(rule("licenses.allow")));
     assert!(
         out.findings[0]
             .message
@@ -517,9 +545,9 @@ fn exceptions_apply_per_package_even_over_deny_and_unused_ones_are_reported() {
         ["license-exception-unused", "license-exception-unused"]
     );
     // Partly used: MPL-2.0 was never needed.
-    assert_eq!(unused[0].rule.as_deref(), Some("licenses.exceptions[0]"));
+    assert_eq!(unused[0].rule, Some(rule("licenses.exceptions[0]")));
     assert!(unused[0].message.contains("MPL-2.0") && !unused[0].message.contains("LGPL"));
-    assert_eq!(unused[1].rule.as_deref(), Some("licenses.exceptions[1]"));
+    assert_eq!(unused[1].rule, Some(rule("licenses.exceptions[1]")));
     assert_eq!(unused[1].package.as_deref(), Some("not-installed"));
     assert!(unused.iter().all(|f| f.severity == Severity::Warning));
 }
@@ -649,7 +677,7 @@ fn resolution_and_evaluation_together_on_real_packages() {
     ] {
         let r = resolve_fixture(name);
         let out = licenses::evaluate(&dist(name, "1"), &r, &policy.licenses, &mut usage);
-        let found: Vec<String> = out.findings.iter().map(|f| f.code.clone()).collect();
+        let found: Vec<String> = out.findings.iter().map(|f| f.code.to_string()).collect();
         let fails: Vec<bool> = out.unknowns.iter().map(|u| u.fails_run).collect();
         verdicts.push((name, found, fails));
     }
@@ -695,21 +723,33 @@ version = ">=2024"
         dist("six", "1.16.0"),
     ];
     let out = packages::evaluate(&dists, &policy.packages);
-    let got: Vec<(&str, Option<&str>, Option<&str>)> = out
+    let got: Vec<(&str, Option<&str>, Option<RuleRef>)> = out
         .findings
         .iter()
-        .map(|f| (f.code.as_str(), f.package.as_deref(), f.rule.as_deref()))
+        .map(|f| (f.code.as_str(), f.package.as_deref(), f.rule))
         .collect();
     assert_eq!(
         got,
         [
-            ("package-denied", Some("pycrypto"), Some("packages.deny[0]")),
-            ("package-denied", Some("PyYAML"), Some("packages.deny[1]")),
-            ("package-not-approved", Some("six"), Some("packages.allow")),
+            (
+                "package-denied",
+                Some("pycrypto"),
+                Some(rule("packages.deny[0]"))
+            ),
+            (
+                "package-denied",
+                Some("PyYAML"),
+                Some(rule("packages.deny[1]"))
+            ),
+            (
+                "package-not-approved",
+                Some("six"),
+                Some(rule("packages.allow"))
+            ),
             (
                 "package-required-missing",
                 Some("certifi"),
-                Some("packages.require[1]")
+                Some(rule("packages.require[1]"))
             ),
         ]
     );
@@ -732,8 +772,8 @@ version = ">=2024"
             "package-required-missing"
         ]
     );
-    assert_eq!(out.findings[1].rule.as_deref(), Some("packages.allow[3]"));
-    assert_eq!(out.findings[2].rule.as_deref(), Some("packages.require[0]"));
+    assert_eq!(out.findings[1].rule, Some(rule("packages.allow[3]")));
+    assert_eq!(out.findings[2].rule, Some(rule("packages.require[0]")));
 }
 
 #[test]
@@ -808,8 +848,8 @@ ignore = [
     );
     assert_eq!(out.findings[0].severity, Severity::Note);
     assert_eq!(
-        out.findings[0].rule.as_deref(),
-        Some("vulnerabilities.ignore[0]")
+        out.findings[0].rule,
+        Some(rule("vulnerabilities.ignore[0]"))
     );
     assert_eq!(out.findings[1].severity, Severity::Error);
     assert_eq!(
@@ -823,7 +863,7 @@ ignore = [
         "{}",
         rest[0].message
     );
-    assert_eq!(rest[1].rule.as_deref(), Some("vulnerabilities.ignore[2]"));
+    assert_eq!(rest[1].rule, Some(rule("vulnerabilities.ignore[2]")));
 
     // The day after, the first ignore has expired too: reported, not applied.
     let mut usage = vulnerabilities::IgnoreUsage::new();
@@ -867,10 +907,10 @@ fn severity_threshold_turns_low_advisories_into_warnings() {
         date!(2025 - 01 - 01),
         &mut usage,
     );
-    let got: Vec<(Option<&str>, Severity, Option<&str>)> = out
+    let got: Vec<(Option<&str>, Severity, Option<RuleRef>)> = out
         .findings
         .iter()
-        .map(|f| (f.advisory.as_deref(), f.severity, f.rule.as_deref()))
+        .map(|f| (f.advisory.as_deref(), f.severity, f.rule))
         .collect();
     assert_eq!(
         got,
@@ -878,18 +918,22 @@ fn severity_threshold_turns_low_advisories_into_warnings() {
             (
                 Some("GHSA-low"),
                 Severity::Warning,
-                Some("vulnerabilities.severity_threshold")
+                Some(rule("vulnerabilities.severity_threshold"))
             ),
-            (Some("GHSA-high"), Severity::Error, Some("vulnerabilities")),
+            (
+                Some("GHSA-high"),
+                Severity::Error,
+                Some(rule("vulnerabilities"))
+            ),
             (
                 Some("GHSA-unscored"),
                 Severity::Error,
-                Some("vulnerabilities")
+                Some(rule("vulnerabilities"))
             ),
             (
                 Some("GHSA-word"),
                 Severity::Warning,
-                Some("vulnerabilities.severity_threshold")
+                Some(rule("vulnerabilities.severity_threshold"))
             ),
         ]
     );
@@ -947,8 +991,8 @@ fn yanked_follows_its_disposition() {
         let out = health::evaluate(&dist("x", "1.0"), Some(&info), &policy.health, NOW);
         assert_eq!(out.findings.first().map(|f| f.severity), expected, "{text}");
         if let Some(f) = out.findings.first() {
-            assert_eq!(f.code, "yanked");
-            assert_eq!(f.rule.as_deref(), Some("health.yanked"));
+            assert_eq!(f.code, Code::Yanked);
+            assert_eq!(f.rule, Some(rule("health.yanked")));
             assert!(f.message.contains("broken wheel"));
         }
     }
@@ -1003,7 +1047,7 @@ fn stale_releases_are_warnings_and_missing_times_unknown() {
     let out = health::evaluate(&dist("x", "1.0"), Some(&old), &policy.health, NOW);
     assert_eq!(codes(&out.findings), ["stale-release"]);
     assert_eq!(out.findings[0].severity, Severity::Warning);
-    assert_eq!(out.findings[0].rule.as_deref(), Some("health.max_age"));
+    assert_eq!(out.findings[0].rule, Some(rule("health.max_age")));
     assert!(out.findings[0].message.contains("2024-05-01"));
     let fresh = release("1.0", "2026-03-01T10:00:00.5Z", false);
     assert!(
@@ -1052,42 +1096,46 @@ fn policy_with_unknown_deny() -> Policy {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn finding_codes_are_documented_stable_and_kebab_case() {
-    let all: Vec<&str> = [
-        licenses::CODES,
-        packages::CODES,
-        vulnerabilities::CODES,
-        health::CODES,
-    ]
-    .iter()
-    .flat_map(|c| c.iter().map(|(code, _)| *code))
-    .collect();
-    for code in &all {
+fn every_code_is_unique_and_documented_in_the_readme_under_its_check() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme
+        .split("## What it checks, and the codes it reports")
+        .nth(1)
+        .expect("README has the codes section");
+    // `| check | codes... |` rows of the section's first table: (check, code) pairs.
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for row in section
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+    {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let (check, codes) = (cells[1], cells[2]);
+        // Backticked words that look like codes (a flag such as `--fail-on-regression` is not).
+        let is_code =
+            |w: &&str| !w.starts_with('-') && w.chars().all(|c| c.is_ascii_lowercase() || c == '-');
+        for code in codes.split('`').skip(1).step_by(2).filter(is_code) {
+            documented.push((check.to_string(), code.to_string()));
+        }
+    }
+    let mut names: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), Code::ALL.len(), "two codes share a name");
+    for code in Code::ALL {
+        let row = (code.check().as_str().to_string(), code.as_str().to_string());
         assert!(
-            code.chars().all(|c| c.is_ascii_lowercase() || c == '-') && !code.starts_with('-'),
-            "{code}"
+            documented.contains(&row),
+            "{row:?} is not in README's codes table"
         );
     }
-    let mut unique = all.clone();
-    unique.sort();
-    unique.dedup();
-    assert_eq!(unique.len(), all.len(), "duplicate codes");
-    for expected in [
-        "license-denied",
-        "license-not-allowed",
-        "license-exception-unused",
-        "package-denied",
-        "package-not-approved",
-        "package-version-mismatch",
-        "package-required-missing",
-        "vulnerability",
-        "ignore-unused",
-        "ignore-expired",
-        "yanked",
-        "outdated",
-        "stale-release",
-        "not-on-index",
-    ] {
-        assert!(all.contains(&expected), "{expected} missing from CODES");
+    for (check, code) in &documented {
+        assert!(
+            Code::ALL
+                .iter()
+                .any(|c| c.as_str() == code && c.check().as_str() == check),
+            "README documents `{code}` under {check}, but no such code is reported"
+        );
     }
 }

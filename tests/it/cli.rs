@@ -383,13 +383,11 @@ async fn license_policy_violations_and_exceptions() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn invalid_policy_exits_2_pointing_at_line_and_column() {
+/// `depdash check --offline` of a fresh project with `policy_text` as its policy file: the
+/// exit code 2 and no report are checked; returns stderr and the policy's path.
+async fn check_with_invalid_policy(policy_text: &str) -> (String, PathBuf) {
     let p = Project::new();
-    let policy = p.write(
-        "depdash.toml",
-        "[licenses]\nallow = [\"MIT\"]\nallowed = []\n",
-    );
+    let policy = p.write("depdash.toml", policy_text);
     let output = depdash(&[
         "check",
         p.site().to_str().unwrap(),
@@ -398,11 +396,51 @@ async fn invalid_policy_exits_2_pointing_at_line_and_column() {
         "--offline",
     ])
     .await;
-    assert_eq!(code(&output), 2);
-    let err = stderr(&output);
+    assert_eq!(code(&output), 2, "{}", stderr(&output));
+    assert!(output.stdout.is_empty(), "no report on a usage error");
+    (stderr(&output), policy)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_policy_exits_2_pointing_at_line_and_column() {
+    let (err, policy) =
+        check_with_invalid_policy("[licenses]\nallow = [\"MIT\"]\nallowed = []\n").await;
     assert!(err.contains(&format!("{}:3:1:", policy.display())), "{err}");
     assert!(err.contains("allowed"), "{err}");
-    assert!(output.stdout.is_empty(), "no report on a usage error");
+}
+
+/// A policy file with several mistakes gets them all in one run, each at its line:column, the
+/// run settings' sections included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_mistake_of_a_policy_file_is_reported_at_once() {
+    let (err, policy) = check_with_invalid_policy(
+        "[licenses]\ndeny = [\"Nope\"]\n[cache]\nmax_size = \"huge\"\n[health]\nmax_age = \"old\"\n",
+    )
+    .await;
+    for (at, what) in [("2:9", "Nope"), ("4:12", "huge"), ("6:11", "old")] {
+        let at = format!("{}:{at}:", policy.display());
+        assert!(
+            err.contains(&at) && err.contains(what),
+            "{at} {what}:\n{err}"
+        );
+    }
+}
+
+/// A run that fails on its own is not the user's input error: exit 4, not 2. Without a terminal
+/// the dashboard cannot start (stdin and stdout are pipes here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_run_is_exit_4_not_a_usage_error() {
+    let p = Project::new();
+    let output = depdash(&[
+        "tui",
+        p.site().to_str().unwrap(),
+        "--offline",
+        "--no-history",
+    ])
+    .await;
+    let err = stderr(&output);
+    assert_eq!(code(&output), 4, "{err}");
+    assert!(err.contains("terminal"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -545,7 +583,6 @@ async fn fourfold_latency_is_flagged_as_a_network_regression() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_runners_share_answers_through_redis() {
     let Some(redis) = RedisServer::start() else {
-        println!("skipping: redis-server not found on PATH");
         return;
     };
     let p = Project::new();

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use depdash::engine::{self, Command, EngineEvent, EngineHandle};
-use depdash::model::Report;
+use depdash::model::{Code, Report};
 use depdash::settings::Settings;
 
 use crate::support::site_packages::{copy_tree, real_site_packages};
@@ -65,7 +65,7 @@ async fn a_rerun_applies_the_policy_as_edited_since() {
         first
             .findings
             .iter()
-            .any(|f| f.code == "license-denied" && f.package.as_deref() == Some("certifi"))
+            .any(|f| f.code == Code::LicenseDenied && f.package.as_deref() == Some("certifi"))
     );
     assert_eq!(
         seen[..2],

@@ -1,5 +1,5 @@
 //! Property-based fuzzing (proptest, stable Rust) of every local parser: METADATA headers,
-//! requirements files, the three lockfile formats, the policy TOML, and the `-r`/`-c` include
+//! requirements files, the three lockfile formats, the policy TOML (policy and run settings), and the `-r`/`-c` include
 //! follower. Each must return a typed result for any input (never panic); where a property is
 //! meaningful it is checked too (identity of a well-formed header, pins and lockfile entries
 //! read back as written, include reachability).
@@ -185,7 +185,7 @@ proptest! {
             (name(), nasty_text()).prop_map(|(n, t)| format!("{n} {t}")),
         ]
     ) {
-        if let Err(e) = requirements::parse_requirement(&text) {
+        if let Err(e) = depdash::pep508::parse_requirement(&text) {
             prop_assert!(e.column <= text.chars().count() + 1, "{e} in {text:?}");
         }
     }
@@ -404,8 +404,13 @@ proptest! {
     #[test]
     fn policy_never_panics_and_errors_point_inside(text in policy_text(), pyproject in any::<bool>()) {
         let path = Path::new(if pyproject { "pyproject.toml" } else { "depdash.toml" });
-        if let Err(e) = depdash::policy::parse(&text, path, pyproject) {
-            let lines = text.split('\n').count();
+        // The policy and the run settings are read from the same file by two readers.
+        let errors = [
+            depdash::policy::parse(&text, path, pyproject).err(),
+            depdash::settings::file::parse(&text, path, pyproject).err(),
+        ];
+        let lines = text.split('\n').count();
+        for e in errors.iter().flatten().flat_map(|e| e.0.iter()) {
             prop_assert!(e.line <= lines + 1, "line {} of {lines}: {e}", e.line);
             prop_assert!(!e.message.is_empty());
         }

@@ -10,7 +10,7 @@ use depdash::inventory::{
     scan_site_packages, synthetic,
 };
 use depdash::model::{Distribution, Origin};
-use depdash::perf::tracker::Tracker;
+use depdash::telemetry::tracker::Tracker;
 
 use crate::support::python::{pip_list, python3, run, venv_python};
 use crate::support::site_packages::{
@@ -574,7 +574,7 @@ fn unreadable_directories_are_issues() {
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
     fs::set_permissions(&locked_site, fs::Permissions::from_mode(0o755)).unwrap();
     if still_readable {
-        println!("skipped: running as root, permissions do not lock directories");
+        crate::support::skip::skip("running as root, permissions do not lock directories");
         return;
     }
     assert!(names(&inv).contains(&("idna".to_string(), "3.20".to_string())));
@@ -699,7 +699,7 @@ fn synthetic_environment_is_deterministic_and_scans_cleanly() {
 #[test]
 fn synthetic_environment_matches_pip_list() {
     let Some(python) = python3() else {
-        println!("skipped: no python3 on PATH");
+        crate::support::skip::skip("no python3 on PATH");
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -711,7 +711,7 @@ fn synthetic_environment_matches_pip_list() {
     let listed = match pip_list(&python, &["--path", &site_arg], &cwd) {
         Ok(listed) => listed,
         Err(err) => {
-            println!("skipped: pip list is not usable here: {err}");
+            crate::support::skip::skip(&format!("pip list is not usable here: {err}"));
             return;
         }
     };
@@ -724,13 +724,13 @@ fn synthetic_environment_matches_pip_list() {
 #[test]
 fn real_venv_matches_pip_list() {
     let Some(python) = python3() else {
-        println!("skipped: no python3 on PATH");
+        crate::support::skip::skip("no python3 on PATH");
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
     let venv = tmp.path().join("project/.venv");
     if let Err(err) = run(Command::new(&python).args(["-m", "venv"]).arg(&venv)) {
-        println!("skipped: python3 -m venv failed (no ensurepip?): {err}");
+        crate::support::skip::skip(&format!("python3 -m venv failed (no ensurepip?): {err}"));
         return;
     }
     let venv_py = venv_python(&venv);
@@ -813,7 +813,7 @@ fn real_venv_matches_pip_list() {
 #[test]
 fn venv_with_system_site_packages_matches_pip_list_without_starting_python() {
     let Some(python) = python3() else {
-        println!("skipped: no python3 on PATH");
+        crate::support::skip::skip("no python3 on PATH");
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -824,7 +824,7 @@ fn venv_with_system_site_packages_matches_pip_list_without_starting_python() {
         .args(["-m", "venv", "--system-site-packages", "--without-pip"])
         .arg(&venv))
     {
-        println!("skipped: python3 -m venv failed: {err}");
+        crate::support::skip::skip(&format!("python3 -m venv failed: {err}"));
         return;
     }
     let site =
@@ -837,7 +837,7 @@ fn venv_with_system_site_packages_matches_pip_list_without_starting_python() {
     let listed = match pip_list(&venv_python(&venv), &[], &cwd) {
         Ok(listed) => listed,
         Err(err) => {
-            println!("skipped: the base interpreter has no usable pip: {err}");
+            crate::support::skip::skip(&format!("the base interpreter has no usable pip: {err}"));
             return;
         }
     };
@@ -850,14 +850,14 @@ fn venv_with_system_site_packages_matches_pip_list_without_starting_python() {
 #[test]
 fn interpreter_outside_a_venv_is_asked_once_and_matches_pip_list() {
     let Some(python) = python3() else {
-        println!("skipped: no python3 on PATH");
+        crate::support::skip::skip("no python3 on PATH");
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
     let listed = match pip_list(&python, &[], tmp.path()) {
         Ok(listed) => listed,
         Err(err) => {
-            println!("skipped: pip not usable with {}: {err}", python.display());
+            crate::support::skip::skip(&format!("pip not usable with {}: {err}", python.display()));
             return;
         }
     };

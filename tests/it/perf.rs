@@ -3,10 +3,11 @@
 use std::path::Path;
 use std::time::Duration;
 
+use depdash::perf::config::PerfPolicy;
 use depdash::perf::history::{History, RunRecord};
-use depdash::perf::regression::{BaselineVerdict, compare};
-use depdash::perf::tracker::Tracker;
-use depdash::policy::PerfPolicy;
+use depdash::perf::regression::compare;
+use depdash::telemetry::BaselineVerdict;
+use depdash::telemetry::tracker::Tracker;
 
 /// A finished run whose `http.pypi` requests took `fetch_ms` each (recorded, not slept).
 fn finished_run(n: usize, cache_state: &str, fetch_ms: u64, total_ms: f64) -> RunRecord {
@@ -73,7 +74,7 @@ fn runs_build_a_baseline_then_a_slow_run_is_flagged() {
             assert_eq!(baseline_runs, 4);
             let names: Vec<_> = regressions
                 .iter()
-                .map(|r| (r.operation.as_str(), r.metric))
+                .map(|r| (r.operation.as_str(), r.metric.as_str()))
                 .collect();
             assert_eq!(names, vec![("http.pypi", "p95"), ("total", "total")]);
             assert!((regressions[0].ratio - 1.5).abs() < 0.01);

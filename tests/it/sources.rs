@@ -9,13 +9,14 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use depdash::engine::events::{BreakerState, EngineEvent, EventSink, RequestOutcome};
-use depdash::perf::tracker::Tracker;
+use depdash::engine::events::{EngineEvent, EventSink};
 use depdash::sources::cvss::{v3_base_score, v4_score};
 use depdash::sources::{
     FetchError, HttpClient, HttpConfig, OsvClient, OsvDatabase, OsvRecord, PypiClient, SourceError,
     to_vulnerability,
 };
+use depdash::telemetry::tracker::Tracker;
+use depdash::telemetry::{BreakerState, RequestOutcome};
 use futures_util::future::join_all;
 use pep440_rs::Version;
 use serde_json::Value;
@@ -234,7 +235,7 @@ async fn transient_503s_are_retried_until_success() {
     let result = h
         .http
         .get_json::<Value>(
-            depdash::engine::events::SourceKind::Pypi,
+            depdash::telemetry::SourceKind::Pypi,
             &format!("{}/pypi/requests/json", server.url()),
             "requests",
         )

@@ -175,7 +175,7 @@ async fn dashboard_shows_live_progress_drills_down_and_restores_the_terminal() {
         shell_quote(&exit_file.display().to_string())
     );
     let Some(tmux) = Tmux::start(120, 40, &format!("sh -c {}", shell_quote(&script))) else {
-        println!("skipping: tmux not found on PATH");
+        crate::support::skip::skip("tmux not found on PATH");
         return;
     };
 

@@ -22,11 +22,13 @@ use serde::Serialize;
 use spdx::expression::{ExprNode, Operator};
 use spdx::{AdditionItem, Expression, LicenseId, LicenseItem, LicenseReq, Licensee};
 
+use super::config::LicensePolicy;
 use crate::checks::CheckOutput;
+use crate::config::Disposition;
 use crate::model::{
-    Check, Distribution, Finding, LicenseSource, ResolvedLicense, Severity, Unknown,
+    Check, Code, Distribution, Finding, LicenseSource, ResolvedLicense, RuleKey, RuleRef, Severity,
+    Unknown,
 };
-use crate::policy::{Disposition, LicensePolicy};
 
 use super::expression::{LENIENT, requirement_text};
 
@@ -40,11 +42,6 @@ pub struct ExceptionUsage {
 impl ExceptionUsage {
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Fold in usage recorded elsewhere (e.g. by another task).
-    pub fn merge(&mut self, other: &ExceptionUsage) {
-        self.used.extend(other.used.iter().copied());
     }
 
     /// Whether `policy.exceptions[exception].allow[allow]` was needed by some package.
@@ -411,7 +408,7 @@ impl Analysis {
     }
 
     /// Code, rule and sentence for a failing expression.
-    fn failure(&self, policy: &LicensePolicy) -> (&'static str, String, String) {
+    fn failure(&self, policy: &LicensePolicy) -> (Code, RuleRef, String) {
         let fix = self.minimal_fix();
         let mut parts = Vec::new();
         let mut first_deny = None;
@@ -431,21 +428,21 @@ impl Analysis {
         match first_deny {
             Some(d) => (
                 CODE_DENIED,
-                format!("licenses.deny[{d}]"),
+                RuleRef::entry(RuleKey::LicensesDeny, d),
                 format!("license `{}`: {}", self.expression, parts.join("; ")),
             ),
             None => (
                 CODE_NOT_ALLOWED,
-                "licenses.allow".to_string(),
+                RuleKey::LicensesAllow.into(),
                 format!("license `{}`: {}", self.expression, parts.join("; ")),
             ),
         }
     }
 }
 
-pub(crate) const CODE_DENIED: &str = "license-denied";
-pub(crate) const CODE_NOT_ALLOWED: &str = "license-not-allowed";
-pub(crate) const CODE_EXCEPTION_UNUSED: &str = "license-exception-unused";
+pub(crate) const CODE_DENIED: Code = Code::LicenseDenied;
+pub(crate) const CODE_NOT_ALLOWED: Code = Code::LicenseNotAllowed;
+pub(crate) const CODE_EXCEPTION_UNUSED: Code = Code::LicenseExceptionUnused;
 
 /// The unknown for a package whose license could not be determined (or not parsed).
 fn license_unknown(dist: &Distribution, reason: String, policy: &LicensePolicy) -> Unknown {
@@ -496,7 +493,7 @@ pub(crate) fn evaluate(
     }
     let (code, rule, message) = analysis.failure(policy);
     out.findings.push(
-        Finding::new(Check::Licenses, code, Severity::Error, message)
+        Finding::new(code, Severity::Error, message)
             .for_package(&dist.name, &dist.version)
             .with_rule(rule),
     );
@@ -532,13 +529,8 @@ pub(crate) fn unused_exceptions(policy: &LicensePolicy, usage: &ExceptionUsage) 
                 unused.join(", ")
             )
         };
-        let mut finding = Finding::new(
-            Check::Licenses,
-            CODE_EXCEPTION_UNUSED,
-            Severity::Warning,
-            message,
-        )
-        .with_rule(format!("licenses.exceptions[{i}]"));
+        let mut finding = Finding::new(CODE_EXCEPTION_UNUSED, Severity::Warning, message)
+            .with_rule(RuleRef::entry(RuleKey::LicensesExceptions, i));
         finding.package = Some(exception.name.clone());
         findings.push(finding);
     }
@@ -648,7 +640,7 @@ pub(crate) fn explain(
             None => "licenses.allow".to_string(),
         })
         .collect();
-    broken.insert(0, rule);
+    broken.insert(0, rule.to_string());
     broken.dedup();
     let mut seen = BTreeSet::new();
     broken.retain(|r| seen.insert(r.clone()));

@@ -8,6 +8,7 @@
 //! Judgement ([`evaluate`]) applies `[licenses]` with SPDX semantics (AND/OR/WITH, `-or-later`).
 
 mod classifiers;
+pub mod config;
 mod evaluate;
 mod expression;
 mod files;
@@ -20,27 +21,11 @@ use std::path::Path;
 
 use crate::checks::CheckOutput;
 use crate::model::{Distribution, Finding, LicenseMetadata, RegistryInfo, ResolvedLicense};
-use crate::policy::LicensePolicy;
+use config::LicensePolicy;
 
 pub use evaluate::{
     ExceptionUsage, LicenseExplanation, LicenseVerdict, RequirementExplanation, RequirementStatus,
 };
-
-/// Finding codes of the license check: (code, meaning).
-pub const CODES: &[(&str, &str)] = &[
-    (
-        evaluate::CODE_DENIED,
-        "the license (every way of satisfying it) needs a license in licenses.deny",
-    ),
-    (
-        evaluate::CODE_NOT_ALLOWED,
-        "the license cannot be satisfied by licenses in licenses.allow",
-    ),
-    (
-        evaluate::CODE_EXCEPTION_UNUSED,
-        "a licenses.exceptions entry (or one of its ids) was not needed by any package",
-    ),
-];
 
 /// Resolve a distribution's license from its own metadata.
 ///

@@ -22,14 +22,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::model::{Check, Finding, PackageReport, Severity, Unknown};
-use crate::policy::{Disposition, Policy};
 
 use super::super::app::{App, Detail, DetailSubject, Health, Prompt};
 use super::super::exceptions::{ExceptionKind, PolicyException};
 use super::super::theme::Theme;
-use super::super::upgrade::smallest_clearing_upgrade;
 use super::violations::severity_marker;
-use super::{centered, panel, plural, popup, wrap};
+use super::{centered, panel, popup, wrap};
+use crate::analysis::upgrade_advice;
 
 /// Width of the label column.
 const LABEL: usize = 12;
@@ -94,69 +93,6 @@ impl<'t> Sheet<'t> {
     }
 }
 
-fn disposition(d: Disposition) -> &'static str {
-    match d {
-        Disposition::Deny => "deny",
-        Disposition::Warn => "warn",
-        Disposition::Allow => "allow",
-    }
-}
-
-fn join<T: ToString>(items: &[T]) -> String {
-    items
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// What the policy says at `rule`, for the package concerned.
-fn rule_context(rule: &str, policy: &Policy, package: Option<&str>) -> Option<String> {
-    let matching = |rules: &[crate::policy::PackageRule]| {
-        let name = crate::model::normalize_name(package?);
-        let rule = rules.iter().find(|r| r.name == name)?;
-        let mut text = rule.name.clone();
-        if let Some(version) = &rule.version {
-            text.push_str(&format!(" {version}"));
-        }
-        if let Some(reason) = &rule.reason {
-            text.push_str(&format!(" ({reason})"));
-        }
-        Some(text)
-    };
-    match rule {
-        "licenses.allow" => policy
-            .licenses
-            .allow
-            .as_ref()
-            .map(|a| format!("only these are allowed: {}", join(a))),
-        "licenses.deny" => Some(format!("denied: {}", join(&policy.licenses.deny))),
-        "licenses.unknown" => Some(format!(
-            "unknown licenses: {}",
-            disposition(policy.licenses.unknown)
-        )),
-        "packages.deny" => matching(&policy.packages.deny).map(|r| format!("denied: {r}")),
-        "packages.allow" => Some(format!(
-            "only listed packages are approved ({} listed)",
-            policy.packages.allow.len()
-        )),
-        "packages.require" => matching(&policy.packages.require).map(|r| format!("required: {r}")),
-        "health.yanked" => Some(format!(
-            "yanked releases: {}",
-            disposition(policy.health.yanked)
-        )),
-        "health.outdated" => Some(format!(
-            "outdated releases: {}",
-            disposition(policy.health.outdated)
-        )),
-        "vulnerabilities.severity_threshold" => policy
-            .vulnerabilities
-            .severity_threshold
-            .map(|t| format!("advisories scoring below {t} are warnings")),
-        _ => None,
-    }
-}
-
 fn severity_word(severity: Severity) -> &'static str {
     match severity {
         Severity::Error => "violation",
@@ -181,29 +117,6 @@ fn license_section(sheet: &mut Sheet, package: &PackageReport) {
         sheet.field("Why unknown", reason, theme.unknown());
     }
     sheet.list("Notes", &license.notes, theme.warning());
-}
-
-fn upgrade_line(package: &PackageReport) -> Option<(String, bool)> {
-    if package.vulnerabilities.is_empty() {
-        return None;
-    }
-    let upgrade = smallest_clearing_upgrade(&package.version, &package.vulnerabilities)?;
-    let mut text = match &upgrade.version {
-        Some(version) => {
-            let n = upgrade.clears.len();
-            let what = if n == package.vulnerabilities.len() && n > 1 {
-                format!("all {n} advisories")
-            } else {
-                plural(n, "advisory")
-            };
-            format!("{} ≥ {version} clears {what}", package.name)
-        }
-        None => "no fixed version is known".to_string(),
-    };
-    if !upgrade.unfixed.is_empty() {
-        text.push_str(&format!("; no fix yet for {}", upgrade.unfixed.join(", ")));
-    }
-    Some((text, upgrade.version.is_some()))
 }
 
 fn vulnerability_section(sheet: &mut Sheet, package: &PackageReport, advisory: &str) {
@@ -243,7 +156,7 @@ fn vulnerability_section(sheet: &mut Sheet, package: &PackageReport, advisory: &
     if let Some(modified) = &v.modified {
         sheet.field("Modified", modified, theme.muted());
     }
-    if let Some((text, fixable)) = upgrade_line(package) {
+    if let Some((text, fixable)) = upgrade_advice(package) {
         let style = if fixable { theme.ok() } else { theme.warning() };
         sheet.field("Upgrade", &text, style);
     }
@@ -327,12 +240,8 @@ fn finding_sheet(sheet: &mut Sheet, app: &App, detail: &Detail, finding: &Findin
         }
         _ => {}
     }
-    if let Some(rule) = &finding.rule {
-        let mut text = rule.clone();
-        if let Some(context) = rule_context(rule, &app.policy, finding.package.as_deref()) {
-            text.push_str(&format!(" — {context}"));
-        }
-        sheet.field("Rule", &text, theme.text());
+    if let Some(rule) = finding.rule {
+        sheet.field("Rule", &app.policy.describe_rule(rule), theme.text());
     }
     paths_section(sheet, app, detail, finding.package.as_deref());
     if matches!(finding.check, Check::Licenses | Check::Vulnerabilities) {
@@ -408,7 +317,7 @@ fn package_sheet(sheet: &mut Sheet, app: &App, detail: &Detail, name: &str) {
     } else {
         sheet.list("Advisories", &vulns, theme.violation());
     }
-    if let Some((text, fixable)) = upgrade_line(package) {
+    if let Some((text, fixable)) = upgrade_advice(package) {
         sheet.field(
             "Upgrade",
             &text,
@@ -615,7 +524,7 @@ mod tests {
         assert!(text.contains("License field — License: GPLv3"), "{text}");
         assert!(text.contains("classifier says GPLv2+"), "{text}");
         assert!(
-            text.contains("licenses.deny — denied: GPL-3.0-only"),
+            text.contains(r#"licenses.deny[0] = "GPL-3.0-only""#),
             "{text}"
         );
         assert!(text.contains("report-kit → gpl-widget"), "{text}");

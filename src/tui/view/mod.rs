@@ -31,7 +31,7 @@ use super::theme::Theme;
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 16;
 
-/// Draw the whole dashboard. Call `App::sync` first so derived rows are current.
+/// Draw the whole dashboard.
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     draw_views(frame, app, theme);
     neutralise_unsafe_text(frame.buffer_mut());
@@ -114,7 +114,7 @@ fn operations_by_total<'a>(
     app: &'a App,
     block: Block<'_>,
     theme: &Theme,
-) -> Option<Vec<(&'a String, &'a crate::perf::tracker::OperationStats)>> {
+) -> Option<Vec<(&'a String, &'a crate::telemetry::tracker::OperationStats)>> {
     let Some(operations) = app.operations() else {
         let text = match app.phase() {
             super::app::Phase::Starting => "starting…",
@@ -259,7 +259,6 @@ pub(crate) mod test_support {
     /// Render `app` at `width`×`height` and return the buffer.
     pub fn render_with(app: &mut App, width: u16, height: u16, theme: Theme) -> Buffer {
         app.set_viewport(width, height);
-        app.sync();
         let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
         terminal
             .draw(|frame| super::draw(frame, app, &theme))

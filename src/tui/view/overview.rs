@@ -1,4 +1,4 @@
-//! Overview: the verdict so far, progress, sources, cache, findings by check, slow operations.
+//! Overview: progress, then the verdict, sources, cache, findings by check, slow operations.
 //!
 //! ```text
 //! ╭ Run 2 ──────────────────────────────────────────────────────────────────╮
@@ -20,8 +20,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{LineGauge, Paragraph, Row, Table};
 
-use crate::engine::events::{BreakerState, Stage};
+use crate::engine::events::Stage;
 use crate::model::{Check, Outcome, Severity};
+use crate::telemetry::BreakerState;
 
 use super::super::app::{App, Phase};
 use super::super::theme::Theme;
@@ -124,10 +125,11 @@ fn verdict<'a>(app: &App, theme: &Theme, width: usize) -> Line<'a> {
                 "starting… waiting for the first results",
                 theme.muted(),
             )),
-            Phase::Running => {
-                spans.push(Span::styled("so far: ", theme.muted()));
-                spans.push(Span::raw(tally));
-            }
+            // Findings come with the report: mid-run there is no tally to show yet.
+            Phase::Running => spans.push(Span::styled(
+                "checking… findings come with the report",
+                theme.muted(),
+            )),
             Phase::Finished(Outcome::Clean) => spans.push(Span::raw(format!(
                 "no violations, nothing unknown · {}",
                 plural(warnings, "warning")
@@ -538,20 +540,17 @@ mod tests {
     }
 
     #[test]
-    fn blocking_unknowns_are_loud_mid_run_and_failures_say_so() {
+    fn mid_run_shows_progress_not_a_tally_and_failures_say_so() {
         let mut app = testdata::running_app();
-        app.apply_event(EngineEvent::Unknown(testdata::blocking_unknown()));
         let text = screen(&mut app, 80, 24);
-        assert!(text.contains(" RUNNING   INCOMPLETE "), "{text}");
-        assert!(
-            text.contains("so far: 2 violations · 1 warning · 1 unknown"),
-            "{text}"
-        );
-        let text = screen(&mut app, 120, 40);
-        assert!(text.contains("1 unknown (1 blocking)"), "{text}");
+        assert!(text.contains(" RUNNING "), "{text}");
+        assert!(text.contains("findings come with the report"), "{text}");
+        assert!(!text.contains("0 violations"), "{text}");
 
         let mut app = testdata::new_app();
-        app.apply_event(EngineEvent::Failed("engine: not wired yet".into()));
+        app.apply_event(EngineEvent::Failed(Box::new(crate::Error::Engine(
+            "not wired yet".into(),
+        ))));
         let text = screen(&mut app, 80, 24);
         assert!(text.contains("FAILED"), "{text}");
         assert!(text.contains("not wired yet"), "{text}");

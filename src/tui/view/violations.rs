@@ -49,9 +49,6 @@ fn title(app: &App) -> String {
     if blocking > 0 {
         title.push_str(&format!(" ({blocking} blocking)"));
     }
-    if app.report().is_none() && app.phase() == &Phase::Running {
-        title.push_str(" · so far");
-    }
     if app.showing_previous_run() {
         title.push_str(" · previous run");
     }
@@ -79,7 +76,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Phase::Finished(_) => ("no findings".to_string(), theme.muted()),
             Phase::Starting => ("starting…".to_string(), theme.muted()),
             Phase::Running => (
-                "no findings so far · the run is still in progress".to_string(),
+                "findings come with the report · the run is still in progress".to_string(),
                 theme.muted(),
             ),
             Phase::Failed(reason) => (format!("the run failed: {reason}"), theme.violation()),
@@ -230,7 +227,7 @@ mod tests {
         });
         app.update(Action::GoTo(Screen::Violations));
         let text = screen(&mut app, 80, 24);
-        assert!(text.contains("no findings so far"), "{text}");
+        assert!(text.contains("findings come with the report"), "{text}");
         assert!(!text.contains("clean"), "{text}");
     }
 }

@@ -4,3 +4,4 @@ pub mod python;
 pub mod redis;
 pub mod registry;
 pub mod site_packages;
+pub mod skip;

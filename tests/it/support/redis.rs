@@ -44,7 +44,7 @@ impl RedisServer {
     /// Starts a server, or prints "skipping: redis-server not found" and returns `None`.
     pub fn start() -> Option<RedisServer> {
         let Some(binary) = find_binary() else {
-            println!("skipping: redis-server not found");
+            crate::support::skip::skip("redis-server not found");
             return None;
         };
         // A port can be taken between probing and binding; try a few.

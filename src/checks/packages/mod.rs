@@ -10,37 +10,19 @@
 //! A version that is not PEP 440 cannot be compared: a versioned rule on it gives an `Unknown`
 //! (failing the run: the rule could not be checked), never a pass.
 
+pub mod config;
+
 use std::str::FromStr;
 
 use pep440_rs::Version;
 
 use crate::checks::CheckOutput;
-use crate::model::{Check, Distribution, Finding, Severity, Unknown};
-use crate::policy::{PackagePolicy, PackageRule};
-
-/// Finding codes of the package check: (code, meaning).
-pub const CODES: &[(&str, &str)] = &[
-    (
-        "package-denied",
-        "the package (in this version) is in packages.deny",
-    ),
-    (
-        "package-not-approved",
-        "packages.allow is non-empty and does not list the package (or not this version)",
-    ),
-    (
-        "package-version-mismatch",
-        "a packages.require package is installed in a version outside its specifier",
-    ),
-    (
-        "package-required-missing",
-        "a packages.require package is not installed",
-    ),
-];
+use crate::model::{Check, Code, Distribution, Finding, RuleKey, RuleRef, Severity, Unknown};
+use config::{PackagePolicy, PackageRule};
 
 /// Whether `rule` applies to `dist`: `Ok(true/false)`, or `Err(reason)` when the version cannot
 /// be compared with the rule's specifier.
-fn applies(rule: &PackageRule, dist: &Distribution, rule_path: &str) -> Result<bool, String> {
+fn applies(rule: &PackageRule, dist: &Distribution, rule_path: &RuleRef) -> Result<bool, String> {
     if rule.name != dist.normalized {
         return Ok(false);
     }
@@ -48,7 +30,7 @@ fn applies(rule: &PackageRule, dist: &Distribution, rule_path: &str) -> Result<b
 }
 
 /// Whether the installed version satisfies the rule's specifier (always, without one).
-fn in_range(rule: &PackageRule, dist: &Distribution, rule_path: &str) -> Result<bool, String> {
+fn in_range(rule: &PackageRule, dist: &Distribution, rule_path: &RuleRef) -> Result<bool, String> {
     let Some(specifiers) = &rule.version else {
         return Ok(true);
     };
@@ -85,32 +67,40 @@ fn version_text(rule: &PackageRule) -> String {
         .unwrap_or_default()
 }
 
+/// An error finding about `dist` and the rule at `path`: "`dist` `relation` `path` (`rule`)".
+fn rule_finding(
+    code: Code,
+    dist: &Distribution,
+    rule: &PackageRule,
+    path: RuleRef,
+    relation: &str,
+) -> Finding {
+    let message = format!(
+        "{} {} {relation} {path} (`{}{}`)",
+        dist.name,
+        dist.version,
+        rule.name,
+        version_text(rule)
+    );
+    Finding::new(code, Severity::Error, with_reason(message, rule))
+        .for_package(&dist.name, &dist.version)
+        .with_rule(path)
+}
+
 /// Apply `[packages]` to the whole inventory (`require` needs all of it at once).
 pub fn evaluate(dists: &[Distribution], policy: &PackagePolicy) -> CheckOutput {
     let mut out = CheckOutput::default();
     for dist in dists {
         for (i, rule) in policy.deny.iter().enumerate() {
-            let path = format!("packages.deny[{i}]");
+            let path = RuleRef::entry(RuleKey::PackagesDeny, i);
             match applies(rule, dist, &path) {
-                Ok(true) => out.findings.push(
-                    Finding::new(
-                        Check::Packages,
-                        "package-denied",
-                        Severity::Error,
-                        with_reason(
-                            format!(
-                                "{} {} is denied by {path} (`{}{}`)",
-                                dist.name,
-                                dist.version,
-                                rule.name,
-                                version_text(rule)
-                            ),
-                            rule,
-                        ),
-                    )
-                    .for_package(&dist.name, &dist.version)
-                    .with_rule(path),
-                ),
+                Ok(true) => out.findings.push(rule_finding(
+                    Code::PackageDenied,
+                    dist,
+                    rule,
+                    path,
+                    "is denied by",
+                )),
                 Ok(false) => {}
                 Err(reason) => out.unknowns.push(unknown(dist, reason)),
             }
@@ -126,8 +116,7 @@ pub fn evaluate(dists: &[Distribution], policy: &PackagePolicy) -> CheckOutput {
             if named.is_empty() {
                 out.findings.push(
                     Finding::new(
-                        Check::Packages,
-                        "package-not-approved",
+                        Code::PackageNotApproved,
                         Severity::Error,
                         format!(
                             "{} {} is not in packages.allow (only listed packages are approved)",
@@ -135,13 +124,13 @@ pub fn evaluate(dists: &[Distribution], policy: &PackagePolicy) -> CheckOutput {
                         ),
                     )
                     .for_package(&dist.name, &dist.version)
-                    .with_rule("packages.allow"),
+                    .with_rule(RuleKey::PackagesAllow),
                 );
             } else {
                 let mut approved = false;
                 let mut reasons = Vec::new();
                 for (i, rule) in &named {
-                    match in_range(rule, dist, &format!("packages.allow[{i}]")) {
+                    match in_range(rule, dist, &RuleRef::entry(RuleKey::PackagesAllow, *i)) {
                         Ok(true) => approved = true,
                         Ok(false) => {}
                         Err(reason) => reasons.push(reason),
@@ -158,8 +147,7 @@ pub fn evaluate(dists: &[Distribution], policy: &PackagePolicy) -> CheckOutput {
                             .collect();
                         out.findings.push(
                             Finding::new(
-                                Check::Packages,
-                                "package-not-approved",
+                                Code::PackageNotApproved,
                                 Severity::Error,
                                 with_reason(
                                     format!(
@@ -172,7 +160,7 @@ pub fn evaluate(dists: &[Distribution], policy: &PackagePolicy) -> CheckOutput {
                                 ),
                             )
                             .for_package(&dist.name, &dist.version)
-                            .with_rule(format!("packages.allow[{i}]")),
+                            .with_rule(RuleRef::entry(RuleKey::PackagesAllow, i)),
                         );
                     }
                 }
@@ -181,13 +169,12 @@ pub fn evaluate(dists: &[Distribution], policy: &PackagePolicy) -> CheckOutput {
     }
 
     for (i, rule) in policy.require.iter().enumerate() {
-        let path = format!("packages.require[{i}]");
+        let path = RuleRef::entry(RuleKey::PackagesRequire, i);
         let present: Vec<&Distribution> =
             dists.iter().filter(|d| d.normalized == rule.name).collect();
         if present.is_empty() {
             let mut finding = Finding::new(
-                Check::Packages,
-                "package-required-missing",
+                Code::PackageRequiredMissing,
                 Severity::Error,
                 with_reason(
                     format!(
@@ -199,7 +186,7 @@ pub fn evaluate(dists: &[Distribution], policy: &PackagePolicy) -> CheckOutput {
                     rule,
                 ),
             )
-            .with_rule(path.clone());
+            .with_rule(path);
             finding.package = Some(rule.name.clone());
             out.findings.push(finding);
             continue;
@@ -207,25 +194,13 @@ pub fn evaluate(dists: &[Distribution], policy: &PackagePolicy) -> CheckOutput {
         for dist in present {
             match in_range(rule, dist, &path) {
                 Ok(true) => {}
-                Ok(false) => out.findings.push(
-                    Finding::new(
-                        Check::Packages,
-                        "package-version-mismatch",
-                        Severity::Error,
-                        with_reason(
-                            format!(
-                                "{} {} does not satisfy {path} (`{}{}`)",
-                                dist.name,
-                                dist.version,
-                                rule.name,
-                                version_text(rule)
-                            ),
-                            rule,
-                        ),
-                    )
-                    .for_package(&dist.name, &dist.version)
-                    .with_rule(path.clone()),
-                ),
+                Ok(false) => out.findings.push(rule_finding(
+                    Code::PackageVersionMismatch,
+                    dist,
+                    rule,
+                    path,
+                    "does not satisfy",
+                )),
                 Err(reason) => out.unknowns.push(unknown(dist, reason)),
             }
         }

@@ -7,31 +7,16 @@
 //!   known (no CVSS vector and no ecosystem severity word), it is an error: an unscored advisory
 //!   is not assumed harmless.
 
+pub mod config;
+
 use std::collections::BTreeSet;
 
 use crate::checks::CheckOutput;
-use crate::model::{Check, Distribution, Finding, Severity, Unknown, Vulnerability};
-use crate::policy::{Disposition, VulnerabilityIgnore, VulnerabilityPolicy};
-
-/// Finding codes of the vulnerability check: (code, meaning).
-pub const CODES: &[(&str, &str)] = &[
-    (
-        "vulnerability",
-        "a known advisory affects the installed version (error at or above vulnerabilities.severity_threshold or unscored, warning below)",
-    ),
-    (
-        "vulnerability-ignored",
-        "note: an advisory matched an active vulnerabilities.ignore entry and does not count",
-    ),
-    (
-        "ignore-unused",
-        "a vulnerabilities.ignore entry matched no advisory of any installed package",
-    ),
-    (
-        "ignore-expired",
-        "a vulnerabilities.ignore entry is past its `until` date and is no longer applied",
-    ),
-];
+use crate::config::Disposition;
+use crate::model::{
+    Check, Code, Distribution, Finding, RuleKey, RuleRef, Severity, Unknown, Vulnerability,
+};
+use config::{VulnerabilityIgnore, VulnerabilityPolicy};
 
 /// Which ignore entries were applied, and which expired ones still matched, across packages.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -46,14 +31,6 @@ pub struct IgnoreUsage {
 impl IgnoreUsage {
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Fold in usage recorded elsewhere (e.g. by another task).
-    pub fn merge(&mut self, other: &IgnoreUsage) {
-        self.today = self.today.max(other.today);
-        self.applied.extend(other.applied.iter().copied());
-        self.expired_matches
-            .extend(other.expired_matches.iter().cloned());
     }
 
     /// Whether `policy.ignore[index]` suppressed some advisory.
@@ -148,8 +125,7 @@ pub fn evaluate(
                 format!(": {}", ignore.reason.trim())
             };
             let mut finding = Finding::new(
-                Check::Vulnerabilities,
-                "vulnerability-ignored",
+                Code::VulnerabilityIgnored,
                 Severity::Note,
                 format!(
                     "{} ignored by vulnerabilities.ignore[{i}] (`{}`){until}{reason}",
@@ -158,7 +134,7 @@ pub fn evaluate(
                 ),
             )
             .for_package(&dist.name, &dist.version)
-            .with_rule(format!("vulnerabilities.ignore[{i}]"));
+            .with_rule(RuleRef::entry(RuleKey::VulnerabilitiesIgnore, *i));
             finding.advisory = Some(vuln.id.clone());
             out.findings.push(finding);
             continue;
@@ -170,7 +146,7 @@ pub fn evaluate(
         let (severity, rule, message) = if below {
             (
                 Severity::Warning,
-                "vulnerabilities.severity_threshold".to_string(),
+                RuleKey::VulnerabilitiesSeverityThreshold,
                 format!(
                     "{} is below the severity threshold {:.1}",
                     describe(vuln, score),
@@ -180,11 +156,11 @@ pub fn evaluate(
         } else {
             (
                 Severity::Error,
-                "vulnerabilities".to_string(),
+                RuleKey::Vulnerabilities,
                 describe(vuln, score),
             )
         };
-        let mut finding = Finding::new(Check::Vulnerabilities, "vulnerability", severity, message)
+        let mut finding = Finding::new(Code::Vulnerability, severity, message)
             .for_package(&dist.name, &dist.version)
             .with_rule(rule);
         finding.advisory = Some(vuln.id.clone());
@@ -198,7 +174,7 @@ pub fn evaluate(
 pub fn unused_ignores(policy: &VulnerabilityPolicy, usage: &IgnoreUsage) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (i, ignore) in policy.ignore.iter().enumerate() {
-        let rule = format!("vulnerabilities.ignore[{i}]");
+        let rule = RuleRef::entry(RuleKey::VulnerabilitiesIgnore, i);
         let is_expired = usage.today.is_some_and(|today| expired(ignore, today));
         if is_expired {
             let matched: Vec<String> = usage
@@ -214,8 +190,7 @@ pub fn unused_ignores(policy: &VulnerabilityPolicy, usage: &IgnoreUsage) -> Vec<
             };
             findings.push(
                 Finding::new(
-                    Check::Vulnerabilities,
-                    "ignore-expired",
+                    Code::IgnoreExpired,
                     Severity::Warning,
                     format!(
                         "{rule} (`{}`) expired on {} and is no longer applied{tail}",
@@ -228,8 +203,7 @@ pub fn unused_ignores(policy: &VulnerabilityPolicy, usage: &IgnoreUsage) -> Vec<
         } else if !usage.was_applied(i) {
             findings.push(
                 Finding::new(
-                    Check::Vulnerabilities,
-                    "ignore-unused",
+                    Code::IgnoreUnused,
                     Severity::Warning,
                     format!(
                         "{rule} (`{}`) matched no advisory of any installed package; remove it",

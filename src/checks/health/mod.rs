@@ -10,32 +10,17 @@
 //! - no index data, or data a configured rule needs but cannot read (unparseable version or
 //!   upload time) → `Unknown`, failing the run when `health.unknown` is `deny`.
 
+pub mod config;
+
 use std::str::FromStr;
 
 use pep440_rs::Version;
-use time::format_description::well_known::Rfc3339;
-use time::{OffsetDateTime, PrimitiveDateTime};
+use time::OffsetDateTime;
 
 use crate::checks::CheckOutput;
-use crate::model::{Check, Distribution, Finding, RegistryInfo, Severity, Unknown};
-use crate::policy::{Disposition, HealthPolicy};
-
-/// Finding codes of the health check: (code, meaning).
-pub const CODES: &[(&str, &str)] = &[
-    ("yanked", "the installed release is yanked on the index"),
-    (
-        "outdated",
-        "a newer release than the installed one is on the index",
-    ),
-    (
-        "stale-release",
-        "the installed release was uploaded longer ago than health.max_age",
-    ),
-    (
-        "not-on-index",
-        "the package index does not know the package (private, renamed or removed)",
-    ),
-];
+use crate::config::Disposition;
+use crate::model::{Check, Code, Distribution, Finding, RegistryInfo, RuleKey, Severity, Unknown};
+use config::HealthPolicy;
 
 fn severity(disposition: Disposition) -> Option<Severity> {
     match disposition {
@@ -55,19 +40,6 @@ fn health_unknown(dist: &Distribution, reason: String, policy: &HealthPolicy) ->
     }
 }
 
-/// An index timestamp: RFC 3339, or PyPI's `upload_time` form without offset (UTC).
-fn parse_time(text: &str) -> Option<OffsetDateTime> {
-    let text = text.trim();
-    OffsetDateTime::parse(text, &Rfc3339).ok().or_else(|| {
-        let format = time::macros::format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
-        );
-        PrimitiveDateTime::parse(text, &format)
-            .ok()
-            .map(PrimitiveDateTime::assume_utc)
-    })
-}
-
 /// Judge one release against `[health]`.
 pub fn evaluate(
     dist: &Distribution,
@@ -84,16 +56,16 @@ pub fn evaluate(
         ));
         return out;
     };
-    let finding = |code: &str, severity: Severity, rule: &str, message: String| {
-        Finding::new(Check::Health, code, severity, message)
+    let finding = |code: Code, severity: Severity, rule: RuleKey, message: String| {
+        Finding::new(code, severity, message)
             .for_package(&dist.name, &dist.version)
             .with_rule(rule)
     };
     if !info.on_index {
         out.findings.push(finding(
-            "not-on-index",
+            Code::NotOnIndex,
             Severity::Warning,
-            "health",
+            RuleKey::Health,
             format!(
                 "{} is not on the package index (private, renamed or removed?); yanked, outdated and stale were not checked",
                 dist.name
@@ -113,9 +85,9 @@ pub fn evaluate(
             .map(|r| format!(": {r}"))
             .unwrap_or_default();
         out.findings.push(finding(
-            "yanked",
+            Code::Yanked,
             sev,
-            "health.yanked",
+            RuleKey::HealthYanked,
             format!("{} {} is yanked{reason}", dist.name, dist.version),
         ));
     }
@@ -130,9 +102,9 @@ pub fn evaluate(
             (Ok(installed), Some(Ok(latest))) => {
                 if latest > installed {
                     out.findings.push(finding(
-                        "outdated",
+                        Code::Outdated,
                         sev,
-                        "health.outdated",
+                        RuleKey::HealthOutdated,
                         format!(
                             "{} {} is outdated: {latest} is the latest release",
                             dist.name, dist.version
@@ -159,14 +131,18 @@ pub fn evaluate(
     }
 
     if let Some(max_age) = policy.max_age {
-        match info.upload_time.as_deref().map(|t| (t, parse_time(t))) {
+        match info
+            .upload_time
+            .as_deref()
+            .map(|t| (t, crate::units::parse_timestamp(t)))
+        {
             Some((_, Some(uploaded))) => {
                 let age = now - uploaded;
                 if age.whole_seconds() > i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX) {
                     out.findings.push(finding(
-                        "stale-release",
+                        Code::StaleRelease,
                         Severity::Warning,
-                        "health.max_age",
+                        RuleKey::HealthMaxAge,
                         format!(
                             "{} {} was uploaded {} days ago ({}), longer ago than health.max_age ({} days)",
                             dist.name,
@@ -191,18 +167,4 @@ pub fn evaluate(
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn index_timestamps_parse_with_and_without_offset() {
-        let a = parse_time("2023-05-22T15:12:44.123456Z").unwrap();
-        let b = parse_time("2023-05-22T15:12:44").unwrap();
-        assert_eq!(a.date(), b.date());
-        assert_eq!(b.offset(), time::UtcOffset::UTC);
-        assert!(parse_time("yesterday").is_none());
-    }
 }

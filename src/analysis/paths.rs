@@ -24,7 +24,7 @@ struct Edge {
 
 impl Edge {
     fn parse(raw: &str) -> Option<Edge> {
-        match crate::inventory::requirements::parse_requirement(raw) {
+        match crate::pep508::parse_requirement(raw) {
             Ok(req) => Some(Edge {
                 target: normalize_name(req.name.as_ref()),
                 extras: req.extras.iter().map(|e| e.to_string()).collect(),
@@ -229,7 +229,7 @@ pub fn dependency_paths(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::testdata::package;
+    use crate::model::fixtures::package;
 
     fn pkg(name: &str, requires: &[&str]) -> PackageReport {
         let mut p = package(name, "1.0");

@@ -1,6 +1,12 @@
 //! Shared vocabulary: what a package is, what a check found, and the one `Report` every face
 //! and output format renders from. Plain data only; no I/O lives here.
 
+mod code;
+#[cfg(test)]
+pub(crate) mod fixtures;
+
+pub use code::{Code, RuleKey, RuleRef, UnknownRule};
+
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -155,7 +161,6 @@ pub enum Check {
     Licenses,
     Vulnerabilities,
     Health,
-    Policy,
     Performance,
 }
 
@@ -167,7 +172,6 @@ impl Check {
             Check::Licenses => "licenses",
             Check::Vulnerabilities => "vulnerabilities",
             Check::Health => "health",
-            Check::Policy => "policy",
             Check::Performance => "performance",
         }
     }
@@ -187,26 +191,27 @@ pub enum Severity {
 pub struct Finding {
     pub check: Check,
     /// Stable machine-readable code, e.g. `license-denied`.
-    pub code: String,
+    pub code: Code,
     pub severity: Severity,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub package: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     pub message: String,
-    /// The policy rule involved (e.g. `licenses.deny`), for drill-down.
+    /// The policy rule involved (e.g. `licenses.deny[4]`), for drill-down.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule: Option<String>,
+    pub rule: Option<RuleRef>,
     /// Advisory id for vulnerability findings.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub advisory: Option<String>,
 }
 
 impl Finding {
-    pub fn new(check: Check, code: &str, severity: Severity, message: impl Into<String>) -> Self {
+    /// A finding of `code` (which names its check).
+    pub fn new(code: Code, severity: Severity, message: impl Into<String>) -> Self {
         Finding {
-            check,
-            code: code.to_string(),
+            check: code.check(),
+            code,
             severity,
             package: None,
             version: None,
@@ -222,7 +227,7 @@ impl Finding {
         self
     }
 
-    pub fn with_rule(mut self, rule: impl Into<String>) -> Self {
+    pub fn with_rule(mut self, rule: impl Into<RuleRef>) -> Self {
         self.rule = Some(rule.into());
         self
     }
@@ -420,7 +425,7 @@ pub struct Report {
     pub summary: Summary,
     /// Timings, cache and network counters (filled by `perf`; free-form until then).
     #[serde(default)]
-    pub metrics: serde_json::Value,
+    pub metrics: crate::telemetry::Metrics,
 }
 
 impl Report {
@@ -447,7 +452,7 @@ impl Report {
             findings,
             unknowns,
             summary,
-            metrics: serde_json::Value::Null,
+            metrics: Default::default(),
         }
     }
 }
@@ -469,7 +474,7 @@ mod tests {
 
     #[test]
     fn violation_wins_over_incomplete() {
-        let finding = Finding::new(Check::Licenses, "license-denied", Severity::Error, "x");
+        let finding = Finding::new(Code::LicenseDenied, Severity::Error, "x");
         let unknown = Unknown {
             package: Some("a".into()),
             version: None,

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use pep440_rs::Version;
 
-use crate::model::Vulnerability;
+use crate::model::{PackageReport, Vulnerability};
 
 /// The answer for one package.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,10 +90,36 @@ pub fn smallest_clearing_upgrade(
     })
 }
 
+/// The upgrade advice for a vulnerable package in one sentence, for both faces ("urllib3 ≥
+/// 1.26.18 clears all 2 advisories; no fix yet for X"), and whether an upgrade helps at all.
+/// `None` when the package has no known vulnerability (or its version does not parse).
+pub fn upgrade_advice(package: &PackageReport) -> Option<(String, bool)> {
+    if package.vulnerabilities.is_empty() {
+        return None;
+    }
+    let upgrade = smallest_clearing_upgrade(&package.version, &package.vulnerabilities)?;
+    let mut text = match &upgrade.version {
+        Some(version) => {
+            let n = upgrade.clears.len();
+            let what = match n {
+                1 => "1 advisory".to_string(),
+                _ if n == package.vulnerabilities.len() => format!("all {n} advisories"),
+                _ => format!("{n} advisories"),
+            };
+            format!("{} ≥ {version} clears {what}", package.name)
+        }
+        None => "no fixed version is known".to_string(),
+    };
+    if !upgrade.unfixed.is_empty() {
+        text.push_str(&format!("; no fix yet for {}", upgrade.unfixed.join(", ")));
+    }
+    Some((text, upgrade.version.is_some()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::testdata::vulnerability;
+    use crate::model::fixtures::vulnerability;
 
     #[test]
     fn one_advisory_takes_the_smallest_fix_in_the_installed_line() {

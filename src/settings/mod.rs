@@ -5,8 +5,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cli::RunArgs;
+use crate::config::PolicyErrors;
 use crate::error::{Error, Result};
 use crate::policy::{self, Policy};
+
+pub mod file;
+
+pub use file::{CachePolicy, RunConfig, SourcesConfig};
 
 /// The public index, when neither depdash nor pip is configured with another.
 pub const DEFAULT_PYPI_URL: &str = "https://pypi.org";
@@ -54,6 +59,8 @@ pub struct CacheSettings {
 pub struct Settings {
     pub target: Target,
     pub policy: Policy,
+    /// `[cache]`, `[performance]`, `[sources]` of the policy file.
+    pub run: RunConfig,
     pub network: NetworkSettings,
     pub cache: CacheSettings,
     pub check_vulnerabilities: bool,
@@ -84,7 +91,7 @@ impl Settings {
             Target::Default
         };
 
-        let policy = match &args.config {
+        let (policy, run) = match &args.config {
             Some(file) => {
                 // A FIFO or device is read (and refused) by `policy::load`, with its kind named.
                 if !file.exists() {
@@ -93,17 +100,17 @@ impl Settings {
                         file.display()
                     )));
                 }
-                policy::load(file)?
+                load_file(file)?
             }
             None => match policy::discover(&project_dir(&target)) {
-                Some(file) => policy::load(&file)?,
-                None => Policy::default(),
+                Some(file) => load_file(&file)?,
+                None => (Policy::default(), RunConfig::default()),
             },
         };
 
-        let sources = &policy.sources;
+        let sources = &run.sources;
         let timeout = match &args.timeout {
-            Some(text) => Some(policy::parse_duration(text).ok_or_else(|| {
+            Some(text) => Some(crate::units::parse_duration(text).ok_or_else(|| {
                 Error::Usage(format!(
                     "--timeout {text}: expected a duration such as 10s or 2m"
                 ))
@@ -172,6 +179,7 @@ impl Settings {
                 refresh: args.refresh,
             },
             policy,
+            run,
             check_vulnerabilities: !args.no_vulnerabilities,
             check_registry: !args.no_registry,
             fail_on_regression: args.fail_on_regression,
@@ -203,6 +211,20 @@ impl Settings {
             }
             Target::Default => "current environment".to_string(),
         }
+    }
+}
+
+/// The policy and the run settings of one file, with every problem of both reported at once.
+pub fn load_file(path: &Path) -> Result<(Policy, RunConfig), PolicyErrors> {
+    let text = crate::config::read(path)?;
+    let pyproject = crate::config::is_pyproject(path);
+    match (
+        policy::parse(&text, path, pyproject),
+        file::parse(&text, path, pyproject),
+    ) {
+        (Ok(policy), Ok(run)) => Ok((policy, run)),
+        (Err(a), Err(b)) => Err(a.merge(b)),
+        (Err(e), _) | (_, Err(e)) => Err(e),
     }
 }
 
@@ -393,7 +415,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("depdash.toml"), "[licenses]\nallow = 3\n").unwrap();
         match resolve(&["depdash", dir.path().to_str().unwrap()]) {
-            Err(Error::Policy(e)) => assert_eq!(e.line, 2),
+            Err(Error::Policy(e)) => assert_eq!(e.first().line, 2),
             other => panic!("expected a policy error, got {other:?}"),
         }
     }
