@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::site_packages::{copy_real, dist_info, fixture};
+use crate::support::skip::skip;
 
 /// Longer than any honest run here (well under a second each); reached only by a hang.
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
@@ -1223,7 +1224,7 @@ fn terminal_dashboard_draws_hostile_metadata_inert() {
     ];
     args.extend(env.offline_args());
     let Some((screen, title)) = dashboard(&args, "3", "evil") else {
-        println!("skipped: tmux not found on PATH");
+        skip("tmux not found on PATH");
         return;
     };
     // ESC, BEL, the C1 CSI and the bidi override are gone; the rest is shown as text.
@@ -1273,7 +1274,7 @@ fn terminal_dashboard_draws_hostile_registry_answers_inert() {
     .map(|a| a.to_string())
     .collect();
     let Some((screen, title)) = dashboard(&args, "3", "yanked") else {
-        println!("skipped: tmux not found on PATH");
+        skip("tmux not found on PATH");
         return;
     };
     assert_drawn_inert(&screen, &title, "broken[2J]0;pwned31mrelease", "six 1.17.0");
@@ -1376,7 +1377,7 @@ impl Drop for Tmpfs {
 fn nothing_lost_report_on_a_full_disk_leaves_no_temp_file_and_the_old_report_intact() {
     let env = clean_six_env();
     let Some(fs_) = Tmpfs::mount(env.path("full"), "size=64k") else {
-        println!("skipped: cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN)");
+        skip("cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN)");
         return;
     };
     let report = fs_.dir.join("report.json");
@@ -1406,7 +1407,7 @@ fn nothing_lost_report_on_a_full_disk_leaves_no_temp_file_and_the_old_report_int
 fn nothing_lost_report_into_a_read_only_directory_fails_cleanly() {
     let env = clean_six_env();
     let Some(fs_) = Tmpfs::mount(env.path("ro"), "size=1m") else {
-        println!("skipped: cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN)");
+        skip("cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN)");
         return;
     };
     let report = fs_.dir.join("report.json");
