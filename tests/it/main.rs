@@ -1,5 +1,6 @@
 //! Integration tests: one binary, real files, real processes, real sockets on loopback.
 mod adversarial_local;
+mod adversarial_net;
 mod architecture;
 mod cache;
 mod checks;
