@@ -67,6 +67,12 @@ pub enum Command {
         #[arg(long, env = "DEPDASH_HISTORY", value_name = "FILE", hide = true)]
         history_file: Option<PathBuf>,
     },
+    /// Print a shell completion script, e.g. `depdash completions bash > ~/.local/share/bash-completion/completions/depdash`.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Write a synthetic site-packages tree (benchmarks and demos).
     #[command(hide = true)]
     SynthEnv {
@@ -132,19 +138,21 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
-    /// Write the report to FILE instead of stdout.
+    /// Write the report to FILE instead of stdout (one summary line goes to stderr).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
     /// Base URL of the PyPI JSON API (a private index or mirror).
+    /// [default: pip's configured index, else https://pypi.org]
     #[arg(long, env = "DEPDASH_PYPI_URL", value_name = "URL")]
     pub pypi_url: Option<String>,
 
-    /// Base URL of the OSV API.
+    /// Base URL of the OSV API. [default: https://api.osv.dev]
     #[arg(long, env = "DEPDASH_OSV_URL", value_name = "URL")]
     pub osv_url: Option<String>,
 
     /// Offline OSV database: a directory of OSV JSON files or OSV's PyPI all.zip.
+    /// [default with --offline: the one `depdash db update` downloaded, when present]
     #[arg(long, env = "DEPDASH_OSV_DB", value_name = "PATH")]
     pub osv_db: Option<PathBuf>,
 
@@ -152,15 +160,15 @@ pub struct RunArgs {
     #[arg(long)]
     pub offline: bool,
 
-    /// Most HTTP requests in flight at once.
+    /// Most HTTP requests in flight at once. [default: 32]
     #[arg(long, env = "DEPDASH_CONCURRENCY", value_name = "N")]
     pub concurrency: Option<usize>,
 
-    /// Per-request timeout, e.g. 20s.
+    /// Per-request timeout, e.g. 20s. [default: 20s]
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
 
-    /// Retries per request (on timeouts, connection errors, 429 and 5xx only).
+    /// Retries per request (on timeouts, connection errors, 429 and 5xx only). [default: 3]
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,
 
@@ -203,6 +211,10 @@ pub struct RunArgs {
     /// Progress on stderr: auto (when stderr is a terminal), always, never.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
+
+    /// Nothing on stderr but errors: no progress, warnings or summary line.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
 
     /// More log output on stderr (headless) or in the log file (dashboard).
     #[arg(short, long, action = clap::ArgAction::Count)]

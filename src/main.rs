@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use std::io::Write as _;
+
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -9,7 +11,8 @@ fn main() -> ExitCode {
     match depdash::app::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("depdash: error: {e}");
+            // Not eprintln!: a closed stderr must not turn an error into a panic.
+            let _ = writeln!(std::io::stderr(), "depdash: error: {e}");
             ExitCode::from(depdash::app::exit_code(&e))
         }
     }

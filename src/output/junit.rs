@@ -215,11 +215,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         .chain(std::iter::once(&run_cases))
         .map(Totals::of)
         .fold(Totals::default(), Totals::add);
-    writeln!(
-        out,
-        "<testsuites name=\"depdash\" {}>",
-        totals.attributes()
-    )?;
+    writeln!(out, "<testsuites name=\"depdash\" {}>", totals.attributes())?;
     for (check, cases) in &suites {
         write_suite(out, check.as_str(), cases)?;
     }

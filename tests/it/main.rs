@@ -4,6 +4,7 @@ mod cache;
 mod checks;
 mod cli;
 mod engine;
+mod habits;
 mod inventory;
 mod perf;
 mod schema;

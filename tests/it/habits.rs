@@ -1,0 +1,150 @@
+//! Small habits of the command line, through the real binary: a closed stdout is an error
+//! (exit 2), never a panic; shell completions; `--quiet`; the `-o` summary line; defaults in
+//! `--help`.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use crate::support::site_packages::real_site_packages;
+
+/// The binary with none of the developer's depdash or pip environment.
+fn depdash(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_depdash"));
+    command.args(args).env("NO_COLOR", "1");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("DEPDASH_") || key.starts_with("PIP_") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+/// Run with stdout a real pipe whose reading end is closed before the child writes.
+fn with_stdout_closed(mut command: Command) -> Output {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run depdash");
+    drop(child.stdout.take());
+    child.wait_with_output().expect("wait for depdash")
+}
+
+fn offline_check_args(dir: &Path) -> Vec<String> {
+    let site = real_site_packages();
+    [
+        "check",
+        site.to_str().unwrap(),
+        "--offline",
+        "--no-vulnerabilities",
+        "--no-registry",
+        "--no-history",
+        "--progress",
+        "never",
+        "--cache-dir",
+        dir.join("cache").to_str().unwrap(),
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn assert_closed_stdout_error(output: &Output) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("depdash: error: stdout was closed before all the output was written"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_closed_stdout_is_exit_2_with_a_message_never_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let cache = cache.to_str().unwrap();
+    assert_closed_stdout_error(&with_stdout_closed(depdash(&[
+        "cache",
+        "stats",
+        "--cache-dir",
+        cache,
+    ])));
+    let args = offline_check_args(dir.path());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_closed_stdout_error(&with_stdout_closed(depdash(&refs)));
+    assert_closed_stdout_error(&with_stdout_closed(depdash(&["completions", "bash"])));
+}
+
+#[test]
+fn completions_for_every_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F _depdash"),
+        ("zsh", "#compdef depdash"),
+        ("fish", "complete -c depdash"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let output = depdash(&["completions", shell]).output().unwrap();
+        assert!(output.status.success(), "{shell}");
+        let script = String::from_utf8(output.stdout).unwrap();
+        assert!(script.contains(marker), "{shell}: {script}");
+        // Subcommands and their flags are completed, not just the top level.
+        assert!(script.contains("completions"), "{shell}");
+        assert!(script.contains("no-vulnerabilities"), "{shell}");
+    }
+    let output = depdash(&["completions", "tcsh"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn output_file_prints_one_summary_line_and_quiet_prints_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.json");
+    let mut args = offline_check_args(dir.path());
+    args.extend(["--format", "json", "-o", report.to_str().unwrap()].map(String::from));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = depdash(&refs).output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let packages = json["summary"]["packages"].as_u64().unwrap();
+    assert!(packages > 0);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("depdash: ")
+            && stderr.contains(&format!("({packages} packages,"))
+            && stderr
+                .trim_end()
+                .ends_with(&format!("report written to {}", report.display())),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty());
+
+    std::fs::remove_file(&report).unwrap();
+    let mut quiet = refs.clone();
+    quiet.push("--quiet");
+    let output = depdash(&quiet).output().unwrap();
+    assert!(report.is_file(), "the report is still written");
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+    assert_eq!(
+        output.status.code(),
+        Some(json["summary"]["exit_code"].as_i64().unwrap() as i32)
+    );
+}
+
+#[test]
+fn help_shows_the_defaults() {
+    let output = depdash(&["check", "--help"]).output().unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    let http = depdash::sources::http::HttpConfig::default();
+    for default in [
+        format!("[default: {}]", http.concurrency),
+        format!("[default: {}s]", http.request_timeout.as_secs()),
+        format!("[default: {}]", http.retries),
+        format!("[default: {}]", depdash::settings::DEFAULT_OSV_URL),
+        "[default: text]".to_string(),
+        "[default: auto]".to_string(),
+    ] {
+        assert!(help.contains(&default), "missing {default} in\n{help}");
+    }
+    assert!(help.contains("-q, --quiet"), "{help}");
+}
