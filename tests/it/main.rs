@@ -6,6 +6,7 @@ mod cli;
 mod engine;
 mod habits;
 mod inventory;
+mod packaging;
 mod perf;
 mod schema;
 mod sources;
