@@ -125,9 +125,18 @@ pub struct RunArgs {
     )]
     pub requirements: Vec<PathBuf>,
 
-    /// Inventory lockfiles instead (repeatable): uv.lock, poetry.lock, pylock.toml.
+    /// Inventory lockfiles instead (repeatable): uv.lock, poetry.lock, pylock.toml, Pipfile.lock.
     #[arg(long = "lock", value_name = "FILE", conflicts_with_all = ["path", "requirements"])]
     pub lockfiles: Vec<PathBuf>,
+
+    /// Check the main dependencies plus only this dependency group of the lockfile (repeatable;
+    /// PEP 735 includes are followed). [default: every locked package]
+    #[arg(long = "group", value_name = "NAME", requires = "lockfiles")]
+    pub groups: Vec<String>,
+
+    /// Leave out the development group (`dev`; Pipfile.lock's `develop`).
+    #[arg(long, requires = "lockfiles")]
+    pub no_dev: bool,
 
     /// Policy file (depdash.toml, or a pyproject.toml with [tool.depdash]).
     /// Default: depdash.toml or pyproject.toml in the project directory.

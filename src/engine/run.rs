@@ -153,7 +153,9 @@ fn inventory_source(target: &Target) -> InventorySource {
         Target::Path(p) => InventorySource::Path(p.clone()),
         Target::Python(p) => InventorySource::Python(p.clone()),
         Target::Requirements(files) => InventorySource::Requirements(files.clone()),
-        Target::Lockfiles(files) => InventorySource::Lockfiles(files.clone()),
+        Target::Lockfiles(files, groups) => {
+            InventorySource::Lockfiles(files.clone(), groups.clone())
+        }
         Target::Default => inventory::default_source(),
     }
 }

@@ -1,5 +1,5 @@
-//! Lockfiles as an inventory source: `uv.lock`, `poetry.lock` and PEP 751 `pylock.toml`. All
-//! three are TOML lists of packages with exact versions; the format is told by the file name
+//! Lockfiles as an inventory source: `uv.lock`, `poetry.lock`, PEP 751 `pylock.toml`, and
+//! `Pipfile.lock` (JSON, in `pipfile`). The TOML three are lists of packages with exact versions; the format is told by the file name
 //! (`uv.lock`, `poetry.lock`, `pylock.toml` / `pylock.<name>.toml`), else by its top-level keys.
 //! Dependencies between packages are kept as `Requires-Dist`-style names, so "why is this
 //! package here" works as for an installed environment.
@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::groups::GroupSelection;
 use super::{Inventory, InventoryError, InventoryIssue};
 use crate::model::{Distribution, LicenseMetadata, Origin, normalize_name};
 use crate::telemetry::tracker::Tracker;
@@ -49,12 +50,12 @@ struct LockDocument {
 }
 
 /// One locked package, whatever the format.
-struct Locked {
-    name: String,
-    version: Option<String>,
-    dependencies: Vec<String>,
+pub(super) struct Locked {
+    pub name: String,
+    pub version: Option<String>,
+    pub dependencies: Vec<String>,
     /// The project itself (uv's `editable`/`virtual` source): not a dependency.
-    is_project: bool,
+    pub is_project: bool,
 }
 
 fn entries(path: &Path, doc: LockDocument) -> Result<Vec<Locked>, String> {
@@ -101,13 +102,50 @@ fn entries(path: &Path, doc: LockDocument) -> Result<Vec<Locked>, String> {
 
 /// Read one lockfile into distributions (origin `lockfile`) and issues.
 pub fn parse_file(path: &Path) -> Result<(Vec<Distribution>, Vec<InventoryIssue>), InventoryError> {
+    parse_file_selected(path, &GroupSelection::default())
+}
+
+/// Read one lockfile, keeping the packages of the selected dependency groups.
+pub fn parse_file_selected(
+    path: &Path,
+    selection: &GroupSelection,
+) -> Result<(Vec<Distribution>, Vec<InventoryIssue>), InventoryError> {
     let text =
         std::fs::read_to_string(path).map_err(|source| InventoryError::RequirementsUnreadable {
             path: path.to_path_buf(),
             source,
         })?;
-    let doc: LockDocument = toml::from_str(&text).map_err(|e| {
-        let (line, column) = line_col(&text, e.span().map_or(0, |s| s.start));
+    let lockfile_error = |line, column, message| InventoryError::Lockfile {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message,
+    };
+    // TOML cannot start with `{`: JSON is a Pipfile.lock (or not a lockfile at all); a file named
+    // Pipfile.lock is read as one whatever it holds, so an empty one is an error, not empty.
+    let pipfile = path.file_name().is_some_and(|n| n == "Pipfile.lock");
+    let locked = if pipfile || text.trim_start().starts_with('{') {
+        super::pipfile::entries(path, &text, selection)
+            .map_err(|e| lockfile_error(e.line, e.column, e.message))?
+    } else {
+        let locked = parse_toml(path, &text)?;
+        if selection.is_all() {
+            locked
+        } else {
+            let kept = super::groups::select_toml(path, &text, selection)
+                .map_err(|message| lockfile_error(0, 0, message))?;
+            locked
+                .into_iter()
+                .filter(|l| kept.contains(&normalize_name(&l.name)))
+                .collect()
+        }
+    };
+    Ok(distributions(path, locked))
+}
+
+fn parse_toml(path: &Path, text: &str) -> Result<Vec<Locked>, InventoryError> {
+    let doc: LockDocument = toml::from_str(text).map_err(|e| {
+        let (line, column) = line_col(text, e.span().map_or(0, |s| s.start));
         InventoryError::Lockfile {
             path: path.to_path_buf(),
             line,
@@ -115,12 +153,15 @@ pub fn parse_file(path: &Path) -> Result<(Vec<Distribution>, Vec<InventoryIssue>
             message: e.message().trim().to_string(),
         }
     })?;
-    let locked = entries(path, doc).map_err(|message| InventoryError::Lockfile {
+    entries(path, doc).map_err(|message| InventoryError::Lockfile {
         path: path.to_path_buf(),
         line: 0,
         column: 0,
         message,
-    })?;
+    })
+}
+
+fn distributions(path: &Path, locked: Vec<Locked>) -> (Vec<Distribution>, Vec<InventoryIssue>) {
     let mut distributions = Vec::new();
     let mut issues = Vec::new();
     for entry in locked {
@@ -146,15 +187,20 @@ pub fn parse_file(path: &Path) -> Result<(Vec<Distribution>, Vec<InventoryIssue>
             line: None,
         });
     }
-    Ok((distributions, issues))
+    (distributions, issues)
 }
 
 /// Inventory of lockfiles (several are merged; the first mention of a name wins).
-pub(super) fn load(files: &[PathBuf], tracker: &Tracker) -> Result<Inventory, InventoryError> {
+pub(super) fn load(
+    files: &[PathBuf],
+    selection: &GroupSelection,
+    tracker: &Tracker,
+) -> Result<Inventory, InventoryError> {
     let mut distributions: Vec<Distribution> = Vec::new();
     let mut issues = Vec::new();
     for file in files {
-        let (found, mut file_issues) = tracker.time("lockfile.parse", || parse_file(file))?;
+        let (found, mut file_issues) =
+            tracker.time("lockfile.parse", || parse_file_selected(file, selection))?;
         issues.append(&mut file_issues);
         for dist in found {
             match distributions
@@ -221,7 +267,7 @@ version = "2024.8.30"
 source = { registry = "https://index.example/simple" }
 "#,
         );
-        let inventory = load(&[path], &Tracker::new()).unwrap();
+        let inventory = load(&[path], &GroupSelection::default(), &Tracker::new()).unwrap();
         let names: Vec<(&str, &str)> = inventory
             .distributions
             .iter()
@@ -273,7 +319,12 @@ name = "requests"
 version = "2.32.0"
 "#,
         );
-        let inventory = load(&[poetry, pylock], &Tracker::new()).unwrap();
+        let inventory = load(
+            &[poetry, pylock],
+            &GroupSelection::default(),
+            &Tracker::new(),
+        )
+        .unwrap();
         let requests = &inventory.distributions[1];
         assert_eq!(
             (requests.name.as_str(), requests.version.as_str()),

@@ -26,8 +26,8 @@ pub enum Target {
     Python(PathBuf),
     /// Pinned requirements files.
     Requirements(Vec<PathBuf>),
-    /// Lockfiles.
-    Lockfiles(Vec<PathBuf>),
+    /// Lockfiles, and the dependency groups to check.
+    Lockfiles(Vec<PathBuf>, crate::inventory::GroupSelection),
     /// Nothing given: $VIRTUAL_ENV, ./.venv, ./venv, or the current directory.
     Default,
 }
@@ -78,7 +78,13 @@ impl Settings {
         } else if !args.requirements.is_empty() {
             Target::Requirements(args.requirements.clone())
         } else if !args.lockfiles.is_empty() {
-            Target::Lockfiles(args.lockfiles.clone())
+            Target::Lockfiles(
+                args.lockfiles.clone(),
+                crate::inventory::GroupSelection {
+                    only: args.groups.clone(),
+                    no_dev: args.no_dev,
+                },
+            )
         } else if let Some(path) = &args.path {
             if !path.exists() {
                 return Err(Error::Usage(format!(
@@ -205,7 +211,7 @@ impl Settings {
         match &self.target {
             Target::Path(p) => p.display().to_string(),
             Target::Python(p) => format!("python {}", p.display()),
-            Target::Requirements(files) | Target::Lockfiles(files) => {
+            Target::Requirements(files) | Target::Lockfiles(files, _) => {
                 crate::inventory::join_paths(files)
             }
             Target::Default => "current environment".to_string(),
@@ -233,7 +239,7 @@ pub fn project_dir(target: &Target) -> PathBuf {
     match target {
         Target::Path(p) if p.is_dir() => p.clone(),
         Target::Path(p) => p.parent().map(Path::to_path_buf).unwrap_or_else(cwd),
-        Target::Requirements(files) | Target::Lockfiles(files) => files
+        Target::Requirements(files) | Target::Lockfiles(files, _) => files
             .first()
             .and_then(|f| f.parent())
             .filter(|p| !p.as_os_str().is_empty())

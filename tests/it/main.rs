@@ -4,6 +4,7 @@ mod cache;
 mod checks;
 mod cli;
 mod engine;
+mod groups;
 mod habits;
 mod inventory;
 mod packaging;
