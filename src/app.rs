@@ -47,6 +47,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             history_file,
         }) => crate::commands::history(limit, format, history_file.as_deref()),
         Some(Command::Completions { shell }) => crate::commands::completions(shell),
+        Some(Command::Db { action, cache_dir }) => {
+            let _log = crate::logging::init_stderr(0, false);
+            runtime()?.block_on(crate::commands::db(action, cache_dir.as_deref()))
+        }
         Some(Command::SynthEnv { dir, count, seed }) => {
             crate::commands::synth_env(&dir, count, seed)
         }

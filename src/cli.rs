@@ -55,6 +55,14 @@ pub enum Command {
         )]
         history_file: Option<PathBuf>,
     },
+    /// Maintain the offline OSV database that `--offline` uses.
+    Db {
+        #[command(subcommand)]
+        action: DbAction,
+        /// Cache directory the database is kept in. Default: the platform cache directory.
+        #[arg(long, global = true, env = "DEPDASH_CACHE_DIR", value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
+    },
     /// Show recent runs (timings, hit rates) from the run history.
     History {
         /// How many runs to show.
@@ -92,6 +100,28 @@ pub enum CacheAction {
     Clear,
     /// Remove expired entries.
     Prune,
+}
+
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum DbAction {
+    /// Download OSV's PyPI database (all.zip), verified, into the cache directory; a re-run
+    /// asks the server only whether it changed (ETag).
+    Update {
+        /// Base URL of the OSV data bucket; `/PyPI/all.zip` is appended.
+        #[arg(
+            long,
+            env = "DEPDASH_OSV_DB_URL",
+            value_name = "URL",
+            default_value = crate::sources::osv_download::DEFAULT_BASE_URL
+        )]
+        url: String,
+        /// Refuse a larger download, e.g. 512MB.
+        #[arg(long, value_name = "SIZE", default_value = "1GiB")]
+        max_size: String,
+        /// Longest wait for the next part of the download, e.g. 60s.
+        #[arg(long, value_name = "DURATION", default_value = "60s")]
+        timeout: String,
+    },
 }
 
 pub use crate::output::Format;

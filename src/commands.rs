@@ -7,9 +7,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::cache;
-use crate::cli::{CacheAction, HistoryFormat};
+use crate::cli::{CacheAction, DbAction, HistoryFormat};
 use crate::error::{Error, Result};
 use crate::perf::history::{History, RunRecord};
+use crate::sources::osv_download;
 
 /// Write to stdout and flush, so a closed or broken pipe is an [`Error::Stdout`] (exit 2), never
 /// the panic of `println!`.
@@ -138,6 +139,58 @@ fn history_table(records: &[RunRecord], path: &Path) -> String {
         );
     }
     out
+}
+
+/// `depdash db update`: download or re-check the offline OSV database; one line on stdout.
+pub async fn db(action: DbAction, cache_dir: Option<&Path>) -> Result<ExitCode> {
+    let DbAction::Update {
+        url,
+        max_size,
+        timeout,
+    } = action;
+    let max_bytes = crate::units::parse_size(&max_size).ok_or_else(|| {
+        Error::Usage(format!(
+            "--max-size {max_size}: expected a size such as 512MB"
+        ))
+    })?;
+    let read_timeout = crate::units::parse_duration(&timeout).ok_or_else(|| {
+        Error::Usage(format!(
+            "--timeout {timeout}: expected a duration such as 60s"
+        ))
+    })?;
+    match reqwest::Url::parse(&url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+        _ => {
+            return Err(Error::Usage(format!(
+                "--url {url}: expected an http(s) URL such as {}",
+                osv_download::DEFAULT_BASE_URL
+            )));
+        }
+    }
+    let options = osv_download::UpdateOptions {
+        base_url: url,
+        cache_dir: cache::resolve_dir(cache_dir)?,
+        max_bytes,
+        read_timeout,
+    };
+    let path = osv_download::database_path(&options.cache_dir);
+    let line = match osv_download::update(&options).await? {
+        osv_download::Update::Downloaded(info) => format!(
+            "downloaded {} OSV records ({}) from {} to {}\n",
+            info.records,
+            crate::units::format_size(info.bytes),
+            info.url,
+            path.display()
+        ),
+        osv_download::Update::NotModified(info) => format!(
+            "up to date: {} ({} records, downloaded {}; the server reports no change)\n",
+            path.display(),
+            info.records,
+            info.downloaded_at
+        ),
+    };
+    print(&line)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `depdash completions SHELL`: the shell completion script for the whole command line.

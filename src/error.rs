@@ -52,6 +52,11 @@ pub enum Error {
     #[error("{}", stdout_message(.0))]
     Stdout(#[source] std::io::Error),
 
+    /// `depdash db update` could not download or verify the database (the copy in place, if
+    /// any, is untouched).
+    #[error("OSV database: {0}")]
+    Download(#[from] crate::sources::osv_download::DownloadError),
+
     /// The terminal could not be set up, drawn on or restored.
     #[error("terminal: {0}")]
     Terminal(String),
@@ -91,7 +96,7 @@ impl Error {
             | Error::History(_)
             | Error::Output(_)
             | Error::Stdout(_) => true,
-            Error::Terminal(_) | Error::Engine(_) => false,
+            Error::Terminal(_) | Error::Engine(_) | Error::Download(_) => false,
         }
     }
 }

@@ -58,6 +58,8 @@ struct RunContext<'a> {
     last_publish_ms: std::sync::atomic::AtomicU64,
     /// Per package, the sources whose answer came from an expired cache entry.
     stale: std::sync::Mutex<HashMap<String, Vec<&'static str>>>,
+    /// The offline OSV database used, for the report.
+    osv_database: std::sync::Mutex<Option<crate::model::OsvDatabaseInfo>>,
 }
 
 impl RunContext<'_> {
@@ -284,6 +286,7 @@ pub async fn run_once(
         packages_done: AtomicUsize::new(0),
         last_publish_ms: Default::default(),
         stale: Default::default(),
+        osv_database: Default::default(),
     };
     ctx.publish(false);
 
@@ -310,6 +313,11 @@ pub async fn run_once(
     let mut report = tracker.time("policy.evaluate", || {
         evaluate::build_report(settings, &inventory, facts)
     });
+    report.osv_database = ctx
+        .osv_database
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
 
     tracker.record("run.total", started.elapsed());
     let history = HistoryOptions {
@@ -376,6 +384,27 @@ async fn vulnerabilities(
     }
 }
 
+/// What the report says about an offline database: where it came from, its size and age.
+fn database_info(path: &std::path::Path, db: &OsvDatabase) -> crate::model::OsvDatabaseInfo {
+    let source = match crate::sources::osv_download::read_info(path) {
+        Some(info) => format!(
+            "depdash db update from {}, downloaded {}",
+            info.url, info.downloaded_at
+        ),
+        None => "--osv-db".to_string(),
+    };
+    crate::model::OsvDatabaseInfo {
+        path: path.display().to_string(),
+        source,
+        records: db.len(),
+        newest_record: db.newest_modified().and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        }),
+        age_days: db.age().map(|age| age.as_secs() / 86_400),
+    }
+}
+
 /// Match against an offline OSV database: no network at all.
 async fn offline_vulnerabilities(
     ctx: &RunContext<'_>,
@@ -394,6 +423,7 @@ async fn offline_vulnerabilities(
         line: None,
         message: format!("offline OSV database: {e}"),
     })?;
+    *ctx.osv_database.lock().unwrap_or_else(|p| p.into_inner()) = Some(database_info(path, &db));
     let mut run_unknowns = Vec::new();
     if let Some(max_age) = ctx.settings.policy.vulnerabilities.max_db_age {
         let reason = match db.age() {

@@ -411,6 +411,38 @@ pub struct Report {
     /// Timings, cache and network counters (filled by `perf`; free-form until then).
     #[serde(default)]
     pub metrics: crate::telemetry::Metrics,
+    /// The offline OSV database the vulnerabilities came from, when one was used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub osv_database: Option<OsvDatabaseInfo>,
+}
+
+/// Where offline vulnerability answers came from, and how fresh they are.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OsvDatabaseInfo {
+    pub path: String,
+    /// `--osv-db` (or its environment variable / policy setting), or `depdash db update <url>`.
+    pub source: String,
+    pub records: usize,
+    /// RFC 3339: the newest record's `modified` (the data's age, not the file's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub newest_record: Option<String>,
+    /// Whole days since `newest_record`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_days: Option<u64>,
+}
+
+impl OsvDatabaseInfo {
+    /// One line for people: `path (source): N records, newest 2 d old`.
+    pub fn describe(&self) -> String {
+        let age = match self.age_days {
+            Some(days) => format!("newest record {days} d old"),
+            None => "no dated records".to_string(),
+        };
+        format!(
+            "{} ({}): {} records, {age}",
+            self.path, self.source, self.records
+        )
+    }
 }
 
 impl Report {
@@ -438,6 +470,7 @@ impl Report {
             unknowns,
             summary,
             metrics: Default::default(),
+            osv_database: None,
         }
     }
 }

@@ -86,6 +86,13 @@ pub fn render(report: &Report, out: &mut dyn Write, style: Style) -> std::io::Re
             style.dim("policy: none (vulnerabilities judged; licenses and packages reported only)")
         )?;
     }
+    if let Some(db) = &report.osv_database {
+        writeln!(
+            out,
+            "{}",
+            style.dim(&format!("offline OSV database: {}", db.describe()))
+        )?;
+    }
     writeln!(out)?;
 
     let errors: Vec<&Finding> = report

@@ -144,7 +144,18 @@ impl Settings {
             validate_base_url("--pypi-url", url)?;
         }
         validate_base_url("--osv-url", &osv_url)?;
-        let osv_db = args.osv_db.clone().or_else(|| sources.osv_db.clone());
+        // Offline, the database `depdash db update` downloaded serves when none is named.
+        let osv_db = args
+            .osv_db
+            .clone()
+            .or_else(|| sources.osv_db.clone())
+            .or_else(|| {
+                let downloaded = crate::sources::osv_download::database_path(
+                    &crate::cache::resolve_dir(args.cache_dir.as_deref()).ok()?,
+                );
+                (args.offline && !args.no_vulnerabilities && downloaded.is_file())
+                    .then_some(downloaded)
+            });
         if let Some(db) = &osv_db
             && !db.exists()
         {

@@ -10,6 +10,7 @@ pub mod cvss;
 pub mod http;
 pub mod osv;
 pub mod osv_db;
+pub mod osv_download;
 pub mod pypi;
 
 use std::path::PathBuf;

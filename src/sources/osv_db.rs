@@ -91,6 +91,11 @@ impl OsvDatabase {
         self.records.is_empty()
     }
 
+    /// How many PyPI packages have at least one record.
+    pub fn package_count(&self) -> usize {
+        self.by_package.len()
+    }
+
     /// The newest `modified` timestamp of any record: how fresh the data is. (File times are not
     /// used: unzipping or copying resets them without making the data newer.)
     pub fn newest_modified(&self) -> Option<OffsetDateTime> {

@@ -29,7 +29,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["checks", "config", "fingerprint", "model", "units"],
     ),
     // The crate error: each worker's typed error, whole.
-    ("error", &["cache", "config", "inventory", "output", "perf"]),
+    (
+        "error",
+        &["cache", "config", "inventory", "output", "perf", "sources"],
+    ),
     // Orchestration.
     (
         "settings",
@@ -41,6 +44,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "inventory",
             "perf",
             "policy",
+            "sources",
             "units",
         ],
     ),
@@ -88,7 +92,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     // The command layer.
-    ("cli", &["output"]),
+    ("cli", &["output", "sources"]),
     ("logging", &["error"]),
     ("commands", &["*"]),
     ("app", &["*"]),

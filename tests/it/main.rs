@@ -7,6 +7,7 @@ mod engine;
 mod groups;
 mod habits;
 mod inventory;
+mod osv_update;
 mod packaging;
 mod perf;
 mod schema;
