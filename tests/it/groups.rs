@@ -204,25 +204,24 @@ fn hostile_empty_or_foreign_pipfile_locks_are_errors() {
 #[test]
 fn cli_selects_groups_and_rejects_a_bad_pipfile_lock_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
     let run = |args: &[&str]| {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_depdash"));
-        command
-            .args([
-                "check",
-                "--offline",
-                "--no-vulnerabilities",
-                "--no-registry",
-                "--no-history",
-            ])
-            .args(["--progress", "never", "--format", "json", "--cache-dir"])
-            .arg(dir.path().join("cache"))
-            .args(args);
-        for (key, _) in std::env::vars() {
-            if key.starts_with("DEPDASH_") {
-                command.env_remove(key);
-            }
-        }
-        command.output().unwrap()
+        crate::support::bin::depdash(&[
+            "check",
+            "--offline",
+            "--no-vulnerabilities",
+            "--no-registry",
+            "--no-history",
+            "--progress",
+            "never",
+            "--format",
+            "json",
+            "--cache-dir",
+            cache.to_str().unwrap(),
+        ])
+        .args(args)
+        .output()
+        .unwrap()
     };
     let pipfile = lockfile("pipenv/Pipfile.lock");
     let output = run(&["--lock", pipfile.to_str().unwrap(), "--no-dev"]);

@@ -5,19 +5,8 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use crate::support::bin::depdash;
 use crate::support::site_packages::real_site_packages;
-
-/// The binary with none of the developer's depdash or pip environment.
-fn depdash(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_depdash"));
-    command.args(args).env("NO_COLOR", "1");
-    for (key, _) in std::env::vars() {
-        if key.starts_with("DEPDASH_") || key.starts_with("PIP_") {
-            command.env_remove(key);
-        }
-    }
-    command
-}
 
 /// Run with stdout a real pipe whose reading end is closed before the child writes.
 fn with_stdout_closed(mut command: Command) -> Output {

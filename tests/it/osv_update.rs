@@ -145,14 +145,7 @@ async fn download_then_a_304_recheck_and_bad_answers_never_replace_the_copy() {
 }
 
 fn depdash(args: &[&str]) -> std::process::Output {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_depdash"));
-    command.args(args).env("NO_COLOR", "1");
-    for (key, _) in std::env::vars() {
-        if key.starts_with("DEPDASH_") || key.starts_with("PIP_") {
-            command.env_remove(key);
-        }
-    }
-    command.output().unwrap()
+    crate::support::bin::depdash(args).output().unwrap()
 }
 
 #[tokio::test]
