@@ -68,10 +68,15 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 pub fn check(args: &RunArgs) -> Result<ExitCode> {
     let _log = crate::logging::init_stderr(args.verbose, args.quiet);
     let settings = Arc::new(Settings::resolve(args)?);
-    let report = runtime()?.block_on(async {
+    let runtime = runtime()?;
+    let report = runtime.block_on(async {
         let handle = crate::engine::spawn(settings.clone());
         crate::headless::run(handle, args.progress, args.quiet).await
-    })?;
+    });
+    // Never wait for abandoned blocking work (a name lookup stuck in getaddrinfo): the report
+    // is ready, so the process may end now.
+    runtime.shutdown_background();
+    let report = report?;
     emit_report(&report, args)?;
     Ok(ExitCode::from(report.summary.exit_code))
 }
@@ -114,10 +119,13 @@ fn summary_line(report: &Report, path: &std::path::Path) -> String {
 pub fn dashboard(args: &RunArgs) -> Result<ExitCode> {
     let log = crate::logging::init_file(args.verbose);
     let settings = Arc::new(Settings::resolve(args)?);
-    let report = runtime()?.block_on(async {
+    let runtime = runtime()?;
+    let report = runtime.block_on(async {
         let handle = crate::engine::spawn(settings.clone());
         crate::tui::run(handle, settings.clone(), log.file.clone()).await
-    })?;
+    });
+    runtime.shutdown_background();
+    let report = report?;
     if let Some(report) = &report
         && args.output.is_some()
     {

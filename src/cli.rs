@@ -207,6 +207,20 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
 
+    /// Most time a host may go without sending anything (first byte, or 1 KiB of body), e.g. 4s.
+    /// [default: 4s]
+    #[arg(long, env = "DEPDASH_STALL_TIMEOUT", value_name = "DURATION")]
+    pub stall_timeout: Option<String>,
+
+    /// Connection set-up timeout (name lookup included), e.g. 3s. [default: 3s]
+    #[arg(long, env = "DEPDASH_CONNECT_TIMEOUT", value_name = "DURATION")]
+    pub connect_timeout: Option<String>,
+
+    /// Bound on the whole fetch of a run, e.g. 120s: past it, what is not fetched is unknown.
+    /// [default: 120s]
+    #[arg(long, env = "DEPDASH_FETCH_DEADLINE", value_name = "DURATION")]
+    pub fetch_deadline: Option<String>,
+
     /// Retries per request (on timeouts, connection errors, 429 and 5xx only). [default: 3]
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,

@@ -7,6 +7,7 @@ use std::io::Write as _;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    depdash::perf::mark_process_start();
     let cli = depdash::cli::Cli::parse();
     match depdash::app::run(cli) {
         Ok(code) => code,

@@ -408,41 +408,39 @@ pub struct Report {
     pub findings: Vec<Finding>,
     pub unknowns: Vec<Unknown>,
     pub summary: Summary,
+    /// The offline vulnerability database the run matched against (absent when OSV was asked
+    /// online, or vulnerabilities were not checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vulnerability_database: Option<DatabaseInfo>,
     /// Timings, cache and network counters (filled by `perf`; free-form until then).
     #[serde(default)]
     pub metrics: crate::telemetry::Metrics,
-    /// The offline OSV database the vulnerabilities came from, when one was used.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub osv_database: Option<OsvDatabaseInfo>,
 }
 
-/// Where offline vulnerability answers came from, and how fresh they are.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct OsvDatabaseInfo {
-    pub path: String,
-    /// `--osv-db` (or its environment variable / policy setting), or `depdash db update <url>`.
+/// Where the advisories of an offline run came from, how many there were, and how fresh.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseInfo {
+    /// The `--osv-db` path (directory or zip).
     pub source: String,
+    /// Records loaded (after de-duplication by id).
     pub records: usize,
-    /// RFC 3339: the newest record's `modified` (the data's age, not the file's).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub newest_record: Option<String>,
-    /// Whole days since `newest_record`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub age_days: Option<u64>,
+    /// Of those, records about PyPI packages.
+    pub pypi_records: usize,
+    /// Newest `modified` time not in the future (RFC 3339), `None` when no record has one.
+    pub newest_modified: Option<String>,
+    /// Now minus `newest_modified`, in seconds.
+    pub age_seconds: Option<u64>,
+    /// Set when `depdash db update` downloaded it: from where and when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downloaded: Option<Downloaded>,
 }
 
-impl OsvDatabaseInfo {
-    /// One line for people: `path (source): N records, newest 2 d old`.
-    pub fn describe(&self) -> String {
-        let age = match self.age_days {
-            Some(days) => format!("newest record {days} d old"),
-            None => "no dated records".to_string(),
-        };
-        format!(
-            "{} ({}): {} records, {age}",
-            self.path, self.source, self.records
-        )
-    }
+/// The provenance `depdash db update` recorded for a database it downloaded.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Downloaded {
+    pub url: String,
+    /// RFC 3339.
+    pub at: String,
 }
 
 impl Report {
@@ -465,12 +463,12 @@ impl Report {
                 .unwrap_or_default(),
             target,
             policy,
+            vulnerability_database: None,
             packages,
             findings,
             unknowns,
             summary,
             metrics: Default::default(),
-            osv_database: None,
         }
     }
 }

@@ -86,11 +86,27 @@ pub fn render(report: &Report, out: &mut dyn Write, style: Style) -> std::io::Re
             style.dim("policy: none (vulnerabilities judged; licenses and packages reported only)")
         )?;
     }
-    if let Some(db) = &report.osv_database {
+    if let Some(db) = &report.vulnerability_database {
+        let age = match db.age_seconds {
+            Some(secs) => format!("{}d {}h old", secs / 86_400, secs % 86_400 / 3_600),
+            None => "age unknown (no dated record)".to_string(),
+        };
         writeln!(
             out,
             "{}",
-            style.dim(&format!("offline OSV database: {}", db.describe()))
+            style.dim(&format!(
+                "vulnerability database: {} ({} records, {} about PyPI, {age}){}",
+                db.source,
+                db.records,
+                db.pypi_records,
+                db.downloaded
+                    .as_ref()
+                    .map(|d| format!(
+                        ", downloaded by `depdash db update` from {} at {}",
+                        d.url, d.at
+                    ))
+                    .unwrap_or_default()
+            ))
         )?;
     }
     writeln!(out)?;

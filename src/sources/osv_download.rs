@@ -1,7 +1,7 @@
 //! `depdash db update`: OSV's PyPI database (`<base>/PyPI/all.zip`) downloaded into the cache
 //! directory, where `--offline` finds it. Integrity before anything replaces the copy in place: a
 //! size bound (declared and received), the whole declared length received, a zip whose every
-//! record parses as OSV and that holds PyPI records; then an atomic rename. A sidecar
+//! record parses as OSV and that holds PyPI records (both `OsvDatabase::open`); then an atomic rename. A sidecar
 //! (`PyPI-all.json`) keeps the ETag, so a re-check is one conditional request (`304`).
 
 use std::path::{Path, PathBuf};
@@ -74,8 +74,6 @@ pub enum DownloadError {
         #[source]
         source: SourceError,
     },
-    #[error("{url}: the archive holds no PyPI advisories")]
-    NoPypiRecords { url: String },
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -228,9 +226,6 @@ pub async fn update(options: &UpdateOptions) -> Result<Update, DownloadError> {
                 url: url.clone(),
                 source,
             })?;
-        if db.package_count() == 0 {
-            return Err(DownloadError::NoPypiRecords { url: url.clone() });
-        }
         std::fs::rename(&temp, &database).map_err(io_error(&database))?;
         let at = now();
         let info = DownloadInfo {

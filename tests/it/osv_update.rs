@@ -112,7 +112,7 @@ async fn download_then_a_304_recheck_and_bad_answers_never_replace_the_copy() {
                 ),
                 "\"v6\"",
             ),
-            "holds no PyPI advisories",
+            "none about a PyPI package",
         ),
         (
             Canned {
@@ -199,17 +199,25 @@ async fn offline_uses_the_downloaded_database_and_says_so() {
         Some(1),
         "the vulnerability is found offline"
     );
-    let db = &report["osv_database"];
-    assert_eq!(db["records"], 2);
-    assert!(
-        db["source"]
-            .as_str()
-            .unwrap()
-            .starts_with("depdash db update from http://127.0.0.1:")
+    let db = &report["vulnerability_database"];
+    assert_eq!(
+        (db["records"].as_u64(), db["pypi_records"].as_u64()),
+        (Some(2), Some(2))
     );
-    assert!(db["age_days"].as_u64().is_some());
-    let text = check("text");
-    assert!(String::from_utf8_lossy(&text.stdout).contains("offline OSV database: "));
+    assert!(db["source"].as_str().unwrap().ends_with("PyPI-all.zip"));
+    assert!(db["age_seconds"].as_u64().is_some());
+    let downloaded = &db["downloaded"];
+    assert_eq!(downloaded["url"], format!("{}/PyPI/all.zip", server.url));
+    assert!(downloaded["at"].as_str().unwrap().starts_with("20"));
+    let text = String::from_utf8(check("text").stdout).unwrap();
+    assert!(
+        text.contains("vulnerability database: ")
+            && text.contains(&format!(
+                "downloaded by `depdash db update` from {}",
+                server.url
+            )),
+        "{text}"
+    );
 
     // A failed update is exit 4 with the reason; the copy in place still serves.
     server.set(Canned::ok(b"garbage".to_vec(), "\"v2\""));
