@@ -206,22 +206,11 @@ fn cli_selects_groups_and_rejects_a_bad_pipfile_lock_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");
     let run = |args: &[&str]| {
-        crate::support::bin::depdash(&[
-            "check",
-            "--offline",
-            "--no-vulnerabilities",
-            "--no-registry",
-            "--no-history",
-            "--progress",
-            "never",
-            "--format",
-            "json",
-            "--cache-dir",
-            cache.to_str().unwrap(),
-        ])
-        .args(args)
-        .output()
-        .unwrap()
+        crate::support::bin::offline_check(&cache)
+            .args(["--format", "json"])
+            .args(args)
+            .output()
+            .unwrap()
     };
     let pipfile = lockfile("pipenv/Pipfile.lock");
     let output = run(&["--lock", pipfile.to_str().unwrap(), "--no-dev"]);

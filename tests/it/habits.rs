@@ -19,22 +19,11 @@ fn with_stdout_closed(mut command: Command) -> Output {
     child.wait_with_output().expect("wait for depdash")
 }
 
-fn offline_check_args(dir: &Path) -> Vec<String> {
-    let site = real_site_packages();
-    [
-        "check",
-        site.to_str().unwrap(),
-        "--offline",
-        "--no-vulnerabilities",
-        "--no-registry",
-        "--no-history",
-        "--progress",
-        "never",
-        "--cache-dir",
-        dir.join("cache").to_str().unwrap(),
-    ]
-    .map(String::from)
-    .to_vec()
+/// An offline check of the real fixture environment, with its cache under `dir`.
+fn offline_check(dir: &Path) -> Command {
+    let mut command = crate::support::bin::offline_check(&dir.join("cache"));
+    command.arg(real_site_packages());
+    command
 }
 
 fn assert_closed_stdout_error(output: &Output) {
@@ -58,9 +47,7 @@ fn a_closed_stdout_is_exit_2_with_a_message_never_a_panic() {
         "--cache-dir",
         cache,
     ])));
-    let args = offline_check_args(dir.path());
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    assert_closed_stdout_error(&with_stdout_closed(depdash(&refs)));
+    assert_closed_stdout_error(&with_stdout_closed(offline_check(dir.path())));
     assert_closed_stdout_error(&with_stdout_closed(depdash(&["completions", "bash"])));
 }
 
@@ -88,10 +75,12 @@ fn completions_for_every_shell() {
 fn output_file_prints_one_summary_line_and_quiet_prints_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("r.json");
-    let mut args = offline_check_args(dir.path());
-    args.extend(["--format", "json", "-o", report.to_str().unwrap()].map(String::from));
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let output = depdash(&refs).output().unwrap();
+    let to_file = || {
+        let mut command = offline_check(dir.path());
+        command.args(["--format", "json", "-o"]).arg(&report);
+        command
+    };
+    let output = to_file().output().unwrap();
     let stderr = String::from_utf8(output.stderr).unwrap();
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
@@ -109,9 +98,7 @@ fn output_file_prints_one_summary_line_and_quiet_prints_nothing() {
     assert!(output.stdout.is_empty());
 
     std::fs::remove_file(&report).unwrap();
-    let mut quiet = refs.clone();
-    quiet.push("--quiet");
-    let output = depdash(&quiet).output().unwrap();
+    let output = to_file().arg("--quiet").output().unwrap();
     assert!(report.is_file(), "the report is still written");
     assert_eq!(String::from_utf8_lossy(&output.stderr), "");
     assert_eq!(

@@ -13,3 +13,19 @@ pub fn depdash(args: &[&str]) -> Command {
     }
     command
 }
+
+/// `depdash check` that reads only local files: no network, no history, no progress, its own
+/// cache directory. Add the target (and any format) with `.arg`/`.args`.
+pub fn offline_check(cache_dir: &std::path::Path) -> Command {
+    let mut command = depdash(&[
+        "check",
+        "--offline",
+        "--no-vulnerabilities",
+        "--no-registry",
+        "--no-history",
+        "--progress",
+        "never",
+    ]);
+    command.arg("--cache-dir").arg(cache_dir);
+    command
+}
