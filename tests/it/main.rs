@@ -8,6 +8,8 @@ mod engine;
 mod groups;
 mod habits;
 mod inventory;
+mod license_corpus;
+mod license_texts;
 mod osv_update;
 mod packaging;
 mod perf;
