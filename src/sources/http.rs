@@ -852,7 +852,7 @@ fn classify(error: reqwest::Error) -> AttemptError {
 
 /// The innermost cause of an error, which says what happened ("Connection refused (os error
 /// 111)"), without reqwest's outer "error sending request for url (...)" and hyper's wrappers.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut innermost = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
