@@ -90,6 +90,7 @@ fn evaluate_compound_expression(bencher: Bencher) {
         location: None,
         origin: Origin::DistInfo,
         line: None,
+        hashes: Vec::new(),
     };
     let mut usage = licenses::ExceptionUsage::new();
     assert!(

@@ -161,69 +161,88 @@ impl<'a> Graph<'a> {
 /// target; a top-level target yields `[[target]]`. A target only reachable through a dependency
 /// cycle that nothing else requires is shown from the cycle's alphabetically first member.
 /// Returns no paths when the target is not among `packages`. Names are as the metadata spells
-/// them.
+/// them. For many queries over one set of packages, build a [`DependencyGraph`] once.
 pub fn dependency_paths(
     packages: &[PackageReport],
     target: &str,
     max_paths: usize,
 ) -> Vec<Vec<String>> {
-    let graph = Graph::build(packages);
-    let wanted = normalize_name(target);
-    let Some((&target, _)) = graph.display.get_key_value(wanted.as_str()) else {
-        return Vec::new();
-    };
-    if max_paths == 0 {
-        return Vec::new();
-    }
+    DependencyGraph::new(packages).paths(target, max_paths)
+}
 
-    let ancestors = graph.ancestors(target);
-    let mut roots: Vec<&str> = ancestors
-        .iter()
-        .copied()
-        .filter(|n| !graph.has_parents(n))
-        .collect();
-    if roots.is_empty() {
-        // Only cycles lead here: start from the first member by name (`ancestors` is sorted)
-        // other than the target itself, unless the target is all there is.
-        let first = ancestors.iter().copied().find(|n| *n != target);
-        roots.push(first.unwrap_or(target));
-    }
+/// The requirement graph of a set of packages, built once (every `Requires-Dist` parsed once)
+/// and queried per package.
+pub struct DependencyGraph<'a> {
+    graph: Graph<'a>,
+}
 
-    // Breadth-first over simple paths that stay inside the ancestor set (every other node is a
-    // dead end), so paths come out shortest first, ties in name order.
-    let mut found = Vec::new();
-    let mut queue: VecDeque<Vec<&str>> = roots.into_iter().map(|r| vec![r]).collect();
-    let mut explored = 0usize;
-    while let Some(path) = queue.pop_front() {
-        explored += 1;
-        if explored > EXPLORATION_BUDGET {
-            break;
+impl<'a> DependencyGraph<'a> {
+    pub fn new(packages: &'a [PackageReport]) -> Self {
+        DependencyGraph {
+            graph: Graph::build(packages),
         }
-        let Some(&last) = path.last() else { continue };
-        if last == target {
-            found.push(path);
-            if found.len() >= max_paths {
+    }
+
+    /// See [`dependency_paths`].
+    pub fn paths(&self, target: &str, max_paths: usize) -> Vec<Vec<String>> {
+        let graph = &self.graph;
+        let wanted = normalize_name(target);
+        let Some((&target, _)) = graph.display.get_key_value(wanted.as_str()) else {
+            return Vec::new();
+        };
+        if max_paths == 0 {
+            return Vec::new();
+        }
+
+        let ancestors = graph.ancestors(target);
+        let mut roots: Vec<&str> = ancestors
+            .iter()
+            .copied()
+            .filter(|n| !graph.has_parents(n))
+            .collect();
+        if roots.is_empty() {
+            // Only cycles lead here: start from the first member by name (`ancestors` is sorted)
+            // other than the target itself, unless the target is all there is.
+            let first = ancestors.iter().copied().find(|n| *n != target);
+            roots.push(first.unwrap_or(target));
+        }
+
+        // Breadth-first over simple paths that stay inside the ancestor set (every other node is a
+        // dead end), so paths come out shortest first, ties in name order.
+        let mut found = Vec::new();
+        let mut queue: VecDeque<Vec<&str>> = roots.into_iter().map(|r| vec![r]).collect();
+        let mut explored = 0usize;
+        while let Some(path) = queue.pop_front() {
+            explored += 1;
+            if explored > EXPLORATION_BUDGET {
                 break;
             }
-            continue;
-        }
-        for &child in graph.children.get(last).into_iter().flatten() {
-            if ancestors.contains(child) && !path.contains(&child) {
-                let mut next = path.clone();
-                next.push(child);
-                queue.push_back(next);
+            let Some(&last) = path.last() else { continue };
+            if last == target {
+                found.push(path);
+                if found.len() >= max_paths {
+                    break;
+                }
+                continue;
+            }
+            for &child in graph.children.get(last).into_iter().flatten() {
+                if ancestors.contains(child) && !path.contains(&child) {
+                    let mut next = path.clone();
+                    next.push(child);
+                    queue.push_back(next);
+                }
             }
         }
-    }
 
-    found
-        .into_iter()
-        .map(|path| {
-            path.into_iter()
-                .map(|n| graph.display.get(n).copied().unwrap_or(n).to_string())
-                .collect()
-        })
-        .collect()
+        found
+            .into_iter()
+            .map(|path| {
+                path.into_iter()
+                    .map(|n| graph.display.get(n).copied().unwrap_or(n).to_string())
+                    .collect()
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

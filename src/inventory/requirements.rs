@@ -207,6 +207,7 @@ pub fn resolve(parsed: &ParsedRequirements) -> (Vec<Distribution>, Vec<Inventory
             location: Some(req.path.clone()),
             origin: Origin::Requirements,
             line: Some(req.line),
+            hashes: req.hashes.clone(),
         });
     }
     distributions.sort_by(|a, b| {

@@ -630,6 +630,7 @@ fn build(
                 InfoKind::EggInfo => Origin::EggInfo,
             },
             line: None,
+            hashes: Vec::new(),
         },
     ))
 }

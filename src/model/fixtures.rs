@@ -29,6 +29,10 @@ pub fn package(name: &str, version: &str) -> PackageReport {
         }),
         stale: Vec::new(),
         status: PackageStatus::Ok,
+        line: None,
+        hashes: Vec::new(),
+        required_by: Vec::new(),
+        fix: None,
     }
 }
 

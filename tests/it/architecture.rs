@@ -47,6 +47,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "engine",
         &[
+            "analysis",
             "cache",
             "checks",
             "error",
