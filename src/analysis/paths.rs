@@ -183,6 +183,17 @@ impl<'a> DependencyGraph<'a> {
         }
     }
 
+    /// The installed packages that `name` requires (normalised names, sorted), counting only
+    /// requirements that apply (extras as requested).
+    pub fn requires(&self, name: &str) -> Vec<&'a str> {
+        let wanted = normalize_name(name);
+        self.graph
+            .children
+            .get(wanted.as_str())
+            .map(|c| c.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
     /// See [`dependency_paths`].
     pub fn paths(&self, target: &str, max_paths: usize) -> Vec<Vec<String>> {
         let graph = &self.graph;
