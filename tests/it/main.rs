@@ -5,6 +5,7 @@ mod checks;
 mod cli;
 mod engine;
 mod inventory;
+mod outputs;
 mod perf;
 mod schema;
 mod sources;
