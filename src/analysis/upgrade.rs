@@ -430,4 +430,27 @@ mod tests {
         let sources: Vec<&str> = found.iter().map(|c| c.source.as_str()).collect();
         assert_eq!(sources, ["requests (>=1.21.1, <3)", "app (!=1.26.18)"]);
     }
+
+    #[test]
+    fn advice_uses_the_reports_fix_when_there_is_one() {
+        let mut p = vulnerable("1.26.5", &[], vec![vulnerability("GHSA-a", &["1.26.17"])]);
+        p.fix = Some(Fix {
+            version: Some("1.26.19".into()),
+            clears: vec!["GHSA-a".into()],
+            reason: "satisfies requests (<2)".into(),
+        });
+        assert_eq!(
+            upgrade_advice(&p),
+            Some(("urllib3 → 1.26.19: satisfies requests (<2)".into(), true))
+        );
+        p.fix = Some(Fix {
+            version: None,
+            clears: vec![],
+            reason: "denied".into(),
+        });
+        assert_eq!(
+            upgrade_advice(&p),
+            Some(("urllib3: no fix — denied".into(), false))
+        );
+    }
 }
