@@ -210,8 +210,8 @@ fn notice_text(report: &Report) -> (String, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::fixtures::{package, vulnerability};
-    use crate::model::{Fix, TargetInfo};
+    use crate::model::TargetInfo;
+    use crate::model::fixtures::{package, vulnerable};
 
     fn report(packages: Vec<PackageReport>) -> Report {
         Report::new(TargetInfo::default(), None, packages, vec![], vec![])
@@ -236,25 +236,19 @@ mod tests {
 
     #[test]
     fn fix_prints_quoted_install_lines_and_reports_packages_without_a_fix() {
-        let mut urllib3 = package("urllib3", "1.26.5");
-        urllib3.vulnerabilities = vec![vulnerability("GHSA-a", &["1.26.18"])];
-        urllib3.fix = Some(Fix {
-            version: Some("1.26.18".into()),
-            clears: vec!["GHSA-a".into()],
-            reason: "smallest".into(),
-        });
+        let urllib3 = vulnerable("urllib3", "1.26.5", "GHSA-a", Some("1.26.18"), "smallest");
         let (text, complete) = fix_text(&report(vec![urllib3.clone()]));
         assert!(complete);
         assert!(text.contains("pip install 'urllib3==1.26.18'\n"), "{text}");
         assert!(text.contains("uv add 'urllib3==1.26.18'\n"), "{text}");
 
-        let mut jinja = package("Jinja2", "2.0");
-        jinja.vulnerabilities = vec![vulnerability("GHSA-b", &[])];
-        jinja.fix = Some(Fix {
-            version: None,
-            clears: vec![],
-            reason: "no fixed version is known for GHSA-b".into(),
-        });
+        let jinja = vulnerable(
+            "Jinja2",
+            "2.0",
+            "GHSA-b",
+            None,
+            "no fixed version is known for GHSA-b",
+        );
         let (text, complete) = fix_text(&report(vec![jinja, urllib3]));
         assert!(!complete);
         assert!(text.contains("# Jinja2 2.0: no fix — no fixed version is known for GHSA-b"));

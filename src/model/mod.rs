@@ -444,6 +444,14 @@ pub struct Report {
 }
 
 impl Report {
+    /// The findings of one severity, in report order.
+    pub fn findings_of(&self, severity: Severity) -> Vec<&Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .collect()
+    }
+
     /// A report of this depdash version, generated now, with its summary computed; metrics
     /// are added by `perf` at the end of a run.
     pub fn new(

@@ -26,15 +26,7 @@ pub fn purl(package: &PackageReport) -> String {
 }
 
 fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    crate::units::percent_encode(text, b"")
 }
 
 pub fn bom(report: &Report) -> Value {

@@ -53,11 +53,7 @@ pub fn summary(report: &Report) -> String {
         s.packages, s.violations, s.warnings, s.unknowns, s.blocking_unknowns, s.vulnerabilities
     );
 
-    let errors: Vec<&Finding> = report
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .collect();
+    let errors = report.findings_of(Severity::Error);
     if !errors.is_empty() {
         let _ = writeln!(md, "### Violations ({})\n", errors.len());
         findings_table(&mut md, &errors);
@@ -120,11 +116,7 @@ pub fn summary(report: &Report) -> String {
         md.push('\n');
     }
 
-    let warnings: Vec<&Finding> = report
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Warning)
-        .collect();
+    let warnings = report.findings_of(Severity::Warning);
     if !warnings.is_empty() {
         let _ = writeln!(
             md,
@@ -164,7 +156,7 @@ fn more(md: &mut String, total: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::fixtures::{package, vulnerability};
+    use crate::model::fixtures::vulnerable;
     use crate::model::*;
 
     #[test]
@@ -177,20 +169,14 @@ mod tests {
 
     #[test]
     fn summary_has_verdict_counts_violations_fixes_and_unknowns() {
-        let mut urllib3 = package("urllib3", "1.26.5");
-        urllib3.vulnerabilities = vec![vulnerability("GHSA-a", &["1.26.18"])];
-        urllib3.fix = Some(Fix {
-            version: Some("1.26.18".into()),
-            clears: vec!["GHSA-a".into()],
-            reason: "smallest".into(),
-        });
-        let mut evil = package("evil", "1.0");
-        evil.vulnerabilities = vec![vulnerability("GHSA-b", &[])];
-        evil.fix = Some(Fix {
-            version: None,
-            clears: vec![],
-            reason: "no fixed version is known for GHSA-b".into(),
-        });
+        let urllib3 = vulnerable("urllib3", "1.26.5", "GHSA-a", Some("1.26.18"), "smallest");
+        let evil = vulnerable(
+            "evil",
+            "1.0",
+            "GHSA-b",
+            None,
+            "no fixed version is known for GHSA-b",
+        );
         let findings = vec![
             Finding::new(Code::LicenseDenied, Severity::Error, "GPL-3.0 | <script>")
                 .for_package("evil", "1.0"),

@@ -206,15 +206,7 @@ fn uri(path: &str, base: Option<&Path>) -> String {
         None => ("", path.to_string()),
     };
     let text = text.replace('\\', "/");
-    let mut out = String::from(prefix);
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'/') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    format!("{prefix}{}", crate::units::percent_encode(&text, b"/"))
 }
 
 fn fingerprint(parts: &[&str]) -> String {
@@ -229,20 +221,14 @@ fn fingerprint(parts: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::fixtures::{package, vulnerability};
+    use crate::model::fixtures::{package, vulnerable};
     use crate::model::*;
 
     fn report() -> Report {
-        let mut urllib3 = package("urllib3", "1.26.5");
+        let mut urllib3 = vulnerable("urllib3", "1.26.5", "GHSA-a", Some("1.26.18"), "smallest");
         urllib3.origin = Origin::Requirements;
         urllib3.location = Some("/repo/requirements.txt".into());
         urllib3.line = Some(7);
-        urllib3.vulnerabilities = vec![vulnerability("GHSA-a", &["1.26.18"])];
-        urllib3.fix = Some(Fix {
-            version: Some("1.26.18".into()),
-            clears: vec!["GHSA-a".into()],
-            reason: "smallest release".into(),
-        });
         let mut six = package("six", "1.16.0");
         six.location = Some("/venv/site-packages/six-1.16.0.dist-info".into());
         let mut vuln = Finding::new(

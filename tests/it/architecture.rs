@@ -20,7 +20,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("cache", &["fingerprint", "telemetry"]),
     ("checks", &["config", "model", "units"]),
     ("perf", &["cache", "config", "model", "telemetry"]),
-    ("output", &["analysis", "model", "telemetry"]),
+    ("output", &["analysis", "model", "telemetry", "units"]),
     // Analysis of a finished report, for both faces.
     ("analysis", &["model"]),
     // The policy gathers the checks' sections of a file.

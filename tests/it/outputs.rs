@@ -189,6 +189,17 @@ impl Env {
     }
 }
 
+/// Validate a SARIF log and return its result whose message mentions `text`.
+fn valid_sarif_result<'a>(sarif: &'a Value, text: &str) -> &'a Value {
+    assert_valid("sarif-schema-2.1.0.json", sarif);
+    sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["message"]["text"].as_str().unwrap().contains(text))
+        .unwrap_or_else(|| panic!("no result mentions {text}"))
+}
+
 fn stdout_json(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(
@@ -287,17 +298,7 @@ async fn sarif_and_cyclonedx_validate_against_the_official_schemas() {
     let sarif = env.depdash(&["check", "--format", "sarif"], &[]).await;
     assert_eq!(sarif.status.code(), Some(1));
     let sarif = stdout_json(&sarif);
-    assert_valid("sarif-schema-2.1.0.json", &sarif);
-    let results = sarif["runs"][0]["results"].as_array().unwrap();
-    let urllib3 = results
-        .iter()
-        .find(|r| {
-            r["message"]["text"]
-                .as_str()
-                .unwrap()
-                .contains("GHSA-test-urllib3")
-        })
-        .expect("a result for the urllib3 advisory");
+    let urllib3 = valid_sarif_result(&sarif, "GHSA-test-urllib3");
     let uri = urllib3["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
         .as_str()
         .unwrap();
@@ -399,17 +400,7 @@ source = {{ registry = "https://pypi.org/simple" }}
         }
     };
     let sarif = stdout_json(&go("sarif").await);
-    assert_valid("sarif-schema-2.1.0.json", &sarif);
-    let results = sarif["runs"][0]["results"].as_array().unwrap();
-    let urllib3 = results
-        .iter()
-        .find(|r| {
-            r["message"]["text"]
-                .as_str()
-                .unwrap()
-                .contains("GHSA-test-urllib3")
-        })
-        .unwrap();
+    let urllib3 = valid_sarif_result(&sarif, "GHSA-test-urllib3");
     let location = &urllib3["locations"][0]["physicalLocation"];
     assert!(
         location["artifactLocation"]["uri"]
