@@ -36,9 +36,16 @@ pub fn bom(report: &Report) -> Value {
         .iter()
         .map(|p| (p.normalized.as_str(), purl(p)))
         .collect();
-    let components: Vec<Value> = report.packages.iter().map(component).collect();
-    let dependencies: Vec<Value> = report
+    // A bom-ref must be unique: the same name and version listed twice (two requirements files,
+    // two site-packages) is one component.
+    let mut seen = std::collections::BTreeSet::new();
+    let unique: Vec<&PackageReport> = report
         .packages
+        .iter()
+        .filter(|p| seen.insert(purl(p)))
+        .collect();
+    let components: Vec<Value> = unique.iter().map(|p| component(p)).collect();
+    let dependencies: Vec<Value> = unique
         .iter()
         .map(|p| {
             let depends_on: Vec<&String> = graph
@@ -46,7 +53,7 @@ pub fn bom(report: &Report) -> Value {
                 .into_iter()
                 .filter_map(|n| refs.get(n))
                 .collect();
-            json!({"ref": refs[p.normalized.as_str()], "dependsOn": depends_on})
+            json!({"ref": purl(p), "dependsOn": depends_on})
         })
         .collect();
     json!({
@@ -65,7 +72,7 @@ pub fn bom(report: &Report) -> Value {
         },
         "components": components,
         "dependencies": dependencies,
-        "vulnerabilities": vulnerabilities(report, &refs),
+        "vulnerabilities": vulnerabilities(report),
     })
 }
 
@@ -108,15 +115,14 @@ fn hash(text: &str) -> Option<Value> {
 }
 
 /// One entry per advisory id, affecting every package it was reported for.
-fn vulnerabilities(report: &Report, refs: &BTreeMap<&str, String>) -> Vec<Value> {
+fn vulnerabilities(report: &Report) -> Vec<Value> {
     let mut by_id: BTreeMap<&str, (&Vulnerability, Vec<&PackageReport>)> = BTreeMap::new();
     for p in &report.packages {
         for v in &p.vulnerabilities {
-            by_id
-                .entry(v.id.as_str())
-                .or_insert((v, Vec::new()))
-                .1
-                .push(p);
+            let (_, affected) = by_id.entry(v.id.as_str()).or_insert((v, Vec::new()));
+            if !affected.iter().any(|a| purl(a) == purl(p)) {
+                affected.push(p);
+            }
         }
     }
     by_id
@@ -126,7 +132,7 @@ fn vulnerabilities(report: &Report, refs: &BTreeMap<&str, String>) -> Vec<Value>
                 .iter()
                 .map(|p| {
                     json!({
-                        "ref": refs[p.normalized.as_str()],
+                        "ref": purl(p),
                         "versions": [{"version": p.version, "status": "affected"}],
                     })
                 })
@@ -291,12 +297,22 @@ mod tests {
         let report = Report::new(
             TargetInfo::default(),
             None,
-            vec![requests, urllib3, pysocks],
+            // urllib3 twice (two site-packages): one component, one affects entry.
+            vec![requests, urllib3.clone(), pysocks, urllib3],
             vec![],
             vec![],
         );
         let bom = bom(&report);
         let components = bom["components"].as_array().unwrap();
+        assert_eq!(components.len(), 3);
+        assert_eq!(bom["dependencies"].as_array().unwrap().len(), 3);
+        assert_eq!(
+            bom["vulnerabilities"][0]["affects"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
         assert_eq!(components[1]["purl"], "pkg:pypi/urllib3@1.26.5");
         assert_eq!(components[1]["licenses"][0]["expression"], "MIT");
         // Only the well-formed hash survives.
