@@ -14,11 +14,22 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     out.write_all(summary(report).as_bytes())
 }
 
-/// Outside text made inert: HTML-significant characters become entities, Markdown punctuation is
-/// backslash-escaped, line breaks become spaces (a table row is one line).
+/// Longest text in a table cell, in characters; longer text is cut with `…`.
+const MAX_CELL: usize = 200;
+
+/// Outside text made inert: HTML-significant characters become entities, inline Markdown
+/// punctuation is backslash-escaped, line breaks become spaces (a table row is one line), and
+/// the text is cut to [`MAX_CELL`] characters.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
+    let mut chars = text.chars();
+    let cut: String = chars.by_ref().take(MAX_CELL).collect();
+    let cut = if chars.next().is_some() {
+        format!("{}…", cut.trim_end())
+    } else {
+        cut
+    };
+    for ch in cut.chars() {
         match ch {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -26,8 +37,8 @@ pub fn escape(text: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\n' | '\r' | '\t' => out.push(' '),
             c if c.is_control() => {}
-            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '!'
-            | '|' | '~' | '.' => {
+            // Inside a table cell only inline markup matters (nothing starts a line there).
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' => {
                 out.push('\\');
                 out.push(ch);
             }
@@ -165,6 +176,9 @@ mod tests {
         assert!(!e.contains('<') && !e.contains('\n'));
         assert!(e.contains("&lt;img"));
         assert!(e.contains("\\|") && e.contains("\\*\\*bold") && e.contains("\\[link\\]"));
+        let long = escape(&"a".repeat(MAX_CELL + 5));
+        assert_eq!(long.chars().count(), MAX_CELL + 1);
+        assert!(long.ends_with('…'));
     }
 
     #[test]
@@ -200,17 +214,14 @@ mod tests {
         assert!(md.starts_with("## depdash: ❌ policy violations"), "{md}");
         assert!(md.contains("2 packages · 1 violations · 1 warnings · 1 unknown (1 blocking) · 2 known vulnerabilities"), "{md}");
         assert!(
-            md.contains("| evil | 1\\.0 | `license-denied` | GPL\\-3\\.0 \\| &lt;script&gt; |"),
+            md.contains("| evil | 1.0 | `license-denied` | GPL-3.0 \\| &lt;script&gt; |"),
             "{md}"
         );
         assert!(
-            md.contains("| urllib3 | 1\\.26\\.5 | **1\\.26\\.18** | GHSA\\-a |"),
+            md.contains("| urllib3 | 1.26.5 | **1.26.18** | GHSA-a |"),
             "{md}"
         );
-        assert!(
-            md.contains("no fixed version is known for GHSA\\-b"),
-            "{md}"
-        );
+        assert!(md.contains("no fixed version is known for GHSA-b"), "{md}");
         assert!(md.contains("### Unknown — fails the run (1)"), "{md}");
         assert!(
             md.contains("<details><summary>Warnings (1)</summary>"),

@@ -342,10 +342,7 @@ async fn sarif_and_cyclonedx_validate_against_the_official_schemas() {
     let md = env.depdash(&["check", "--format", "markdown"], &[]).await;
     let md = String::from_utf8_lossy(&md.stdout);
     assert!(md.starts_with("## depdash: ❌ policy violations"), "{md}");
-    assert!(
-        md.contains("| urllib3 | 1\\.26\\.5 | **1\\.26\\.19** |"),
-        "{md}"
-    );
+    assert!(md.contains("| urllib3 | 1.26.5 | **1.26.19** |"), "{md}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
