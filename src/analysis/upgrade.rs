@@ -202,12 +202,16 @@ pub fn find_fix(package: &PackageReport, constraints: &[Constraint]) -> Option<F
         ));
     }
 
+    // The index's list when it is known (even if empty: then no release clears), else the
+    // advisories' fixed versions (offline, or an answer cached before the list was kept).
     let index = package
         .registry
         .as_ref()
-        .map(|r| sorted_versions(&r.newer_versions))
-        .unwrap_or_default();
-    let (candidates, origin) = if index.is_empty() {
+        .and_then(|r| r.newer_versions.as_deref())
+        .map(sorted_versions);
+    let (candidates, origin) = if let Some(index) = index {
+        (index, "index")
+    } else {
         let mut fixed: Vec<Version> = advisories
             .iter()
             .flat_map(|(_, fixed)| fixed.iter().cloned())
@@ -216,8 +220,6 @@ pub fn find_fix(package: &PackageReport, constraints: &[Constraint]) -> Option<F
         fixed.sort();
         fixed.dedup();
         (fixed, "advisories' fixed versions")
-    } else {
-        (index, "index")
     };
     let clearing: Vec<&Version> = candidates
         .iter()
@@ -329,11 +331,16 @@ mod tests {
         assert!(smallest_clearing_upgrade("not a version", &v).is_none());
     }
 
-    fn vulnerable(version: &str, newer: &[&str], vulns: Vec<Vulnerability>) -> PackageReport {
+    /// `newer`: the index's newer releases; `None` when the index list is not known.
+    fn vulnerable(
+        version: &str,
+        newer: Option<&[&str]>,
+        vulns: Vec<Vulnerability>,
+    ) -> PackageReport {
         let mut p = crate::model::fixtures::package("urllib3", version);
         p.vulnerabilities = vulns;
         if let Some(r) = p.registry.as_mut() {
-            r.newer_versions = newer.iter().map(|v| v.to_string()).collect();
+            r.newer_versions = newer.map(|n| n.iter().map(|v| v.to_string()).collect());
         }
         p
     }
@@ -350,7 +357,7 @@ mod tests {
     fn fix_is_the_smallest_index_release_clearing_all_that_constraints_accept() {
         let p = vulnerable(
             "1.26.5",
-            &["1.26.17", "1.26.18", "1.26.19", "2.0.6", "2.0.7"],
+            Some(&["1.26.17", "1.26.18", "1.26.19", "2.0.6", "2.0.7"]),
             vec![
                 vulnerability("GHSA-a", &["1.26.17", "2.0.6"]),
                 vulnerability("GHSA-b", &["1.26.18", "2.0.7"]),
@@ -380,19 +387,28 @@ mod tests {
     fn without_index_versions_the_advisories_fixed_versions_are_the_candidates() {
         let p = vulnerable(
             "1.26.5",
-            &[],
+            None,
             vec![vulnerability("GHSA-a", &["1.26.17", "2.0.6"])],
         );
         let fix = find_fix(&p, &[constraint("packages.require[0]", ">=2", true)]).unwrap();
         assert_eq!(fix.version.as_deref(), Some("2.0.6"));
         assert!(fix.reason.contains("fixed versions"), "{}", fix.reason);
+        // An index that lists nothing newer is an answer: the advisories' versions do not exist.
+        let p = vulnerable(
+            "1.26.5",
+            Some(&[]),
+            vec![vulnerability("GHSA-a", &["1.26.17", "2.0.6"])],
+        );
+        let fix = find_fix(&p, &[]).unwrap();
+        assert_eq!(fix.version, None);
+        assert!(fix.reason.contains("from the index"), "{}", fix.reason);
     }
 
     #[test]
     fn no_fix_when_an_advisory_is_unfixed_or_the_package_is_denied_outright() {
         let p = vulnerable(
             "1.0",
-            &["1.1"],
+            Some(&["1.1"]),
             vec![vulnerability("A", &["1.1"]), vulnerability("B", &[])],
         );
         let fix = find_fix(&p, &[]).unwrap();
@@ -403,12 +419,12 @@ mod tests {
             fix.reason
         );
 
-        let p = vulnerable("1.0", &["1.1"], vec![vulnerability("A", &["1.1"])]);
+        let p = vulnerable("1.0", Some(&["1.1"]), vec![vulnerability("A", &["1.1"])]);
         let deny_all = constraint("packages.deny[2]", "", false);
         let fix = find_fix(&p, &[deny_all]).unwrap();
         assert_eq!(fix.version, None);
         assert!(fix.reason.contains("packages.deny[2]"), "{}", fix.reason);
-        assert!(find_fix(&vulnerable("1.0", &[], vec![]), &[]).is_none());
+        assert!(find_fix(&vulnerable("1.0", None, vec![]), &[]).is_none());
     }
 
     #[test]
@@ -433,7 +449,7 @@ mod tests {
 
     #[test]
     fn advice_uses_the_reports_fix_when_there_is_one() {
-        let mut p = vulnerable("1.26.5", &[], vec![vulnerability("GHSA-a", &["1.26.17"])]);
+        let mut p = vulnerable("1.26.5", None, vec![vulnerability("GHSA-a", &["1.26.17"])]);
         p.fix = Some(Fix {
             version: Some("1.26.19".into()),
             clears: vec!["GHSA-a".into()],

@@ -292,9 +292,10 @@ pub struct RegistryInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub license_expression: Option<String>,
     /// Releases above the installed one that are not yanked, lowest first (PEP 440 order):
-    /// the candidates for a fix.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub newer_versions: Vec<String>,
+    /// the candidates for a fix. `None` when not known (an answer cached before depdash read
+    /// them, an installed version that is not PEP 440); `Some([])`: nothing newer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newer_versions: Option<Vec<String>>,
 }
 
 /// The fix for a vulnerable package (`packages[].fix`): the smallest version that clears its

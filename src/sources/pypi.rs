@@ -153,10 +153,11 @@ fn registry_info(document: ProjectDocument, installed: &str) -> RegistryInfo {
 
 /// Releases above `installed` with at least one file not yanked, in PEP 440 order. Pre-releases
 /// count only when the installed version is one (pip's rule: no pre-release unless asked).
-fn newer_versions(releases: &BTreeMap<String, Vec<ReleaseFile>>, installed: &str) -> Vec<String> {
-    let Ok(installed) = Version::from_str(installed) else {
-        return Vec::new();
-    };
+fn newer_versions(
+    releases: &BTreeMap<String, Vec<ReleaseFile>>,
+    installed: &str,
+) -> Option<Vec<String>> {
+    let installed = Version::from_str(installed).ok()?;
     let mut newer: Vec<(Version, &String)> = releases
         .iter()
         .filter(|(_, files)| files.iter().any(|f| !f.yanked))
@@ -164,7 +165,7 @@ fn newer_versions(releases: &BTreeMap<String, Vec<ReleaseFile>>, installed: &str
         .filter(|(v, _)| *v > installed && (installed.any_prerelease() || !v.any_prerelease()))
         .collect();
     newer.sort();
-    newer.into_iter().map(|(_, key)| key.clone()).collect()
+    Some(newer.into_iter().map(|(_, key)| key.clone()).collect())
 }
 
 fn license_of(info: &Info) -> IndexLicense {
@@ -288,7 +289,7 @@ mod tests {
             }
         }));
         assert_eq!(
-            registry_info(doc, "2.9.0").newer_versions,
+            registry_info(doc, "2.9.0").newer_versions.unwrap(),
             ["2.9.2", "2.10.0"]
         );
     }

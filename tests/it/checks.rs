@@ -974,7 +974,7 @@ fn release(latest: &str, uploaded: &str, yanked: bool) -> RegistryInfo {
         upload_time: Some(uploaded.into()),
         license: None,
         license_expression: None,
-        newer_versions: Vec::new(),
+        newer_versions: None,
     }
 }
 
