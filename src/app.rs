@@ -81,10 +81,15 @@ pub fn check(args: &RunArgs) -> Result<ExitCode> {
 fn headless_report(args: &RunArgs) -> Result<Report> {
     let _log = crate::logging::init_stderr(args.verbose);
     let settings = Arc::new(Settings::resolve(args)?);
-    runtime()?.block_on(async {
+    let runtime = runtime()?;
+    let report = runtime.block_on(async {
         let handle = crate::engine::spawn(settings.clone());
         crate::headless::run(handle, args.progress).await
-    })
+    });
+    // Never wait for abandoned blocking work (a name lookup stuck in getaddrinfo): the report
+    // is ready, so the process may end now.
+    runtime.shutdown_background();
+    report
 }
 
 /// Write the report where the user asked, in the format asked.
@@ -108,10 +113,13 @@ fn emit_report(report: &Report, args: &RunArgs) -> Result<()> {
 pub fn dashboard(args: &RunArgs) -> Result<ExitCode> {
     let log = crate::logging::init_file(args.verbose);
     let settings = Arc::new(Settings::resolve(args)?);
-    let report = runtime()?.block_on(async {
+    let runtime = runtime()?;
+    let report = runtime.block_on(async {
         let handle = crate::engine::spawn(settings.clone());
         crate::tui::run(handle, settings.clone(), log.file.clone()).await
-    })?;
+    });
+    runtime.shutdown_background();
+    let report = report?;
     if let Some(report) = &report
         && args.output.is_some()
     {

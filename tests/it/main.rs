@@ -1,10 +1,13 @@
 //! Integration tests: one binary, real files, real processes, real sockets on loopback.
+mod adversarial_net;
 mod architecture;
 mod cache;
 mod checks;
 mod cli;
 mod engine;
 mod inventory;
+mod license_corpus;
+mod license_texts;
 mod outputs;
 mod perf;
 mod schema;
