@@ -2,7 +2,8 @@
 //! requires) down to a target, computed from each package's raw `Requires-Dist` strings.
 //! Engine-agnostic graph logic: it only needs the report's packages.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
 use std::str::FromStr;
 
 use pep508_rs::{ExtraName, Requirement};
@@ -141,18 +142,21 @@ impl<'a> Graph<'a> {
         self.parents.get(node).is_some_and(|p| !p.is_empty())
     }
 
-    /// Every package that (transitively) requires `target`, and `target` itself.
-    fn ancestors(&self, target: &'a str) -> BTreeSet<&'a str> {
-        let mut seen = BTreeSet::from([target]);
+    /// Every package that (transitively) requires `target`, and `target` itself, with its
+    /// distance (fewest requirement edges) to `target`.
+    fn distances_to(&self, target: &'a str) -> HashMap<&'a str, usize> {
+        let mut distance = HashMap::from([(target, 0)]);
         let mut queue = VecDeque::from([target]);
         while let Some(node) = queue.pop_front() {
+            let d = distance[node];
             for &parent in self.parents.get(node).into_iter().flatten() {
-                if seen.insert(parent) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = distance.entry(parent) {
+                    slot.insert(d + 1);
                     queue.push_back(parent);
                 }
             }
         }
-        seen
+        distance
     }
 }
 
@@ -205,25 +209,33 @@ impl<'a> DependencyGraph<'a> {
             return Vec::new();
         }
 
-        let ancestors = graph.ancestors(target);
-        let mut roots: Vec<&str> = ancestors
-            .iter()
+        // Distance to the target from every package that (transitively) requires it; those
+        // are the only nodes a path can use.
+        let distance = graph.distances_to(target);
+        let mut roots: Vec<&str> = distance
+            .keys()
             .copied()
             .filter(|n| !graph.has_parents(n))
             .collect();
+        roots.sort_unstable();
         if roots.is_empty() {
-            // Only cycles lead here: start from the first member by name (`ancestors` is sorted)
-            // other than the target itself, unless the target is all there is.
-            let first = ancestors.iter().copied().find(|n| *n != target);
+            // Only cycles lead here: start from the first member by name other than the
+            // target itself, unless the target is all there is.
+            let first = distance.keys().copied().filter(|n| *n != target).min();
             roots.push(first.unwrap_or(target));
         }
 
-        // Breadth-first over simple paths that stay inside the ancestor set (every other node is a
-        // dead end), so paths come out shortest first, ties in name order.
+        // Best-first over simple paths, ordered by the shortest length a partial path can still
+        // reach (its length + its last node's distance, exact when no cycle intervenes), then by
+        // names: complete paths come out shortest first, ties in name order, and partial paths
+        // that cannot be among the shortest are not extended first.
         let mut found = Vec::new();
-        let mut queue: VecDeque<Vec<&str>> = roots.into_iter().map(|r| vec![r]).collect();
+        let mut queue: BinaryHeap<Reverse<(usize, Vec<&str>)>> = roots
+            .into_iter()
+            .map(|r| Reverse((distance[r], vec![r])))
+            .collect();
         let mut explored = 0usize;
-        while let Some(path) = queue.pop_front() {
+        while let Some(Reverse((_, path))) = queue.pop() {
             explored += 1;
             if explored > EXPLORATION_BUDGET {
                 break;
@@ -237,10 +249,12 @@ impl<'a> DependencyGraph<'a> {
                 continue;
             }
             for &child in graph.children.get(last).into_iter().flatten() {
-                if ancestors.contains(child) && !path.contains(&child) {
+                if let Some(&d) = distance.get(child)
+                    && !path.contains(&child)
+                {
                     let mut next = path.clone();
                     next.push(child);
-                    queue.push_back(next);
+                    queue.push(Reverse((next.len() - 1 + d, next)));
                 }
             }
         }
