@@ -96,6 +96,7 @@ fn evaluate_compound_expression(bencher: Bencher) {
         origin: Origin::DistInfo,
         line: None,
         hashes: Vec::new(),
+        shadowed: false,
     };
     let mut usage = licenses::ExceptionUsage::new();
     assert!(

@@ -78,6 +78,21 @@ pub struct Distribution {
     /// Artifact hashes as `algorithm:hexdigest` (lockfile / `--hash` entries), when known.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hashes: Vec<String>,
+    /// Installed, but another copy of the same name comes first on `sys.path` (the one pip
+    /// lists). Still checked: it is on disk and importable by anything that reaches it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shadowed: bool,
+}
+
+/// One package in one version (PEP 503 name, version): what facts are fetched and kept for.
+/// An inventory can hold several versions of one name (a shadowed installed copy, lockfile
+/// forks), and each is checked on its own.
+pub type PackageKey = (String, String);
+
+impl Distribution {
+    pub fn key(&self) -> PackageKey {
+        (self.normalized.clone(), self.version.clone())
+    }
 }
 
 /// Where the answer for a package's license came from (most to least authoritative).

@@ -66,42 +66,18 @@ fn render_styled(
     }
 }
 
-/// Write the report to a file. A regular file (or a new one) is written atomically (temp file +
-/// rename), so a reader never sees half; anything else that exists — `/dev/null`, a FIFO, a
-/// terminal — is written in place, since renaming over it would replace the device itself.
+/// Write the report to a file with [`crate::safe_fs::replace_file`]: atomic for a regular
+/// file (no half report, no temp file left on error, symlinks followed, mode kept), in place
+/// for `/dev/null`, a FIFO or a terminal.
 pub fn write_to_file(report: &Report, format: Format, path: &Path) -> Result<(), WriteError> {
     let mut buf = Vec::new();
     render_styled(report, format, &mut buf, text::Style::plain()).map_err(write_error(path))?;
     write_atomically(path, &buf)
 }
 
-/// Write `bytes` to `path`: atomically for a regular (or new) file, in place for anything else
-/// that exists (see [`write_to_file`]).
+/// Write `bytes` to `path` with [`crate::safe_fs::replace_file`] (see [`write_to_file`]).
 pub fn write_atomically(path: &Path, buf: &[u8]) -> Result<(), WriteError> {
-    let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file());
-    if special {
-        return std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .and_then(|mut f| f.write_all(buf))
-            .map_err(write_error(path));
-    }
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        path.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "report".into()),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, buf).map_err(write_error(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        write_error(path)(e)
-    })
+    crate::safe_fs::replace_file(path, buf).map_err(write_error(path))
 }
 
 #[cfg(test)]

@@ -35,6 +35,7 @@ fn dist(name: &str, version: &str) -> Distribution {
         origin: Origin::DistInfo,
         line: None,
         hashes: Vec::new(),
+        shadowed: false,
     }
 }
 

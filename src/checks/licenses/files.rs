@@ -115,17 +115,13 @@ fn locate(listed: &[String], dir: &Path, notes: &mut Vec<String>) -> Vec<(String
     found
 }
 
-/// Read at most `max` bytes of `path` into `buffer`, only if it is a regular file (checked on the
-/// opened handle too, so a FIFO or device swapped in is refused rather than read).
+/// Read at most `max` bytes of `path` into `buffer`, only if it is a regular file
+/// ([`crate::safe_fs::open_regular`]: a FIFO or device is refused rather than read).
 fn read_regular(path: &Path, max: u64, buffer: &mut Vec<u8>) -> std::io::Result<()> {
-    if !std::fs::metadata(path)?.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    let file = std::fs::File::open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    file.take(max).read_to_end(buffer).map(|_| ())
+    crate::safe_fs::open_regular(path)
+        .map_err(std::io::Error::from)
+        .and_then(|f| f.take(max).read_to_end(buffer))
+        .map(|_| ())
 }
 
 /// Most bytes of one license file copied into a notice: whole texts, but bounded.
