@@ -131,6 +131,15 @@ pub fn render(report: &Report, out: &mut dyn Write, style: Style) -> std::io::Re
         write_unknowns(out, list)?;
         writeln!(out)?;
     }
+    // One remedy per cause, so an unknown comes with what to do about it.
+    let troubles = crate::analysis::remedy::troubles(&report.unknowns);
+    if !troubles.is_empty() {
+        writeln!(out, "What to do about the unknowns")?;
+        for t in &troubles {
+            writeln!(out, "  {} ({}): {}", t.check.as_str(), t.count, t.remedy)?;
+        }
+        writeln!(out)?;
+    }
 
     let warnings: Vec<&Finding> = report
         .findings
@@ -384,6 +393,7 @@ mod tests {
             })
             .collect();
         let text = render_plain(&report(vec![], unknowns));
+        assert!(text.contains("What to do about the unknowns"), "{text}");
         assert!(
             text.contains("[vulnerabilities] 10 packages: offline"),
             "{text}"

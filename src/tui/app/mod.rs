@@ -14,7 +14,7 @@ mod update;
 mod view_state;
 
 use store::LiveRun;
-pub use store::{Health, PackageRow, Phase, SourceStats};
+pub use store::{Health, PackageRow, Phase, SourceStats, VulnCount};
 pub use update::Intent;
 pub use view_state::{
     Detail, DetailSubject, Group, MessageKind, Overlay, PackagesView, Prompt, Screen, SortColumn,

@@ -6,7 +6,9 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use crate::engine::events::{EngineEvent, MetricsSnapshot, Stage};
-use crate::model::{LicenseSource, Outcome, PackageReport, PackageStatus, Report};
+use crate::model::{
+    Check, LicenseSource, Outcome, PackageReport, PackageStatus, Report, Unknown, normalize_name,
+};
 use crate::telemetry::{
     BreakerState, CacheCounters, Metrics, RequestEvent, RequestOutcome, SourceKind,
 };
@@ -93,23 +95,47 @@ pub struct PackageRow {
     pub version: String,
     pub license: Option<String>,
     pub license_source: Option<LicenseSource>,
-    /// `None` until known.
-    pub vulnerabilities: Option<usize>,
+    pub vulnerabilities: VulnCount,
     pub health: Health,
     pub status: PackageStatus,
+    /// Why some of this package's data is unknown (`check: reason`), shown on selection.
+    pub unknowns: Vec<String>,
+}
+
+/// The vulnerabilities cell: an unknown status is never shown as a count of zero.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum VulnCount {
+    /// Not known yet (the run has not got that far).
+    Pending,
+    Known(usize),
+    /// The lookup failed: the package may have advisories (sorts above every count).
+    Unknown,
 }
 
 impl PackageRow {
-    pub(super) fn from_report(p: &PackageReport) -> Self {
+    pub(super) fn from_report(p: &PackageReport, unknowns: &[Unknown]) -> Self {
+        let mine: Vec<&Unknown> = unknowns
+            .iter()
+            .filter(|u| u.package.as_deref().map(normalize_name).as_deref() == Some(&p.normalized))
+            .collect();
+        let vulnerabilities = if mine.iter().any(|u| u.check == Check::Vulnerabilities) {
+            VulnCount::Unknown
+        } else {
+            VulnCount::Known(p.vulnerabilities.len())
+        };
         PackageRow {
             name: p.name.clone(),
             normalized: p.normalized.clone(),
             version: p.version.clone(),
             license: p.license.expression.clone(),
             license_source: Some(p.license.source.clone()),
-            vulnerabilities: Some(p.vulnerabilities.len()),
+            vulnerabilities,
             health: Health::of(p),
             status: p.status,
+            unknowns: mine
+                .iter()
+                .map(|u| format!("{}: {}", u.check.as_str(), u.reason))
+                .collect(),
         }
     }
 }

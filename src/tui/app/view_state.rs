@@ -244,7 +244,11 @@ impl App {
 
     pub(super) fn rebuild_rows(&mut self) {
         self.rows = match &self.report {
-            Some(r) => r.packages.iter().map(PackageRow::from_report).collect(),
+            Some(r) => r
+                .packages
+                .iter()
+                .map(|p| PackageRow::from_report(p, &r.unknowns))
+                .collect(),
             None => Vec::new(),
         };
         self.refilter();

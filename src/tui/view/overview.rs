@@ -20,6 +20,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{LineGauge, Paragraph, Row, Table};
 
+use crate::analysis::remedy;
 use crate::engine::events::Stage;
 use crate::model::{Check, Outcome, Severity};
 use crate::telemetry::BreakerState;
@@ -38,14 +39,26 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         0
     };
     let middle_height = if area.height >= 30 { 9 } else { 8 };
-    let [run, middle, bottom, notices] = Layout::vertical([
+    let troubles = remedy::troubles(app.live_unknowns());
+    // Two lines per cause (what failed, what to do); small screens keep room for one.
+    let troubles_height = if troubles.is_empty() {
+        0
+    } else {
+        let room = if area.height >= 30 { 8 } else { 4 };
+        (troubles.len() as u16 * 2 + 2).min(room)
+    };
+    let [run, middle, unknown, bottom, notices] = Layout::vertical([
         Constraint::Length(5),
         Constraint::Length(middle_height),
+        Constraint::Length(troubles_height),
         Constraint::Min(4),
         Constraint::Length(notices_height),
     ])
     .areas(area);
     render_run(frame, run, app, theme);
+    if troubles_height > 0 {
+        render_troubles(frame, unknown, &troubles, theme);
+    }
 
     let [findings, sources] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(middle);
@@ -465,6 +478,34 @@ pub(super) fn render_cache(frame: &mut Frame, area: Rect, app: &App, theme: &The
     frame.render_widget(table, area);
 }
 
+/// Which source left what unknown, why, and the one-line remedy.
+fn render_troubles(frame: &mut Frame, area: Rect, troubles: &[remedy::Trouble], theme: &Theme) {
+    let width = area.width.saturating_sub(4) as usize;
+    let lines: Vec<Line> = troubles
+        .iter()
+        .flat_map(|t| {
+            let what = format!(
+                "{} unknown for {}: {}",
+                t.check.as_str(),
+                plural(t.count, "package"),
+                t.reason
+            );
+            [
+                Line::from(vec![
+                    Span::styled("? ", theme.unknown()),
+                    Span::raw(truncate(&what, width)),
+                ]),
+                Line::from(vec![
+                    Span::styled("→ ", theme.accent()),
+                    Span::styled(truncate(t.remedy, width), theme.muted()),
+                ]),
+            ]
+        })
+        .collect();
+    let block = panel(" Unknown: why, and what to do ", theme);
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
 fn render_notices(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let visible = area.height.saturating_sub(2) as usize;
     let warnings = app.warnings();
@@ -500,6 +541,19 @@ mod tests {
             assert!(text.contains("http.pypi"), "{text}");
             assert!(text.contains("210.0ms"), "p95 of http.pypi:\n{text}");
             assert!(text.contains("in flight 4 (max 16)"), "{text}");
+        }
+    }
+
+    #[test]
+    fn unknowns_say_which_source_failed_why_and_what_to_do() {
+        let mut app = testdata::finished_app(testdata::incomplete_report());
+        for (w, h) in [(80, 24), (120, 40)] {
+            let text = screen(&mut app, w, h);
+            assert!(
+                text.contains("? vulnerabilities unknown for 1 package: OSV querybatch"),
+                "{w}x{h}:\n{text}"
+            );
+            assert!(text.contains("→ check HTTPS_PROXY"), "{w}x{h}:\n{text}");
         }
     }
 
