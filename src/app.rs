@@ -63,6 +63,24 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 pub fn check(args: &RunArgs) -> Result<ExitCode> {
     let _log = crate::logging::init_stderr(args.verbose);
     let settings = Arc::new(Settings::resolve(args)?);
+    if args.watch {
+        let last = runtime()?.block_on(async {
+            let handle = crate::engine::spawn_with(settings.clone(), true);
+            crate::headless::watch(handle, args.progress, |report| {
+                emit_report(report, args)?;
+                // Keep the output of a pipe current, report by report.
+                use std::io::Write;
+                let _ = std::io::stdout().flush();
+                Ok(())
+            })
+            .await
+        })?;
+        return Ok(ExitCode::from(
+            last.map_or(crate::model::Outcome::Incomplete.exit_code(), |r| {
+                r.summary.exit_code
+            }),
+        ));
+    }
     let report = runtime()?.block_on(async {
         let handle = crate::engine::spawn(settings.clone());
         crate::headless::run(handle, args.progress).await
@@ -93,7 +111,7 @@ pub fn dashboard(args: &RunArgs) -> Result<ExitCode> {
     let log = crate::logging::init_file(args.verbose);
     let settings = Arc::new(Settings::resolve(args)?);
     let report = runtime()?.block_on(async {
-        let handle = crate::engine::spawn(settings.clone());
+        let handle = crate::engine::spawn_with(settings.clone(), true);
         crate::tui::run(handle, settings.clone(), log.file.clone()).await
     })?;
     if let Some(report) = &report

@@ -44,6 +44,12 @@ pub enum EngineEvent {
         host: String,
         state: BreakerState,
     },
+    /// Watch mode: inputs changed on disk (`what`, one description each) and the coming run
+    /// re-checks because of them.
+    InputsChanged {
+        what: Vec<String>,
+        at: time::OffsetDateTime,
+    },
     /// The policy changed on disk and the coming run uses this one.
     PolicyReloaded(Box<crate::policy::Policy>),
     /// Something worth telling the user that is neither a finding nor an unknown

@@ -10,3 +10,4 @@ mod schema;
 mod sources;
 mod support;
 mod tui;
+mod watch;

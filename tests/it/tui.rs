@@ -282,3 +282,62 @@ async fn dashboard_shows_live_progress_drills_down_and_restores_the_terminal() {
         assert_eq!(tui[field], cli[field], "{field} differs between the faces");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_re_checks_by_itself_on_install_and_policy_edit() {
+    let setup = crate::watch::WatchSetup::new().await;
+    let mut command = vec![shell_quote(env!("CARGO_BIN_EXE_depdash")), "tui".into()];
+    command.extend(setup.args().iter().map(|a| shell_quote(a)));
+    // Logs and state stay in the test's directory, never the user's.
+    let env: Vec<String> = setup
+        .private_env()
+        .iter()
+        .map(|(k, v)| format!("{k}={}", shell_quote(&v.display().to_string())))
+        .collect();
+    let script = format!(
+        "env -u DEPDASH_CACHE_DIR {} {}",
+        env.join(" "),
+        command.join(" ")
+    );
+    let Some(tmux) = Tmux::start(120, 40, &format!("sh -c {}", shell_quote(&script))) else {
+        crate::support::skip::skip("tmux not found on PATH");
+        return;
+    };
+    tmux.wait_for("the first run", Duration::from_secs(30), |s| {
+        s.contains("CLEAN")
+    })
+    .await;
+    tmux.keys(&["2"]);
+    tmux.wait_for("the packages screen", Duration::from_secs(5), |s| {
+        s.contains("gamma") && s.contains("3 of 3")
+    })
+    .await;
+
+    // No key press from here on: the copied-in distribution appears by itself, and the header
+    // says what changed.
+    let copied = Instant::now();
+    setup.install_watchme();
+    let screen = tmux
+        .wait_for("the new distribution", Duration::from_secs(5), |s| {
+            s.contains("watchme") && s.contains("4 of 4")
+        })
+        .await;
+    println!("shown {:?} after the copy:\n{screen}", copied.elapsed());
+    assert!(
+        screen.contains("watchme 1.0 installed"),
+        "the header says what changed:\n{screen}"
+    );
+
+    setup.deny_watchme_license();
+    let screen = tmux
+        .wait_for("the re-judged package", Duration::from_secs(5), |s| {
+            s.lines()
+                .any(|l| l.contains("watchme") && l.contains("violation"))
+        })
+        .await;
+    assert!(
+        screen.contains("policy depdash.toml edited"),
+        "the header says what changed:\n{screen}"
+    );
+    tmux.keys(&["q"]);
+}

@@ -66,6 +66,8 @@ pub struct App {
     baseline_note: Option<String>,
     /// A re-run was asked for while a run was in progress (`Some(refresh)`).
     pending_rerun: Option<bool>,
+    /// Watch mode: what changed on disk last, and when (`HH:MM:SS`, UTC).
+    last_change: Option<(String, String)>,
     /// Wall clock of the run in progress, advanced by `tick`.
     clock: Duration,
     viewport: (u16, u16),
@@ -106,6 +108,7 @@ impl App {
             regressions: Vec::new(),
             baseline_note: None,
             pending_rerun: None,
+            last_change: None,
             clock: Duration::ZERO,
             viewport: (80, 24),
             dirty: true,
@@ -232,6 +235,13 @@ impl App {
 
     pub fn unknowns(&self) -> &[Unknown] {
         self.report.as_ref().map_or(&[], |r| &r.unknowns)
+    }
+
+    /// Watch mode: what changed on disk last (descriptions joined), and when.
+    pub fn last_change(&self) -> Option<(&str, &str)> {
+        self.last_change
+            .as_ref()
+            .map(|(what, at)| (what.as_str(), at.as_str()))
     }
 
     pub fn rows(&self) -> &[PackageRow] {

@@ -183,6 +183,15 @@ impl App {
     pub fn apply_event(&mut self, event: EngineEvent) {
         self.dirty = true;
         match event {
+            EngineEvent::InputsChanged { what, at } => {
+                let shown = match what.as_slice() {
+                    [one] => one.clone(),
+                    [first, rest @ ..] => format!("{first} (+{} more)", rest.len()),
+                    [] => "inputs changed".to_string(),
+                };
+                let clock = format!("{:02}:{:02}:{:02}", at.hour(), at.minute(), at.second());
+                self.last_change = Some((shown, clock));
+            }
             EngineEvent::PolicyReloaded(policy) => {
                 // Drill-downs explain findings against the policy the run used.
                 if policy.path.is_some() {
