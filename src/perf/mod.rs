@@ -52,6 +52,7 @@ pub fn finish_report(
 ) {
     let record = RunRecord {
         at: RunRecord::now(),
+        target: report.target.path.clone(),
         fingerprint: fingerprint.to_string(),
         cache_state: metrics.cache_state().as_str().to_string(),
         packages: report.packages.len(),

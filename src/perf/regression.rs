@@ -114,6 +114,8 @@ pub fn compare(current: &RunRecord, history: &[RunRecord], policy: &PerfPolicy) 
     let comparable: Vec<&RunRecord> = history
         .iter()
         .filter(|r| r.fingerprint == current.fingerprint && r.cache_state == current.cache_state)
+        // Same target too (records from before targets were recorded have none).
+        .filter(|r| r.target.is_empty() || r.target == current.target)
         .filter(|r| !(r.at == current.at && *r == current))
         .collect();
     let baseline = &comparable[comparable.len().saturating_sub(window)..];

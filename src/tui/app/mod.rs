@@ -61,6 +61,9 @@ pub struct App {
     rows: Vec<PackageRow>,
     warnings: Vec<String>,
     history: Vec<(String, f64)>,
+    /// Recorded runs of every target (target, label, total ms) until the first report says
+    /// which target this is; then `history` keeps that target's only.
+    past_runs: Option<Vec<(String, String, f64)>>,
     regressions: Vec<Regression>,
     /// What the baseline comparison said, in words (from `metrics.baseline`).
     baseline_note: Option<String>,
@@ -105,6 +108,7 @@ impl App {
             rows: Vec::new(),
             warnings: Vec::new(),
             history: Vec::new(),
+            past_runs: None,
             regressions: Vec::new(),
             baseline_note: None,
             pending_rerun: None,
@@ -310,6 +314,26 @@ impl App {
         self.history = history;
         self.trim_history();
         self.dirty = true;
+    }
+
+    /// Recorded runs from the history file, oldest first: (target, label, total ms). The chart
+    /// shows those of the target the first report names (and unlabelled old records).
+    pub fn set_past_runs(&mut self, runs: Vec<(String, String, f64)>) {
+        self.past_runs = Some(runs);
+    }
+
+    /// Keep the recorded runs of `target` in the chart (once, at the first report).
+    pub(super) fn apply_past_runs(&mut self, target: &str) {
+        if let Some(runs) = self.past_runs.take() {
+            let mut history: Vec<(String, f64)> = runs
+                .into_iter()
+                .filter(|(t, _, _)| t.is_empty() || t == target)
+                .map(|(_, label, total)| (label, total))
+                .collect();
+            history.append(&mut self.history);
+            self.history = history;
+            self.trim_history();
+        }
     }
 
     pub fn set_viewport(&mut self, width: u16, height: u16) {

@@ -282,6 +282,7 @@ impl App {
         self.report_metrics = Some(metrics_from_report(&report.metrics, self.live.run));
         let total_ms = report.metrics.total_ms;
         let run = self.run_number();
+        self.apply_past_runs(&report.target.path);
         self.history.push((format!("run {run}"), total_ms));
         self.trim_history();
         self.report = Some(report);

@@ -312,3 +312,20 @@ fn health_compares_versions_by_pep440() {
     p.registry = None;
     assert_eq!(Health::of(&p), Health::Unknown);
 }
+
+#[test]
+fn the_history_chart_keeps_the_runs_of_this_target() {
+    let mut app = testdata::new_app();
+    app.set_past_runs(vec![
+        ("/project/.venv".into(), "a".into(), 100.0),
+        ("/other/venv".into(), "b".into(), 9_000.0),
+        (String::new(), "old".into(), 120.0),
+    ]);
+    let report = testdata::report();
+    assert_eq!(report.target.path, "/project/.venv");
+    app.apply_event(EngineEvent::Finished(Box::new(report)));
+    let labels: Vec<&str> = app.history().iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(labels.len(), 3, "{labels:?}");
+    assert_eq!(labels[..2], ["a", "old"]);
+    assert!(!labels.contains(&"b"), "another target's run: {labels:?}");
+}
