@@ -31,8 +31,8 @@ use super::SourceError;
 use super::breaker::{CircuitBreaker, Ticket};
 use crate::telemetry::tracker::Tracker;
 use crate::telemetry::{
-    BreakerState, EventSink, NetworkCounters, RequestEvent, RequestOutcome, SourceKind,
-    TelemetryEvent,
+    AttemptEvent, AttemptPhase, BreakerState, EventSink, NetworkCounters, RequestEvent,
+    RequestOutcome, SourceKind, TelemetryEvent,
 };
 
 /// Bodies larger than this are parsed on the blocking pool, so a multi-megabyte PyPI project
@@ -398,8 +398,12 @@ impl HttpClient {
         })?;
 
         let (answer, retries) = self
-            .with_retries(source, &method, parsed, &host, body)
+            .with_retries(source, &method, parsed, &host, subject, body)
             .await;
+        let bytes = match &answer {
+            Ok(Some(body)) => body.len() as u64,
+            _ => 0,
+        };
         let result = match answer {
             Err(e) => Err(e),
             Ok(None) => Ok(FetchResult::NotFound { retries }),
@@ -434,9 +438,23 @@ impl HttpClient {
                 duration: started.elapsed(),
                 retries,
                 outcome,
+                bytes,
             }))
             .await;
         result
+    }
+
+    /// Tell the live view where a request stands (queued, in flight, waiting to retry).
+    async fn live(&self, source: SourceKind, host: &str, subject: &str, phase: AttemptPhase) {
+        self.inner
+            .events
+            .emit(TelemetryEvent::Attempt(AttemptEvent {
+                source,
+                host: host.to_string(),
+                subject: subject.to_string(),
+                phase,
+            }))
+            .await;
     }
 
     /// Attempts until an answer, a permanent error or the retry budget is spent.
@@ -447,6 +465,7 @@ impl HttpClient {
         method: &Method,
         url: Url,
         host: &str,
+        subject: &str,
         body: Option<Vec<u8>>,
     ) -> (Result<Option<Vec<u8>>, FetchError>, u32) {
         let config = &self.inner.config;
@@ -478,8 +497,16 @@ impl HttpClient {
                 self.inner.counters.retries.fetch_add(1, Ordering::SeqCst);
             }
             attempts += 1;
+            let of = config.retries + 1;
+            self.live(source, host, subject, AttemptPhase::Queued).await;
             let result = self
-                .attempt(source, method, url.clone(), body.clone())
+                .attempt(source, method, url.clone(), body.clone(), async {
+                    let phase = AttemptPhase::InFlight {
+                        attempt: attempts,
+                        of,
+                    };
+                    self.live(source, host, subject, phase).await;
+                })
                 .await;
             probe.armed = false;
 
@@ -542,18 +569,27 @@ impl HttpClient {
                 }
                 _ => self.backoff(attempts - 1),
             };
+            let phase = AttemptPhase::Retrying {
+                attempt: attempts,
+                of,
+                retry_in: wait,
+                reason: failure.to_string(),
+            };
+            self.live(source, host, subject, phase).await;
             last_error = Some(failure);
             tokio::time::sleep(wait).await;
         }
     }
 
-    /// One exchange under the concurrency bound, timed into the tracker.
+    /// One exchange under the concurrency bound, timed into the tracker; `sending` runs once a
+    /// connection slot is granted (the live view's "in flight").
     async fn attempt(
         &self,
         source: SourceKind,
         method: &Method,
         url: Url,
         body: Option<Vec<u8>>,
+        sending: impl Future<Output = ()>,
     ) -> Result<Answer, AttemptError> {
         let inner = &self.inner;
         // Nothing closes the semaphore; the error arm exists only to avoid an unwrap.
@@ -562,6 +598,7 @@ impl HttpClient {
             .acquire()
             .await
             .map_err(|_| AttemptError::Transport("client shut down".to_string()))?;
+        sending.await;
         let _in_flight = InFlight::enter(&inner.counters);
         inner.counters.requests.fetch_add(1, Ordering::SeqCst);
 

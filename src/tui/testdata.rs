@@ -362,6 +362,7 @@ pub fn request(source: SourceKind, host: &str, failed: bool) -> EngineEvent {
         } else {
             RequestOutcome::Ok { status: 200 }
         },
+        bytes: if failed { 0 } else { 2048 },
     })
 }
 
