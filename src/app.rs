@@ -63,8 +63,9 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 pub fn check(args: &RunArgs) -> Result<ExitCode> {
     let _log = crate::logging::init_stderr(args.verbose);
     let settings = Arc::new(Settings::resolve(args)?);
+    let runtime = runtime()?;
     if args.watch {
-        let last = runtime()?.block_on(async {
+        let last = runtime.block_on(async {
             let handle = crate::engine::spawn_with(settings.clone(), true);
             crate::headless::watch(handle, args.progress, |report| {
                 emit_report(report, args)?;
@@ -74,17 +75,22 @@ pub fn check(args: &RunArgs) -> Result<ExitCode> {
                 Ok(())
             })
             .await
-        })?;
+        });
+        runtime.shutdown_background();
         return Ok(ExitCode::from(
-            last.map_or(crate::model::Outcome::Incomplete.exit_code(), |r| {
+            last?.map_or(crate::model::Outcome::Incomplete.exit_code(), |r| {
                 r.summary.exit_code
             }),
         ));
     }
-    let report = runtime()?.block_on(async {
+    let report = runtime.block_on(async {
         let handle = crate::engine::spawn(settings.clone());
         crate::headless::run(handle, args.progress).await
-    })?;
+    });
+    // Never wait for abandoned blocking work (a name lookup stuck in getaddrinfo): the report
+    // is ready, so the process may end now.
+    runtime.shutdown_background();
+    let report = report?;
     emit_report(&report, args)?;
     Ok(ExitCode::from(report.summary.exit_code))
 }
@@ -110,10 +116,13 @@ fn emit_report(report: &Report, args: &RunArgs) -> Result<()> {
 pub fn dashboard(args: &RunArgs) -> Result<ExitCode> {
     let log = crate::logging::init_file(args.verbose);
     let settings = Arc::new(Settings::resolve(args)?);
-    let report = runtime()?.block_on(async {
+    let runtime = runtime()?;
+    let report = runtime.block_on(async {
         let handle = crate::engine::spawn_with(settings.clone(), true);
         crate::tui::run(handle, settings.clone(), log.file.clone()).await
-    })?;
+    });
+    runtime.shutdown_background();
+    let report = report?;
     if let Some(report) = &report
         && args.output.is_some()
     {

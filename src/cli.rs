@@ -160,6 +160,18 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
 
+    /// Most time a host may go without sending anything (first byte, or 1 KiB of body), e.g. 4s.
+    #[arg(long, env = "DEPDASH_STALL_TIMEOUT", value_name = "DURATION")]
+    pub stall_timeout: Option<String>,
+
+    /// Connection set-up timeout (name lookup included), e.g. 3s.
+    #[arg(long, env = "DEPDASH_CONNECT_TIMEOUT", value_name = "DURATION")]
+    pub connect_timeout: Option<String>,
+
+    /// Bound on the whole fetch of a run, e.g. 120s: past it, what is not fetched is unknown.
+    #[arg(long, env = "DEPDASH_FETCH_DEADLINE", value_name = "DURATION")]
+    pub fetch_deadline: Option<String>,
+
     /// Retries per request (on timeouts, connection errors, 429 and 5xx only).
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    depdash::perf::mark_process_start();
     let cli = depdash::cli::Cli::parse();
     match depdash::app::run(cli) {
         Ok(code) => code,

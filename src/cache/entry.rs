@@ -44,8 +44,8 @@ pub enum EntryError {
     BadMagic,
     #[error("entry format version {found}, expected {FORMAT_VERSION}")]
     UnsupportedVersion { found: u16 },
-    #[error("entry length {actual} does not match its header ({expected} bytes)")]
-    LengthMismatch { expected: u64, actual: u64 },
+    #[error("entry length {actual} does not match its header ({expected:?} bytes)")]
+    LengthMismatch { expected: Option<u64>, actual: u64 },
     #[error("entry checksum does not match its contents")]
     ChecksumMismatch,
     #[error("entry belongs to another key")]
@@ -62,9 +62,10 @@ pub struct Header {
 }
 
 impl Header {
-    /// Total encoded size of the entry this header describes.
-    pub fn entry_len(&self) -> u64 {
-        HEADER_LEN as u64 + u64::from(self.key_len) + self.payload_len
+    /// Total encoded size of the entry this header describes; `None` when a crafted
+    /// `payload_len` makes it overflow (such an entry matches no file).
+    pub fn entry_len(&self) -> Option<u64> {
+        (HEADER_LEN as u64 + u64::from(self.key_len)).checked_add(self.payload_len)
     }
 
     pub fn freshness(&self, now: u64) -> Freshness {
@@ -224,7 +225,7 @@ pub fn parse_header(bytes: &[u8]) -> Result<Header, EntryError> {
 /// Fully verifies `bytes` as the entry of `key`: header, exact length, digest and key.
 pub fn verify(key: &str, bytes: &[u8]) -> Result<Header, EntryError> {
     let header = parse_header(bytes)?;
-    if header.entry_len() != bytes.len() as u64 {
+    if header.entry_len() != Some(bytes.len() as u64) {
         return Err(EntryError::LengthMismatch {
             expected: header.entry_len(),
             actual: bytes.len() as u64,
@@ -321,6 +322,77 @@ mod tests {
         );
         let garbage: Vec<u8> = (0..500u32).map(|i| (i * 7 + 3) as u8).collect();
         assert_eq!(verify(KEY, &garbage), Err(EntryError::BadMagic));
+    }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Bytes a hostile writer could leave: a valid entry with header fields overwritten,
+        /// bytes flipped, cut or extended, or raw bytes behind the magic.
+        fn crafted() -> impl Strategy<Value = Vec<u8>> {
+            let valid = sealed();
+            let len = valid.len();
+            prop_oneof![
+                (0usize..5, any::<u64>()).prop_map({
+                    let valid = valid.clone();
+                    move |(field, value)| {
+                        let mut bytes = valid.clone();
+                        let (at, width) = [(8, 2), (10, 2), (12, 8), (20, 8), (28, 8)][field];
+                        bytes[at..at + width].copy_from_slice(&value.to_le_bytes()[..width]);
+                        bytes
+                    }
+                }),
+                (
+                    prop::collection::vec((0..len, any::<u8>()), 1..4),
+                    0..len + 8
+                )
+                    .prop_map({
+                        let valid = valid.clone();
+                        move |(edits, new_len)| {
+                            let mut bytes = valid.clone();
+                            for (at, byte) in edits {
+                                bytes[at] ^= byte;
+                            }
+                            bytes.resize(new_len, 0);
+                            bytes
+                        }
+                    }),
+                prop::collection::vec(any::<u8>(), 0..200).prop_map(|tail| {
+                    let mut bytes = MAGIC.to_vec();
+                    bytes.extend_from_slice(&tail);
+                    bytes
+                }),
+            ]
+        }
+
+        proptest! {
+            /// Never a panic; whatever opens is exactly what `encode` makes of its fields (so
+            /// no crafted variation of an entry is ever served), and header parsing, the
+            /// length check and `cache stats`' reading of it agree.
+            #[test]
+            fn decoding_is_total_and_only_accepts_genuine_entries(bytes in crafted()) {
+                let header = parse_header(&bytes);
+                match Record::open(KEY, bytes.clone()) {
+                    Ok(record) => {
+                        let again = encode(
+                            KEY,
+                            record.fetched_at,
+                            Duration::from_secs(record.ttl_secs),
+                            record.payload(),
+                        );
+                        prop_assert_eq!(&again, &bytes);
+                        prop_assert_eq!(header.unwrap().entry_len(), Some(bytes.len() as u64));
+                    }
+                    Err(_) => {
+                        if let Ok(h) = header {
+                            let _ = h.entry_len();
+                            let _ = h.freshness(unix_now());
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

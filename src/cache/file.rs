@@ -74,6 +74,7 @@ impl FileLevel {
             path: dir.to_path_buf(),
             source,
         })?;
+        check_private(dir)?;
         Ok(FileLevel {
             dir: dir.to_path_buf(),
             max_bytes,
@@ -192,6 +193,44 @@ pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
         builder.mode(0o700);
     }
     builder.create(dir)
+}
+
+/// Refuses a cache directory someone else could write (as pip does): another user could plant
+/// entries there that this process would trust. Group/world-writable or owned by another user
+/// (unix); a symlink is judged by what it points to.
+pub(crate) fn check_private(dir: &Path) -> Result<(), CacheError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = fs::metadata(dir).map_err(io_error(dir))?;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        let problem = if meta.uid() != me {
+            Some(format!(
+                "owned by uid {}, not by this user (uid {me})",
+                meta.uid()
+            ))
+        } else if meta.mode() & 0o022 != 0 {
+            Some(format!(
+                "writable by {} (mode {:o})",
+                if meta.mode() & 0o002 != 0 {
+                    "everyone"
+                } else {
+                    "its group"
+                },
+                meta.mode() & 0o777
+            ))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(CacheError::Unsafe {
+                path: dir.to_path_buf(),
+                problem,
+            });
+        }
+    }
+    Ok(())
 }
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -407,7 +446,7 @@ pub fn stats(dir: &Path) -> Result<CacheStats, CacheError> {
             continue;
         };
         match entry::parse_header(&head) {
-            Ok(header) if header.entry_len() == file.len => {
+            Ok(header) if header.entry_len() == Some(file.len) => {
                 if header.freshness(now) != Freshness::Fresh {
                     stats.expired += 1;
                 }
@@ -443,8 +482,10 @@ pub fn prune(dir: &Path) -> Result<CleanupReport, CacheError> {
     let now = entry::unix_now();
     let mut report = CleanupReport::default();
     for file in &scan.entries {
-        let verdict = match fs::read(&file.path) {
-            Ok(bytes) => {
+        let verdict = match read_bounded(&file.path, MAX_ENTRY_BYTES) {
+            // Larger than any entry this level writes: never loaded whole.
+            Ok(None) => Err(EntryError::Truncated { len: 0 }),
+            Ok(Some(bytes)) => {
                 verify_in_place(&file.path, &bytes).map(|h| h.freshness(now) == Freshness::Fresh)
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
@@ -471,6 +512,19 @@ pub fn prune(dir: &Path) -> Result<CleanupReport, CacheError> {
         }
     }
     Ok(report)
+}
+
+/// Largest entry `prune` loads to verify: the HTTP layer's answer cap plus room for the envelope.
+/// A bigger file was not written by depdash and is removed as corrupt without being read.
+const MAX_ENTRY_BYTES: u64 = 40 * 1024 * 1024;
+
+/// Reads `path` if it is at most `limit` bytes (`None` if larger), never more than that.
+fn read_bounded(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    File::open(path)?
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }
 
 /// Verifies an entry against the key stored in it (prune does not know the keys) and checks

@@ -22,7 +22,7 @@ pub mod entry;
 pub mod file;
 pub mod key;
 mod memory;
-mod redis;
+pub mod redis;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,6 +38,7 @@ use crate::telemetry::{CacheCounters, EventSink, LevelCounters, TelemetryEvent};
 pub use entry::STALE_GRACE;
 pub use file::{CacheStats, CleanupReport, clear, prune, stats};
 pub use key::CacheKey;
+pub use redis::RedisSecret;
 
 use entry::{Freshness, Record, unix_now};
 use file::{FileLevel, FileRead};
@@ -59,6 +60,9 @@ pub enum CacheError {
         "no default cache directory on this system (no home directory?); pass --cache-dir or --no-cache"
     )]
     NoDefaultDir,
+    /// The directory exists but others could write to it: not trusted.
+    #[error("cache directory {} is {problem}; refusing it (fix with chmod 700 or choose another --cache-dir)", path.display())]
+    Unsafe { path: PathBuf, problem: String },
     #[error("cache directory {}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -83,6 +87,12 @@ pub struct CacheConfig {
     pub max_file_bytes: u64,
     /// Bound of the memory level, in entries; 0 disables the memory level.
     pub memory_entries: u64,
+    /// The fleet's shared secret signing Redis values (`DEPDASH_REDIS_KEY`). Without it a
+    /// configured Redis is not used: unauthenticated shared data is never trusted.
+    pub redis_secret: Option<RedisSecret>,
+    /// Our TTL per key kind ([`CacheKey::kind`]): a record read from Redis is kept locally (and
+    /// judged fresh) no longer than this, whatever TTL the writer gave it.
+    pub ttl_by_kind: Vec<(&'static str, Duration)>,
 }
 
 impl Default for CacheConfig {
@@ -95,6 +105,8 @@ impl Default for CacheConfig {
             allow_stale: false,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             memory_entries: 10_000,
+            redis_secret: None,
+            ttl_by_kind: Vec::new(),
         }
     }
 }
@@ -169,6 +181,7 @@ impl LevelStats {
 
 struct Inner {
     enabled: bool,
+    ttl_by_kind: Vec<(&'static str, Duration)>,
     refresh: bool,
     allow_stale: bool,
     memory: Option<MemoryLevel>,
@@ -218,29 +231,38 @@ impl TieredCache {
             .then(|| MemoryLevel::new(config.memory_entries, config.allow_stale));
         let file = if enabled {
             let dir = resolve_dir(config.dir.as_deref())?;
-            Some(Arc::new(FileLevel::open(&dir, config.max_file_bytes)?))
+            match FileLevel::open(&dir, config.max_file_bytes) {
+                Ok(level) => Some(Arc::new(level)),
+                // Someone else can write there: go on without this level, say so.
+                Err(e @ CacheError::Unsafe { .. }) => {
+                    skip_level(&events, format!("{e}; file cache skipped for this run")).await;
+                    None
+                }
+                Err(e) => return Err(e),
+            }
         } else {
             None
         };
         let redis_url = config.redis_url.as_deref().filter(|_| enabled);
-        let redis = match redis_url {
-            None => None,
-            Some(url) => match RedisLevel::connect(url).await {
+        let redis = match (redis_url, &config.redis_secret) {
+            (None, _) => None,
+            (Some(_), None) => {
+                let message = "Redis cache configured but DEPDASH_REDIS_KEY is not set: shared \
+                               entries cannot be authenticated, shared cache skipped for this run";
+                skip_level(&events, message.to_string()).await;
+                None
+            }
+            (Some(url), Some(secret)) => match RedisLevel::connect(url, secret).await {
                 Ok(level) => Some(level),
                 Err(e) => {
-                    // The warning event reaches the user; the log only keeps a record.
-                    tracing::info!(error = %e, "shared cache unavailable");
-                    events
-                        .emit(TelemetryEvent::Warning(format!(
-                            "{e}; shared cache skipped for this run"
-                        )))
-                        .await;
+                    skip_level(&events, format!("{e}; shared cache skipped for this run")).await;
                     None
                 }
             },
         };
         let inner = Inner {
             enabled,
+            ttl_by_kind: config.ttl_by_kind.clone(),
             refresh: config.refresh,
             allow_stale: config.allow_stale,
             memory,
@@ -345,6 +367,12 @@ impl TieredCache {
         }
         counters
     }
+}
+
+/// A level the run goes on without: the warning event reaches the user, the log keeps a record.
+async fn skip_level(events: &EventSink, message: String) {
+    tracing::info!(%message, "cache level skipped");
+    events.emit(TelemetryEvent::Warning(message)).await;
 }
 
 impl Inner {
@@ -476,10 +504,16 @@ impl Inner {
                 return None;
             }
         };
-        match Record::open(key.as_str(), bytes) {
-            Ok(record) => Some(record),
+        let opened = redis
+            .unseal(key.as_str(), &bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|envelope| {
+                Record::open(key.as_str(), envelope.to_vec()).map_err(|e| e.to_string())
+            });
+        match opened {
+            Ok(record) => Some(self.within_our_ttl(key, record)),
             Err(reason) => {
-                tracing::warn!(key = %key, %reason, "corrupt shared cache entry removed");
+                tracing::warn!(key = %key, %reason, "untrusted shared cache entry removed");
                 bump(&self.redis_stats.corrupt_repaired, 1);
                 if let Err(e) = redis.delete(key.as_str()).await {
                     self.redis_failed(redis, e).await;
@@ -487,6 +521,28 @@ impl Inner {
                 None
             }
         }
+    }
+
+    /// `record` (from Redis) re-sealed so it is fresh no longer than our TTL for its kind and
+    /// not dated in the future: another runner's (or a forger's) TTL never extends our own.
+    fn within_our_ttl(&self, key: &CacheKey, record: Record) -> Record {
+        let now = unix_now();
+        let limit = self
+            .ttl_by_kind
+            .iter()
+            .find(|(kind, _)| *kind == key.kind())
+            .map(|(_, ttl)| ttl.as_secs());
+        let ttl = limit.map_or(record.ttl_secs, |l| record.ttl_secs.min(l));
+        let fetched_at = record.fetched_at.min(now);
+        if ttl == record.ttl_secs && fetched_at == record.fetched_at {
+            return record;
+        }
+        Record::seal(
+            key.as_str(),
+            fetched_at,
+            Duration::from_secs(ttl),
+            record.payload(),
+        )
     }
 
     /// Writes `record` into every enabled level above `found_at` (all levels for a put).

@@ -408,9 +408,28 @@ pub struct Report {
     pub findings: Vec<Finding>,
     pub unknowns: Vec<Unknown>,
     pub summary: Summary,
+    /// The offline vulnerability database the run matched against (absent when OSV was asked
+    /// online, or vulnerabilities were not checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vulnerability_database: Option<DatabaseInfo>,
     /// Timings, cache and network counters (filled by `perf`; free-form until then).
     #[serde(default)]
     pub metrics: crate::telemetry::Metrics,
+}
+
+/// Where the advisories of an offline run came from, how many there were, and how fresh.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseInfo {
+    /// The `--osv-db` path (directory or zip).
+    pub source: String,
+    /// Records loaded (after de-duplication by id).
+    pub records: usize,
+    /// Of those, records about PyPI packages.
+    pub pypi_records: usize,
+    /// Newest `modified` time not in the future (RFC 3339), `None` when no record has one.
+    pub newest_modified: Option<String>,
+    /// Now minus `newest_modified`, in seconds.
+    pub age_seconds: Option<u64>,
 }
 
 impl Report {
@@ -433,6 +452,7 @@ impl Report {
                 .unwrap_or_default(),
             target,
             policy,
+            vulnerability_database: None,
             packages,
             findings,
             unknowns,

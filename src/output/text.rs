@@ -86,6 +86,20 @@ pub fn render(report: &Report, out: &mut dyn Write, style: Style) -> std::io::Re
             style.dim("policy: none (vulnerabilities judged; licenses and packages reported only)")
         )?;
     }
+    if let Some(db) = &report.vulnerability_database {
+        let age = match db.age_seconds {
+            Some(secs) => format!("{}d {}h old", secs / 86_400, secs % 86_400 / 3_600),
+            None => "age unknown (no dated record)".to_string(),
+        };
+        writeln!(
+            out,
+            "{}",
+            style.dim(&format!(
+                "vulnerability database: {} ({} records, {} about PyPI, {age})",
+                db.source, db.records, db.pypi_records
+            ))
+        )?;
+    }
     writeln!(out)?;
 
     let errors: Vec<&Finding> = report

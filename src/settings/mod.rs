@@ -44,6 +44,10 @@ pub struct NetworkSettings {
     pub concurrency: Option<usize>,
     pub timeout: Option<Duration>,
     pub retries: Option<u32>,
+    /// `--stall-timeout`, `--connect-timeout`, `--fetch-deadline` (defaults in `HttpConfig`).
+    pub stall_timeout: Option<Duration>,
+    pub connect_timeout: Option<Duration>,
+    pub fetch_deadline: Option<Duration>,
 }
 
 /// Cache settings.
@@ -52,6 +56,8 @@ pub struct CacheSettings {
     pub enabled: bool,
     pub dir: Option<PathBuf>,
     pub redis_url: Option<String>,
+    /// `DEPDASH_REDIS_KEY`: signs and verifies Redis entries; Redis is skipped without it.
+    pub redis_secret: Option<crate::cache::RedisSecret>,
     pub refresh: bool,
 }
 
@@ -108,14 +114,22 @@ impl Settings {
         };
 
         let sources = &run.sources;
-        let timeout = match &args.timeout {
-            Some(text) => Some(crate::units::parse_duration(text).ok_or_else(|| {
-                Error::Usage(format!(
-                    "--timeout {text}: expected a duration such as 10s or 2m"
-                ))
-            })?),
-            None => sources.timeout,
+        let duration_flag = |flag: &str, value: &Option<String>| {
+            value
+                .as_deref()
+                .map(|text| {
+                    crate::units::parse_duration(text).ok_or_else(|| {
+                        Error::Usage(format!(
+                            "--{flag} {text}: expected a duration such as 10s or 2m"
+                        ))
+                    })
+                })
+                .transpose()
         };
+        let timeout = duration_flag("timeout", &args.timeout)?.or(sources.timeout);
+        let stall_timeout = duration_flag("stall-timeout", &args.stall_timeout)?;
+        let connect_timeout = duration_flag("connect-timeout", &args.connect_timeout)?;
+        let fetch_deadline = duration_flag("fetch-deadline", &args.fetch_deadline)?;
         let concurrency = args.concurrency.or(sources.concurrency);
         if concurrency == Some(0) {
             return Err(Error::Usage("--concurrency must be at least 1".into()));
@@ -166,6 +180,9 @@ impl Settings {
                 concurrency,
                 timeout,
                 retries: args.retries.or(sources.retries),
+                stall_timeout,
+                connect_timeout,
+                fetch_deadline,
             },
             cache: CacheSettings {
                 enabled: !args.no_cache,
@@ -175,6 +192,10 @@ impl Settings {
                     .clone()
                     .or_else(|| sources.redis_url.clone())
                     .filter(|u| !u.is_empty()),
+                redis_secret: std::env::var(crate::cache::RedisSecret::ENV)
+                    .ok()
+                    .as_deref()
+                    .and_then(crate::cache::RedisSecret::new),
                 refresh: args.refresh,
             },
             policy,

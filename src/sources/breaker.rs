@@ -166,6 +166,13 @@ impl CircuitBreaker {
         }
     }
 
+    /// Should an attempt admitted under `ticket`, but still queued for a connection slot, be
+    /// dropped? Yes when the breaker opened since: a queued request must not go to a host
+    /// already declared down (only the half-open probe goes).
+    pub fn rejects_queued(&self, ticket: Ticket) -> bool {
+        matches!(self.state, State::Open { .. }) && ticket.generation != self.generation
+    }
+
     /// The probe was cancelled before it learned anything: let the next caller probe.
     pub fn on_abandoned(&mut self, ticket: Ticket) {
         if ticket.probe

@@ -12,6 +12,14 @@
 //!   pacing, not the network; the whole request's time is in its `RequestEvent::duration`.
 //! - breakers count attempts: a transport failure or 5xx is a failure, any other answer
 //!   (2xx, 404, 429, other 4xx, even a malformed body) proves the host is up.
+//!
+//! Bounds, so no server can hang or exhaust us (see [`HttpConfig`] for the figures): a connect
+//! timeout; a stall timeout (no first byte, or too little progress, within it ends the attempt);
+//! a whole-attempt timeout; a run-level fetch deadline after which nothing new is sent and
+//! everything in flight is cut; a cap on every body counted after decompression, and a budget on
+//! all bodies buffered at once; serde_json's nesting limit (128); at most a few redirects, which
+//! never carry credentials to another host (reqwest strips `Authorization` across hosts) and
+//! never downgrade https to http. Requests still queued when a host's breaker opens are dropped.
 
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap};
@@ -28,16 +36,33 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 
 use super::SourceError;
+use super::body::{self, BodyError, decode_json};
 use super::breaker::{CircuitBreaker, Ticket};
+pub use super::fetch_error::FetchError;
+use super::fetch_error::seconds;
+use super::live::{self, LiveRequest};
+use super::resolve::CachingResolver;
 use crate::telemetry::tracker::Tracker;
 use crate::telemetry::{
-    AttemptEvent, AttemptPhase, BreakerState, EventSink, NetworkCounters, RequestEvent,
-    RequestOutcome, SourceKind, TelemetryEvent,
+    BreakerState, EventSink, NetworkCounters, RequestEvent, RequestOutcome, SourceKind,
+    TelemetryEvent,
 };
 
-/// Bodies larger than this are parsed on the blocking pool, so a multi-megabyte PyPI project
-/// document does not stall the runtime thread that also drives the dashboard.
-const BLOCKING_PARSE_THRESHOLD: usize = 512 * 1024;
+/// Redirects: at most `max`, never from https to http. reqwest itself drops `Authorization`,
+/// cookies and proxy credentials when a redirect leaves the host (or port, or scheme).
+fn redirect_policy(max: usize) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        let downgrade = attempt.url().scheme() == "http"
+            && attempt.previous().iter().any(|u| u.scheme() == "https");
+        if attempt.previous().len() > max {
+            attempt.error(format!("more than {max} redirects"))
+        } else if downgrade {
+            attempt.error("redirect from https to http")
+        } else {
+            attempt.follow()
+        }
+    })
+}
 
 /// Tuning of the HTTP layer. `Default` holds the measured defaults.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,9 +78,32 @@ pub struct HttpConfig {
     /// a typical environment under half a second of network time; OSV needs one request per
     /// 1000 packages, so PyPI sets the figure.
     pub concurrency: usize,
+    /// TCP (and TLS) connection set-up, name lookup included. Default 3 s: a loopback or LAN
+    /// index connects in milliseconds, a distant one in a few hundred.
     pub connect_timeout: Duration,
-    /// Whole attempt: send, headers and body.
+    /// Most time without progress: no first byte of the answer, or less than
+    /// 1 KiB (`MIN_PROGRESS_BYTES`) of body, within it ends the attempt as stalled. Default 4 s (OSV
+    /// answers a 1000-query batch in about a second). A stalled attempt is retried once, not
+    /// `retries` times, so a host that accepts and never answers costs at most 2 × 4 s plus a
+    /// backoff: under 10 s on default settings even before its breaker opens.
+    pub stall_timeout: Duration,
+    /// Whole attempt: send, headers and body (cuts a steady trickle the stall rule lets through).
     pub request_timeout: Duration,
+    /// The whole fetch, from the client's creation: past it nothing new is sent and attempts in
+    /// flight are cut; what they were fetching is unknown. Default 120 s (a cold run of 10,000
+    /// packages against a 50 ms registry takes 21 s).
+    pub fetch_deadline: Duration,
+    /// Largest body accepted, counted after decompression. Default 32 MiB: the largest real
+    /// answers are PyPI project documents of projects with ~100 wheels per release and hundreds of
+    /// releases (≈ 1.1 KB per file entry × ~15,000–20,000 files ≈ 16–22 MB); OSV records and
+    /// 1000-query batches are far smaller.
+    pub max_response_bytes: usize,
+    /// Most body bytes buffered across all attempts at once (default 32 MiB, the size of one answer at the cap), so 32 hostile
+    /// answers at the cap cannot take 1 GiB: an attempt that would exceed it fails and is retried
+    /// after a backoff. Keeps peak RSS under 100 MB whatever servers send.
+    pub body_budget_bytes: usize,
+    /// Most redirects followed per attempt (default 3).
+    pub max_redirects: usize,
     /// Retries after the first attempt (so `retries + 1` attempts at most).
     pub retries: u32,
     /// Backoff before retry `n` (0-based) is uniform in `[0, min(backoff_max, base × 2ⁿ)]`.
@@ -73,8 +121,13 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             concurrency: 32,
-            connect_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(3),
+            stall_timeout: Duration::from_secs(4),
             request_timeout: Duration::from_secs(20),
+            fetch_deadline: Duration::from_secs(120),
+            max_response_bytes: 32 * 1024 * 1024,
+            body_budget_bytes: 32 * 1024 * 1024,
+            max_redirects: 3,
             retries: 3,
             backoff_base: Duration::from_millis(100),
             backoff_max: Duration::from_secs(5),
@@ -109,64 +162,22 @@ impl<T> FetchResult<T> {
     }
 }
 
-/// Why a request gave no answer. Messages name the host and say what happened.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-pub enum FetchError {
-    /// Too many recent failures on this host: not sent at all.
-    #[error("{host}: not contacted, circuit breaker open after repeated failures")]
-    BreakerOpen { host: String },
-    #[error("{host}: timed out after {}", seconds(*after))]
-    Timeout { host: String, after: Duration },
-    #[error("{host}: cannot connect: {detail}")]
-    Connect { host: String, detail: String },
-    /// The connection broke mid-exchange (reset, closed before the answer, truncated body).
-    #[error("{host}: connection failed: {detail}")]
-    Transport { host: String, detail: String },
-    /// An error status that retrying cannot fix (4xx other than 404/429).
-    #[error("{host}: HTTP {code}")]
-    Status { host: String, code: u16 },
-    /// 429 with a `Retry-After` longer than we are allowed to wait.
-    #[error("{host}: rate limited (HTTP 429); server asks to wait {}, more than the {} allowed", seconds(*retry_after), seconds(*limit))]
-    RateLimited {
-        host: String,
-        retry_after: Duration,
-        limit: Duration,
-    },
-    /// Every attempt failed with a transient error; `last` is the last one.
-    #[error("{host}: {attempts} attempts, last: {last}")]
-    RetriesExhausted {
-        host: String,
-        attempts: u32,
-        last: String,
-    },
-    /// The server answered, but not with what the API promises.
-    #[error("{host}: malformed answer for {subject}: {detail}")]
-    Malformed {
-        host: String,
-        subject: String,
-        detail: String,
-    },
-    /// A resource that must exist (e.g. an advisory id the index just listed) does not.
-    #[error("{host}: {subject} not found (HTTP 404)")]
-    NotFound { host: String, subject: String },
-    /// The request could not be built (bad base URL, unencodable body): a configuration error.
-    #[error("cannot request {url}: {detail}")]
-    InvalidRequest { url: String, detail: String },
-}
-
-fn seconds(d: Duration) -> String {
-    let secs = d.as_secs_f64();
-    if secs >= 1.0 && d.subsec_millis() == 0 {
-        format!("{}s", d.as_secs())
-    } else {
-        format!("{secs:.1}s")
-    }
-}
-
 /// One failed attempt, before it is attributed to a host.
 #[derive(Clone, Debug)]
 enum AttemptError {
     Timeout(Duration),
+    Stalled(Duration),
+    /// The connection could not be set up within the connect timeout.
+    ConnectTimeout(String),
+    /// The run's fetch deadline passed.
+    Deadline(Duration),
+    /// Body over the cap (permanent).
+    TooLarge(usize),
+    /// The shared body budget is spent by other answers (transient).
+    Busy(usize),
+    /// The host's breaker opened while this attempt waited for a slot: never sent.
+    Dropped,
+    Redirect(String),
     Connect(String),
     Transport(String),
     /// 5xx or 429.
@@ -180,6 +191,25 @@ impl fmt::Display for AttemptError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AttemptError::Timeout(after) => write!(f, "timed out after {}", seconds(*after)),
+            AttemptError::Stalled(after) => {
+                write!(f, "stalled, no answer progress for {}", seconds(*after))
+            }
+            AttemptError::ConnectTimeout(detail) => write!(f, "cannot connect: {detail}"),
+            AttemptError::Deadline(after) => {
+                write!(f, "fetch deadline of {} passed", seconds(*after))
+            }
+            AttemptError::TooLarge(limit) => write!(
+                f,
+                "answer larger than the {} MiB limit",
+                limit / (1024 * 1024)
+            ),
+            AttemptError::Busy(budget) => write!(
+                f,
+                "answers in flight exceed the {} MiB memory budget",
+                budget / (1024 * 1024)
+            ),
+            AttemptError::Dropped => write!(f, "circuit breaker opened while queued"),
+            AttemptError::Redirect(detail) => write!(f, "redirect refused: {detail}"),
             AttemptError::Connect(detail) => write!(f, "cannot connect: {detail}"),
             AttemptError::Transport(detail) => write!(f, "connection failed: {detail}"),
             AttemptError::Status { code, .. } => write!(f, "HTTP {code}"),
@@ -188,10 +218,52 @@ impl fmt::Display for AttemptError {
 }
 
 impl AttemptError {
+    /// A timeout class error: retried once at most (each costs a whole stall or attempt timeout).
+    fn is_timeout(&self) -> bool {
+        matches!(
+            self,
+            AttemptError::Timeout(_) | AttemptError::Stalled(_) | AttemptError::ConnectTimeout(_)
+        )
+    }
+
+    /// Worth another attempt (after a backoff)?
+    fn is_transient(&self) -> bool {
+        !matches!(
+            self,
+            AttemptError::TooLarge(_)
+                | AttemptError::Deadline(_)
+                | AttemptError::Dropped
+                | AttemptError::Redirect(_)
+        )
+    }
+
+    /// Does this failure say the host is down (for its breaker)? Our own limits do not.
+    fn blames_host(&self) -> bool {
+        matches!(
+            self,
+            AttemptError::Timeout(_)
+                | AttemptError::Stalled(_)
+                | AttemptError::ConnectTimeout(_)
+                | AttemptError::Connect(_)
+                | AttemptError::Transport(_)
+                | AttemptError::Status { .. }
+        )
+    }
+
     fn into_fetch_error(self, host: &str) -> FetchError {
         let host = host.to_string();
         match self {
             AttemptError::Timeout(after) => FetchError::Timeout { host, after },
+            AttemptError::Stalled(after) => FetchError::Stalled { host, after },
+            AttemptError::ConnectTimeout(detail) => FetchError::Connect { host, detail },
+            AttemptError::Deadline(deadline) => FetchError::Deadline { host, deadline },
+            AttemptError::TooLarge(limit) => FetchError::TooLarge { host, limit },
+            AttemptError::Busy(_) => FetchError::Transport {
+                host,
+                detail: self.to_string(),
+            },
+            AttemptError::Dropped => FetchError::BreakerOpen { host },
+            AttemptError::Redirect(detail) => FetchError::Redirect { host, detail },
             AttemptError::Connect(detail) => FetchError::Connect { host, detail },
             AttemptError::Transport(detail) => FetchError::Transport { host, detail },
             AttemptError::Status { code, .. } => FetchError::Status { host, code },
@@ -236,6 +308,11 @@ impl Drop for InFlight<'_> {
 
 struct Inner {
     client: reqwest::Client,
+    resolver: CachingResolver,
+    /// When the run's fetch deadline passes.
+    deadline: Instant,
+    /// Body bytes buffered by attempts in flight (against `body_budget_bytes`).
+    buffered: AtomicU64,
     config: HttpConfig,
     permits: Semaphore,
     breakers: Mutex<HashMap<String, CircuitBreaker>>,
@@ -289,15 +366,21 @@ impl HttpClient {
         // reqwest is built with `rustls-no-provider`: a process-wide provider must exist before
         // the first client. Another caller may have installed one already; that one serves.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let resolver = CachingResolver::new();
         let client = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .connect_timeout(config.connect_timeout)
             .gzip(true)
+            .redirect(redirect_policy(config.max_redirects))
+            .dns_resolver(resolver.clone())
             .build()
             .map_err(|e| SourceError::Client(error_chain(&e)))?;
         Ok(HttpClient {
             inner: Arc::new(Inner {
                 client,
+                resolver,
+                deadline: Instant::now() + config.fetch_deadline,
+                buffered: AtomicU64::new(0),
                 permits: Semaphore::new(config.concurrency.max(1)),
                 config,
                 breakers: Mutex::new(HashMap::new()),
@@ -312,6 +395,11 @@ impl HttpClient {
 
     pub fn config(&self) -> &HttpConfig {
         &self.inner.config
+    }
+
+    /// Name lookups made so far: one per distinct host per run.
+    pub fn dns_lookups(&self) -> u64 {
+        self.inner.resolver.lookups()
     }
 
     /// Current network counters (see the module docs for what each counts).
@@ -400,10 +488,7 @@ impl HttpClient {
         let (answer, retries) = self
             .with_retries(source, &method, parsed, &host, subject, body)
             .await;
-        let bytes = match &answer {
-            Ok(Some(body)) => body.len() as u64,
-            _ => 0,
-        };
+        let bytes = live::body_bytes(&answer);
         let result = match answer {
             Err(e) => Err(e),
             Ok(None) => Ok(FetchResult::NotFound { retries }),
@@ -444,19 +529,6 @@ impl HttpClient {
         result
     }
 
-    /// Tell the live view where a request stands (queued, in flight, waiting to retry).
-    async fn live(&self, source: SourceKind, host: &str, subject: &str, phase: AttemptPhase) {
-        self.inner
-            .events
-            .emit(TelemetryEvent::Attempt(AttemptEvent {
-                source,
-                host: host.to_string(),
-                subject: subject.to_string(),
-                phase,
-            }))
-            .await;
-    }
-
     /// Attempts until an answer, a permanent error or the retry budget is spent.
     /// `Ok(None)` is a 404. Returns the retries made alongside.
     async fn with_retries(
@@ -469,9 +541,18 @@ impl HttpClient {
         body: Option<Vec<u8>>,
     ) -> (Result<Option<Vec<u8>>, FetchError>, u32) {
         let config = &self.inner.config;
+        let live = LiveRequest::new(&self.inner.events, source, host, subject, config.retries);
         let mut attempts: u32 = 0;
+        let mut timeouts: u32 = 0;
         let mut last_error: Option<AttemptError> = None;
         loop {
+            if Instant::now() >= self.inner.deadline {
+                let error = FetchError::Deadline {
+                    host: host.to_string(),
+                    deadline: config.fetch_deadline,
+                };
+                return (Err(error), attempts.saturating_sub(1));
+            }
             let (ticket, transition) = self.with_breaker(host, |b| {
                 let admission = b.admit(Instant::now());
                 (admission.ticket, admission.transition)
@@ -493,25 +574,38 @@ impl HttpClient {
                 ticket,
                 armed: true,
             };
+            live.queued().await;
+            let sending = live.in_flight(attempts + 1);
+            let result = self
+                .attempt(
+                    source,
+                    method,
+                    url.clone(),
+                    host,
+                    ticket,
+                    body.clone(),
+                    sending,
+                )
+                .await;
+            probe.armed = false;
+            if matches!(result, Err(AttemptError::Dropped)) {
+                // Never sent: says nothing about the host.
+                self.with_breaker(host, |b| b.on_abandoned(ticket));
+                let error = match last_error {
+                    None => FetchError::BreakerOpen {
+                        host: host.to_string(),
+                    },
+                    Some(e) => exhausted(host, attempts, e),
+                };
+                return (Err(error), attempts.saturating_sub(1));
+            }
             if attempts > 0 {
                 self.inner.counters.retries.fetch_add(1, Ordering::SeqCst);
             }
             attempts += 1;
-            let of = config.retries + 1;
-            self.live(source, host, subject, AttemptPhase::Queued).await;
-            let result = self
-                .attempt(source, method, url.clone(), body.clone(), async {
-                    let phase = AttemptPhase::InFlight {
-                        attempt: attempts,
-                        of,
-                    };
-                    self.live(source, host, subject, phase).await;
-                })
-                .await;
-            probe.armed = false;
 
             let host_failed = match &result {
-                Err(_) => true,
+                Err(e) => e.blames_host(),
                 Ok(answer) => answer.status.is_server_error(),
             };
             let transition = self.with_breaker(host, |b| {
@@ -540,16 +634,29 @@ impl HttpClient {
                     }
                 }
                 Ok(answer) => {
-                    let error = FetchError::Status {
-                        host: host.to_string(),
-                        code: answer.status.as_u16(),
+                    let error = if answer.status.is_redirection() {
+                        FetchError::Redirect {
+                            host: host.to_string(),
+                            detail: format!("HTTP {} without a usable Location", answer.status),
+                        }
+                    } else {
+                        FetchError::Status {
+                            host: host.to_string(),
+                            code: answer.status.as_u16(),
+                        }
                     };
                     return (Err(error), attempts - 1);
                 }
                 Err(e) => e,
             };
 
-            if attempts > config.retries {
+            if failure.is_timeout() {
+                timeouts += 1;
+            }
+            if !failure.is_transient() {
+                return (Err(failure.into_fetch_error(host)), attempts - 1);
+            }
+            if attempts > config.retries || timeouts > 1 {
                 return (Err(exhausted(host, attempts, failure)), attempts - 1);
             }
             let wait = match &failure {
@@ -569,35 +676,40 @@ impl HttpClient {
                 }
                 _ => self.backoff(attempts - 1),
             };
-            let phase = AttemptPhase::Retrying {
-                attempt: attempts,
-                of,
-                retry_in: wait,
-                reason: failure.to_string(),
-            };
-            self.live(source, host, subject, phase).await;
+            live.retrying(attempts, wait, failure.to_string()).await;
             last_error = Some(failure);
             tokio::time::sleep(wait).await;
         }
     }
 
-    /// One exchange under the concurrency bound, timed into the tracker; `sending` runs once a
-    /// connection slot is granted (the live view's "in flight").
+    /// One exchange under the concurrency bound, timed into the tracker. Dropped unsent when
+    /// the host's breaker opened while it waited for a slot; cut at the stall timeout, the
+    /// attempt timeout or the fetch deadline, whichever comes first. Sent: `sending` runs.
+    #[allow(clippy::too_many_arguments)]
     async fn attempt(
         &self,
         source: SourceKind,
         method: &Method,
         url: Url,
+        host: &str,
+        ticket: Ticket,
         body: Option<Vec<u8>>,
         sending: impl Future<Output = ()>,
     ) -> Result<Answer, AttemptError> {
         let inner = &self.inner;
-        // Nothing closes the semaphore; the error arm exists only to avoid an unwrap.
-        let _permit = inner
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| AttemptError::Transport("client shut down".to_string()))?;
+        let config = &inner.config;
+        // Waiting for a slot counts against the fetch deadline too.
+        let permit = tokio::time::timeout_at(inner.deadline.into(), inner.permits.acquire()).await;
+        let _permit = match permit {
+            Err(_) => return Err(AttemptError::Deadline(config.fetch_deadline)),
+            // Nothing closes the semaphore; the error arm exists only to avoid an unwrap.
+            Ok(permit) => {
+                permit.map_err(|_| AttemptError::Transport("client shut down".to_string()))?
+            }
+        };
+        if self.with_breaker(host, |b| b.rejects_queued(ticket)) {
+            return Err(AttemptError::Dropped);
+        }
         sending.await;
         let _in_flight = InFlight::enter(&inner.counters);
         inner.counters.requests.fetch_add(1, Ordering::SeqCst);
@@ -611,26 +723,44 @@ impl HttpClient {
                 .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
                 .body(body);
         }
-        let timeout = inner.config.request_timeout;
         let started = Instant::now();
+        let attempt_end = started + config.request_timeout;
+        let (end, on_end) = if attempt_end <= inner.deadline {
+            (attempt_end, AttemptError::Timeout(config.request_timeout))
+        } else {
+            (
+                inner.deadline,
+                AttemptError::Deadline(config.fetch_deadline),
+            )
+        };
         let exchange = async {
-            let response = request.send().await.map_err(classify)?;
+            let response = match tokio::time::timeout(config.stall_timeout, request.send()).await {
+                Err(_) => return Err(AttemptError::Stalled(config.stall_timeout)),
+                Ok(response) => response.map_err(classify)?,
+            };
             let status = response.status();
             let retry_after = response
                 .headers()
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_retry_after);
-            let body: Vec<u8> = response.bytes().await.map_err(classify)?.into();
+            let body = body::read_body(response, config, &self.inner.buffered)
+                .await
+                .map_err(|e| match e {
+                    BodyError::Stalled(after) => AttemptError::Stalled(after),
+                    BodyError::TooLarge(limit) => AttemptError::TooLarge(limit),
+                    BodyError::Busy(budget) => AttemptError::Busy(budget),
+                    BodyError::Read(e) => classify(e),
+                })?;
             Ok(Answer {
                 status,
                 retry_after,
                 body,
             })
         };
-        let result = match tokio::time::timeout(timeout, exchange).await {
+        let result = match tokio::time::timeout_at(end.into(), exchange).await {
             Ok(result) => result,
-            Err(_) => Err(AttemptError::Timeout(timeout)),
+            Err(_) => Err(on_end),
         };
         inner.tracker.record(tracker_op(source), started.elapsed());
         if let Ok(answer) = &result {
@@ -725,8 +855,12 @@ pub fn host_of(url: &str) -> String {
 
 fn classify(error: reqwest::Error) -> AttemptError {
     let detail = error_chain(&error);
-    if error.is_timeout() {
-        AttemptError::Transport(format!("timed out: {detail}"))
+    if error.is_redirect() {
+        AttemptError::Redirect(detail)
+    } else if error.is_timeout() {
+        // The only timeout reqwest enforces here is the connect timeout (ours wrap the rest):
+        // a host dropping connection attempts costs that each time, so it counts as a timeout.
+        AttemptError::ConnectTimeout(detail)
     } else if error.is_connect() {
         AttemptError::Connect(detail)
     } else {
@@ -761,22 +895,4 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
         .assume_utc();
     let delta = date - time::OffsetDateTime::now_utc();
     Some(Duration::try_from(delta).unwrap_or(Duration::ZERO))
-}
-
-/// Decode a JSON body; large bodies on the blocking pool.
-async fn decode_json<T>(body: Vec<u8>) -> Result<T, String>
-where
-    T: DeserializeOwned + Send + 'static,
-{
-    if body.len() > BLOCKING_PARSE_THRESHOLD {
-        tokio::task::spawn_blocking(move || parse_json(&body))
-            .await
-            .map_err(|e| format!("decoder stopped: {e}"))?
-    } else {
-        parse_json(&body)
-    }
-}
-
-fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-    serde_json::from_slice::<T>(body).map_err(|e| format!("invalid JSON: {e}"))
 }

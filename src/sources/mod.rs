@@ -5,12 +5,20 @@
 //! [`FetchError`] the engine turns into an `Unknown`; nothing here ever answers "clean" for data it
 //! could not get.
 
+mod body;
 pub mod breaker;
 pub mod cvss;
+mod fetch_error;
 pub mod http;
+mod live;
 pub mod osv;
 pub mod osv_db;
 pub mod pypi;
+pub mod resolve;
+pub mod strict;
+
+#[cfg(test)]
+mod fuzz_tests;
 
 use std::path::PathBuf;
 
@@ -48,6 +56,11 @@ pub enum SourceError {
         column: usize,
         detail: String,
     },
+
+    /// The database holds no PyPI advisory at all: it cannot prove anything about PyPI
+    /// packages, and "no advisories" from it would be a silent pass.
+    #[error("{}: not an OSV database for PyPI: {detail}", path.display())]
+    NoPypiRecords { path: PathBuf, detail: String },
 
     /// The path is neither a directory nor a `.zip` file.
     #[error("{}: not an OSV database (expected a directory of OSV JSON files or an OSV all.zip)", path.display())]

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::cvss;
 use super::http::{FetchError, FetchResult, HttpClient, host_of};
 use super::pypi::path_segment;
+use super::strict::Object;
 use crate::model::{SeverityScore, Vulnerability, normalize_name};
 use crate::telemetry::SourceKind;
 
@@ -365,25 +366,73 @@ struct BatchPackage<'a> {
     ecosystem: &'a str,
 }
 
-#[derive(Deserialize)]
-struct BatchResponse {
-    #[serde(default)]
-    results: Vec<BatchResult>,
+/// A querybatch answer, parsed strictly: OSV answers `{"results": [...]}` with one result per
+/// query, each `{}` or `{"vulns": [{"id", "modified"}], "next_page_token"}`
+/// (<https://google.github.io/osv.dev/post-v1-querybatch/>). Any other shape (a missing
+/// `results`, ids under another key, extra fields, wrong types) is not understood and so is an
+/// error for every query it answers, never "no advisories".
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchResponse {
+    results: Vec<Object<BatchResult>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct BatchResult {
     #[serde(default)]
-    vulns: Vec<BatchVuln>,
+    vulns: Vec<Object<BatchVuln>>,
     #[serde(default)]
     next_page_token: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct BatchVuln {
     id: String,
-    #[serde(default)]
     modified: String,
+}
+
+/// One query's page of a querybatch answer: its advisories and the token of its next page.
+pub type BatchPage = (Vec<AdvisoryRef>, Option<String>);
+
+impl BatchResponse {
+    /// Parse and check a querybatch answer for `queries` queries: one result per query, every
+    /// advisory with a non-empty id. Returns per query its advisories and its next page token.
+    pub fn parse(body: &[u8], queries: usize) -> Result<Vec<BatchPage>, String> {
+        let Object(response) = super::body::parse_json::<Object<BatchResponse>>(body)?;
+        response.check(queries)
+    }
+
+    fn check(self, queries: usize) -> Result<Vec<BatchPage>, String> {
+        if self.results.len() != queries {
+            return Err(format!(
+                "{} results for {} queries",
+                self.results.len(),
+                queries
+            ));
+        }
+        self.results
+            .into_iter()
+            .map(|Object(result)| {
+                let refs = result
+                    .vulns
+                    .into_iter()
+                    .map(|Object(v)| {
+                        if v.id.trim().is_empty() {
+                            Err("an advisory with an empty id".to_string())
+                        } else {
+                            Ok(AdvisoryRef {
+                                id: v.id,
+                                modified: v.modified,
+                            })
+                        }
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((refs, result.next_page_token.filter(|t| !t.is_empty())))
+            })
+            .collect()
+    }
 }
 
 /// An advisory named by a querybatch answer: its id and the `modified` time of the record,
@@ -485,10 +534,10 @@ impl OsvClient {
             };
             let response = match self
                 .http
-                .post_json::<_, BatchResponse>(SourceKind::Osv, &url, &subject, &request)
+                .post_json::<_, Object<BatchResponse>>(SourceKind::Osv, &url, &subject, &request)
                 .await
             {
-                Ok(FetchResult::Found { value, .. }) => value,
+                Ok(FetchResult::Found { value, .. }) => value.0,
                 Ok(FetchResult::NotFound { .. }) => {
                     let error = FetchError::NotFound {
                         host: host_of(&url),
@@ -502,28 +551,24 @@ impl OsvClient {
                     break;
                 }
             };
-            if response.results.len() != pending.len() {
-                let error = FetchError::Malformed {
-                    host: host_of(&url),
-                    subject,
-                    detail: format!(
-                        "{} results for {} queries",
-                        response.results.len(),
-                        pending.len()
-                    ),
-                };
-                fail_pending(&mut results, error);
-                break;
-            }
-            let mut next = Vec::new();
-            for ((index, _), result) in pending.iter().zip(response.results) {
-                if let Ok(ids) = &mut results[*index] {
-                    ids.extend(result.vulns.into_iter().map(|v| AdvisoryRef {
-                        id: v.id,
-                        modified: v.modified,
-                    }));
+            let answered = match response.check(pending.len()) {
+                Ok(answered) => answered,
+                Err(detail) => {
+                    let error = FetchError::Malformed {
+                        host: host_of(&url),
+                        subject,
+                        detail,
+                    };
+                    fail_pending(&mut results, error);
+                    break;
                 }
-                if let Some(token) = result.next_page_token.filter(|t| !t.is_empty()) {
+            };
+            let mut next = Vec::new();
+            for ((index, _), (refs, token)) in pending.iter().zip(answered) {
+                if let Ok(ids) = &mut results[*index] {
+                    ids.extend(refs);
+                }
+                if let Some(token) = token {
                     next.push((*index, Some(token)));
                 }
             }

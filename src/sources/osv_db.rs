@@ -35,19 +35,53 @@ impl OsvDatabase {
         };
         let metadata = fs::metadata(path).map_err(io_error)?;
         let mut records = Vec::new();
+        let mut json_files = 0usize;
         if metadata.is_dir() {
-            load_directory(path, &mut records)?;
+            load_directory(path, &mut records, &mut json_files)?;
         } else if path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
         {
-            load_zip(path, &mut records)?;
+            load_zip(path, &mut records, &mut json_files)?;
         } else {
             return Err(SourceError::NotADatabase {
                 path: path.to_path_buf(),
             });
         }
-        Ok(Self::from_records(records))
+        let db = Self::from_records(records);
+        if db.pypi_records() == 0 {
+            let detail = if json_files == 0 {
+                "no OSV JSON records in it".to_string()
+            } else {
+                let mut ecosystems: Vec<&str> = db
+                    .records
+                    .iter()
+                    .flat_map(|r| r.affected.iter())
+                    .filter_map(|a| a.package.as_ref().map(|p| p.ecosystem.as_str()))
+                    .collect();
+                ecosystems.sort_unstable();
+                ecosystems.dedup();
+                let named = if ecosystems.is_empty() {
+                    "no ecosystem named".to_string()
+                } else {
+                    format!("ecosystems: {}", ecosystems.join(", "))
+                };
+                format!("{json_files} JSON record(s), none about a PyPI package ({named})")
+            };
+            return Err(SourceError::NoPypiRecords {
+                path: path.to_path_buf(),
+                detail,
+            });
+        }
+        Ok(db)
+    }
+
+    /// Records about at least one PyPI package.
+    pub fn pypi_records(&self) -> usize {
+        let mut indexes: Vec<usize> = self.by_package.values().flatten().copied().collect();
+        indexes.sort_unstable();
+        indexes.dedup();
+        indexes.len()
     }
 
     /// Index records already in memory. A record appearing twice keeps its newest `modified`.
@@ -67,10 +101,12 @@ impl OsvDatabase {
         records.sort_by(|a, b| a.id.cmp(&b.id));
 
         let mut db = OsvDatabase::default();
+        // A `modified` date in the future is a clock error or a forgery: it must not make an
+        // old database look fresh to `max_db_age`.
+        let now = OffsetDateTime::now_utc();
         for (index, record) in records.iter().enumerate() {
-            db.newest_modified = db
-                .newest_modified
-                .max(crate::units::parse_timestamp(&record.modified));
+            let modified = crate::units::parse_timestamp(&record.modified).filter(|t| *t <= now);
+            db.newest_modified = db.newest_modified.max(modified);
             db.by_id.insert(record.id.clone(), index);
             let mut packages: Vec<String> = record.pypi_packages().collect();
             packages.sort();
@@ -141,7 +177,11 @@ fn is_json(name: &str) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
 }
 
-fn load_directory(dir: &Path, records: &mut Vec<OsvRecord>) -> Result<(), SourceError> {
+fn load_directory(
+    dir: &Path,
+    records: &mut Vec<OsvRecord>,
+    json_files: &mut usize,
+) -> Result<(), SourceError> {
     let io_error = |path: &Path, source| SourceError::Io {
         path: path.to_path_buf(),
         source,
@@ -156,20 +196,25 @@ fn load_directory(dir: &Path, records: &mut Vec<OsvRecord>) -> Result<(), Source
         // `symlink_metadata`: a symlinked directory is not followed (no loops).
         let metadata = fs::symlink_metadata(&path).map_err(|e| io_error(&path, e))?;
         if metadata.is_dir() {
-            load_directory(&path, records)?;
+            load_directory(&path, records, json_files)?;
         } else if path
             .file_name()
             .and_then(|n| n.to_str())
             .is_some_and(is_json)
         {
             let text = fs::read(&path).map_err(|e| io_error(&path, e))?;
+            *json_files += 1;
             records.push(parse_record(|| path.display().to_string(), &text)?);
         }
     }
     Ok(())
 }
 
-fn load_zip(path: &Path, records: &mut Vec<OsvRecord>) -> Result<(), SourceError> {
+fn load_zip(
+    path: &Path,
+    records: &mut Vec<OsvRecord>,
+    json_files: &mut usize,
+) -> Result<(), SourceError> {
     let zip_error = |detail: String| SourceError::Zip {
         path: path.to_path_buf(),
         detail,
@@ -196,6 +241,7 @@ fn load_zip(path: &Path, records: &mut Vec<OsvRecord>) -> Result<(), SourceError
         entry
             .read_to_end(&mut buffer)
             .map_err(|e| zip_error(format!("{name}: {e}")))?;
+        *json_files += 1;
         records.push(parse_record(
             || format!("{}!{name}", path.display()),
             &buffer,

@@ -20,15 +20,16 @@ use pep440_rs::Version;
 use serde::Deserialize;
 
 use super::http::{FetchError, FetchResult, HttpClient};
+use super::strict::Object;
 use crate::model::{RegistryInfo, normalize_name};
 use crate::telemetry::SourceKind;
 
 /// The parts of `/pypi/<name>/json` and `/pypi/<name>/<version>/json` we read.
 #[derive(Debug, Deserialize)]
 struct ProjectDocument {
-    info: Info,
+    info: Object<Info>,
     #[serde(default)]
-    releases: BTreeMap<String, Vec<ReleaseFile>>,
+    releases: BTreeMap<String, Vec<Object<ReleaseFile>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,10 +87,10 @@ impl PypiClient {
         let subject = format!("{normalized} {version}");
         let document = match self
             .http
-            .get_json::<ProjectDocument>(SourceKind::Pypi, &url, &subject)
+            .get_json::<Object<ProjectDocument>>(SourceKind::Pypi, &url, &subject)
             .await?
         {
-            FetchResult::Found { value, .. } => value,
+            FetchResult::Found { value, .. } => value.0,
             FetchResult::NotFound { .. } => return Ok(RegistryInfo::default()),
         };
         Ok(registry_info(document, version))
@@ -112,7 +113,7 @@ impl PypiClient {
         let subject = format!("{normalized} {version} license");
         Ok(self
             .http
-            .get_json::<ProjectDocument>(SourceKind::Pypi, &url, &subject)
+            .get_json::<Object<ProjectDocument>>(SourceKind::Pypi, &url, &subject)
             .await?
             .into_option()
             .map(|document| license_of(&document.info)))
@@ -149,6 +150,13 @@ fn registry_info(document: ProjectDocument, installed: &str) -> RegistryInfo {
     }
 }
 
+/// What [`PypiClient::release`] makes of a project document's bytes (the fuzz tests' entry).
+#[cfg(test)]
+pub(crate) fn parse_release(body: &[u8], installed: &str) -> Result<RegistryInfo, String> {
+    super::body::parse_json::<Object<ProjectDocument>>(body)
+        .map(|document| registry_info(document.0, installed))
+}
+
 fn license_of(info: &Info) -> IndexLicense {
     IndexLicense {
         // Old setuptools wrote the placeholder `UNKNOWN`: that is no license statement.
@@ -159,9 +167,9 @@ fn license_of(info: &Info) -> IndexLicense {
 
 /// The files of `installed`: exact key first, then PEP 440 equality (`2.31` == `2.31.0`).
 fn release_files<'a>(
-    releases: &'a BTreeMap<String, Vec<ReleaseFile>>,
+    releases: &'a BTreeMap<String, Vec<Object<ReleaseFile>>>,
     installed: &str,
-) -> Option<&'a Vec<ReleaseFile>> {
+) -> Option<&'a Vec<Object<ReleaseFile>>> {
     releases.get(installed).or_else(|| {
         releases
             .iter()
@@ -175,7 +183,7 @@ fn same_version(a: &str, b: &str) -> bool {
 }
 
 /// Earliest upload among the files, as RFC 3339.
-fn earliest_upload(files: &[ReleaseFile]) -> Option<String> {
+fn earliest_upload(files: &[Object<ReleaseFile>]) -> Option<String> {
     files
         .iter()
         .filter_map(|f| {

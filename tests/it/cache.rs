@@ -18,6 +18,7 @@ const HOUR: Duration = Duration::from_secs(3600);
 fn config(dir: &Path) -> CacheConfig {
     CacheConfig {
         dir: Some(dir.to_path_buf()),
+        redis_secret: depdash::cache::RedisSecret::new("test-fleet-secret"),
         ..CacheConfig::default()
     }
 }

@@ -1,4 +1,5 @@
 //! Integration tests: one binary, real files, real processes, real sockets on loopback.
+mod adversarial_net;
 mod architecture;
 mod cache;
 mod checks;

@@ -78,6 +78,19 @@ fn validate(schema: &Value, value: &Value, path: &str, errors: &mut Vec<String>)
     }
 }
 
+/// Panics with every violation when `report` does not match the documented schema.
+pub fn assert_matches_schema(report: &Value) {
+    let schema: Value = serde_json::from_str(include_str!("../../assets/report.schema.json"))
+        .expect("schema is JSON");
+    let mut errors = Vec::new();
+    validate(&schema, report, "$", &mut errors);
+    assert!(
+        errors.is_empty(),
+        "report does not match the schema:\n{}",
+        errors.join("\n")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_report_matches_the_documented_schema() {
     let schema: Value = serde_json::from_str(include_str!("../../assets/report.schema.json"))

@@ -92,6 +92,7 @@ fn test_config() -> HttpConfig {
         breaker_threshold: 1000,
         breaker_cooldown: Duration::from_secs(30),
         user_agent: "depdash-tests".to_string(),
+        ..HttpConfig::default()
     }
 }
 

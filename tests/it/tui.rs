@@ -20,8 +20,12 @@ impl Tmux {
         if Command::new("tmux").arg("-V").output().is_err() {
             return None;
         }
+        // One server per test: tests run in parallel in one process, and a shared socket would
+        // let one test's kill-server end another's session.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let tmux = Tmux {
-            socket: format!("depdash-test-{}-{width}", std::process::id()),
+            socket: format!("depdash-test-{}-{width}-{n}", std::process::id()),
         };
         let status = tmux
             .cmd()

@@ -2,9 +2,12 @@
 //! `/pypi/<name>/<version>/json`) and the OSV API (`POST /v1/querybatch`, `GET /v1/vulns/<id>`)
 //! from an in-memory dataset, with fault injection changeable while it runs (latency, 5xx by
 //! count, by period or seeded rate, 429 + Retry-After, trickled bodies, malformed JSON, connection
-//! resets) and counters (per endpoint, concurrency high-water mark, querybatch sizes).
+//! resets) and counters (per endpoint, concurrency high-water mark, querybatch sizes), plus
+//! hostile modes: canned answers of any shape (optionally gzip-encoded, e.g. a bomb), a black
+//! hole (accepts, reads the request, never answers), a stall after part of a body, and
+//! redirects; the `Authorization` headers received are recorded.
 //!
-//! Self-contained on purpose — only hyper, hyper-util, http-body-util, bytes, tokio and
+//! Self-contained on purpose — only hyper, hyper-util, http-body-util, bytes, tokio, flate2 and
 //! serde_json, nothing from depdash — so benches and examples can include it with `#[path]`.
 //!
 //! OSV matching here is deliberately independent of depdash's: a query matches a record when the
@@ -371,6 +374,55 @@ pub struct Faults {
     pub malformed: bool,
     /// OSV `querybatch`: most vulns per query per page (then `next_page_token`).
     pub page_size: Option<usize>,
+    /// Serve this answer instead of the real one (a wrong shape, a bomb...).
+    pub canned: Option<Canned>,
+    /// Accept, read the request, never answer (the connection stays open).
+    pub black_hole: bool,
+    /// Send this many bytes of the real answer, then stall forever.
+    pub stall_after: Option<usize>,
+    /// Answer `302` with `Location: <redirect_to><path>` (itself, for a loop).
+    pub redirect_to: Option<String>,
+}
+
+/// A canned answer: status, raw body, and whether the body is sent gzip-encoded
+/// (`Content-Encoding: gzip`, the body given already compressed).
+#[derive(Clone, Debug)]
+pub struct Canned {
+    pub status: u16,
+    pub body: Bytes,
+    pub gzip: bool,
+}
+
+impl Canned {
+    /// `200` with this JSON text as is.
+    pub fn json(text: &str) -> Self {
+        Canned {
+            status: 200,
+            body: Bytes::from(text.to_string()),
+            gzip: false,
+        }
+    }
+}
+
+/// A gzip stream that inflates to `mib` MiB of spaces while being ~1 KiB per MiB on the wire:
+/// one MiB compressed with a sync flush, then the next MiB's blocks (which only refer back to
+/// spaces) repeated. No trailer: a client must give up on the size long before the end.
+pub fn gzip_bomb(mib: usize) -> Bytes {
+    use std::io::Write as _;
+    let chunk = vec![b' '; 1 << 20];
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(&chunk).expect("compress");
+    encoder.flush().expect("flush");
+    let first = encoder.get_ref().len();
+    encoder.write_all(&chunk).expect("compress");
+    encoder.flush().expect("flush");
+    let stream = encoder.get_ref();
+    let repeat = stream[first..].to_vec();
+    let mut out = stream[..first].to_vec();
+    for _ in 1..mib.max(1) {
+        out.extend_from_slice(&repeat);
+    }
+    Bytes::from(out)
 }
 
 impl Default for Faults {
@@ -390,6 +442,10 @@ impl Default for Faults {
             trickle: None,
             malformed: false,
             page_size: None,
+            canned: None,
+            black_hole: false,
+            stall_after: None,
+            redirect_to: None,
         }
     }
 }
@@ -409,6 +465,8 @@ pub struct Stats {
     pub max_concurrent: u64,
     /// Number of queries in each querybatch request, in arrival order.
     pub querybatch_sizes: Vec<usize>,
+    /// `Authorization` header of each request that had one.
+    pub authorizations: Vec<String>,
 }
 
 struct State {
@@ -601,6 +659,18 @@ async fn handle(
 ) -> Result<Response<ResponseBody>, ResetConnection> {
     let guard = ConcurrencyGuard::enter(&state);
     let path = request.uri().path().to_string();
+    if let Some(auth) = request
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        state
+            .stats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .authorizations
+            .push(auth.to_string());
+    }
     let endpoint = route(request.method(), &path);
     {
         let mut stats = state.stats.lock().unwrap_or_else(|p| p.into_inner());
@@ -671,7 +741,37 @@ async fn handle(
         }
     }
 
+    if applies && faults.black_hole {
+        // Hold the connection open and never answer.
+        let _guard = guard;
+        std::future::pending::<()>().await;
+        unreachable!();
+    }
+    if applies && let Some(target) = &faults.redirect_to {
+        let mut response = json_response(302, json!({"message": "moved"}));
+        if let Ok(location) = hyper::header::HeaderValue::from_str(&format!("{target}{path}")) {
+            response
+                .headers_mut()
+                .insert(hyper::header::LOCATION, location);
+        }
+        return Ok(response);
+    }
+    if applies && let Some(canned) = &faults.canned {
+        let mut response = raw_response(canned.status, canned.body.clone());
+        if canned.gzip {
+            response.headers_mut().insert(
+                hyper::header::CONTENT_ENCODING,
+                hyper::header::HeaderValue::from_static("gzip"),
+            );
+        }
+        return Ok(response);
+    }
     let (status, document) = answer(&state, &endpoint, &body, faults.page_size);
+    if applies && let Some(sent) = faults.stall_after {
+        let bytes = Bytes::from(document.to_string());
+        let head = bytes.slice(..sent.min(bytes.len()));
+        return Ok(stalled_response(status, head, guard));
+    }
     if applies && faults.malformed && status == 200 {
         state
             .stats
@@ -898,6 +998,21 @@ fn trickled_response(
         hyper::header::CONTENT_TYPE,
         hyper::header::HeaderValue::from_static("application/json"),
     );
+    response
+}
+
+/// A body that sends `head` and then never ends (the sender is parked with the guard).
+fn stalled_response(status: u16, head: Bytes, guard: ConcurrencyGuard) -> Response<ResponseBody> {
+    let (sender, receiver) = mpsc::channel::<Bytes>(1);
+    tokio::spawn(async move {
+        let _guard = guard;
+        if sender.send(head).await.is_ok() {
+            // Keep the channel open until the client goes away.
+            sender.closed().await;
+        }
+    });
+    let mut response = Response::new(ChannelBody { receiver }.boxed());
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     response
 }
 
