@@ -329,3 +329,11 @@ fn the_history_chart_keeps_the_runs_of_this_target() {
     assert_eq!(labels[..2], ["a", "old"]);
     assert!(!labels.contains(&"b"), "another target's run: {labels:?}");
 }
+
+#[test]
+fn violations_sort_package_names_case_insensitively() {
+    let mut names = vec![Some("zope".to_string()), Some("Django".into()), Some("attrs".into())];
+    names.sort_by(super::view_state::by_name);
+    let names: Vec<&str> = names.iter().flatten().map(String::as_str).collect();
+    assert_eq!(names, ["attrs", "Django", "zope"]);
+}
