@@ -332,7 +332,11 @@ fn the_history_chart_keeps_the_runs_of_this_target() {
 
 #[test]
 fn violations_sort_package_names_case_insensitively() {
-    let mut names = vec![Some("zope".to_string()), Some("Django".into()), Some("attrs".into())];
+    let mut names = vec![
+        Some("zope".to_string()),
+        Some("Django".into()),
+        Some("attrs".into()),
+    ];
     names.sort_by(super::view_state::by_name);
     let names: Vec<&str> = names.iter().flatten().map(String::as_str).collect();
     assert_eq!(names, ["attrs", "Django", "zope"]);
