@@ -332,7 +332,7 @@ fn the_history_chart_keeps_the_runs_of_this_target() {
 
 #[test]
 fn violations_sort_package_names_case_insensitively() {
-    let mut names = vec![
+    let mut names = [
         Some("zope".to_string()),
         Some("Django".into()),
         Some("attrs".into()),
