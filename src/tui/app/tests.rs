@@ -211,6 +211,17 @@ fn exception_prompt_yields_a_write_intent_with_the_reason() {
     press(&mut app, KeyCode::Char('3'));
     press(&mut app, KeyCode::Char('e'));
     assert_eq!(app.input_mode(), InputMode::Text);
+    // An empty (or blank) reason is refused; the prompt stays open.
+    typed(&mut app, "  ");
+    assert_eq!(press(&mut app, KeyCode::Enter), None);
+    assert!(matches!(app.overlays.last(), Some(Overlay::Prompt(_))));
+    assert!(
+        app.status
+            .as_ref()
+            .is_some_and(|m| m.text.contains("a reason is required")),
+        "{:?}",
+        app.status
+    );
     typed(&mut app, "legal ok'd ");
     let intent = press(&mut app, KeyCode::Enter);
     assert_eq!(
