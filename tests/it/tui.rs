@@ -145,24 +145,11 @@ impl Setup {
 
     /// Arguments shared by the dashboard and the headless run.
     fn args(&self, report: &Path) -> Vec<String> {
-        let url = self.server.url();
-        [
-            self.path("site-packages").display().to_string(),
-            "--config".into(),
-            self.path("depdash.toml").display().to_string(),
-            "--pypi-url".into(),
-            url.clone(),
-            "--osv-url".into(),
-            url,
-            "--cache-dir".into(),
-            self.path("cache").display().to_string(),
-            "--no-history".into(),
-            "--format".into(),
-            "json".into(),
-            "--output".into(),
-            report.display().to_string(),
-        ]
-        .into()
+        let mut args = crate::watch::run_args(self.dir.path(), &self.server.url());
+        let output = ["--format", "json", "--output"].map(String::from);
+        args.extend(output);
+        args.push(report.display().to_string());
+        args
     }
 }
 

@@ -78,20 +78,7 @@ impl WatchSetup {
 
     /// Arguments for a run over the environment; every state directory is inside the temp dir.
     pub fn args(&self) -> Vec<String> {
-        let url = self.server.url();
-        [
-            self.path("site-packages").display().to_string(),
-            "--config".into(),
-            self.path("depdash.toml").display().to_string(),
-            "--pypi-url".into(),
-            url.clone(),
-            "--osv-url".into(),
-            url,
-            "--cache-dir".into(),
-            self.path("cache").display().to_string(),
-            "--no-history".into(),
-        ]
-        .into()
+        run_args(self.dir.path(), &self.server.url())
     }
 
     /// Environment variables that keep depdash's logs and state out of the user's directories.
@@ -109,6 +96,25 @@ impl WatchSetup {
         .map(|k| (k.to_string(), home.clone()))
         .collect()
     }
+}
+
+/// A run over `dir`'s `site-packages` with its `depdash.toml` and its own `cache`, both sources
+/// at `url`, no history.
+pub fn run_args(dir: &std::path::Path, url: &str) -> Vec<String> {
+    let path = |rel: &str| dir.join(rel).display().to_string();
+    [
+        path("site-packages"),
+        "--config".into(),
+        path("depdash.toml"),
+        "--pypi-url".into(),
+        url.into(),
+        "--osv-url".into(),
+        url.into(),
+        "--cache-dir".into(),
+        path("cache"),
+        "--no-history".into(),
+    ]
+    .into()
 }
 
 /// Poll `text` until `pred` holds; panics with the text after `timeout`.
