@@ -36,7 +36,7 @@ pub async fn watch(
                 // A failed run (e.g. a policy file that no longer parses) is said, and the
                 // watch goes on: the next change may fix it.
                 Err(Error::Engine(message)) if message == STOPPED => break,
-                Err(e) => eprintln!("error: {e}"),
+                Err(e) => eprintln!("error: {}", crate::term_text::clean_lines(&e.to_string())),
             },
             _ = tokio::signal::ctrl_c() => break,
         }
@@ -59,7 +59,7 @@ async fn next_report(handle: &mut EngineHandle, progress: &mut Progress) -> Resu
             EngineEvent::Failed(error) => break Err(*error),
             EngineEvent::Warning(message) => {
                 progress.clear();
-                eprintln!("warning: {message}");
+                eprintln!("warning: {}", crate::term_text::clean_lines(&message));
             }
             EngineEvent::InputsChanged { what, at } => {
                 progress.clear();
@@ -68,7 +68,8 @@ async fn next_report(handle: &mut EngineHandle, progress: &mut Progress) -> Resu
                     at.hour(),
                     at.minute(),
                     at.second(),
-                    what.join(", ")
+                    // File names come from outside: no control characters to the terminal.
+                    crate::term_text::clean_lines(&what.join(", "))
                 );
             }
             EngineEvent::InventoryDone { packages, .. } => {
