@@ -10,6 +10,7 @@ pub mod breaker;
 pub mod cvss;
 mod fetch_error;
 pub mod http;
+mod live;
 pub mod osv;
 pub mod osv_db;
 pub mod osv_download;
