@@ -17,6 +17,10 @@ pub enum Action {
     Bottom,
     /// Enter in normal mode: open the drill-down of the selected row.
     Select,
+    /// → / l: expand the selected package's findings (violations screen).
+    Expand,
+    /// ← / h: collapse the package the selection is in (violations screen).
+    Collapse,
     /// Esc in normal mode: close the top overlay, else clear the filter.
     Back,
     Rerun,

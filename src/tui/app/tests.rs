@@ -237,8 +237,11 @@ fn exception_prompt_yields_a_write_intent_with_the_reason() {
     assert!(app.overlays.is_empty());
 
     // From a vulnerability drill-down: an ignore for that advisory; Esc cancels.
+    // urllib3's two advisories are one line: Enter expands it, j selects the first.
     press(&mut app, KeyCode::Char('j'));
     press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Enter);
     press(&mut app, KeyCode::Char('j'));
     press(&mut app, KeyCode::Enter);
     press(&mut app, KeyCode::Char('e'));

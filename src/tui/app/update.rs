@@ -113,7 +113,21 @@ impl App {
                 self.packages_view.status_filter = self.packages_view.status_filter.next();
                 self.refilter();
             }
+            Action::Select if self.screen == Screen::Violations => {
+                if matches!(
+                    self.selected_violation(),
+                    Some(ViolationRow::Package { .. })
+                ) {
+                    self.toggle_package(None);
+                } else {
+                    self.open_detail();
+                }
+            }
             Action::Select => self.open_detail(),
+            Action::Expand if self.screen == Screen::Violations => self.toggle_package(Some(true)),
+            Action::Collapse if self.screen == Screen::Violations => {
+                self.toggle_package(Some(false))
+            }
             Action::Exception => {
                 if let Some(ViolationRow::Finding(i)) = self
                     .selected_violation()
@@ -243,6 +257,47 @@ impl App {
             })),
             Err(why) => self.set_status(MessageKind::Error, format!("no exception: {why}")),
         }
+    }
+
+    /// Expand (`Some(true)`), collapse (`Some(false)`) or toggle the package the selection is
+    /// on or inside; the selection lands on the package's line.
+    pub(super) fn toggle_package(&mut self, to: Option<bool>) {
+        let view = &self.violations_view;
+        let Some(&row) = view.selectable.get(view.selected) else {
+            return;
+        };
+        // A finding inside an expanded package: its package is the nearest package line above.
+        let owner = view.rows[..=row].iter().rev().find_map(|r| match r {
+            ViolationRow::Package {
+                group,
+                package,
+                members,
+                ..
+            } => Some((*group, package.clone(), members.clone())),
+            _ => None,
+        });
+        let Some((group, package, _)) = owner.filter(|(_, _, members)| {
+            matches!(&view.rows[row], ViolationRow::Package { .. })
+                || matches!(&view.rows[row], ViolationRow::Finding(i) if members.contains(i))
+        }) else {
+            return;
+        };
+        let key = (group, package);
+        let open = to.unwrap_or(!self.violations_view.expanded.contains(&key));
+        if open {
+            self.violations_view.expanded.insert(key.clone());
+        } else {
+            self.violations_view.expanded.remove(&key);
+        }
+        self.rebuild_violations();
+        let view = &mut self.violations_view;
+        if let Some(at) = view.selectable.iter().position(|&r| {
+            matches!(&view.rows[r], ViolationRow::Package { group, package, .. }
+                if (*group, package.as_str()) == (key.0, key.1.as_str()))
+        }) {
+            view.selected = at;
+        }
+        self.clamp_offset_violations();
     }
 
     pub(super) fn move_selection(&mut self, by: isize) {

@@ -1,6 +1,6 @@
 //! View state: screens, overlays, drill-downs and the sorted, filtered rows each screen shows.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{Check, Finding, PackageReport, PackageStatus, Severity, Unknown};
 
@@ -160,6 +160,15 @@ pub enum ViolationRow {
         /// Unknowns group only: how many fail the run.
         blocking: usize,
     },
+    /// A package with several findings in one group: one line that expands into them.
+    Package {
+        group: Group,
+        /// Normalised package name (the key of `ViolationsView::expanded`).
+        package: String,
+        /// Indices into `App::findings()`, most severe first.
+        members: Vec<usize>,
+        expanded: bool,
+    },
     /// Index into `App::findings()`.
     Finding(usize),
     /// Index into `App::unknowns()`.
@@ -237,6 +246,8 @@ pub struct ViolationsView {
     /// Index into `selectable`.
     pub selected: usize,
     pub offset: usize,
+    /// Packages whose findings are shown one by one, per group.
+    pub expanded: BTreeSet<(Group, String)>,
 }
 
 impl App {
@@ -320,15 +331,9 @@ impl App {
         for (i, f) in findings.iter().enumerate() {
             by_group.entry(Group::of(f.check)).or_default().push(i);
         }
+        let expanded = &self.violations_view.expanded;
         let mut rows = Vec::new();
-        for (group, mut members) in by_group {
-            members.sort_by(|&a, &b| {
-                let (a, b) = (&findings[a], &findings[b]);
-                b.severity
-                    .cmp(&a.severity)
-                    .then_with(|| by_name(&a.package, &b.package))
-                    .then_with(|| a.code.cmp(&b.code))
-            });
+        for (group, members) in by_group {
             let count = |s: Severity| {
                 members
                     .iter()
@@ -342,7 +347,32 @@ impl App {
                 notes: count(Severity::Note),
                 blocking: 0,
             });
-            rows.extend(members.into_iter().map(ViolationRow::Finding));
+            for mut bucket in by_package(findings, members) {
+                bucket.sort_by(|&a, &b| {
+                    let (a, b) = (&findings[a], &findings[b]);
+                    // Stable: advisories keep the engine's order.
+                    b.severity
+                        .cmp(&a.severity)
+                        .then_with(|| a.code.cmp(&b.code))
+                });
+                let package = findings[bucket[0]].package.as_deref();
+                match package.filter(|_| bucket.len() > 1) {
+                    Some(name) => {
+                        let package = crate::model::normalize_name(name);
+                        let open = expanded.contains(&(group, package.clone()));
+                        rows.push(ViolationRow::Package {
+                            group,
+                            package,
+                            members: bucket.clone(),
+                            expanded: open,
+                        });
+                        if open {
+                            rows.extend(bucket.into_iter().map(ViolationRow::Finding));
+                        }
+                    }
+                    None => rows.extend(bucket.into_iter().map(ViolationRow::Finding)),
+                }
+            }
         }
         if !unknowns.is_empty() {
             let mut members: Vec<usize> = (0..unknowns.len()).collect();
@@ -398,6 +428,30 @@ impl App {
         let view = &self.packages_view;
         self.rows.get(*view.visible.get(view.selected)?)
     }
+}
+
+/// A group's findings bucketed by package (case-insensitive), most severe package first, then
+/// by name; findings about no package are buckets of their own.
+fn by_package(findings: &[Finding], members: Vec<usize>) -> Vec<Vec<usize>> {
+    let mut buckets: BTreeMap<Option<String>, Vec<usize>> = BTreeMap::new();
+    let mut loose = Vec::new();
+    for i in members {
+        match &findings[i].package {
+            Some(name) => buckets
+                .entry(Some(crate::model::normalize_name(name)))
+                .or_default()
+                .push(i),
+            None => loose.push(vec![i]),
+        }
+    }
+    let mut all: Vec<Vec<usize>> = buckets.into_values().chain(loose).collect();
+    let worst = |b: &Vec<usize>| b.iter().map(|&i| findings[i].severity).max();
+    all.sort_by(|a, b| {
+        worst(b)
+            .cmp(&worst(a))
+            .then_with(|| by_name(&findings[a[0]].package, &findings[b[0]].package))
+    });
+    all
 }
 
 /// The package a drill-down subject is about, if any.

@@ -482,7 +482,17 @@ mod tests {
     fn open(app: &mut App, package: &str) {
         app.update(Action::GoTo(Screen::Violations));
         app.update(Action::Top);
-        for _ in 0..app.violations_view.selectable.len() {
+        for _ in 0..app.findings().len() * 2 {
+            // A package with several findings is one line until it is expanded.
+            if let Some(ViolationRow::Package {
+                package: name,
+                expanded: false,
+                ..
+            }) = app.selected_violation()
+                && name == package
+            {
+                app.update(Action::Expand);
+            }
             if let Some(ViolationRow::Finding(i)) = app.selected_violation()
                 && app.findings()[*i].package.as_deref() == Some(package)
             {

@@ -1,5 +1,7 @@
-//! Violations: findings grouped by check, then the unknowns with their reasons. Enter drills
-//! down; `e` starts an exception for the selected license or vulnerability finding.
+//! Violations: findings grouped by check, then by package (a package with several findings is
+//! one line with the engine's fix, expanded by Enter/→ and collapsed by Enter/←), then the
+//! unknowns with their reasons. Enter on a finding drills down; `e` starts an exception for the
+//! selected license or vulnerability finding.
 //!
 //! ```text
 //! ╭ Violations  4 violations · 2 warnings · 1 unknown (1 blocking) ──────────────╮
@@ -62,6 +64,44 @@ fn package_label(package: Option<&str>, version: Option<&str>) -> String {
         (Some(p), None) => p.to_string(),
         (None, _) => "(whole run)".to_string(),
     }
+}
+
+/// One line for a package's findings: how many, and what clears them — the engine's
+/// [`crate::model::Fix`], the same the headless report and `depdash fix` print.
+fn package_summary(app: &App, members: &[usize]) -> String {
+    let findings = app.findings();
+    let advisories: Vec<&str> = members
+        .iter()
+        .filter_map(|&i| findings[i].advisory.as_deref())
+        .collect();
+    let mut text = if advisories.len() == members.len() {
+        plural(members.len(), "advisory")
+    } else {
+        plural(members.len(), "finding")
+    };
+    let fix = findings[members[0]]
+        .package
+        .as_deref()
+        .and_then(|name| app.package(name))
+        .and_then(|p| p.fix.as_ref());
+    if let Some(fix) = fix.filter(|_| !advisories.is_empty()) {
+        match &fix.version {
+            Some(version) => {
+                let cleared = advisories
+                    .iter()
+                    .filter(|a| fix.clears.iter().any(|c| c == *a))
+                    .count();
+                let what = if cleared == advisories.len() {
+                    "all".to_string()
+                } else {
+                    format!("{cleared} of {}", advisories.len())
+                };
+                text.push_str(&format!(" · upgrade to {version} clears {what}"));
+            }
+            None => text.push_str(&format!(" · no fix: {}", fix.reason)),
+        }
+    }
+    text
 }
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -128,15 +168,39 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 }
                 ListItem::new(Line::from(spans))
             }
+            ViolationRow::Package {
+                members, expanded, ..
+            } => {
+                let first = &findings[members[0]];
+                let worst = members.iter().map(|&i| findings[i].severity).max();
+                let fold = if *expanded { "▾" } else { "▸" };
+                ListItem::new(Line::from(vec![
+                    severity_marker(worst.unwrap_or(Severity::Note), theme),
+                    Span::raw(" "),
+                    Span::raw(label(format!(
+                        "{fold} {}",
+                        package_label(first.package.as_deref(), first.version.as_deref())
+                    ))),
+                    Span::raw("  "),
+                    Span::raw(truncate(&package_summary(app, members), message_width)),
+                ]))
+            }
             ViolationRow::Finding(i) => {
                 let f = &findings[*i];
+                // Inside an expanded package: indented under its line.
+                let nested = view.rows.iter().any(|r| {
+                    matches!(r, ViolationRow::Package { members, expanded: true, .. } if members.contains(i))
+                });
+                let text = package_label(f.package.as_deref(), f.version.as_deref());
+                let text = if nested {
+                    format!("  {}", f.advisory.as_deref().unwrap_or(&text))
+                } else {
+                    text
+                };
                 ListItem::new(Line::from(vec![
                     severity_marker(f.severity, theme),
                     Span::raw(" "),
-                    Span::raw(label(package_label(
-                        f.package.as_deref(),
-                        f.version.as_deref(),
-                    ))),
+                    Span::raw(label(text)),
                     Span::raw("  "),
                     Span::raw(truncate(&f.message, message_width)),
                 ]))
@@ -181,7 +245,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 mod tests {
     use super::super::test_support::screen;
     use crate::tui::action::Action;
-    use crate::tui::app::Screen;
+    use crate::tui::app::{Screen, ViolationRow};
     use crate::tui::testdata;
 
     #[test]
@@ -212,6 +276,94 @@ mod tests {
             );
             assert!(text.contains("licenses  1 violation · 1 warning"), "{text}");
         }
+    }
+
+    /// The violations screen with urllib3's fix set to `fix`, urllib3's line selected.
+    fn urllib3_app(fix: Option<crate::model::Fix>) -> crate::tui::app::App {
+        let mut report = testdata::report();
+        let urllib3 = report.packages.iter_mut().find(|p| p.name == "urllib3");
+        urllib3.expect("urllib3 is in the test report").fix = fix;
+        let mut app = testdata::finished_app(report);
+        app.update(Action::GoTo(Screen::Violations));
+        while !matches!(
+            app.selected_violation(),
+            Some(ViolationRow::Package { package, .. }) if package == "urllib3"
+        ) {
+            let before = app.violations_view.selected;
+            app.update(Action::Down);
+            assert_ne!(before, app.violations_view.selected, "no urllib3 line");
+        }
+        app
+    }
+
+    #[test]
+    fn a_package_with_several_advisories_is_one_line_with_the_engines_fix() {
+        let mut app = urllib3_app(Some(crate::model::Fix {
+            version: Some("1.26.18".into()),
+            clears: vec!["GHSA-v845-jxx5-vc9f".into(), "GHSA-g4mx-q9vg-27p4".into()],
+            reason: "smallest release clearing both".into(),
+        }));
+        let text = screen(&mut app, 120, 40);
+        assert!(
+            text.contains("▶ ✗ ▸ urllib3 1.26.5"),
+            "collapsed and selected:\n{text}"
+        );
+        assert!(
+            text.contains("2 advisories · upgrade to 1.26.18 clears all"),
+            "{text}"
+        );
+        assert!(!text.contains("GHSA-v845"), "collapsed:\n{text}");
+
+        // Enter expands (the advisories appear under it), ← collapses from inside.
+        app.update(Action::Select);
+        let text = screen(&mut app, 120, 40);
+        assert!(text.contains("▾ urllib3 1.26.5"), "{text}");
+        let cookie = text.find("GHSA-v845-jxx5-vc9f").expect("expanded");
+        let body = text.find("GHSA-g4mx-q9vg-27p4").expect("expanded");
+        assert!(cookie < body, "engine order:\n{text}");
+        app.update(Action::Down);
+        assert!(matches!(
+            app.selected_violation(),
+            Some(ViolationRow::Finding(_))
+        ));
+        app.update(Action::Collapse);
+        assert!(matches!(
+            app.selected_violation(),
+            Some(ViolationRow::Package {
+                expanded: false,
+                ..
+            })
+        ));
+        assert!(!screen(&mut app, 80, 24).contains("GHSA-v845"));
+        app.update(Action::Expand);
+        assert!(screen(&mut app, 80, 24).contains("GHSA-v845"));
+        app.update(Action::Select);
+        assert!(
+            !screen(&mut app, 80, 24).contains("GHSA-v845"),
+            "Enter toggles"
+        );
+    }
+
+    #[test]
+    fn a_partial_or_missing_fix_is_said_so() {
+        let mut app = urllib3_app(Some(crate::model::Fix {
+            version: Some("1.26.17".into()),
+            clears: vec!["GHSA-v845-jxx5-vc9f".into()],
+            reason: "pinned below 1.26.18 by requests".into(),
+        }));
+        let text = screen(&mut app, 120, 40);
+        assert!(text.contains("upgrade to 1.26.17 clears 1 of 2"), "{text}");
+
+        let mut app = urllib3_app(Some(crate::model::Fix {
+            version: None,
+            clears: vec![],
+            reason: "requests pins urllib3<1.27".into(),
+        }));
+        let text = screen(&mut app, 120, 40);
+        assert!(
+            text.contains("2 advisories · no fix: requests pins urllib3<1.27"),
+            "{text}"
+        );
     }
 
     #[test]
