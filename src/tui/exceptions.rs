@@ -22,6 +22,36 @@ pub struct PolicyException {
     pub package: String,
     pub kind: ExceptionKind,
     pub reason: String,
+    /// Last day the exception holds (vulnerability ignores only: `[[licenses.exceptions]]`
+    /// has no expiry in the policy format).
+    pub until: Option<time::Date>,
+}
+
+/// Why an expiry date typed into the prompt is refused.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ExpiryError {
+    #[error("an expiry date is required (YYYY-MM-DD): an ignore without one is forgotten")]
+    Missing,
+    #[error("`{0}` is not a date; expected YYYY-MM-DD, e.g. 2027-01-31")]
+    Invalid(String),
+    #[error("{0} is in the past: the ignore would be expired already")]
+    Past(time::Date),
+}
+
+/// The expiry a user typed, checked as the policy loader will read it (YYYY-MM-DD, inclusive)
+/// and not before `today`.
+pub fn parse_expiry(text: &str, today: time::Date) -> Result<time::Date, ExpiryError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ExpiryError::Missing);
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date =
+        time::Date::parse(text, &format).map_err(|_| ExpiryError::Invalid(text.to_string()))?;
+    if date < today {
+        return Err(ExpiryError::Past(date));
+    }
+    Ok(date)
 }
 
 /// A TOML string literal (quoted and escaped).
@@ -44,10 +74,13 @@ impl PolicyException {
                 )
             }
             ExceptionKind::Vulnerability { id } => format!(
-                "# {}\n[[{table_prefix}vulnerabilities.ignore]]\nid = {}\nreason = {}\n",
+                "# {}\n[[{table_prefix}vulnerabilities.ignore]]\nid = {}\nreason = {}\n{}",
                 self.package.replace('\n', " "),
                 toml_string(id),
                 toml_string(&self.reason),
+                self.until
+                    .map(|d| format!("until = {d}\n"))
+                    .unwrap_or_default(),
             ),
         }
     }
@@ -124,6 +157,7 @@ mod tests {
                 ids: ids.iter().map(|s| s.to_string()).collect(),
             },
             reason: reason.into(),
+            until: None,
         }
     }
 
@@ -158,11 +192,18 @@ mod tests {
                 id: "GHSA-v845-jxx5-vc9f".into(),
             },
             reason: "not reachable".into(),
+            until: Some(time::macros::date!(2027 - 01 - 31)),
         };
         append_exception(&path, &ignore).unwrap();
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert!(written.contains("\nuntil = 2027-01-31\n"), "{written}");
         let policy = policy::load(&path).unwrap();
         assert_eq!(policy.vulnerabilities.ignore[0].id, "GHSA-v845-jxx5-vc9f");
         assert_eq!(policy.vulnerabilities.ignore[0].reason, "not reachable");
+        assert_eq!(
+            policy.vulnerabilities.ignore[0].until,
+            Some(time::macros::date!(2027 - 01 - 31))
+        );
         // Appending twice keeps both.
         append_exception(&path, &ignore).unwrap();
         assert_eq!(policy::load(&path).unwrap().vulnerabilities.ignore.len(), 2);
@@ -215,6 +256,27 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 3, "{names:?}");
+    }
+
+    #[test]
+    fn expiry_must_be_a_date_today_or_later() {
+        let today = time::macros::date!(2026 - 12 - 01);
+        assert_eq!(parse_expiry(" 2026-12-01 ", today), Ok(today));
+        assert_eq!(
+            parse_expiry("2027-02-28", today),
+            Ok(time::macros::date!(2027 - 02 - 28))
+        );
+        assert_eq!(parse_expiry("  ", today), Err(ExpiryError::Missing));
+        for bad in ["2027-02-30", "31.01.2027", "2027-1-5x", "tomorrow"] {
+            assert!(
+                matches!(parse_expiry(bad, today), Err(ExpiryError::Invalid(_))),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            parse_expiry("2026-11-30", today),
+            Err(ExpiryError::Past(time::macros::date!(2026 - 11 - 30)))
+        );
     }
 
     #[test]

@@ -1486,6 +1486,7 @@ fn nothing_lost_policy_exception_edits_the_file_behind_a_symlink_and_keeps_its_m
                 ids: vec!["LGPL-2.1-or-later".into()],
             },
             reason: "reviewed".into(),
+            until: None,
         },
     )
     .unwrap();
@@ -1520,6 +1521,7 @@ fn nothing_lost_invalid_policy_exception_leaves_the_file_untouched() {
                 ids: vec!["NOT AN SPDX ID((".into()],
             },
             reason: "r".into(),
+            until: None,
         },
     );
     assert!(err.is_err());

@@ -17,8 +17,8 @@ use store::LiveRun;
 pub use store::{Health, PackageRow, Phase, SourceStats, VulnCount};
 pub use update::Intent;
 pub use view_state::{
-    Detail, DetailSubject, Group, MessageKind, Overlay, PackagesView, Prompt, Screen, SortColumn,
-    StatusFilter, StatusMessage, ViolationRow, ViolationsView, subject_package,
+    Detail, DetailSubject, Group, MessageKind, Overlay, PackagesView, Prompt, PromptField, Screen,
+    SortColumn, StatusFilter, StatusMessage, ViolationRow, ViolationsView, subject_package,
 };
 
 use std::collections::BTreeMap;
@@ -74,6 +74,8 @@ pub struct App {
     /// Wall clock of the run in progress, advanced by `tick`.
     clock: Duration,
     viewport: (u16, u16),
+    /// The day exception expiries are checked against (UTC; tests fix it).
+    today: time::Date,
     /// Something changed since the last frame: redraw.
     dirty: bool,
 }
@@ -115,6 +117,7 @@ impl App {
             last_change: None,
             clock: Duration::ZERO,
             viewport: (80, 24),
+            today: time::OffsetDateTime::now_utc().date(),
             dirty: true,
         }
     }
@@ -334,6 +337,15 @@ impl App {
             self.history = history;
             self.trim_history();
         }
+    }
+
+    /// The day an exception's expiry must not be before.
+    pub fn set_today(&mut self, today: time::Date) {
+        self.today = today;
+    }
+
+    pub fn today(&self) -> time::Date {
+        self.today
     }
 
     pub fn set_viewport(&mut self, width: u16, height: u16) {

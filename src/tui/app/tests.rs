@@ -232,6 +232,7 @@ fn exception_prompt_yields_a_write_intent_with_the_reason() {
                 ids: vec!["GPL-3.0-only".into()]
             },
             reason: "legal ok'd".into(),
+            until: None,
         }))
     );
     assert!(app.overlays.is_empty());
@@ -255,6 +256,46 @@ fn exception_prompt_yields_a_write_intent_with_the_reason() {
         }
     );
     press(&mut app, KeyCode::Esc);
+    assert!(matches!(app.overlays.last(), Some(Overlay::Detail(_))));
+
+    // A vulnerability ignore asks for an expiry after the reason: invalid and past dates are
+    // refused with the prompt kept; the first valid day is today.
+    app.set_today(time::macros::date!(2026 - 12 - 01));
+    press(&mut app, KeyCode::Char('e'));
+    typed(&mut app, "not reachable");
+    assert_eq!(press(&mut app, KeyCode::Enter), None);
+    let Some(Overlay::Prompt(prompt)) = app.overlays.last() else {
+        panic!("{:?}", app.overlays);
+    };
+    assert_eq!(prompt.field, PromptField::Until);
+    let refused = |app: &mut App, text: &str, why: &str| {
+        typed(app, text);
+        assert_eq!(press(app, KeyCode::Enter), None, "{text}");
+        assert!(matches!(app.overlays.last(), Some(Overlay::Prompt(_))));
+        let status = app.status.as_ref().map(|m| (m.kind, m.text.clone()));
+        assert!(
+            matches!(&status, Some((MessageKind::Error, t)) if t.contains(why)),
+            "{text}: {status:?}"
+        );
+        for _ in 0..text.len() {
+            press(app, KeyCode::Backspace);
+        }
+    };
+    refused(&mut app, "", "an expiry date is required");
+    refused(&mut app, "2027-13-01", "is not a date");
+    refused(&mut app, "2026-11-30", "in the past");
+    typed(&mut app, "2026-12-01");
+    assert_eq!(
+        press(&mut app, KeyCode::Enter),
+        Some(Intent::WriteException(PolicyException {
+            package: "urllib3".into(),
+            kind: ExceptionKind::Vulnerability {
+                id: "GHSA-v845-jxx5-vc9f".into()
+            },
+            reason: "not reachable".into(),
+            until: Some(time::macros::date!(2026 - 12 - 01)),
+        }))
+    );
     assert!(matches!(app.overlays.last(), Some(Overlay::Detail(_))));
 
     // Findings that cannot be excepted say why instead.

@@ -6,7 +6,7 @@ use crate::model::{Check, Finding};
 use super::view_state::paths_for;
 use super::*;
 use crate::tui::action::Action;
-use crate::tui::exceptions::{ExceptionKind, PolicyException, license_ids};
+use crate::tui::exceptions::{ExceptionKind, PolicyException, license_ids, parse_expiry};
 use crate::tui::keymap::InputMode;
 
 /// What the outside world must do after an action.
@@ -51,6 +51,7 @@ impl App {
             package,
             kind,
             reason: String::new(),
+            until: None,
         })
     }
 
@@ -174,23 +175,44 @@ impl App {
 
     pub(super) fn update_text(&mut self, action: Action) -> Option<Intent> {
         if let Some(Overlay::Prompt(prompt)) = self.overlays.last_mut() {
+            let field = match prompt.field {
+                PromptField::Reason => &mut prompt.input,
+                PromptField::Until => &mut prompt.until,
+            };
             match action {
-                Action::Input(c) => prompt.input.push(c),
+                Action::Input(c) => field.push(c),
                 Action::Backspace => {
-                    prompt.input.pop();
+                    field.pop();
                 }
                 Action::Cancel => {
                     self.overlays.pop();
                 }
                 // An exception without a reason is a silent pass later: refused, the prompt stays.
                 Action::Submit if prompt.input.trim().is_empty() => {
+                    prompt.field = PromptField::Reason;
                     self.set_status(
                         MessageKind::Error,
                         "a reason is required: say why this exception is acceptable",
                     );
                 }
+                // Vulnerability ignores expire (`until`); license exceptions have no expiry.
+                Action::Submit
+                    if prompt.field == PromptField::Reason
+                        && matches!(prompt.exception.kind, ExceptionKind::Vulnerability { .. }) =>
+                {
+                    prompt.field = PromptField::Until;
+                }
                 Action::Submit => {
                     let mut exception = prompt.exception.clone();
+                    if prompt.field == PromptField::Until {
+                        match parse_expiry(&prompt.until, self.today) {
+                            Ok(date) => exception.until = Some(date),
+                            Err(why) => {
+                                self.set_status(MessageKind::Error, why.to_string());
+                                return None;
+                            }
+                        }
+                    }
                     exception.reason = prompt.input.trim().to_string();
                     self.overlays.pop();
                     return Some(Intent::WriteException(exception));
@@ -254,6 +276,8 @@ impl App {
             Ok(exception) => self.overlays.push(Overlay::Prompt(Prompt {
                 exception,
                 input: String::new(),
+                until: String::new(),
+                field: PromptField::Reason,
             })),
             Err(why) => self.set_status(MessageKind::Error, format!("no exception: {why}")),
         }

@@ -191,11 +191,22 @@ pub struct Detail {
     pub scroll: u16,
 }
 
-/// The reason prompt before an exception is written.
+/// The prompt before an exception is written: a reason, then (vulnerability ignores) an expiry.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Prompt {
     pub exception: PolicyException,
+    /// The reason typed so far.
     pub input: String,
+    /// The expiry typed so far (YYYY-MM-DD).
+    pub until: String,
+    /// The field keys go to.
+    pub field: PromptField,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PromptField {
+    Reason,
+    Until,
 }
 
 #[derive(Clone, Debug, PartialEq)]

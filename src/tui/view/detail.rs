@@ -23,7 +23,7 @@ use ratatui::widgets::Paragraph;
 
 use crate::model::{Check, Finding, PackageReport, Severity, Unknown};
 
-use super::super::app::{App, Detail, DetailSubject, Health, Prompt};
+use super::super::app::{App, Detail, DetailSubject, Health, Prompt, PromptField};
 use super::super::exceptions::{ExceptionKind, PolicyException};
 use super::super::theme::Theme;
 use super::violations::severity_marker;
@@ -444,7 +444,7 @@ fn describe(exception: &PolicyException) -> String {
 }
 
 pub fn render_prompt(frame: &mut Frame, area: Rect, app: &App, prompt: &Prompt, theme: &Theme) {
-    let area = centered(area, 72, 8);
+    let area = centered(area, 72, 9);
     popup(frame, area);
     let width = area.width.saturating_sub(4) as usize;
     let path = app.policy_path.as_ref().map_or_else(
@@ -461,13 +461,27 @@ pub fn render_prompt(frame: &mut Frame, area: Rect, app: &App, prompt: &Prompt, 
             .map(|l| Line::styled(l, theme.muted())),
     );
     lines.push(Line::raw(""));
+    let cursor = |on: bool| Span::styled(if on { "█" } else { "" }, theme.accent());
     lines.push(Line::from(vec![
         Span::styled("Reason: ", theme.key()),
         Span::raw(prompt.input.clone()),
-        Span::styled("█", theme.accent()),
+        cursor(prompt.field == PromptField::Reason),
     ]));
-    let block = panel(" Write exception ", theme)
-        .title_bottom(Line::styled(" Enter write · Esc cancel ", theme.muted()).right_aligned());
+    lines.push(match prompt.exception.kind {
+        ExceptionKind::Vulnerability { .. } => Line::from(vec![
+            Span::styled("Until:  ", theme.key()),
+            Span::raw(prompt.until.clone()),
+            cursor(prompt.field == PromptField::Until),
+            Span::styled("  YYYY-MM-DD, last day it holds", theme.muted()),
+        ]),
+        ExceptionKind::License { .. } => Line::styled(
+            "(license exceptions have no expiry in the policy format)",
+            theme.muted(),
+        ),
+    });
+    let block = panel(" Write exception ", theme).title_bottom(
+        Line::styled(" Enter next / write · Esc cancel ", theme.muted()).right_aligned(),
+    );
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
