@@ -5,6 +5,7 @@ mod architecture;
 mod cache;
 mod checks;
 mod cli;
+mod dashboard_snapshots;
 mod engine;
 mod fuzz_local;
 mod groups;
