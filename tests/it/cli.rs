@@ -39,21 +39,7 @@ impl Project {
 
     /// `(name, version)` of every fixture distribution, as `pip list` recorded them.
     fn packages(&self) -> Vec<(String, String)> {
-        let listed: Value = serde_json::from_str(
-            &std::fs::read_to_string(real_site_packages().with_extension("pip-list.json")).unwrap(),
-        )
-        .unwrap();
-        listed
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| {
-                (
-                    p["name"].as_str().unwrap().to_string(),
-                    p["version"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect()
+        crate::support::site_packages::real_packages()
     }
 }
 

@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::support::registry::{RegistryServer, advisory, dataset_for};
-use crate::support::site_packages::{copy_tree, real_site_packages};
+use crate::support::site_packages::{copy_tree, real_packages, real_site_packages};
 
 /// The fixed stand-ins for what varies.
 const PROJECT: &str = "/project";
@@ -38,21 +38,7 @@ async fn engine_run() -> (Report, MetricsSnapshot) {
         "[licenses]\ndeny = [\"MPL-2.0\"]\nunknown = \"allow\"\n",
     )
     .unwrap();
-    let listed: Value = serde_json::from_str(
-        &std::fs::read_to_string(real_site_packages().with_extension("pip-list.json")).unwrap(),
-    )
-    .unwrap();
-    let packages: Vec<(String, String)> = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["name"].as_str().unwrap().into(),
-                p["version"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
+    let packages = real_packages();
     // Every fourth package has an advisory; the first has two more, to show grouping.
     let mut dataset = dataset_for(&packages, 4);
     let (name, version) = &packages[0];

@@ -116,21 +116,7 @@ impl Setup {
             "[licenses]\ndeny = [\"MPL-2.0\"]\nunknown = \"allow\"\n",
         )
         .unwrap();
-        let listed: Value = serde_json::from_str(
-            &std::fs::read_to_string(real_site_packages().with_extension("pip-list.json")).unwrap(),
-        )
-        .unwrap();
-        let packages: Vec<(String, String)> = listed
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| {
-                (
-                    p["name"].as_str().unwrap().into(),
-                    p["version"].as_str().unwrap().into(),
-                )
-            })
-            .collect();
+        let packages = crate::support::site_packages::real_packages();
         let server = RegistryServer::start(dataset_for(&packages, 0)).await;
         server.set_faults(Faults {
             latency,

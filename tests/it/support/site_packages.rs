@@ -16,6 +16,25 @@ pub fn real_site_packages() -> PathBuf {
     fixture("site-packages-real")
 }
 
+/// `(name, version)` of every distribution in the real fixture, as `pip list` recorded them.
+pub fn real_packages() -> Vec<(String, String)> {
+    let listed: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(real_site_packages().with_extension("pip-list.json")).unwrap(),
+    )
+    .unwrap();
+    listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["version"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
 /// Copy a file or directory tree.
 pub fn copy_tree(from: &Path, to: &Path) {
     if from.is_dir() {
