@@ -77,6 +77,9 @@ struct Template {
     /// Words a `<<var>>` at this position may stand for (0: none).
     var_words: Vec<u16>,
     required_total: usize,
+    /// Required words by id with their counts, sorted by id: the bag the pre-filter bounds
+    /// coverage with.
+    bag: Vec<(u16, u32)>,
     /// Word ranges of the outermost optional parts (an appendix, a disclaimer).
     blocks: Vec<(usize, usize)>,
 }
@@ -127,6 +130,7 @@ fn parse_template(
         required: Vec::new(),
         var_words: Vec::new(),
         required_total: 0,
+        bag: Vec::new(),
         blocks: Vec::new(),
     };
     let mut block_start = 0usize;
@@ -192,6 +196,20 @@ fn parse_template(
         }
     }
     push_text(&mut t, rest, optional_depth > 0, &mut pending_var);
+    let mut required: Vec<u16> = t
+        .words
+        .iter()
+        .zip(&t.required)
+        .filter(|(_, r)| **r)
+        .map(|(w, _)| *w)
+        .collect();
+    required.sort_unstable();
+    for w in required {
+        match t.bag.last_mut() {
+            Some((last, n)) if *last == w => *n += 1,
+            _ => t.bag.push((w, 1)),
+        }
+    }
     t
 }
 
@@ -313,12 +331,22 @@ pub(crate) fn find(tokens: &Tokens) -> Matched {
             }
         }
     }
-    // Only templates with enough anchors to possibly reach the near-miss share.
-    let candidates: Vec<(u16, Vec<(u32, u32)>)> = hits
+    let bag = TextBag::new(text, lib.vocabulary.len());
+    // Only templates with enough anchors to possibly reach the near-miss share, and whose
+    // words the text has enough of to possibly reach it (an upper bound on coverage: no answer
+    // changes). `contender`: could even reach the match threshold.
+    let candidates: Vec<Candidate> = hits
         .into_iter()
         .enumerate()
         .filter(|(t, h)| !h.is_empty() && h.len() >= min_hits(&lib.templates[*t]))
-        .map(|(t, h)| (t as u16, h))
+        .filter_map(|(t, hits)| {
+            let bound = bag.coverage_bound(&lib.templates[t]);
+            (bound >= NEAR_MISS).then_some(Candidate {
+                template: t as u16,
+                hits,
+                contender: bound >= MATCH_THRESHOLD,
+            })
+        })
         .collect();
 
     let mut claimed: Vec<(usize, usize)> = Vec::new();
@@ -326,35 +354,33 @@ pub(crate) fn find(tokens: &Tokens) -> Matched {
     // Alignments are cached between rounds: only a template with anchors in the region just
     // claimed needs aligning again.
     let mut cached: Vec<Option<Option<(usize, Found)>>> = vec![None; candidates.len()];
+    let align_free = |c: &Candidate, claimed: &[(usize, usize)]| {
+        let template = &lib.templates[usize::from(c.template)];
+        let free: Vec<(u32, u32)> = c
+            .hits
+            .iter()
+            .copied()
+            .filter(|&(i, _)| {
+                let i = i as usize;
+                !claimed.iter().any(|&(s, e)| i + N > s && i < e)
+            })
+            .collect();
+        if free.len() < min_hits(template) {
+            None
+        } else {
+            align(template, text, &free)
+        }
+    };
     for _ in 0..MAX_ROUNDS {
         let mut best: Option<(f32, usize)> = None;
-        for (k, (t, h)) in candidates.iter().enumerate() {
-            let template = &lib.templates[usize::from(*t)];
-            if cached[k].is_none() {
-                let free: Vec<(u32, u32)> = h
-                    .iter()
-                    .copied()
-                    .filter(|&(i, _)| {
-                        let i = i as usize;
-                        !claimed.iter().any(|&(s, e)| i + N > s && i < e)
-                    })
-                    .collect();
-                cached[k] = Some(if free.len() < min_hits(template) {
-                    None
-                } else {
-                    align(template, text, &free)
-                });
-            }
-            let Some(Some((matched, found))) = &cached[k] else {
+        // Only a contender can be chosen; the others matter only as a near miss.
+        for (k, c) in candidates.iter().enumerate().filter(|(_, c)| c.contender) {
+            let template = &lib.templates[usize::from(c.template)];
+            let cache = cached[k].get_or_insert_with(|| align_free(c, &claimed));
+            let Some((matched, found)) = cache else {
                 continue;
             };
             if found.coverage < MATCH_THRESHOLD {
-                if found.coverage >= NEAR_MISS
-                    && out.near_miss.is_none_or(|(_, c)| c < found.coverage)
-                    && claimed.is_empty()
-                {
-                    out.near_miss = Some((template.id, found.coverage));
-                }
                 continue;
             }
             // The template that explains most of the text wins (X11 over the MIT it contains),
@@ -373,19 +399,69 @@ pub(crate) fn find(tokens: &Tokens) -> Matched {
         let (s, e) = (found.start, found.end);
         claimed.push((s, e));
         out.found.push(found);
-        for (j, (_, h)) in candidates.iter().enumerate() {
-            if h.iter()
+        for (j, c) in candidates.iter().enumerate() {
+            if c.hits
+                .iter()
                 .any(|&(i, _)| (i as usize) + N > s && (i as usize) < e)
             {
                 cached[j] = None;
             }
         }
     }
-    if !out.found.is_empty() {
-        out.near_miss = None;
+    if out.found.is_empty() {
+        // Nothing claimed: the best alignment of all, in candidate order, is the near miss.
+        for (k, c) in candidates.iter().enumerate() {
+            let cache = cached[k].get_or_insert_with(|| align_free(c, &claimed));
+            if let Some((_, found)) = cache
+                && found.coverage >= NEAR_MISS
+                && found.coverage < MATCH_THRESHOLD
+                && out.near_miss.is_none_or(|(_, c)| c < found.coverage)
+            {
+                out.near_miss = Some((found.id, found.coverage));
+            }
+        }
     }
     out.found.sort_by_key(|f| f.start);
     out
+}
+
+/// A template worth aligning with the text.
+struct Candidate {
+    template: u16,
+    /// (text position, template position) of shared 4-grams.
+    hits: Vec<(u32, u32)>,
+    /// Its coverage bound reaches the match threshold.
+    contender: bool,
+}
+
+/// How often each template word occurs in the text.
+struct TextBag(Vec<u32>);
+
+impl TextBag {
+    fn new(text: &[u16], vocabulary: usize) -> Self {
+        let mut counts = vec![0u32; vocabulary];
+        for &w in text {
+            if let Some(n) = counts.get_mut(usize::from(w)) {
+                *n += 1;
+            }
+        }
+        Self(counts)
+    }
+
+    /// Upper bound on the coverage [`align`] can find: each matched required word pairs with a
+    /// distinct text word of the same id, so no more of a word can match than the text has.
+    /// Computed as coverage is, so that the float comparison is monotone too.
+    fn coverage_bound(&self, t: &Template) -> f32 {
+        if t.required_total == 0 {
+            return 0.0;
+        }
+        let reachable: usize = t
+            .bag
+            .iter()
+            .map(|&(w, n)| n.min(self.0[usize::from(w)]) as usize)
+            .sum();
+        reachable as f32 / t.required_total as f32
+    }
 }
 
 /// Fewest anchors a template needs to possibly reach the near-miss share: each anchor stands
