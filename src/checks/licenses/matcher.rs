@@ -607,14 +607,20 @@ fn align(t: &Template, text: &[u16], hits: &[(u32, u32)]) -> Option<(usize, Foun
                 &t.required[ref_from..ref_to],
                 true,
             );
-            let last_matched = last_match(
-                &text[end..end + in_len],
-                &t.words[ref_from..ref_to],
-                &t.required[ref_from..ref_to],
-            );
+            // Only worth the reverse alignment when something matched.
+            let last_matched = || {
+                last_match(
+                    &text[end..end + in_len],
+                    &t.words[ref_from..ref_to],
+                    &t.required[ref_from..ref_to],
+                )
+            };
             // The tail (often an optional appendix) is ours up to its last matched word, when
             // it matched densely: a few common words in the next text are not a tail.
-            if lcs.0 > 0 && lcs.0 * 2 > last_matched {
+            if lcs.0 > 0
+                && let last_matched = last_matched()
+                && lcs.0 * 2 > last_matched
+            {
                 matched += lcs.0;
                 matched_required += lcs.1;
                 // Words of the text in the tail that the template does not have (a substituted
@@ -700,7 +706,25 @@ fn span(
     let same = |a: usize, b: usize| {
         text[a] == tpl[b] && text[a] != FOREIGN && (required[b] || !required_only)
     };
-    let mut dp = vec![0u16; (n + 1) * (m + 1)];
+    // One table per thread, reused: this runs a few times per template per text.
+    thread_local! {
+        static DP: std::cell::RefCell<Vec<u16>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    DP.with_borrow_mut(|dp| {
+        dp.clear();
+        dp.resize((n + 1) * (m + 1), 0);
+        span_table(dp, n, m, same, required)
+    })
+}
+
+/// The LCS table of [`span`] and its traceback.
+fn span_table(
+    dp: &mut [u16],
+    n: usize,
+    m: usize,
+    same: impl Fn(usize, usize) -> bool,
+    required: &[bool],
+) -> ((usize, usize), usize, Option<usize>) {
     for a in (0..n).rev() {
         for b in (0..m).rev() {
             dp[a * (m + 1) + b] = if same(a, b) {
@@ -732,10 +756,21 @@ fn span(
 
 /// Index of the last text word that aligns with the template stretch.
 fn last_match(text: &[u16], tpl: &[u16], required: &[bool]) -> usize {
-    let rev_text: Vec<u16> = text.iter().rev().copied().collect();
-    let rev_tpl: Vec<u16> = tpl.iter().rev().copied().collect();
-    let rev_required: Vec<bool> = required.iter().rev().copied().collect();
-    match span(&rev_text, &rev_tpl, &rev_required, true).2 {
+    // `span` looks at the last ALIGN_MAX words of what it is given: of the reversed stretches,
+    // that is the first ALIGN_MAX words reversed, copied here without allocating.
+    fn reversed<T: Copy + Default>(s: &[T], buf: &mut [T; ALIGN_MAX]) -> usize {
+        let n = s.len().min(ALIGN_MAX);
+        for (slot, &x) in buf.iter_mut().zip(s[..n].iter().rev()) {
+            *slot = x;
+        }
+        n
+    }
+    let (mut rev_text, mut rev_tpl, mut rev_required) =
+        ([0u16; ALIGN_MAX], [0u16; ALIGN_MAX], [false; ALIGN_MAX]);
+    let n = reversed(text, &mut rev_text);
+    let m = reversed(tpl, &mut rev_tpl);
+    reversed(required, &mut rev_required);
+    match span(&rev_text[..n], &rev_tpl[..m], &rev_required[..m], true).2 {
         Some(first_from_end) => text.len() - 1 - first_from_end,
         None => 0,
     }
