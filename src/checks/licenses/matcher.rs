@@ -88,8 +88,20 @@ struct Template {
 struct Library {
     vocabulary: FxMap<String, u16>,
     templates: Vec<Template>,
-    /// 4-gram → (template, position).
-    index: FxMap<u64, Vec<(u16, u32)>>,
+    /// 4-gram → its range in `postings`.
+    index: FxMap<u64, (u32, u32)>,
+    /// (template, position) of every indexed 4-gram, grouped by 4-gram: one allocation, not
+    /// one per 4-gram (building the library is paid by every process that reads a text).
+    postings: Vec<(u16, u32)>,
+}
+
+impl Library {
+    /// Where a 4-gram occurs in the templates, by template then position.
+    fn postings(&self, gram: u64) -> &[(u16, u32)] {
+        self.index.get(&gram).map_or(&[], |&(from, len)| {
+            &self.postings[from as usize..(from + len) as usize]
+        })
+    }
 }
 
 /// Word equivalences (SPDX guidelines, "equivalent words"), applied to both sides.
@@ -142,8 +154,15 @@ fn parse_template(
         |t: &mut Template, text: &'static str, optional: bool, pending: &mut usize| {
             let norm = super::names::normalize(text, false);
             for w in words(&norm) {
-                let next = vocabulary.len() as u16;
-                let id = *vocabulary.entry(w.to_string()).or_insert(next);
+                // Looked up before inserting: no String per word of 760 KB at start-up.
+                let id = match vocabulary.get(w) {
+                    Some(&id) => id,
+                    None => {
+                        let next = vocabulary.len() as u16;
+                        vocabulary.insert(w.to_string(), next);
+                        next
+                    }
+                };
                 t.words.push(id);
                 t.required.push(!optional);
                 t.var_words
@@ -247,20 +266,32 @@ fn library() -> &'static Library {
             let (id, body) = record.split_once('\n').unwrap_or((record, ""));
             templates.push(parse_template(id.trim(), body, &mut vocabulary));
         }
-        let mut index: FxMap<u64, Vec<(u16, u32)>> = FxMap::default();
-        for (ti, t) in templates.iter().enumerate() {
-            for (pos, window) in t.words.windows(N).enumerate() {
-                index
-                    .entry(gram(window))
-                    .or_default()
-                    .push((ti as u16, pos as u32));
+        // Sorted by 4-gram, then template and position: each group is in the order a
+        // 4-gram's postings were always listed in.
+        let mut all: Vec<(u64, u16, u32)> = templates
+            .iter()
+            .enumerate()
+            .flat_map(|(ti, t)| {
+                t.words
+                    .windows(N)
+                    .enumerate()
+                    .map(move |(pos, window)| (gram(window), ti as u16, pos as u32))
+            })
+            .collect();
+        all.sort_unstable();
+        let mut index = FxMap::default();
+        let mut postings = Vec::with_capacity(all.len());
+        for group in all.chunk_by(|a, b| a.0 == b.0) {
+            if group.len() <= MAX_POSTINGS {
+                index.insert(group[0].0, (postings.len() as u32, group.len() as u32));
+                postings.extend(group.iter().map(|&(_, t, pos)| (t, pos)));
             }
         }
-        index.retain(|_, postings| postings.len() <= MAX_POSTINGS);
         Library {
             vocabulary,
             templates,
             index,
+            postings,
         }
     })
 }
@@ -323,10 +354,8 @@ pub(crate) fn find(tokens: &Tokens) -> Matched {
             if window.contains(&FOREIGN) {
                 continue;
             }
-            if let Some(postings) = lib.index.get(&gram(window)) {
-                for &(t, j) in postings {
-                    hits[usize::from(t)].push((i as u32, j));
-                }
+            for &(t, j) in lib.postings(gram(window)) {
+                hits[usize::from(t)].push((i as u32, j));
             }
         }
     }
@@ -904,7 +933,7 @@ mod tests {
             let bag = TextBag::new(&ids, lib.vocabulary.len());
             let mut hits: Vec<Vec<(u32, u32)>> = vec![Vec::new(); lib.templates.len()];
             for (i, w) in ids.windows(N).enumerate() {
-                for &(t, j) in lib.index.get(&gram(w)).into_iter().flatten() {
+                for &(t, j) in lib.postings(gram(w)) {
                     hits[usize::from(t)].push((i as u32, j));
                 }
             }
