@@ -1,7 +1,7 @@
 //! Dispatch of a parsed command line: picks the face (dashboard or headless), runs the engine,
 //! renders the report, and decides the exit code. `main.rs` only adds error printing.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -36,6 +36,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Some(Command::Check(args)) => check(&args),
         Some(Command::Tui(args)) => dashboard(&args),
+        Some(Command::Why { package, mut run }) => {
+            // Paths need only the inventory: no advisory or index queries.
+            run.no_vulnerabilities = true;
+            run.no_registry = true;
+            crate::inspect::why(&headless_report(&run)?, &package)
+        }
+        Some(Command::Fix(args)) => crate::inspect::fix(&headless_report(&args)?),
+        Some(Command::Licenses { notice, mut run }) => {
+            run.no_vulnerabilities = true;
+            crate::inspect::notice(&headless_report(&run)?, &notice)
+        }
         Some(Command::Cache {
             action,
             cache_dir,
@@ -46,6 +57,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             format,
             history_file,
         }) => crate::commands::history(limit, format, history_file.as_deref()),
+        Some(Command::Completions { shell }) => crate::commands::completions(shell),
+        Some(Command::Db { action, cache_dir }) => {
+            let _log = crate::logging::init_stderr(0, false);
+            runtime()?.block_on(crate::commands::db(action, cache_dir.as_deref()))
+        }
         Some(Command::SynthEnv { dir, count, seed }) => {
             crate::commands::synth_env(&dir, count, seed)
         }
@@ -61,36 +77,81 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 
 /// Headless check: report to stdout (or `--output`), exit code from the outcome.
 pub fn check(args: &RunArgs) -> Result<ExitCode> {
-    let _log = crate::logging::init_stderr(args.verbose);
+    if args.watch {
+        return check_watch(args);
+    }
+    let report = headless_report(args)?;
+    emit_report(&report, args)?;
+    Ok(ExitCode::from(report.summary.exit_code))
+}
+
+/// `check --watch`: a report per change until Ctrl-C; the exit code is the last report's.
+fn check_watch(args: &RunArgs) -> Result<ExitCode> {
+    let _log = crate::logging::init_stderr(args.verbose, args.quiet);
+    let settings = Arc::new(Settings::resolve(args)?);
+    let runtime = runtime()?;
+    let last = runtime.block_on(async {
+        let handle = crate::engine::spawn_with(settings.clone(), true);
+        // emit_report flushes stdout, so a pipe stays current report by report.
+        crate::headless::watch(handle, args.progress, args.quiet, |report| {
+            emit_report(report, args)
+        })
+        .await
+    });
+    runtime.shutdown_background();
+    Ok(ExitCode::from(last?.map_or(
+        crate::model::Outcome::Incomplete.exit_code(),
+        |r| r.summary.exit_code,
+    )))
+}
+
+/// One headless run of the engine, logging and progress on stderr.
+fn headless_report(args: &RunArgs) -> Result<Report> {
+    let _log = crate::logging::init_stderr(args.verbose, args.quiet);
     let settings = Arc::new(Settings::resolve(args)?);
     let runtime = runtime()?;
     let report = runtime.block_on(async {
         let handle = crate::engine::spawn(settings.clone());
-        crate::headless::run(handle, args.progress).await
+        crate::headless::run(handle, args.progress, args.quiet).await
     });
     // Never wait for abandoned blocking work (a name lookup stuck in getaddrinfo): the report
     // is ready, so the process may end now.
     runtime.shutdown_background();
-    let report = report?;
-    emit_report(&report, args)?;
-    Ok(ExitCode::from(report.summary.exit_code))
+    report
 }
 
 /// Write the report where the user asked, in the format asked.
 fn emit_report(report: &Report, args: &RunArgs) -> Result<()> {
     match &args.output {
-        Some(path) => Ok(crate::output::write_to_file(report, args.format, path)?),
-        None => {
-            let stdout = std::io::stdout();
-            let mut lock = stdout.lock();
-            match crate::output::render(report, args.format, &mut lock) {
-                Ok(()) => Ok(()),
-                // A closed pipe (`depdash check | head`) is not an error worth a message.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                Err(e) => Err(Error::io("<stdout>", e)),
+        Some(path) => {
+            crate::output::write_to_file(report, args.format, path)?;
+            if !args.quiet {
+                // The report went to a file: say where, and the verdict, so a CI log shows it.
+                let _ = writeln!(std::io::stderr(), "{}", summary_line(report, path));
             }
+            Ok(())
         }
+        // A closed pipe (`depdash check | head`) is an error: the report is incomplete.
+        None => crate::commands::to_stdout(|out| crate::output::render(report, args.format, out)),
     }
+}
+
+/// The one line on stderr when the report went to a file.
+fn summary_line(report: &Report, path: &std::path::Path) -> String {
+    let s = &report.summary;
+    let outcome = match s.outcome {
+        crate::model::Outcome::Clean => "clean",
+        crate::model::Outcome::Violations => "violations",
+        crate::model::Outcome::Incomplete => "incomplete",
+    };
+    format!(
+        "depdash: {outcome} ({} packages, {} violations, {} warnings, {} unknown); report written to {}",
+        s.packages,
+        s.violations,
+        s.warnings,
+        s.unknowns,
+        path.display()
+    )
 }
 
 /// The dashboard: the engine in background tasks, the TUI in front.
@@ -99,7 +160,7 @@ pub fn dashboard(args: &RunArgs) -> Result<ExitCode> {
     let settings = Arc::new(Settings::resolve(args)?);
     let runtime = runtime()?;
     let report = runtime.block_on(async {
-        let handle = crate::engine::spawn(settings.clone());
+        let handle = crate::engine::spawn_with(settings.clone(), true);
         crate::tui::run(handle, settings.clone(), log.file.clone()).await
     });
     runtime.shutdown_background();
@@ -115,4 +176,20 @@ pub fn dashboard(args: &RunArgs) -> Result<ExitCode> {
             .map(|r| r.summary.exit_code)
             .unwrap_or(crate::model::Outcome::Incomplete.exit_code()),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Code, Finding, Severity, TargetInfo};
+
+    #[test]
+    fn summary_line_names_the_verdict_the_counts_and_the_file() {
+        let findings = vec![Finding::new(Code::PackageDenied, Severity::Error, "no")];
+        let report = Report::new(TargetInfo::default(), None, vec![], findings, vec![]);
+        assert_eq!(
+            summary_line(&report, std::path::Path::new("out/r.json")),
+            "depdash: violations (0 packages, 1 violations, 0 warnings, 0 unknown); report written to out/r.json"
+        );
+    }
 }

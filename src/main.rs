@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use std::io::Write as _;
+
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -10,7 +12,13 @@ fn main() -> ExitCode {
     match depdash::app::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("depdash: error: {e}");
+            // Error messages quote file names and file contents: never raw to the terminal.
+            // Not eprintln!: a closed stderr must not turn an error into a panic.
+            let _ = writeln!(
+                std::io::stderr(),
+                "depdash: error: {}",
+                depdash::term_text::clean_lines(&e.to_string())
+            );
             ExitCode::from(depdash::app::exit_code(&e))
         }
     }

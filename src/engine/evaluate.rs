@@ -4,22 +4,24 @@
 use std::collections::HashMap;
 
 use super::run::{RegistryAnswer, VulnAnswer};
+use crate::analysis;
 use crate::checks::{self, CheckOutput};
 use crate::inventory::Inventory;
 use crate::model::{
-    Check, Code, Finding, PackageReport, PackageStatus, Report, ResolvedLicense, Severity, Unknown,
+    Check, Code, Finding, PackageKey, PackageReport, PackageStatus, Report, ResolvedLicense,
+    Severity, Unknown,
 };
 use crate::policy::Disposition;
 use crate::settings::Settings;
 
-/// What a run found out, per normalised package name.
+/// What a run found out, per package and version.
 pub struct Facts {
     /// In inventory order.
     pub licenses: Vec<ResolvedLicense>,
     /// Absent: the check was not run.
-    pub vulnerabilities: HashMap<String, VulnAnswer>,
+    pub vulnerabilities: HashMap<PackageKey, VulnAnswer>,
     /// Absent: the check was not run.
-    pub registry: HashMap<String, RegistryAnswer>,
+    pub registry: HashMap<PackageKey, RegistryAnswer>,
     /// Unknowns about the run as a whole (e.g. a stale offline database).
     pub run_unknowns: Vec<Unknown>,
     /// Per package, the sources answered from expired cache entries (offline).
@@ -36,7 +38,8 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, facts: Facts) ->
     let mut packages = Vec::with_capacity(inventory.distributions.len());
 
     for (dist, mut license) in inventory.distributions.iter().zip(facts.licenses) {
-        let registry = facts.registry.get(&dist.normalized);
+        let key = dist.key();
+        let registry = facts.registry.get(&key);
         if license.expression.is_none()
             && let Some(Ok(info)) = registry
             && let Some(from_index) = checks::licenses::resolve_from_registry(info)
@@ -50,7 +53,7 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, facts: Facts) ->
             &mut exception_usage,
         ));
 
-        let vulnerabilities = match facts.vulnerabilities.get(&dist.normalized) {
+        let vulnerabilities = match facts.vulnerabilities.get(&key) {
             Some(Ok(found)) => {
                 out.extend(checks::vulnerabilities::evaluate(
                     dist,
@@ -116,8 +119,13 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, facts: Facts) ->
                 })
                 .unwrap_or_default(),
             status: PackageStatus::Ok,
+            line: dist.line,
+            hashes: dist.hashes.clone(),
+            required_by: Vec::new(),
+            fix: None,
         });
     }
+    annotate(&mut packages, &policy.packages);
 
     out.findings.extend(checks::licenses::unused_exceptions(
         &policy.licenses,
@@ -155,12 +163,64 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, facts: Facts) ->
     )
 }
 
-/// Each package's status is the worst thing said about it.
+/// Most dependency paths kept per package in `required_by`.
+const MAX_REQUIRED_BY: usize = 10;
+
+/// What the analysis adds to each package: why it is installed, and the fix for a vulnerable one
+/// (its dependents' `Requires-Dist` specifiers and the policy's require/deny rules constrain it).
+fn annotate(packages: &mut [PackageReport], policy: &checks::packages::config::PackagePolicy) {
+    let graph = analysis::DependencyGraph::new(packages);
+    let required_by: Vec<Vec<Vec<String>>> = packages
+        .iter()
+        .map(|p| graph.paths(&p.normalized, MAX_REQUIRED_BY))
+        .collect();
+    let fixes: Vec<_> = packages
+        .iter()
+        .map(|p| {
+            if p.vulnerabilities.is_empty() {
+                return None;
+            }
+            let mut constraints = analysis::dependent_constraints(packages, &p.normalized);
+            constraints.extend(policy_constraints(policy, &p.normalized));
+            analysis::find_fix(p, &constraints)
+        })
+        .collect();
+    for ((package, paths), fix) in packages.iter_mut().zip(required_by).zip(fixes) {
+        package.required_by = paths;
+        package.fix = fix;
+    }
+}
+
+/// `packages.require` rules a fix must satisfy and `packages.deny` rules it must avoid (a deny
+/// without a version excludes every version).
+fn policy_constraints(
+    policy: &checks::packages::config::PackagePolicy,
+    name: &str,
+) -> Vec<analysis::Constraint> {
+    let rules = |list: &[checks::packages::config::PackageRule], field: &str, must_match: bool| {
+        list.iter()
+            .enumerate()
+            .filter(|(_, r)| r.name == name)
+            .filter(|(_, r)| !must_match || r.version.is_some())
+            .map(|(i, r)| analysis::Constraint {
+                source: format!("packages.{field}[{i}]"),
+                specifiers: r.version.clone().unwrap_or_default(),
+                must_match,
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut out = rules(&policy.require, "require", true);
+    out.extend(rules(&policy.deny, "deny", false));
+    out
+}
+
+/// Each package's status is the worst thing said about it: about that version when the
+/// finding names one (two installed copies of a name are judged apart), else about the name.
 fn set_statuses(packages: &mut [PackageReport], out: &CheckOutput) {
-    let mut worst: HashMap<String, PackageStatus> = HashMap::new();
-    let mut raise = |name: &str, status: PackageStatus| {
+    let mut worst: HashMap<(String, Option<String>), PackageStatus> = HashMap::new();
+    let mut raise = |name: &str, version: Option<&String>, status: PackageStatus| {
         let slot = worst
-            .entry(crate::model::normalize_name(name))
+            .entry((crate::model::normalize_name(name), version.cloned()))
             .or_insert(PackageStatus::Ok);
         *slot = (*slot).max(status);
     };
@@ -171,16 +231,18 @@ fn set_statuses(packages: &mut [PackageReport], out: &CheckOutput) {
                 Severity::Warning => PackageStatus::Warning,
                 Severity::Note => PackageStatus::Ok,
             };
-            raise(p, status);
+            raise(p, f.version.as_ref(), status);
         }
     }
     for u in &out.unknowns {
         if let Some(p) = &u.package {
-            raise(p, PackageStatus::Unknown);
+            raise(p, u.version.as_ref(), PackageStatus::Unknown);
         }
     }
     for p in packages.iter_mut() {
-        if let Some(status) = worst.get(&p.normalized) {
+        let by_version = worst.get(&(p.normalized.clone(), Some(p.version.clone())));
+        let by_name = worst.get(&(p.normalized.clone(), None));
+        if let Some(status) = by_version.into_iter().chain(by_name).max() {
             p.status = *status;
         }
     }

@@ -73,8 +73,26 @@ pub struct Distribution {
     /// The `.dist-info`/`.egg-info` directory, or the requirements file for pinned lines.
     pub location: Option<PathBuf>,
     pub origin: Origin,
-    /// 1-based line in a requirements file, when the origin is a requirements file.
+    /// 1-based line in a requirements file or lockfile, when that is the origin.
     pub line: Option<usize>,
+    /// Artifact hashes as `algorithm:hexdigest` (lockfile / `--hash` entries), when known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hashes: Vec<String>,
+    /// Installed, but another copy of the same name comes first on `sys.path` (the one pip
+    /// lists). Still checked: it is on disk and importable by anything that reaches it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shadowed: bool,
+}
+
+/// One package in one version (PEP 503 name, version): what facts are fetched and kept for.
+/// An inventory can hold several versions of one name (a shadowed installed copy, lockfile
+/// forks), and each is checked on its own.
+pub type PackageKey = (String, String);
+
+impl Distribution {
+    pub fn key(&self) -> PackageKey {
+        (self.normalized.clone(), self.version.clone())
+    }
 }
 
 /// Where the answer for a package's license came from (most to least authoritative).
@@ -288,6 +306,22 @@ pub struct RegistryInfo {
     pub license: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub license_expression: Option<String>,
+    /// Releases above the installed one that are not yanked, lowest first (PEP 440 order):
+    /// the candidates for a fix. `None` when not known (an answer cached before depdash read
+    /// them, an installed version that is not PEP 440); `Some([])`: nothing newer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newer_versions: Option<Vec<String>>,
+}
+
+/// The fix for a vulnerable package (`packages[].fix`): the smallest version that clears its
+/// advisories and that its dependents and the policy accept, or `version: None` and why not.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fix {
+    pub version: Option<String>,
+    /// Advisory ids the version clears.
+    pub clears: Vec<String>,
+    /// Why this version (what it satisfies), or why there is none.
+    pub reason: String,
 }
 
 /// Overall verdict of one package.
@@ -318,6 +352,18 @@ pub struct PackageReport {
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub stale: Vec<String>,
     pub status: PackageStatus,
+    /// 1-based line of the package in its requirements file or lockfile.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub line: Option<usize>,
+    /// Artifact hashes as `algorithm:hexdigest`, when the input lists them.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub hashes: Vec<String>,
+    /// Dependency paths from top-level packages to this one (shortest first, bounded).
+    #[serde(default)]
+    pub required_by: Vec<Vec<String>>,
+    /// For a vulnerable package: the fix (see [`Fix`]); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fix: Option<Fix>,
 }
 
 /// What was inventoried.
@@ -430,9 +476,28 @@ pub struct DatabaseInfo {
     pub newest_modified: Option<String>,
     /// Now minus `newest_modified`, in seconds.
     pub age_seconds: Option<u64>,
+    /// Set when `depdash db update` downloaded it: from where and when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downloaded: Option<Downloaded>,
+}
+
+/// The provenance `depdash db update` recorded for a database it downloaded.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Downloaded {
+    pub url: String,
+    /// RFC 3339.
+    pub at: String,
 }
 
 impl Report {
+    /// The findings of one severity, in report order.
+    pub fn findings_of(&self, severity: Severity) -> Vec<&Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .collect()
+    }
+
     /// A report of this depdash version, generated now, with its summary computed; metrics
     /// are added by `perf` at the end of a run.
     pub fn new(

@@ -1,7 +1,11 @@
-//! Report renderers (text, JSON, JUnit XML): every format renders from the one `Report`.
+//! Report renderers (text, JSON, JUnit XML, SARIF, CycloneDX, Markdown): every format renders
+//! from the one `Report`.
 
+pub mod cyclonedx;
 pub mod json;
 pub mod junit;
+pub mod markdown;
+pub mod sarif;
 pub mod text;
 
 use std::io::Write;
@@ -17,6 +21,12 @@ pub enum Format {
     Json,
     /// JUnit XML: a test suite per check, a test case per package.
     Junit,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
+    /// CycloneDX 1.6 JSON SBOM, with vulnerabilities.
+    Cyclonedx,
+    /// A Markdown summary for PR comments and $GITHUB_STEP_SUMMARY.
+    Markdown,
 }
 
 /// A report that could not be written where it was asked to go.
@@ -37,48 +47,37 @@ fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
 
 /// Render `report` in `format` to `out`.
 pub fn render(report: &Report, format: Format, out: &mut dyn Write) -> std::io::Result<()> {
+    render_styled(report, format, out, text::Style::detect_for_stdout())
+}
+
+fn render_styled(
+    report: &Report,
+    format: Format,
+    out: &mut dyn Write,
+    style: text::Style,
+) -> std::io::Result<()> {
     match format {
-        Format::Text => text::render(report, out, text::Style::detect_for_stdout()),
+        Format::Text => text::render(report, out, style),
         Format::Json => json::render(report, out),
         Format::Junit => junit::render(report, out),
+        Format::Sarif => sarif::render(report, out),
+        Format::Cyclonedx => cyclonedx::render(report, out),
+        Format::Markdown => markdown::render(report, out),
     }
 }
 
-/// Write the report to a file. A regular file (or a new one) is written atomically (temp file +
-/// rename), so a reader never sees half; anything else that exists — `/dev/null`, a FIFO, a
-/// terminal — is written in place, since renaming over it would replace the device itself.
+/// Write the report to a file with [`crate::safe_fs::replace_file`]: atomic for a regular
+/// file (no half report, no temp file left on error, symlinks followed, mode kept), in place
+/// for `/dev/null`, a FIFO or a terminal.
 pub fn write_to_file(report: &Report, format: Format, path: &Path) -> Result<(), WriteError> {
     let mut buf = Vec::new();
-    match format {
-        Format::Text => text::render(report, &mut buf, text::Style::plain()),
-        Format::Json => json::render(report, &mut buf),
-        Format::Junit => junit::render(report, &mut buf),
-    }
-    .map_err(write_error(path))?;
-    let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file());
-    if special {
-        return std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .and_then(|mut f| f.write_all(&buf))
-            .map_err(write_error(path));
-    }
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        path.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "report".into()),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, &buf).map_err(write_error(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        write_error(path)(e)
-    })
+    render_styled(report, format, &mut buf, text::Style::plain()).map_err(write_error(path))?;
+    write_atomically(path, &buf)
+}
+
+/// Write `bytes` to `path` with [`crate::safe_fs::replace_file`] (see [`write_to_file`]).
+pub fn write_atomically(path: &Path, buf: &[u8]) -> Result<(), WriteError> {
+    crate::safe_fs::replace_file(path, buf).map_err(write_error(path))
 }
 
 #[cfg(test)]

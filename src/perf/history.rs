@@ -40,6 +40,10 @@ impl From<&OperationStats> for OpSummary {
 pub struct RunRecord {
     /// RFC 3339 UTC timestamp of the run's end.
     pub at: String,
+    /// What was checked (the report's target path): history and charts are per target.
+    /// Empty in records written before targets were recorded.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub target: String,
     /// Run fingerprint (inventory + policy + sources): only runs with the same one compare.
     pub fingerprint: String,
     /// `"cold"`, `"warm"` or `"no-cache"`, decided by the caller.
@@ -179,6 +183,9 @@ impl History {
         if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
             create_private_dir(parent).map_err(io_error)?;
         }
+        // Runs sharing one history file: one writer at a time, so a rewrite (trim to `limit`)
+        // never drops a record appended meanwhile, nor appends to a file being replaced.
+        let _lock = crate::safe_fs::FileLock::acquire(&self.path).map_err(io_error)?;
 
         if self.records.len() < limit && self.corrupt_lines == 0 {
             append_line(&self.path, &line).map_err(io_error)?;

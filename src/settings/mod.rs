@@ -26,8 +26,8 @@ pub enum Target {
     Python(PathBuf),
     /// Pinned requirements files.
     Requirements(Vec<PathBuf>),
-    /// Lockfiles.
-    Lockfiles(Vec<PathBuf>),
+    /// Lockfiles, and the dependency groups to check.
+    Lockfiles(Vec<PathBuf>, crate::inventory::GroupSelection),
     /// Nothing given: $VIRTUAL_ENV, ./.venv, ./venv, or the current directory.
     Default,
 }
@@ -84,7 +84,13 @@ impl Settings {
         } else if !args.requirements.is_empty() {
             Target::Requirements(args.requirements.clone())
         } else if !args.lockfiles.is_empty() {
-            Target::Lockfiles(args.lockfiles.clone())
+            Target::Lockfiles(
+                args.lockfiles.clone(),
+                crate::inventory::GroupSelection {
+                    only: args.groups.clone(),
+                    no_dev: args.no_dev,
+                },
+            )
         } else if let Some(path) = &args.path {
             if !path.exists() {
                 return Err(Error::Usage(format!(
@@ -99,7 +105,8 @@ impl Settings {
 
         let (policy, run) = match &args.config {
             Some(file) => {
-                if !file.is_file() {
+                // A FIFO or device is read (and refused) by `policy::load`, with its kind named.
+                if !file.exists() {
                     return Err(Error::Usage(format!(
                         "{}: policy file not found",
                         file.display()
@@ -152,7 +159,18 @@ impl Settings {
             validate_base_url("--pypi-url", url)?;
         }
         validate_base_url("--osv-url", &osv_url)?;
-        let osv_db = args.osv_db.clone().or_else(|| sources.osv_db.clone());
+        // Offline, the database `depdash db update` downloaded serves when none is named.
+        let osv_db = args
+            .osv_db
+            .clone()
+            .or_else(|| sources.osv_db.clone())
+            .or_else(|| {
+                let downloaded = crate::sources::osv_download::database_path(
+                    &crate::cache::resolve_dir(args.cache_dir.as_deref()).ok()?,
+                );
+                (args.offline && !args.no_vulnerabilities && downloaded.is_file())
+                    .then_some(downloaded)
+            });
         if let Some(db) = &osv_db
             && !db.exists()
         {
@@ -226,7 +244,7 @@ impl Settings {
         match &self.target {
             Target::Path(p) => p.display().to_string(),
             Target::Python(p) => format!("python {}", p.display()),
-            Target::Requirements(files) | Target::Lockfiles(files) => {
+            Target::Requirements(files) | Target::Lockfiles(files, _) => {
                 crate::inventory::join_paths(files)
             }
             Target::Default => "current environment".to_string(),
@@ -254,7 +272,7 @@ pub fn project_dir(target: &Target) -> PathBuf {
     match target {
         Target::Path(p) if p.is_dir() => p.clone(),
         Target::Path(p) => p.parent().map(Path::to_path_buf).unwrap_or_else(cwd),
-        Target::Requirements(files) | Target::Lockfiles(files) => files
+        Target::Requirements(files) | Target::Lockfiles(files, _) => files
             .first()
             .and_then(|f| f.parent())
             .filter(|p| !p.as_os_str().is_empty())
@@ -300,7 +318,10 @@ fn pip_index_base(env: &PipEnv) -> Option<String> {
         env.config_files
             .iter()
             .rev()
-            .filter_map(|f| std::fs::read_to_string(f).ok())
+            .filter_map(|f| {
+                crate::safe_fs::read_regular_text(f, crate::safe_fs::limits::SMALL_FILE).ok()
+            })
+            .map(|(text, _)| text)
             .find_map(|text| ini_index_url(&text))
     })?;
     let trimmed = configured.trim().trim_end_matches('/');

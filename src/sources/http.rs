@@ -40,6 +40,7 @@ use super::body::{self, BodyError, decode_json};
 use super::breaker::{CircuitBreaker, Ticket};
 pub use super::fetch_error::FetchError;
 use super::fetch_error::seconds;
+use super::live::{self, LiveRequest};
 use super::resolve::CachingResolver;
 use crate::telemetry::tracker::Tracker;
 use crate::telemetry::{
@@ -485,8 +486,9 @@ impl HttpClient {
         })?;
 
         let (answer, retries) = self
-            .with_retries(source, &method, parsed, &host, body)
+            .with_retries(source, &method, parsed, &host, subject, body)
             .await;
+        let bytes = live::body_bytes(&answer);
         let result = match answer {
             Err(e) => Err(e),
             Ok(None) => Ok(FetchResult::NotFound { retries }),
@@ -521,6 +523,7 @@ impl HttpClient {
                 duration: started.elapsed(),
                 retries,
                 outcome,
+                bytes,
             }))
             .await;
         result
@@ -534,9 +537,11 @@ impl HttpClient {
         method: &Method,
         url: Url,
         host: &str,
+        subject: &str,
         body: Option<Vec<u8>>,
     ) -> (Result<Option<Vec<u8>>, FetchError>, u32) {
         let config = &self.inner.config;
+        let live = LiveRequest::new(&self.inner.events, source, host, subject, config.retries);
         let mut attempts: u32 = 0;
         let mut timeouts: u32 = 0;
         let mut last_error: Option<AttemptError> = None;
@@ -569,8 +574,18 @@ impl HttpClient {
                 ticket,
                 armed: true,
             };
+            live.queued().await;
+            let sending = live.in_flight(attempts + 1);
             let result = self
-                .attempt(source, method, url.clone(), host, ticket, body.clone())
+                .attempt(
+                    source,
+                    method,
+                    url.clone(),
+                    host,
+                    ticket,
+                    body.clone(),
+                    sending,
+                )
                 .await;
             probe.armed = false;
             if matches!(result, Err(AttemptError::Dropped)) {
@@ -661,6 +676,7 @@ impl HttpClient {
                 }
                 _ => self.backoff(attempts - 1),
             };
+            live.retrying(attempts, wait, failure.to_string()).await;
             last_error = Some(failure);
             tokio::time::sleep(wait).await;
         }
@@ -668,7 +684,7 @@ impl HttpClient {
 
     /// One exchange under the concurrency bound, timed into the tracker. Dropped unsent when
     /// the host's breaker opened while it waited for a slot; cut at the stall timeout, the
-    /// attempt timeout or the fetch deadline, whichever comes first.
+    /// attempt timeout or the fetch deadline, whichever comes first. Sent: `sending` runs.
     #[allow(clippy::too_many_arguments)]
     async fn attempt(
         &self,
@@ -678,6 +694,7 @@ impl HttpClient {
         host: &str,
         ticket: Ticket,
         body: Option<Vec<u8>>,
+        sending: impl Future<Output = ()>,
     ) -> Result<Answer, AttemptError> {
         let inner = &self.inner;
         let config = &inner.config;
@@ -693,6 +710,7 @@ impl HttpClient {
         if self.with_breaker(host, |b| b.rejects_queued(ticket)) {
             return Err(AttemptError::Dropped);
         }
+        sending.await;
         let _in_flight = InFlight::enter(&inner.counters);
         inner.counters.requests.fetch_add(1, Ordering::SeqCst);
 
@@ -852,7 +870,7 @@ fn classify(error: reqwest::Error) -> AttemptError {
 
 /// The innermost cause of an error, which says what happened ("Connection refused (os error
 /// 111)"), without reqwest's outer "error sending request for url (...)" and hyper's wrappers.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut innermost = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -139,8 +139,10 @@ fn registry_info(document: ProjectDocument, installed: &str) -> RegistryInfo {
     } else {
         IndexLicense::default()
     };
+    let newer_versions = newer_versions(&document.releases, installed);
     RegistryInfo {
         on_index: true,
+        newer_versions,
         yanked,
         yanked_reason,
         latest_version: Some(latest),
@@ -148,6 +150,23 @@ fn registry_info(document: ProjectDocument, installed: &str) -> RegistryInfo {
         license: license.license,
         license_expression: license.license_expression,
     }
+}
+
+/// Releases above `installed` with at least one file not yanked, in PEP 440 order. Pre-releases
+/// count only when the installed version is one (pip's rule: no pre-release unless asked).
+fn newer_versions(
+    releases: &BTreeMap<String, Vec<Object<ReleaseFile>>>,
+    installed: &str,
+) -> Option<Vec<String>> {
+    let installed = Version::from_str(installed).ok()?;
+    let mut newer: Vec<(Version, &String)> = releases
+        .iter()
+        .filter(|(_, files)| files.iter().any(|f| !f.yanked))
+        .filter_map(|(key, _)| Version::from_str(key).ok().map(|v| (v, key)))
+        .filter(|(v, _)| *v > installed && (installed.any_prerelease() || !v.any_prerelease()))
+        .collect();
+    newer.sort();
+    Some(newer.into_iter().map(|(_, key)| key.clone()).collect())
 }
 
 /// What [`PypiClient::release`] makes of a project document's bytes (the fuzz tests' entry).
@@ -213,15 +232,7 @@ pub(crate) fn path_segment(text: &str) -> String {
         // Dot segments would be resolved away by URL normalisation.
         return text.replace('.', "%2E");
     }
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    crate::units::percent_encode(text, b"")
 }
 
 #[cfg(test)]
@@ -271,6 +282,23 @@ mod tests {
         assert_eq!(
             info.license_expression.as_deref(),
             Some("MIT OR Apache-2.0")
+        );
+    }
+
+    #[test]
+    fn newer_versions_are_unyanked_releases_above_installed_in_pep440_order() {
+        let file = |yanked: bool| serde_json::json!([{"upload_time": "2021-01-01T00:00:00", "yanked": yanked}]);
+        let doc = document(serde_json::json!({
+            "info": {"version": "2.10.0"},
+            "releases": {
+                "2.9.0": file(false), "2.10.0": file(false), "2.9.1": file(true),
+                "2.9.2": file(false), "3.0.0rc1": file(false), "1.0": file(false),
+                "2.9.3": [], "not a version": file(false)
+            }
+        }));
+        assert_eq!(
+            registry_info(doc, "2.9.0").newer_versions.unwrap(),
+            ["2.9.2", "2.10.0"]
         );
     }
 

@@ -34,6 +34,8 @@ fn dist(name: &str, version: &str) -> Distribution {
         location: None,
         origin: Origin::DistInfo,
         line: None,
+        hashes: Vec::new(),
+        shadowed: false,
     }
 }
 
@@ -986,6 +988,7 @@ fn release(latest: &str, uploaded: &str, yanked: bool) -> RegistryInfo {
         upload_time: Some(uploaded.into()),
         license: None,
         license_expression: None,
+        newer_versions: None,
     }
 }
 
