@@ -71,6 +71,10 @@ pub struct Settings {
     pub cache: CacheSettings,
     pub check_vulnerabilities: bool,
     pub check_registry: bool,
+    /// Ask the index for whole-project facts (latest version, PEP 792 status): only when
+    /// `[health]` judges them; otherwise only the release's own facts. Both faces use the same
+    /// setting, so the dashboard and `check` report the same facts.
+    pub project_facts: bool,
     pub fail_on_regression: bool,
     /// `None` disables the history; otherwise the file to append to.
     pub history_file: Option<PathBuf>,
@@ -170,6 +174,7 @@ impl Settings {
                 .or_else(|| crate::perf::history::History::default_path().ok())
         };
 
+        let project_facts = policy.health.needs_project_facts();
         Ok(Settings {
             target,
             network: NetworkSettings {
@@ -202,6 +207,7 @@ impl Settings {
             run,
             check_vulnerabilities: !args.no_vulnerabilities,
             check_registry: !args.no_registry,
+            project_facts,
             fail_on_regression: args.fail_on_regression,
             history_file,
         })

@@ -283,6 +283,7 @@ struct Counters {
     retries: AtomicU64,
     failures: AtomicU64,
     bytes: AtomicU64,
+    bytes_by_source: Mutex<BTreeMap<SourceKind, u64>>,
     in_flight: AtomicU64,
     max_in_flight: AtomicU64,
     breaker_trips: AtomicU64,
@@ -409,6 +410,11 @@ impl HttpClient {
             retries: c.retries.load(Ordering::SeqCst),
             failures: c.failures.load(Ordering::SeqCst),
             bytes: c.bytes.load(Ordering::SeqCst),
+            bytes_by_source: c
+                .bytes_by_source
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
             in_flight: c.in_flight.load(Ordering::SeqCst),
             max_in_flight: c.max_in_flight.load(Ordering::SeqCst),
             breaker_trips: c.breaker_trips.load(Ordering::SeqCst),
@@ -699,7 +705,7 @@ impl HttpClient {
         let mut request = inner
             .client
             .request(method.clone(), url)
-            .header(ACCEPT, HeaderValue::from_static("application/json"));
+            .header(ACCEPT, HeaderValue::from_static(accept(source)));
         if let Some(body) = body {
             request = request
                 .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
@@ -746,10 +752,11 @@ impl HttpClient {
         };
         inner.tracker.record(tracker_op(source), started.elapsed());
         if let Ok(answer) = &result {
-            inner
-                .counters
-                .bytes
-                .fetch_add(answer.body.len() as u64, Ordering::SeqCst);
+            let n = answer.body.len() as u64;
+            inner.counters.bytes.fetch_add(n, Ordering::SeqCst);
+            let mut by_source =
+                (inner.counters.bytes_by_source.lock()).unwrap_or_else(|p| p.into_inner());
+            *by_source.entry(source).or_default() += n;
         }
         result
     }
@@ -814,7 +821,16 @@ fn exhausted(host: &str, attempts: u32, last: AttemptError) -> FetchError {
 fn tracker_op(source: SourceKind) -> &'static str {
     match source {
         SourceKind::Pypi => "http.pypi",
+        SourceKind::PypiSimple => "http.pypi-simple",
         SourceKind::Osv => "http.osv",
+    }
+}
+
+/// The media type asked for: the Simple API's JSON form (PEP 691) where it has one.
+fn accept(source: SourceKind) -> &'static str {
+    match source {
+        SourceKind::PypiSimple => "application/vnd.pypi.simple.v1+json",
+        SourceKind::Pypi | SourceKind::Osv => "application/json",
     }
 }
 

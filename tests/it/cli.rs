@@ -215,7 +215,12 @@ async fn vulnerable_environment_reports_json_and_exits_1() {
     let stats = server.stats();
     assert_eq!(stats.querybatch, 1);
     assert_eq!(stats.vulns as usize, advised.len());
-    assert_eq!(stats.pypi_project as usize, p.packages().len());
+    assert_eq!(stats.pypi_version as usize, p.packages().len());
+    assert_eq!(
+        (stats.pypi_project, stats.pypi_simple),
+        (0, 0),
+        "default policy: release facts only"
+    );
     assert_eq!(
         report["metrics"]["network"]["requests"].as_u64().unwrap(),
         stats.total
@@ -878,4 +883,141 @@ async fn cache_and_history_subcommands() {
     let clear = depdash(&["cache", "clear", "--cache-dir", &cache_dir]).await;
     assert_eq!(code(&clear), 0);
     assert!(String::from_utf8_lossy(&clear.stdout).contains("0 entries (0.0 MiB) remain"));
+}
+
+/// Whole-project facts cost one Simple API request per package, and only when the policy reads
+/// them; a quarantined project is an error finding by default (exit 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn project_facts_are_fetched_only_when_the_policy_reads_them() {
+    let p = Project::new();
+    let packages = p.packages();
+    let mut data = dataset_for(&packages, 0);
+    let (quarantined, _) = &packages[0];
+    data.project_status(quarantined, "quarantined", Some("malware"));
+    let server = RegistryServer::start(data).await;
+    let url = server.url();
+
+    let (output, report) = run(&p, &url, "plain.json", &["--no-cache"]).await;
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let stats = server.stats();
+    let n = packages.len() as u64;
+    // The quarantined release's document is gone: its Simple page is the one extra request.
+    assert_eq!(
+        (stats.pypi_version, stats.pypi_simple, stats.pypi_project),
+        (n, 1, 0)
+    );
+    let findings = report["findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["code"] == "project-quarantined" && f["severity"] == "error")
+    );
+    assert!(!findings.iter().any(|f| f["code"] == "outdated"));
+    let network = &report["metrics"]["network"];
+    assert_eq!(
+        network["bytes_by_source"]["pypi"].as_u64().unwrap(),
+        stats.bytes_sent["pypi-version"]
+    );
+
+    server.reset_stats();
+    let policy = p.write("depdash.toml", "[health]\noutdated = \"warn\"\n");
+    let (_, report) = run(
+        &p,
+        &url,
+        "outdated.json",
+        &["--no-cache", "--config", policy.to_str().unwrap()],
+    )
+    .await;
+    let stats = server.stats();
+    assert_eq!(
+        (stats.pypi_version, stats.pypi_simple, stats.pypi_project),
+        (n, n, 0)
+    );
+    let outdated = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "outdated")
+        .count();
+    // 999.0 is on the index for every package: each older PEP 440 version is outdated.
+    let older = packages
+        .iter()
+        .filter(|(_, v)| {
+            v.parse::<pep440_rs::Version>()
+                .is_ok_and(|v| v < "999.0".parse().unwrap())
+        })
+        .count();
+    assert!(older > 20, "{older}");
+    assert_eq!(outdated, older);
+}
+
+/// A pinned requirements file has no local metadata: every license comes from the index's
+/// document of exactly that release (old pins included). Corpus: per-release documents made
+/// from the real METADATA of the fixtures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pinned_requirements_get_exact_release_licenses_from_the_index() {
+    let p = Project::new();
+    let documents = crate::support::release_corpus::release_documents();
+    let mut data = registry::Dataset::new();
+    let mut pins = String::new();
+    for doc in &documents {
+        data.add_version_json(doc.clone());
+        pins.push_str(&format!(
+            "{}=={}\n",
+            doc["info"]["name"].as_str().unwrap(),
+            doc["info"]["version"].as_str().unwrap()
+        ));
+    }
+    pins.push_str("private-only==1.0\n");
+    let requirements = p.write("requirements.txt", &pins);
+    let server = RegistryServer::start(data).await;
+    let (output, report) = run_on_file(&p, &server.url(), "-r", &requirements).await;
+    // Exit 3: unknowns remain (the private package's license among them).
+    assert!(
+        matches!(code(&output), 0 | 1 | 3),
+        "{}: {}",
+        code(&output),
+        stderr(&output)
+    );
+
+    let unknown: Vec<&Value> = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|pkg| pkg["license"]["expression"].is_null() && pkg["name"] != "private-only")
+        .collect();
+    let n = documents.len();
+    eprintln!("{} of {n} pinned licenses unknown", unknown.len());
+    assert!(n >= 30, "{n}");
+    // What stays unknown is what the release itself leaves vague (a bare `BSD License`
+    // classifier, `LGPL` without a version): the index was read, and said so.
+    assert!(unknown.len() <= 2, "{unknown:#?}");
+    for pkg in &unknown {
+        let reason = pkg["license"]["unknown_reason"].as_str().unwrap();
+        assert!(
+            reason.contains("the index's release document states no specific license"),
+            "{reason}"
+        );
+        assert!(reason.contains("unspecified"), "{reason}");
+    }
+    // Old pins get their own release's license: requests 2.31.0 (legacy field + classifier).
+    let requests = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|pkg| pkg["name"] == "requests" && pkg["version"] == "2.31.0")
+        .unwrap();
+    assert_eq!(requests["license"]["expression"], "Apache-2.0");
+    assert_eq!(requests["license"]["source"], "pypi");
+    // The unknown reason names the index as tried.
+    let private = package(&report, "private-only");
+    let reason = private["license"]["unknown_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("the index does not know the package"),
+        "{reason}"
+    );
+    // One per-release request per pin (the private one also tries the Simple API), nothing else.
+    let stats = server.stats();
+    assert_eq!(stats.pypi_version as usize, n + 1);
+    assert_eq!((stats.pypi_project, stats.pypi_simple), (0, 1));
 }
