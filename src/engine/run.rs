@@ -260,7 +260,10 @@ pub async fn run_once(
     let needs_network = !settings.network.offline && (wants_registry || wants_osv) && total > 0;
     let cache = open_cache(settings, events, &tracker, refresh).await;
     let http = if needs_network {
-        let mut config = HttpConfig::default();
+        let mut config = HttpConfig {
+            ca_bundle: settings.network.ca_bundle.as_ref().map(|b| b.pem.clone()),
+            ..HttpConfig::default()
+        };
         if let Some(n) = settings.network.concurrency {
             config.concurrency = n;
         }

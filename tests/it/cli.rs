@@ -59,13 +59,20 @@ impl Project {
 
 /// Run the binary; never inherits the developer's depdash environment variables.
 async fn depdash(args: &[&str]) -> Output {
+    depdash_with_env(args, &[]).await
+}
+
+/// [`depdash`] with these environment variables set (and no inherited proxy settings).
+async fn depdash_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_depdash"));
     command.args(args).env("NO_COLOR", "1");
     for (key, _) in std::env::vars() {
-        if key.starts_with("DEPDASH_") || key.starts_with("PIP_") {
+        let proxy = key.to_ascii_lowercase().ends_with("_proxy");
+        if key.starts_with("DEPDASH_") || key.starts_with("PIP_") || proxy {
             command.env_remove(key);
         }
     }
+    command.envs(env.iter().copied());
     // The fleet secret a shared Redis needs; without `--redis-url` it changes nothing.
     command.env("DEPDASH_REDIS_KEY", "test-fleet-secret");
     command.output().await.expect("run depdash")
@@ -1020,4 +1027,71 @@ async fn pinned_requirements_get_exact_release_licenses_from_the_index() {
     let stats = server.stats();
     assert_eq!(stats.pypi_version as usize, n + 1);
     assert_eq!((stats.pypi_project, stats.pypi_simple), (0, 1));
+}
+
+/// A loopback forward proxy for plain HTTP: relays each connection to `target` and keeps the
+/// first bytes of each (a request through a proxy is in absolute form, `GET http://...`).
+async fn start_relay(
+    target: std::net::SocketAddr,
+) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let record = record.clone();
+            tokio::spawn(async move {
+                let mut head = vec![0u8; 512];
+                let n = client.read(&mut head).await.unwrap_or(0);
+                record
+                    .lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&head[..n]).into_owned());
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(target).await else {
+                    return;
+                };
+                use tokio::io::AsyncWriteExt;
+                if upstream.write_all(&head[..n]).await.is_ok() {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                }
+            });
+        }
+    });
+    (port, seen)
+}
+
+/// `HTTP_PROXY`/`HTTPS_PROXY` are honoured as pip honours them, and `NO_PROXY` exempts hosts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_variables_route_requests_and_no_proxy_exempts_hosts() {
+    let p = Project::new();
+    let server = RegistryServer::start(dataset_for(&p.packages(), 0)).await;
+    let (port, seen) = start_relay(server.addr()).await;
+    let proxy = format!("http://127.0.0.1:{port}");
+    let args = run_args(&p, &server.url(), "proxied.json");
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    args.push("--no-cache");
+    let output = depdash_with_env(&args, &[("HTTP_PROXY", &proxy)]).await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let heads = seen.lock().unwrap().clone();
+    assert!(!heads.is_empty(), "nothing went through the proxy");
+    let absolute = format!("http://{}/", server.addr());
+    assert!(
+        heads.iter().all(|h| h
+            .split_whitespace()
+            .nth(1)
+            .is_some_and(|uri| uri.starts_with(&absolute))),
+        "{heads:?}"
+    );
+    assert_eq!(server.stats().pypi_version as usize, p.packages().len());
+
+    seen.lock().unwrap().clear();
+    let output =
+        depdash_with_env(&args, &[("HTTP_PROXY", &proxy), ("NO_PROXY", "127.0.0.1")]).await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "NO_PROXY host went through the proxy"
+    );
 }

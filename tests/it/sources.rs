@@ -1159,3 +1159,19 @@ async fn empty_batches_send_nothing_and_bad_base_urls_are_errors() {
         "{error:?}"
     );
 }
+
+#[test]
+fn a_ca_bundle_without_certificates_is_refused() {
+    for pem in [&b"not a certificate"[..], b""] {
+        let config = HttpConfig {
+            ca_bundle: Some(pem.to_vec()),
+            ..test_config()
+        };
+        let (sender, _events) = mpsc::channel(8);
+        let Err(error) = HttpClient::new(config, EventSink::new(sender), Arc::new(Tracker::new()))
+        else {
+            panic!("a CA bundle without certificates was accepted");
+        };
+        assert!(error.to_string().contains("CA bundle"), "{error}");
+    }
+}
