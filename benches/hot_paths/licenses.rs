@@ -20,47 +20,52 @@ fn fixture(name: &str) -> (LicenseMetadata, PathBuf) {
     )
 }
 
-fn resolve_bench(bencher: Bencher, name: &str, expected: &str) {
+fn resolve_bench(bencher: Bencher, name: &str, expected: Option<&str>) {
     let (meta, dir) = fixture(name);
     let check = licenses::resolve(&meta, Some(&dir));
-    assert_eq!(check.expression.as_deref(), Some(expected), "{name}");
+    assert_eq!(check.expression.as_deref(), expected, "{name}");
     bencher.bench(|| licenses::resolve(black_box(&meta), Some(black_box(dir.as_path()))));
 }
 
 /// six: `License :: OSI Approved :: MIT License` (+ `License: MIT`); no file read.
 #[divan::bench]
 fn resolve_classifier_only(bencher: Bencher) {
-    resolve_bench(bencher, "six-1.16.0", "MIT");
+    resolve_bench(bencher, "six-1.16.0", Some("MIT"));
 }
 
 /// cryptography 50: PEP 639 `License-Expression: Apache-2.0 OR BSD-3-Clause`.
 #[divan::bench]
 fn resolve_license_expression(bencher: Bencher) {
-    resolve_bench(bencher, "cryptography-50.0.2", "Apache-2.0 OR BSD-3-Clause");
+    resolve_bench(
+        bencher,
+        "cryptography-50.0.2",
+        Some("Apache-2.0 OR BSD-3-Clause"),
+    );
 }
 
-/// requests 2.31: vague Apache classifier refined by `License: Apache 2.0` (a name).
+/// requests 2.31: `License: Apache 2.0` (a precise name) wins; the vague classifier agrees.
 #[divan::bench]
 fn resolve_classifier_refined_by_field(bencher: Bencher) {
-    resolve_bench(bencher, "requests-2.31.0", "Apache-2.0");
+    resolve_bench(bencher, "requests-2.31.0", Some("Apache-2.0"));
 }
 
 /// jinja2: only `BSD License`; the BSD-3-Clause LICENSE.txt (1.5 KB) is read and identified.
 #[divan::bench]
 fn resolve_license_file_bsd(bencher: Bencher) {
-    resolve_bench(bencher, "jinja2-3.1.6", "BSD-3-Clause");
+    resolve_bench(bencher, "jinja2-3.1.6", Some("BSD-3-Clause"));
 }
 
 /// chardet 5.2: `LGPLv2+` classifier refined by a 26 KB LGPL-2.1 text.
 #[divan::bench]
 fn resolve_license_file_lgpl(bencher: Bencher) {
-    resolve_bench(bencher, "chardet-5.2.0", "LGPL-2.1-or-later");
+    resolve_bench(bencher, "chardet-5.2.0", Some("LGPL-2.1-or-later"));
 }
 
-/// numpy 1.26: a 46 KB license text pasted into the License field.
+/// numpy 1.26: a 46 KB license text pasted into the License field (its BSD-3-Clause text and
+/// bundled components' texts; unknown with the reason, the whole text matched).
 #[divan::bench]
 fn resolve_license_text_in_field(bencher: Bencher) {
-    resolve_bench(bencher, "numpy-1.26.4", "BSD-3-Clause");
+    resolve_bench(bencher, "numpy-1.26.4", None);
 }
 
 /// A compound expression with `-or-later` and `WITH` against allow/deny lists.

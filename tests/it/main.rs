@@ -6,6 +6,8 @@ mod checks;
 mod cli;
 mod engine;
 mod inventory;
+mod license_corpus;
+mod license_texts;
 mod perf;
 mod schema;
 mod sources;

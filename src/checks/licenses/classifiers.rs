@@ -186,7 +186,8 @@ pub(crate) fn term(classifier: &str) -> Option<Term> {
     })
 }
 
-/// All license classifiers as one reading (alternatives), with a note when there are several.
+/// All license classifiers as one reading: several are a conjunction (AND), since nothing in
+/// a classifier states a choice; the stricter reading is noted.
 pub(crate) fn read(classifiers: &[String], notes: &mut Vec<String>) -> Option<Reading> {
     let terms: Vec<Term> = classifiers.iter().filter_map(|c| term(c)).collect();
     if terms.is_empty() {
@@ -198,12 +199,12 @@ pub(crate) fn read(classifiers: &[String], notes: &mut Vec<String>) -> Option<Re
         .count();
     if meaningful > 1 {
         notes.push(format!(
-            "{meaningful} license classifiers read as alternatives (OR), the usual meaning of several license classifiers"
+            "{meaningful} license classifiers read as AND (all apply): classifiers cannot state a choice between licenses"
         ));
     }
     Some(Reading {
         terms,
-        join: Join::Or,
+        join: Join::And,
     })
 }
 
@@ -366,7 +367,7 @@ mod tests {
     }
 
     #[test]
-    fn several_classifiers_are_alternatives_with_a_note() {
+    fn several_classifiers_are_a_conjunction_with_a_note() {
         let mut notes = Vec::new();
         let reading = read(
             &[
@@ -377,7 +378,7 @@ mod tests {
             &mut notes,
         )
         .unwrap();
-        assert_eq!(reading.join, Join::Or);
+        assert_eq!(reading.join, Join::And);
         assert_eq!(reading.terms.len(), 3);
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert!(read(&[], &mut notes).is_none());

@@ -5,7 +5,9 @@
 //! PEP 639 puts `License-File` paths under `<dist-info>/licenses/`; older wheels put them
 //! directly in the dist-info directory. Without `License-File` entries, files named
 //! `LICENSE*`, `LICENCE*`, `COPYING*`, `COPYRIGHT*` and `NOTICE*` are used (in that order);
-//! `AUTHORS` files are not: they list people, not terms.
+//! `AUTHORS` files are not: they list people, not terms. When the metadata directory holds no
+//! license file at all, the license files RECORD lists in the package directory are read
+//! (rule 7), never outside site-packages and never through a symlink.
 
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
@@ -23,6 +25,25 @@ pub(crate) struct LicenseFile {
     /// Path relative to the metadata directory, for evidence and notes.
     pub name: String,
     pub report: TextReport,
+    /// The licenses of bundled third-party code ("LICENSES.third-party", "LICENSE-3RD-PARTY",
+    /// a `_vendor/` path), not the package's own.
+    pub bundled: bool,
+}
+
+/// Whether a license file's path says it is about bundled third-party components.
+pub(crate) fn is_bundled(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [
+        "third-party",
+        "third_party",
+        "thirdparty",
+        "3rd-party",
+        "3rdparty",
+        "bundled",
+        "vendor",
+    ]
+    .iter()
+    .any(|m| lower.contains(m))
 }
 
 /// Rank of a file name as a license file (lower first), `None` if it is not one.
@@ -88,7 +109,81 @@ fn locate(listed: &[String], dir: &Path, notes: &mut Vec<String>) -> Vec<(String
     }
     candidates.sort();
     found.extend(candidates.into_iter().map(|(_, name, path)| (name, path)));
+    if found.is_empty() {
+        found = from_record(dir, notes);
+    }
     found
+}
+
+/// Most bytes of RECORD read when looking for license files in the package directory.
+const MAX_RECORD_BYTES: u64 = 4 * 1024 * 1024;
+/// License files listed in RECORD deeper than this (relative to site-packages) are vendored
+/// components' own, not the package's.
+const MAX_RECORD_DEPTH: usize = 2;
+
+/// License files that RECORD lists outside the metadata directory (a `LICENSE` inside the
+/// package directory, where some build backends put it). RECORD paths are relative to the
+/// directory holding the `.dist-info` (site-packages); a path that is absolute, climbs out with
+/// `..`, or is not a regular file (symlinks are not followed) is skipped.
+fn from_record(dir: &Path, notes: &mut Vec<String>) -> Vec<(String, PathBuf)> {
+    let Some(root) = dir.parent() else {
+        return Vec::new();
+    };
+    let mut record = String::new();
+    let Ok(file) = std::fs::File::open(dir.join("RECORD")) else {
+        return Vec::new();
+    };
+    if file
+        .take(MAX_RECORD_BYTES)
+        .read_to_string(&mut record)
+        .is_err()
+    {
+        notes.push(
+            "RECORD is not UTF-8 text; package-directory license files not looked for".into(),
+        );
+        return Vec::new();
+    }
+    let own = dir.file_name();
+    let mut candidates: Vec<(u8, String, PathBuf)> = Vec::new();
+    for line in record.lines() {
+        // `path,hash,size`; a path with a comma is quoted.
+        let entry = match line.strip_prefix('"') {
+            Some(quoted) => quoted.split('"').next().unwrap_or(""),
+            None => line.split(',').next().unwrap_or(""),
+        };
+        let Some(rel) = safe_relative(entry) else {
+            continue;
+        };
+        let depth = rel.components().count();
+        let in_own_dir = rel.components().next().map(|c| c.as_os_str()) == own;
+        let Some(name) = rel.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if in_own_dir || depth > MAX_RECORD_DEPTH {
+            continue;
+        }
+        let Some(r) = rank(name) else { continue };
+        let path = root.join(&rel);
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file()) {
+            candidates.push((r, rel.display().to_string(), path));
+        }
+    }
+    candidates.sort();
+    if !candidates.is_empty() {
+        notes.push(format!(
+            "no license file in the metadata directory; read {} listed in RECORD",
+            candidates
+                .iter()
+                .map(|(_, n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    candidates
+        .into_iter()
+        .take(MAX_FILES)
+        .map(|(_, name, path)| (format!("../{name}"), path))
+        .collect()
 }
 
 /// Read and identify the license files of a distribution. Unreadable files become notes.
@@ -115,6 +210,7 @@ pub(crate) fn read(listed: &[String], dir: &Path, notes: &mut Vec<String>) -> Ve
         }
         out.push(LicenseFile {
             report: identify(&buffer),
+            bundled: is_bundled(&name),
             name,
         });
     }
@@ -145,6 +241,43 @@ mod tests {
         assert!(safe_relative("../../etc/passwd").is_none());
         assert!(safe_relative("/etc/passwd").is_none());
         assert!(safe_relative("").is_none());
+    }
+
+    #[test]
+    fn record_listed_license_files_in_the_package_directory_are_found_safely() {
+        let site = tempfile::tempdir().unwrap();
+        let dist_info = site.path().join("pkg-1.0.dist-info");
+        std::fs::create_dir_all(&dist_info).unwrap();
+        std::fs::create_dir_all(site.path().join("pkg/_vendor/dep")).unwrap();
+        std::fs::write(site.path().join("pkg/LICENSE.txt"), "MIT").unwrap();
+        std::fs::write(site.path().join("pkg/_vendor/dep/LICENSE"), "deep").unwrap();
+        std::fs::write(site.path().join("outside-LICENSE"), "x").unwrap();
+        std::fs::write(
+            dist_info.join("RECORD"),
+            "pkg/__init__.py,sha256=x,1\npkg/LICENSE.txt,sha256=y,3\npkg/_vendor/dep/LICENSE,,\n../outside-LICENSE,,\n/etc/LICENSE,,\npkg-1.0.dist-info/RECORD,,\n\"pkg/NOTICE,odd\",,\n",
+        )
+        .unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink("/etc/hostname", site.path().join("pkg/COPYING")).unwrap();
+        std::fs::write(
+            dist_info.join("RECORD"),
+            format!(
+                "{}pkg/COPYING,,\n",
+                std::fs::read_to_string(dist_info.join("RECORD")).unwrap()
+            ),
+        )
+        .unwrap();
+        let mut notes = Vec::new();
+        let found = locate(&[], &dist_info, &mut notes);
+        let names: Vec<&str> = found.iter().map(|(n, _)| n.as_str()).collect();
+        // Not the vendored one (too deep), not the escapes, not the symlink, not a missing file.
+        assert_eq!(names, ["../pkg/LICENSE.txt"], "{notes:?}");
+        assert!(notes.iter().any(|n| n.contains("RECORD")), "{notes:?}");
+        // A license file in the metadata directory means RECORD is not consulted.
+        std::fs::write(dist_info.join("LICENSE"), "BSD").unwrap();
+        let found = locate(&[], &dist_info, &mut notes);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0, "LICENSE");
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod config;
 mod evaluate;
 mod expression;
 mod files;
+mod matcher;
 mod names;
 mod resolve;
 mod terms;
@@ -35,12 +36,13 @@ pub use evaluate::{
 /// `unknown_reason`; `source`/`evidence` say where it came from and `notes` what was vague or
 /// disagreed. Never fails: unreadable files become notes.
 ///
-/// Documented choices: several license classifiers are alternatives (OR); a bare GNU license
-/// text or "GPLv3" is read as `-only` (the narrower grant); "Apache Software License" without a
-/// version is Apache-2.0 (noted); public domain and proprietary/other terms become
-/// `LicenseRef-Public-Domain` / `LicenseRef-Proprietary` so a policy can name them; a license
-/// file listing several licenses counts only its main (first) statement unless it says the
-/// licenses are alternatives ("either of the licenses", "dual licensed").
+/// Documented choices (README, "Licenses are resolved by these rules"): a precise `License`
+/// field wins over classifiers; several licenses (classifiers, a list, the texts of the license
+/// files) are AND unless a choice is stated; a bare GNU license text or "GPLv3" is read as
+/// `-only` (the narrower grant); "Apache Software License" without a version is Apache-2.0
+/// (noted); public domain and proprietary/other terms become `LicenseRef-Public-Domain` /
+/// `LicenseRef-Proprietary` so a policy can name them; a license text is taken only when it
+/// matches an SPDX template whole.
 pub fn resolve(meta: &LicenseMetadata, metadata_dir: Option<&Path>) -> ResolvedLicense {
     resolve::resolve(meta, metadata_dir)
 }

@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use super::terms::{Family, Grant, Ident, Join, Reading, Term, Vague};
+use super::terms::{Family, Grant, Ident, Join, Reading, Term, Vague, is_gnu_base};
 
 /// Lowercase ASCII words with letters and digits split apart (`GPLv3+` → `gpl v 3 +`). Any other
 /// character separates words; `+` becomes a word of its own when `keep_plus`.
@@ -167,6 +167,27 @@ pub(crate) fn parse_names(raw: &str) -> Option<(Reading, Vec<String>)> {
             "/" => Some(&mut saw_or),
             "or" if !continues_version => Some(&mut saw_or),
             "and" | "&" if !continues_version => Some(&mut saw_and),
+            // "LGPL+BSD", "LGPLv2.1+ + BSD-3-Clause": a `+` before another license name joins
+            // two licenses (AND); before nothing, "or later", or another `+`, it is the grant.
+            "+" if next.is_some_and(|n| {
+                n.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && !matches!(
+                        n,
+                        "or" | "and"
+                            | "later"
+                            | "any"
+                            | "only"
+                            | "newer"
+                            | "with"
+                            | "exception"
+                            | "exceptions"
+                            | "version"
+                            | "v"
+                    )
+            }) =>
+            {
+                Some(&mut saw_and)
+            }
             // "Apache License, Version 2.0": the comma continues the name.
             "," if matches!(next, Some("version" | "v")) => None,
             "," | ";" => Some(&mut saw_comma),
@@ -199,18 +220,90 @@ pub(crate) fn parse_names(raw: &str) -> Option<(Reading, Vec<String>)> {
             Join::And
         }
     };
-    if words.iter().any(|w| w == "exception" || w == "exceptions") {
+    let exception = named_exception(&words);
+    if exception.is_none() && words.iter().any(|w| w == "exception" || w == "exceptions") {
         notes.push(format!(
             "`{}` mentions exceptions: extra permissions no SPDX id here captures (they only widen what is allowed)",
             raw.trim()
         ));
     }
     let said = raw.trim();
-    let terms = pieces
+    // The exception's own words are not a license name.
+    let exception_words: &[&str] = &[
+        "with",
+        "bootloader",
+        "classpath",
+        "gcc",
+        "runtime",
+        "library",
+        "universal",
+        "foss",
+        "llvm",
+        "linking",
+        "exception",
+        "exceptions",
+    ];
+    let pieces: Vec<Vec<&str>> = if exception.is_some() {
+        pieces
+            .into_iter()
+            .map(|p| {
+                p.into_iter()
+                    .filter(|w| !exception_words.contains(w))
+                    .collect::<Vec<_>>()
+            })
+            .filter(|p| !p.is_empty())
+            .collect()
+    } else {
+        pieces
+    };
+    let mut terms = pieces
         .iter()
         .map(|p| parse_piece(p, if pieces.len() == 1 { said } else { "" }))
         .collect::<Option<Vec<Term>>>()?;
+    // Rule 4: a named exception is part of the GNU license it is stated for.
+    if let Some(exception) = exception {
+        let mut attached = false;
+        for t in &mut terms {
+            if let Term::Exact(ident) = t
+                && (is_gnu_base(&ident.base)
+                    || (exception == "LLVM-exception" && ident.base == "Apache-2.0"))
+            {
+                ident.exception = Some(Cow::Borrowed(exception));
+                attached = true;
+            }
+        }
+        if !attached {
+            return None;
+        }
+    }
     Some((Reading { terms, join }, notes))
+}
+
+/// An SPDX exception named in words ("GPLv2+ with Bootloader exception", "GPL-2.0 with the
+/// Classpath exception", "GPLv3 with GCC runtime library exception").
+fn named_exception(words: &[String]) -> Option<&'static str> {
+    let has = |w: &str| words.iter().any(|x| x == w);
+    if !(has("exception") || has("exceptions")) {
+        return None;
+    }
+    let gpl3 = words.iter().any(|w| w.contains('3'));
+    if has("bootloader") {
+        Some("Bootloader-exception")
+    } else if has("classpath") {
+        Some("Classpath-exception-2.0")
+    } else if has("gcc") || has("runtime") {
+        Some(if gpl3 {
+            "GCC-exception-3.1"
+        } else {
+            "GCC-exception-2.0"
+        })
+    } else if has("universal") && has("foss") {
+        Some("Universal-FOSS-exception-1.0")
+    } else if has("llvm") {
+        Some("LLVM-exception")
+    } else {
+        None
+    }
 }
 
 /// The first run of numbers: "gpl v 2 or later lgpl v 2 +" → [2]; "version 2 1" → [2, 1].

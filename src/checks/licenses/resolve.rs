@@ -24,6 +24,7 @@ use super::files::{self, LicenseFile};
 use super::names::{normalize, parse_names};
 use super::terms::{Grant, Ident, Join, Reading, Term};
 use super::text::identify;
+use texts::text_evidence;
 
 /// What one source says.
 #[derive(Clone, Debug)]
@@ -146,14 +147,12 @@ fn read_field(
             &[LicenseFile {
                 name: text_label,
                 report,
+                bundled: false,
             }],
             notes,
         ) {
-            Some(e) => FieldOutcome::Evidence(e),
-            None => FieldOutcome::Unrecognised(format!(
-                "{label_prefix} holds {} characters of text that match no known license",
-                trimmed.len()
-            )),
+            Ok(e) => FieldOutcome::Evidence(e),
+            Err(why) => FieldOutcome::Unrecognised(why),
         };
     }
     match parse_names(trimmed) {
@@ -171,95 +170,19 @@ fn read_field(
     }
 }
 
-/// License texts (files, or the field's text) as evidence: the main statement of the first text
-/// that has one, or — when the first text offers a choice ("either of the licenses") — the
-/// alternatives. Everything else found is kept for refinement and noted.
-fn text_evidence(
-    source: LicenseSource,
-    label: String,
-    texts: &[LicenseFile],
-    notes: &mut Vec<String>,
-) -> Option<Evidence> {
-    /// Add `ident` unless present; a repeated license may state the grant the first did not.
-    fn add(list: &mut Vec<Ident>, ident: &Ident) {
-        match list.iter_mut().find(|m| m.same_license(ident)) {
-            Some(existing) => {
-                if existing.grant == Grant::Unstated && ident.grant != Grant::Unstated {
-                    existing.grant = ident.grant;
-                }
-            }
-            None => list.push(ident.clone()),
-        }
-    }
-    let mut mains: Vec<Ident> = Vec::new();
-    let mut others: Vec<Ident> = Vec::new();
-    for t in texts {
-        for (i, ident) in t.report.idents().enumerate() {
-            add(if i == 0 { &mut mains } else { &mut others }, ident);
-        }
-    }
-    for o in &others {
-        if let Some(m) = mains.iter_mut().find(|m| m.same_license(o))
-            && m.grant == Grant::Unstated
-        {
-            m.grant = o.grant;
-        }
-    }
-    others.retain(|o| !mains.iter().any(|m| m.same_license(o)));
-    if mains.is_empty() {
-        if !texts.is_empty() {
-            let names: Vec<&str> = texts.iter().map(|t| t.name.as_str()).collect();
-            notes.push(format!(
-                "no known license recognised in {}",
-                names.join(", ")
-            ));
-        }
-        return None;
-    }
-    // Dual licensing is stated at the top of the first text: its alternatives are the first two
-    // licenses of that text ("dual" means two) plus the main license of each other file.
-    let mut chosen: Vec<Ident> = Vec::new();
-    if texts.first().is_some_and(|t| t.report.offers_choice()) {
-        for i in texts[0].report.idents().take(2).chain(&mains) {
-            add(&mut chosen, i);
-        }
-        for i in chosen.iter_mut() {
-            if let Some(m) = mains.iter().chain(&others).find(|m| m.same_license(i)) {
-                i.grant = m.grant;
-            }
-        }
-    }
-    if chosen.len() < 2 {
-        chosen = vec![mains[0].clone()];
-    }
-    let rest: Vec<Ident> = mains
-        .iter()
-        .chain(&others)
-        .filter(|i| !chosen.iter().any(|c| c.same_license(i)))
-        .cloned()
-        .collect();
-    Some(Evidence {
-        source,
-        label,
-        reading: Reading {
-            terms: chosen.iter().cloned().map(Term::Exact).collect(),
-            join: Join::Or,
-        },
-        tiers: vec![chosen, rest],
-        from_text: true,
-    })
-}
-
 /// License files, read at most once and only when asked for.
 struct LazyFiles<'a> {
     listed: &'a [String],
     dir: Option<&'a Path>,
     loaded: Option<Option<Evidence>>,
+    /// Why the files gave no answer, for the unknown's reason.
+    why: Option<String>,
 }
 
 impl LazyFiles<'_> {
     fn get(&mut self, notes: &mut Vec<String>) -> Option<&Evidence> {
         if self.loaded.is_none() {
+            let mut why = None;
             let evidence = self.dir.and_then(|dir| {
                 let texts = files::read(self.listed, dir, notes);
                 if texts.is_empty() {
@@ -272,7 +195,10 @@ impl LazyFiles<'_> {
                     format!("license files {}", names.join(", "))
                 };
                 text_evidence(LicenseSource::LicenseFile, label, &texts, notes)
+                    .map_err(|e| why = Some(e))
+                    .ok()
             });
+            self.why = why;
             self.loaded = Some(evidence);
         }
         self.loaded.as_ref().and_then(Option::as_ref)
@@ -599,14 +525,21 @@ pub(crate) fn resolve(meta: &LicenseMetadata, metadata_dir: Option<&Path>) -> Re
             }
         }
     });
-    let metadata: Vec<&Evidence> = [classifiers.as_ref(), field.as_ref()]
-        .into_iter()
-        .flatten()
-        .collect();
+    // Rule 1: the package's own precise declaration wins; classifiers only refine a vague one.
+    let field_first = field.as_ref().is_some_and(|f| f.reading.is_specific());
+    let metadata: Vec<&Evidence> = if field_first {
+        [field.as_ref(), classifiers.as_ref()]
+    } else {
+        [classifiers.as_ref(), field.as_ref()]
+    }
+    .into_iter()
+    .flatten()
+    .collect();
     let mut files = LazyFiles {
         listed: &meta.license_files,
         dir: metadata_dir,
         loaded: None,
+        why: None,
     };
 
     let decision = decide(meta, &metadata, &mut files, &mut notes, &mut unresolved);
@@ -615,9 +548,10 @@ pub(crate) fn resolve(meta: &LicenseMetadata, metadata_dir: Option<&Path>) -> Re
     match decision {
         Some(decision) => answer(decision, &texts, notes),
         None => {
-            let files_said = match metadata_dir {
-                None => "no metadata directory to look for license files in",
-                Some(_) => "no license file identifies it",
+            let files_said = match (metadata_dir, &files.why) {
+                (None, _) => "no metadata directory to look for license files in".to_string(),
+                (Some(_), Some(why)) => format!("license files give no answer ({why})"),
+                (Some(_), None) => "no license file identifies it".to_string(),
             };
             let reason = if unresolved.is_empty() {
                 format!(
@@ -816,235 +750,5 @@ pub(crate) fn resolve_from_registry(info: &RegistryInfo) -> Option<ResolvedLicen
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn meta(
-        expression: Option<&str>,
-        field: Option<&str>,
-        classifiers: &[&str],
-    ) -> LicenseMetadata {
-        LicenseMetadata {
-            expression: expression.map(str::to_string),
-            license_field: field.map(str::to_string),
-            classifiers: classifiers.iter().map(|c| c.to_string()).collect(),
-            license_files: Vec::new(),
-        }
-    }
-
-    const BSD: &str = "License :: OSI Approved :: BSD License";
-    const MIT: &str = "License :: OSI Approved :: MIT License";
-    const APACHE: &str = "License :: OSI Approved :: Apache Software License";
-
-    #[test]
-    fn expression_wins_and_conflicting_classifier_is_noted() {
-        let r = resolve(&meta(Some("Apache-2.0"), None, &[MIT]), None);
-        assert_eq!(r.expression.as_deref(), Some("Apache-2.0"));
-        assert_eq!(r.source, LicenseSource::LicenseExpression);
-        assert!(
-            r.notes
-                .iter()
-                .any(|n| n.contains("MIT License") && n.contains("disagrees")),
-            "{:?}",
-            r.notes
-        );
-        // Consistent vaguer classifier: no note.
-        let r = resolve(&meta(Some("BSD-3-Clause"), None, &[BSD]), None);
-        assert!(r.notes.is_empty(), "{:?}", r.notes);
-    }
-
-    #[test]
-    fn vague_classifier_is_refined_by_the_license_field() {
-        let r = resolve(&meta(None, Some("BSD-3-Clause"), &[BSD]), None);
-        assert_eq!(r.expression.as_deref(), Some("BSD-3-Clause"));
-        assert_eq!(r.source, LicenseSource::LicenseField);
-        assert!(
-            r.notes.iter().any(|n| n.contains("refined by")),
-            "{:?}",
-            r.notes
-        );
-    }
-
-    #[test]
-    fn vague_only_is_unknown_with_the_reason() {
-        let r = resolve(&meta(None, None, &[BSD]), None);
-        assert_eq!(r.expression, None);
-        assert_eq!(r.source, LicenseSource::Unknown);
-        let reason = r.unknown_reason.unwrap();
-        assert!(reason.contains("BSD License"), "{reason}");
-        assert!(reason.contains("unspecified"), "{reason}");
-        let r = resolve(&meta(None, Some("BSD"), &[]), None);
-        assert!(r.unknown_reason.unwrap().contains("BSD"));
-    }
-
-    #[test]
-    fn exact_classifier_beats_conflicting_field_with_a_note() {
-        let r = resolve(&meta(None, Some("Apache 2.0"), &[MIT]), None);
-        assert_eq!(r.expression.as_deref(), Some("MIT"));
-        assert_eq!(r.source, LicenseSource::Classifier);
-        assert!(
-            r.notes
-                .iter()
-                .any(|n| n.contains("Apache 2.0") && n.contains("disagrees")),
-            "{:?}",
-            r.notes
-        );
-    }
-
-    #[test]
-    fn unresolved_vague_classifier_yields_to_a_specific_field_with_a_note() {
-        let r = resolve(&meta(None, Some("MIT"), &[BSD]), None);
-        assert_eq!(r.expression.as_deref(), Some("MIT"));
-        assert_eq!(r.source, LicenseSource::LicenseField);
-        assert!(
-            r.notes
-                .iter()
-                .any(|n| n.contains("BSD License") && n.contains("disagrees")),
-            "{:?}",
-            r.notes
-        );
-    }
-
-    #[test]
-    fn several_classifiers_refined_together() {
-        // cryptography 41: classifiers Apache + BSD, License "Apache-2.0 OR BSD-3-Clause".
-        let r = resolve(
-            &meta(None, Some("Apache-2.0 OR BSD-3-Clause"), &[APACHE, BSD]),
-            None,
-        );
-        assert_eq!(r.expression.as_deref(), Some("Apache-2.0 OR BSD-3-Clause"));
-        // Without the field, BSD cannot be resolved: the alternative is dropped, Apache assumed 2.0.
-        let r = resolve(&meta(None, None, &[APACHE, BSD]), None);
-        assert_eq!(r.expression.as_deref(), Some("Apache-2.0"));
-        assert!(
-            r.notes.iter().any(|n| n.contains("dropped")),
-            "{:?}",
-            r.notes
-        );
-        assert!(
-            r.notes.iter().any(|n| n.contains("assumed")),
-            "{:?}",
-            r.notes
-        );
-    }
-
-    #[test]
-    fn placeholders_say_nothing() {
-        for placeholder in ["UNKNOWN", "", "  ", "see LICENSE", "LICENSE.txt", "n/a"] {
-            let r = resolve(&meta(None, Some(placeholder), &[]), None);
-            assert_eq!(r.expression, None, "{placeholder}");
-            assert!(
-                r.unknown_reason.unwrap().contains("no License-Expression"),
-                "{placeholder}"
-            );
-        }
-    }
-
-    #[test]
-    fn unrecognised_field_is_unknown_with_its_text() {
-        let r = resolve(&meta(None, Some("Frobnicator Public License"), &[]), None);
-        assert!(r.unknown_reason.unwrap().contains("Frobnicator"));
-    }
-
-    #[test]
-    fn license_expression_that_spells_a_name_is_read_as_one() {
-        let r = resolve(&meta(Some("Apache 2.0"), None, &[]), None);
-        assert_eq!(r.expression.as_deref(), Some("Apache-2.0"));
-        assert_eq!(r.source, LicenseSource::LicenseExpression);
-        assert!(!r.notes.is_empty());
-        // A License-Expression that is nonsense falls back to the classifiers.
-        let r = resolve(&meta(Some("see below"), None, &[MIT]), None);
-        assert_eq!(r.expression.as_deref(), Some("MIT"));
-        assert!(
-            r.notes.iter().any(|n| n.contains("not a valid SPDX")),
-            "{:?}",
-            r.notes
-        );
-    }
-
-    #[test]
-    fn public_domain_and_proprietary_get_license_refs() {
-        let r = resolve(&meta(None, None, &["License :: Public Domain"]), None);
-        assert_eq!(r.expression.as_deref(), Some("LicenseRef-Public-Domain"));
-        let r = resolve(
-            &meta(None, None, &["License :: Other/Proprietary License"]),
-            None,
-        );
-        assert_eq!(r.expression.as_deref(), Some("LicenseRef-Proprietary"));
-        let r = resolve(&meta(None, None, &["License :: OSI Approved"]), None);
-        assert!(r.unknown_reason.unwrap().contains("names no license"));
-    }
-
-    #[test]
-    fn odd_input_never_panics_and_never_passes_as_known() {
-        let long_plus = "+".repeat(10_000);
-        let odd = [
-            "",
-            "(((",
-            "MIT AND (",
-            ")",
-            "MIT OR",
-            "WITH",
-            "+",
-            "/",
-            ",,,",
-            "or or or",
-            "GPL v",
-            "LGPL 2.",
-            "Apache-",
-            "ÄÖÜ ライセンス",
-            "\u{0}",
-            "BSD-3-Clause WITH",
-            &long_plus,
-            "MIT\n\n\n",
-            "see LICENSE, or COPYING; and NOTICE",
-        ];
-        for a in odd {
-            for b in odd {
-                let m = LicenseMetadata {
-                    expression: Some(a.to_string()),
-                    license_field: Some(b.to_string()),
-                    classifiers: vec![
-                        format!("License :: {a}"),
-                        format!("License :: OSI Approved :: {b}"),
-                    ],
-                    license_files: vec![a.to_string()],
-                };
-                let r = resolve(&m, None);
-                if let Some(e) = &r.expression {
-                    spdx::Expression::parse(e)
-                        .unwrap_or_else(|err| panic!("{a:?}/{b:?} → {e}: {err}"));
-                } else {
-                    assert!(r.unknown_reason.is_some());
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn registry_fallback() {
-        let info = RegistryInfo {
-            license_expression: Some("MIT".into()),
-            ..Default::default()
-        };
-        let r = resolve_from_registry(&info).unwrap();
-        assert_eq!(
-            (r.expression.as_deref(), r.source),
-            (Some("MIT"), LicenseSource::Pypi)
-        );
-        let info = RegistryInfo {
-            license: Some("Apache License, Version 2.0".into()),
-            ..Default::default()
-        };
-        assert_eq!(
-            resolve_from_registry(&info).unwrap().expression.as_deref(),
-            Some("Apache-2.0")
-        );
-        let vague = RegistryInfo {
-            license: Some("BSD".into()),
-            ..Default::default()
-        };
-        assert!(resolve_from_registry(&vague).is_none());
-        assert!(resolve_from_registry(&RegistryInfo::default()).is_none());
-    }
-}
+mod tests;
+mod texts;

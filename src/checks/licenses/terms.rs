@@ -24,6 +24,8 @@ pub(crate) struct Ident {
     /// SPDX id; GNU ids without their `-only`/`-or-later` suffix (`LGPL-2.1`).
     pub base: Cow<'static, str>,
     pub grant: Grant,
+    /// An SPDX exception (`WITH`), part of the license as granted.
+    pub exception: Option<Cow<'static, str>>,
 }
 
 /// GNU licenses are the ones written with `-only`/`-or-later` suffixes in SPDX.
@@ -39,6 +41,7 @@ impl Ident {
         Ident {
             base: Cow::Borrowed(id),
             grant: Grant::NotGnu,
+            exception: None,
         }
     }
 
@@ -47,6 +50,7 @@ impl Ident {
         Ident {
             base: Cow::Borrowed(base),
             grant: later,
+            exception: None,
         }
     }
 
@@ -66,17 +70,22 @@ impl Ident {
         Ident {
             base: Cow::Owned(base.to_string()),
             grant: later,
+            exception: None,
         }
     }
 
     /// The SPDX form.
     pub fn render(&self) -> String {
         let gnu = is_gnu_base(&self.base);
-        match (self.grant, gnu) {
+        let license = match (self.grant, gnu) {
             (Grant::OrLater, true) => format!("{}-or-later", self.base),
             (Grant::Only | Grant::Unstated, true) => format!("{}-only", self.base),
             (Grant::OrLater, false) => format!("{}+", self.base),
             _ => self.base.to_string(),
+        };
+        match &self.exception {
+            Some(e) => format!("{license} WITH {e}"),
+            None => license,
         }
     }
 
@@ -307,6 +316,7 @@ pub(crate) fn expression_idents(expression: &str) -> Vec<Ident> {
             spdx::LicenseItem::Other(other) => Ident {
                 base: Cow::Owned(other.to_string()),
                 grant: Grant::NotGnu,
+                exception: None,
             },
         })
         .collect()

@@ -15,8 +15,12 @@ pub fn root() -> PathBuf {
 
 /// The `.dist-info` directory of fixture `dist` (e.g. `requests-2.31.0`).
 pub fn dist_info(dist: &str) -> PathBuf {
-    let dir = root().join(dist);
-    std::fs::read_dir(&dir)
+    dist_info_in(&root().join(dist))
+}
+
+/// The one `.dist-info` directory directly inside `dir`.
+pub fn dist_info_in(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("fixture {}: {e}", dir.display()))
         .flatten()
         .map(|e| e.path())
