@@ -33,15 +33,18 @@ fn header_fields(text: &str) -> Vec<(String, String)> {
     fields
 }
 
-/// One release document per metadata directory of the real fixtures (directories only: the
-/// single-file egg-info is a local build no index knows).
+/// One release document per project among the real fixtures' metadata directories (directories
+/// only: the single-file egg-info is a local build no index knows). The older single specimens
+/// (`metadata/`: numpy 1.26.4, requests 2.31.0) come first and win over newer releases of the
+/// same project, so the corpus has old pins.
 pub fn release_documents() -> Vec<Value> {
     let template: Value = serde_json::from_str(
         &std::fs::read_to_string(fixtures().join("pypi/requests-2.31.0.json")).unwrap(),
     )
     .unwrap();
     let mut documents = Vec::new();
-    for root in ["site-packages-real", "metadata"] {
+    let mut seen = std::collections::HashSet::new();
+    for root in ["metadata", "site-packages-real"] {
         let mut dirs: Vec<PathBuf> = std::fs::read_dir(fixtures().join(root))
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -55,7 +58,15 @@ pub fn release_documents() -> Vec<Value> {
                 .find(|p| p.exists())
                 .expect("metadata file");
             let text = String::from_utf8_lossy(&std::fs::read(file).unwrap()).into_owned();
-            documents.push(document(&template, &header_fields(&text)));
+            let doc = document(&template, &header_fields(&text));
+            let name = doc["info"]["name"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .replace(['_', '.'], "-");
+            if seen.insert(name) {
+                documents.push(doc);
+            }
         }
     }
     documents
