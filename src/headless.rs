@@ -26,7 +26,7 @@ pub async fn run(mut handle: EngineHandle, mode: ProgressMode) -> Result<Report>
             EngineEvent::Failed(error) => break Err(*error),
             EngineEvent::Warning(message) => {
                 progress.clear();
-                eprintln!("warning: {message}");
+                eprintln!("warning: {}", crate::term_text::clean_lines(&message));
             }
             EngineEvent::InventoryDone { packages, .. } => {
                 progress.total = packages;

@@ -19,11 +19,14 @@ pub mod inventory;
 pub mod logging;
 pub mod model;
 pub mod output;
+pub mod pep508;
 pub mod perf;
 pub mod policy;
+pub mod safe_fs;
 pub mod settings;
 pub mod sources;
 pub mod telemetry;
+pub mod term_text;
 pub mod tui;
 pub mod units;
 

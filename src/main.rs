@@ -10,7 +10,11 @@ fn main() -> ExitCode {
     match depdash::app::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("depdash: error: {e}");
+            // Error messages quote file names and file contents: never raw to the terminal.
+            eprintln!(
+                "depdash: error: {}",
+                depdash::term_text::clean_lines(&e.to_string())
+            );
             ExitCode::from(depdash::app::exit_code(&e))
         }
     }

@@ -24,7 +24,7 @@ struct Edge {
 
 impl Edge {
     fn parse(raw: &str) -> Option<Edge> {
-        match Requirement::from_str(raw) {
+        match crate::pep508::parse_requirement(raw) {
             Ok(req) => Some(Edge {
                 target: normalize_name(req.name.as_ref()),
                 extras: req.extras.iter().map(|e| e.to_string()).collect(),

@@ -276,8 +276,8 @@ pub fn read(path: &Path) -> Result<String, PolicyErrors> {
             message,
         }])
     };
-    let bytes =
-        std::fs::read(path).map_err(|e| one(0, 0, format!("cannot read policy file: {e}")))?;
+    let bytes = crate::safe_fs::read_regular(path, crate::safe_fs::limits::POLICY_FILE)
+        .map_err(|e| one(0, 0, format!("cannot read policy file: {e}")))?;
     String::from_utf8(bytes).map_err(|e| {
         let (line, column) = line_col(
             &String::from_utf8_lossy(e.as_bytes()),

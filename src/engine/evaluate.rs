@@ -7,20 +7,20 @@ use super::run::{RegistryAnswer, VulnAnswer};
 use crate::checks::{self, CheckOutput};
 use crate::inventory::Inventory;
 use crate::model::{
-    Check, Code, Finding, LicenseMetadata, LicenseSource, PackageReport, PackageStatus, Report,
-    ResolvedLicense, Severity, Unknown,
+    Check, Code, Finding, LicenseMetadata, LicenseSource, PackageKey, PackageReport,
+    PackageStatus, Report, ResolvedLicense, Severity, Unknown,
 };
 use crate::policy::Disposition;
 use crate::settings::Settings;
 
-/// What a run found out, per normalised package name.
+/// What a run found out, per package and version.
 pub struct Facts {
     /// In inventory order.
     pub licenses: Vec<ResolvedLicense>,
     /// Absent: the check was not run.
-    pub vulnerabilities: HashMap<String, VulnAnswer>,
+    pub vulnerabilities: HashMap<PackageKey, VulnAnswer>,
     /// Absent: the check was not run.
-    pub registry: HashMap<String, RegistryAnswer>,
+    pub registry: HashMap<PackageKey, RegistryAnswer>,
     /// Unknowns about the run as a whole (e.g. a stale offline database).
     pub run_unknowns: Vec<Unknown>,
     /// Per package, the sources answered from expired cache entries (offline).
@@ -37,7 +37,8 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, facts: Facts) ->
     let mut packages = Vec::with_capacity(inventory.distributions.len());
 
     for (dist, mut license) in inventory.distributions.iter().zip(facts.licenses) {
-        let registry = facts.registry.get(&dist.normalized);
+        let key = dist.key();
+        let registry = facts.registry.get(&key);
         if license.expression.is_none() {
             license = with_index_license(license, registry);
         }
@@ -48,7 +49,7 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, facts: Facts) ->
             &mut exception_usage,
         ));
 
-        let vulnerabilities = match facts.vulnerabilities.get(&dist.normalized) {
+        let vulnerabilities = match facts.vulnerabilities.get(&key) {
             Some(Ok(found)) => {
                 out.extend(checks::vulnerabilities::evaluate(
                     dist,
@@ -153,12 +154,13 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, facts: Facts) ->
     )
 }
 
-/// Each package's status is the worst thing said about it.
+/// Each package's status is the worst thing said about it: about that version when the
+/// finding names one (two installed copies of a name are judged apart), else about the name.
 fn set_statuses(packages: &mut [PackageReport], out: &CheckOutput) {
-    let mut worst: HashMap<String, PackageStatus> = HashMap::new();
-    let mut raise = |name: &str, status: PackageStatus| {
+    let mut worst: HashMap<(String, Option<String>), PackageStatus> = HashMap::new();
+    let mut raise = |name: &str, version: Option<&String>, status: PackageStatus| {
         let slot = worst
-            .entry(crate::model::normalize_name(name))
+            .entry((crate::model::normalize_name(name), version.cloned()))
             .or_insert(PackageStatus::Ok);
         *slot = (*slot).max(status);
     };
@@ -169,16 +171,18 @@ fn set_statuses(packages: &mut [PackageReport], out: &CheckOutput) {
                 Severity::Warning => PackageStatus::Warning,
                 Severity::Note => PackageStatus::Ok,
             };
-            raise(p, status);
+            raise(p, f.version.as_ref(), status);
         }
     }
     for u in &out.unknowns {
         if let Some(p) = &u.package {
-            raise(p, PackageStatus::Unknown);
+            raise(p, u.version.as_ref(), PackageStatus::Unknown);
         }
     }
     for p in packages.iter_mut() {
-        if let Some(status) = worst.get(&p.normalized) {
+        let by_version = worst.get(&(p.normalized.clone(), Some(p.version.clone())));
+        let by_name = worst.get(&(p.normalized.clone(), None));
+        if let Some(status) = by_version.into_iter().chain(by_name).max() {
             p.status = *status;
         }
     }

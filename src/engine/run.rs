@@ -18,7 +18,8 @@ use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprinter;
 use crate::inventory::{self, InventorySource};
 use crate::model::{
-    Check, DatabaseInfo, Distribution, RegistryInfo, Report, ResolvedLicense, Summary, Unknown,
+    Check, DatabaseInfo, Distribution, PackageKey, RegistryInfo, Report, ResolvedLicense, Summary,
+    Unknown,
 };
 use crate::perf::{HistoryOptions, RunMetrics};
 use crate::settings::{Settings, Target};
@@ -386,11 +387,11 @@ async fn open_cache(
     }
 }
 
-/// What the vulnerability stage found: answers per normalised name, run-level unknowns (e.g. a
+/// What the vulnerability stage found: answers per package and version, run-level unknowns (e.g. a
 /// stale database), and the offline database used, if any.
 #[derive(Default)]
 struct VulnStage {
-    answers: HashMap<String, VulnAnswer>,
+    answers: HashMap<PackageKey, VulnAnswer>,
     run_unknowns: Vec<Unknown>,
     database: Option<DatabaseInfo>,
 }
@@ -467,7 +468,7 @@ async fn offline_vulnerabilities(
                     .collect()
             })
         });
-        answers.insert(d.normalized.clone(), answer);
+        answers.insert(d.key(), answer);
     }
     let database = DatabaseInfo {
         source: path.display().to_string(),
@@ -517,14 +518,14 @@ fn details_unavailable(advisory: &AdvisoryRef, reason: &str) -> crate::model::Vu
 async fn online_vulnerabilities(
     ctx: &RunContext<'_>,
     dists: &[Distribution],
-) -> HashMap<String, VulnAnswer> {
+) -> HashMap<PackageKey, VulnAnswer> {
     let osv_url = ctx.settings.network.osv_url.as_str();
     let mut answers = HashMap::with_capacity(dists.len());
-    let mut refs_by_package: HashMap<String, Vec<AdvisoryRef>> = HashMap::new();
+    let mut refs_by_package: HashMap<PackageKey, Vec<AdvisoryRef>> = HashMap::new();
     let mut misses: Vec<&Distribution> = Vec::new();
     for d in dists {
         if let Err(reason) = pep440_version(d) {
-            answers.insert(d.normalized.clone(), Err(reason));
+            answers.insert(d.key(), Err(reason));
             continue;
         }
         let key = CacheKey::osv(osv_url, &d.normalized, &d.version);
@@ -533,7 +534,7 @@ async fn online_vulnerabilities(
             .await
         {
             Some(cached) => {
-                refs_by_package.insert(d.normalized.clone(), cached.advisories);
+                refs_by_package.insert(d.key(), cached.advisories);
             }
             None => misses.push(d),
         }
@@ -542,7 +543,7 @@ async fn online_vulnerabilities(
         match &ctx.http {
             None => {
                 for d in &misses {
-                    answers.insert(d.normalized.clone(), Err(offline_reason("OSV answer")));
+                    answers.insert(d.key(), Err(offline_reason("OSV answer")));
                 }
             }
             Some(http) => {
@@ -564,10 +565,10 @@ async fn online_vulnerabilities(
                             };
                             ctx.store(&key, &value, ctx.settings.run.cache.vulnerability_ttl)
                                 .await;
-                            refs_by_package.insert(d.normalized.clone(), advisories);
+                            refs_by_package.insert(d.key(), advisories);
                         }
                         Err(e) => {
-                            answers.insert(d.normalized.clone(), Err(format!("OSV: {e}")));
+                            answers.insert(d.key(), Err(format!("OSV: {e}")));
                         }
                     }
                 }
@@ -588,12 +589,12 @@ async fn online_vulnerabilities(
             .collect()
             .await;
 
-    for (name, refs) in refs_by_package {
+    for (key, refs) in refs_by_package {
         let mut vulns = Vec::with_capacity(refs.len());
         for advisory in &refs {
             match records.get(&advisory.id) {
                 Some(Ok(record)) => {
-                    if let Some(v) = crate::sources::to_vulnerability(record, &name) {
+                    if let Some(v) = crate::sources::to_vulnerability(record, &key.0) {
                         vulns.push(v);
                     }
                 }
@@ -601,7 +602,7 @@ async fn online_vulnerabilities(
                 None => vulns.push(details_unavailable(advisory, "not fetched")),
             }
         }
-        answers.insert(name, Ok(vulns));
+        answers.insert(key, Ok(vulns));
     }
     answers
 }
@@ -640,7 +641,10 @@ async fn fetch_advisory(
 }
 
 /// Registry facts per normalised name.
-async fn registry(ctx: &RunContext<'_>, dists: &[Distribution]) -> HashMap<String, RegistryAnswer> {
+async fn registry(
+    ctx: &RunContext<'_>,
+    dists: &[Distribution],
+) -> HashMap<PackageKey, RegistryAnswer> {
     if !ctx.settings.check_registry {
         return HashMap::new();
     }
@@ -650,7 +654,7 @@ async fn registry(ctx: &RunContext<'_>, dists: &[Distribution]) -> HashMap<Strin
             .to_string();
         return dists
             .iter()
-            .map(|d| (d.normalized.clone(), Err(reason.clone())))
+            .map(|d| (d.key(), Err(reason.clone())))
             .collect();
     };
     ctx.events
@@ -679,7 +683,7 @@ async fn registry_answer(
     client: Option<&PypiClient>,
     pypi_url: &str,
     d: &Distribution,
-) -> (String, RegistryAnswer) {
+) -> (PackageKey, RegistryAnswer) {
     let mut answer = release_facts(ctx, client, pypi_url, d).await;
     // Whole-project facts only when the policy or the dashboard reads them, and not already
     // read with the release (Simple API fallback): one more request.
@@ -697,7 +701,7 @@ async fn registry_answer(
         }
     }
     ctx.package_done();
-    (d.normalized.clone(), answer)
+    (d.key(), answer)
 }
 
 /// The release's own facts (per-release document, Simple API fallback), cache first.

@@ -183,8 +183,11 @@ fn looks_like_site_packages(dir: &Path) -> bool {
 
 /// `key = value` lines of `pyvenv.cfg`, keys lower-cased (as `site.py` reads them).
 fn read_pyvenv_cfg(venv: &Path) -> Result<Vec<(String, String)>, std::io::Error> {
-    let bytes = std::fs::read(venv.join("pyvenv.cfg"))?;
-    Ok(String::from_utf8_lossy(&bytes)
+    let (text, _) = crate::safe_fs::read_regular_text(
+        &venv.join("pyvenv.cfg"),
+        crate::safe_fs::limits::SMALL_FILE,
+    )?;
+    Ok(text
         .lines()
         .filter_map(|line| line.split_once('='))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::{Inventory, InventoryError, InventoryIssue};
 use crate::model::{Distribution, LicenseMetadata, Origin, normalize_name};
+use crate::safe_fs::{self, limits};
 use crate::telemetry::tracker::Tracker;
 use crate::units::line_col;
 
@@ -57,22 +58,47 @@ struct Locked {
     is_project: bool,
 }
 
-fn entries(path: &Path, doc: LockDocument) -> Result<Vec<Locked>, String> {
+/// The three formats, told by file name, else by the top-level keys only they have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Uv,
+    Poetry,
+    Pylock,
+}
+
+fn format_of(path: &Path, doc: &toml::Table) -> Option<Format> {
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let poetry = file_name == "poetry.lock";
-    let values = if doc.packages.is_empty() {
-        doc.package
+    let has = |key: &str| doc.contains_key(key);
+    let poetry_metadata = doc
+        .get("metadata")
+        .and_then(toml::Value::as_table)
+        .is_some_and(|m| m.contains_key("lock-version") || m.contains_key("content-hash"));
+    if file_name == "poetry.lock" || poetry_metadata {
+        Some(Format::Poetry)
+    } else if (file_name.starts_with("pylock.") && file_name.ends_with(".toml"))
+        || (has("lock-version") && has("packages"))
+    {
+        Some(Format::Pylock)
+    } else if file_name == "uv.lock" || has("requires-python") {
+        Some(Format::Uv)
     } else {
-        doc.packages
+        None
+    }
+}
+
+fn entries(format: Format, doc: LockDocument) -> Result<Vec<Locked>, String> {
+    let values = match format {
+        Format::Pylock => doc.packages,
+        Format::Uv | Format::Poetry => doc.package,
     };
     values
         .into_iter()
         .enumerate()
         .map(|(i, value)| {
-            let entry = if poetry {
+            let entry = if format == Format::Poetry {
                 let p: PoetryPackage = value
                     .try_into()
                     .map_err(|e| format!("package {}: {e}", i + 1))?;
@@ -99,32 +125,53 @@ fn entries(path: &Path, doc: LockDocument) -> Result<Vec<Locked>, String> {
         .collect()
 }
 
-/// Read one lockfile into distributions (origin `lockfile`) and issues.
+/// Read one lockfile into distributions (origin `lockfile`) and issues. A file that is not one
+/// of the three formats, or that locks no package, is an error: it cannot vouch for anything.
 pub fn parse_file(path: &Path) -> Result<(Vec<Distribution>, Vec<InventoryIssue>), InventoryError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|source| InventoryError::RequirementsUnreadable {
+    let (text, _) = safe_fs::read_regular_text(path, limits::INPUT_FILE).map_err(|e| {
+        InventoryError::RequirementsUnreadable {
             path: path.to_path_buf(),
-            source,
-        })?;
-    let doc: LockDocument = toml::from_str(&text).map_err(|e| {
-        let (line, column) = line_col(&text, e.span().map_or(0, |s| s.start));
-        InventoryError::Lockfile {
-            path: path.to_path_buf(),
-            line,
-            column,
-            message: e.message().trim().to_string(),
+            source: e.into(),
         }
     })?;
-    let locked = entries(path, doc).map_err(|message| InventoryError::Lockfile {
+    parse_text(path, &text)
+}
+
+/// [`parse_file`] on text already read (`path` names the format and the errors).
+pub fn parse_text(
+    path: &Path,
+    text: &str,
+) -> Result<(Vec<Distribution>, Vec<InventoryIssue>), InventoryError> {
+    let error = |line: usize, column: usize, message: String| InventoryError::Lockfile {
         path: path.to_path_buf(),
-        line: 0,
-        column: 0,
+        line,
+        column,
         message,
+    };
+    let table: toml::Table = toml::from_str(text).map_err(|e| {
+        let (line, column) = line_col(text, e.span().map_or(0, |s| s.start));
+        error(line, column, e.message().trim().to_string())
     })?;
+    let format = format_of(path, &table).ok_or_else(|| {
+        error(
+            1,
+            1,
+            "not a uv.lock, poetry.lock or pylock.toml: the file name is none of those and it has \
+             none of their top-level keys (`requires-python`, `[metadata]` with `lock-version`, \
+             `lock-version` with `[[packages]]`)"
+                .to_string(),
+        )
+    })?;
+    let doc: LockDocument = toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| error(1, 1, e.message().trim().to_string()))?;
+    let locked = entries(format, doc).map_err(|message| error(0, 0, message))?;
     let mut distributions = Vec::new();
     let mut issues = Vec::new();
+    let mut projects = 0;
     for entry in locked {
         if entry.is_project {
+            projects += 1;
             continue;
         }
         let Some(version) = entry.version.filter(|v| !v.trim().is_empty()) else {
@@ -144,12 +191,31 @@ pub fn parse_file(path: &Path) -> Result<(Vec<Distribution>, Vec<InventoryIssue>
             location: Some(path.to_path_buf()),
             origin: Origin::Lockfile,
             line: None,
+            shadowed: false,
         });
+    }
+    if distributions.is_empty() && issues.is_empty() {
+        let table = if format == Format::Pylock {
+            "[[packages]]"
+        } else {
+            "[[package]]"
+        };
+        let what = if projects > 0 {
+            format!("only the project itself ({projects} editable/virtual entries)")
+        } else {
+            format!("no {table} entries")
+        };
+        return Err(error(
+            0,
+            0,
+            format!("locks no packages: {what}; nothing could be checked"),
+        ));
     }
     Ok((distributions, issues))
 }
 
-/// Inventory of lockfiles (several are merged; the first mention of a name wins).
+/// Inventory of lockfiles. Several files are merged; one name locked at several versions
+/// (several files, or a lockfile's forks per platform) is listed, and checked, at each.
 pub(super) fn load(files: &[PathBuf], tracker: &Tracker) -> Result<Inventory, InventoryError> {
     let mut distributions: Vec<Distribution> = Vec::new();
     let mut issues = Vec::new();
@@ -157,26 +223,32 @@ pub(super) fn load(files: &[PathBuf], tracker: &Tracker) -> Result<Inventory, In
         let (found, mut file_issues) = tracker.time("lockfile.parse", || parse_file(file))?;
         issues.append(&mut file_issues);
         for dist in found {
-            match distributions
+            let mut same_name = distributions
                 .iter()
-                .find(|d| d.normalized == dist.normalized)
-            {
-                Some(kept) if kept.version != dist.version => issues.push(
+                .filter(|d| d.normalized == dist.normalized);
+            if same_name.clone().any(|d| d.version == dist.version) {
+                continue;
+            }
+            if let Some(kept) = same_name.next_back() {
+                issues.push(
                     InventoryIssue::new(
                         file,
                         format!(
-                            "{} {} conflicts with {} locked earlier; the first is checked",
+                            "{} {} is also locked at {}; both versions are checked",
                             dist.name, dist.version, kept.version
                         ),
                     )
                     .for_package(&dist.name),
-                ),
-                Some(_) => {}
-                None => distributions.push(dist),
+                );
             }
+            distributions.push(dist);
         }
     }
-    distributions.sort_by(|a, b| a.normalized.cmp(&b.normalized));
+    distributions.sort_by(|a, b| {
+        a.normalized
+            .cmp(&b.normalized)
+            .then_with(|| a.version.cmp(&b.version))
+    });
     Ok(Inventory {
         distributions,
         issues,
@@ -281,12 +353,13 @@ version = "2.32.0"
         );
         assert_eq!(requests.requires_dist, ["certifi", "idna"]);
         assert_eq!(inventory.distributions[0].version, "3.7");
-        // The second file locks requests differently: reported, the first kept.
+        // The second file locks requests differently: reported, and both are checked.
+        assert_eq!(inventory.distributions[2].version, "2.32.0");
         assert_eq!(inventory.issues.len(), 1);
         assert!(
             inventory.issues[0]
                 .message
-                .contains("2.32.0 conflicts with 2.31.0")
+                .contains("2.32.0 is also locked at 2.31.0; both versions are checked")
         );
     }
 

@@ -133,13 +133,20 @@ pub enum InventoryError {
 
     #[error("{}: requirements files are not an environment with site-packages", path.display())]
     NotAnEnvironment { path: PathBuf },
+
+    /// The input was read but yields no package: an empty or foreign file, an empty
+    /// environment. Nothing was checked, which must never read as "clean".
+    #[error("{target}: {what}; nothing to check (an input with no packages is never clean)")]
+    Empty { target: String, what: String },
 }
 
 /// Inventory `source`: locate its site-packages and scan them, or read requirements files.
+/// An input that yields no package, and no blocking issue saying why, is
+/// [`InventoryError::Empty`].
 pub fn load(source: &InventorySource, tracker: &Tracker) -> Result<Inventory, InventoryError> {
-    match source {
-        InventorySource::Requirements(files) => requirements::load(files, tracker),
-        InventorySource::Lockfiles(files) => lockfile::load(files, tracker),
+    let inventory = match source {
+        InventorySource::Requirements(files) => requirements::load(files, tracker)?,
+        InventorySource::Lockfiles(files) => lockfile::load(files, tracker)?,
         InventorySource::Path(path) | InventorySource::Python(path) => {
             let located = locate_detailed(source, tracker)?;
             let mut inventory = scan_site_packages(&located.site_packages, tracker);
@@ -147,8 +154,39 @@ pub fn load(source: &InventorySource, tracker: &Tracker) -> Result<Inventory, In
             issues.append(&mut inventory.issues);
             inventory.issues = issues;
             inventory.target.path = display_path(path);
-            Ok(inventory)
+            inventory
         }
+    };
+    // Blocking issues already fail the run with their reasons (e.g. every line unpinned).
+    if inventory.distributions.is_empty() && !inventory.issues.iter().any(|i| i.blocking) {
+        return Err(empty_error(source, &inventory));
+    }
+    Ok(inventory)
+}
+
+fn empty_error(source: &InventorySource, inventory: &Inventory) -> InventoryError {
+    let hidden = match inventory.issues.as_slice() {
+        [] => String::new(),
+        [only] => format!(" ({only})"),
+        [first, rest @ ..] => format!(" ({first}; and {} more)", rest.len()),
+    };
+    let what = match source {
+        InventorySource::Requirements(_) => format!(
+            "no requirement found: the file is empty or holds only comments and options{hidden}"
+        ),
+        InventorySource::Lockfiles(_) => format!("no package locked{hidden}"),
+        InventorySource::Path(_) | InventorySource::Python(_) => format!(
+            "no installed distribution (*.dist-info or *.egg-info) in {}{hidden}",
+            if inventory.target.site_packages.is_empty() {
+                inventory.target.path.clone()
+            } else {
+                inventory.target.site_packages.join(", ")
+            }
+        ),
+    };
+    InventoryError::Empty {
+        target: inventory.target.path.clone(),
+        what,
     }
 }
 

@@ -5,6 +5,7 @@
 //! option lines (`--index-url`, `--hash` on a requirement, …) are accepted and ignored,
 //! `-r`/`--requirement` and `-c`/`--constraint` include files relative to the including file.
 //! Include cycles are reported and broken; a file included twice in the same role is read once.
+//! Includes are followed with an explicit stack (no recursion) up to [`MAX_INCLUDE_DEPTH`].
 //! `${VAR}` environment references are not expanded.
 //!
 //! Constraints only constrain: a constraints file (and anything it includes) adds no package.
@@ -18,13 +19,14 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use pep440_rs::Operator;
 use pep508_rs::{Requirement, VersionOrUrl};
 
 use super::{Inventory, InventoryError, InventoryIssue};
 use crate::model::{Distribution, LicenseMetadata, Origin, normalize_name};
+use crate::pep508::parse_requirement;
+use crate::safe_fs::{self, limits};
 use crate::telemetry::tracker::Tracker;
 
 /// One requirement or constraint line.
@@ -82,7 +84,6 @@ pub fn parse_files(
     let mut parser = Parser {
         tracker,
         out: ParsedRequirements::default(),
-        stack: Vec::new(),
         done: HashMap::new(),
     };
     for path in paths {
@@ -93,6 +94,18 @@ pub fn parse_files(
         parser.parse(path, text, Role::Requirements);
     }
     Ok(parser.out)
+}
+
+/// Parse requirements `text` as if read from `path` (its includes are read relative to it).
+pub fn parse_text(path: &Path, text: &str) -> ParsedRequirements {
+    let tracker = Tracker::new();
+    let mut parser = Parser {
+        tracker: &tracker,
+        out: ParsedRequirements::default(),
+        done: HashMap::new(),
+    };
+    parser.parse(path, (text.to_string(), false), Role::Requirements);
+    parser.out
 }
 
 /// Inventory from requirements files: pinned requirements, sorted by normalized name.
@@ -207,6 +220,7 @@ pub fn resolve(parsed: &ParsedRequirements) -> (Vec<Distribution>, Vec<Inventory
             location: Some(req.path.clone()),
             origin: Origin::Requirements,
             line: Some(req.line),
+            shadowed: false,
         });
     }
     distributions.sort_by(|a, b| {
@@ -226,18 +240,12 @@ fn issue_at(req: &RequirementLine, message: String) -> InventoryIssue {
 }
 
 fn read_text(path: &Path) -> std::io::Result<(String, bool)> {
-    let bytes = std::fs::read(path)?;
-    match String::from_utf8(bytes) {
-        Ok(text) => Ok((text, false)),
-        Err(err) => Ok((String::from_utf8_lossy(err.as_bytes()).into_owned(), true)),
-    }
+    Ok(safe_fs::read_regular_text(path, limits::INPUT_FILE)?)
 }
 
 struct Parser<'t> {
     tracker: &'t Tracker,
     out: ParsedRequirements,
-    /// Canonical paths of the files being read (include chain), for cycle detection.
-    stack: Vec<PathBuf>,
     /// Files already read, by canonical path and role.
     done: HashMap<(PathBuf, Role), ()>,
 }
@@ -270,13 +278,62 @@ const FLAG_OPTIONS: &[&str] = &[
     "--process-dependency-links",
 ];
 
+/// How deep `-r`/`-c` includes are followed. Real projects nest two or three levels; a chain
+/// this long is generated or hostile, and stopping it keeps memory bounded.
+pub const MAX_INCLUDE_DEPTH: usize = 32;
+
+/// A file being read: its lines and where reading stopped (for the include it went into).
+struct Frame {
+    path: PathBuf,
+    canonical: PathBuf,
+    lines: std::vec::IntoIter<(usize, String)>,
+    role: Role,
+}
+
+/// An `-r`/`-c` line to follow.
+struct Include {
+    line: usize,
+    target: String,
+    role: Role,
+}
+
 impl Parser<'_> {
-    fn parse(&mut self, path: &Path, (text, lossy): (String, bool), role: Role) {
+    /// Read `path` and everything it includes, depth first in line order (pip's order),
+    /// with an explicit stack: no recursion, so no depth can overflow the thread's stack.
+    fn parse(&mut self, path: &Path, text: (String, bool), role: Role) {
+        let Some(root) = self.open(path, text, role) else {
+            return;
+        };
+        let mut stack = vec![root];
+        while let Some(frame) = stack.last_mut() {
+            let Some((line_no, line)) = frame.lines.next() else {
+                stack.pop();
+                continue;
+            };
+            let (path, role) = (frame.path.clone(), frame.role);
+            let line = strip_comment(&line);
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            if !line.starts_with('-') {
+                self.requirement_line(&path, line_no, line, role);
+                continue;
+            }
+            if let Some(include) = self.option_line(&path, line_no, line, role)
+                && let Some(next) = self.include(&path, include, &stack)
+            {
+                stack.push(next);
+            }
+        }
+    }
+
+    /// Start reading a file, unless it was already read in that role.
+    fn open(&mut self, path: &Path, (text, lossy): (String, bool), role: Role) -> Option<Frame> {
         let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         if self.done.insert((canonical.clone(), role), ()).is_some() {
-            return;
+            return None;
         }
-        let _timer = self.tracker.start("requirements.parse");
         if !self.out.files.contains(&path.to_path_buf()) {
             self.out.files.push(path.to_path_buf());
         }
@@ -286,20 +343,15 @@ impl Parser<'_> {
                 "not valid UTF-8; invalid bytes were replaced",
             ));
         }
-        self.stack.push(canonical);
-        for (line_no, line) in logical_lines(&text) {
-            let line = strip_comment(&line);
-            let line = line.trim();
-            if line.is_empty() {
-                continue;
-            }
-            if line.starts_with('-') {
-                self.option_line(path, line_no, line, role);
-            } else {
-                self.requirement_line(path, line_no, line, role);
-            }
-        }
-        self.stack.pop();
+        let lines = self
+            .tracker
+            .time("requirements.parse", || logical_lines(&text));
+        Some(Frame {
+            path: path.to_path_buf(),
+            canonical,
+            lines: lines.into_iter(),
+            role,
+        })
     }
 
     fn issue(&mut self, path: &Path, line: usize, message: String) {
@@ -308,20 +360,31 @@ impl Parser<'_> {
             .push(InventoryIssue::new(path, message).at_line(line).blocking());
     }
 
-    fn option_line(&mut self, path: &Path, line_no: usize, line: &str, role: Role) {
+    /// An option line: ignored, an issue, or an include to follow.
+    fn option_line(
+        &mut self,
+        path: &Path,
+        line_no: usize,
+        line: &str,
+        role: Role,
+    ) -> Option<Include> {
         let (option, value) = split_option(line);
         match option {
             "-r" | "--requirement" | "-c" | "--constraint" => {
                 let Some(target) = value.filter(|v| !v.is_empty()) else {
                     self.issue(path, line_no, format!("`{option}` needs a file name"));
-                    return;
+                    return None;
                 };
-                let include_role = if matches!(option, "-c" | "--constraint") {
+                let role = if matches!(option, "-c" | "--constraint") {
                     Role::Constraints
                 } else {
                     role
                 };
-                self.include(path, line_no, target, include_role);
+                return Some(Include {
+                    line: line_no,
+                    target: target.to_string(),
+                    role,
+                });
             }
             "-e" | "--editable" => {
                 let target = value.unwrap_or_default();
@@ -338,39 +401,57 @@ impl Parser<'_> {
                 format!("unknown option `{option}`; line ignored"),
             ),
         }
+        None
     }
 
-    fn include(&mut self, from: &Path, line_no: usize, target: &str, role: Role) {
+    /// The frame of an included file, or an issue saying why it is not followed.
+    fn include(&mut self, from: &Path, include: Include, stack: &[Frame]) -> Option<Frame> {
+        let Include { line, target, role } = include;
         if target.contains("://") {
             self.issue(
                 from,
-                line_no,
+                line,
                 format!("remote requirements file `{target}` is not fetched"),
             );
-            return;
+            return None;
         }
-        let path = from.parent().unwrap_or(Path::new(".")).join(target);
+        let path = from.parent().unwrap_or(Path::new(".")).join(&target);
         let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-        if let Some(start) = self.stack.iter().position(|p| *p == canonical) {
-            let chain: Vec<String> = self.stack[start..]
+        if let Some(start) = stack.iter().position(|f| f.canonical == canonical) {
+            let chain: Vec<String> = stack[start..]
                 .iter()
+                .map(|f| &f.canonical)
                 .chain(std::iter::once(&canonical))
                 .map(|p| p.display().to_string())
                 .collect();
             self.issue(
                 from,
-                line_no,
+                line,
                 format!("include cycle: {}; not followed again", chain.join(" -> ")),
             );
-            return;
+            return None;
+        }
+        if stack.len() >= MAX_INCLUDE_DEPTH {
+            self.issue(
+                from,
+                line,
+                format!(
+                    "includes nest deeper than {MAX_INCLUDE_DEPTH} files; {} is not read",
+                    path.display()
+                ),
+            );
+            return None;
         }
         match read_text(&path) {
-            Ok(text) => self.parse(&path, text, role),
-            Err(err) => self.issue(
-                from,
-                line_no,
-                format!("cannot read included file {}: {err}", path.display()),
-            ),
+            Ok(text) => self.open(&path, text, role),
+            Err(err) => {
+                self.issue(
+                    from,
+                    line,
+                    format!("cannot read included file {}: {err}", path.display()),
+                );
+                None
+            }
         }
     }
 
@@ -385,17 +466,13 @@ impl Parser<'_> {
                 hashes.extend(tokens.next().map(str::to_string));
             }
         }
-        let requirement: Requirement = match Requirement::from_str(spec) {
+        let requirement: Requirement = match parse_requirement(spec) {
             Ok(req) => req,
             Err(err) => {
                 let message = if looks_like_path_or_url(spec) {
                     format!("not pinned: `{spec}` is a path or URL without a name and version")
                 } else {
-                    format!(
-                        "cannot parse requirement `{spec}`: {} (at column {})",
-                        err.message,
-                        err.start + 1
-                    )
+                    format!("cannot parse requirement `{spec}`: {err}")
                 };
                 self.issue(path, line_no, message);
                 return;
@@ -500,7 +577,9 @@ fn split_option(line: &str) -> (&str, Option<&str>) {
     {
         return (option, Some(value));
     }
-    if !head.starts_with("--") && head.len() > 2 {
+    // `-rfile`: a short option glued to its value. Short options are ASCII; anything else
+    // (`-é…`) is an unknown option, and never sliced inside a character (found by fuzzing).
+    if !head.starts_with("--") && head.len() > 2 && head.is_char_boundary(2) {
         return (&head[..2], Some(head[2..].trim()));
     }
     (head, rest.filter(|r| !r.is_empty()))

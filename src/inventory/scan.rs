@@ -7,11 +7,13 @@
 //!   name order, lines in file order; `import` lines are code and are not run).
 //! - In one directory every `*.dist-info` and `*.egg-info` (directory, or a single file written
 //!   by distutils) counts. Identity is the PEP 503 form of the name in the directory name
-//!   (`name-version.dist-info`, `name-version-pyX.Y.egg-info`), falling back to `Name:`.
+//!   (`name-version.dist-info`, `name-version-pyX.Y.egg-info`), falling back to `Name:` only
+//!   when the directory has no name; a `Name:` that disagrees is reported and not used.
 //! - When two entries share a name, the first one found wins: the earlier location, and within
 //!   one directory the earlier entry in directory (readdir) order — `importlib.metadata` groups
 //!   a directory's entries by name in `os.listdir` order and pip keeps the first of each name.
-//!   The shadowed ones are reported as issues.
+//!   The shadowed ones are reported as issues, and still listed and checked: a vulnerable
+//!   copy on disk is a finding even when pip would not show it.
 //! - For `*.dist-info` the version in the directory name wins over `Version:` (pip reads it
 //!   there); a disagreement is reported. Versions are shown in PEP 440 normal form when valid.
 //! - Names pip refuses (`~umpy-1.0.dist-info` leftovers) and the names pip treats as standard
@@ -22,7 +24,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
-use std::fs::{self, File, FileType};
+use std::fs::{self, FileType};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -33,6 +35,7 @@ use pep440_rs::Version;
 use super::core_metadata::{self, CoreMetadata, MAX_HEADER_BYTES, MetadataError};
 use super::{Inventory, InventoryIssue};
 use crate::model::{Distribution, LicenseMetadata, Origin, TargetInfo, normalize_name};
+use crate::safe_fs::{self, limits};
 use crate::telemetry::tracker::Tracker;
 
 /// Names `pip list` never shows (pip's `stdlib_pkgs`).
@@ -76,27 +79,9 @@ pub fn scan_site_packages_with_threads(
     let mut winners: HashMap<String, usize> = HashMap::new();
     let mut distributions: Vec<Distribution> = Vec::new();
     for (candidate, read) in listing.candidates.iter().zip(read) {
-        let Some((key, dist)) = build(candidate, read, &mut issues) else {
+        let Some((key, mut dist)) = build(candidate, read, &mut issues) else {
             continue;
         };
-        if let Some(&kept) = winners.get(&key) {
-            let winner: &Distribution = &distributions[kept];
-            issues.push(
-                InventoryIssue::new(
-                    &candidate.path,
-                    format!(
-                        "duplicate installation of {} {}: shadowed by {} at {}, which comes first \
-                         on sys.path (or in directory order) and is the one pip lists",
-                        dist.name,
-                        dist.version,
-                        winner.version,
-                        location_text(winner)
-                    ),
-                )
-                .for_package(&dist.name),
-            );
-            continue;
-        }
         if !is_valid_project_name(&key) {
             issues.push(
                 InventoryIssue::new(
@@ -119,7 +104,29 @@ pub fn scan_site_packages_with_threads(
             );
             continue;
         }
-        winners.insert(key, distributions.len());
+        // A shadowed copy is still on disk and importable by whatever puts its directory
+        // first: it is listed and checked too (a vulnerable shadowed copy is a finding).
+        if let Some(&kept) = winners.get(&key) {
+            let winner: &Distribution = &distributions[kept];
+            issues.push(
+                InventoryIssue::new(
+                    &candidate.path,
+                    format!(
+                        "duplicate installation of {} {}: shadowed by {} at {}, which comes first \
+                         on sys.path (or in directory order) and is the one pip lists; both \
+                         copies are checked",
+                        dist.name,
+                        dist.version,
+                        winner.version,
+                        location_text(winner)
+                    ),
+                )
+                .for_package(&dist.name),
+            );
+            dist.shadowed = true;
+        } else {
+            winners.insert(key, distributions.len());
+        }
         distributions.push(dist);
     }
     distributions.sort_by(|a, b| {
@@ -271,15 +278,14 @@ fn ends_with_ignore_case(name: &[u8], suffix: &[u8]) -> bool {
 /// blank, a comment or an `import` statement is a path relative to the site directory, used
 /// when it exists.
 fn pth_directories(site_dir: &Path, pth: &Path, issues: &mut Vec<InventoryIssue>) -> Vec<PathBuf> {
-    let bytes = match fs::read(pth) {
-        Ok(bytes) => bytes,
+    let text = match safe_fs::read_regular_text(pth, limits::INPUT_FILE) {
+        Ok((text, _)) => text,
         Err(err) => {
             issues
                 .push(InventoryIssue::new(pth, format!("cannot read .pth file: {err}")).blocking());
             return Vec::new();
         }
     };
-    let text = String::from_utf8_lossy(&bytes);
     text.lines()
         .filter(|line| {
             !line.starts_with('#')
@@ -294,7 +300,7 @@ fn pth_directories(site_dir: &Path, pth: &Path, issues: &mut Vec<InventoryIssue>
 
 /// The directory a legacy `.egg-link` points at (first non-blank line, relative to its dir).
 fn egg_link_target(site_dir: &Path, link: &Path) -> Option<PathBuf> {
-    let text = fs::read_to_string(link).ok()?;
+    let (text, _) = safe_fs::read_regular_text(link, limits::SMALL_FILE).ok()?;
     let target = text.lines().map(str::trim).find(|l| !l.is_empty())?;
     Some(site_dir.join(target))
 }
@@ -399,9 +405,9 @@ fn read_candidate(candidate: &Candidate, buf: &mut Vec<u8>, tracker: &Tracker) -
         (Ok(meta), InfoKind::EggInfo)
             if meta.requires_dist.is_empty() && metadata_path != candidate.path =>
         {
-            fs::read(candidate.path.join("requires.txt"))
+            safe_fs::read_regular_text(&candidate.path.join("requires.txt"), limits::INPUT_FILE)
                 .ok()
-                .map(|bytes| egg_info_requires(&String::from_utf8_lossy(&bytes)))
+                .map(|(text, _)| egg_info_requires(&text))
         }
         _ => None,
     };
@@ -417,7 +423,7 @@ fn read_candidate(candidate: &Candidate, buf: &mut Vec<u8>, tracker: &Tracker) -
 /// EOF). Returns whether the header was cut at [`MAX_HEADER_BYTES`].
 fn read_header(path: &Path, buf: &mut Vec<u8>) -> io::Result<bool> {
     buf.clear();
-    let mut file = File::open(path)?;
+    let mut file = safe_fs::open_regular(path).map_err(io::Error::from)?;
     loop {
         let start = buf.len();
         let want = FIRST_READ_BYTES.max(start).min(MAX_HEADER_BYTES - start);
@@ -556,18 +562,25 @@ fn build(
             return None;
         }
     };
+    // The directory's name is the identity (pip's): a METADATA edited, truncated or garbled
+    // must not turn a package into another one, nor hide it from the advisory lookup.
     let key = normalize_name(dir_name.unwrap_or(&name));
-    let normalized = normalize_name(&name);
-    if normalized != key {
+    let name = if normalize_name(&name) != key {
         local_issues.push(InventoryIssue::new(
             &read.metadata_path,
             format!(
-                "Name `{name}` does not match the directory name `{}`; pip identifies it by \
-                 the directory name",
-                candidate.file_name
+                "Name `{}` does not match the directory name `{}`; identified (and checked) as \
+                 `{}`, from the directory name, as pip does",
+                name.escape_debug(),
+                candidate.file_name,
+                dir_name.unwrap_or(&name)
             ),
         ));
-    }
+        dir_name.unwrap_or(&name).to_string()
+    } else {
+        name
+    };
+    let normalized = key.clone();
 
     let version = match (dir_version, meta.version.as_deref()) {
         (Some(from_dir), Some(from_meta)) => {
@@ -630,6 +643,7 @@ fn build(
                 InfoKind::EggInfo => Origin::EggInfo,
             },
             line: None,
+            shadowed: false,
         },
     ))
 }

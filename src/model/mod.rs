@@ -75,6 +75,21 @@ pub struct Distribution {
     pub origin: Origin,
     /// 1-based line in a requirements file, when the origin is a requirements file.
     pub line: Option<usize>,
+    /// Installed, but another copy of the same name comes first on `sys.path` (the one pip
+    /// lists). Still checked: it is on disk and importable by anything that reaches it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shadowed: bool,
+}
+
+/// One package in one version (PEP 503 name, version): what facts are fetched and kept for.
+/// An inventory can hold several versions of one name (a shadowed installed copy, lockfile
+/// forks), and each is checked on its own.
+pub type PackageKey = (String, String);
+
+impl Distribution {
+    pub fn key(&self) -> PackageKey {
+        (self.normalized.clone(), self.version.clone())
+    }
 }
 
 /// Where the answer for a package's license came from (most to least authoritative).

@@ -44,9 +44,9 @@ pub fn render(report: &Report, format: Format, out: &mut dyn Write) -> std::io::
     }
 }
 
-/// Write the report to a file. A regular file (or a new one) is written atomically (temp file +
-/// rename), so a reader never sees half; anything else that exists — `/dev/null`, a FIFO, a
-/// terminal — is written in place, since renaming over it would replace the device itself.
+/// Write the report to a file with [`crate::safe_fs::replace_file`]: atomic for a regular
+/// file (no half report, no temp file left on error, symlinks followed, mode kept), in place
+/// for `/dev/null`, a FIFO or a terminal.
 pub fn write_to_file(report: &Report, format: Format, path: &Path) -> Result<(), WriteError> {
     let mut buf = Vec::new();
     match format {
@@ -55,30 +55,7 @@ pub fn write_to_file(report: &Report, format: Format, path: &Path) -> Result<(),
         Format::Junit => junit::render(report, &mut buf),
     }
     .map_err(write_error(path))?;
-    let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file());
-    if special {
-        return std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .and_then(|mut f| f.write_all(&buf))
-            .map_err(write_error(path));
-    }
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        path.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "report".into()),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, &buf).map_err(write_error(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        write_error(path)(e)
-    })
+    crate::safe_fs::replace_file(path, &buf).map_err(write_error(path))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::io::{IsTerminal, Write};
 
 use crate::analysis::upgrade_advice;
 use crate::model::{Check, Finding, Outcome, Report, Severity, Unknown};
+use crate::term_text::{clean, clean_lines};
 
 /// Whether to use ANSI colors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,8 +62,8 @@ const CHECK_ORDER: [Check; 6] = [
 
 fn package_label(f: &Finding) -> String {
     match (&f.package, &f.version) {
-        (Some(p), Some(v)) => format!("{p} {v}"),
-        (Some(p), None) => p.clone(),
+        (Some(p), Some(v)) => format!("{} {}", clean(p), clean(v)),
+        (Some(p), None) => clean(p).into_owned(),
         _ => "(policy)".to_string(),
     }
 }
@@ -74,11 +75,11 @@ pub fn render(report: &Report, out: &mut dyn Write, style: Style) -> std::io::Re
         "{} {} — {} ({} packages)",
         style.bold("depdash"),
         report.tool_version,
-        report.target.path,
+        clean(&report.target.path),
         s.packages
     )?;
     if let Some(policy) = &report.policy {
-        writeln!(out, "{}", style.dim(&format!("policy: {policy}")))?;
+        writeln!(out, "{}", style.dim(&format!("policy: {}", clean(policy))))?;
     } else {
         writeln!(
             out,
@@ -161,11 +162,11 @@ pub fn render(report: &Report, out: &mut dyn Write, style: Style) -> std::io::Re
         writeln!(out)?;
     }
 
-    let stale: Vec<&str> = report
+    let stale: Vec<_> = report
         .packages
         .iter()
         .filter(|p| !p.stale.is_empty())
-        .map(|p| p.name.as_str())
+        .map(|p| clean(&p.name))
         .collect();
     if !stale.is_empty() {
         writeln!(
@@ -174,7 +175,7 @@ pub fn render(report: &Report, out: &mut dyn Write, style: Style) -> std::io::Re
             style.yellow(&format!(
                 "Stale: {} packages answered from expired cache entries (offline): {}",
                 stale.len(),
-                stale.iter().take(8).copied().collect::<Vec<_>>().join(", ")
+                stale.iter().take(8).cloned().collect::<Vec<_>>().join(", ")
             ))
         )?;
         writeln!(out)?;
@@ -216,11 +217,11 @@ fn write_unknowns(out: &mut dyn Write, list: &[&Unknown]) -> std::io::Result<()>
     }
     for ((check, reason), members) in groups {
         if members.len() >= GROUP_UNKNOWNS_FROM {
-            let names: Vec<&str> = members
+            let names: Vec<_> = members
                 .iter()
-                .filter_map(|u| u.package.as_deref())
+                .filter_map(|u| u.package.as_deref().map(clean))
                 .collect();
-            let shown = names.iter().take(8).copied().collect::<Vec<_>>().join(", ");
+            let shown = names.iter().take(8).cloned().collect::<Vec<_>>().join(", ");
             let more = names.len().saturating_sub(8);
             let more = if more > 0 {
                 format!(", … (+{more} more)")
@@ -229,19 +230,25 @@ fn write_unknowns(out: &mut dyn Write, list: &[&Unknown]) -> std::io::Result<()>
             };
             writeln!(
                 out,
-                "  [{}] {} packages: {reason}\n      {shown}{more}",
+                "  [{}] {} packages: {}\n      {shown}{more}",
                 check.as_str(),
-                members.len()
+                members.len(),
+                clean_lines(reason)
             )?;
             continue;
         }
         for u in members {
             let who = match (&u.package, &u.version) {
-                (Some(p), Some(v)) => format!("{p} {v}"),
-                (Some(p), None) => p.clone(),
+                (Some(p), Some(v)) => format!("{} {}", clean(p), clean(v)),
+                (Some(p), None) => clean(p).into_owned(),
                 _ => "(run)".to_string(),
             };
-            writeln!(out, "  [{}] {who}: {}", check.as_str(), u.reason)?;
+            writeln!(
+                out,
+                "  [{}] {who}: {}",
+                check.as_str(),
+                clean_lines(&u.reason)
+            )?;
         }
     }
     Ok(())
@@ -264,7 +271,7 @@ fn write_grouped(out: &mut dyn Write, findings: &[&Finding], style: Style) -> st
                 "    {} {}: {}{}",
                 style.dim(f.code.as_str()),
                 package_label(f),
-                f.message,
+                clean_lines(&f.message),
                 rule
             )?;
         }

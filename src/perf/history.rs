@@ -179,6 +179,9 @@ impl History {
         if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
             create_private_dir(parent).map_err(io_error)?;
         }
+        // Runs sharing one history file: one writer at a time, so a rewrite (trim to `limit`)
+        // never drops a record appended meanwhile, nor appends to a file being replaced.
+        let _lock = crate::safe_fs::FileLock::acquire(&self.path).map_err(io_error)?;
 
         if self.records.len() < limit && self.corrupt_lines == 0 {
             append_line(&self.path, &line).map_err(io_error)?;

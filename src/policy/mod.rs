@@ -57,14 +57,19 @@ struct RawPolicy {
 /// Where to look for a policy when none is given: `depdash.toml`, then `[tool.depdash]` in
 /// `pyproject.toml`, in `dir`. Returns `None` when neither exists (or pyproject has no section).
 pub fn discover(dir: &Path) -> Option<PathBuf> {
+    // Anything that exists under these names is the policy: a FIFO or a directory there is
+    // refused by `load` with its kind named, never silently taken for "no policy".
     let dedicated = dir.join("depdash.toml");
-    if dedicated.is_file() {
+    if dedicated.exists() {
         return Some(dedicated);
     }
     let pyproject = dir.join("pyproject.toml");
-    let text = std::fs::read_to_string(&pyproject).ok()?;
-    // A cheap textual test first; the real parse happens in `load`.
-    text.contains("[tool.depdash").then_some(pyproject)
+    match crate::safe_fs::read_regular_text(&pyproject, crate::safe_fs::limits::POLICY_FILE) {
+        // A cheap textual test first; the real parse happens in `load`.
+        Ok((text, _)) => text.contains("[tool.depdash").then_some(pyproject),
+        Err(_) if pyproject.exists() => Some(pyproject),
+        Err(_) => None,
+    }
 }
 
 /// Read and validate a policy file. `pyproject.toml` files are read from `[tool.depdash]`.

@@ -113,7 +113,8 @@ impl Settings {
 
         let (policy, run) = match &args.config {
             Some(file) => {
-                if !file.is_file() {
+                // A FIFO or device is read (and refused) by `policy::load`, with its kind named.
+                if !file.exists() {
                     return Err(Error::Usage(format!(
                         "{}: policy file not found",
                         file.display()
@@ -330,7 +331,10 @@ fn pip_index_base(env: &PipEnv) -> Option<String> {
         env.config_files
             .iter()
             .rev()
-            .filter_map(|f| std::fs::read_to_string(f).ok())
+            .filter_map(|f| {
+                crate::safe_fs::read_regular_text(f, crate::safe_fs::limits::SMALL_FILE).ok()
+            })
+            .map(|(text, _)| text)
             .find_map(|text| ini_index_url(&text))
     })?;
     let trimmed = configured.trim().trim_end_matches('/');

@@ -1,10 +1,11 @@
 //! Policy exceptions written from the dashboard: the TOML stub shown in a drill-down, and the
 //! append to the policy file (validated before anything is written, so a bad edit loses nothing).
 
-use std::io::{self, Write};
+use std::io;
 use std::path::Path;
 
 use crate::policy;
+use crate::safe_fs::limits;
 
 /// What the exception permits.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,10 +78,12 @@ fn is_pyproject(path: &Path) -> bool {
 /// [`policy::PolicyError`]) when the result would not be a valid policy; `InvalidInput` when a
 /// license exception would switch license checking on in a policy that has none.
 pub fn append_exception(policy_path: &Path, exception: &PolicyException) -> io::Result<()> {
-    let existing = match std::fs::read_to_string(policy_path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(e),
+    let existing = match crate::safe_fs::read_regular(policy_path, limits::POLICY_FILE) {
+        Ok(bytes) => {
+            String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?
+        }
+        Err(e) if e.io_kind() == Some(io::ErrorKind::NotFound) => String::new(),
+        Err(e) => return Err(e.into()),
     };
     let pyproject = is_pyproject(policy_path);
     let invalid = |e: policy::PolicyErrors| io::Error::new(io::ErrorKind::InvalidData, e);
@@ -106,58 +109,8 @@ pub fn append_exception(policy_path: &Path, exception: &PolicyException) -> io::
     text.push_str(&exception.to_toml(prefix));
     policy::parse(&text, policy_path, pyproject).map_err(invalid)?;
 
-    // Write beside the target and rename over it, so a crash never leaves half a policy.
-    let dir = policy_path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut staged = tempfile_in(dir)?;
-    staged.file.write_all(text.as_bytes())?;
-    staged.file.sync_all()?;
-    std::fs::rename(&staged.path, policy_path)?;
-    staged.persisted = true;
-    Ok(())
-}
-
-/// A uniquely named file in `dir`, removed on drop unless persisted.
-struct Staged {
-    file: std::fs::File,
-    path: std::path::PathBuf,
-    persisted: bool,
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if !self.persisted {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
-}
-
-fn tempfile_in(dir: &Path) -> io::Result<Staged> {
-    let pid = std::process::id();
-    for attempt in 0..100u32 {
-        let path = dir.join(format!(".depdash-policy-{pid}-{attempt}.tmp"));
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(file) => {
-                return Ok(Staged {
-                    file,
-                    path,
-                    persisted: false,
-                });
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(io::Error::new(
-        io::ErrorKind::AlreadyExists,
-        format!("no free temporary file name in {}", dir.display()),
-    ))
+    // The real file behind a symlink, replaced atomically with its mode kept.
+    crate::safe_fs::replace_file(policy_path, text.as_bytes())
 }
 
 #[cfg(test)]

@@ -11,22 +11,42 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("telemetry", &[]),
     ("fingerprint", &[]),
     ("units", &[]),
+    // Safe reading and writing of local files, terminal-safe text, PEP 508 parsing.
+    ("safe_fs", &[]),
+    ("term_text", &[]),
+    ("pep508", &[]),
     ("model", &["telemetry"]),
     // How configuration files are read: diagnostics, field validators, shared vocabulary.
-    ("config", &["model", "units"]),
+    ("config", &["model", "safe_fs", "units"]),
     // Workers: read, fetch, cache, judge, measure, render. Never the engine, faces or commands.
-    ("inventory", &["model", "telemetry", "units"]),
+    (
+        "inventory",
+        &["model", "pep508", "safe_fs", "telemetry", "units"],
+    ),
     ("sources", &["model", "telemetry", "units"]),
     ("cache", &["fingerprint", "telemetry"]),
-    ("checks", &["config", "model", "units"]),
-    ("perf", &["cache", "config", "model", "telemetry"]),
-    ("output", &["analysis", "model", "telemetry"]),
+    ("checks", &["config", "model", "safe_fs", "units"]),
+    (
+        "perf",
+        &["cache", "config", "model", "safe_fs", "telemetry"],
+    ),
+    (
+        "output",
+        &["analysis", "model", "safe_fs", "telemetry", "term_text"],
+    ),
     // Analysis of a finished report, for both faces.
-    ("analysis", &["model"]),
+    ("analysis", &["model", "pep508"]),
     // The policy gathers the checks' sections of a file.
     (
         "policy",
-        &["checks", "config", "fingerprint", "model", "units"],
+        &[
+            "checks",
+            "config",
+            "fingerprint",
+            "model",
+            "safe_fs",
+            "units",
+        ],
     ),
     // The crate error: each worker's typed error, whole.
     ("error", &["cache", "config", "inventory", "output", "perf"]),
@@ -41,6 +61,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "inventory",
             "perf",
             "policy",
+            "safe_fs",
             "units",
         ],
     ),
@@ -72,6 +93,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "model",
             "output",
             "telemetry",
+            "term_text",
         ],
     ),
     (
@@ -83,8 +105,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "model",
             "perf",
             "policy",
+            "safe_fs",
             "settings",
             "telemetry",
+            "term_text",
         ],
     ),
     // The command layer.

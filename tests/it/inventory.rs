@@ -25,17 +25,20 @@ fn scan_one(dir: &Path) -> Inventory {
     scan(&[dir.to_path_buf()])
 }
 
+/// The copy of `normalized` that pip lists.
 fn find<'a>(inv: &'a Inventory, normalized: &str) -> &'a Distribution {
     inv.distributions
         .iter()
-        .find(|d| d.normalized == normalized)
+        .find(|d| d.normalized == normalized && !d.shadowed)
         .unwrap_or_else(|| panic!("{normalized} not in {:?}", names(inv)))
 }
 
+/// What `pip list` shows: every distribution but the shadowed copies (listed and checked too).
 fn names(inv: &Inventory) -> Vec<(String, String)> {
     let mut pairs: Vec<_> = inv
         .distributions
         .iter()
+        .filter(|d| !d.shadowed)
         .map(|d| (d.name.clone(), d.version.clone()))
         .collect();
     pairs.sort();
@@ -383,8 +386,11 @@ fn duplicates_keep_the_one_pip_keeps_and_report_the_other() {
     };
 
     let inv = scan(&[first_dir.clone(), second_dir.clone()]);
-    assert_eq!(inv.distributions.len(), 1);
-    assert_eq!(inv.distributions[0].version, expected_version);
+    // Every copy is listed (and so checked); only the one pip keeps is not shadowed.
+    assert_eq!(inv.distributions.len(), 3);
+    let kept: Vec<_> = inv.distributions.iter().filter(|d| !d.shadowed).collect();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].version, expected_version);
     let dup_issues: Vec<_> = inv
         .issues
         .iter()
@@ -395,7 +401,9 @@ fn duplicates_keep_the_one_pip_keeps_and_report_the_other() {
 
     // The earlier directory on sys.path wins.
     let inv = scan(&[second_dir, first_dir]);
-    assert_eq!(inv.distributions[0].version, "2.0");
+    let kept: Vec<_> = inv.distributions.iter().filter(|d| !d.shadowed).collect();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].version, "2.0");
 }
 
 #[test]

@@ -199,7 +199,8 @@ pub(crate) fn read(listed: &[String], dir: &Path, notes: &mut Vec<String>) -> Ve
     let mut buffer = Vec::new();
     for (name, path) in located.into_iter().take(MAX_FILES) {
         buffer.clear();
-        let read = std::fs::File::open(&path)
+        let read = crate::safe_fs::open_regular(&path)
+            .map_err(std::io::Error::from)
             .and_then(|f| f.take(MAX_FILE_BYTES).read_to_end(&mut buffer));
         if let Err(e) = read {
             notes.push(format!(

@@ -33,6 +33,27 @@ pub const MIN_HEIGHT: u16 = 16;
 
 /// Draw the whole dashboard.
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
+    draw_views(frame, app, theme);
+    neutralise_unsafe_text(frame.buffer_mut());
+}
+
+/// The one choke point for everything drawn: ratatui already drops control characters (C0,
+/// DEL, C1), but not bidirectional overrides or zero-width characters, which package metadata,
+/// advisories and index answers may carry to reorder or hide what is shown.
+fn neutralise_unsafe_text(buffer: &mut ratatui::buffer::Buffer) {
+    for cell in buffer.content.iter_mut() {
+        if cell.symbol().chars().any(crate::term_text::is_unsafe) {
+            let kept: String = cell
+                .symbol()
+                .chars()
+                .filter(|c| !crate::term_text::is_unsafe(*c))
+                .collect();
+            cell.set_symbol(if kept.is_empty() { "�" } else { &kept });
+        }
+    }
+}
+
+fn draw_views(frame: &mut Frame, app: &App, theme: &Theme) {
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let notice = Paragraph::new(vec![
