@@ -7,8 +7,8 @@ use super::run::{RegistryAnswer, VulnAnswer};
 use crate::checks::{self, CheckOutput};
 use crate::inventory::Inventory;
 use crate::model::{
-    Check, Code, Finding, LicenseMetadata, LicenseSource, PackageKey, PackageReport,
-    PackageStatus, Report, ResolvedLicense, Severity, Unknown,
+    Check, Code, Finding, LicenseMetadata, LicenseSource, PackageKey, PackageReport, PackageStatus,
+    Report, ResolvedLicense, Severity, Unknown,
 };
 use crate::policy::Disposition;
 use crate::settings::Settings;
