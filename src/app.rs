@@ -1,7 +1,7 @@
 //! Dispatch of a parsed command line: picks the face (dashboard or headless), runs the engine,
 //! renders the report, and decides the exit code. `main.rs` only adds error printing.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -46,6 +46,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             format,
             history_file,
         }) => crate::commands::history(limit, format, history_file.as_deref()),
+        Some(Command::Completions { shell }) => crate::commands::completions(shell),
+        Some(Command::Db { action, cache_dir }) => {
+            let _log = crate::logging::init_stderr(0, false);
+            runtime()?.block_on(crate::commands::db(action, cache_dir.as_deref()))
+        }
         Some(Command::SynthEnv { dir, count, seed }) => {
             crate::commands::synth_env(&dir, count, seed)
         }
@@ -61,12 +66,12 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 
 /// Headless check: report to stdout (or `--output`), exit code from the outcome.
 pub fn check(args: &RunArgs) -> Result<ExitCode> {
-    let _log = crate::logging::init_stderr(args.verbose);
+    let _log = crate::logging::init_stderr(args.verbose, args.quiet);
     let settings = Arc::new(Settings::resolve(args)?);
     let runtime = runtime()?;
     let report = runtime.block_on(async {
         let handle = crate::engine::spawn(settings.clone());
-        crate::headless::run(handle, args.progress).await
+        crate::headless::run(handle, args.progress, args.quiet).await
     });
     // Never wait for abandoned blocking work (a name lookup stuck in getaddrinfo): the report
     // is ready, so the process may end now.
@@ -79,18 +84,35 @@ pub fn check(args: &RunArgs) -> Result<ExitCode> {
 /// Write the report where the user asked, in the format asked.
 fn emit_report(report: &Report, args: &RunArgs) -> Result<()> {
     match &args.output {
-        Some(path) => Ok(crate::output::write_to_file(report, args.format, path)?),
-        None => {
-            let stdout = std::io::stdout();
-            let mut lock = stdout.lock();
-            match crate::output::render(report, args.format, &mut lock) {
-                Ok(()) => Ok(()),
-                // A closed pipe (`depdash check | head`) is not an error worth a message.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                Err(e) => Err(Error::io("<stdout>", e)),
+        Some(path) => {
+            crate::output::write_to_file(report, args.format, path)?;
+            if !args.quiet {
+                // The report went to a file: say where, and the verdict, so a CI log shows it.
+                let _ = writeln!(std::io::stderr(), "{}", summary_line(report, path));
             }
+            Ok(())
         }
+        // A closed pipe (`depdash check | head`) is an error: the report is incomplete.
+        None => crate::commands::to_stdout(|out| crate::output::render(report, args.format, out)),
     }
+}
+
+/// The one line on stderr when the report went to a file.
+fn summary_line(report: &Report, path: &std::path::Path) -> String {
+    let s = &report.summary;
+    let outcome = match s.outcome {
+        crate::model::Outcome::Clean => "clean",
+        crate::model::Outcome::Violations => "violations",
+        crate::model::Outcome::Incomplete => "incomplete",
+    };
+    format!(
+        "depdash: {outcome} ({} packages, {} violations, {} warnings, {} unknown); report written to {}",
+        s.packages,
+        s.violations,
+        s.warnings,
+        s.unknowns,
+        path.display()
+    )
 }
 
 /// The dashboard: the engine in background tasks, the TUI in front.
@@ -115,4 +137,20 @@ pub fn dashboard(args: &RunArgs) -> Result<ExitCode> {
             .map(|r| r.summary.exit_code)
             .unwrap_or(crate::model::Outcome::Incomplete.exit_code()),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Code, Finding, Severity, TargetInfo};
+
+    #[test]
+    fn summary_line_names_the_verdict_the_counts_and_the_file() {
+        let findings = vec![Finding::new(Code::PackageDenied, Severity::Error, "no")];
+        let report = Report::new(TargetInfo::default(), None, vec![], findings, vec![]);
+        assert_eq!(
+            summary_line(&report, std::path::Path::new("out/r.json")),
+            "depdash: violations (0 packages, 1 violations, 0 warnings, 0 unknown); report written to out/r.json"
+        );
+    }
 }

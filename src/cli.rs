@@ -55,6 +55,14 @@ pub enum Command {
         )]
         history_file: Option<PathBuf>,
     },
+    /// Maintain the offline OSV database that `--offline` uses.
+    Db {
+        #[command(subcommand)]
+        action: DbAction,
+        /// Cache directory the database is kept in. Default: the platform cache directory.
+        #[arg(long, global = true, env = "DEPDASH_CACHE_DIR", value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
+    },
     /// Show recent runs (timings, hit rates) from the run history.
     History {
         /// How many runs to show.
@@ -66,6 +74,12 @@ pub enum Command {
         /// Run history file. Default: in the platform data directory.
         #[arg(long, env = "DEPDASH_HISTORY", value_name = "FILE", hide = true)]
         history_file: Option<PathBuf>,
+    },
+    /// Print a shell completion script, e.g. `depdash completions bash > ~/.local/share/bash-completion/completions/depdash`.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
     /// Write a synthetic site-packages tree (benchmarks and demos).
     #[command(hide = true)]
@@ -86,6 +100,28 @@ pub enum CacheAction {
     Clear,
     /// Remove expired entries.
     Prune,
+}
+
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum DbAction {
+    /// Download OSV's PyPI database (all.zip), verified, into the cache directory; a re-run
+    /// asks the server only whether it changed (ETag).
+    Update {
+        /// Base URL of the OSV data bucket; `/PyPI/all.zip` is appended.
+        #[arg(
+            long,
+            env = "DEPDASH_OSV_DB_URL",
+            value_name = "URL",
+            default_value = crate::sources::osv_download::DEFAULT_BASE_URL
+        )]
+        url: String,
+        /// Refuse a larger download, e.g. 512MB.
+        #[arg(long, value_name = "SIZE", default_value = "1GiB")]
+        max_size: String,
+        /// Longest wait for the next part of the download, e.g. 60s.
+        #[arg(long, value_name = "DURATION", default_value = "60s")]
+        timeout: String,
+    },
 }
 
 pub use crate::output::Format;
@@ -119,9 +155,18 @@ pub struct RunArgs {
     )]
     pub requirements: Vec<PathBuf>,
 
-    /// Inventory lockfiles instead (repeatable): uv.lock, poetry.lock, pylock.toml.
+    /// Inventory lockfiles instead (repeatable): uv.lock, poetry.lock, pylock.toml, Pipfile.lock.
     #[arg(long = "lock", value_name = "FILE", conflicts_with_all = ["path", "requirements"])]
     pub lockfiles: Vec<PathBuf>,
+
+    /// Check the main dependencies plus only this dependency group of the lockfile (repeatable;
+    /// PEP 735 includes are followed). [default: every locked package]
+    #[arg(long = "group", value_name = "NAME", requires = "lockfiles")]
+    pub groups: Vec<String>,
+
+    /// Leave out the development group (`dev`; Pipfile.lock's `develop`).
+    #[arg(long, requires = "lockfiles")]
+    pub no_dev: bool,
 
     /// Policy file (depdash.toml, or a pyproject.toml with [tool.depdash]).
     /// Default: depdash.toml or pyproject.toml in the project directory.
@@ -132,19 +177,21 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
-    /// Write the report to FILE instead of stdout.
+    /// Write the report to FILE instead of stdout (one summary line goes to stderr).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
     /// Base URL of the PyPI JSON API (a private index or mirror).
+    /// [default: pip's configured index, else https://pypi.org]
     #[arg(long, env = "DEPDASH_PYPI_URL", value_name = "URL")]
     pub pypi_url: Option<String>,
 
-    /// Base URL of the OSV API.
+    /// Base URL of the OSV API. [default: https://api.osv.dev]
     #[arg(long, env = "DEPDASH_OSV_URL", value_name = "URL")]
     pub osv_url: Option<String>,
 
     /// Offline OSV database: a directory of OSV JSON files or OSV's PyPI all.zip.
+    /// [default with --offline: the one `depdash db update` downloaded, when present]
     #[arg(long, env = "DEPDASH_OSV_DB", value_name = "PATH")]
     pub osv_db: Option<PathBuf>,
 
@@ -158,27 +205,29 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub cert: Option<PathBuf>,
 
-    /// Most HTTP requests in flight at once.
+    /// Most HTTP requests in flight at once. [default: 32]
     #[arg(long, env = "DEPDASH_CONCURRENCY", value_name = "N")]
     pub concurrency: Option<usize>,
 
-    /// Per-request timeout, e.g. 20s.
+    /// Per-request timeout, e.g. 20s. [default: 20s]
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
 
     /// Most time a host may go without sending anything (first byte, or 1 KiB of body), e.g. 4s.
+    /// [default: 4s]
     #[arg(long, env = "DEPDASH_STALL_TIMEOUT", value_name = "DURATION")]
     pub stall_timeout: Option<String>,
 
-    /// Connection set-up timeout (name lookup included), e.g. 3s.
+    /// Connection set-up timeout (name lookup included), e.g. 3s. [default: 3s]
     #[arg(long, env = "DEPDASH_CONNECT_TIMEOUT", value_name = "DURATION")]
     pub connect_timeout: Option<String>,
 
     /// Bound on the whole fetch of a run, e.g. 120s: past it, what is not fetched is unknown.
+    /// [default: 120s]
     #[arg(long, env = "DEPDASH_FETCH_DEADLINE", value_name = "DURATION")]
     pub fetch_deadline: Option<String>,
 
-    /// Retries per request (on timeouts, connection errors, 429 and 5xx only).
+    /// Retries per request (on timeouts, connection errors, 429 and 5xx only). [default: 3]
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,
 
@@ -221,6 +270,10 @@ pub struct RunArgs {
     /// Progress on stderr: auto (when stderr is a terminal), always, never.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
+
+    /// Nothing on stderr but errors: no progress, warnings or summary line.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
 
     /// More log output on stderr (headless) or in the log file (dashboard).
     #[arg(short, long, action = clap::ArgAction::Count)]

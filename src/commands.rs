@@ -1,14 +1,32 @@
-//! Small subcommands around the engine: `cache`, `history`, `synth-env`.
+//! Small subcommands around the engine: `cache`, `history`, `completions`, `synth-env`, and
+//! the one way they write to stdout.
 
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
 use crate::cache;
-use crate::cli::{CacheAction, HistoryFormat};
+use crate::cli::{CacheAction, DbAction, HistoryFormat};
 use crate::error::{Error, Result};
 use crate::perf::history::{History, RunRecord};
+use crate::sources::osv_download;
 
-/// `depdash cache stats|clear|prune`.
+/// Write to stdout and flush, so a closed or broken pipe is an [`Error::Stdout`] (exit 2), never
+/// the panic of `println!`.
+pub fn to_stdout(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    write(&mut out)
+        .and_then(|()| out.flush())
+        .map_err(Error::Stdout)
+}
+
+/// `text` on stdout, as [`to_stdout`].
+fn print(text: &str) -> Result<()> {
+    to_stdout(|out| out.write_all(text.as_bytes()))
+}
+
 /// The history file given, else the default one.
 fn history_path(file: Option<&Path>) -> Result<std::path::PathBuf> {
     match file {
@@ -17,13 +35,16 @@ fn history_path(file: Option<&Path>) -> Result<std::path::PathBuf> {
     }
 }
 
+/// `depdash cache stats|clear|prune`.
 pub fn cache(action: CacheAction, dir: Option<&Path>, history: Option<&Path>) -> Result<ExitCode> {
     let dir = cache::resolve_dir(dir)?;
+    let mut out = String::new();
     match action {
         CacheAction::Stats => {
             let stats = cache::stats(&dir)?;
-            println!("location   {}", stats.location.display());
-            println!(
+            let _ = writeln!(out, "location   {}", stats.location.display());
+            let _ = writeln!(
+                out,
                 "entries    {} ({}), {} expired, {} unreadable",
                 stats.entries,
                 crate::units::format_size(stats.total_bytes),
@@ -31,7 +52,7 @@ pub fn cache(action: CacheAction, dir: Option<&Path>, history: Option<&Path>) ->
                 stats.unreadable
             );
             for (kind, count) in &stats.by_kind {
-                println!("  {kind:<9}{count}");
+                let _ = writeln!(out, "  {kind:<9}{count}");
             }
             if let Some(history) = history_path(history)
                 .ok()
@@ -43,7 +64,12 @@ pub fn cache(action: CacheAction, dir: Option<&Path>, history: Option<&Path>) ->
                         .iter()
                         .map(|r| format!("{:.0}%", r.hit_rate * 100.0))
                         .collect();
-                    println!("hit rate   last {} runs: {}", recent.len(), rates.join(" "));
+                    let _ = writeln!(
+                        out,
+                        "hit rate   last {} runs: {}",
+                        recent.len(),
+                        rates.join(" ")
+                    );
                 }
             }
         }
@@ -53,7 +79,8 @@ pub fn cache(action: CacheAction, dir: Option<&Path>, history: Option<&Path>) ->
             } else {
                 cache::prune(&dir)
             }?;
-            println!(
+            let _ = writeln!(
+                out,
                 "removed {} entries, {} expired, {} corrupt, {} temp files ({} freed); {} entries ({}) remain in {}",
                 report.removed_entries,
                 report.removed_expired,
@@ -66,6 +93,7 @@ pub fn cache(action: CacheAction, dir: Option<&Path>, history: Option<&Path>) ->
             );
         }
     }
+    print(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -78,15 +106,14 @@ pub fn history(limit: usize, format: HistoryFormat, file: Option<&Path>) -> Resu
         HistoryFormat::Json => {
             let json = serde_json::to_string_pretty(recent)
                 .map_err(|e| Error::Engine(format!("history as JSON: {e}")))?;
-            println!("{json}");
+            print(&format!("{json}\n"))?;
         }
-        HistoryFormat::Text => print!("{}", history_table(recent, &path)),
+        HistoryFormat::Text => print(&history_table(recent, &path))?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn history_table(records: &[RunRecord], path: &Path) -> String {
-    use std::fmt::Write;
     let mut out = String::new();
     if records.is_empty() {
         let _ = writeln!(out, "no runs recorded yet in {}", path.display());
@@ -112,6 +139,68 @@ fn history_table(records: &[RunRecord], path: &Path) -> String {
         );
     }
     out
+}
+
+/// `depdash db update`: download or re-check the offline OSV database; one line on stdout.
+pub async fn db(action: DbAction, cache_dir: Option<&Path>) -> Result<ExitCode> {
+    let DbAction::Update {
+        url,
+        max_size,
+        timeout,
+    } = action;
+    let max_bytes = crate::units::parse_size(&max_size).ok_or_else(|| {
+        Error::Usage(format!(
+            "--max-size {max_size}: expected a size such as 512MB"
+        ))
+    })?;
+    let read_timeout = crate::units::parse_duration(&timeout).ok_or_else(|| {
+        Error::Usage(format!(
+            "--timeout {timeout}: expected a duration such as 60s"
+        ))
+    })?;
+    match reqwest::Url::parse(&url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+        _ => {
+            return Err(Error::Usage(format!(
+                "--url {url}: expected an http(s) URL such as {}",
+                osv_download::DEFAULT_BASE_URL
+            )));
+        }
+    }
+    let options = osv_download::UpdateOptions {
+        base_url: url,
+        cache_dir: cache::resolve_dir(cache_dir)?,
+        max_bytes,
+        read_timeout,
+    };
+    let path = osv_download::database_path(&options.cache_dir);
+    let line = match osv_download::update(&options).await? {
+        osv_download::Update::Downloaded(info) => format!(
+            "downloaded {} OSV records ({}) from {} to {}\n",
+            info.records,
+            crate::units::format_size(info.bytes),
+            info.url,
+            path.display()
+        ),
+        osv_download::Update::NotModified(info) => format!(
+            "up to date: {} ({} records, downloaded {}; the server reports no change)\n",
+            path.display(),
+            info.records,
+            info.downloaded_at
+        ),
+    };
+    print(&line)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `depdash completions SHELL`: the shell completion script for the whole command line.
+pub fn completions(shell: clap_complete::Shell) -> Result<ExitCode> {
+    let mut command = <crate::cli::Cli as clap::CommandFactory>::command();
+    // Into memory first: clap_complete panics when its writer fails.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "depdash", &mut script);
+    to_stdout(|out| out.write_all(&script))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `depdash synth-env DIR --count N`: a deterministic synthetic site-packages tree.

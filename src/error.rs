@@ -47,6 +47,16 @@ pub enum Error {
     #[error(transparent)]
     Output(#[from] crate::output::WriteError),
 
+    /// Standard output could not be written: closed early (`depdash … | head`) or broken. The
+    /// output is incomplete, so this is an error, not a quiet success.
+    #[error("{}", stdout_message(.0))]
+    Stdout(#[source] std::io::Error),
+
+    /// `depdash db update` could not download or verify the database (the copy in place, if
+    /// any, is untouched).
+    #[error("OSV database: {0}")]
+    Download(#[from] crate::sources::osv_download::DownloadError),
+
     /// The terminal could not be set up, drawn on or restored.
     #[error("terminal: {0}")]
     Terminal(String),
@@ -55,6 +65,14 @@ pub enum Error {
     /// client that could not be built. Not the user's input; nothing was judged.
     #[error("engine: {0}")]
     Engine(String),
+}
+
+fn stdout_message(error: &std::io::Error) -> String {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        "stdout was closed before all the output was written".to_string()
+    } else {
+        format!("cannot write to stdout: {error}")
+    }
 }
 
 impl Error {
@@ -76,8 +94,9 @@ impl Error {
             | Error::Inventory(_)
             | Error::Cache(_)
             | Error::History(_)
-            | Error::Output(_) => true,
-            Error::Terminal(_) | Error::Engine(_) => false,
+            | Error::Output(_)
+            | Error::Stdout(_) => true,
+            Error::Terminal(_) | Error::Engine(_) | Error::Download(_) => false,
         }
     }
 }

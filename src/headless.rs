@@ -9,13 +9,15 @@ use crate::engine::{EngineEvent, EngineHandle};
 use crate::error::{Error, Result};
 use crate::model::Report;
 
-/// Run until the first report, printing progress per `mode`; warnings always go to stderr.
-pub async fn run(mut handle: EngineHandle, mode: ProgressMode) -> Result<Report> {
-    let show_progress = match mode {
-        ProgressMode::Always => true,
-        ProgressMode::Never => false,
-        ProgressMode::Auto => std::io::stderr().is_terminal(),
-    };
+/// Run until the first report, printing progress per `mode`; warnings go to stderr unless
+/// `quiet` (which also turns progress off).
+pub async fn run(mut handle: EngineHandle, mode: ProgressMode, quiet: bool) -> Result<Report> {
+    let show_progress = !quiet
+        && match mode {
+            ProgressMode::Always => true,
+            ProgressMode::Never => false,
+            ProgressMode::Auto => std::io::stderr().is_terminal(),
+        };
     let mut progress = Progress::new(show_progress);
     let result = loop {
         let Some(event) = handle.events.recv().await else {
@@ -26,7 +28,14 @@ pub async fn run(mut handle: EngineHandle, mode: ProgressMode) -> Result<Report>
             EngineEvent::Failed(error) => break Err(*error),
             EngineEvent::Warning(message) => {
                 progress.clear();
-                eprintln!("warning: {}", crate::term_text::clean_lines(&message));
+                if !quiet {
+                    // A closed stderr must not end the run: the report still goes to stdout.
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "warning: {}",
+                        crate::term_text::clean_lines(&message)
+                    );
+                }
             }
             EngineEvent::InventoryDone { packages, .. } => {
                 progress.total = packages;

@@ -22,10 +22,16 @@ fn filter(verbosity: u8) -> EnvFilter {
     EnvFilter::try_from_env("DEPDASH_LOG").unwrap_or_else(|_| EnvFilter::new(default))
 }
 
-/// Headless: human-oriented lines on stderr.
-pub fn init_stderr(verbosity: u8) -> LogGuard {
+/// Headless: human-oriented lines on stderr; with `quiet`, errors only whatever `DEPDASH_LOG`
+/// says.
+pub fn init_stderr(verbosity: u8, quiet: bool) -> LogGuard {
+    let filter = if quiet {
+        EnvFilter::new("error")
+    } else {
+        filter(verbosity)
+    };
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter(verbosity))
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)

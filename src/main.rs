@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use std::io::Write as _;
+
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -11,7 +13,9 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // Error messages quote file names and file contents: never raw to the terminal.
-            eprintln!(
+            // Not eprintln!: a closed stderr must not turn an error into a panic.
+            let _ = writeln!(
+                std::io::stderr(),
                 "depdash: error: {}",
                 depdash::term_text::clean_lines(&e.to_string())
             );

@@ -156,7 +156,9 @@ fn inventory_source(target: &Target) -> InventorySource {
         Target::Path(p) => InventorySource::Path(p.clone()),
         Target::Python(p) => InventorySource::Python(p.clone()),
         Target::Requirements(files) => InventorySource::Requirements(files.clone()),
-        Target::Lockfiles(files) => InventorySource::Lockfiles(files.clone()),
+        Target::Lockfiles(files, groups) => {
+            InventorySource::Lockfiles(files.clone(), groups.clone())
+        }
         Target::Default => inventory::default_source(),
     }
 }
@@ -479,6 +481,12 @@ async fn offline_vulnerabilities(
                 .ok()
         }),
         age_seconds: db.age().map(|a| a.as_secs()),
+        downloaded: crate::sources::osv_download::read_info(path).map(|info| {
+            crate::model::Downloaded {
+                url: info.url,
+                at: info.downloaded_at,
+            }
+        }),
     };
     Ok(VulnStage {
         answers,

@@ -76,7 +76,7 @@ pub fn locate_detailed(
     match source {
         InventorySource::Path(path) => locate_path(path, &host),
         InventorySource::Python(exe) => locate_python(exe, &host),
-        InventorySource::Requirements(files) | InventorySource::Lockfiles(files) => {
+        InventorySource::Requirements(files) | InventorySource::Lockfiles(files, _) => {
             Err(InventoryError::NotAnEnvironment {
                 path: files.first().cloned().unwrap_or_default(),
             })

@@ -1,5 +1,5 @@
-//! Lockfiles as an inventory source: `uv.lock`, `poetry.lock` and PEP 751 `pylock.toml`. All
-//! three are TOML lists of packages with exact versions; the format is told by the file name
+//! Lockfiles as an inventory source: `uv.lock`, `poetry.lock`, PEP 751 `pylock.toml`, and
+//! `Pipfile.lock` (JSON, in `pipfile`). The TOML three are lists of packages with exact versions; the format is told by the file name
 //! (`uv.lock`, `poetry.lock`, `pylock.toml` / `pylock.<name>.toml`), else by its top-level keys.
 //! Dependencies between packages are kept as `Requires-Dist`-style names, so "why is this
 //! package here" works as for an installed environment.
@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::groups::GroupSelection;
 use super::{Inventory, InventoryError, InventoryIssue};
 use crate::model::{Distribution, LicenseMetadata, Origin, normalize_name};
 use crate::safe_fs::{self, limits};
@@ -50,12 +51,12 @@ struct LockDocument {
 }
 
 /// One locked package, whatever the format.
-struct Locked {
-    name: String,
-    version: Option<String>,
-    dependencies: Vec<String>,
+pub(super) struct Locked {
+    pub name: String,
+    pub version: Option<String>,
+    pub dependencies: Vec<String>,
     /// The project itself (uv's `editable`/`virtual` source): not a dependency.
-    is_project: bool,
+    pub is_project: bool,
 }
 
 /// The three formats, told by file name, else by the top-level keys only they have.
@@ -126,15 +127,23 @@ fn entries(format: Format, doc: LockDocument) -> Result<Vec<Locked>, String> {
 }
 
 /// Read one lockfile into distributions (origin `lockfile`) and issues. A file that is not one
-/// of the three formats, or that locks no package, is an error: it cannot vouch for anything.
+/// of the four formats, or that locks no package, is an error: it cannot vouch for anything.
 pub fn parse_file(path: &Path) -> Result<(Vec<Distribution>, Vec<InventoryIssue>), InventoryError> {
+    parse_file_selected(path, &GroupSelection::default())
+}
+
+/// Read one lockfile, keeping the packages of the selected dependency groups.
+pub fn parse_file_selected(
+    path: &Path,
+    selection: &GroupSelection,
+) -> Result<(Vec<Distribution>, Vec<InventoryIssue>), InventoryError> {
     let (text, _) = safe_fs::read_regular_text(path, limits::INPUT_FILE).map_err(|e| {
         InventoryError::RequirementsUnreadable {
             path: path.to_path_buf(),
             source: e.into(),
         }
     })?;
-    parse_text(path, &text)
+    parse_text_selected(path, &text, selection)
 }
 
 /// [`parse_file`] on text already read (`path` names the format and the errors).
@@ -142,30 +151,63 @@ pub fn parse_text(
     path: &Path,
     text: &str,
 ) -> Result<(Vec<Distribution>, Vec<InventoryIssue>), InventoryError> {
+    parse_text_selected(path, text, &GroupSelection::default())
+}
+
+fn parse_text_selected(
+    path: &Path,
+    text: &str,
+    selection: &GroupSelection,
+) -> Result<(Vec<Distribution>, Vec<InventoryIssue>), InventoryError> {
     let error = |line: usize, column: usize, message: String| InventoryError::Lockfile {
         path: path.to_path_buf(),
         line,
         column,
         message,
     };
-    let table: toml::Table = toml::from_str(text).map_err(|e| {
-        let (line, column) = line_col(text, e.span().map_or(0, |s| s.start));
-        error(line, column, e.message().trim().to_string())
-    })?;
-    let format = format_of(path, &table).ok_or_else(|| {
-        error(
-            1,
-            1,
-            "not a uv.lock, poetry.lock or pylock.toml: the file name is none of those and it has \
-             none of their top-level keys (`requires-python`, `[metadata]` with `lock-version`, \
-             `lock-version` with `[[packages]]`)"
-                .to_string(),
-        )
-    })?;
-    let doc: LockDocument = toml::Value::Table(table)
-        .try_into()
-        .map_err(|e: toml::de::Error| error(1, 1, e.message().trim().to_string()))?;
-    let locked = entries(format, doc).map_err(|message| error(0, 0, message))?;
+    // TOML cannot start with `{`: JSON is a Pipfile.lock (or not a lockfile at all); a file named
+    // Pipfile.lock is read as one whatever it holds, so an empty one is an error, not empty.
+    let pipfile = path.file_name().is_some_and(|n| n == "Pipfile.lock");
+    let (locked, entries_name) = if pipfile || text.trim_start().starts_with('{') {
+        let locked = super::pipfile::entries(path, text, selection)
+            .map_err(|e| error(e.line, e.column, e.message))?;
+        (locked, "package entries")
+    } else {
+        let table: toml::Table = toml::from_str(text).map_err(|e| {
+            let (line, column) = line_col(text, e.span().map_or(0, |s| s.start));
+            error(line, column, e.message().trim().to_string())
+        })?;
+        let format = format_of(path, &table).ok_or_else(|| {
+            error(
+                1,
+                1,
+                "not a uv.lock, poetry.lock, pylock.toml or Pipfile.lock: the file name is none \
+                 of those and it has none of their top-level keys (`requires-python`, \
+                 `[metadata]` with `lock-version`, `lock-version` with `[[packages]]`)"
+                    .to_string(),
+            )
+        })?;
+        let doc: LockDocument = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| error(1, 1, e.message().trim().to_string()))?;
+        let locked = entries(format, doc).map_err(|message| error(0, 0, message))?;
+        let locked = if selection.is_all() {
+            locked
+        } else {
+            let kept = super::groups::select_toml(path, text, selection)
+                .map_err(|message| error(0, 0, message))?;
+            locked
+                .into_iter()
+                .filter(|l| kept.contains(&normalize_name(&l.name)))
+                .collect()
+        };
+        let table_name = if format == Format::Pylock {
+            "[[packages]] entries"
+        } else {
+            "[[package]] entries"
+        };
+        (locked, table_name)
+    };
     let mut distributions = Vec::new();
     let mut issues = Vec::new();
     let mut projects = 0;
@@ -195,15 +237,12 @@ pub fn parse_text(
         });
     }
     if distributions.is_empty() && issues.is_empty() {
-        let table = if format == Format::Pylock {
-            "[[packages]]"
-        } else {
-            "[[package]]"
-        };
         let what = if projects > 0 {
             format!("only the project itself ({projects} editable/virtual entries)")
+        } else if selection.is_all() {
+            format!("no {entries_name}")
         } else {
-            format!("no {table} entries")
+            format!("no {entries_name} in the selected groups")
         };
         return Err(error(
             0,
@@ -216,11 +255,16 @@ pub fn parse_text(
 
 /// Inventory of lockfiles. Several files are merged; one name locked at several versions
 /// (several files, or a lockfile's forks per platform) is listed, and checked, at each.
-pub(super) fn load(files: &[PathBuf], tracker: &Tracker) -> Result<Inventory, InventoryError> {
+pub(super) fn load(
+    files: &[PathBuf],
+    selection: &GroupSelection,
+    tracker: &Tracker,
+) -> Result<Inventory, InventoryError> {
     let mut distributions: Vec<Distribution> = Vec::new();
     let mut issues = Vec::new();
     for file in files {
-        let (found, mut file_issues) = tracker.time("lockfile.parse", || parse_file(file))?;
+        let (found, mut file_issues) =
+            tracker.time("lockfile.parse", || parse_file_selected(file, selection))?;
         issues.append(&mut file_issues);
         for dist in found {
             let mut same_name = distributions
@@ -293,7 +337,7 @@ version = "2024.8.30"
 source = { registry = "https://index.example/simple" }
 "#,
         );
-        let inventory = load(&[path], &Tracker::new()).unwrap();
+        let inventory = load(&[path], &GroupSelection::default(), &Tracker::new()).unwrap();
         let names: Vec<(&str, &str)> = inventory
             .distributions
             .iter()
@@ -345,7 +389,12 @@ name = "requests"
 version = "2.32.0"
 "#,
         );
-        let inventory = load(&[poetry, pylock], &Tracker::new()).unwrap();
+        let inventory = load(
+            &[poetry, pylock],
+            &GroupSelection::default(),
+            &Tracker::new(),
+        )
+        .unwrap();
         let requests = &inventory.distributions[1];
         assert_eq!(
             (requests.name.as_str(), requests.version.as_str()),

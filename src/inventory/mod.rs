@@ -7,8 +7,10 @@
 //! [`InventoryError`].
 
 pub mod core_metadata;
+pub mod groups;
 mod locate;
 pub mod lockfile;
+mod pipfile;
 pub mod requirements;
 mod scan;
 pub mod synthetic;
@@ -21,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Distribution, TargetInfo};
 use crate::telemetry::tracker::Tracker;
 
+pub use groups::GroupSelection;
 pub use locate::{Located, default_source, locate, locate_detailed};
 pub use scan::{scan_site_packages, scan_site_packages_with_threads};
 
@@ -100,8 +103,9 @@ pub enum InventorySource {
     Python(PathBuf),
     /// Pinned requirements files (`-r`/`-c` includes followed).
     Requirements(Vec<PathBuf>),
-    /// Lockfiles: `uv.lock`, `poetry.lock`, `pylock.toml`.
-    Lockfiles(Vec<PathBuf>),
+    /// Lockfiles: `uv.lock`, `poetry.lock`, `pylock.toml`, `Pipfile.lock`; the dependency groups
+    /// to check.
+    Lockfiles(Vec<PathBuf>, GroupSelection),
 }
 
 /// Nothing could be inventoried. Everything less than that is an [`InventoryIssue`].
@@ -146,7 +150,7 @@ pub enum InventoryError {
 pub fn load(source: &InventorySource, tracker: &Tracker) -> Result<Inventory, InventoryError> {
     let inventory = match source {
         InventorySource::Requirements(files) => requirements::load(files, tracker)?,
-        InventorySource::Lockfiles(files) => lockfile::load(files, tracker)?,
+        InventorySource::Lockfiles(files, groups) => lockfile::load(files, groups, tracker)?,
         InventorySource::Path(path) | InventorySource::Python(path) => {
             let located = locate_detailed(source, tracker)?;
             let mut inventory = scan_site_packages(&located.site_packages, tracker);
@@ -174,7 +178,7 @@ fn empty_error(source: &InventorySource, inventory: &Inventory) -> InventoryErro
         InventorySource::Requirements(_) => format!(
             "no requirement found: the file is empty or holds only comments and options{hidden}"
         ),
-        InventorySource::Lockfiles(_) => format!("no package locked{hidden}"),
+        InventorySource::Lockfiles(..) => format!("no package locked{hidden}"),
         InventorySource::Path(_) | InventorySource::Python(_) => format!(
             "no installed distribution (*.dist-info or *.egg-info) in {}{hidden}",
             if inventory.target.site_packages.is_empty() {

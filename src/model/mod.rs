@@ -494,6 +494,17 @@ pub struct DatabaseInfo {
     pub newest_modified: Option<String>,
     /// Now minus `newest_modified`, in seconds.
     pub age_seconds: Option<u64>,
+    /// Set when `depdash db update` downloaded it: from where and when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downloaded: Option<Downloaded>,
+}
+
+/// The provenance `depdash db update` recorded for a database it downloaded.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Downloaded {
+    pub url: String,
+    /// RFC 3339.
+    pub at: String,
 }
 
 impl Report {

@@ -104,24 +104,61 @@ impl<'a> Case<'a> {
     }
 }
 
+/// Test, failure, error and skipped counts of a suite (or, summed, of the root).
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+struct Totals {
+    tests: usize,
+    failures: usize,
+    errors: usize,
+    skipped: usize,
+}
+
+impl Totals {
+    /// Each case counts once, by its worst outcome: failure, then error, then skipped.
+    fn of(cases: &BTreeMap<String, Case<'_>>) -> Self {
+        let mut totals = Totals {
+            tests: cases.len(),
+            ..Totals::default()
+        };
+        for case in cases.values() {
+            if !case.failures.is_empty() {
+                totals.failures += 1;
+            } else if !case.errors.is_empty() {
+                totals.errors += 1;
+            } else if !case.skipped.is_empty() {
+                totals.skipped += 1;
+            }
+        }
+        totals
+    }
+
+    fn add(self, other: Totals) -> Totals {
+        Totals {
+            tests: self.tests + other.tests,
+            failures: self.failures + other.failures,
+            errors: self.errors + other.errors,
+            skipped: self.skipped + other.skipped,
+        }
+    }
+
+    /// The counting attributes shared by `<testsuites>` and `<testsuite>`.
+    fn attributes(&self) -> String {
+        format!(
+            "tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\"",
+            self.tests, self.failures, self.errors, self.skipped
+        )
+    }
+}
+
 fn write_suite(
     out: &mut dyn Write,
     name: &str,
     cases: &BTreeMap<String, Case<'_>>,
 ) -> std::io::Result<()> {
-    let failures = cases.values().filter(|c| !c.failures.is_empty()).count();
-    let errors = cases
-        .values()
-        .filter(|c| c.failures.is_empty() && !c.errors.is_empty())
-        .count();
-    let skipped = cases
-        .values()
-        .filter(|c| c.failures.is_empty() && c.errors.is_empty() && !c.skipped.is_empty())
-        .count();
     writeln!(
         out,
-        "  <testsuite name=\"{name}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">",
-        cases.len()
+        "  <testsuite name=\"{name}\" {}>",
+        Totals::of(cases).attributes()
     )?;
     for (case_name, case) in cases {
         case.write(out, name, case_name)?;
@@ -172,12 +209,13 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     }
 
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
-    writeln!(
-        out,
-        "<testsuites name=\"depdash\" tests=\"{}\" failures=\"{}\">",
-        suites.values().map(BTreeMap::len).sum::<usize>() + run_cases.len(),
-        report.summary.violations
-    )?;
+    // The root's totals are the sums of the suites', so CI views that read either agree.
+    let totals = suites
+        .values()
+        .chain(std::iter::once(&run_cases))
+        .map(Totals::of)
+        .fold(Totals::default(), Totals::add);
+    writeln!(out, "<testsuites name=\"depdash\" {}>", totals.attributes())?;
     for (check, cases) in &suites {
         write_suite(out, check.as_str(), cases)?;
     }
@@ -262,6 +300,28 @@ mod tests {
         // The finding named `foo-bar` lands on the package's case, shown as the metadata spells it.
         assert!(xml.contains(r#"name="Foo_Bar 1.0""#));
         assert_eq!(xml.matches("<testcase ").count(), 9);
+        // Root totals are the sums of the suites: 9 cases; Foo_Bar's denied license fails,
+        // baz's failing vulnerability unknown is an error, foo-bar's health unknown is skipped.
+        assert!(
+            xml.contains(
+                r#"<testsuites name="depdash" tests="9" failures="1" errors="1" skipped="1">"#
+            ),
+            "{xml}"
+        );
+        let sum = |attr: &str| -> usize {
+            xml.match_indices(&format!("{attr}=\""))
+                .skip(1)
+                .map(|(i, _)| {
+                    let rest = &xml[i + attr.len() + 2..];
+                    rest[..rest.find('"').unwrap()].parse::<usize>().unwrap()
+                })
+                .sum()
+        };
+        for attr in ["tests", "failures", "errors", "skipped"] {
+            let root = &xml[xml.find(&format!(" {attr}=\"")).unwrap() + attr.len() + 3..];
+            let root: usize = root[..root.find('"').unwrap()].parse().unwrap();
+            assert_eq!(root, sum(attr), "{attr}: root is not the sum of the suites");
+        }
         assert_eq!(escape("a\u{1}b"), "a\u{FFFD}b");
     }
 }

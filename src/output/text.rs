@@ -96,8 +96,17 @@ pub fn render(report: &Report, out: &mut dyn Write, style: Style) -> std::io::Re
             out,
             "{}",
             style.dim(&format!(
-                "vulnerability database: {} ({} records, {} about PyPI, {age})",
-                db.source, db.records, db.pypi_records
+                "vulnerability database: {} ({} records, {} about PyPI, {age}){}",
+                db.source,
+                db.records,
+                db.pypi_records,
+                db.downloaded
+                    .as_ref()
+                    .map(|d| format!(
+                        ", downloaded by `depdash db update` from {} at {}",
+                        d.url, d.at
+                    ))
+                    .unwrap_or_default()
             ))
         )?;
     }

@@ -26,8 +26,8 @@ pub enum Target {
     Python(PathBuf),
     /// Pinned requirements files.
     Requirements(Vec<PathBuf>),
-    /// Lockfiles.
-    Lockfiles(Vec<PathBuf>),
+    /// Lockfiles, and the dependency groups to check.
+    Lockfiles(Vec<PathBuf>, crate::inventory::GroupSelection),
     /// Nothing given: $VIRTUAL_ENV, ./.venv, ./venv, or the current directory.
     Default,
 }
@@ -98,7 +98,13 @@ impl Settings {
         } else if !args.requirements.is_empty() {
             Target::Requirements(args.requirements.clone())
         } else if !args.lockfiles.is_empty() {
-            Target::Lockfiles(args.lockfiles.clone())
+            Target::Lockfiles(
+                args.lockfiles.clone(),
+                crate::inventory::GroupSelection {
+                    only: args.groups.clone(),
+                    no_dev: args.no_dev,
+                },
+            )
         } else if let Some(path) = &args.path {
             if !path.exists() {
                 return Err(Error::Usage(format!(
@@ -167,7 +173,18 @@ impl Settings {
             validate_base_url("--pypi-url", url)?;
         }
         validate_base_url("--osv-url", &osv_url)?;
-        let osv_db = args.osv_db.clone().or_else(|| sources.osv_db.clone());
+        // Offline, the database `depdash db update` downloaded serves when none is named.
+        let osv_db = args
+            .osv_db
+            .clone()
+            .or_else(|| sources.osv_db.clone())
+            .or_else(|| {
+                let downloaded = crate::sources::osv_download::database_path(
+                    &crate::cache::resolve_dir(args.cache_dir.as_deref()).ok()?,
+                );
+                (args.offline && !args.no_vulnerabilities && downloaded.is_file())
+                    .then_some(downloaded)
+            });
         if let Some(db) = &osv_db
             && !db.exists()
         {
@@ -245,7 +262,7 @@ impl Settings {
         match &self.target {
             Target::Path(p) => p.display().to_string(),
             Target::Python(p) => format!("python {}", p.display()),
-            Target::Requirements(files) | Target::Lockfiles(files) => {
+            Target::Requirements(files) | Target::Lockfiles(files, _) => {
                 crate::inventory::join_paths(files)
             }
             Target::Default => "current environment".to_string(),
@@ -273,7 +290,7 @@ pub fn project_dir(target: &Target) -> PathBuf {
     match target {
         Target::Path(p) if p.is_dir() => p.clone(),
         Target::Path(p) => p.parent().map(Path::to_path_buf).unwrap_or_else(cwd),
-        Target::Requirements(files) | Target::Lockfiles(files) => files
+        Target::Requirements(files) | Target::Lockfiles(files, _) => files
             .first()
             .and_then(|f| f.parent())
             .filter(|p| !p.as_os_str().is_empty())

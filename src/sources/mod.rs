@@ -12,6 +12,7 @@ mod fetch_error;
 pub mod http;
 pub mod osv;
 pub mod osv_db;
+pub mod osv_download;
 pub mod pypi;
 pub mod resolve;
 pub mod simple;

@@ -630,7 +630,7 @@ fn empty_foreign_toml_lockfile_is_an_error() {
     assert_lockfile_error(
         "Cargo.lock",
         "version = 4\n\n[[package]]\nname = \"serde\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
-        "not a uv.lock, poetry.lock or pylock.toml",
+        "not a uv.lock, poetry.lock, pylock.toml or Pipfile.lock",
     );
 }
 

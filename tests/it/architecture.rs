@@ -49,7 +49,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     // The crate error: each worker's typed error, whole.
-    ("error", &["cache", "config", "inventory", "output", "perf"]),
+    (
+        "error",
+        &["cache", "config", "inventory", "output", "perf", "sources"],
+    ),
     // Orchestration.
     (
         "settings",
@@ -62,6 +65,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "perf",
             "policy",
             "safe_fs",
+            "sources",
             "units",
         ],
     ),
@@ -112,7 +116,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     // The command layer.
-    ("cli", &["output"]),
+    ("cli", &["output", "sources"]),
     ("logging", &["error"]),
     ("commands", &["*"]),
     ("app", &["*"]),

@@ -1,4 +1,6 @@
 //! Shared test support: fixture builders and loopback servers.
+pub mod bin;
+pub mod files;
 pub mod license_fixtures;
 pub mod python;
 pub mod redis;
