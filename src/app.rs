@@ -36,6 +36,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Some(Command::Check(args)) => check(&args),
         Some(Command::Tui(args)) => dashboard(&args),
+        Some(Command::Why { package, mut run }) => {
+            // Paths need only the inventory: no advisory or index queries.
+            run.no_vulnerabilities = true;
+            run.no_registry = true;
+            crate::inspect::why(&headless_report(&run)?, &package)
+        }
+        Some(Command::Fix(args)) => crate::inspect::fix(&headless_report(&args)?),
+        Some(Command::Licenses { notice, mut run }) => {
+            run.no_vulnerabilities = true;
+            crate::inspect::notice(&headless_report(&run)?, &notice)
+        }
         Some(Command::Cache {
             action,
             cache_dir,
@@ -66,6 +77,13 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 
 /// Headless check: report to stdout (or `--output`), exit code from the outcome.
 pub fn check(args: &RunArgs) -> Result<ExitCode> {
+    let report = headless_report(args)?;
+    emit_report(&report, args)?;
+    Ok(ExitCode::from(report.summary.exit_code))
+}
+
+/// One headless run of the engine, logging and progress on stderr.
+fn headless_report(args: &RunArgs) -> Result<Report> {
     let _log = crate::logging::init_stderr(args.verbose, args.quiet);
     let settings = Arc::new(Settings::resolve(args)?);
     let runtime = runtime()?;
@@ -76,9 +94,7 @@ pub fn check(args: &RunArgs) -> Result<ExitCode> {
     // Never wait for abandoned blocking work (a name lookup stuck in getaddrinfo): the report
     // is ready, so the process may end now.
     runtime.shutdown_background();
-    let report = report?;
-    emit_report(&report, args)?;
-    Ok(ExitCode::from(report.summary.exit_code))
+    report
 }
 
 /// Write the report where the user asked, in the format asked.

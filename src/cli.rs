@@ -38,6 +38,25 @@ pub enum Command {
     Check(RunArgs),
     /// Open the interactive dashboard.
     Tui(RunArgs),
+    /// Why is PKG installed? Every dependency path from the top-level packages to it.
+    Why {
+        /// The package (any spelling of its name).
+        #[arg(value_name = "PKG")]
+        package: String,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Print ready-to-run `pip install` and `uv add` lines that upgrade every vulnerable package
+    /// to its fix (exit 1 when some vulnerable package has none).
+    Fix(RunArgs),
+    /// License notices for the legal team.
+    Licenses {
+        /// Write every package's name, version, SPDX expression and license texts to FILE.
+        #[arg(long, value_name = "FILE")]
+        notice: PathBuf,
+        #[command(flatten)]
+        run: RunArgs,
+    },
     /// Inspect or maintain the local cache.
     Cache {
         #[command(subcommand)]

@@ -15,6 +15,7 @@ pub mod engine;
 pub mod error;
 pub mod fingerprint;
 pub mod headless;
+pub mod inspect;
 pub mod inventory;
 pub mod logging;
 pub mod model;

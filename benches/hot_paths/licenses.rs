@@ -95,6 +95,7 @@ fn evaluate_compound_expression(bencher: Bencher) {
         location: None,
         origin: Origin::DistInfo,
         line: None,
+        hashes: Vec::new(),
         shadowed: false,
     };
     let mut usage = licenses::ExceptionUsage::new();

@@ -1,9 +1,12 @@
 //! Analysis of a finished report that both faces use: why a package is installed (dependency
-//! paths from what the user asked for) and the smallest upgrade that clears its advisories.
+//! paths from what the user asked for), the smallest upgrade that clears its advisories, and the
+//! fix that the package's dependents and the policy accept.
 //! Pure functions of the report's data; no engine, no terminal.
 
 pub mod paths;
 pub mod upgrade;
 
-pub use paths::dependency_paths;
-pub use upgrade::{smallest_clearing_upgrade, upgrade_advice};
+pub use paths::{DependencyGraph, dependency_paths};
+pub use upgrade::{
+    Constraint, dependent_constraints, find_fix, smallest_clearing_upgrade, upgrade_advice,
+};

@@ -2,7 +2,8 @@
 //! requires) down to a target, computed from each package's raw `Requires-Dist` strings.
 //! Engine-agnostic graph logic: it only needs the report's packages.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
 use std::str::FromStr;
 
 use pep508_rs::{ExtraName, Requirement};
@@ -141,18 +142,21 @@ impl<'a> Graph<'a> {
         self.parents.get(node).is_some_and(|p| !p.is_empty())
     }
 
-    /// Every package that (transitively) requires `target`, and `target` itself.
-    fn ancestors(&self, target: &'a str) -> BTreeSet<&'a str> {
-        let mut seen = BTreeSet::from([target]);
+    /// Every package that (transitively) requires `target`, and `target` itself, with its
+    /// distance (fewest requirement edges) to `target`.
+    fn distances_to(&self, target: &'a str) -> HashMap<&'a str, usize> {
+        let mut distance = HashMap::from([(target, 0)]);
         let mut queue = VecDeque::from([target]);
         while let Some(node) = queue.pop_front() {
+            let d = distance[node];
             for &parent in self.parents.get(node).into_iter().flatten() {
-                if seen.insert(parent) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = distance.entry(parent) {
+                    slot.insert(d + 1);
                     queue.push_back(parent);
                 }
             }
         }
-        seen
+        distance
     }
 }
 
@@ -161,69 +165,109 @@ impl<'a> Graph<'a> {
 /// target; a top-level target yields `[[target]]`. A target only reachable through a dependency
 /// cycle that nothing else requires is shown from the cycle's alphabetically first member.
 /// Returns no paths when the target is not among `packages`. Names are as the metadata spells
-/// them.
+/// them. For many queries over one set of packages, build a [`DependencyGraph`] once.
 pub fn dependency_paths(
     packages: &[PackageReport],
     target: &str,
     max_paths: usize,
 ) -> Vec<Vec<String>> {
-    let graph = Graph::build(packages);
-    let wanted = normalize_name(target);
-    let Some((&target, _)) = graph.display.get_key_value(wanted.as_str()) else {
-        return Vec::new();
-    };
-    if max_paths == 0 {
-        return Vec::new();
-    }
+    DependencyGraph::new(packages).paths(target, max_paths)
+}
 
-    let ancestors = graph.ancestors(target);
-    let mut roots: Vec<&str> = ancestors
-        .iter()
-        .copied()
-        .filter(|n| !graph.has_parents(n))
-        .collect();
-    if roots.is_empty() {
-        // Only cycles lead here: start from the first member by name (`ancestors` is sorted)
-        // other than the target itself, unless the target is all there is.
-        let first = ancestors.iter().copied().find(|n| *n != target);
-        roots.push(first.unwrap_or(target));
-    }
+/// The requirement graph of a set of packages, built once (every `Requires-Dist` parsed once)
+/// and queried per package.
+pub struct DependencyGraph<'a> {
+    graph: Graph<'a>,
+}
 
-    // Breadth-first over simple paths that stay inside the ancestor set (every other node is a
-    // dead end), so paths come out shortest first, ties in name order.
-    let mut found = Vec::new();
-    let mut queue: VecDeque<Vec<&str>> = roots.into_iter().map(|r| vec![r]).collect();
-    let mut explored = 0usize;
-    while let Some(path) = queue.pop_front() {
-        explored += 1;
-        if explored > EXPLORATION_BUDGET {
-            break;
+impl<'a> DependencyGraph<'a> {
+    pub fn new(packages: &'a [PackageReport]) -> Self {
+        DependencyGraph {
+            graph: Graph::build(packages),
         }
-        let Some(&last) = path.last() else { continue };
-        if last == target {
-            found.push(path);
-            if found.len() >= max_paths {
+    }
+
+    /// The installed packages that `name` requires (normalised names, sorted), counting only
+    /// requirements that apply (extras as requested).
+    pub fn requires(&self, name: &str) -> Vec<&'a str> {
+        let wanted = normalize_name(name);
+        self.graph
+            .children
+            .get(wanted.as_str())
+            .map(|c| c.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// See [`dependency_paths`].
+    pub fn paths(&self, target: &str, max_paths: usize) -> Vec<Vec<String>> {
+        let graph = &self.graph;
+        let wanted = normalize_name(target);
+        let Some((&target, _)) = graph.display.get_key_value(wanted.as_str()) else {
+            return Vec::new();
+        };
+        if max_paths == 0 {
+            return Vec::new();
+        }
+
+        // Distance to the target from every package that (transitively) requires it; those
+        // are the only nodes a path can use.
+        let distance = graph.distances_to(target);
+        let mut roots: Vec<&str> = distance
+            .keys()
+            .copied()
+            .filter(|n| !graph.has_parents(n))
+            .collect();
+        roots.sort_unstable();
+        if roots.is_empty() {
+            // Only cycles lead here: start from the first member by name other than the
+            // target itself, unless the target is all there is.
+            let first = distance.keys().copied().filter(|n| *n != target).min();
+            roots.push(first.unwrap_or(target));
+        }
+
+        // Best-first over simple paths, ordered by the shortest length a partial path can still
+        // reach (its length + its last node's distance, exact when no cycle intervenes), then by
+        // names: complete paths come out shortest first, ties in name order, and partial paths
+        // that cannot be among the shortest are not extended first.
+        let mut found = Vec::new();
+        let mut queue: BinaryHeap<Reverse<(usize, Vec<&str>)>> = roots
+            .into_iter()
+            .map(|r| Reverse((distance[r], vec![r])))
+            .collect();
+        let mut explored = 0usize;
+        while let Some(Reverse((_, path))) = queue.pop() {
+            explored += 1;
+            if explored > EXPLORATION_BUDGET {
                 break;
             }
-            continue;
-        }
-        for &child in graph.children.get(last).into_iter().flatten() {
-            if ancestors.contains(child) && !path.contains(&child) {
-                let mut next = path.clone();
-                next.push(child);
-                queue.push_back(next);
+            let Some(&last) = path.last() else { continue };
+            if last == target {
+                found.push(path);
+                if found.len() >= max_paths {
+                    break;
+                }
+                continue;
+            }
+            for &child in graph.children.get(last).into_iter().flatten() {
+                if let Some(&d) = distance.get(child)
+                    && !path.contains(&child)
+                {
+                    let mut next = path.clone();
+                    next.push(child);
+                    queue.push(Reverse((next.len() - 1 + d, next)));
+                }
             }
         }
-    }
 
-    found
-        .into_iter()
-        .map(|path| {
-            path.into_iter()
-                .map(|n| graph.display.get(n).copied().unwrap_or(n).to_string())
-                .collect()
-        })
-        .collect()
+        found
+            .into_iter()
+            .map(|path| {
+                path.into_iter()
+                    .map(|n| graph.display.get(n).copied().unwrap_or(n).to_string())
+                    .collect()
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::run::{RegistryAnswer, VulnAnswer};
+use crate::analysis;
 use crate::checks::{self, CheckOutput};
 use crate::inventory::Inventory;
 use crate::model::{
@@ -115,8 +116,13 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, facts: Facts) ->
                 })
                 .unwrap_or_default(),
             status: PackageStatus::Ok,
+            line: dist.line,
+            hashes: dist.hashes.clone(),
+            required_by: Vec::new(),
+            fix: None,
         });
     }
+    annotate(&mut packages, &policy.packages);
 
     out.findings.extend(checks::licenses::unused_exceptions(
         &policy.licenses,
@@ -152,6 +158,57 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, facts: Facts) ->
         out.findings,
         out.unknowns,
     )
+}
+
+/// Most dependency paths kept per package in `required_by`.
+const MAX_REQUIRED_BY: usize = 10;
+
+/// What the analysis adds to each package: why it is installed, and the fix for a vulnerable one
+/// (its dependents' `Requires-Dist` specifiers and the policy's require/deny rules constrain it).
+fn annotate(packages: &mut [PackageReport], policy: &checks::packages::config::PackagePolicy) {
+    let graph = analysis::DependencyGraph::new(packages);
+    let required_by: Vec<Vec<Vec<String>>> = packages
+        .iter()
+        .map(|p| graph.paths(&p.normalized, MAX_REQUIRED_BY))
+        .collect();
+    let fixes: Vec<_> = packages
+        .iter()
+        .map(|p| {
+            if p.vulnerabilities.is_empty() {
+                return None;
+            }
+            let mut constraints = analysis::dependent_constraints(packages, &p.normalized);
+            constraints.extend(policy_constraints(policy, &p.normalized));
+            analysis::find_fix(p, &constraints)
+        })
+        .collect();
+    for ((package, paths), fix) in packages.iter_mut().zip(required_by).zip(fixes) {
+        package.required_by = paths;
+        package.fix = fix;
+    }
+}
+
+/// `packages.require` rules a fix must satisfy and `packages.deny` rules it must avoid (a deny
+/// without a version excludes every version).
+fn policy_constraints(
+    policy: &checks::packages::config::PackagePolicy,
+    name: &str,
+) -> Vec<analysis::Constraint> {
+    let rules = |list: &[checks::packages::config::PackageRule], field: &str, must_match: bool| {
+        list.iter()
+            .enumerate()
+            .filter(|(_, r)| r.name == name)
+            .filter(|(_, r)| !must_match || r.version.is_some())
+            .map(|(i, r)| analysis::Constraint {
+                source: format!("packages.{field}[{i}]"),
+                specifiers: r.version.clone().unwrap_or_default(),
+                must_match,
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut out = rules(&policy.require, "require", true);
+    out.extend(rules(&policy.deny, "deny", false));
+    out
 }
 
 /// Each package's status is the worst thing said about it: about that version when the

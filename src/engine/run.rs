@@ -318,6 +318,8 @@ pub async fn run_once(
         run_unknowns,
         database,
     } = vulns?;
+    let mut registry = registry;
+    fix_candidates(&ctx, &inventory.distributions, &vulns, &mut registry).await;
 
     events
         .emit(EngineEvent::StageStarted {
@@ -702,6 +704,8 @@ async fn registry_answer(
     {
         match project_facts(ctx, client, pypi_url, d).await {
             Ok(facts) => {
+                info.newer_versions =
+                    crate::sources::simple::newer_versions(&facts.available, &d.version);
                 info.latest_version = facts.latest_version;
                 info.project_status = facts.status.or(info.project_status.take());
             }
@@ -710,6 +714,51 @@ async fn registry_answer(
     }
     ctx.package_done();
     (d.key(), answer)
+}
+
+/// The releases above each vulnerable package (its fix candidates), from the Simple API page:
+/// one request per vulnerable package not already covered by the project facts.
+async fn fix_candidates(
+    ctx: &RunContext<'_>,
+    dists: &[Distribution],
+    vulns: &HashMap<PackageKey, VulnAnswer>,
+    registry: &mut HashMap<PackageKey, RegistryAnswer>,
+) {
+    let Some(pypi_url) = ctx.settings.network.pypi_url.as_deref() else {
+        return;
+    };
+    let client = ctx
+        .http
+        .as_ref()
+        .map(|h| PypiClient::new(h.clone(), pypi_url));
+    let wanted = dists.iter().filter(|d| {
+        let key = d.key();
+        let vulnerable = matches!(vulns.get(&key), Some(Ok(found)) if !found.is_empty());
+        let lacking = matches!(registry.get(&key), Some(Ok(info)) if info.on_index && info.newer_versions.is_none());
+        vulnerable && lacking
+    });
+    let client = client.as_ref();
+    let fetches: Vec<_> = wanted
+        .map(|d| async move {
+            let facts = project_facts(ctx, client, pypi_url, d).await;
+            (d, facts)
+        })
+        .collect();
+    let found: Vec<_> = futures_util::stream::iter(fetches)
+        .buffer_unordered(FETCH_TASKS)
+        .collect()
+        .await;
+    for (d, facts) in found {
+        match facts {
+            Ok(facts) => {
+                if let Some(Ok(info)) = registry.get_mut(&d.key()) {
+                    info.newer_versions =
+                        crate::sources::simple::newer_versions(&facts.available, &d.version);
+                }
+            }
+            Err(reason) => ctx.events.emit(EngineEvent::Warning(reason)).await,
+        }
+    }
 }
 
 /// The release's own facts (per-release document, Simple API fallback), cache first.

@@ -44,10 +44,10 @@ struct PoetryPackage {
 struct LockDocument {
     /// uv and Poetry.
     #[serde(default)]
-    package: Vec<toml::Value>,
+    package: Vec<toml::Spanned<toml::Value>>,
     /// PEP 751.
     #[serde(default)]
-    packages: Vec<toml::Value>,
+    packages: Vec<toml::Spanned<toml::Value>>,
 }
 
 /// One locked package, whatever the format.
@@ -57,6 +57,37 @@ pub(super) struct Locked {
     pub dependencies: Vec<String>,
     /// The project itself (uv's `editable`/`virtual` source): not a dependency.
     pub is_project: bool,
+    /// Artifact hashes, `algorithm:hexdigest`.
+    pub hashes: Vec<String>,
+    /// Byte offset of the package's entry in the file (for its line), where the format keeps it.
+    pub offset: Option<usize>,
+}
+
+/// Artifact hashes of one locked package, whichever format: uv's `sdist`/`wheels` and Poetry's
+/// `files` carry `hash = "algo:digest"`; PEP 751's carry `hashes = { algo = "digest" }`.
+fn artifact_hashes(package: &toml::Value) -> Vec<String> {
+    let artifacts = ["sdist", "wheels", "files"]
+        .into_iter()
+        .filter_map(|key| package.get(key))
+        .flat_map(|v| match v {
+            toml::Value::Array(items) => items.iter().collect::<Vec<_>>(),
+            other => vec![other],
+        });
+    let mut hashes: Vec<String> = Vec::new();
+    for artifact in artifacts {
+        if let Some(hash) = artifact.get("hash").and_then(toml::Value::as_str) {
+            hashes.push(hash.to_string());
+        }
+        if let Some(table) = artifact.get("hashes").and_then(toml::Value::as_table) {
+            for (algorithm, digest) in table {
+                if let Some(digest) = digest.as_str() {
+                    hashes.push(format!("{algorithm}:{digest}"));
+                }
+            }
+        }
+    }
+    hashes.dedup();
+    hashes
 }
 
 /// The three formats, told by file name, else by the top-level keys only they have.
@@ -98,7 +129,10 @@ fn entries(format: Format, doc: LockDocument) -> Result<Vec<Locked>, String> {
     values
         .into_iter()
         .enumerate()
-        .map(|(i, value)| {
+        .map(|(i, spanned)| {
+            let offset = spanned.span().start;
+            let value = spanned.into_inner();
+            let hashes = artifact_hashes(&value);
             let entry = if format == Format::Poetry {
                 let p: PoetryPackage = value
                     .try_into()
@@ -108,6 +142,8 @@ fn entries(format: Format, doc: LockDocument) -> Result<Vec<Locked>, String> {
                     version: p.version,
                     dependencies: p.dependencies.into_keys().collect(),
                     is_project: false,
+                    hashes,
+                    offset: Some(offset),
                 }
             } else {
                 let p: UvPackage = value
@@ -119,6 +155,8 @@ fn entries(format: Format, doc: LockDocument) -> Result<Vec<Locked>, String> {
                     dependencies: p.dependencies.into_iter().map(|d| d.name).collect(),
                     is_project: p.source.contains_key("editable")
                         || p.source.contains_key("virtual"),
+                    hashes,
+                    offset: Some(offset),
                 }
             };
             Ok(entry)
@@ -187,9 +225,12 @@ fn parse_text_selected(
                     .to_string(),
             )
         })?;
-        let doc: LockDocument = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| error(1, 1, e.message().trim().to_string()))?;
+        // Parsed again from the text, not converted from the table: only the text has the
+        // spans that give each package its line.
+        let doc: LockDocument = toml::from_str(text).map_err(|e| {
+            let (line, column) = line_col(text, e.span().map_or(0, |s| s.start));
+            error(line, column, e.message().trim().to_string())
+        })?;
         let locked = entries(format, doc).map_err(|message| error(0, 0, message))?;
         let locked = if selection.is_all() {
             locked
@@ -232,7 +273,8 @@ fn parse_text_selected(
             license: LicenseMetadata::default(),
             location: Some(path.to_path_buf()),
             origin: Origin::Lockfile,
-            line: None,
+            line: entry.offset.map(|offset| line_col(text, offset).0),
+            hashes: entry.hashes,
             shadowed: false,
         });
     }
@@ -335,6 +377,8 @@ dependencies = [{ name = "certifi" }, { name = "urllib3" }]
 name = "Certifi"
 version = "2024.8.30"
 source = { registry = "https://index.example/simple" }
+sdist = { url = "https://f/certifi.tar.gz", hash = "sha256:bec9", size = 1 }
+wheels = [{ url = "https://f/certifi.whl", hash = "sha256:922e", size = 2 }]
 "#,
         );
         let inventory = load(&[path], &GroupSelection::default(), &Tracker::new()).unwrap();
@@ -348,8 +392,15 @@ source = { registry = "https://index.example/simple" }
             inventory.distributions[1].requires_dist,
             ["certifi", "urllib3"]
         );
+        assert_eq!(
+            inventory.distributions[0].hashes,
+            ["sha256:bec9", "sha256:922e"]
+        );
         assert_eq!(inventory.target.kind, "lockfile");
         assert!(inventory.issues.is_empty());
+        // Each package points at its own `[[package]]` table, for SARIF locations.
+        assert_eq!(inventory.distributions[0].line, Some(16));
+        assert_eq!(inventory.distributions[1].line, Some(10));
     }
 
     #[test]
@@ -383,6 +434,7 @@ created-by = "pip"
 [[packages]]
 name = "idna"
 version = "3.7"
+wheels = [{ name = "idna-3.7-py3-none-any.whl", hashes = { sha256 = "82fe" } }]
 
 [[packages]]
 name = "requests"
@@ -401,7 +453,9 @@ version = "2.32.0"
             ("requests", "2.31.0")
         );
         assert_eq!(requests.requires_dist, ["certifi", "idna"]);
+        assert_eq!(requests.hashes, ["sha256:00"]);
         assert_eq!(inventory.distributions[0].version, "3.7");
+        assert_eq!(inventory.distributions[0].hashes, ["sha256:82fe"]);
         // The second file locks requests differently: reported, and both are checked.
         assert_eq!(inventory.distributions[2].version, "2.32.0");
         assert_eq!(inventory.issues.len(), 1);

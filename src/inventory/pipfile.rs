@@ -23,6 +23,9 @@ struct Meta {
 #[derive(Deserialize)]
 struct Entry {
     version: Option<String>,
+    /// `sha256:…` digests of the locked artifacts.
+    #[serde(default)]
+    hashes: Vec<String>,
 }
 
 /// Where a problem is: 1-based line and column, 0 when not known.
@@ -98,6 +101,9 @@ pub(super) fn entries(
                     version,
                     dependencies: Vec::new(),
                     is_project: false,
+                    hashes: entry.hashes,
+                    // serde_json keeps no spans: the package's line is not known.
+                    offset: None,
                 });
         }
     }

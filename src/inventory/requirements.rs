@@ -220,6 +220,7 @@ pub fn resolve(parsed: &ParsedRequirements) -> (Vec<Distribution>, Vec<Inventory
             location: Some(req.path.clone()),
             origin: Origin::Requirements,
             line: Some(req.line),
+            hashes: req.hashes.clone(),
             shadowed: false,
         });
     }

@@ -643,6 +643,7 @@ fn build(
                 InfoKind::EggInfo => Origin::EggInfo,
             },
             line: None,
+            hashes: Vec::new(),
             shadowed: false,
         },
     ))

@@ -1,7 +1,7 @@
 //! Builders of model values for unit tests across the crate (faces and analysis alike).
 
 use super::{
-    LicenseSource, Origin, PackageReport, PackageStatus, RegistryInfo, ResolvedLicense,
+    Fix, LicenseSource, Origin, PackageReport, PackageStatus, RegistryInfo, ResolvedLicense,
     Vulnerability, normalize_name,
 };
 
@@ -29,6 +29,10 @@ pub fn package(name: &str, version: &str) -> PackageReport {
         }),
         stale: Vec::new(),
         status: PackageStatus::Ok,
+        line: None,
+        hashes: Vec::new(),
+        required_by: Vec::new(),
+        fix: None,
     }
 }
 
@@ -41,4 +45,25 @@ pub fn vulnerability(id: &str, fixed: &[&str]) -> Vulnerability {
         severity: Vec::new(),
         modified: None,
     }
+}
+
+/// `name` `version` affected by `advisory`, whose fix is `fix_version` (`None`: no fix, `reason`).
+pub fn vulnerable(
+    name: &str,
+    version: &str,
+    advisory: &str,
+    fix_version: Option<&str>,
+    reason: &str,
+) -> PackageReport {
+    let mut p = package(name, version);
+    p.vulnerabilities = vec![vulnerability(advisory, fix_version.as_slice())];
+    p.fix = Some(Fix {
+        version: fix_version.map(str::to_string),
+        clears: fix_version
+            .map(|_| advisory.to_string())
+            .into_iter()
+            .collect(),
+        reason: reason.to_string(),
+    });
+    p
 }

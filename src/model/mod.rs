@@ -73,8 +73,11 @@ pub struct Distribution {
     /// The `.dist-info`/`.egg-info` directory, or the requirements file for pinned lines.
     pub location: Option<PathBuf>,
     pub origin: Origin,
-    /// 1-based line in a requirements file, when the origin is a requirements file.
+    /// 1-based line in a requirements file or lockfile, when that is the origin.
     pub line: Option<usize>,
+    /// Artifact hashes as `algorithm:hexdigest` (lockfile / `--hash` entries), when known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hashes: Vec<String>,
     /// Installed, but another copy of the same name comes first on `sys.path` (the one pip
     /// lists). Still checked: it is on disk and importable by anything that reaches it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -309,6 +312,11 @@ pub struct RegistryInfo {
     /// PEP 792 status of the whole project; `None` when not asked for or not stated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_status: Option<ProjectStatus>,
+    /// Releases above the installed one that are not yanked, lowest first (PEP 440 order):
+    /// the candidates for a fix. `None` when not known (an answer cached before depdash read
+    /// them, an installed version that is not PEP 440); `Some([])`: nothing newer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newer_versions: Option<Vec<String>>,
 }
 
 /// PEP 792 status of a project as its index states it.
@@ -354,6 +362,17 @@ impl From<ProjectState> for String {
     }
 }
 
+/// The fix for a vulnerable package (`packages[].fix`): the smallest version that clears its
+/// advisories and that its dependents and the policy accept, or `version: None` and why not.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fix {
+    pub version: Option<String>,
+    /// Advisory ids the version clears.
+    pub clears: Vec<String>,
+    /// Why this version (what it satisfies), or why there is none.
+    pub reason: String,
+}
+
 /// Overall verdict of one package.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -382,6 +401,18 @@ pub struct PackageReport {
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub stale: Vec<String>,
     pub status: PackageStatus,
+    /// 1-based line of the package in its requirements file or lockfile.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub line: Option<usize>,
+    /// Artifact hashes as `algorithm:hexdigest`, when the input lists them.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub hashes: Vec<String>,
+    /// Dependency paths from top-level packages to this one (shortest first, bounded).
+    #[serde(default)]
+    pub required_by: Vec<Vec<String>>,
+    /// For a vulnerable package: the fix (see [`Fix`]); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fix: Option<Fix>,
 }
 
 /// What was inventoried.
@@ -508,6 +539,14 @@ pub struct Downloaded {
 }
 
 impl Report {
+    /// The findings of one severity, in report order.
+    pub fn findings_of(&self, severity: Severity) -> Vec<&Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .collect()
+    }
+
     /// A report of this depdash version, generated now, with its summary computed; metrics
     /// are added by `perf` at the end of a run.
     pub fn new(

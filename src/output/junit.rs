@@ -243,6 +243,10 @@ mod tests {
             registry: None,
             stale: vec![],
             status: PackageStatus::Ok,
+            line: None,
+            hashes: Vec::new(),
+            required_by: Vec::new(),
+            fix: None,
         }
     }
 

@@ -1,7 +1,11 @@
-//! Report renderers (text, JSON, JUnit XML): every format renders from the one `Report`.
+//! Report renderers (text, JSON, JUnit XML, SARIF, CycloneDX, Markdown): every format renders
+//! from the one `Report`.
 
+pub mod cyclonedx;
 pub mod json;
 pub mod junit;
+pub mod markdown;
+pub mod sarif;
 pub mod text;
 
 use std::io::Write;
@@ -17,6 +21,12 @@ pub enum Format {
     Json,
     /// JUnit XML: a test suite per check, a test case per package.
     Junit,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
+    /// CycloneDX 1.6 JSON SBOM, with vulnerabilities.
+    Cyclonedx,
+    /// A Markdown summary for PR comments and $GITHUB_STEP_SUMMARY.
+    Markdown,
 }
 
 /// A report that could not be written where it was asked to go.
@@ -37,10 +47,22 @@ fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
 
 /// Render `report` in `format` to `out`.
 pub fn render(report: &Report, format: Format, out: &mut dyn Write) -> std::io::Result<()> {
+    render_styled(report, format, out, text::Style::detect_for_stdout())
+}
+
+fn render_styled(
+    report: &Report,
+    format: Format,
+    out: &mut dyn Write,
+    style: text::Style,
+) -> std::io::Result<()> {
     match format {
-        Format::Text => text::render(report, out, text::Style::detect_for_stdout()),
+        Format::Text => text::render(report, out, style),
         Format::Json => json::render(report, out),
         Format::Junit => junit::render(report, out),
+        Format::Sarif => sarif::render(report, out),
+        Format::Cyclonedx => cyclonedx::render(report, out),
+        Format::Markdown => markdown::render(report, out),
     }
 }
 
@@ -49,13 +71,13 @@ pub fn render(report: &Report, format: Format, out: &mut dyn Write) -> std::io::
 /// for `/dev/null`, a FIFO or a terminal.
 pub fn write_to_file(report: &Report, format: Format, path: &Path) -> Result<(), WriteError> {
     let mut buf = Vec::new();
-    match format {
-        Format::Text => text::render(report, &mut buf, text::Style::plain()),
-        Format::Json => json::render(report, &mut buf),
-        Format::Junit => junit::render(report, &mut buf),
-    }
-    .map_err(write_error(path))?;
-    crate::safe_fs::replace_file(path, &buf).map_err(write_error(path))
+    render_styled(report, format, &mut buf, text::Style::plain()).map_err(write_error(path))?;
+    write_atomically(path, &buf)
+}
+
+/// Write `bytes` to `path` with [`crate::safe_fs::replace_file`] (see [`write_to_file`]).
+pub fn write_atomically(path: &Path, buf: &[u8]) -> Result<(), WriteError> {
+    crate::safe_fs::replace_file(path, buf).map_err(write_error(path))
 }
 
 #[cfg(test)]

@@ -233,15 +233,7 @@ pub(crate) fn path_segment(text: &str) -> String {
         // Dot segments would be resolved away by URL normalisation.
         return text.replace('.', "%2E");
     }
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    crate::units::percent_encode(text, b"")
 }
 
 #[cfg(test)]

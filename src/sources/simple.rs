@@ -67,6 +67,24 @@ pub struct ProjectFacts {
     pub latest_version: Option<String>,
     #[serde(default)]
     pub status: Option<ProjectStatus>,
+    /// Every release with a file not yanked (the fix candidates are drawn from these).
+    #[serde(default)]
+    pub available: Vec<String>,
+}
+
+/// Releases in `available` above `installed`, lowest first (PEP 440 order). Pre-releases count
+/// only when the installed version is one (pip's rule: no pre-release unless asked); `None`
+/// when `installed` is not PEP 440.
+pub fn newer_versions(available: &[String], installed: &str) -> Option<Vec<String>> {
+    let installed = Version::from_str(installed).ok()?;
+    let mut newer: Vec<(Version, &String)> = available
+        .iter()
+        .filter_map(|key| Version::from_str(key).ok().map(|v| (v, key)))
+        .filter(|(v, _)| *v > installed && (installed.any_prerelease() || !v.any_prerelease()))
+        .collect();
+    newer.sort();
+    newer.dedup_by(|a, b| a.0 == b.0);
+    Some(newer.into_iter().map(|(_, key)| key.clone()).collect())
 }
 
 /// Client of a PEP 691 Simple API root (e.g. `https://pypi.org/simple`).
@@ -146,9 +164,13 @@ fn project_facts(page: &ProjectPage, name: &str) -> ProjectFacts {
     }
     let final_max = available.iter().filter(|v| !v.any_prerelease()).max();
     let latest = final_max.or_else(|| available.iter().max());
+    let mut listed: Vec<String> = available.iter().map(ToString::to_string).collect();
+    listed.sort();
+    listed.dedup();
     ProjectFacts {
         latest_version: latest.map(ToString::to_string),
         status: status_of(page),
+        available: listed,
     }
 }
 
@@ -175,6 +197,7 @@ fn release_info(page: &ProjectPage, name: &str, version: &str) -> RegistryInfo {
         upload_time: earliest(files.iter().filter_map(|f| f.upload_time.clone())),
         latest_version: project.latest_version,
         project_status: project.status,
+        newer_versions: newer_versions(&project.available, version),
         ..RegistryInfo::default()
     }
 }
@@ -280,6 +303,25 @@ mod tests {
             facts.status.unwrap().status,
             ProjectState::Other("frozen".into())
         );
+    }
+
+    #[test]
+    fn newer_versions_are_unyanked_releases_above_installed_in_pep440_order() {
+        let file = |v: &str, yanked: bool| serde_json::json!({"filename": format!("demo-{v}.tar.gz"), "yanked": yanked});
+        let body = page(serde_json::json!({
+            "files": [
+                file("2.9.0", false), file("2.10.0", false), file("2.9.1", true),
+                file("2.9.2", false), file("3.0.0rc1", false), file("1.0", false),
+                file("not a version", false)
+            ]
+        }));
+        let (facts, info) = parse_page(&body, "demo", "2.9.0").unwrap();
+        assert_eq!(info.newer_versions.unwrap(), ["2.9.2", "2.10.0"]);
+        assert_eq!(
+            newer_versions(&facts.available, "3.0.0a1").unwrap(),
+            ["3.0.0rc1"]
+        );
+        assert_eq!(newer_versions(&facts.available, "not pep 440"), None);
     }
 
     #[test]

@@ -32,7 +32,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     (
         "output",
-        &["analysis", "model", "safe_fs", "telemetry", "term_text"],
+        &[
+            "analysis",
+            "model",
+            "safe_fs",
+            "telemetry",
+            "term_text",
+            "units",
+        ],
     ),
     // Analysis of a finished report, for both faces.
     ("analysis", &["model", "pep508"]),
@@ -72,6 +79,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "engine",
         &[
+            "analysis",
             "cache",
             "checks",
             "error",
@@ -119,6 +127,17 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("cli", &["output", "sources"]),
     ("logging", &["error"]),
     ("commands", &["*"]),
+    (
+        "inspect",
+        &[
+            "analysis",
+            "checks",
+            "error",
+            "inventory",
+            "model",
+            "output",
+        ],
+    ),
     ("app", &["*"]),
 ];
 
@@ -139,7 +158,9 @@ const LOWER: &[&str] = &[
     "perf",
     "output",
 ];
-const UPPER: &[&str] = &["engine", "tui", "headless", "app", "commands", "cli"];
+const UPPER: &[&str] = &[
+    "engine", "tui", "headless", "app", "commands", "inspect", "cli",
+];
 
 /// Longest a file in `src/` may be, in lines.
 const MAX_LINES: usize = 900;

@@ -34,6 +34,7 @@ fn dist(name: &str, version: &str) -> Distribution {
         location: None,
         origin: Origin::DistInfo,
         line: None,
+        hashes: Vec::new(),
         shadowed: false,
     }
 }

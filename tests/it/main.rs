@@ -13,6 +13,7 @@ mod inventory;
 mod license_corpus;
 mod license_texts;
 mod osv_update;
+mod outputs;
 mod packaging;
 mod perf;
 mod schema;

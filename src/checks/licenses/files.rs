@@ -115,6 +115,50 @@ fn locate(listed: &[String], dir: &Path, notes: &mut Vec<String>) -> Vec<(String
     found
 }
 
+/// Read at most `max` bytes of `path` into `buffer`, only if it is a regular file
+/// ([`crate::safe_fs::open_regular`]: a FIFO or device is refused rather than read).
+fn read_regular(path: &Path, max: u64, buffer: &mut Vec<u8>) -> std::io::Result<()> {
+    crate::safe_fs::open_regular(path)
+        .map_err(std::io::Error::from)
+        .and_then(|f| f.take(max).read_to_end(buffer))
+        .map(|_| ())
+}
+
+/// Most bytes of one license file copied into a notice: whole texts, but bounded.
+const MAX_NOTICE_BYTES: u64 = 1024 * 1024;
+
+/// One license file's full text, for a notice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LicenseText {
+    /// Path relative to the metadata directory.
+    pub name: String,
+    pub text: String,
+    /// The file was longer than the bound and was cut.
+    pub truncated: bool,
+}
+
+/// The full texts of a distribution's license files (the `License-File` entries, else the files
+/// the resolver would use), regular files only, each bounded. Problems become notes.
+pub fn texts(listed: &[String], dir: &Path, notes: &mut Vec<String>) -> Vec<LicenseText> {
+    let mut out = Vec::new();
+    for (name, path) in locate(listed, dir, notes).into_iter().take(MAX_FILES) {
+        let mut buffer = Vec::new();
+        match read_regular(&path, MAX_NOTICE_BYTES + 1, &mut buffer) {
+            Ok(()) => {
+                let truncated = buffer.len() as u64 > MAX_NOTICE_BYTES;
+                buffer.truncate(MAX_NOTICE_BYTES as usize);
+                out.push(LicenseText {
+                    name,
+                    text: String::from_utf8_lossy(&buffer).into_owned(),
+                    truncated,
+                });
+            }
+            Err(e) => notes.push(format!("license file {name} could not be read: {e}")),
+        }
+    }
+    out
+}
+
 /// Most bytes of RECORD read when looking for license files in the package directory.
 const MAX_RECORD_BYTES: u64 = 4 * 1024 * 1024;
 /// License files listed in RECORD deeper than this (relative to site-packages) are vendored
@@ -199,10 +243,7 @@ pub(crate) fn read(listed: &[String], dir: &Path, notes: &mut Vec<String>) -> Ve
     let mut buffer = Vec::new();
     for (name, path) in located.into_iter().take(MAX_FILES) {
         buffer.clear();
-        let read = crate::safe_fs::open_regular(&path)
-            .map_err(std::io::Error::from)
-            .and_then(|f| f.take(MAX_FILE_BYTES).read_to_end(&mut buffer));
-        if let Err(e) = read {
+        if let Err(e) = read_regular(&path, MAX_FILE_BYTES, &mut buffer) {
             notes.push(format!(
                 "license file {} could not be read: {e}",
                 path.display()
@@ -302,6 +343,45 @@ mod tests {
         let found = locate(&listed, dir.path(), &mut notes);
         let names: Vec<&str> = found.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["licenses/LICENSE", "COPYING"]);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn notice_texts_are_whole_bounded_and_never_from_special_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("licenses")).unwrap();
+        std::fs::write(
+            dir.path().join("licenses/LICENSE"),
+            "MIT License\n\nfull text",
+        )
+        .unwrap();
+        let big = "x".repeat(MAX_NOTICE_BYTES as usize + 10);
+        std::fs::write(dir.path().join("COPYING"), &big).unwrap();
+        let fifo = dir.path().join("NOTICE");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join("LICENSE.zero")).unwrap();
+        let mut notes = Vec::new();
+        let listed = vec![
+            "LICENSE".to_string(),
+            "COPYING".into(),
+            "NOTICE".into(),
+            "LICENSE.zero".into(),
+        ];
+        let found = texts(&listed, dir.path(), &mut notes);
+        assert_eq!(found[0].name, "licenses/LICENSE");
+        assert_eq!(found[0].text, "MIT License\n\nfull text");
+        assert!(!found[0].truncated);
+        assert_eq!(found[1].text.len(), MAX_NOTICE_BYTES as usize);
+        assert!(found[1].truncated);
+        // The FIFO and the device are refused (listed but not regular files), without blocking.
+        assert_eq!(found.len(), 2);
         assert_eq!(notes.len(), 2, "{notes:?}");
     }
 }

@@ -24,6 +24,8 @@ use crate::checks::CheckOutput;
 use crate::model::{Distribution, Finding, LicenseMetadata, RegistryInfo, ResolvedLicense};
 use config::LicensePolicy;
 
+pub use files::{LicenseText, texts as license_texts};
+
 pub use evaluate::{
     ExceptionUsage, LicenseExplanation, LicenseVerdict, RequirementExplanation, RequirementStatus,
 };
