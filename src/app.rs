@@ -77,9 +77,32 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 
 /// Headless check: report to stdout (or `--output`), exit code from the outcome.
 pub fn check(args: &RunArgs) -> Result<ExitCode> {
+    if args.watch {
+        return check_watch(args);
+    }
     let report = headless_report(args)?;
     emit_report(&report, args)?;
     Ok(ExitCode::from(report.summary.exit_code))
+}
+
+/// `check --watch`: a report per change until Ctrl-C; the exit code is the last report's.
+fn check_watch(args: &RunArgs) -> Result<ExitCode> {
+    let _log = crate::logging::init_stderr(args.verbose, args.quiet);
+    let settings = Arc::new(Settings::resolve(args)?);
+    let runtime = runtime()?;
+    let last = runtime.block_on(async {
+        let handle = crate::engine::spawn_with(settings.clone(), true);
+        // emit_report flushes stdout, so a pipe stays current report by report.
+        crate::headless::watch(handle, args.progress, args.quiet, |report| {
+            emit_report(report, args)
+        })
+        .await
+    });
+    runtime.shutdown_background();
+    Ok(ExitCode::from(last?.map_or(
+        crate::model::Outcome::Incomplete.exit_code(),
+        |r| r.summary.exit_code,
+    )))
 }
 
 /// One headless run of the engine, logging and progress on stderr.
@@ -137,7 +160,7 @@ pub fn dashboard(args: &RunArgs) -> Result<ExitCode> {
     let settings = Arc::new(Settings::resolve(args)?);
     let runtime = runtime()?;
     let report = runtime.block_on(async {
-        let handle = crate::engine::spawn(settings.clone());
+        let handle = crate::engine::spawn_with(settings.clone(), true);
         crate::tui::run(handle, settings.clone(), log.file.clone()).await
     });
     runtime.shutdown_background();

@@ -286,6 +286,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_history: bool,
 
+    /// Keep running: re-check (from the cache) when a distribution is installed, upgraded or
+    /// removed, or a requirements/lock/policy file changes, and print the report again; ends on
+    /// Ctrl-C. The dashboard always watches.
+    #[arg(long)]
+    pub watch: bool,
+
     /// Progress on stderr: auto (when stderr is a terminal), always, never.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,

@@ -1,5 +1,5 @@
 //! The headless face: consumes the engine's events, shows progress on stderr when it is a
-//! terminal, and hands back the finished report.
+//! terminal, and hands back the finished report (or, in watch mode, every report until Ctrl-C).
 
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -12,23 +12,56 @@ use crate::model::Report;
 /// Run until the first report, printing progress per `mode`; warnings go to stderr unless
 /// `quiet` (which also turns progress off).
 pub async fn run(mut handle: EngineHandle, mode: ProgressMode, quiet: bool) -> Result<Report> {
-    let show_progress = !quiet
-        && match mode {
-            ProgressMode::Always => true,
-            ProgressMode::Never => false,
-            ProgressMode::Auto => std::io::stderr().is_terminal(),
-        };
-    let mut progress = Progress::new(show_progress);
+    let mut progress = Progress::new(mode, quiet);
+    let result = next_report(&mut handle, &mut progress).await;
+    handle.shutdown().await;
+    result
+}
+
+/// Watch mode: hand every report to `emit` until Ctrl-C (or the engine stops); a change on disk
+/// is announced on stdout before its report. Returns the last report, if any.
+pub async fn watch(
+    mut handle: EngineHandle,
+    mode: ProgressMode,
+    quiet: bool,
+    mut emit: impl FnMut(&Report) -> Result<()>,
+) -> Result<Option<Report>> {
+    let mut progress = Progress::new(mode, quiet);
+    let mut last = None;
+    loop {
+        tokio::select! {
+            result = next_report(&mut handle, &mut progress) => match result {
+                Ok(report) => {
+                    emit(&report)?;
+                    last = Some(report);
+                }
+                // A failed run (e.g. a policy file that no longer parses) is said, and the
+                // watch goes on: the next change may fix it.
+                Err(Error::Engine(message)) if message == STOPPED => break,
+                Err(e) => eprintln!("error: {}", crate::term_text::clean_lines(&e.to_string())),
+            },
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    progress.clear();
+    handle.shutdown().await;
+    Ok(last)
+}
+
+const STOPPED: &str = "stopped without a report";
+
+/// Consume events until the current run's report (or failure).
+async fn next_report(handle: &mut EngineHandle, progress: &mut Progress) -> Result<Report> {
     let result = loop {
         let Some(event) = handle.events.recv().await else {
-            break Err(Error::Engine("stopped without a report".into()));
+            break Err(Error::Engine(STOPPED.into()));
         };
         match event {
             EngineEvent::Finished(report) => break Ok(*report),
             EngineEvent::Failed(error) => break Err(*error),
             EngineEvent::Warning(message) => {
                 progress.clear();
-                if !quiet {
+                if !progress.quiet {
                     // A closed stderr must not end the run: the report still goes to stdout.
                     let _ = writeln!(
                         std::io::stderr(),
@@ -37,31 +70,49 @@ pub async fn run(mut handle: EngineHandle, mode: ProgressMode, quiet: bool) -> R
                     );
                 }
             }
+            EngineEvent::InputsChanged { what, at } => {
+                progress.clear();
+                println!(
+                    "── {:02}:{:02}:{:02} UTC · re-checking: {} ──",
+                    at.hour(),
+                    at.minute(),
+                    at.second(),
+                    // File names come from outside: no control characters to the terminal.
+                    crate::term_text::clean_lines(&what.join(", "))
+                );
+            }
             EngineEvent::InventoryDone { packages, .. } => {
                 progress.total = packages;
-                progress.draw(&handle);
+                progress.draw(handle);
             }
-            EngineEvent::Request(_) => progress.draw(&handle),
+            EngineEvent::Request(_) => progress.draw(handle),
             _ => {}
         }
     };
     progress.clear();
-    handle.shutdown().await;
     result
 }
 
 /// A one-line, rate-limited progress display.
 struct Progress {
     enabled: bool,
+    /// Nothing but errors on stderr: no progress, no warnings.
+    quiet: bool,
     total: usize,
     last_draw: Option<Instant>,
     drawn: bool,
 }
 
 impl Progress {
-    fn new(enabled: bool) -> Self {
+    fn new(mode: ProgressMode, quiet: bool) -> Self {
         Progress {
-            enabled,
+            enabled: !quiet
+                && match mode {
+                    ProgressMode::Always => true,
+                    ProgressMode::Never => false,
+                    ProgressMode::Auto => std::io::stderr().is_terminal(),
+                },
+            quiet,
             total: 0,
             last_draw: None,
             drawn: false,

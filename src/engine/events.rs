@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::model::Report;
 use crate::telemetry::{
-    self, BreakerState, CacheCounters, NetworkCounters, OperationStats, RequestEvent,
+    self, AttemptEvent, BreakerState, CacheCounters, NetworkCounters, OperationStats, RequestEvent,
     TelemetryEvent,
 };
 
@@ -39,10 +39,18 @@ pub enum EngineEvent {
         stage: Stage,
         total: usize,
     },
+    /// A request is queued, sent, or waiting to retry (live per-host state).
+    Attempt(AttemptEvent),
     Request(RequestEvent),
     Breaker {
         host: String,
         state: BreakerState,
+    },
+    /// Watch mode: inputs changed on disk (`what`, one description each) and the coming run
+    /// re-checks because of them.
+    InputsChanged {
+        what: Vec<String>,
+        at: time::OffsetDateTime,
     },
     /// The policy changed on disk and the coming run uses this one.
     PolicyReloaded(Box<crate::policy::Policy>),
@@ -106,6 +114,7 @@ impl From<EventSink> for telemetry::EventSink {
 impl From<TelemetryEvent> for EngineEvent {
     fn from(event: TelemetryEvent) -> Self {
         match event {
+            TelemetryEvent::Attempt(a) => EngineEvent::Attempt(a),
             TelemetryEvent::Request(r) => EngineEvent::Request(r),
             TelemetryEvent::Breaker { host, state } => EngineEvent::Breaker { host, state },
             TelemetryEvent::Warning(w) => EngineEvent::Warning(w),

@@ -1,10 +1,12 @@
 //! The engine: runs inventory, fetches, caching and checks on tokio and reports through events
-//! (bounded `mpsc`) and a metrics snapshot (`watch`). It takes commands (run again, shut down).
+//! (bounded `mpsc`) and a metrics snapshot (`watch`). It takes commands (run again, shut down)
+//! and, in watch mode, re-runs by itself when an input changes on disk.
 //! Knows nothing about terminals: both faces drive the same engine.
 
 mod evaluate;
 pub mod events;
 mod run;
+pub mod watcher;
 
 use std::sync::Arc;
 
@@ -53,28 +55,85 @@ impl EngineHandle {
 
 /// Start the engine on the current tokio runtime; the first run starts at once.
 pub fn spawn(settings: Arc<Settings>) -> EngineHandle {
+    spawn_with(settings, false)
+}
+
+/// Start the engine; with `watch_inputs`, it also re-runs (from the cache) whenever an input of
+/// the last run changes on disk, and says what changed ([`EngineEvent::InputsChanged`]).
+pub fn spawn_with(settings: Arc<Settings>, watch_inputs: bool) -> EngineHandle {
     let (event_tx, event_rx) = mpsc::channel(EVENT_CAPACITY);
     let (metrics_tx, metrics_rx) = watch::channel(MetricsSnapshot::default());
     let (command_tx, mut command_rx) = mpsc::channel(16);
+    // Unbounded but tiny: one message per debounced batch of file changes.
+    let (change_tx, mut change_rx) = mpsc::unbounded_channel::<Vec<String>>();
     let sink = EventSink::new(event_tx);
     let task = tokio::spawn(async move {
         let mut settings = settings;
         let mut run = 0u64;
         let mut refresh = settings.cache.refresh;
+        let mut watcher: Option<watcher::InputWatcher> = None;
+        let mut changed: Vec<String> = Vec::new();
         loop {
             run += 1;
             if run > 1 {
                 settings = with_current_policy(settings, &sink).await;
             }
+            if !changed.is_empty() {
+                let what = std::mem::take(&mut changed);
+                sink.emit(EngineEvent::InputsChanged {
+                    what,
+                    at: time::OffsetDateTime::now_utc(),
+                })
+                .await;
+            }
             match run_once(&settings, &sink, &metrics_tx, run, refresh).await {
-                Ok(report) => sink.emit(EngineEvent::Finished(Box::new(report))).await,
+                Ok(report) => {
+                    if watch_inputs {
+                        watcher = rewatch(watcher, &settings, &report, &change_tx, &sink).await;
+                    }
+                    sink.emit(EngineEvent::Finished(Box::new(report))).await
+                }
                 Err(e) => sink.emit(EngineEvent::Failed(Box::new(e))).await,
             }
-            // Coalesce queued requests: one more run serves them all.
-            match command_rx.recv().await {
-                Some(Command::Run { refresh: r }) => refresh = r,
-                Some(Command::Shutdown) | None => break,
+            // Wait for a request or a change, then coalesce whatever else queued meanwhile:
+            // one more run serves them all.
+            refresh = false;
+            tokio::select! {
+                command = command_rx.recv() => match command {
+                    Some(Command::Run { refresh: r }) => refresh = r,
+                    Some(Command::Shutdown) | None => break,
+                },
+                Some(what) = change_rx.recv() => {
+                    changed.extend(what);
+                    // Debounce: an install touches the environment for a while; re-check once
+                    // it has been quiet for a moment (at most a few seconds: a directory that never
+                    // stops changing still gets checked).
+                    let deadline = tokio::time::Instant::now() + watcher::DEBOUNCE * 10;
+                    while let Ok(Some(more)) =
+                        tokio::time::timeout(watcher::DEBOUNCE, change_rx.recv()).await
+                    {
+                        changed.extend(more);
+                        if tokio::time::Instant::now() >= deadline {
+                            break;
+                        }
+                    }
+                }
             }
+            let mut stop = false;
+            while let Ok(command) = command_rx.try_recv() {
+                match command {
+                    Command::Run { refresh: r } => refresh |= r,
+                    Command::Shutdown => stop = true,
+                }
+            }
+            while let Ok(what) = change_rx.try_recv() {
+                changed.extend(what);
+            }
+            if stop {
+                break;
+            }
+            changed.sort();
+            changed.dedup();
         }
     });
     EngineHandle {
@@ -82,6 +141,32 @@ pub fn spawn(settings: Arc<Settings>) -> EngineHandle {
         metrics: metrics_rx,
         commands: command_tx,
         task,
+    }
+}
+
+/// Keep watching the inputs of the run that produced `report`; a new watch only when they
+/// changed (e.g. a new site-packages directory). A watch that cannot be set up is a warning:
+/// the dashboard still works, it just does not re-check by itself.
+async fn rewatch(
+    current: Option<watcher::InputWatcher>,
+    settings: &Settings,
+    report: &crate::model::Report,
+    changes: &mpsc::UnboundedSender<Vec<String>>,
+    sink: &EventSink,
+) -> Option<watcher::InputWatcher> {
+    let inputs = watcher::inputs(settings, report);
+    if let Some(current) = current.filter(|w| *w.inputs() == inputs) {
+        return Some(current);
+    }
+    match watcher::InputWatcher::start(inputs, changes.clone()) {
+        Ok(watcher) => Some(watcher),
+        Err(e) => {
+            sink.emit(EngineEvent::Warning(format!(
+                "{e}; re-check with r after changes"
+            )))
+            .await;
+            None
+        }
     }
 }
 

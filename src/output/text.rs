@@ -7,22 +7,33 @@ use crate::analysis::upgrade_advice;
 use crate::model::{Check, Finding, Outcome, Report, Severity, Unknown};
 use crate::term_text::{clean, clean_lines};
 
-/// Whether to use ANSI colors.
+/// Whether to use ANSI colors, and the terminal's width (long lines are cut to it; files and
+/// pipes get the full text).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Style {
     pub color: bool,
+    pub width: Option<usize>,
 }
 
 impl Style {
     pub fn plain() -> Self {
-        Style { color: false }
+        Style {
+            color: false,
+            width: None,
+        }
     }
 
-    /// Color when stdout is a terminal and `NO_COLOR` is unset or empty.
+    /// Color when stdout is a terminal and `NO_COLOR` is unset or empty; the width when stdout
+    /// is a terminal.
     pub fn detect_for_stdout() -> Self {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let terminal = std::io::stdout().is_terminal();
         Style {
-            color: !no_color && std::io::stdout().is_terminal(),
+            color: !no_color && terminal,
+            width: terminal
+                .then(|| crossterm::terminal::size().ok())
+                .flatten()
+                .map(|(w, _)| usize::from(w)),
         }
     }
 
@@ -155,6 +166,15 @@ pub fn render(report: &Report, out: &mut dyn Write, style: Style) -> std::io::Re
         write_unknowns(out, list)?;
         writeln!(out)?;
     }
+    // One remedy per cause, so an unknown comes with what to do about it.
+    let troubles = crate::analysis::remedy::troubles(&report.unknowns);
+    if !troubles.is_empty() {
+        writeln!(out, "What to do about the unknowns")?;
+        for t in &troubles {
+            writeln!(out, "  {} ({}): {}", t.check.as_str(), t.count, t.remedy)?;
+        }
+        writeln!(out)?;
+    }
 
     let warnings: Vec<&Finding> = report
         .findings
@@ -271,21 +291,57 @@ fn write_grouped(out: &mut dyn Write, findings: &[&Finding], style: Style) -> st
         }
         writeln!(out, "  {}", style.bold(check.as_str()))?;
         for f in in_check {
+            // The rule tag only when the message does not already name the rule.
             let rule = f
                 .rule
-                .map(|r| style.dim(&format!(" [{r}]")))
+                .map(|r| format!(" [{r}]"))
+                .filter(|tag| {
+                    !f.message
+                        .contains(tag.trim_start().trim_matches(['[', ']']))
+                })
                 .unwrap_or_default();
+            let head = format!("    {} {}: ", f.code.as_str(), package_label(f));
+            // Cut to the terminal at a word boundary; JSON keeps the full text.
+            let text = clean_lines(&f.message);
+            let message = match style.width {
+                Some(width) => {
+                    let room = width.saturating_sub(head.chars().count() + rule.chars().count());
+                    cut_at_word(&text, room.max(24))
+                }
+                None => text.into_owned(),
+            };
             writeln!(
                 out,
-                "    {} {}: {}{}",
+                "    {} {}: {message}{}",
                 style.dim(f.code.as_str()),
                 package_label(f),
-                clean_lines(&f.message),
-                rule
+                style.dim(&rule)
             )?;
+            if let Some(id) = &f.advisory {
+                writeln!(out, "      {}", style.dim(&advisory_link(id)))?;
+            }
         }
     }
     Ok(())
+}
+
+/// Where people read an advisory: OSV's page, which covers GHSA, PYSEC and CVE ids alike.
+fn advisory_link(id: &str) -> String {
+    format!("https://osv.dev/vulnerability/{id}")
+}
+
+/// `text` cut to `width` characters at a word boundary, with an ellipsis when cut.
+fn cut_at_word(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let keep: String = text.chars().take(width.saturating_sub(1)).collect();
+    // Back to the last space, unless that throws away most of the room (one long word).
+    let cut = match keep.rfind(char::is_whitespace) {
+        Some(at) if at >= keep.len() / 2 => &keep[..at],
+        _ => keep.as_str(),
+    };
+    format!("{}…", cut.trim_end())
 }
 
 /// The five operations with the most total time, from `metrics.operations`.
@@ -305,11 +361,29 @@ fn write_slowest_operations(
         "  {:<24} {:>7} {:>10} {:>9} {:>9}",
         "operation", "count", "total ms", "p95 ms", "p99 ms"
     )?;
+    // A total over many operations adds up work that ran concurrently: it can exceed the run.
+    let mut summed = false;
     for (name, op) in rows.into_iter().take(5) {
+        let mark = if op.count > 1 && name != "run.total" {
+            summed = true;
+            "Σ"
+        } else {
+            " "
+        };
         writeln!(
             out,
-            "  {:<24} {:>7} {:>10.2} {:>9.3} {:>9.3}",
+            "  {:<24} {:>7} {:>9.2}{mark} {:>9.3} {:>9.3}",
             name, op.count, op.total_ms, op.p95_ms, op.p99_ms
+        )?;
+    }
+    if summed {
+        writeln!(
+            out,
+            "  {}",
+            style.dim(&format!(
+                "Σ: sum over the operations, many of them concurrent; the run took {:.2} ms",
+                report.metrics.total_ms
+            ))
         )?;
     }
     let cache = &report.metrics.cache;
@@ -353,6 +427,67 @@ mod tests {
         let mut buf = Vec::new();
         render(r, &mut buf, Style::plain()).unwrap();
         String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn long_advisories_are_cut_at_a_word_to_the_terminal_with_their_link() {
+        let mut finding = Finding::new(
+            Code::Vulnerability,
+            Severity::Error,
+            "GHSA-aaaa-bbbb-cccc: Potential denial of service via very long header values in the \
+             multipart parser when many parts are sent [severity 7.5; fixed in 4.2.1]",
+        )
+        .for_package("Django", "3.2");
+        finding.advisory = Some("GHSA-aaaa-bbbb-cccc".into());
+        let mut r = report(vec![finding], vec![]);
+        r.metrics.operations.insert(
+            "http.pypi".into(),
+            crate::telemetry::OperationStats {
+                count: 40,
+                total_ms: 900.0,
+                ..Default::default()
+            },
+        );
+        let mut buf = Vec::new();
+        let style = Style {
+            color: false,
+            width: Some(80),
+        };
+        render(&r, &mut buf, style).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        let line = text.lines().find(|l| l.contains("Django 3.2")).unwrap();
+        assert!(line.chars().count() <= 80, "{line}");
+        assert!(line.ends_with('…'), "{line}");
+        // Cut between words, not inside one.
+        let before = line.trim_end_matches('…');
+        assert!(
+            r.findings[0]
+                .message
+                .contains(&format!("{} ", before.rsplit(": ").next().unwrap())),
+            "{line}"
+        );
+        assert!(
+            text.contains("      https://osv.dev/vulnerability/GHSA-aaaa-bbbb-cccc"),
+            "{text}"
+        );
+        // Concurrent sums are marked and explained.
+        assert!(text.contains("900.00Σ"), "{text}");
+        assert!(text.contains("Σ: sum over the operations"), "{text}");
+        // Files and pipes keep the full text.
+        assert!(render_plain(&r).contains("many parts are sent [severity 7.5"));
+    }
+
+    #[test]
+    fn the_rule_tag_is_left_out_when_the_message_names_the_rule() {
+        let named = Finding::new(
+            Code::LicenseDenied,
+            Severity::Error,
+            "license `0BSD`: 0BSD is denied by licenses.deny[1] (`0BSD`)",
+        )
+        .for_package("watchme", "1.0")
+        .with_rule(RuleRef::entry(RuleKey::LicensesDeny, 1));
+        let text = render_plain(&report(vec![named], vec![]));
+        assert!(!text.contains("[licenses.deny[1]]"), "{text}");
     }
 
     #[test]
@@ -414,6 +549,7 @@ mod tests {
             })
             .collect();
         let text = render_plain(&report(vec![], unknowns));
+        assert!(text.contains("What to do about the unknowns"), "{text}");
         assert!(
             text.contains("[vulnerabilities] 10 packages: offline"),
             "{text}"

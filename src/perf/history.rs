@@ -40,6 +40,10 @@ impl From<&OperationStats> for OpSummary {
 pub struct RunRecord {
     /// RFC 3339 UTC timestamp of the run's end.
     pub at: String,
+    /// What was checked (the report's target path): history and charts are per target.
+    /// Empty in records written before targets were recorded.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub target: String,
     /// Run fingerprint (inventory + policy + sources): only runs with the same one compare.
     pub fingerprint: String,
     /// `"cold"`, `"warm"` or `"no-cache"`, decided by the caller.

@@ -52,6 +52,7 @@ pub fn finish_report(
 ) {
     let record = RunRecord {
         at: RunRecord::now(),
+        target: report.target.path.clone(),
         fingerprint: fingerprint.to_string(),
         cache_state: metrics.cache_state().as_str().to_string(),
         packages: report.packages.len(),
@@ -75,11 +76,7 @@ pub fn finish_report(
         }
         verdict
     });
-    if let BaselineVerdict::Compared {
-        baseline_runs,
-        regressions,
-    } = &verdict
-    {
+    if let BaselineVerdict::Compared { regressions, .. } = &verdict {
         let severity = if history.fail_on_regression {
             Severity::Error
         } else {
@@ -91,12 +88,11 @@ pub fn finish_report(
                     Code::PerformanceRegression,
                     severity,
                     format!(
-                        "{} {} {:.1} ms vs baseline {:.1} ms ({:+.0}%, median of {baseline_runs} comparable runs)",
+                        "{} {} {:+.0}%: {}",
                         r.operation,
                         r.metric.as_str(),
-                        r.current_ms,
-                        r.baseline_ms,
-                        (r.ratio - 1.0) * 100.0
+                        (r.ratio - 1.0) * 100.0,
+                        r.why()
                     ),
                 )
                 .with_rule(RuleKey::PerformanceRegressionThreshold),

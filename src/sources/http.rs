@@ -41,6 +41,7 @@ use super::breaker::{CircuitBreaker, Ticket};
 pub use super::fetch_error::FetchError;
 pub use super::fetch_error::parse_retry_after;
 use super::fetch_error::{error_chain, seconds};
+use super::live::{self, LiveRequest};
 use super::resolve::CachingResolver;
 use crate::telemetry::tracker::Tracker;
 use crate::telemetry::{
@@ -507,8 +508,9 @@ impl HttpClient {
         })?;
 
         let (answer, retries) = self
-            .with_retries(source, &method, parsed, &host, body)
+            .with_retries(source, &method, parsed, &host, subject, body)
             .await;
+        let bytes = live::body_bytes(&answer);
         let result = match answer {
             Err(e) => Err(e),
             Ok(None) => Ok(FetchResult::NotFound { retries }),
@@ -543,6 +545,7 @@ impl HttpClient {
                 duration: started.elapsed(),
                 retries,
                 outcome,
+                bytes,
             }))
             .await;
         result
@@ -556,9 +559,11 @@ impl HttpClient {
         method: &Method,
         url: Url,
         host: &str,
+        subject: &str,
         body: Option<Vec<u8>>,
     ) -> (Result<Option<Vec<u8>>, FetchError>, u32) {
         let config = &self.inner.config;
+        let live = LiveRequest::new(&self.inner.events, source, host, subject, config.retries);
         let mut attempts: u32 = 0;
         let mut timeouts: u32 = 0;
         let mut last_error: Option<AttemptError> = None;
@@ -591,8 +596,18 @@ impl HttpClient {
                 ticket,
                 armed: true,
             };
+            live.queued().await;
+            let sending = live.in_flight(attempts + 1);
             let result = self
-                .attempt(source, method, url.clone(), host, ticket, body.clone())
+                .attempt(
+                    source,
+                    method,
+                    url.clone(),
+                    host,
+                    ticket,
+                    body.clone(),
+                    sending,
+                )
                 .await;
             probe.armed = false;
             if matches!(result, Err(AttemptError::Dropped)) {
@@ -683,6 +698,7 @@ impl HttpClient {
                 }
                 _ => self.backoff(attempts - 1),
             };
+            live.retrying(attempts, wait, failure.to_string()).await;
             last_error = Some(failure);
             tokio::time::sleep(wait).await;
         }
@@ -690,7 +706,7 @@ impl HttpClient {
 
     /// One exchange under the concurrency bound, timed into the tracker. Dropped unsent when
     /// the host's breaker opened while it waited for a slot; cut at the stall timeout, the
-    /// attempt timeout or the fetch deadline, whichever comes first.
+    /// attempt timeout or the fetch deadline, whichever comes first. Sent: `sending` runs.
     #[allow(clippy::too_many_arguments)]
     async fn attempt(
         &self,
@@ -700,6 +716,7 @@ impl HttpClient {
         host: &str,
         ticket: Ticket,
         body: Option<Vec<u8>>,
+        sending: impl Future<Output = ()>,
     ) -> Result<Answer, AttemptError> {
         let inner = &self.inner;
         let config = &inner.config;
@@ -715,13 +732,14 @@ impl HttpClient {
         if self.with_breaker(host, |b| b.rejects_queued(ticket)) {
             return Err(AttemptError::Dropped);
         }
+        sending.await;
         let _in_flight = InFlight::enter(&inner.counters);
         inner.counters.requests.fetch_add(1, Ordering::SeqCst);
 
         let mut request = inner
             .client
             .request(method.clone(), url)
-            .header(ACCEPT, HeaderValue::from_static(accept(source)));
+            .header(ACCEPT, HeaderValue::from_static(super::media_type(source)));
         if let Some(body) = body {
             request = request
                 .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
@@ -839,14 +857,6 @@ fn tracker_op(source: SourceKind) -> &'static str {
         SourceKind::Pypi => "http.pypi",
         SourceKind::PypiSimple => "http.pypi-simple",
         SourceKind::Osv => "http.osv",
-    }
-}
-
-/// The media type asked for: the Simple API's JSON form (PEP 691) where it has one.
-fn accept(source: SourceKind) -> &'static str {
-    match source {
-        SourceKind::PypiSimple => "application/vnd.pypi.simple.v1+json",
-        SourceKind::Pypi | SourceKind::Osv => "application/json",
     }
 }
 

@@ -10,6 +10,7 @@ pub mod breaker;
 pub mod cvss;
 mod fetch_error;
 pub mod http;
+mod live;
 pub mod osv;
 pub mod osv_db;
 pub mod osv_download;
@@ -28,6 +29,14 @@ pub use osv::{OsvClient, OsvRecord, affects, to_vulnerability};
 pub use osv_db::OsvDatabase;
 pub use pypi::PypiClient;
 pub use simple::{ProjectFacts, SimpleClient};
+
+/// The media type asked of each source: the Simple API's JSON form (PEP 691) where it has one.
+fn media_type(source: crate::telemetry::SourceKind) -> &'static str {
+    match source {
+        crate::telemetry::SourceKind::PypiSimple => "application/vnd.pypi.simple.v1+json",
+        _ => "application/json",
+    }
+}
 
 /// Failures to set a source up (as opposed to [`FetchError`], one request's failure).
 #[derive(Debug, thiserror::Error)]

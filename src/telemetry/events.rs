@@ -55,6 +55,36 @@ pub struct RequestEvent {
     pub duration: Duration,
     pub retries: u32,
     pub outcome: RequestOutcome,
+    /// Body bytes received over all attempts.
+    #[serde(default)]
+    pub bytes: u64,
+}
+
+/// Where one request stands while it is not finished, for the live per-host view: a hanging
+/// host shows as requests in flight for long, before any of them ends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttemptPhase {
+    /// Waiting for a connection slot (the concurrency bound).
+    Queued,
+    /// Sent; `attempt` of `of` (1-based).
+    InFlight { attempt: u32, of: u32 },
+    /// Attempt `attempt` of `of` failed (`reason`); the next starts after `retry_in`.
+    Retrying {
+        attempt: u32,
+        of: u32,
+        retry_in: Duration,
+        reason: String,
+    },
+}
+
+/// A request changed phase; its end is a [`RequestEvent`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptEvent {
+    pub source: SourceKind,
+    pub host: String,
+    pub subject: String,
+    pub phase: AttemptPhase,
 }
 
 /// Circuit breaker state of one host.
@@ -69,6 +99,7 @@ pub enum BreakerState {
 /// What a lower layer reports while it works.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TelemetryEvent {
+    Attempt(AttemptEvent),
     Request(RequestEvent),
     Breaker {
         host: String,

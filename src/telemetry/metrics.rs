@@ -95,6 +95,25 @@ pub struct Regression {
     pub current_ms: f64,
     /// `current_ms / baseline_ms`.
     pub ratio: f64,
+    /// The baseline's spread (scaled median absolute deviation), in ms.
+    #[serde(default)]
+    pub spread_ms: f64,
+    /// The value above which this metric counts as regressed, in ms.
+    #[serde(default)]
+    pub limit_ms: f64,
+    /// Comparable runs in the baseline of this metric.
+    #[serde(default)]
+    pub baseline_runs: usize,
+}
+
+impl Regression {
+    /// Why it was flagged, in words: `80.0 ms vs baseline 20.0 ms ± 1.2 ms (8 runs); limit 25.0 ms`.
+    pub fn why(&self) -> String {
+        format!(
+            "{:.1} ms vs baseline {:.1} ms ± {:.1} ms ({} runs); flagged above {:.1} ms",
+            self.current_ms, self.baseline_ms, self.spread_ms, self.baseline_runs, self.limit_ms
+        )
+    }
 }
 
 /// The run judged against earlier comparable runs.
@@ -118,7 +137,7 @@ impl BaselineVerdict {
     pub fn describe(&self) -> String {
         match self {
             BaselineVerdict::Compared { baseline_runs, .. } => {
-                format!("compared with the median of {baseline_runs} comparable runs")
+                format!("compared with the median and spread of {baseline_runs} comparable runs")
             }
             BaselineVerdict::NoBaseline { runs, needed } => {
                 format!("no baseline yet: {runs} of {needed} comparable runs recorded")

@@ -12,7 +12,8 @@ pub mod tracker;
 
 pub use counters::{CacheCounters, LevelCounters, NetworkCounters, hit_rate};
 pub use events::{
-    BreakerState, EventSink, RequestEvent, RequestOutcome, SourceKind, TelemetryEvent,
+    AttemptEvent, AttemptPhase, BreakerState, EventSink, RequestEvent, RequestOutcome, SourceKind,
+    TelemetryEvent,
 };
 pub use metrics::{
     BaselineVerdict, CacheMetrics, CacheState, LevelMetrics, Metrics, RegressedMetric, Regression,

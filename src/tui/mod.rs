@@ -66,11 +66,15 @@ pub async fn run(
         .as_deref()
         .and_then(|path| crate::perf::history::History::open(path).ok())
     {
-        app.set_history(
+        // Per target: the first report says which records belong on the chart.
+        app.set_past_runs(
             history
                 .recent(RECENT_RUNS)
                 .iter()
-                .map(|r| (r.at.get(5..16).unwrap_or(&r.at).to_string(), r.total_ms))
+                .map(|r| {
+                    let label = r.at.get(5..16).unwrap_or(&r.at).to_string();
+                    (r.target.clone(), label, r.total_ms)
+                })
                 .collect(),
         );
     }

@@ -244,6 +244,9 @@ fn report_of(
         baseline_ms,
         current_ms,
         ratio: current_ms / baseline_ms,
+        spread_ms: baseline_ms / 20.0,
+        limit_ms: baseline_ms * 1.2,
+        baseline_runs: 5,
     };
     let regressions = vec![
         regression("http.pypi", 120.0, 210.0),
@@ -360,6 +363,7 @@ pub fn request(source: SourceKind, host: &str, failed: bool) -> EngineEvent {
         } else {
             RequestOutcome::Ok { status: 200 }
         },
+        bytes: if failed { 0 } else { 2048 },
     })
 }
 

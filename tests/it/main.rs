@@ -20,3 +20,4 @@ mod schema;
 mod sources;
 mod support;
 mod tui;
+mod watch;

@@ -20,8 +20,12 @@ impl Tmux {
         if Command::new("tmux").arg("-V").output().is_err() {
             return None;
         }
+        // One server per test: tests run in parallel in one process, and a shared socket would
+        // let one test's kill-server end another's session.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let tmux = Tmux {
-            socket: format!("depdash-test-{}-{width}", std::process::id()),
+            socket: format!("depdash-test-{}-{width}-{n}", std::process::id()),
         };
         let status = tmux
             .cmd()
@@ -141,24 +145,11 @@ impl Setup {
 
     /// Arguments shared by the dashboard and the headless run.
     fn args(&self, report: &Path) -> Vec<String> {
-        let url = self.server.url();
-        [
-            self.path("site-packages").display().to_string(),
-            "--config".into(),
-            self.path("depdash.toml").display().to_string(),
-            "--pypi-url".into(),
-            url.clone(),
-            "--osv-url".into(),
-            url,
-            "--cache-dir".into(),
-            self.path("cache").display().to_string(),
-            "--no-history".into(),
-            "--format".into(),
-            "json".into(),
-            "--output".into(),
-            report.display().to_string(),
-        ]
-        .into()
+        let mut args = crate::watch::run_args(self.dir.path(), &self.server.url());
+        let output = ["--format", "json", "--output"].map(String::from);
+        args.extend(output);
+        args.push(report.display().to_string());
+        args
     }
 }
 
@@ -281,4 +272,63 @@ async fn dashboard_shows_live_progress_drills_down_and_restores_the_terminal() {
     for field in ["packages", "findings", "unknowns", "summary"] {
         assert_eq!(tui[field], cli[field], "{field} differs between the faces");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_re_checks_by_itself_on_install_and_policy_edit() {
+    let setup = crate::watch::WatchSetup::new().await;
+    let mut command = vec![shell_quote(env!("CARGO_BIN_EXE_depdash")), "tui".into()];
+    command.extend(setup.args().iter().map(|a| shell_quote(a)));
+    // Logs and state stay in the test's directory, never the user's.
+    let env: Vec<String> = setup
+        .private_env()
+        .iter()
+        .map(|(k, v)| format!("{k}={}", shell_quote(&v.display().to_string())))
+        .collect();
+    let script = format!(
+        "env -u DEPDASH_CACHE_DIR {} {}",
+        env.join(" "),
+        command.join(" ")
+    );
+    let Some(tmux) = Tmux::start(120, 40, &format!("sh -c {}", shell_quote(&script))) else {
+        crate::support::skip::skip("tmux not found on PATH");
+        return;
+    };
+    tmux.wait_for("the first run", Duration::from_secs(30), |s| {
+        s.contains("CLEAN")
+    })
+    .await;
+    tmux.keys(&["2"]);
+    tmux.wait_for("the packages screen", Duration::from_secs(5), |s| {
+        s.contains("gamma") && s.contains("3 of 3")
+    })
+    .await;
+
+    // No key press from here on: the copied-in distribution appears by itself, and the header
+    // says what changed.
+    let copied = Instant::now();
+    setup.install_watchme();
+    let screen = tmux
+        .wait_for("the new distribution", Duration::from_secs(5), |s| {
+            s.contains("watchme") && s.contains("4 of 4")
+        })
+        .await;
+    println!("shown {:?} after the copy:\n{screen}", copied.elapsed());
+    assert!(
+        screen.contains("watchme 1.0 installed"),
+        "the header says what changed:\n{screen}"
+    );
+
+    setup.deny_watchme_license();
+    let screen = tmux
+        .wait_for("the re-judged package", Duration::from_secs(5), |s| {
+            s.lines()
+                .any(|l| l.contains("watchme") && l.contains("violation"))
+        })
+        .await;
+    assert!(
+        screen.contains("policy depdash.toml edited"),
+        "the header says what changed:\n{screen}"
+    );
+    tmux.keys(&["q"]);
 }

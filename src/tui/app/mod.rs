@@ -14,7 +14,7 @@ mod update;
 mod view_state;
 
 use store::LiveRun;
-pub use store::{Health, PackageRow, Phase, SourceStats};
+pub use store::{Health, PackageRow, Phase, SourceStats, VulnCount};
 pub use update::Intent;
 pub use view_state::{
     Detail, DetailSubject, Group, MessageKind, Overlay, PackagesView, Prompt, Screen, SortColumn,
@@ -61,11 +61,16 @@ pub struct App {
     rows: Vec<PackageRow>,
     warnings: Vec<String>,
     history: Vec<(String, f64)>,
+    /// Recorded runs of every target (target, label, total ms) until the first report says
+    /// which target this is; then `history` keeps that target's only.
+    past_runs: Option<Vec<(String, String, f64)>>,
     regressions: Vec<Regression>,
     /// What the baseline comparison said, in words (from `metrics.baseline`).
     baseline_note: Option<String>,
     /// A re-run was asked for while a run was in progress (`Some(refresh)`).
     pending_rerun: Option<bool>,
+    /// Watch mode: what changed on disk last, and when (`HH:MM:SS`, UTC).
+    last_change: Option<(String, String)>,
     /// Wall clock of the run in progress, advanced by `tick`.
     clock: Duration,
     viewport: (u16, u16),
@@ -103,9 +108,11 @@ impl App {
             rows: Vec::new(),
             warnings: Vec::new(),
             history: Vec::new(),
+            past_runs: None,
             regressions: Vec::new(),
             baseline_note: None,
             pending_rerun: None,
+            last_change: None,
             clock: Duration::ZERO,
             viewport: (80, 24),
             dirty: true,
@@ -234,6 +241,13 @@ impl App {
         self.report.as_ref().map_or(&[], |r| &r.unknowns)
     }
 
+    /// Watch mode: what changed on disk last (descriptions joined), and when.
+    pub fn last_change(&self) -> Option<(&str, &str)> {
+        self.last_change
+            .as_ref()
+            .map(|(what, at)| (what.as_str(), at.as_str()))
+    }
+
     pub fn rows(&self) -> &[PackageRow] {
         &self.rows
     }
@@ -300,6 +314,26 @@ impl App {
         self.history = history;
         self.trim_history();
         self.dirty = true;
+    }
+
+    /// Recorded runs from the history file, oldest first: (target, label, total ms). The chart
+    /// shows those of the target the first report names (and unlabelled old records).
+    pub fn set_past_runs(&mut self, runs: Vec<(String, String, f64)>) {
+        self.past_runs = Some(runs);
+    }
+
+    /// Keep the recorded runs of `target` in the chart (once, at the first report).
+    pub(super) fn apply_past_runs(&mut self, target: &str) {
+        if let Some(runs) = self.past_runs.take() {
+            let mut history: Vec<(String, f64)> = runs
+                .into_iter()
+                .filter(|(t, _, _)| t.is_empty() || t == target)
+                .map(|(_, label, total)| (label, total))
+                .collect();
+            history.append(&mut self.history);
+            self.history = history;
+            self.trim_history();
+        }
     }
 
     pub fn set_viewport(&mut self, width: u16, height: u16) {

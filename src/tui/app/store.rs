@@ -6,9 +6,12 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use crate::engine::events::{EngineEvent, MetricsSnapshot, Stage};
-use crate::model::{LicenseSource, Outcome, PackageReport, PackageStatus, Report};
+use crate::model::{
+    Check, LicenseSource, Outcome, PackageReport, PackageStatus, Report, Unknown, normalize_name,
+};
 use crate::telemetry::{
-    BreakerState, CacheCounters, Metrics, RequestEvent, RequestOutcome, SourceKind,
+    AttemptEvent, AttemptPhase, BreakerState, CacheCounters, Metrics, RequestEvent, RequestOutcome,
+    SourceKind,
 };
 
 use super::view_state::paths_for;
@@ -32,6 +35,76 @@ pub struct SourceStats {
     pub failures: u64,
     pub retries: u64,
     pub last_failure: Option<String>,
+    /// Body bytes received.
+    pub bytes: u64,
+    /// Requests not finished yet, by subject (from attempt events, so a hanging host shows
+    /// before any of its requests ends).
+    pub pending: BTreeMap<String, Pending>,
+}
+
+/// Where an unfinished request stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Pending {
+    Queued,
+    InFlight {
+        since: Instant,
+        attempt: u32,
+        of: u32,
+    },
+    Retrying {
+        attempt: u32,
+        of: u32,
+        at: Instant,
+    },
+}
+
+/// A host's unfinished requests, summed up for the live view.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LiveHost {
+    pub queued: usize,
+    pub in_flight: usize,
+    /// How long the oldest request in flight has been waiting.
+    pub oldest: Option<Duration>,
+    /// The retry due soonest: (attempt that failed, of, next try in).
+    pub retry: Option<(u32, u32, Duration)>,
+    pub retrying: usize,
+}
+
+impl SourceStats {
+    fn new(source: SourceKind) -> Self {
+        SourceStats {
+            source,
+            requests: 0,
+            failures: 0,
+            retries: 0,
+            last_failure: None,
+            bytes: 0,
+            pending: BTreeMap::new(),
+        }
+    }
+
+    /// The live state as of `now`.
+    pub fn live(&self, now: Instant) -> LiveHost {
+        let mut live = LiveHost::default();
+        for pending in self.pending.values() {
+            match pending {
+                Pending::Queued => live.queued += 1,
+                Pending::InFlight { since, .. } => {
+                    live.in_flight += 1;
+                    let age = now.saturating_duration_since(*since);
+                    live.oldest = Some(live.oldest.map_or(age, |o| o.max(age)));
+                }
+                Pending::Retrying { attempt, of, at } => {
+                    live.retrying += 1;
+                    let wait = at.saturating_duration_since(now);
+                    if live.retry.is_none_or(|(_, _, w)| wait < w) {
+                        live.retry = Some((*attempt, *of, wait));
+                    }
+                }
+            }
+        }
+        live
+    }
 }
 
 /// Registry health of one package, worst last (for sorting).
@@ -93,23 +166,47 @@ pub struct PackageRow {
     pub version: String,
     pub license: Option<String>,
     pub license_source: Option<LicenseSource>,
-    /// `None` until known.
-    pub vulnerabilities: Option<usize>,
+    pub vulnerabilities: VulnCount,
     pub health: Health,
     pub status: PackageStatus,
+    /// Why some of this package's data is unknown (`check: reason`), shown on selection.
+    pub unknowns: Vec<String>,
+}
+
+/// The vulnerabilities cell: an unknown status is never shown as a count of zero.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum VulnCount {
+    /// Not known yet (the run has not got that far).
+    Pending,
+    Known(usize),
+    /// The lookup failed: the package may have advisories (sorts above every count).
+    Unknown,
 }
 
 impl PackageRow {
-    pub(super) fn from_report(p: &PackageReport) -> Self {
+    pub(super) fn from_report(p: &PackageReport, unknowns: &[Unknown]) -> Self {
+        let mine: Vec<&Unknown> = unknowns
+            .iter()
+            .filter(|u| u.package.as_deref().map(normalize_name).as_deref() == Some(&p.normalized))
+            .collect();
+        let vulnerabilities = if mine.iter().any(|u| u.check == Check::Vulnerabilities) {
+            VulnCount::Unknown
+        } else {
+            VulnCount::Known(p.vulnerabilities.len())
+        };
         PackageRow {
             name: p.name.clone(),
             normalized: p.normalized.clone(),
             version: p.version.clone(),
             license: p.license.expression.clone(),
             license_source: Some(p.license.source.clone()),
-            vulnerabilities: Some(p.vulnerabilities.len()),
+            vulnerabilities,
             health: Health::of(p),
             status: p.status,
+            unknowns: mine
+                .iter()
+                .map(|u| format!("{}: {}", u.check.as_str(), u.reason))
+                .collect(),
         }
     }
 }
@@ -157,6 +254,15 @@ impl App {
     pub fn apply_event(&mut self, event: EngineEvent) {
         self.dirty = true;
         match event {
+            EngineEvent::InputsChanged { what, at } => {
+                let shown = match what.as_slice() {
+                    [one] => one.clone(),
+                    [first, rest @ ..] => format!("{first} (+{} more)", rest.len()),
+                    [] => "inputs changed".to_string(),
+                };
+                let clock = format!("{:02}:{:02}:{:02}", at.hour(), at.minute(), at.second());
+                self.last_change = Some((shown, clock));
+            }
             EngineEvent::PolicyReloaded(policy) => {
                 // Drill-downs explain findings against the policy the run used.
                 if policy.path.is_some() {
@@ -197,6 +303,10 @@ impl App {
                 self.ensure_running();
                 self.record_request(request);
             }
+            EngineEvent::Attempt(attempt) => {
+                self.ensure_running();
+                self.record_attempt(attempt);
+            }
             EngineEvent::Breaker { host, state } => {
                 self.live.breakers.insert(host, state);
             }
@@ -225,19 +335,43 @@ impl App {
             .live
             .sources
             .entry(request.host.clone())
-            .or_insert_with(|| SourceStats {
-                source: request.source,
-                requests: 0,
-                failures: 0,
-                retries: 0,
-                last_failure: None,
-            });
+            .or_insert_with(|| SourceStats::new(request.source));
+        stats.pending.remove(&request.subject);
+        stats.bytes += request.bytes;
         stats.requests += 1;
         stats.retries += u64::from(request.retries);
         if let RequestOutcome::Failed { reason } = request.outcome {
             stats.failures += 1;
             stats.last_failure = Some(format!("{}: {reason}", request.subject));
         }
+    }
+
+    pub(super) fn record_attempt(&mut self, attempt: AttemptEvent) {
+        let now = Instant::now();
+        let pending = match attempt.phase {
+            AttemptPhase::Queued => Pending::Queued,
+            AttemptPhase::InFlight { attempt, of } => Pending::InFlight {
+                since: now,
+                attempt,
+                of,
+            },
+            AttemptPhase::Retrying {
+                attempt,
+                of,
+                retry_in,
+                ..
+            } => Pending::Retrying {
+                attempt,
+                of,
+                at: now + retry_in,
+            },
+        };
+        self.live
+            .sources
+            .entry(attempt.host)
+            .or_insert_with(|| SourceStats::new(attempt.source))
+            .pending
+            .insert(attempt.subject, pending);
     }
 
     pub(super) fn finish(&mut self, report: Report) {
@@ -247,6 +381,7 @@ impl App {
         self.report_metrics = Some(metrics_from_report(&report.metrics, self.live.run));
         let total_ms = report.metrics.total_ms;
         let run = self.run_number();
+        self.apply_past_runs(&report.target.path);
         self.history.push((format!("run {run}"), total_ms));
         self.trim_history();
         self.report = Some(report);

@@ -168,6 +168,13 @@ impl App {
                 Action::Cancel => {
                     self.overlays.pop();
                 }
+                // An exception without a reason is a silent pass later: refused, the prompt stays.
+                Action::Submit if prompt.input.trim().is_empty() => {
+                    self.set_status(
+                        MessageKind::Error,
+                        "a reason is required: say why this exception is acceptable",
+                    );
+                }
                 Action::Submit => {
                     let mut exception = prompt.exception.clone();
                     exception.reason = prompt.input.trim().to_string();

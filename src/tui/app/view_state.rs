@@ -244,7 +244,11 @@ impl App {
 
     pub(super) fn rebuild_rows(&mut self) {
         self.rows = match &self.report {
-            Some(r) => r.packages.iter().map(PackageRow::from_report).collect(),
+            Some(r) => r
+                .packages
+                .iter()
+                .map(|p| PackageRow::from_report(p, &r.unknowns))
+                .collect(),
             None => Vec::new(),
         };
         self.refilter();
@@ -322,7 +326,7 @@ impl App {
                 let (a, b) = (&findings[a], &findings[b]);
                 b.severity
                     .cmp(&a.severity)
-                    .then_with(|| a.package.cmp(&b.package))
+                    .then_with(|| by_name(&a.package, &b.package))
                     .then_with(|| a.code.cmp(&b.code))
             });
             let count = |s: Severity| {
@@ -346,7 +350,7 @@ impl App {
                 let (a, b) = (&unknowns[a], &unknowns[b]);
                 b.fails_run
                     .cmp(&a.fails_run)
-                    .then_with(|| a.package.cmp(&b.package))
+                    .then_with(|| by_name(&a.package, &b.package))
                     .then_with(|| a.check.cmp(&b.check))
             });
             rows.push(ViolationRow::Group {
@@ -421,4 +425,11 @@ pub(super) fn clamp_offset(offset: usize, selected: usize, page: usize) -> usize
     } else {
         offset
     }
+}
+
+/// Package names in order as people read them: case-insensitive (PEP 503 normalised), so
+/// `Django` sorts among the d's, not before every lower-case name.
+pub(super) fn by_name(a: &Option<String>, b: &Option<String>) -> std::cmp::Ordering {
+    let key = |n: &Option<String>| n.as_deref().map(crate::model::normalize_name);
+    key(a).cmp(&key(b))
 }

@@ -15,7 +15,7 @@ use ratatui::widgets::Paragraph;
 use super::super::app::{App, MessageKind, Overlay, Phase, Screen};
 use super::super::keymap::InputMode;
 use super::super::theme::Theme;
-use super::fmt_duration;
+use super::{fmt_duration, truncate};
 
 /// Short tab titles for narrow terminals.
 fn short_title(screen: Screen) -> &'static str {
@@ -86,7 +86,21 @@ pub fn render_header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         spans.push(Span::styled(format!(" {} {title} ", i + 1), style));
         spans.push(Span::raw(" "));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), left);
+    let tabs = Line::from(spans);
+    // Watch mode: what changed on disk and when, between the tabs and the run state.
+    let tabs_width = (tabs.width() as u16).min(left.width);
+    let [tabs_area, change_area] =
+        Layout::horizontal([Constraint::Length(tabs_width), Constraint::Min(0)]).areas(left);
+    frame.render_widget(Paragraph::new(tabs), tabs_area);
+    if let Some((what, at)) = app.last_change() {
+        let room = change_area.width.saturating_sub(1) as usize;
+        let text = format!("↻ {at} {what}");
+        frame.render_widget(
+            Paragraph::new(Span::styled(truncate(&text, room), theme.accent()))
+                .alignment(Alignment::Right),
+            change_area,
+        );
+    }
     frame.render_widget(Paragraph::new(state).alignment(Alignment::Right), right);
 }
 

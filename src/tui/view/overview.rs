@@ -20,11 +20,12 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{LineGauge, Paragraph, Row, Table};
 
+use crate::analysis::remedy;
 use crate::engine::events::Stage;
 use crate::model::{Check, Outcome, Severity};
 use crate::telemetry::BreakerState;
 
-use super::super::app::{App, Phase};
+use super::super::app::{App, Phase, SourceStats};
 use super::super::theme::Theme;
 use super::{
     fmt_duration, fmt_ms, fmt_rate, operations_by_total, panel, plural, right, right_styled,
@@ -38,14 +39,26 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         0
     };
     let middle_height = if area.height >= 30 { 9 } else { 8 };
-    let [run, middle, bottom, notices] = Layout::vertical([
+    let troubles = remedy::troubles(app.live_unknowns());
+    // Two lines per cause (what failed, what to do); small screens keep room for one.
+    let troubles_height = if troubles.is_empty() {
+        0
+    } else {
+        let room = if area.height >= 30 { 8 } else { 4 };
+        (troubles.len() as u16 * 2 + 2).min(room)
+    };
+    let [run, middle, unknown, bottom, notices] = Layout::vertical([
         Constraint::Length(5),
         Constraint::Length(middle_height),
+        Constraint::Length(troubles_height),
         Constraint::Min(4),
         Constraint::Length(notices_height),
     ])
     .areas(area);
     render_run(frame, run, app, theme);
+    if troubles_height > 0 {
+        render_troubles(frame, unknown, &troubles, theme);
+    }
 
     let [findings, sources] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(middle);
@@ -66,8 +79,8 @@ fn stage_label(stage: Stage) -> &'static str {
     match stage {
         Stage::Inventory => "inventory",
         Stage::Licenses => "licenses",
-        Stage::Vulnerabilities => "vulnerabilities",
-        Stage::Registry => "registry",
+        Stage::Vulnerabilities => "vulnerabilities from OSV",
+        Stage::Registry => "release facts from the index",
         Stage::Evaluate => "evaluating",
     }
 }
@@ -310,6 +323,8 @@ fn render_sources(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut hosts: Vec<&String> = sources.keys().chain(breakers.keys()).collect();
     hosts.sort();
     hosts.dedup();
+    // Hosts with unfinished requests first: trouble as it happens is what this panel is for.
+    hosts.sort_by_key(|h| sources.get(*h).is_none_or(|s| s.pending.is_empty()));
     if hosts.is_empty() {
         let text = match app.phase() {
             Phase::Starting => "starting…",
@@ -327,24 +342,35 @@ fn render_sources(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
     let host_width = (inner.width as usize).saturating_sub(5 + 5 + 9 + 3).max(8);
     let visible = inner_height.saturating_sub(2).max(1);
-    let rows: Vec<Row> = hosts
-        .iter()
-        .take(visible)
-        .map(|host| {
+    // Each host, then (while it has unfinished requests, or bytes) a line of its live state
+    // spanning the width: lines, not a table, so that line is not cut to the host column.
+    let now = std::time::Instant::now();
+    let header = Line::styled(
+        format!(
+            "{:<host_width$} {:>5} {:>5} {:<9}",
+            "host", "req", "fail", "breaker"
+        ),
+        theme.table_header(),
+    );
+    let lines: Vec<Line> = std::iter::once(header)
+        .chain(hosts.iter().flat_map(|host| {
             let stats = sources.get(*host);
             let requests = stats.map_or(0, |s| s.requests);
             let failures = stats.map_or(0, |s| s.failures) as usize;
             let breaker = breakers.get(*host).copied().unwrap_or(BreakerState::Closed);
-            Row::new(vec![
-                Line::raw(truncate(host, host_width)).into(),
-                right(requests.to_string()),
-                right_styled(
-                    failures.to_string(),
+            let row = Line::from(vec![
+                Span::raw(format!("{:<host_width$} ", truncate(host, host_width))),
+                Span::raw(format!("{requests:>5} ")),
+                Span::styled(
+                    format!("{failures:>5} "),
                     theme.count(failures, theme.violation()),
                 ),
-                Line::styled(breaker_label(breaker), theme.breaker(breaker)).into(),
-            ])
-        })
+                Span::styled(breaker_label(breaker), theme.breaker(breaker)),
+            ]);
+            let live = stats.and_then(|s| live_line(s, now, inner.width as usize, theme));
+            std::iter::once(row).chain(live)
+        }))
+        .take(visible + 1)
         .collect();
     if let Some(network) = app.network() {
         let text = format!(
@@ -359,17 +385,61 @@ fn render_sources(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             counters,
         );
     }
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Min(8),
-            Constraint::Length(5),
-            Constraint::Length(5),
-            Constraint::Length(9),
-        ],
-    )
-    .header(Row::new(vec!["host", "  req", " fail", "breaker"]).style(theme.table_header()));
-    frame.render_widget(table, table_area);
+    frame.render_widget(Paragraph::new(lines), table_area);
+}
+
+/// Bytes for people: `812 B`, `4.0 KiB`, `12.5 MiB`.
+fn fmt_bytes(bytes: u64) -> String {
+    match bytes {
+        0..1024 => format!("{bytes} B"),
+        1024..1_048_576 => format!("{:.1} KiB", bytes as f64 / 1024.0),
+        _ => format!("{:.1} MiB", bytes as f64 / 1_048_576.0),
+    }
+}
+
+/// A host's live state in words: `└ 3 in flight (oldest 2.4s) · 5 queued · retry 3 of 4 in
+/// 0.8s · 12.0 KiB received`. A request in flight for over a second is a hanging host: warning colour.
+fn live_line<'a>(
+    stats: &SourceStats,
+    now: std::time::Instant,
+    width: usize,
+    theme: &Theme,
+) -> Option<Line<'a>> {
+    let live = stats.live(now);
+    let mut parts = Vec::new();
+    let mut hanging = false;
+    if live.in_flight > 0 {
+        let mut part = format!("{} in flight", live.in_flight);
+        if let Some(oldest) = live.oldest.filter(|o| o.as_millis() >= 1000) {
+            hanging = true;
+            part.push_str(&format!(" (oldest {})", fmt_duration(oldest)));
+        }
+        parts.push(part);
+    }
+    if live.queued > 0 {
+        parts.push(format!("{} queued", live.queued));
+    }
+    if let Some((attempt, of, wait)) = live.retry {
+        // The next attempt's number: attempt `attempt` failed.
+        parts.push(format!(
+            "retry {} of {of} in {}",
+            attempt + 1,
+            fmt_duration(wait)
+        ));
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    if stats.bytes > 0 {
+        parts.push(format!("{} received", fmt_bytes(stats.bytes)));
+    }
+    let style = if hanging || live.retry.is_some() {
+        theme.warning()
+    } else {
+        theme.muted()
+    };
+    let text = format!("└ {}", parts.join(" · "));
+    Some(Line::styled(truncate(&text, width), style))
 }
 
 fn render_operations(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -465,6 +535,34 @@ pub(super) fn render_cache(frame: &mut Frame, area: Rect, app: &App, theme: &The
     frame.render_widget(table, area);
 }
 
+/// Which source left what unknown, why, and the one-line remedy.
+fn render_troubles(frame: &mut Frame, area: Rect, troubles: &[remedy::Trouble], theme: &Theme) {
+    let width = area.width.saturating_sub(4) as usize;
+    let lines: Vec<Line> = troubles
+        .iter()
+        .flat_map(|t| {
+            let what = format!(
+                "{} unknown for {}: {}",
+                t.check.as_str(),
+                plural(t.count, "package"),
+                t.reason
+            );
+            [
+                Line::from(vec![
+                    Span::styled("? ", theme.unknown()),
+                    Span::raw(truncate(&what, width)),
+                ]),
+                Line::from(vec![
+                    Span::styled("→ ", theme.accent()),
+                    Span::styled(truncate(t.remedy, width), theme.muted()),
+                ]),
+            ]
+        })
+        .collect();
+    let block = panel(" Unknown: why, and what to do ", theme);
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
 fn render_notices(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let visible = area.height.saturating_sub(2) as usize;
     let warnings = app.warnings();
@@ -501,6 +599,68 @@ mod tests {
             assert!(text.contains("210.0ms"), "p95 of http.pypi:\n{text}");
             assert!(text.contains("in flight 4 (max 16)"), "{text}");
         }
+    }
+
+    #[test]
+    fn unknowns_say_which_source_failed_why_and_what_to_do() {
+        let mut app = testdata::finished_app(testdata::incomplete_report());
+        for (w, h) in [(80, 24), (120, 40)] {
+            let text = screen(&mut app, w, h);
+            assert!(
+                text.contains("? vulnerabilities unknown for 1 package: OSV querybatch"),
+                "{w}x{h}:\n{text}"
+            );
+            assert!(text.contains("→ check HTTPS_PROXY"), "{w}x{h}:\n{text}");
+        }
+    }
+
+    #[test]
+    fn a_hanging_host_shows_from_attempt_events_before_any_request_ends() {
+        use crate::telemetry::{AttemptEvent, AttemptPhase, SourceKind};
+        let mut app = testdata::running_app();
+        let attempt = |subject: &str, phase| {
+            EngineEvent::Attempt(AttemptEvent {
+                source: SourceKind::Osv,
+                host: "slow.example".into(),
+                subject: subject.into(),
+                phase,
+            })
+        };
+        app.apply_event(attempt("a", AttemptPhase::InFlight { attempt: 1, of: 4 }));
+        app.apply_event(attempt("b", AttemptPhase::Queued));
+        app.apply_event(attempt(
+            "c",
+            AttemptPhase::Retrying {
+                attempt: 2,
+                of: 4,
+                retry_in: std::time::Duration::from_secs(3),
+                reason: "timed out".into(),
+            },
+        ));
+        let text = screen(&mut app, 120, 40);
+        assert!(text.contains("slow.example"), "{text}");
+        assert!(text.contains("1 in flight · 1 queued"), "{text}");
+        assert!(text.contains("retry 3 of 4 in "), "{text}");
+        // Over a second in flight: the age is shown.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let text = screen(&mut app, 120, 40);
+        assert!(text.contains("1 in flight (oldest 1."), "{text}");
+        // The request ends: it leaves the live line; the bytes show while others are pending.
+        app.apply_event(EngineEvent::Request(crate::telemetry::RequestEvent {
+            source: SourceKind::Osv,
+            host: "slow.example".into(),
+            subject: "a".into(),
+            duration: std::time::Duration::from_secs(1),
+            retries: 0,
+            outcome: crate::telemetry::RequestOutcome::Ok { status: 200 },
+            bytes: 4096,
+        }));
+        let text = screen(&mut app, 120, 40);
+        assert!(!text.contains("in flight (oldest"), "{text}");
+        assert!(
+            text.contains("4.0 KiB") || text.contains("4 KiB") || text.contains("4.0 KB"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
 use crate::model::{LicenseSource, PackageStatus};
 
-use super::super::app::{App, Health, Phase, SortColumn, StatusFilter};
+use super::super::app::{App, Health, Phase, SortColumn, StatusFilter, VulnCount};
 use super::super::theme::Theme;
 use super::{flush_panel, right, right_styled, truncate};
 
@@ -166,8 +166,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             }
             if show_vulns {
                 cells.push(match row.vulnerabilities {
-                    Some(n) => right_styled(n.to_string(), theme.count(n, theme.violation())),
-                    None => right("…"),
+                    VulnCount::Known(n) => {
+                        right_styled(n.to_string(), theme.count(n, theme.violation()))
+                    }
+                    VulnCount::Unknown => right_styled("?".to_string(), theme.unknown()),
+                    VulnCount::Pending => right("…"),
                 });
             }
             if show_health {
@@ -185,6 +188,20 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         })
         .collect();
 
+    // Unknown cells say why on selection: the reason sits on the panel's bottom border.
+    let selected_unknowns = view
+        .visible
+        .get(view.selected)
+        .and_then(|&i| app.rows().get(i))
+        .map(|row| row.unknowns.join(" · "))
+        .filter(|text| !text.is_empty());
+    let block = match selected_unknowns {
+        Some(text) => block.title_bottom(Line::styled(
+            format!(" ? {} ", truncate(&text, width.saturating_sub(8) as usize)),
+            theme.unknown(),
+        )),
+        None => block,
+    };
     let table = Table::new(rows, widths)
         .header(Row::new(header))
         .block(block)
@@ -216,6 +233,35 @@ mod tests {
     use crate::tui::testdata;
     use crate::tui::theme::Theme;
     use ratatui::style::Color;
+
+    #[test]
+    fn unknown_vulnerabilities_show_a_question_mark_and_the_reason_on_selection() {
+        let mut app = packages_app();
+        // Search narrows to the one package whose vulnerability lookup failed.
+        app.update(Action::StartSearch);
+        for c in "internal".chars() {
+            app.update(Action::Input(c));
+        }
+        app.update(Action::Submit);
+        let text = screen(&mut app, 120, 40);
+        let row = text
+            .lines()
+            .find(|l| l.contains("internal-pkg"))
+            .expect("row shown");
+        assert!(
+            row.trim_end_matches('│').trim_end().ends_with("unknown"),
+            "{row}"
+        );
+        assert!(
+            row.contains(" ? "),
+            "unknown count must be `?`, not 0: {row}"
+        );
+        assert!(!row.contains(" 0 "), "{row}");
+        assert!(
+            text.contains("? vulnerabilities: OSV querybatch failed"),
+            "{text}"
+        );
+    }
 
     fn packages_app() -> crate::tui::app::App {
         let mut app = testdata::finished_app(testdata::report());

@@ -163,9 +163,12 @@ fn render_regressions(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 Line::raw(r.operation.clone()).into(),
                 Line::styled(r.metric.as_str(), theme.muted()).into(),
                 right(fmt_ms(r.baseline_ms)),
+                // Why it was flagged: the baseline's spread and the limit it crossed.
+                Line::styled(format!("±{}", fmt_ms(r.spread_ms)), theme.muted()).into(),
                 Line::styled(" → ", theme.muted()).into(),
                 right(fmt_ms(r.current_ms)),
                 Line::styled(format!(" ×{:.2}", r.ratio), theme.violation()).into(),
+                Line::styled(format!(" limit {}", fmt_ms(r.limit_ms)), theme.muted()).into(),
             ])
         })
         .collect();
@@ -181,9 +184,11 @@ fn render_regressions(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Constraint::Min(14),
             Constraint::Length(5),
             Constraint::Length(9),
+            Constraint::Length(9),
             Constraint::Length(3),
             Constraint::Length(9),
             Constraint::Length(8),
+            Constraint::Length(15),
         ],
     )
     .block(block);
@@ -221,7 +226,11 @@ mod tests {
             assert!(text.contains("4 runs"), "{text}");
             assert!(text.contains("×1.75"), "{text}");
             assert!(text.contains("×1.50"), "{text}");
-            assert!(text.contains("median of 5 comparable runs"), "{text}");
+            assert!(
+                text.contains("median and spread of 5 comparable runs"),
+                "{text}"
+            );
+            assert!(text.contains("±"), "the spread is shown:\n{text}");
         }
     }
 
