@@ -21,6 +21,8 @@ struct Args {
     site_packages: PathBuf,
     latency: Duration,
     vuln_every: usize,
+    /// gzip-encode answers when asked, as PyPI's CDN does.
+    gzip: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -28,7 +30,12 @@ fn parse_args() -> Result<Args, String> {
     let mut site_packages = None;
     let mut latency = Duration::from_millis(50);
     let mut vuln_every = 10;
+    let mut gzip = false;
     while let Some(arg) = args.next() {
+        if arg == "--gzip" {
+            gzip = true;
+            continue;
+        }
         let mut value = |flag: &str| {
             args.next()
                 .ok_or_else(|| format!("{flag} needs a value"))?
@@ -43,10 +50,12 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     Ok(Args {
-        site_packages: site_packages
-            .ok_or("usage: loopback_registry SITE_PACKAGES [--latency-ms N] [--vuln-every N]")?,
+        site_packages: site_packages.ok_or(
+            "usage: loopback_registry SITE_PACKAGES [--latency-ms N] [--vuln-every N] [--gzip]",
+        )?,
         latency,
         vuln_every,
+        gzip,
     })
 }
 
@@ -78,6 +87,7 @@ async fn main() {
     let server = RegistryServer::start(dataset).await;
     server.set_faults(Faults {
         latency: args.latency,
+        gzip: args.gzip,
         ..Faults::default()
     });
     println!("{}", server.url());
@@ -90,5 +100,10 @@ async fn main() {
     );
     let _ = tokio::signal::ctrl_c().await;
     let stats = server.stats();
-    eprintln!("requests served: {}", stats.total);
+    eprintln!(
+        "requests served: {}; body bytes sent: {} ({:?})",
+        stats.total,
+        stats.total_bytes_sent(),
+        stats.bytes_sent
+    );
 }

@@ -25,8 +25,8 @@ trap cleanup EXIT
 
 now_ms() { date +%s%3N; }
 
-printf '| packages | run | wall ms | peak RSS MiB | HTTP requests | cache hit rate | exit |\n'
-printf '|---:|---|---:|---:|---:|---:|---:|\n'
+printf '| packages | run | wall ms | peak RSS MiB | HTTP requests | KiB read (decoded) | cache hit rate | exit |\n'
+printf '|---:|---|---:|---:|---:|---:|---:|---:|\n'
 run_case() {
   local label=$1 env=$2 cache=$3 url=$4 extra=$5
   local start end code=0
@@ -38,16 +38,17 @@ run_case() {
   local packages requests hit rss
   packages=$(jq '.summary.packages' "$work/report.json")
   requests=$(jq '.metrics.network.requests // 0' "$work/report.json")
+  kib=$(jq '(.metrics.network.bytes // 0) / 1024 | floor' "$work/report.json")
   hit=$(jq '.metrics.cache.hit_rate * 100 | floor' "$work/report.json")
   rss=$(tail -n1 "$work/rss" | awk '{printf "%.1f", $1/1024}')
-  printf '| %s | %s | %s | %s | %s | %s%% | %s |\n' "$packages" "$label" "$((end - start))" "$rss" "$requests" "$hit" "$code"
+  printf '| %s | %s | %s | %s | %s | %s | %s%% | %s |\n' "$packages" "$label" "$((end - start))" "$rss" "$requests" "$kib" "$hit" "$code"
 }
 
 for n in $SIZES; do
   if [ -n "${ENV_DIR:-}" ]; then env=$ENV_DIR; else
     env="$work/env-$n"; "$BIN" synth-env "$env" --count "$n" --seed 42 2>/dev/null
   fi
-  "$SERVER" "$env" --latency-ms "$LATENCY_MS" >"$work/url" 2>"$work/server.log" &
+  "$SERVER" "$env" --latency-ms "$LATENCY_MS" --gzip >"$work/url" 2>"$work/server.log" &
   server_pid=$!
   for _ in $(seq 100); do [ -s "$work/url" ] && break; sleep 0.05; done
   url=$(head -n1 "$work/url")
@@ -56,6 +57,7 @@ for n in $SIZES; do
   run_case warm "$env" "$cache" "$url" ""
   run_case "warm, no vuln/registry" "$env" "$cache" "$url" "--no-vulnerabilities --no-registry"
   kill -INT "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true; server_pid=""
+  echo "server ($n): $(tail -n1 "$work/server.log")" >&2
   [ -n "${ENV_DIR:-}" ] && break
 done
 echo

@@ -218,6 +218,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub offline: bool,
 
+    /// PEM bundle of the certificate authorities to trust instead of the system's, as pip's
+    /// `--cert` (also `PIP_CERT`, pip.conf `cert`, `REQUESTS_CA_BUNDLE`, `SSL_CERT_FILE`,
+    /// `SSL_CERT_DIR`, in that order).
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+
     /// Most HTTP requests in flight at once. [default: 32]
     #[arg(long, env = "DEPDASH_CONCURRENCY", value_name = "N")]
     pub concurrency: Option<usize>,

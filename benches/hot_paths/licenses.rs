@@ -68,6 +68,33 @@ fn resolve_license_text_in_field(bencher: Bencher) {
     resolve_bench(bencher, "numpy-1.26.4", None);
 }
 
+/// The worst a license file can be: 250 KB (the most files.rs reads is 256 KB) of the real
+/// SPDX texts one after another, dozens of licenses in one file. The matcher's work is bounded
+/// (rounds, alignment windows); this shows the bound's cost per KB.
+#[divan::bench]
+fn resolve_license_file_many_texts(bencher: Bencher) {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/license-texts");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&fixtures)
+        .expect("license-texts fixtures")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect();
+    names.sort();
+    let mut text = String::new();
+    for name in names {
+        let body = std::fs::read_to_string(name).expect("fixture text");
+        if text.len() + body.len() > 250 * 1024 {
+            break;
+        }
+        text.push_str(&body);
+        text.push_str("\n\n");
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("LICENSE"), &text).expect("write LICENSE");
+    let meta = LicenseMetadata::default();
+    bencher.bench(|| licenses::resolve(black_box(&meta), Some(black_box(dir.path()))));
+}
+
 /// A compound expression with `-or-later` and `WITH` against allow/deny lists.
 #[divan::bench]
 fn evaluate_compound_expression(bencher: Bencher) {

@@ -31,7 +31,11 @@ pub struct CacheKey {
 }
 
 impl CacheKey {
-    pub const PYPI: &'static str = "pypi";
+    /// One release's facts from the per-release document (`pypi-release`: entries of the
+    /// former project-document layout, kind `pypi`, are never read as these).
+    pub const PYPI: &'static str = "pypi-release";
+    /// One project's whole-project facts from the Simple API.
+    pub const PYPI_PROJECT: &'static str = "pypi-project";
     pub const OSV: &'static str = "osv";
     pub const ADVISORY: &'static str = "advisory";
 
@@ -70,6 +74,11 @@ impl CacheKey {
         version: impl Into<String>,
     ) -> Self {
         Self::new(Self::PYPI, base_url, name, version)
+    }
+
+    /// The Simple API's whole-project facts of one project.
+    pub fn pypi_project(base_url: impl Into<String>, name: impl Into<String>) -> Self {
+        Self::new(Self::PYPI_PROJECT, base_url, name, "")
     }
 
     /// An OSV query result for one package version.
@@ -162,7 +171,7 @@ mod tests {
         let hash = fingerprint::of_bytes(b"https://index.example/pypi");
         assert_eq!(
             key.as_str(),
-            format!("depdash:v1:pypi:{}:requests:2.32.3", &hash[..12])
+            format!("depdash:v1:pypi-release:{}:requests:2.32.3", &hash[..12])
         );
         assert!(is_entry_file_name(key.file_name()));
         assert_eq!(

@@ -8,8 +8,8 @@ use crate::analysis;
 use crate::checks::{self, CheckOutput};
 use crate::inventory::Inventory;
 use crate::model::{
-    Check, Code, Finding, PackageKey, PackageReport, PackageStatus, Report, ResolvedLicense,
-    Severity, Unknown,
+    Check, Code, Finding, LicenseMetadata, LicenseSource, PackageKey, PackageReport, PackageStatus,
+    Report, ResolvedLicense, Severity, Unknown,
 };
 use crate::policy::Disposition;
 use crate::settings::Settings;
@@ -40,11 +40,8 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, facts: Facts) ->
     for (dist, mut license) in inventory.distributions.iter().zip(facts.licenses) {
         let key = dist.key();
         let registry = facts.registry.get(&key);
-        if license.expression.is_none()
-            && let Some(Ok(info)) = registry
-            && let Some(from_index) = checks::licenses::resolve_from_registry(info)
-        {
-            license = from_index;
+        if license.expression.is_none() {
+            license = with_index_license(license, registry);
         }
         out.extend(checks::licenses::evaluate(
             dist,
@@ -245,5 +242,59 @@ fn set_statuses(packages: &mut [PackageReport], out: &CheckOutput) {
         if let Some(status) = by_version.into_iter().chain(by_name).max() {
             p.status = *status;
         }
+    }
+}
+
+/// A license local metadata left unknown, answered from the index's document of exactly this
+/// release: its expression, `License ::` classifiers and license field, read like local metadata
+/// (the free-text readings of [`checks::licenses::resolve_from_registry`] as the last resort).
+/// Still unknown → the reason also says what the index was asked and why it did not help.
+fn with_index_license(
+    local: ResolvedLicense,
+    registry: Option<&RegistryAnswer>,
+) -> ResolvedLicense {
+    let tried = match registry {
+        // The index was not asked (registry checks off): the local reason stands.
+        None => return local,
+        Some(Err(reason)) => format!("the index could not be asked ({reason})"),
+        Some(Ok(info)) if !info.on_index => "the index does not know the package".to_string(),
+        Some(Ok(info)) => {
+            let meta = LicenseMetadata {
+                expression: info.license_expression.clone(),
+                license_field: info.license.clone(),
+                classifiers: (info.classifiers.iter())
+                    .filter(|c| c.starts_with("License ::"))
+                    .cloned()
+                    .collect(),
+                license_files: Vec::new(),
+            };
+            let from_index = checks::licenses::resolve(&meta, None);
+            if from_index.expression.is_some() {
+                return ResolvedLicense {
+                    source: LicenseSource::Pypi,
+                    evidence: (from_index.evidence)
+                        .map(|e| format!("the index's release document: {e}")),
+                    ..from_index
+                };
+            }
+            if let Some(found) = checks::licenses::resolve_from_registry(info) {
+                return found;
+            }
+            format!(
+                "the index's release document states no specific license either ({})",
+                from_index
+                    .unknown_reason
+                    .as_deref()
+                    .unwrap_or("no license fields")
+            )
+        }
+    };
+    let reason = match local.unknown_reason.as_deref() {
+        Some(local_reason) => format!("{local_reason}; {tried}"),
+        None => tried,
+    };
+    ResolvedLicense {
+        unknown_reason: Some(reason),
+        ..local
     }
 }

@@ -24,7 +24,7 @@ use crate::model::{
 use crate::perf::{HistoryOptions, RunMetrics};
 use crate::settings::{Settings, Target};
 use crate::sources::osv::{AdvisoryRef, OsvRecord};
-use crate::sources::{HttpClient, HttpConfig, OsvClient, OsvDatabase, PypiClient};
+use crate::sources::{HttpClient, HttpConfig, OsvClient, OsvDatabase, ProjectFacts, PypiClient};
 use crate::telemetry::tracker::Tracker;
 
 /// What we know (or why we don't) about one package's vulnerabilities.
@@ -212,6 +212,7 @@ fn run_fingerprint(settings: &Settings, dists: &[Distribution]) -> String {
             u8::from(n.offline),
             u8::from(settings.check_vulnerabilities),
             u8::from(settings.check_registry),
+            u8::from(settings.project_facts),
         ]);
     f.finish()
 }
@@ -262,7 +263,10 @@ pub async fn run_once(
     let needs_network = !settings.network.offline && (wants_registry || wants_osv) && total > 0;
     let cache = open_cache(settings, events, &tracker, refresh).await;
     let http = if needs_network {
-        let mut config = HttpConfig::default();
+        let mut config = HttpConfig {
+            ca_bundle: settings.network.ca_bundle.as_ref().map(|b| b.pem.clone()),
+            ..HttpConfig::default()
+        };
         if let Some(n) = settings.network.concurrency {
             config.concurrency = n;
         }
@@ -314,6 +318,8 @@ pub async fn run_once(
         run_unknowns,
         database,
     } = vulns?;
+    let mut registry = registry;
+    fix_candidates(&ctx, &inventory.distributions, &vulns, &mut registry).await;
 
     events
         .emit(EngineEvent::StageStarted {
@@ -366,6 +372,7 @@ async fn open_cache(
         redis_secret: settings.cache.redis_secret.clone(),
         ttl_by_kind: vec![
             (CacheKey::PYPI, settings.run.cache.metadata_ttl),
+            (CacheKey::PYPI_PROJECT, settings.run.cache.metadata_ttl),
             (CacheKey::ADVISORY, settings.run.cache.metadata_ttl),
             (CacheKey::OSV, settings.run.cache.vulnerability_ttl),
         ],
@@ -687,26 +694,117 @@ async fn registry_answer(
     pypi_url: &str,
     d: &Distribution,
 ) -> (PackageKey, RegistryAnswer) {
+    let mut answer = release_facts(ctx, client, pypi_url, d).await;
+    // Whole-project facts only when the policy or the dashboard reads them, and not already
+    // read with the release (Simple API fallback): one more request.
+    if ctx.settings.project_facts
+        && let Ok(info) = &mut answer
+        && info.on_index
+        && info.latest_version.is_none()
+    {
+        match project_facts(ctx, client, pypi_url, d).await {
+            Ok(facts) => {
+                info.newer_versions =
+                    crate::sources::simple::newer_versions(&facts.available, &d.version);
+                info.latest_version = facts.latest_version;
+                info.project_status = facts.status.or(info.project_status.take());
+            }
+            Err(reason) => ctx.events.emit(EngineEvent::Warning(reason)).await,
+        }
+    }
+    ctx.package_done();
+    (d.key(), answer)
+}
+
+/// The releases above each vulnerable package (its fix candidates), from the Simple API page:
+/// one request per vulnerable package not already covered by the project facts.
+async fn fix_candidates(
+    ctx: &RunContext<'_>,
+    dists: &[Distribution],
+    vulns: &HashMap<PackageKey, VulnAnswer>,
+    registry: &mut HashMap<PackageKey, RegistryAnswer>,
+) {
+    let Some(pypi_url) = ctx.settings.network.pypi_url.as_deref() else {
+        return;
+    };
+    let client = ctx
+        .http
+        .as_ref()
+        .map(|h| PypiClient::new(h.clone(), pypi_url));
+    let wanted = dists.iter().filter(|d| {
+        let key = d.key();
+        let vulnerable = matches!(vulns.get(&key), Some(Ok(found)) if !found.is_empty());
+        let lacking = matches!(registry.get(&key), Some(Ok(info)) if info.on_index && info.newer_versions.is_none());
+        vulnerable && lacking
+    });
+    let client = client.as_ref();
+    let fetches: Vec<_> = wanted
+        .map(|d| async move {
+            let facts = project_facts(ctx, client, pypi_url, d).await;
+            (d, facts)
+        })
+        .collect();
+    let found: Vec<_> = futures_util::stream::iter(fetches)
+        .buffer_unordered(FETCH_TASKS)
+        .collect()
+        .await;
+    for (d, facts) in found {
+        match facts {
+            Ok(facts) => {
+                if let Some(Ok(info)) = registry.get_mut(&d.key()) {
+                    info.newer_versions =
+                        crate::sources::simple::newer_versions(&facts.available, &d.version);
+                }
+            }
+            Err(reason) => ctx.events.emit(EngineEvent::Warning(reason)).await,
+        }
+    }
+}
+
+/// The release's own facts (per-release document, Simple API fallback), cache first.
+async fn release_facts(
+    ctx: &RunContext<'_>,
+    client: Option<&PypiClient>,
+    pypi_url: &str,
+    d: &Distribution,
+) -> RegistryAnswer {
     let key = CacheKey::pypi(pypi_url, &d.normalized, &d.version);
-    let answer = match ctx
+    if let Some(info) = ctx
         .cached_for::<RegistryInfo>(&key, &d.normalized, "pypi")
         .await
     {
-        Some(info) => Ok(info),
-        None => match client {
-            None => Err(offline_reason("registry answer")),
-            Some(client) => match client.release(&d.normalized, &d.version).await {
-                Ok(info) => {
-                    ctx.store(&key, &info, ctx.settings.run.cache.metadata_ttl)
-                        .await;
-                    Ok(info)
-                }
-                Err(e) => Err(format!("package index: {e}")),
-            },
-        },
+        return Ok(info);
+    }
+    let client = client.ok_or_else(|| offline_reason("registry answer"))?;
+    let info = (client.release(&d.normalized, &d.version).await)
+        .map_err(|e| format!("package index: {e}"))?;
+    ctx.store(&key, &info, ctx.settings.run.cache.metadata_ttl)
+        .await;
+    Ok(info)
+}
+
+/// Latest version and PEP 792 status from the Simple API, cache first.
+async fn project_facts(
+    ctx: &RunContext<'_>,
+    client: Option<&PypiClient>,
+    pypi_url: &str,
+    d: &Distribution,
+) -> std::result::Result<ProjectFacts, String> {
+    let key = CacheKey::pypi_project(pypi_url, &d.normalized);
+    if let Some(facts) = ctx
+        .cached_for::<ProjectFacts>(&key, &d.normalized, "pypi")
+        .await
+    {
+        return Ok(facts);
+    }
+    let client = client.ok_or_else(|| offline_reason("latest version"))?;
+    let facts = match client.simple().project(&d.normalized).await {
+        Ok(facts) => facts.unwrap_or_default(),
+        Err(e) => return Err(format!("{}: latest version: package index: {e}", d.name)),
     };
-    ctx.package_done();
-    (d.key(), answer)
+    ctx.store(&key, &facts, ctx.settings.run.cache.metadata_ttl)
+        .await;
+    Ok(facts)
 }
 
 fn offline_reason(what: &str) -> String {

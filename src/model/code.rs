@@ -27,6 +27,9 @@ pub enum Code {
     Outdated,
     StaleRelease,
     NotOnIndex,
+    ProjectArchived,
+    ProjectDeprecated,
+    ProjectQuarantined,
     InventoryIssue,
     PerformanceRegression,
 }
@@ -48,6 +51,9 @@ impl Code {
         Code::Outdated,
         Code::StaleRelease,
         Code::NotOnIndex,
+        Code::ProjectArchived,
+        Code::ProjectDeprecated,
+        Code::ProjectQuarantined,
         Code::InventoryIssue,
         Code::PerformanceRegression,
     ];
@@ -70,6 +76,9 @@ impl Code {
             Code::Outdated => "outdated",
             Code::StaleRelease => "stale-release",
             Code::NotOnIndex => "not-on-index",
+            Code::ProjectArchived => "project-archived",
+            Code::ProjectDeprecated => "project-deprecated",
+            Code::ProjectQuarantined => "project-quarantined",
             Code::InventoryIssue => "inventory-issue",
             Code::PerformanceRegression => "performance-regression",
         }
@@ -89,7 +98,13 @@ impl Code {
             | Code::VulnerabilityIgnored
             | Code::IgnoreUnused
             | Code::IgnoreExpired => Check::Vulnerabilities,
-            Code::Yanked | Code::Outdated | Code::StaleRelease | Code::NotOnIndex => Check::Health,
+            Code::Yanked
+            | Code::Outdated
+            | Code::StaleRelease
+            | Code::NotOnIndex
+            | Code::ProjectArchived
+            | Code::ProjectDeprecated
+            | Code::ProjectQuarantined => Check::Health,
             Code::InventoryIssue => Check::Inventory,
             Code::PerformanceRegression => Check::Performance,
         }
@@ -135,6 +150,13 @@ impl Code {
             Code::NotOnIndex => {
                 "the package index does not know the package (private, renamed or removed)"
             }
+            Code::ProjectArchived => {
+                "the index marks the project archived (PEP 792): no more releases are expected"
+            }
+            Code::ProjectDeprecated => "the index marks the project deprecated (PEP 792)",
+            Code::ProjectQuarantined => {
+                "the index quarantined the project (PEP 792), e.g. suspected malware: not installable"
+            }
             Code::InventoryIssue => "an oddity in the environment that pip also hides",
             Code::PerformanceRegression => {
                 "an operation got slower than its baseline by more than performance.regression_threshold"
@@ -168,6 +190,9 @@ pub enum RuleKey {
     HealthYanked,
     HealthOutdated,
     HealthMaxAge,
+    HealthArchived,
+    HealthDeprecated,
+    HealthQuarantined,
     PerformanceRegressionThreshold,
 }
 
@@ -187,6 +212,9 @@ impl RuleKey {
         RuleKey::HealthYanked,
         RuleKey::HealthOutdated,
         RuleKey::HealthMaxAge,
+        RuleKey::HealthArchived,
+        RuleKey::HealthDeprecated,
+        RuleKey::HealthQuarantined,
         RuleKey::PerformanceRegressionThreshold,
     ];
 
@@ -207,6 +235,9 @@ impl RuleKey {
             RuleKey::HealthYanked => "health.yanked",
             RuleKey::HealthOutdated => "health.outdated",
             RuleKey::HealthMaxAge => "health.max_age",
+            RuleKey::HealthArchived => "health.archived",
+            RuleKey::HealthDeprecated => "health.deprecated",
+            RuleKey::HealthQuarantined => "health.quarantined",
             RuleKey::PerformanceRegressionThreshold => "performance.regression_threshold",
         }
     }

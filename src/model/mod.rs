@@ -306,11 +306,60 @@ pub struct RegistryInfo {
     pub license: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub license_expression: Option<String>,
+    /// Trove classifiers of this release (license classifiers included).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classifiers: Vec<String>,
+    /// PEP 792 status of the whole project; `None` when not asked for or not stated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_status: Option<ProjectStatus>,
     /// Releases above the installed one that are not yanked, lowest first (PEP 440 order):
     /// the candidates for a fix. `None` when not known (an answer cached before depdash read
     /// them, an installed version that is not PEP 440); `Some([])`: nothing newer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub newer_versions: Option<Vec<String>>,
+}
+
+/// PEP 792 status of a project as its index states it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectStatus {
+    pub status: ProjectState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The PEP 792 statuses; any other word is kept as written (an unknown status, not "active").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", from = "String", into = "String")]
+pub enum ProjectState {
+    Active,
+    Archived,
+    Quarantined,
+    Deprecated,
+    Other(String),
+}
+
+impl From<String> for ProjectState {
+    fn from(word: String) -> Self {
+        match word.as_str() {
+            "active" => ProjectState::Active,
+            "archived" => ProjectState::Archived,
+            "quarantined" => ProjectState::Quarantined,
+            "deprecated" => ProjectState::Deprecated,
+            _ => ProjectState::Other(word),
+        }
+    }
+}
+
+impl From<ProjectState> for String {
+    fn from(state: ProjectState) -> Self {
+        match state {
+            ProjectState::Active => "active".into(),
+            ProjectState::Archived => "archived".into(),
+            ProjectState::Quarantined => "quarantined".into(),
+            ProjectState::Deprecated => "deprecated".into(),
+            ProjectState::Other(word) => word,
+        }
+    }
 }
 
 /// The fix for a vulnerable package (`packages[].fix`): the smallest version that clears its

@@ -108,6 +108,9 @@ impl Policy {
             }
             RuleKey::HealthYanked => Some(disposition(self.health.yanked)),
             RuleKey::HealthOutdated => Some(disposition(self.health.outdated)),
+            RuleKey::HealthArchived => Some(disposition(self.health.archived)),
+            RuleKey::HealthDeprecated => Some(disposition(self.health.deprecated)),
+            RuleKey::HealthQuarantined => Some(disposition(self.health.quarantined)),
             RuleKey::HealthMaxAge => self
                 .health
                 .max_age

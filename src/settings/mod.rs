@@ -48,6 +48,16 @@ pub struct NetworkSettings {
     pub stall_timeout: Option<Duration>,
     pub connect_timeout: Option<Duration>,
     pub fetch_deadline: Option<Duration>,
+    /// Certificate authorities to trust instead of the system's (see [`ca_bundle`]).
+    pub ca_bundle: Option<CaBundle>,
+}
+
+/// A PEM bundle of trusted certificate authorities and where it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CaBundle {
+    /// The file or directory, and the setting that named it (`--cert`, `PIP_CERT`...).
+    pub origin: String,
+    pub pem: Vec<u8>,
 }
 
 /// Cache settings.
@@ -71,6 +81,10 @@ pub struct Settings {
     pub cache: CacheSettings,
     pub check_vulnerabilities: bool,
     pub check_registry: bool,
+    /// Ask the index for whole-project facts (latest version, PEP 792 status): only when
+    /// `[health]` judges them; otherwise only the release's own facts. Both faces use the same
+    /// setting, so the dashboard and `check` report the same facts.
+    pub project_facts: bool,
     pub fail_on_regression: bool,
     /// `None` disables the history; otherwise the file to append to.
     pub history_file: Option<PathBuf>,
@@ -188,6 +202,8 @@ impl Settings {
                 .or_else(|| crate::perf::history::History::default_path().ok())
         };
 
+        let project_facts = policy.health.needs_project_facts();
+        let ca_bundle = ca_bundle(args.cert.as_deref(), &PipEnv::from_process())?;
         Ok(Settings {
             target,
             network: NetworkSettings {
@@ -201,6 +217,7 @@ impl Settings {
                 stall_timeout,
                 connect_timeout,
                 fetch_deadline,
+                ca_bundle,
             },
             cache: CacheSettings {
                 enabled: !args.no_cache,
@@ -220,6 +237,7 @@ impl Settings {
             run,
             check_vulnerabilities: !args.no_vulnerabilities,
             check_registry: !args.no_registry,
+            project_facts,
             fail_on_regression: args.fail_on_regression,
             history_file,
         })
@@ -286,6 +304,8 @@ pub fn project_dir(target: &Target) -> PathBuf {
 struct PipEnv {
     index_url: Option<String>,
     config_files: Vec<PathBuf>,
+    /// `(variable, value)` of the certificate variables set, in pip's order of precedence.
+    cert_vars: Vec<(&'static str, String)>,
 }
 
 impl PipEnv {
@@ -303,9 +323,19 @@ impl PipEnv {
         if let Some(file) = var("PIP_CONFIG_FILE").map(PathBuf::from) {
             config_files.push(file);
         }
+        let cert_vars = [
+            "PIP_CERT",
+            "REQUESTS_CA_BUNDLE",
+            "SSL_CERT_FILE",
+            "SSL_CERT_DIR",
+        ]
+        .into_iter()
+        .filter_map(|name| var(name).map(|value| (name, value)))
+        .collect();
         PipEnv {
             index_url: var("PIP_INDEX_URL"),
             config_files,
+            cert_vars,
         }
     }
 }
@@ -331,6 +361,11 @@ fn pip_index_base(env: &PipEnv) -> Option<String> {
 
 /// `index-url` (or `index_url`) from the `[global]` or `[install]` section of a pip config.
 fn ini_index_url(text: &str) -> Option<String> {
+    ini_value(text, &["index-url", "index_url"])
+}
+
+/// The last of `keys` in the `[global]` or `[install]` section of a pip config.
+fn ini_value(text: &str, keys: &[&str]) -> Option<String> {
     let mut section = String::new();
     let mut found = None;
     for line in text.lines() {
@@ -339,12 +374,69 @@ fn ini_index_url(text: &str) -> Option<String> {
             section = line[1..line.len() - 1].trim().to_ascii_lowercase();
         } else if matches!(section.as_str(), "global" | "install")
             && let Some((key, value)) = line.split_once(['=', ':'])
-            && matches!(key.trim(), "index-url" | "index_url")
+            && keys.contains(&key.trim())
         {
             found = Some(value.trim().to_string());
         }
     }
     found
+}
+
+/// The CA bundle to trust, as pip finds it: `--cert`, `PIP_CERT`, pip.conf `cert`, then
+/// requests' `REQUESTS_CA_BUNDLE`, then OpenSSL's `SSL_CERT_FILE` / `SSL_CERT_DIR` (every
+/// `.pem`/`.crt` file in it). `None`: the system's roots. A named file that cannot be read is a
+/// usage error: silently trusting the system instead would hide the misconfiguration.
+fn ca_bundle(cli: Option<&Path>, env: &PipEnv) -> Result<Option<CaBundle>> {
+    let from_env = |name: &str| {
+        env.cert_vars
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(n, v)| (n.to_string(), PathBuf::from(v)))
+    };
+    let from_config = || {
+        env.config_files
+            .iter()
+            .rev()
+            .filter_map(|f| std::fs::read_to_string(f).ok())
+            .find_map(|text| ini_value(&text, &["cert"]))
+            .map(|v| ("pip.conf cert".to_string(), PathBuf::from(v)))
+    };
+    let chosen = cli
+        .map(|p| ("--cert".to_string(), p.to_path_buf()))
+        .or_else(|| from_env("PIP_CERT"))
+        .or_else(from_config)
+        .or_else(|| from_env("REQUESTS_CA_BUNDLE"))
+        .or_else(|| from_env("SSL_CERT_FILE"))
+        .or_else(|| from_env("SSL_CERT_DIR"));
+    let Some((setting, path)) = chosen else {
+        return Ok(None);
+    };
+    let unreadable = |e: std::io::Error| {
+        Error::Usage(format!(
+            "{setting} {}: cannot read the CA bundle: {e}",
+            path.display()
+        ))
+    };
+    let pem = if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
+            .map_err(unreadable)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "pem" || x == "crt"))
+            .collect();
+        files.sort();
+        let mut pem = Vec::new();
+        for file in files {
+            pem.extend(std::fs::read(&file).map_err(unreadable)?);
+            pem.push(b'\n');
+        }
+        pem
+    } else {
+        std::fs::read(&path).map_err(unreadable)?
+    };
+    Ok(Some(CaBundle {
+        origin: format!("{setting} {}", path.display()),
+        pem,
+    }))
 }
 
 fn validate_base_url(flag: &str, url: &str) -> Result<()> {
@@ -405,6 +497,7 @@ mod tests {
         let env = |index_url: Option<&str>, files: Vec<PathBuf>| PipEnv {
             index_url: index_url.map(String::from),
             config_files: files,
+            cert_vars: Vec::new(),
         };
         assert_eq!(
             pip_index_base(&env(None, vec![global.clone()])).as_deref(),
@@ -424,6 +517,74 @@ mod tests {
             pip_index_base(&env(None, vec![dir.path().join("missing")])),
             None
         );
+    }
+
+    #[test]
+    fn ca_bundle_is_found_as_pip_finds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let cli = write("cli.pem", "cli");
+        let pip_cert = write("pip.pem", "pip");
+        let requests = write("requests.pem", "requests");
+        let conf = write(
+            "pip.conf",
+            &format!(
+                "[global]\ncert = {}\n",
+                dir.path().join("conf.pem").display()
+            ),
+        );
+        write("conf.pem", "conf");
+        let certs = dir.path().join("certs");
+        std::fs::create_dir(&certs).unwrap();
+        std::fs::write(certs.join("b.crt"), "b").unwrap();
+        std::fs::write(certs.join("a.pem"), "a").unwrap();
+        std::fs::write(certs.join("ignored.txt"), "x").unwrap();
+        let env = |vars: &[(&'static str, &Path)], files: Vec<PathBuf>| PipEnv {
+            index_url: None,
+            config_files: files,
+            cert_vars: vars
+                .iter()
+                .map(|(n, p)| (*n, p.display().to_string()))
+                .collect(),
+        };
+        let pem = |cli: Option<&Path>, env: PipEnv| {
+            ca_bundle(cli, &env)
+                .unwrap()
+                .map(|b| String::from_utf8(b.pem).unwrap())
+        };
+        let all = [
+            ("PIP_CERT", pip_cert.as_path()),
+            ("REQUESTS_CA_BUNDLE", requests.as_path()),
+        ];
+        assert_eq!(
+            pem(Some(&cli), env(&all, vec![conf.clone()])).as_deref(),
+            Some("cli")
+        );
+        assert_eq!(
+            pem(None, env(&all, vec![conf.clone()])).as_deref(),
+            Some("pip")
+        );
+        assert_eq!(
+            pem(None, env(&all[1..], vec![conf.clone()])).as_deref(),
+            Some("conf")
+        );
+        assert_eq!(
+            pem(None, env(&all[1..], vec![])).as_deref(),
+            Some("requests")
+        );
+        assert_eq!(
+            pem(None, env(&[("SSL_CERT_DIR", certs.as_path())], vec![])).as_deref(),
+            Some("a\nb\n")
+        );
+        assert_eq!(pem(None, env(&[], vec![])), None);
+        let missing = dir.path().join("missing.pem");
+        let err = ca_bundle(None, &env(&[("PIP_CERT", missing.as_path())], vec![])).unwrap_err();
+        assert!(err.to_string().contains("PIP_CERT"), "{err}");
+        assert!(err.to_string().contains("missing.pem"), "{err}");
     }
 
     #[test]

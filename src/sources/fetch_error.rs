@@ -68,3 +68,32 @@ pub(super) fn seconds(d: Duration) -> String {
         format!("{secs:.1}s")
     }
 }
+
+/// The innermost cause of an error, which says what happened ("Connection refused (os error
+/// 111)"), without reqwest's outer "error sending request for url (...)" and hyper's wrappers.
+pub(super) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut innermost = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        innermost = cause.to_string();
+        source = cause.source();
+    }
+    innermost
+}
+
+/// `Retry-After`: delta-seconds or an HTTP-date (IMF-fixdate, the form RFC 9110 requires
+/// senders to use). A date in the past means "now".
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let date = time::PrimitiveDateTime::parse(value, &format)
+        .ok()?
+        .assume_utc();
+    let delta = date - time::OffsetDateTime::now_utc();
+    Some(Duration::try_from(delta).unwrap_or(Duration::ZERO))
+}

@@ -1,6 +1,6 @@
 //! Property-based fuzzing of the remote-answer parsers (proptest, stable Rust): OSV querybatch
 //! answers, OSV records (the offline database and `vulns/{id}` share the type), PyPI project
-//! documents. Inputs are JSON trees built from each API's own vocabulary (so they reach deep
+//! per-release documents, Simple API pages. Inputs are JSON trees built from each API's own vocabulary (so they reach deep
 //! into the parsers), plus mutations of valid answers and raw bytes. Properties: never panic;
 //! a typed result; and "not understood ⇒ error, never an empty answer".
 //!
@@ -16,6 +16,7 @@ use serde_json::{Map, Value, json};
 use super::osv::{BatchResponse, OsvRecord, affects, to_vulnerability};
 use super::osv_db::OsvDatabase;
 use super::pypi::parse_release;
+use super::simple::parse_page;
 
 /// Keys the three APIs use, plus a few they do not.
 const KEYS: &[&str] = &[
@@ -53,6 +54,14 @@ const KEYS: &[&str] = &[
     "upload_time_iso_8601",
     "license",
     "license_expression",
+    "classifiers",
+    "urls",
+    "files",
+    "filename",
+    "upload-time",
+    "project-status",
+    "status",
+    "reason",
     "extra",
 ];
 
@@ -177,10 +186,21 @@ fn valid_record() -> Value {
     })
 }
 
-fn valid_project() -> Value {
+fn valid_release() -> Value {
     json!({
-        "info": {"version": "2.0", "license": "MIT"},
-        "releases": {"1.0": [{"upload_time_iso_8601": "2020-01-01T00:00:00Z", "yanked": true, "yanked_reason": "bad"}]}
+        "info": {"version": "1.0", "license": "MIT", "classifiers": ["License :: OSI Approved :: MIT License"]},
+        "urls": [{"upload_time_iso_8601": "2020-01-01T00:00:00Z", "yanked": true, "yanked_reason": "bad"}]
+    })
+}
+
+fn valid_page() -> Value {
+    json!({
+        "versions": ["1.0", "2.0"],
+        "files": [
+            {"filename": "demo-1.0.tar.gz", "yanked": "bad", "upload-time": "2020-01-01T00:00:00Z"},
+            {"filename": "demo-2.0-py3-none-any.whl", "yanked": false}
+        ],
+        "project-status": {"status": "archived", "reason": "done"}
     })
 }
 
@@ -224,19 +244,39 @@ proptest! {
     }
 
     #[test]
-    fn pypi_document_parse_never_panics_and_keeps_yanks(bytes in body(valid_project()), installed in versions()) {
+    fn pypi_release_parse_never_panics_and_keeps_yanks(bytes in body(valid_release())) {
         let value = serde_json::from_slice::<Value>(&bytes).ok();
-        match parse_release(&bytes, &installed) {
+        match parse_release(&bytes) {
             Ok(info) => {
                 let value = value.expect("parsed bytes are JSON");
-                prop_assert!(value["info"]["version"].is_string(), "no latest version, still Ok");
-                prop_assert_eq!(info.latest_version.as_deref(), value["info"]["version"].as_str());
-                // Every file of the installed release yanked ⇒ reported yanked.
-                if let Some(files) = value["releases"][installed.as_str()].as_array()
+                prop_assert!(value["info"].is_object(), "no info object, still Ok");
+                // The per-release document never tells the latest version.
+                prop_assert_eq!(info.latest_version, None);
+                // Every file yanked ⇒ reported yanked.
+                if let Some(files) = value["urls"].as_array()
                     && !files.is_empty()
                     && files.iter().all(|f| f["yanked"] == json!(true))
                 {
                     prop_assert!(info.yanked);
+                }
+            }
+            Err(detail) => prop_assert!(!detail.is_empty()),
+        }
+    }
+
+    #[test]
+    fn simple_page_parse_never_panics_and_keeps_yanks(bytes in body(valid_page()), installed in versions()) {
+        let value = serde_json::from_slice::<Value>(&bytes).ok();
+        match parse_page(&bytes, "demo", &installed) {
+            Ok((facts, info)) => {
+                let value = value.expect("parsed bytes are JSON");
+                prop_assert!(value.is_object(), "not an object, still Ok");
+                prop_assert!(info.on_index);
+                // A latest version comes from a file that is not yanked.
+                if let Some(latest) = &facts.latest_version {
+                    prop_assert!(Version::from_str(latest).is_ok());
+                    let files = value["files"].as_array().cloned().unwrap_or_default();
+                    prop_assert!(files.iter().any(|f| matches!(f.get("yanked"), None | Some(Value::Bool(false)))));
                 }
             }
             Err(detail) => prop_assert!(!detail.is_empty()),

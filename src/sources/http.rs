@@ -39,7 +39,8 @@ use super::SourceError;
 use super::body::{self, BodyError, decode_json};
 use super::breaker::{CircuitBreaker, Ticket};
 pub use super::fetch_error::FetchError;
-use super::fetch_error::seconds;
+pub use super::fetch_error::parse_retry_after;
+use super::fetch_error::{error_chain, seconds};
 use super::live::{self, LiveRequest};
 use super::resolve::CachingResolver;
 use crate::telemetry::tracker::Tracker;
@@ -104,6 +105,8 @@ pub struct HttpConfig {
     pub body_budget_bytes: usize,
     /// Most redirects followed per attempt (default 3).
     pub max_redirects: usize,
+    /// PEM roots trusted instead of the system's (pip's `--cert`); `None`: the system's.
+    pub ca_bundle: Option<Vec<u8>>,
     /// Retries after the first attempt (so `retries + 1` attempts at most).
     pub retries: u32,
     /// Backoff before retry `n` (0-based) is uniform in `[0, min(backoff_max, base × 2ⁿ)]`.
@@ -128,6 +131,7 @@ impl Default for HttpConfig {
             max_response_bytes: 32 * 1024 * 1024,
             body_budget_bytes: 32 * 1024 * 1024,
             max_redirects: 3,
+            ca_bundle: None,
             retries: 3,
             backoff_base: Duration::from_millis(100),
             backoff_max: Duration::from_secs(5),
@@ -284,6 +288,7 @@ struct Counters {
     retries: AtomicU64,
     failures: AtomicU64,
     bytes: AtomicU64,
+    bytes_by_source: Mutex<BTreeMap<SourceKind, u64>>,
     in_flight: AtomicU64,
     max_in_flight: AtomicU64,
     breaker_trips: AtomicU64,
@@ -367,7 +372,19 @@ impl HttpClient {
         // the first client. Another caller may have installed one already; that one serves.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let resolver = CachingResolver::new();
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(pem) = &config.ca_bundle {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| SourceError::Client(format!("CA bundle: {}", error_chain(&e))))?;
+            if certs.is_empty() {
+                return Err(SourceError::Client(
+                    "CA bundle: no certificate in it".into(),
+                ));
+            }
+            // As pip's `--cert`: these roots replace the system's.
+            builder = builder.tls_certs_only(certs);
+        }
+        let client = builder
             .user_agent(config.user_agent.clone())
             .connect_timeout(config.connect_timeout)
             .gzip(true)
@@ -410,6 +427,11 @@ impl HttpClient {
             retries: c.retries.load(Ordering::SeqCst),
             failures: c.failures.load(Ordering::SeqCst),
             bytes: c.bytes.load(Ordering::SeqCst),
+            bytes_by_source: c
+                .bytes_by_source
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
             in_flight: c.in_flight.load(Ordering::SeqCst),
             max_in_flight: c.max_in_flight.load(Ordering::SeqCst),
             breaker_trips: c.breaker_trips.load(Ordering::SeqCst),
@@ -717,7 +739,7 @@ impl HttpClient {
         let mut request = inner
             .client
             .request(method.clone(), url)
-            .header(ACCEPT, HeaderValue::from_static("application/json"));
+            .header(ACCEPT, HeaderValue::from_static(super::media_type(source)));
         if let Some(body) = body {
             request = request
                 .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
@@ -764,10 +786,11 @@ impl HttpClient {
         };
         inner.tracker.record(tracker_op(source), started.elapsed());
         if let Ok(answer) = &result {
-            inner
-                .counters
-                .bytes
-                .fetch_add(answer.body.len() as u64, Ordering::SeqCst);
+            let n = answer.body.len() as u64;
+            inner.counters.bytes.fetch_add(n, Ordering::SeqCst);
+            let mut by_source =
+                (inner.counters.bytes_by_source.lock()).unwrap_or_else(|p| p.into_inner());
+            *by_source.entry(source).or_default() += n;
         }
         result
     }
@@ -832,6 +855,7 @@ fn exhausted(host: &str, attempts: u32, last: AttemptError) -> FetchError {
 fn tracker_op(source: SourceKind) -> &'static str {
     match source {
         SourceKind::Pypi => "http.pypi",
+        SourceKind::PypiSimple => "http.pypi-simple",
         SourceKind::Osv => "http.osv",
     }
 }
@@ -866,33 +890,4 @@ fn classify(error: reqwest::Error) -> AttemptError {
     } else {
         AttemptError::Transport(detail)
     }
-}
-
-/// The innermost cause of an error, which says what happened ("Connection refused (os error
-/// 111)"), without reqwest's outer "error sending request for url (...)" and hyper's wrappers.
-pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut innermost = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        innermost = cause.to_string();
-        source = cause.source();
-    }
-    innermost
-}
-
-/// `Retry-After`: delta-seconds or an HTTP-date (IMF-fixdate, the form RFC 9110 requires
-/// senders to use). A date in the past means "now".
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let format = time::macros::format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    let date = time::PrimitiveDateTime::parse(value, &format)
-        .ok()?
-        .assume_utc();
-    let delta = date - time::OffsetDateTime::now_utc();
-    Some(Duration::try_from(delta).unwrap_or(Duration::ZERO))
 }

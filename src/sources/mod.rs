@@ -1,4 +1,4 @@
-//! Remote and offline data sources: one HTTP layer (retries, breaker, bound), PyPI, OSV, offline OSV db.
+//! Remote and offline data sources: one HTTP layer (retries, breaker, bound), PyPI (JSON and Simple API), OSV, offline OSV db.
 //!
 //! Nothing here caches: the engine puts its cache in front and calls these for cache misses only
 //! (`OsvClient::query_batch` takes any list of packages for that reason). Every failure is a typed
@@ -16,6 +16,7 @@ pub mod osv_db;
 pub mod osv_download;
 pub mod pypi;
 pub mod resolve;
+pub mod simple;
 pub mod strict;
 
 #[cfg(test)]
@@ -27,6 +28,15 @@ pub use http::{FetchError, FetchResult, HttpClient, HttpConfig};
 pub use osv::{OsvClient, OsvRecord, affects, to_vulnerability};
 pub use osv_db::OsvDatabase;
 pub use pypi::PypiClient;
+pub use simple::{ProjectFacts, SimpleClient};
+
+/// The media type asked of each source: the Simple API's JSON form (PEP 691) where it has one.
+fn media_type(source: crate::telemetry::SourceKind) -> &'static str {
+    match source {
+        crate::telemetry::SourceKind::PypiSimple => "application/vnd.pypi.simple.v1+json",
+        _ => "application/json",
+    }
+}
 
 /// Failures to set a source up (as opposed to [`FetchError`], one request's failure).
 #[derive(Debug, thiserror::Error)]

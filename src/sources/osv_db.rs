@@ -13,6 +13,11 @@ use time::OffsetDateTime;
 
 use super::SourceError;
 use super::osv::{OsvRecord, affects};
+use crate::safe_fs;
+
+/// The largest single record file read from a database directory (real advisories are a few
+/// KiB; the largest PyPI ones well under 1 MiB).
+const MAX_RECORD_BYTES: u64 = 16 * 1024 * 1024;
 
 /// An in-memory OSV database.
 #[derive(Clone, Debug, Default)]
@@ -202,7 +207,10 @@ fn load_directory(
             .and_then(|n| n.to_str())
             .is_some_and(is_json)
         {
-            let text = fs::read(&path).map_err(|e| io_error(&path, e))?;
+            // Never blocking on a FIFO or opening a socket named `*.json`; a record larger than
+            // any real advisory is refused, like any other record that cannot be read.
+            let text = safe_fs::read_regular(&path, MAX_RECORD_BYTES)
+                .map_err(|e| io_error(&path, e.into()))?;
             *json_files += 1;
             records.push(parse_record(|| path.display().to_string(), &text)?);
         }
@@ -219,9 +227,9 @@ fn load_zip(
         path: path.to_path_buf(),
         detail,
     };
-    let file = fs::File::open(path).map_err(|source| SourceError::Io {
+    let file = safe_fs::open_regular(path).map_err(|e| SourceError::Io {
         path: path.to_path_buf(),
-        source,
+        source: e.into(),
     })?;
     let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
         .map_err(|e| zip_error(e.to_string()))?;
@@ -238,9 +246,16 @@ fn load_zip(
             continue;
         }
         buffer.clear();
-        entry
+        // Counted after decompression: one entry of a crafted zip cannot fill memory.
+        (&mut entry)
+            .take(MAX_RECORD_BYTES + 1)
             .read_to_end(&mut buffer)
             .map_err(|e| zip_error(format!("{name}: {e}")))?;
+        if buffer.len() as u64 > MAX_RECORD_BYTES {
+            return Err(zip_error(format!(
+                "{name}: larger than {MAX_RECORD_BYTES} bytes uncompressed; not an OSV record"
+            )));
+        }
         *json_files += 1;
         records.push(parse_record(
             || format!("{}!{name}", path.display()),

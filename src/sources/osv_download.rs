@@ -124,7 +124,7 @@ pub async fn update(options: &UpdateOptions) -> Result<Update, DownloadError> {
     std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
     let request_error = |e: reqwest::Error| DownloadError::Request {
         url: url.clone(),
-        detail: super::http::error_chain(&e),
+        detail: super::fetch_error::error_chain(&e),
     };
 
     // The ETag is sent only for an intact copy of the same URL.

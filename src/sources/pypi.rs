@@ -13,32 +13,50 @@
 //! 180 packages, concurrency 32, median of 3): one request per package 0.327 s; the per-version
 //! document then the project document 0.644 s.
 
-use std::collections::BTreeMap;
+//! PyPI JSON API client: what the index says about one installed or pinned release (on the index
+//! at all, yanked and why, upload time, license, license expression, classifiers).
+//!
+//! Why the per-release document (`/pypi/<name>/<version>/json`) and not the project one: the
+//! project document lists every file of every release (MBs for big projects; 25.9 MB for a
+//! 182-package environment) to tell a handful of facts, and its `info` describes the *latest*
+//! release, so an older pin's license was unknown. The per-release document is a few KiB and
+//! all about the release asked for. Facts of the whole project (latest version, PEP 792
+//! status) come from the Simple API ([`super::simple`]) and only when something needs them.
+//! When the index has no per-release document (404), the Simple API page is the fallback: it
+//! tells whether the project exists at all, and the release's yanked flag and upload times.
+
 use std::str::FromStr;
 
 use pep440_rs::Version;
 use serde::Deserialize;
 
-use super::http::{FetchError, FetchResult, HttpClient};
+use super::http::{FetchError, HttpClient};
+use super::simple::SimpleClient;
 use super::strict::Object;
 use crate::model::{RegistryInfo, normalize_name};
 use crate::telemetry::SourceKind;
 
-/// The parts of `/pypi/<name>/json` and `/pypi/<name>/<version>/json` we read.
+/// The parts of `/pypi/<name>/<version>/json` we read.
 #[derive(Debug, Deserialize)]
-struct ProjectDocument {
+struct ReleaseDocument {
     info: Object<Info>,
+    /// The files of this release.
     #[serde(default)]
-    releases: BTreeMap<String, Vec<Object<ReleaseFile>>>,
+    urls: Vec<Object<ReleaseFile>>,
 }
 
 #[derive(Debug, Deserialize)]
 struct Info {
-    version: String,
     #[serde(default)]
     license: Option<String>,
     #[serde(default)]
     license_expression: Option<String>,
+    #[serde(default)]
+    classifiers: Option<Vec<String>>,
+    #[serde(default)]
+    yanked: bool,
+    #[serde(default)]
+    yanked_reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -61,39 +79,41 @@ pub struct IndexLicense {
     pub license_expression: Option<String>,
 }
 
-/// Client of a PyPI-compatible JSON API.
+/// Client of a PyPI-compatible JSON API (with the Simple API of the same index as fallback).
 #[derive(Clone, Debug)]
 pub struct PypiClient {
     http: HttpClient,
     base_url: String,
+    simple: SimpleClient,
 }
 
 impl PypiClient {
-    /// `base_url` is the index root (the part before `/pypi/...`), without a trailing slash
-    /// (one is tolerated).
+    /// `base_url` is the index root (the part before `/pypi/...` and `/simple/...`), without a
+    /// trailing slash (one is tolerated).
     pub fn new(http: HttpClient, base_url: &str) -> Self {
+        let base_url = base_url.trim_end_matches('/').to_string();
         PypiClient {
+            simple: SimpleClient::new(http.clone(), &format!("{base_url}/simple")),
             http,
-            base_url: base_url.trim_end_matches('/').to_string(),
+            base_url,
         }
     }
 
-    /// What the index says about `name` at `version`, from the project document. `404` →
-    /// `on_index: false`. When the installed release is not on the index (deleted, local
-    /// build), `yanked` is false and `upload_time` is `None`: no data, not "fine".
+    /// The Simple API client of the same index (whole-project facts).
+    pub fn simple(&self) -> &SimpleClient {
+        &self.simple
+    }
+
+    /// What the index says about exactly `name` `version`: the per-release document, else the
+    /// Simple API page (404 there too → `on_index: false`). A release the project does not have
+    /// (deleted, local build) is `on_index: true` with no upload time: no data, not "fine".
+    /// `latest_version` is set only when the Simple API page was read anyway (see
+    /// [`SimpleClient::project`]).
     pub async fn release(&self, name: &str, version: &str) -> Result<RegistryInfo, FetchError> {
-        let normalized = normalize_name(name);
-        let url = format!("{}/pypi/{}/json", self.base_url, path_segment(&normalized));
-        let subject = format!("{normalized} {version}");
-        let document = match self
-            .http
-            .get_json::<Object<ProjectDocument>>(SourceKind::Pypi, &url, &subject)
-            .await?
-        {
-            FetchResult::Found { value, .. } => value.0,
-            FetchResult::NotFound { .. } => return Ok(RegistryInfo::default()),
-        };
-        Ok(registry_info(document, version))
+        match self.release_document(name, version).await? {
+            Some(document) => Ok(registry_info(document)),
+            None => self.simple.release(name, version).await,
+        }
     }
 
     /// License fields of exactly `name` `version` from the per-version document; `None` when the
@@ -103,6 +123,17 @@ impl PypiClient {
         name: &str,
         version: &str,
     ) -> Result<Option<IndexLicense>, FetchError> {
+        Ok(self
+            .release_document(name, version)
+            .await?
+            .map(|document| license_of(&document.info)))
+    }
+
+    async fn release_document(
+        &self,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<ReleaseDocument>, FetchError> {
         let normalized = normalize_name(name);
         let url = format!(
             "{}/pypi/{}/{}/json",
@@ -110,70 +141,48 @@ impl PypiClient {
             path_segment(&normalized),
             path_segment(version)
         );
-        let subject = format!("{normalized} {version} license");
+        let subject = format!("{normalized} {version}");
         Ok(self
             .http
-            .get_json::<Object<ProjectDocument>>(SourceKind::Pypi, &url, &subject)
+            .get_json::<Object<ReleaseDocument>>(SourceKind::Pypi, &url, &subject)
             .await?
             .into_option()
-            .map(|document| license_of(&document.info)))
+            .map(|document| document.0))
     }
 }
 
-fn registry_info(document: ProjectDocument, installed: &str) -> RegistryInfo {
-    let latest = document.info.version.clone();
-    let files = release_files(&document.releases, installed);
-    // PyPI yanks whole releases (PEP 592): every file carries the flag.
-    let yanked = files.is_some_and(|f| !f.is_empty() && f.iter().all(|file| file.yanked));
+fn registry_info(document: ReleaseDocument) -> RegistryInfo {
+    let files = &document.urls;
+    // PyPI yanks whole releases (PEP 592): `info.yanked`, and every file carries the flag.
+    let yanked = document.info.yanked || (!files.is_empty() && files.iter().all(|f| f.yanked));
     let yanked_reason = if yanked {
-        files
-            .into_iter()
-            .flatten()
-            .find_map(|f| non_empty(f.yanked_reason.as_deref()))
+        non_empty(document.info.yanked_reason.as_deref()).or_else(|| {
+            files
+                .iter()
+                .find_map(|f| non_empty(f.yanked_reason.as_deref()))
+        })
     } else {
         None
     };
-    let upload_time = files.and_then(|f| earliest_upload(f));
-    let license = if same_version(&latest, installed) {
-        license_of(&document.info)
-    } else {
-        IndexLicense::default()
-    };
-    let newer_versions = newer_versions(&document.releases, installed);
+    let license = license_of(&document.info);
     RegistryInfo {
         on_index: true,
-        newer_versions,
         yanked,
         yanked_reason,
-        latest_version: Some(latest),
-        upload_time,
+        latest_version: None,
+        upload_time: earliest_upload(files),
         license: license.license,
         license_expression: license.license_expression,
+        classifiers: document.info.classifiers.clone().unwrap_or_default(),
+        ..RegistryInfo::default()
     }
 }
 
-/// Releases above `installed` with at least one file not yanked, in PEP 440 order. Pre-releases
-/// count only when the installed version is one (pip's rule: no pre-release unless asked).
-fn newer_versions(
-    releases: &BTreeMap<String, Vec<Object<ReleaseFile>>>,
-    installed: &str,
-) -> Option<Vec<String>> {
-    let installed = Version::from_str(installed).ok()?;
-    let mut newer: Vec<(Version, &String)> = releases
-        .iter()
-        .filter(|(_, files)| files.iter().any(|f| !f.yanked))
-        .filter_map(|(key, _)| Version::from_str(key).ok().map(|v| (v, key)))
-        .filter(|(v, _)| *v > installed && (installed.any_prerelease() || !v.any_prerelease()))
-        .collect();
-    newer.sort();
-    Some(newer.into_iter().map(|(_, key)| key.clone()).collect())
-}
-
-/// What [`PypiClient::release`] makes of a project document's bytes (the fuzz tests' entry).
+/// What [`PypiClient::release`] makes of a per-release document's bytes (the fuzz tests' entry).
 #[cfg(test)]
-pub(crate) fn parse_release(body: &[u8], installed: &str) -> Result<RegistryInfo, String> {
-    super::body::parse_json::<Object<ProjectDocument>>(body)
-        .map(|document| registry_info(document.0, installed))
+pub(crate) fn parse_release(body: &[u8]) -> Result<RegistryInfo, String> {
+    super::body::parse_json::<Object<ReleaseDocument>>(body)
+        .map(|document| registry_info(document.0))
 }
 
 fn license_of(info: &Info) -> IndexLicense {
@@ -184,42 +193,34 @@ fn license_of(info: &Info) -> IndexLicense {
     }
 }
 
-/// The files of `installed`: exact key first, then PEP 440 equality (`2.31` == `2.31.0`).
-fn release_files<'a>(
-    releases: &'a BTreeMap<String, Vec<Object<ReleaseFile>>>,
-    installed: &str,
-) -> Option<&'a Vec<Object<ReleaseFile>>> {
-    releases.get(installed).or_else(|| {
-        releases
-            .iter()
-            .find(|(key, _)| same_version(key, installed))
-            .map(|(_, files)| files)
-    })
-}
-
-fn same_version(a: &str, b: &str) -> bool {
+/// PEP 440 equality (`2.31` == `2.31.0`), or the same text when either is not PEP 440.
+pub(crate) fn same_version(a: &str, b: &str) -> bool {
     a == b || matches!((Version::from_str(a), Version::from_str(b)), (Ok(a), Ok(b)) if a == b)
 }
 
 /// Earliest upload among the files, as RFC 3339.
 fn earliest_upload(files: &[Object<ReleaseFile>]) -> Option<String> {
-    files
-        .iter()
-        .filter_map(|f| {
-            let text = match (&f.upload_time_iso_8601, &f.upload_time) {
-                (Some(iso), _) => iso.clone(),
+    earliest(
+        files
+            .iter()
+            .filter_map(|f| match (&f.upload_time_iso_8601, &f.upload_time) {
+                (Some(iso), _) => Some(iso.clone()),
                 // `upload_time` is UTC without an offset.
-                (None, Some(naive)) => format!("{naive}Z"),
-                (None, None) => return None,
-            };
-            let parsed = crate::units::parse_timestamp(&text)?;
-            Some((parsed, text))
-        })
+                (None, Some(naive)) => Some(format!("{naive}Z")),
+                (None, None) => None,
+            }),
+    )
+}
+
+/// The earliest of RFC 3339 timestamps (unparseable ones ignored), as written.
+pub(crate) fn earliest(times: impl Iterator<Item = String>) -> Option<String> {
+    times
+        .filter_map(|text| Some((crate::units::parse_timestamp(&text)?, text)))
         .min_by_key(|(parsed, _)| *parsed)
         .map(|(_, text)| text)
 }
 
-fn non_empty(text: Option<&str>) -> Option<String> {
+pub(crate) fn non_empty(text: Option<&str>) -> Option<String> {
     text.map(str::trim)
         .filter(|t| !t.is_empty())
         .map(str::to_string)
@@ -239,66 +240,48 @@ pub(crate) fn path_segment(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn document(json: serde_json::Value) -> ProjectDocument {
+    fn document(json: serde_json::Value) -> ReleaseDocument {
         serde_json::from_value(json).unwrap()
     }
 
     #[test]
-    fn installed_release_facts_come_from_its_files() {
+    fn release_facts_come_from_its_own_document() {
         let doc = document(serde_json::json!({
-            "info": {"version": "2.0", "license": "MIT", "license_expression": null},
-            "releases": {
-                "1.0": [
-                    {"upload_time_iso_8601": "2020-01-02T00:00:00.5Z", "yanked": true, "yanked_reason": "broken"},
-                    {"upload_time_iso_8601": "2020-01-01T10:00:00Z", "yanked": true, "yanked_reason": null}
-                ],
-                "2.0": [{"upload_time": "2021-05-05T05:05:05", "yanked": false}]
-            },
-            "urls": []
+            "info": {"version": "1.0", "license": "BSD", "license_expression": null,
+                     "classifiers": ["License :: OSI Approved :: BSD License"],
+                     "yanked": true, "yanked_reason": "broken"},
+            "urls": [
+                {"upload_time_iso_8601": "2020-01-02T00:00:00.5Z", "yanked": true, "yanked_reason": "files"},
+                {"upload_time_iso_8601": "2020-01-01T10:00:00Z", "yanked": true, "yanked_reason": null}
+            ]
         }));
-        let info = registry_info(doc, "1.0.0");
+        let info = registry_info(doc);
         assert!(info.on_index);
         assert!(info.yanked);
         assert_eq!(info.yanked_reason.as_deref(), Some("broken"));
         assert_eq!(info.upload_time.as_deref(), Some("2020-01-01T10:00:00Z"));
-        assert_eq!(info.latest_version.as_deref(), Some("2.0"));
-        // Not the latest release: the document's license is not about it.
-        assert_eq!(info.license, None);
+        // The per-release document cannot tell the latest version.
+        assert_eq!(info.latest_version, None);
+        assert_eq!(info.license.as_deref(), Some("BSD"));
+        assert_eq!(info.classifiers, ["License :: OSI Approved :: BSD License"]);
     }
 
     #[test]
-    fn latest_release_reports_license_and_partial_yank_is_not_yanked() {
+    fn placeholder_license_and_partial_yank() {
         let doc = document(serde_json::json!({
             "info": {"version": "2.0", "license": "UNKNOWN", "license_expression": "MIT OR Apache-2.0"},
-            "releases": {"2.0": [
+            "urls": [
                 {"upload_time": "2021-05-05T05:05:05", "yanked": true},
                 {"upload_time": "2021-05-05T06:05:05", "yanked": false}
-            ]}
+            ]
         }));
-        let info = registry_info(doc, "2.0");
+        let info = registry_info(doc);
         assert!(!info.yanked);
         assert_eq!(info.upload_time.as_deref(), Some("2021-05-05T05:05:05Z"));
         assert_eq!(info.license, None);
         assert_eq!(
             info.license_expression.as_deref(),
             Some("MIT OR Apache-2.0")
-        );
-    }
-
-    #[test]
-    fn newer_versions_are_unyanked_releases_above_installed_in_pep440_order() {
-        let file = |yanked: bool| serde_json::json!([{"upload_time": "2021-01-01T00:00:00", "yanked": yanked}]);
-        let doc = document(serde_json::json!({
-            "info": {"version": "2.10.0"},
-            "releases": {
-                "2.9.0": file(false), "2.10.0": file(false), "2.9.1": file(true),
-                "2.9.2": file(false), "3.0.0rc1": file(false), "1.0": file(false),
-                "2.9.3": [], "not a version": file(false)
-            }
-        }));
-        assert_eq!(
-            registry_info(doc, "2.9.0").newer_versions.unwrap(),
-            ["2.9.2", "2.10.0"]
         );
     }
 

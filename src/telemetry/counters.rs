@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::events::SourceKind;
+
 /// Cache counters of one level.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LevelCounters {
@@ -56,6 +58,9 @@ pub struct NetworkCounters {
     pub retries: u64,
     pub failures: u64,
     pub bytes: u64,
+    /// `bytes` per source.
+    #[serde(default)]
+    pub bytes_by_source: BTreeMap<SourceKind, u64>,
     pub in_flight: u64,
     pub max_in_flight: u64,
     pub breaker_trips: u64,

@@ -13,7 +13,10 @@ use tokio::sync::mpsc;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SourceKind {
+    /// The index's JSON API (`/pypi/...`).
     Pypi,
+    /// The index's Simple API (`/simple/...`, PEP 503/691).
+    PypiSimple,
     Osv,
 }
 
@@ -21,6 +24,7 @@ impl SourceKind {
     pub fn as_str(&self) -> &'static str {
         match self {
             SourceKind::Pypi => "pypi",
+            SourceKind::PypiSimple => "pypi-simple",
             SourceKind::Osv => "osv",
         }
     }

@@ -339,6 +339,7 @@ pub fn snapshot(run: u64, done: usize, total: usize) -> MetricsSnapshot {
             in_flight: 4,
             max_in_flight: 16,
             breaker_trips: 0,
+            ..NetworkCounters::default()
         },
         breakers: BTreeMap::from([
             ("pypi.org".to_string(), BreakerState::Closed),

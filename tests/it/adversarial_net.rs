@@ -1557,7 +1557,7 @@ async fn deeply_nested_ignored_field_is_skipped_without_recursion() {
     // Fields we do not read are skipped by serde_json iteratively: 100,000 levels neither
     // overflow the stack nor change the answer.
     let deep = format!(
-        "{{\"info\": {{\"version\": \"1.0\", \"x\": {}{}}}}}",
+        "{{\"info\": {{\"license\": \"MIT\", \"x\": {}{}}}}}",
         "[".repeat(100_000),
         "]".repeat(100_000)
     );
@@ -1565,7 +1565,7 @@ async fn deeply_nested_ignored_field_is_skipped_without_recursion() {
     server.set_faults(canned(Canned::json(&deep)));
     let pypi = PypiClient::new(client(fast_config()), &server.url());
     let info = bounded(pypi.release("demo-pkg", "1.0")).await.unwrap();
-    assert_eq!(info.latest_version.as_deref(), Some("1.0"));
+    assert_eq!(info.license.as_deref(), Some("MIT"));
 }
 
 #[tokio::test]
@@ -1680,4 +1680,69 @@ async fn ip_literals_need_no_lookup() {
     let pypi = PypiClient::new(http.clone(), &server.url());
     bounded(pypi.release("demo-pkg", "1.0")).await.unwrap();
     assert_eq!(http.dns_lookups(), 0);
+}
+
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo has no other preconditions.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");
+}
+
+#[tokio::test]
+async fn database_record_that_is_a_fifo_is_refused_without_hanging() {
+    let p = Project::demo();
+    p.write(
+        "db/GHSA-demo-0001.json",
+        &advisory("GHSA-demo-0001", "demo-pkg", "1.0", "1.1").to_string(),
+    );
+    mkfifo(&p.path("db/GHSA-zzzz.json"));
+    let run = tokio::time::timeout(Duration::from_secs(60), offline_run(&p, &p.path("db")))
+        .await
+        .expect("a FIFO in the database must not hang the run");
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("GHSA-zzzz.json") && run.stderr().contains("FIFO"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[tokio::test]
+async fn database_zip_that_is_a_fifo_is_refused_without_hanging() {
+    let p = Project::demo();
+    mkfifo(&p.path("all.zip"));
+    let run = tokio::time::timeout(Duration::from_secs(60), offline_run(&p, &p.path("all.zip")))
+        .await
+        .expect("a FIFO named like a zip must not hang the run");
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("FIFO"), "{}", run.stderr());
+}
+
+#[tokio::test]
+async fn database_zip_entry_inflating_past_the_record_cap_is_refused() {
+    let p = Project::demo();
+    let zip = p.path("all.zip");
+    let file = std::fs::File::create(&zip).unwrap();
+    let mut writer = zip::ZipWriter::new(file);
+    writer
+        .start_file(
+            "PYSEC-bomb.json",
+            zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated),
+        )
+        .unwrap();
+    // 17 MiB of spaces: a few KiB compressed, over the 16 MiB record cap once inflated.
+    let chunk = vec![b' '; 1024 * 1024];
+    for _ in 0..17 {
+        std::io::Write::write_all(&mut writer, &chunk).unwrap();
+    }
+    writer.finish().unwrap();
+    assert!(std::fs::metadata(&zip).unwrap().len() < 1024 * 1024);
+    let run = offline_run(&p, &zip).await;
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("PYSEC-bomb.json") && run.stderr().contains("uncompressed"),
+        "{}",
+        run.stderr()
+    );
 }

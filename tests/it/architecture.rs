@@ -23,7 +23,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "inventory",
         &["model", "pep508", "safe_fs", "telemetry", "units"],
     ),
-    ("sources", &["model", "telemetry", "units"]),
+    ("sources", &["model", "safe_fs", "telemetry", "units"]),
     ("cache", &["fingerprint", "telemetry"]),
     ("checks", &["config", "model", "safe_fs", "units"]),
     (

@@ -645,7 +645,7 @@ async fn stats_prune_and_clear() {
     let stats = depdash::cache::stats(dir.path()).unwrap();
     assert_eq!(stats.location, dir.path());
     assert_eq!((stats.entries, stats.expired, stats.unreadable), (4, 1, 1));
-    assert_eq!(stats.by_kind.get("pypi"), Some(&2));
+    assert_eq!(stats.by_kind.get("pypi-release"), Some(&2));
     assert_eq!(stats.by_kind.get("osv"), Some(&1));
     assert_eq!(
         stats.total_bytes,

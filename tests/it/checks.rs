@@ -6,8 +6,8 @@ use std::path::Path;
 
 use depdash::checks::{health, licenses, packages, vulnerabilities};
 use depdash::model::{
-    Check, Code, Distribution, Finding, LicenseMetadata, LicenseSource, Origin, RegistryInfo,
-    ResolvedLicense, RuleRef, Severity, SeverityScore, Vulnerability, normalize_name,
+    Check, Code, Distribution, Finding, LicenseMetadata, LicenseSource, Origin, ProjectStatus,
+    RegistryInfo, ResolvedLicense, RuleRef, Severity, SeverityScore, Vulnerability, normalize_name,
 };
 
 /// A rule reference from its policy path (`licenses.deny[0]`).
@@ -988,7 +988,7 @@ fn release(latest: &str, uploaded: &str, yanked: bool) -> RegistryInfo {
         upload_time: Some(uploaded.into()),
         license: None,
         license_expression: None,
-        newer_versions: None,
+        ..RegistryInfo::default()
     }
 }
 
@@ -1011,6 +1011,59 @@ fn yanked_follows_its_disposition() {
             assert!(f.message.contains("broken wheel"));
         }
     }
+}
+
+#[test]
+fn project_status_follows_its_disposition_and_quarantine_is_an_error_by_default() {
+    let with_status = |word: &str, on_index: bool| RegistryInfo {
+        on_index,
+        project_status: Some(ProjectStatus {
+            status: word.to_string().into(),
+            reason: Some("see the notice".into()),
+        }),
+        ..release("1.0", "2026-05-01T00:00:00Z", false)
+    };
+    let judge = |text: &str, info: &RegistryInfo| {
+        health::evaluate(&dist("x", "1.0"), Some(info), &policy(text).health, NOW)
+    };
+    // Defaults: quarantine is an error, even when the index no longer serves the release.
+    for on_index in [true, false] {
+        let out = judge("", &with_status("quarantined", on_index));
+        let f = out
+            .findings
+            .iter()
+            .find(|f| f.code == Code::ProjectQuarantined)
+            .unwrap();
+        assert_eq!(f.severity, Severity::Error);
+        assert_eq!(f.rule, Some(rule("health.quarantined")));
+        assert!(f.message.contains("see the notice"), "{}", f.message);
+    }
+    // Archived and deprecated are off by default, on when the policy says so.
+    assert!(
+        judge("", &with_status("archived", true))
+            .findings
+            .is_empty()
+    );
+    let out = judge(
+        "[health]\narchived = \"warn\"\n",
+        &with_status("archived", true),
+    );
+    assert_eq!(codes(&out.findings), ["project-archived"]);
+    assert_eq!(out.findings[0].severity, Severity::Warning);
+    let out = judge(
+        "[health]\ndeprecated = \"deny\"\n",
+        &with_status("deprecated", true),
+    );
+    assert_eq!(codes(&out.findings), ["project-deprecated"]);
+    assert!(judge("", &with_status("active", true)).findings.is_empty());
+    // A status PEP 792 does not define is an unknown with the word, never "active".
+    let out = judge("", &with_status("frozen", true));
+    assert!(out.findings.is_empty());
+    assert!(
+        out.unknowns[0].reason.contains("`frozen`"),
+        "{:?}",
+        out.unknowns
+    );
 }
 
 #[test]

@@ -45,13 +45,20 @@ impl Project {
 
 /// Run the binary; never inherits the developer's depdash environment variables.
 async fn depdash(args: &[&str]) -> Output {
+    depdash_with_env(args, &[]).await
+}
+
+/// [`depdash`] with these environment variables set (and no inherited proxy settings).
+async fn depdash_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_depdash"));
     command.args(args).env("NO_COLOR", "1");
     for (key, _) in std::env::vars() {
-        if key.starts_with("DEPDASH_") || key.starts_with("PIP_") {
+        let proxy = key.to_ascii_lowercase().ends_with("_proxy");
+        if key.starts_with("DEPDASH_") || key.starts_with("PIP_") || proxy {
             command.env_remove(key);
         }
     }
+    command.envs(env.iter().copied());
     // The fleet secret a shared Redis needs; without `--redis-url` it changes nothing.
     command.env("DEPDASH_REDIS_KEY", "test-fleet-secret");
     command.output().await.expect("run depdash")
@@ -201,7 +208,12 @@ async fn vulnerable_environment_reports_json_and_exits_1() {
     let stats = server.stats();
     assert_eq!(stats.querybatch, 1);
     assert_eq!(stats.vulns as usize, advised.len());
-    assert_eq!(stats.pypi_project as usize, p.packages().len());
+    assert_eq!(stats.pypi_version as usize, p.packages().len());
+    assert_eq!(
+        (stats.pypi_project, stats.pypi_simple as usize),
+        (0, advised.len()),
+        "default policy: release facts, plus the fix candidates of each vulnerable package"
+    );
     assert_eq!(
         report["metrics"]["network"]["requests"].as_u64().unwrap(),
         stats.total
@@ -324,7 +336,16 @@ async fn half_the_requests_failing_gives_correct_or_unknown_never_wrong() {
             correct += 1;
         }
         if !unknown_for(&report, &name, "health") {
-            assert_eq!(got["registry"], want["registry"], "{name}");
+            // Fix candidates whose fetch failed are absent (not known), never different.
+            let mut got_registry = got["registry"].clone();
+            let mut want_registry = want["registry"].clone();
+            if got_registry.get("newer_versions").is_none() {
+                want_registry
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("newer_versions");
+            }
+            assert_eq!(got_registry.take(), want_registry, "{name}");
         }
     }
     println!("50% of requests failing: {correct} packages with a vulnerability answer");
@@ -837,11 +858,12 @@ async fn cache_and_history_subcommands() {
     .await;
     assert_eq!(code(&stats), 0, "{}", stderr(&stats));
     let text = String::from_utf8_lossy(&stats.stdout).into_owned();
-    // One release document and one OSV answer per package, plus each advisory.
+    // One release document and one OSV answer per package, plus each advisory and the project
+    // facts (fix candidates) of each vulnerable package.
     let packages = p.packages().len();
     let advisories = packages.div_ceil(9);
     assert!(
-        text.contains(&format!("entries    {} ", 2 * packages + advisories)),
+        text.contains(&format!("entries    {} ", 2 * packages + 2 * advisories)),
         "{text}"
     );
     assert!(text.contains("hit rate   last 2 runs: 0% 100%"), "{text}");
@@ -867,4 +889,241 @@ async fn cache_and_history_subcommands() {
     let clear = depdash(&["cache", "clear", "--cache-dir", &cache_dir]).await;
     assert_eq!(code(&clear), 0);
     assert!(String::from_utf8_lossy(&clear.stdout).contains("0 entries (0.0 MiB) remain"));
+}
+
+/// Whole-project facts cost one Simple API request per package, and only when the policy reads
+/// them; a quarantined project is an error finding by default (exit 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn project_facts_are_fetched_only_when_the_policy_reads_them() {
+    let p = Project::new();
+    let packages = p.packages();
+    let mut data = dataset_for(&packages, 0);
+    let (quarantined, _) = &packages[0];
+    data.project_status(quarantined, "quarantined", Some("malware"));
+    let server = RegistryServer::start(data).await;
+    let url = server.url();
+
+    let (output, report) = run(&p, &url, "plain.json", &["--no-cache"]).await;
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let stats = server.stats();
+    let n = packages.len() as u64;
+    // The quarantined release's document is gone: its Simple page is the one extra request.
+    assert_eq!(
+        (stats.pypi_version, stats.pypi_simple, stats.pypi_project),
+        (n, 1, 0)
+    );
+    let findings = report["findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["code"] == "project-quarantined" && f["severity"] == "error")
+    );
+    assert!(!findings.iter().any(|f| f["code"] == "outdated"));
+    let network = &report["metrics"]["network"];
+    assert_eq!(
+        network["bytes_by_source"]["pypi"].as_u64().unwrap(),
+        stats.bytes_sent["pypi-version"]
+    );
+
+    server.reset_stats();
+    let policy = p.write("depdash.toml", "[health]\noutdated = \"warn\"\n");
+    let (_, report) = run(
+        &p,
+        &url,
+        "outdated.json",
+        &["--no-cache", "--config", policy.to_str().unwrap()],
+    )
+    .await;
+    let stats = server.stats();
+    assert_eq!(
+        (stats.pypi_version, stats.pypi_simple, stats.pypi_project),
+        (n, n, 0)
+    );
+    let outdated = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "outdated")
+        .count();
+    // 999.0 is on the index for every package: each older PEP 440 version is outdated.
+    let older = packages
+        .iter()
+        .filter(|(_, v)| {
+            v.parse::<pep440_rs::Version>()
+                .is_ok_and(|v| v < "999.0".parse().unwrap())
+        })
+        .count();
+    assert!(older > 20, "{older}");
+    assert_eq!(outdated, older);
+}
+
+/// A pinned requirements file has no local metadata: every license comes from the index's
+/// document of exactly that release (old pins included). Corpus: per-release documents made
+/// from the real METADATA of the fixtures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pinned_requirements_get_exact_release_licenses_from_the_index() {
+    let p = Project::new();
+    let documents = crate::support::release_corpus::release_documents();
+    let mut data = registry::Dataset::new();
+    let mut pins = String::new();
+    for doc in &documents {
+        data.add_version_json(doc.clone());
+        pins.push_str(&format!(
+            "{}=={}\n",
+            doc["info"]["name"].as_str().unwrap(),
+            doc["info"]["version"].as_str().unwrap()
+        ));
+    }
+    pins.push_str("private-only==1.0\n");
+    let requirements = p.write("requirements.txt", &pins);
+    let server = RegistryServer::start(data).await;
+    let (output, report) = run_on_file(&p, &server.url(), "-r", &requirements).await;
+    // Exit 3: unknowns remain (the private package's license among them).
+    assert!(
+        matches!(code(&output), 0 | 1 | 3),
+        "{}: {}",
+        code(&output),
+        stderr(&output)
+    );
+
+    let unknown: Vec<&Value> = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|pkg| pkg["license"]["expression"].is_null() && pkg["name"] != "private-only")
+        .collect();
+    let n = documents.len();
+    eprintln!("{} of {n} pinned licenses unknown", unknown.len());
+    assert!(n >= 30, "{n}");
+    // Each pin gets exactly what its release's metadata fields say (expression, `License ::`
+    // classifiers, License field; no license files, which the index does not serve): the
+    // index was read for every one, and what stays unknown is what those fields leave vague.
+    for doc in &documents {
+        let info = &doc["info"];
+        let text = |key: &str| info[key].as_str().map(str::to_string);
+        let meta = depdash::model::LicenseMetadata {
+            expression: text("license_expression"),
+            license_field: text("license"),
+            classifiers: info["classifiers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|c| c.as_str())
+                .filter(|c| c.starts_with("License ::"))
+                .map(str::to_string)
+                .collect(),
+            license_files: Vec::new(),
+        };
+        let expected = depdash::checks::licenses::resolve(&meta, None).expression;
+        let name = info["name"].as_str().unwrap();
+        let pkg = report["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name && p["version"] == info["version"])
+            .unwrap();
+        assert_eq!(
+            pkg["license"]["expression"].as_str(),
+            expected.as_deref(),
+            "{name}"
+        );
+        if expected.is_none() {
+            let reason = pkg["license"]["unknown_reason"].as_str().unwrap();
+            assert!(
+                reason.contains("the index's release document states no specific license"),
+                "{reason}"
+            );
+        }
+    }
+    // Old pins get their own release's license: requests 2.31.0 (legacy field + classifier).
+    let requests = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|pkg| pkg["name"] == "requests" && pkg["version"] == "2.31.0")
+        .unwrap();
+    assert_eq!(requests["license"]["expression"], "Apache-2.0");
+    assert_eq!(requests["license"]["source"], "pypi");
+    // The unknown reason names the index as tried.
+    let private = package(&report, "private-only");
+    let reason = private["license"]["unknown_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("the index does not know the package"),
+        "{reason}"
+    );
+    // One per-release request per pin (the private one also tries the Simple API), nothing else.
+    let stats = server.stats();
+    assert_eq!(stats.pypi_version as usize, n + 1);
+    assert_eq!((stats.pypi_project, stats.pypi_simple), (0, 1));
+}
+
+/// A loopback forward proxy for plain HTTP: relays each connection to `target` and keeps the
+/// first bytes of each (a request through a proxy is in absolute form, `GET http://...`).
+async fn start_relay(
+    target: std::net::SocketAddr,
+) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let record = record.clone();
+            tokio::spawn(async move {
+                let mut head = vec![0u8; 512];
+                let n = client.read(&mut head).await.unwrap_or(0);
+                record
+                    .lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&head[..n]).into_owned());
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(target).await else {
+                    return;
+                };
+                use tokio::io::AsyncWriteExt;
+                if upstream.write_all(&head[..n]).await.is_ok() {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                }
+            });
+        }
+    });
+    (port, seen)
+}
+
+/// `HTTP_PROXY`/`HTTPS_PROXY` are honoured as pip honours them, and `NO_PROXY` exempts hosts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_variables_route_requests_and_no_proxy_exempts_hosts() {
+    let p = Project::new();
+    let server = RegistryServer::start(dataset_for(&p.packages(), 0)).await;
+    let (port, seen) = start_relay(server.addr()).await;
+    let proxy = format!("http://127.0.0.1:{port}");
+    let args = run_args(&p, &server.url(), "proxied.json");
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    args.push("--no-cache");
+    let output = depdash_with_env(&args, &[("HTTP_PROXY", &proxy)]).await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    // A connection opened and closed unused (the pool's spare) sends nothing.
+    let heads: Vec<String> = (seen.lock().unwrap().iter())
+        .filter(|h| !h.is_empty())
+        .cloned()
+        .collect();
+    assert!(!heads.is_empty(), "nothing went through the proxy");
+    let absolute = format!("http://{}/", server.addr());
+    assert!(
+        heads.iter().all(|h| h
+            .split_whitespace()
+            .nth(1)
+            .is_some_and(|uri| uri.starts_with(&absolute))),
+        "{heads:?}"
+    );
+    assert_eq!(server.stats().pypi_version as usize, p.packages().len());
+
+    seen.lock().unwrap().clear();
+    let output =
+        depdash_with_env(&args, &[("HTTP_PROXY", &proxy), ("NO_PROXY", "127.0.0.1")]).await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "NO_PROXY host went through the proxy"
+    );
 }

@@ -10,13 +10,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use depdash::engine::events::{EngineEvent, EventSink};
+use depdash::model::ProjectState;
 use depdash::sources::cvss::{v3_base_score, v4_score};
 use depdash::sources::{
     FetchError, HttpClient, HttpConfig, OsvClient, OsvDatabase, OsvRecord, PypiClient, SourceError,
     to_vulnerability,
 };
 use depdash::telemetry::tracker::Tracker;
-use depdash::telemetry::{BreakerState, RequestOutcome};
+use depdash::telemetry::{BreakerState, RequestOutcome, SourceKind};
 use futures_util::future::join_all;
 use pep440_rs::Version;
 use serde_json::Value;
@@ -141,22 +142,27 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 #[tokio::test]
-async fn pypi_release_facts_come_from_one_project_request() {
+async fn pypi_release_facts_come_from_the_release_document_alone() {
     let server = RegistryServer::start(dataset()).await;
     let h = Harness::new(test_config());
     let pypi = PypiClient::new(h.http.clone(), &server.url());
 
+    // An older release: its own license and classifiers, not the latest's.
     let old = pypi.release("requests", "2.31.0").await.unwrap();
     assert!(old.on_index);
     assert!(!old.yanked);
-    assert_eq!(old.latest_version.as_deref(), Some("2.32.5"));
+    assert_eq!(old.latest_version, None, "not asked for");
     assert_eq!(
         old.upload_time.as_deref(),
         Some("2023-05-22T15:12:42.313790Z")
     );
-    assert_eq!(
-        old.license, None,
-        "the project document's license is the latest's"
+    assert_eq!(old.license.as_deref(), Some("Apache 2.0"));
+    assert!(
+        old.classifiers
+            .iter()
+            .any(|c| c == "License :: OSI Approved :: Apache Software License"),
+        "{:?}",
+        old.classifiers
     );
 
     let yanked = pypi.release("Requests", "2.32.0").await.unwrap();
@@ -166,28 +172,140 @@ async fn pypi_release_facts_come_from_one_project_request() {
         Some("Yanked due to conflicts with CVE-2024-35195 mitigation")
     );
 
-    let latest = pypi.release("requests", "2.32.5").await.unwrap();
-    assert_eq!(latest.license.as_deref(), Some("Apache-2.0"));
-    assert_eq!(latest.license_expression, None);
-
     let pep639 = pypi.release("urllib3", "2.8.0").await.unwrap();
     assert_eq!(pep639.license_expression.as_deref(), Some("MIT"));
 
-    // PEP 440 equality finds "2.0" for "2.0.0", and a built package's yanked pre-release.
-    let demo = pypi.release("demo.pkg", "2.0.0").await.unwrap();
-    assert_eq!(
-        demo.upload_time.as_deref(),
-        Some("2022-02-01T10:00:00.000000Z")
-    );
-    assert_eq!(demo.latest_version.as_deref(), Some("3.1"));
     let pre = pypi.release("demo-pkg", "2.0rc1").await.unwrap();
     assert!(pre.yanked);
     assert_eq!(pre.yanked_reason.as_deref(), Some("broken build"));
 
     let stats = server.stats();
-    assert_eq!(stats.pypi_project, 6, "one request per release asked");
-    assert_eq!(stats.pypi_version, 0);
-    assert_eq!(h.tracker.snapshot()["http.pypi"].count, 6);
+    assert_eq!(stats.pypi_version, 4, "one request per release asked");
+    assert_eq!((stats.pypi_project, stats.pypi_simple), (0, 0));
+    assert_eq!(h.tracker.snapshot()["http.pypi"].count, 4);
+    // Per-release documents are a small fraction of the project documents they replace.
+    let sent = stats.bytes_sent["pypi-version"];
+    let decoded = h.http.network_counters().bytes_by_source[&SourceKind::Pypi];
+    assert_eq!(
+        sent, decoded,
+        "no gzip asked: the bytes sent are the bytes read"
+    );
+    assert!(sent < 20_000, "{sent} bytes for four releases");
+}
+
+#[tokio::test]
+async fn latest_version_and_status_come_from_the_simple_api() {
+    let mut data = dataset();
+    data.project_status("demo-pkg", "archived", Some("moved to demo2"));
+    let server = RegistryServer::start(data).await;
+    let h = Harness::new(test_config());
+    let pypi = PypiClient::new(h.http.clone(), &server.url());
+
+    let requests = pypi.simple().project("requests").await.unwrap().unwrap();
+    assert_eq!(requests.latest_version.as_deref(), Some("2.32.5"));
+    assert_eq!(requests.status, None);
+    // The yanked pre-release is never the latest; the status is read.
+    let demo = pypi.simple().project("Demo.Pkg").await.unwrap().unwrap();
+    assert_eq!(demo.latest_version.as_deref(), Some("3.1"));
+    let status = demo.status.unwrap();
+    assert_eq!(status.status, ProjectState::Archived);
+    assert_eq!(status.reason.as_deref(), Some("moved to demo2"));
+    assert_eq!(pypi.simple().project("no-such").await.unwrap(), None);
+
+    let stats = server.stats();
+    assert_eq!(stats.pypi_simple, 3);
+    assert_eq!(stats.total, 3, "nothing else asked");
+    assert_eq!(
+        h.http.network_counters().bytes_by_source[&SourceKind::PypiSimple],
+        stats.bytes_sent["simple"]
+    );
+}
+
+#[tokio::test]
+async fn simple_only_index_still_gives_yanked_upload_time_and_status() {
+    let mut data = dataset();
+    data.project_status("demo-pkg", "deprecated", None);
+    let server = RegistryServer::start(data).await;
+    server.set_faults(Faults {
+        simple_only: true,
+        ..Faults::default()
+    });
+    let h = Harness::new(test_config());
+    let pypi = PypiClient::new(h.http.clone(), &server.url());
+
+    let pre = pypi.release("demo-pkg", "2.0rc1").await.unwrap();
+    assert!(pre.on_index);
+    assert!(pre.yanked);
+    assert_eq!(pre.yanked_reason.as_deref(), Some("broken build"));
+    assert_eq!(
+        pre.upload_time.as_deref(),
+        Some("2022-01-01T10:00:00.000000Z")
+    );
+    assert_eq!(
+        pre.project_status.map(|s| s.status),
+        Some(ProjectState::Deprecated)
+    );
+    assert_eq!(pre.license, None, "the Simple API states no license");
+    let missing = pypi.release("no-such-package", "1.0").await.unwrap();
+    assert!(!missing.on_index, "404 on both APIs: not on the index");
+
+    let stats = server.stats();
+    assert_eq!(stats.pypi_version, 2, "the JSON API is tried first");
+    assert_eq!(stats.pypi_simple, 2, "then the Simple API");
+}
+
+#[tokio::test]
+async fn quarantined_project_is_seen_through_the_simple_api() {
+    let mut data = dataset();
+    data.project_status("requests", "quarantined", Some("malware report"));
+    let server = RegistryServer::start(data).await;
+    let h = Harness::new(test_config());
+    let pypi = PypiClient::new(h.http.clone(), &server.url());
+    let info = pypi.release("requests", "2.31.0").await.unwrap();
+    let status = info.project_status.expect("status stated");
+    assert_eq!(status.status, ProjectState::Quarantined);
+    assert_eq!(status.reason.as_deref(), Some("malware report"));
+    assert_eq!(
+        (server.stats().pypi_version, server.stats().pypi_simple),
+        (1, 1)
+    );
+}
+
+#[tokio::test]
+async fn simple_json_is_cheaper_than_the_project_document_for_the_latest_version() {
+    // Real-shaped projects (every file with hashes, times, yank state): what the latest
+    // version costs from each source, plain and gzip-encoded, as the server sent it.
+    let mut data = dataset();
+    let mut builder = data.package("many-releases").license("MIT");
+    for i in 0..200 {
+        builder = builder.release(&format!("1.{i}.0"), "2024-01-01T00:00:00Z");
+    }
+    builder.add();
+    let server = RegistryServer::start(data).await;
+    let h = Harness::new(test_config());
+    for gzip in [false, true] {
+        server.set_faults(Faults {
+            gzip,
+            ..Faults::default()
+        });
+        server.reset_stats();
+        let pypi = PypiClient::new(h.http.clone(), &server.url());
+        for name in ["requests", "urllib3", "many-releases"] {
+            pypi.simple().project(name).await.unwrap().unwrap();
+            let url = format!("{}/pypi/{name}/json", server.url());
+            h.http
+                .get_json::<serde_json::Value>(SourceKind::Pypi, &url, name)
+                .await
+                .unwrap();
+        }
+        let stats = server.stats();
+        let (simple, project) = (stats.bytes_sent["simple"], stats.bytes_sent["pypi-project"]);
+        eprintln!("gzip={gzip}: simple JSON {simple} B, project JSON {project} B");
+        assert!(
+            simple * 10 < project * 7,
+            "simple {simple} vs project {project}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -209,14 +327,19 @@ async fn pypi_license_of_an_older_release_comes_from_its_version_document() {
 }
 
 #[tokio::test]
-async fn unknown_package_is_not_on_index_after_one_request() {
+async fn unknown_package_is_not_on_index_after_two_404s_never_retried() {
     let server = RegistryServer::start(dataset()).await;
     let mut h = Harness::new(test_config());
     let pypi = PypiClient::new(h.http.clone(), &server.url());
     let info = pypi.release("no-such-package", "1.0").await.unwrap();
     assert!(!info.on_index);
     assert_eq!(info.latest_version, None);
-    assert_eq!(server.stats().total, 1, "404 is an answer: never retried");
+    let stats = server.stats();
+    assert_eq!(
+        (stats.total, stats.pypi_version, stats.pypi_simple),
+        (2, 1, 1),
+        "404 is an answer: never retried; the Simple API tells project from release"
+    );
     let events = h.drain();
     assert!(events.iter().any(|e| matches!(
         e,
@@ -327,6 +450,9 @@ async fn rate_limit_retry_after_http_date_is_honoured() {
     let format = time::macros::format_description!(
         "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
     );
+    // Measured from before the date is fixed: a loaded machine may take a while to send the
+    // request, but the retry can never come before the date itself.
+    let started = Instant::now();
     let when = (time::OffsetDateTime::now_utc() + time::Duration::seconds(3))
         .format(&format)
         .unwrap();
@@ -340,7 +466,6 @@ async fn rate_limit_retry_after_http_date_is_honoured() {
         ..test_config()
     });
     let pypi = PypiClient::new(h.http.clone(), &server.url());
-    let started = Instant::now();
     pypi.release("requests", "2.31.0").await.unwrap();
     // The date has 1 s resolution: 3 s ahead is at least 2 s away.
     assert!(
@@ -998,7 +1123,7 @@ fn cvss_base_scores_match_the_specification() {
 }
 
 #[tokio::test]
-async fn multi_megabyte_project_documents_parse_off_the_runtime_thread() {
+async fn multi_megabyte_simple_pages_parse_off_the_runtime_thread() {
     let mut dataset = Dataset::new();
     let mut builder = dataset.package("huge-project").license("Apache-2.0");
     for i in 0..3000 {
@@ -1008,8 +1133,13 @@ async fn multi_megabyte_project_documents_parse_off_the_runtime_thread() {
     let server = RegistryServer::start(dataset).await;
     let h = Harness::new(test_config());
     let pypi = PypiClient::new(h.http.clone(), &server.url());
-    let info = pypi.release("huge-project", "1.1500.0").await.unwrap();
-    assert_eq!(info.latest_version.as_deref(), Some("1.2999.0"));
+    let facts = pypi
+        .simple()
+        .project("huge-project")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(facts.latest_version.as_deref(), Some("1.2999.0"));
     assert!(
         h.http.network_counters().bytes > 1024 * 1024,
         "the document is large"
@@ -1030,4 +1160,20 @@ async fn empty_batches_send_nothing_and_bad_base_urls_are_errors() {
         matches!(error, FetchError::InvalidRequest { .. }),
         "{error:?}"
     );
+}
+
+#[test]
+fn a_ca_bundle_without_certificates_is_refused() {
+    for pem in [&b"not a certificate"[..], b""] {
+        let config = HttpConfig {
+            ca_bundle: Some(pem.to_vec()),
+            ..test_config()
+        };
+        let (sender, _events) = mpsc::channel(8);
+        let Err(error) = HttpClient::new(config, EventSink::new(sender), Arc::new(Tracker::new()))
+        else {
+            panic!("a CA bundle without certificates was accepted");
+        };
+        assert!(error.to_string().contains("CA bundle"), "{error}");
+    }
 }

@@ -19,7 +19,9 @@ use time::OffsetDateTime;
 
 use crate::checks::CheckOutput;
 use crate::config::Disposition;
-use crate::model::{Check, Code, Distribution, Finding, RegistryInfo, RuleKey, Severity, Unknown};
+use crate::model::{
+    Check, Code, Distribution, Finding, ProjectState, RegistryInfo, RuleKey, Severity, Unknown,
+};
 use config::HealthPolicy;
 
 fn severity(disposition: Disposition) -> Option<Severity> {
@@ -62,6 +64,8 @@ pub fn evaluate(
             .with_rule(rule)
     };
     if !info.on_index {
+        // A quarantined project may be gone from the index's release documents.
+        project_status(dist, info, policy, &mut out);
         out.findings.push(finding(
             Code::NotOnIndex,
             Severity::Warning,
@@ -73,6 +77,8 @@ pub fn evaluate(
         ));
         return out;
     }
+
+    project_status(dist, info, policy, &mut out);
 
     if info.yanked
         && let Some(sev) = severity(policy.yanked)
@@ -167,4 +173,63 @@ pub fn evaluate(
         }
     }
     out
+}
+
+/// PEP 792: archived, deprecated and quarantined projects, each as `[health]` says. A status
+/// word PEP 792 does not define is an unknown, not "active".
+fn project_status(
+    dist: &Distribution,
+    info: &RegistryInfo,
+    policy: &HealthPolicy,
+    out: &mut CheckOutput,
+) {
+    let Some(status) = &info.project_status else {
+        return;
+    };
+    let (code, rule, disposition, word) = match &status.status {
+        ProjectState::Active => return,
+        ProjectState::Archived => (
+            Code::ProjectArchived,
+            RuleKey::HealthArchived,
+            policy.archived,
+            "archived",
+        ),
+        ProjectState::Deprecated => (
+            Code::ProjectDeprecated,
+            RuleKey::HealthDeprecated,
+            policy.deprecated,
+            "deprecated",
+        ),
+        ProjectState::Quarantined => (
+            Code::ProjectQuarantined,
+            RuleKey::HealthQuarantined,
+            policy.quarantined,
+            "quarantined",
+        ),
+        ProjectState::Other(word) => {
+            out.unknowns.push(health_unknown(
+                dist,
+                format!("the index states project status `{word}`, which PEP 792 does not define"),
+                policy,
+            ));
+            return;
+        }
+    };
+    let Some(sev) = severity(disposition) else {
+        return;
+    };
+    let reason = status
+        .reason
+        .as_deref()
+        .map(|r| format!(": {r}"))
+        .unwrap_or_default();
+    out.findings.push(
+        Finding::new(
+            code,
+            sev,
+            format!("the index marks project {} {word}{reason}", dist.name),
+        )
+        .for_package(&dist.name, &dist.version)
+        .with_rule(rule),
+    );
 }

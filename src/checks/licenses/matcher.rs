@@ -14,6 +14,7 @@
 //! and the short stretches between anchors are aligned word by word. Cost is linear in the text
 //! for the templates it does not resemble.
 
+use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
@@ -77,6 +78,9 @@ struct Template {
     /// Words a `<<var>>` at this position may stand for (0: none).
     var_words: Vec<u16>,
     required_total: usize,
+    /// Words by id with their counts (required, all), sorted by id: the bag the pre-filter
+    /// bounds coverage and score with.
+    bag: Vec<(u16, u32, u32)>,
     /// Word ranges of the outermost optional parts (an appendix, a disclaimer).
     blocks: Vec<(usize, usize)>,
 }
@@ -84,8 +88,20 @@ struct Template {
 struct Library {
     vocabulary: FxMap<String, u16>,
     templates: Vec<Template>,
-    /// 4-gram → (template, position).
-    index: FxMap<u64, Vec<(u16, u32)>>,
+    /// 4-gram → its range in `postings`.
+    index: FxMap<u64, (u32, u32)>,
+    /// (template, position) of every indexed 4-gram, grouped by 4-gram: one allocation, not
+    /// one per 4-gram (building the library is paid by every process that reads a text).
+    postings: Vec<(u16, u32)>,
+}
+
+impl Library {
+    /// Where a 4-gram occurs in the templates, by template then position.
+    fn postings(&self, gram: u64) -> &[(u16, u32)] {
+        self.index.get(&gram).map_or(&[], |&(from, len)| {
+            &self.postings[from as usize..(from + len) as usize]
+        })
+    }
 }
 
 /// Word equivalences (SPDX guidelines, "equivalent words"), applied to both sides.
@@ -127,6 +143,7 @@ fn parse_template(
         required: Vec::new(),
         var_words: Vec::new(),
         required_total: 0,
+        bag: Vec::new(),
         blocks: Vec::new(),
     };
     let mut block_start = 0usize;
@@ -137,8 +154,15 @@ fn parse_template(
         |t: &mut Template, text: &'static str, optional: bool, pending: &mut usize| {
             let norm = super::names::normalize(text, false);
             for w in words(&norm) {
-                let next = vocabulary.len() as u16;
-                let id = *vocabulary.entry(w.to_string()).or_insert(next);
+                // Looked up before inserting: no String per word of 760 KB at start-up.
+                let id = match vocabulary.get(w) {
+                    Some(&id) => id,
+                    None => {
+                        let next = vocabulary.len() as u16;
+                        vocabulary.insert(w.to_string(), next);
+                        next
+                    }
+                };
                 t.words.push(id);
                 t.required.push(!optional);
                 t.var_words
@@ -192,6 +216,18 @@ fn parse_template(
         }
     }
     push_text(&mut t, rest, optional_depth > 0, &mut pending_var);
+    let mut words: Vec<(u16, bool)> = t.words.iter().copied().zip(t.required.clone()).collect();
+    words.sort_unstable();
+    for (w, required) in words {
+        let required = u32::from(required);
+        match t.bag.last_mut() {
+            Some((last, r, all)) if *last == w => {
+                *r += required;
+                *all += 1;
+            }
+            _ => t.bag.push((w, required, 1)),
+        }
+    }
     t
 }
 
@@ -230,20 +266,32 @@ fn library() -> &'static Library {
             let (id, body) = record.split_once('\n').unwrap_or((record, ""));
             templates.push(parse_template(id.trim(), body, &mut vocabulary));
         }
-        let mut index: FxMap<u64, Vec<(u16, u32)>> = FxMap::default();
-        for (ti, t) in templates.iter().enumerate() {
-            for (pos, window) in t.words.windows(N).enumerate() {
-                index
-                    .entry(gram(window))
-                    .or_default()
-                    .push((ti as u16, pos as u32));
+        // Sorted by 4-gram, then template and position: each group is in the order a
+        // 4-gram's postings were always listed in.
+        let mut all: Vec<(u64, u16, u32)> = templates
+            .iter()
+            .enumerate()
+            .flat_map(|(ti, t)| {
+                t.words
+                    .windows(N)
+                    .enumerate()
+                    .map(move |(pos, window)| (gram(window), ti as u16, pos as u32))
+            })
+            .collect();
+        all.sort_unstable();
+        let mut index = FxMap::default();
+        let mut postings = Vec::with_capacity(all.len());
+        for group in all.chunk_by(|a, b| a.0 == b.0) {
+            if group.len() <= MAX_POSTINGS {
+                index.insert(group[0].0, (postings.len() as u32, group.len() as u32));
+                postings.extend(group.iter().map(|&(_, t, pos)| (t, pos)));
             }
         }
-        index.retain(|_, postings| postings.len() <= MAX_POSTINGS);
         Library {
             vocabulary,
             templates,
             index,
+            postings,
         }
     })
 }
@@ -306,19 +354,28 @@ pub(crate) fn find(tokens: &Tokens) -> Matched {
             if window.contains(&FOREIGN) {
                 continue;
             }
-            if let Some(postings) = lib.index.get(&gram(window)) {
-                for &(t, j) in postings {
-                    hits[usize::from(t)].push((i as u32, j));
-                }
+            for &(t, j) in lib.postings(gram(window)) {
+                hits[usize::from(t)].push((i as u32, j));
             }
         }
     }
-    // Only templates with enough anchors to possibly reach the near-miss share.
-    let candidates: Vec<(u16, Vec<(u32, u32)>)> = hits
+    let bag = TextBag::new(text, lib.vocabulary.len());
+    // Only templates with enough anchors to possibly reach the near-miss share, and whose
+    // words the text has enough of to possibly reach it (an upper bound on coverage: no answer
+    // changes). `contender`: could even reach the match threshold.
+    let candidates: Vec<Candidate> = hits
         .into_iter()
         .enumerate()
         .filter(|(t, h)| !h.is_empty() && h.len() >= min_hits(&lib.templates[*t]))
-        .map(|(t, h)| (t as u16, h))
+        .filter_map(|(t, hits)| {
+            let bound = bag.coverage_bound(&lib.templates[t]);
+            (bound >= NEAR_MISS).then(|| Candidate {
+                template: t as u16,
+                hits,
+                contender: bound >= MATCH_THRESHOLD,
+                score_bound: bag.score_bound(&lib.templates[t], bound),
+            })
+        })
         .collect();
 
     let mut claimed: Vec<(usize, usize)> = Vec::new();
@@ -326,66 +383,145 @@ pub(crate) fn find(tokens: &Tokens) -> Matched {
     // Alignments are cached between rounds: only a template with anchors in the region just
     // claimed needs aligning again.
     let mut cached: Vec<Option<Option<(usize, Found)>>> = vec![None; candidates.len()];
+    let align_free = |c: &Candidate, claimed: &[(usize, usize)]| {
+        let template = &lib.templates[usize::from(c.template)];
+        let free: Vec<(u32, u32)> = c
+            .hits
+            .iter()
+            .copied()
+            .filter(|&(i, _)| {
+                let i = i as usize;
+                !claimed.iter().any(|&(s, e)| i + N > s && i < e)
+            })
+            .collect();
+        if free.len() < min_hits(template) {
+            None
+        } else {
+            align(template, text, &free)
+        }
+    };
+    // Contenders, most promising first: one whose score bound cannot beat the best found so
+    // far is not aligned. Ties go to the earlier template, as in candidate order.
+    let mut order: Vec<usize> = (0..candidates.len())
+        .filter(|&k| candidates[k].contender)
+        .collect();
+    order.sort_by(|&a, &b| {
+        candidates[b]
+            .score_bound
+            .total_cmp(&candidates[a].score_bound)
+            .then(a.cmp(&b))
+    });
     for _ in 0..MAX_ROUNDS {
-        let mut best: Option<(f32, usize)> = None;
-        for (k, (t, h)) in candidates.iter().enumerate() {
-            let template = &lib.templates[usize::from(*t)];
-            if cached[k].is_none() {
-                let free: Vec<(u32, u32)> = h
-                    .iter()
-                    .copied()
-                    .filter(|&(i, _)| {
-                        let i = i as usize;
-                        !claimed.iter().any(|&(s, e)| i + N > s && i < e)
-                    })
-                    .collect();
-                cached[k] = Some(if free.len() < min_hits(template) {
-                    None
-                } else {
-                    align(template, text, &free)
-                });
+        let mut best: Option<(f32, Reverse<usize>)> = None;
+        // Only a contender can be chosen; the others matter only as a near miss.
+        for &k in &order {
+            let c = &candidates[k];
+            if best.is_some_and(|b| (c.score_bound, Reverse(k)) < b) {
+                continue;
             }
-            let Some(Some((matched, found))) = &cached[k] else {
+            let template = &lib.templates[usize::from(c.template)];
+            let cache = cached[k].get_or_insert_with(|| align_free(c, &claimed));
+            let Some((matched, found)) = cache else {
                 continue;
             };
             if found.coverage < MATCH_THRESHOLD {
-                if found.coverage >= NEAR_MISS
-                    && out.near_miss.is_none_or(|(_, c)| c < found.coverage)
-                    && claimed.is_empty()
-                {
-                    out.near_miss = Some((template.id, found.coverage));
-                }
                 continue;
             }
-            // The template that explains most of the text wins (X11 over the MIT it contains),
-            // less what it would need that the text lacks (MIT plus some clause is not JSON,
-            // whose "Good, not Evil" clause is missing).
-            let missing = template.required_total as f32 * (1.0 - found.coverage);
-            let score = *matched as f32 - 2.0 * missing;
-            if best.is_none_or(|(s, _)| score > s) {
-                best = Some((score, k));
+            let score = score(template, *matched, found.coverage);
+            if best.is_none_or(|b| (score, Reverse(k)) > b) {
+                best = Some((score, Reverse(k)));
             }
         }
-        let Some((_, k)) = best else { break };
+        let Some((_, Reverse(k))) = best else { break };
         let Some(Some((_, found))) = cached[k].take() else {
             break;
         };
         let (s, e) = (found.start, found.end);
         claimed.push((s, e));
         out.found.push(found);
-        for (j, (_, h)) in candidates.iter().enumerate() {
-            if h.iter()
+        for (j, c) in candidates.iter().enumerate() {
+            if c.hits
+                .iter()
                 .any(|&(i, _)| (i as usize) + N > s && (i as usize) < e)
             {
                 cached[j] = None;
             }
         }
     }
-    if !out.found.is_empty() {
-        out.near_miss = None;
+    if out.found.is_empty() {
+        // Nothing claimed: the best alignment of all, in candidate order, is the near miss.
+        for (k, c) in candidates.iter().enumerate() {
+            let cache = cached[k].get_or_insert_with(|| align_free(c, &claimed));
+            if let Some((_, found)) = cache
+                && found.coverage >= NEAR_MISS
+                && found.coverage < MATCH_THRESHOLD
+                && out.near_miss.is_none_or(|(_, c)| c < found.coverage)
+            {
+                out.near_miss = Some((found.id, found.coverage));
+            }
+        }
     }
     out.found.sort_by_key(|f| f.start);
     out
+}
+
+/// A template worth aligning with the text.
+struct Candidate {
+    template: u16,
+    /// (text position, template position) of shared 4-grams.
+    hits: Vec<(u32, u32)>,
+    /// Its coverage bound reaches the match threshold.
+    contender: bool,
+    score_bound: f32,
+}
+
+/// What ranks matches: the template that explains most of the text wins (X11 over the MIT it
+/// contains), less what it would need that the text lacks (MIT plus some clause is not JSON,
+/// whose "Good, not Evil" clause is missing).
+fn score(t: &Template, matched: usize, coverage: f32) -> f32 {
+    let missing = t.required_total as f32 * (1.0 - coverage);
+    matched as f32 - 2.0 * missing
+}
+
+/// How often each template word occurs in the text.
+struct TextBag(Vec<u32>);
+
+impl TextBag {
+    fn new(text: &[u16], vocabulary: usize) -> Self {
+        let mut counts = vec![0u32; vocabulary];
+        for &w in text {
+            if let Some(n) = counts.get_mut(usize::from(w)) {
+                *n += 1;
+            }
+        }
+        Self(counts)
+    }
+
+    /// Upper bound on the coverage [`align`] can find: each matched required word pairs with a
+    /// distinct text word of the same id, so no more of a word can match than the text has.
+    /// Computed as coverage is, so that the float comparison is monotone too.
+    fn coverage_bound(&self, t: &Template) -> f32 {
+        if t.required_total == 0 {
+            return 0.0;
+        }
+        let reachable: usize = t
+            .bag
+            .iter()
+            .map(|&(w, n, _)| n.min(self.0[usize::from(w)]) as usize)
+            .sum();
+        reachable as f32 / t.required_total as f32
+    }
+
+    /// Upper bound on the score [`find`] ranks a match of `t` by (matched words, less twice
+    /// the required words missing), computed as the score is.
+    fn score_bound(&self, t: &Template, coverage_bound: f32) -> f32 {
+        let matched: usize = t
+            .bag
+            .iter()
+            .map(|&(w, _, n)| n.min(self.0[usize::from(w)]) as usize)
+            .sum();
+        score(t, matched, coverage_bound)
+    }
 }
 
 /// Fewest anchors a template needs to possibly reach the near-miss share: each anchor stands
@@ -531,14 +667,20 @@ fn align(t: &Template, text: &[u16], hits: &[(u32, u32)]) -> Option<(usize, Foun
                 &t.required[ref_from..ref_to],
                 true,
             );
-            let last_matched = last_match(
-                &text[end..end + in_len],
-                &t.words[ref_from..ref_to],
-                &t.required[ref_from..ref_to],
-            );
+            // Only worth the reverse alignment when something matched.
+            let last_matched = || {
+                last_match(
+                    &text[end..end + in_len],
+                    &t.words[ref_from..ref_to],
+                    &t.required[ref_from..ref_to],
+                )
+            };
             // The tail (often an optional appendix) is ours up to its last matched word, when
             // it matched densely: a few common words in the next text are not a tail.
-            if lcs.0 > 0 && lcs.0 * 2 > last_matched {
+            if lcs.0 > 0
+                && let last_matched = last_matched()
+                && lcs.0 * 2 > last_matched
+            {
                 matched += lcs.0;
                 matched_required += lcs.1;
                 // Words of the text in the tail that the template does not have (a substituted
@@ -571,17 +713,30 @@ fn align(t: &Template, text: &[u16], hits: &[(u32, u32)]) -> Option<(usize, Foun
 /// Longest chain of hits increasing in both positions (patience sorting, O(h log h)).
 fn longest_chain(hits: &[(u32, u32)]) -> Vec<(u32, u32)> {
     let mut sorted = hits.to_vec();
-    // Same text position: higher template position first, so at most one is taken.
-    sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    // Same text position: higher template position first, so at most one is taken. Hits come
+    // by text position, then template position: reversing each text position's run is the
+    // sort, in linear time (the sort stays for any other order).
+    let order = |a: &(u32, u32), b: &(u32, u32)| a.0.cmp(&b.0).then(b.1.cmp(&a.1));
+    for run in sorted.chunk_by_mut(|a, b| a.0 == b.0) {
+        run.reverse();
+    }
+    if !sorted.is_sorted_by(|a, b| order(a, b).is_le()) {
+        sorted.sort_unstable_by(order);
+    }
+    // Indices of the chains' last hits, and their template positions (searched: kept apart
+    // for locality).
     let mut tails: Vec<usize> = Vec::new();
+    let mut tail_j: Vec<u32> = Vec::new();
     let mut prev: Vec<Option<usize>> = vec![None; sorted.len()];
     for (k, &(_, j)) in sorted.iter().enumerate() {
-        let at = tails.partition_point(|&x| sorted[x].1 < j);
+        let at = tail_j.partition_point(|&x| x < j);
         prev[k] = at.checked_sub(1).map(|p| tails[p]);
         if at == tails.len() {
             tails.push(k);
+            tail_j.push(j);
         } else {
             tails[at] = k;
+            tail_j[at] = j;
         }
     }
     let mut chain = Vec::with_capacity(tails.len());
@@ -624,7 +779,25 @@ fn span(
     let same = |a: usize, b: usize| {
         text[a] == tpl[b] && text[a] != FOREIGN && (required[b] || !required_only)
     };
-    let mut dp = vec![0u16; (n + 1) * (m + 1)];
+    // One table per thread, reused: this runs a few times per template per text.
+    thread_local! {
+        static DP: std::cell::RefCell<Vec<u16>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    DP.with_borrow_mut(|dp| {
+        dp.clear();
+        dp.resize((n + 1) * (m + 1), 0);
+        span_table(dp, n, m, same, required)
+    })
+}
+
+/// The LCS table of [`span`] and its traceback.
+fn span_table(
+    dp: &mut [u16],
+    n: usize,
+    m: usize,
+    same: impl Fn(usize, usize) -> bool,
+    required: &[bool],
+) -> ((usize, usize), usize, Option<usize>) {
     for a in (0..n).rev() {
         for b in (0..m).rev() {
             dp[a * (m + 1) + b] = if same(a, b) {
@@ -656,77 +829,25 @@ fn span(
 
 /// Index of the last text word that aligns with the template stretch.
 fn last_match(text: &[u16], tpl: &[u16], required: &[bool]) -> usize {
-    let rev_text: Vec<u16> = text.iter().rev().copied().collect();
-    let rev_tpl: Vec<u16> = tpl.iter().rev().copied().collect();
-    let rev_required: Vec<bool> = required.iter().rev().copied().collect();
-    match span(&rev_text, &rev_tpl, &rev_required, true).2 {
+    // `span` looks at the last ALIGN_MAX words of what it is given: of the reversed stretches,
+    // that is the first ALIGN_MAX words reversed, copied here without allocating.
+    fn reversed<T: Copy + Default>(s: &[T], buf: &mut [T; ALIGN_MAX]) -> usize {
+        let n = s.len().min(ALIGN_MAX);
+        for (slot, &x) in buf.iter_mut().zip(s[..n].iter().rev()) {
+            *slot = x;
+        }
+        n
+    }
+    let (mut rev_text, mut rev_tpl, mut rev_required) =
+        ([0u16; ALIGN_MAX], [0u16; ALIGN_MAX], [false; ALIGN_MAX]);
+    let n = reversed(text, &mut rev_text);
+    let m = reversed(tpl, &mut rev_tpl);
+    reversed(required, &mut rev_required);
+    match span(&rev_text[..n], &rev_tpl[..m], &rev_required[..m], true).2 {
         Some(first_from_end) => text.len() - 1 - first_from_end,
         None => 0,
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::checks::licenses::names::normalize;
-
-    fn ids(text: &str) -> Vec<&'static str> {
-        find(&tokenize(&normalize(text, false)))
-            .found
-            .iter()
-            .map(|f| f.id)
-            .collect()
-    }
-
-    #[test]
-    fn every_template_compiles_with_required_words() {
-        let lib = library();
-        assert!(lib.templates.len() > 100);
-        for t in &lib.templates {
-            assert!(
-                t.required_total > 10,
-                "{} has {} required words",
-                t.id,
-                t.required_total
-            );
-        }
-        assert!(lib.vocabulary.len() < usize::from(FOREIGN));
-    }
-
-    const MIT: &str = "Copyright (c) 2024 Jane Doe\n\nPermission is hereby granted, free of charge, to any person obtaining a copy of this software and associated documentation files (the \"Software\"), to deal in the Software without restriction, including without limitation the rights to use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of the Software, and to permit persons to whom the Software is furnished to do so, subject to the following conditions:\n\nThe above copyright notice and this permission notice shall be included in all copies or substantial portions of the Software.\n\nTHE SOFTWARE IS PROVIDED \"AS IS\", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.\n";
-
-    #[test]
-    fn a_whole_text_is_found_with_its_extent() {
-        let m = find(&tokenize(&normalize(MIT, false)));
-        assert_eq!(m.found.len(), 1, "{m:?}");
-        assert_eq!(m.found[0].id, "MIT");
-        assert!(m.found[0].coverage > 0.99);
-        assert!(m.found[0].additions.is_empty(), "{m:?}");
-    }
-
-    #[test]
-    fn a_clause_inside_the_text_is_an_addition() {
-        let text = MIT.replace(
-            "Software.\n\nTHE",
-            "Software.\n\nThe Software shall be used for Good, not Evil.\n\nTHE",
-        );
-        let m = find(&tokenize(&normalize(&text, false)));
-        // The JSON license is exactly that: found as JSON, not as MIT.
-        assert_eq!(ids(&text), ["JSON"], "{m:?}");
-        let text = MIT.replace(
-            "Software.\n\nTHE",
-            "Software.\n\nThe Software may not be used in military applications of any kind.\n\nTHE",
-        );
-        let m = find(&tokenize(&normalize(&text, false)));
-        assert_eq!(m.found.len(), 1);
-        assert_eq!(m.found[0].id, "MIT");
-        assert_eq!(m.found[0].additions.len(), 1, "{m:?}");
-    }
-
-    #[test]
-    fn two_texts_in_one_file_are_both_found() {
-        let apache_notice = "Licensed under the Apache License";
-        let text = format!("{MIT}\n\n{MIT}\n{apache_notice}");
-        assert_eq!(ids(&text), ["MIT", "MIT"]);
-    }
-}
+mod tests;

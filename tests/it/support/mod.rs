@@ -5,5 +5,6 @@ pub mod license_fixtures;
 pub mod python;
 pub mod redis;
 pub mod registry;
+pub mod release_corpus;
 pub mod site_packages;
 pub mod skip;

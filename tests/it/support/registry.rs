@@ -1,11 +1,15 @@
 //! A real HTTP server on 127.0.0.1 that speaks the PyPI JSON API (`/pypi/<name>/json`,
-//! `/pypi/<name>/<version>/json`) and the OSV API (`POST /v1/querybatch`, `GET /v1/vulns/<id>`)
+//! `/pypi/<name>/<version>/json`), the Simple API (`/simple/<name>/`: PEP 691 JSON with PEP 700
+//! `versions` and upload times, PEP 792 `project-status` and PEP 592 yanked files, or PEP 503
+//! HTML when JSON is not asked for), optionally as a Simple-only index, and the OSV API (`POST /v1/querybatch`, `GET /v1/vulns/<id>`)
 //! from an in-memory dataset, with fault injection changeable while it runs (latency, 5xx by
 //! count, by period or seeded rate, 429 + Retry-After, trickled bodies, malformed JSON, connection
 //! resets) and counters (per endpoint, concurrency high-water mark, querybatch sizes), plus
 //! hostile modes: canned answers of any shape (optionally gzip-encoded, e.g. a bomb), a black
 //! hole (accepts, reads the request, never answers), a stall after part of a body, and
-//! redirects; the `Authorization` headers received are recorded.
+//! redirects; the `Authorization` headers received are recorded. Real answers carry an `ETag`
+//! (a matching `If-None-Match` gets `304`) and are gzip-encoded when asked and `Faults::gzip`
+//! is on; the body bytes sent are counted per endpoint.
 //!
 //! Self-contained on purpose — only hyper, hyper-util, http-body-util, bytes, tokio, flate2 and
 //! serde_json, nothing from depdash — so benches and examples can include it with `#[path]`.
@@ -123,6 +127,8 @@ pub struct Dataset {
     version_documents: HashMap<(String, String), Value>,
     /// OSV records in insertion order.
     vulns: Vec<Value>,
+    /// Normalised name → PEP 792 `project-status` object.
+    statuses: HashMap<String, Value>,
 }
 
 impl Dataset {
@@ -163,6 +169,17 @@ impl Dataset {
     pub fn release_info(&mut self, name: &str, version: &str, info: Value) -> &mut Self {
         self.release_info
             .insert((normalize(name), version.to_string()), info);
+        self
+    }
+
+    /// PEP 792 status of a project (`archived`, `quarantined`, `deprecated`, ...). A
+    /// quarantined project's JSON documents are gone (404), as on PyPI.
+    pub fn project_status(&mut self, name: &str, status: &str, reason: Option<&str>) -> &mut Self {
+        let mut value = json!({"status": status});
+        if let Some(reason) = reason {
+            value["reason"] = json!(reason);
+        }
+        self.statuses.insert(normalize(name), value);
         self
     }
 
@@ -382,6 +399,10 @@ pub struct Faults {
     pub stall_after: Option<usize>,
     /// Answer `302` with `Location: <redirect_to><path>` (itself, for a loop).
     pub redirect_to: Option<String>,
+    /// A Simple-only index: no `/pypi/...` JSON API (404), only `/simple/`.
+    pub simple_only: bool,
+    /// gzip-encode real answers when the request accepts gzip.
+    pub gzip: bool,
 }
 
 /// A canned answer: status, raw body, and whether the body is sent gzip-encoded
@@ -446,6 +467,8 @@ impl Default for Faults {
             black_hole: false,
             stall_after: None,
             redirect_to: None,
+            simple_only: false,
+            gzip: false,
         }
     }
 }
@@ -456,6 +479,8 @@ pub struct Stats {
     pub total: u64,
     pub pypi_project: u64,
     pub pypi_version: u64,
+    /// `/simple/<name>/` requests (JSON or HTML).
+    pub pypi_simple: u64,
     pub querybatch: u64,
     pub vulns: u64,
     pub other: u64,
@@ -467,6 +492,18 @@ pub struct Stats {
     pub querybatch_sizes: Vec<usize>,
     /// `Authorization` header of each request that had one.
     pub authorizations: Vec<String>,
+    /// Real answers' body bytes as sent (after gzip), per endpoint (`pypi-project`,
+    /// `pypi-version`, `simple`, `osv`).
+    pub bytes_sent: HashMap<&'static str, u64>,
+    /// Answers `304 Not Modified`.
+    pub not_modified: u64,
+}
+
+impl Stats {
+    /// Body bytes sent by all real answers.
+    pub fn total_bytes_sent(&self) -> u64 {
+        self.bytes_sent.values().sum()
+    }
 }
 
 struct State {
@@ -602,14 +639,20 @@ impl Drop for ConcurrencyGuard {
 enum Endpoint {
     PypiProject(String),
     PypiVersion(String, String),
+    /// `/simple/<name>/`; `true` when the client asked for PEP 691 JSON.
+    Simple(String, bool),
     QueryBatch,
     Vuln(String),
     Other,
 }
 
-fn route(method: &Method, path: &str) -> Endpoint {
+fn route(method: &Method, path: &str, accept: &str) -> Endpoint {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
+        (&Method::GET, ["simple", name]) => Endpoint::Simple(
+            percent_decode(name),
+            accept.contains("application/vnd.pypi.simple.v1+json"),
+        ),
         (&Method::GET, ["pypi", name, "json"]) => Endpoint::PypiProject(percent_decode(name)),
         (&Method::GET, ["pypi", name, version, "json"]) => {
             Endpoint::PypiVersion(percent_decode(name), percent_decode(version))
@@ -671,13 +714,25 @@ async fn handle(
             .authorizations
             .push(auth.to_string());
     }
-    let endpoint = route(request.method(), &path);
+    let header = |name| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let accept = header(hyper::header::ACCEPT);
+    let accepts_gzip = header(hyper::header::ACCEPT_ENCODING).contains("gzip");
+    let if_none_match = header(hyper::header::IF_NONE_MATCH);
+    let endpoint = route(request.method(), &path, &accept);
     {
         let mut stats = state.stats.lock().unwrap_or_else(|p| p.into_inner());
         stats.total += 1;
         match &endpoint {
             Endpoint::PypiProject(_) => stats.pypi_project += 1,
             Endpoint::PypiVersion(..) => stats.pypi_version += 1,
+            Endpoint::Simple(..) => stats.pypi_simple += 1,
             Endpoint::QueryBatch => stats.querybatch += 1,
             Endpoint::Vuln(_) => stats.vulns += 1,
             Endpoint::Other => stats.other += 1,
@@ -766,7 +821,32 @@ async fn handle(
         }
         return Ok(response);
     }
-    let (status, document) = answer(&state, &endpoint, &body, faults.page_size);
+    let (status, document) = if faults.simple_only
+        && matches!(
+            endpoint,
+            Endpoint::PypiProject(_) | Endpoint::PypiVersion(..)
+        ) {
+        (404, json!({"message": "Not Found"}))
+    } else if let Endpoint::Simple(name, json) = &endpoint {
+        match (simple_page(&state.dataset, name), json) {
+            (None, _) => (404, json!({"message": "Not Found"})),
+            (Some(page), true) => (200, page),
+            (Some(page), false) => {
+                let html = simple_html(&page);
+                return Ok(finish(
+                    &state,
+                    &endpoint,
+                    200,
+                    Bytes::from(html),
+                    "text/html",
+                    &if_none_match,
+                    accepts_gzip && faults.gzip,
+                ));
+            }
+        }
+    } else {
+        answer(&state, &endpoint, &body, faults.page_size)
+    };
     if applies && let Some(sent) = faults.stall_after {
         let bytes = Bytes::from(document.to_string());
         let head = bytes.slice(..sent.min(bytes.len()));
@@ -785,8 +865,162 @@ async fn handle(
     let bytes = Bytes::from(document.to_string());
     match faults.trickle.filter(|_| applies) {
         Some((chunk, pause)) => Ok(trickled_response(status, bytes, chunk.max(1), pause, guard)),
-        None => Ok(raw_response(status, bytes)),
+        None => Ok(finish(
+            &state,
+            &endpoint,
+            status,
+            bytes,
+            if matches!(endpoint, Endpoint::Simple(..)) {
+                "application/vnd.pypi.simple.v1+json"
+            } else {
+                "application/json"
+            },
+            &if_none_match,
+            accepts_gzip && faults.gzip,
+        )),
     }
+}
+
+/// A real answer: `ETag` (and `304` when the client already has it), gzip when asked, and
+/// the bytes sent counted under the endpoint.
+fn finish(
+    state: &State,
+    endpoint: &Endpoint,
+    status: u16,
+    body: Bytes,
+    content_type: &'static str,
+    if_none_match: &str,
+    gzip: bool,
+) -> Response<ResponseBody> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut hasher);
+    let etag = format!("\"{:016x}\"", hasher.finish());
+    let key = match endpoint {
+        Endpoint::PypiProject(_) => "pypi-project",
+        Endpoint::PypiVersion(..) => "pypi-version",
+        Endpoint::Simple(..) => "simple",
+        Endpoint::QueryBatch | Endpoint::Vuln(_) => "osv",
+        Endpoint::Other => "other",
+    };
+    let not_modified = status == 200 && !if_none_match.is_empty() && if_none_match == etag;
+    let (status, body) = if not_modified {
+        (304, Bytes::new())
+    } else if gzip {
+        use std::io::Write as _;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&body).expect("compress");
+        (status, Bytes::from(encoder.finish().expect("compress")))
+    } else {
+        (status, body)
+    };
+    {
+        let mut stats = state.stats.lock().unwrap_or_else(|p| p.into_inner());
+        *stats.bytes_sent.entry(key).or_default() += body.len() as u64;
+        stats.not_modified += u64::from(not_modified);
+    }
+    let gzipped = gzip && !not_modified;
+    let mut response = raw_response(status, body);
+    let headers = response.headers_mut();
+    headers.insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(content_type),
+    );
+    if (status == 200 || status == 304)
+        && let Ok(value) = hyper::header::HeaderValue::from_str(&etag)
+    {
+        headers.insert(hyper::header::ETAG, value);
+    }
+    if gzipped {
+        headers.insert(
+            hyper::header::CONTENT_ENCODING,
+            hyper::header::HeaderValue::from_static("gzip"),
+        );
+    }
+    response
+}
+
+/// The PEP 691 page of a project, built from its JSON project document: every file with its
+/// hashes, size, PEP 700 upload time and PEP 592 yanked value, PEP 700 `versions`, and the
+/// PEP 792 status when one is set.
+fn simple_page(dataset: &Dataset, name: &str) -> Option<Value> {
+    let normalized = normalize(name);
+    let status = dataset.statuses.get(&normalized);
+    let document = dataset.projects.get(&normalized);
+    if document.is_none() && status.is_none() {
+        return None;
+    }
+    let empty = serde_json::Map::new();
+    let releases = document
+        .and_then(|d| d["releases"].as_object())
+        .unwrap_or(&empty);
+    let files: Vec<Value> = releases
+        .values()
+        .flat_map(|files| files.as_array().cloned().unwrap_or_default())
+        .map(|f| {
+            let yanked = match (&f["yanked"], &f["yanked_reason"]) {
+                (Value::Bool(true), Value::String(reason)) => json!(reason),
+                (Value::Bool(true), _) => json!(true),
+                _ => json!(false),
+            };
+            json!({
+                "filename": f["filename"],
+                "url": f["url"],
+                "hashes": {"sha256": f["digests"]["sha256"]},
+                "requires-python": f["requires_python"],
+                "size": f["size"],
+                "upload-time": f["upload_time_iso_8601"],
+                "yanked": yanked,
+                "core-metadata": false,
+                "data-dist-info-metadata": false
+            })
+        })
+        .collect();
+    let mut page = json!({
+        "meta": {"api-version": "1.4", "_last-serial": 1},
+        "name": normalized,
+        "versions": releases.keys().collect::<Vec<_>>(),
+        "files": files
+    });
+    if let Some(status) = status {
+        page["project-status"] = status.clone();
+    }
+    Some(page)
+}
+
+/// The PEP 503 HTML form of a PEP 691 page (`data-yanked`, PEP 792 status meta tags).
+fn simple_html(page: &Value) -> String {
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let mut html = String::from(
+        "<!DOCTYPE html>\n<html>\n<head>\n<meta name=\"pypi:repository-version\" content=\"1.4\">\n",
+    );
+    if let Some(status) = page["project-status"]["status"].as_str() {
+        html.push_str(&format!(
+            "<meta name=\"pypi:project-status\" content=\"{}\">\n",
+            escape(status)
+        ));
+    }
+    html.push_str("</head>\n<body>\n");
+    for file in page["files"].as_array().into_iter().flatten() {
+        let yanked = match &file["yanked"] {
+            Value::String(reason) => format!(" data-yanked=\"{}\"", escape(reason)),
+            Value::Bool(true) => " data-yanked=\"\"".to_string(),
+            _ => String::new(),
+        };
+        html.push_str(&format!(
+            "<a href=\"{}#sha256={}\"{yanked}>{}</a>\n",
+            escape(file["url"].as_str().unwrap_or_default()),
+            escape(file["hashes"]["sha256"].as_str().unwrap_or_default()),
+            escape(file["filename"].as_str().unwrap_or_default())
+        ));
+    }
+    html.push_str("</body>\n</html>\n");
+    html
 }
 
 enum Injected {
@@ -838,7 +1072,16 @@ fn answer(
 ) -> (u16, Value) {
     let dataset = &state.dataset;
     let not_found = || (404, json!({"message": "Not Found"}));
+    let quarantined = |name: &str| {
+        dataset
+            .statuses
+            .get(&normalize(name))
+            .is_some_and(|s| s["status"] == json!("quarantined"))
+    };
     match endpoint {
+        Endpoint::PypiProject(name) | Endpoint::PypiVersion(name, _) if quarantined(name) => {
+            not_found()
+        }
         Endpoint::PypiProject(name) => match dataset.projects.get(&normalize(name)) {
             Some(document) => (200, document.clone()),
             None => not_found(),
@@ -889,7 +1132,7 @@ fn answer(
             Some(record) => (200, record.clone()),
             None => (404, json!({"code": 5, "message": "Bug not found."})),
         },
-        Endpoint::Other => not_found(),
+        Endpoint::Simple(..) | Endpoint::Other => not_found(),
     }
 }
 
