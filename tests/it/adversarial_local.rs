@@ -292,7 +292,8 @@ fn replace(bytes: Vec<u8>, from: &str, to: &[u8]) -> Vec<u8> {
     out
 }
 
-fn mkfifo(path: &Path) {
+/// A FIFO at `path` (also used by the network/database suite).
+pub(crate) fn mkfifo(path: &Path) {
     let c = CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
     // SAFETY: a valid NUL-terminated path; mkfifo has no other preconditions.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");

@@ -1682,12 +1682,6 @@ async fn ip_literals_need_no_lookup() {
     assert_eq!(http.dns_lookups(), 0);
 }
 
-fn mkfifo(path: &Path) {
-    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
-    // SAFETY: a valid NUL-terminated path; mkfifo has no other preconditions.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");
-}
-
 #[tokio::test]
 async fn database_record_that_is_a_fifo_is_refused_without_hanging() {
     let p = Project::demo();
@@ -1695,7 +1689,7 @@ async fn database_record_that_is_a_fifo_is_refused_without_hanging() {
         "db/GHSA-demo-0001.json",
         &advisory("GHSA-demo-0001", "demo-pkg", "1.0", "1.1").to_string(),
     );
-    mkfifo(&p.path("db/GHSA-zzzz.json"));
+    crate::adversarial_local::mkfifo(&p.path("db/GHSA-zzzz.json"));
     let run = tokio::time::timeout(Duration::from_secs(60), offline_run(&p, &p.path("db")))
         .await
         .expect("a FIFO in the database must not hang the run");
@@ -1710,7 +1704,7 @@ async fn database_record_that_is_a_fifo_is_refused_without_hanging() {
 #[tokio::test]
 async fn database_zip_that_is_a_fifo_is_refused_without_hanging() {
     let p = Project::demo();
-    mkfifo(&p.path("all.zip"));
+    crate::adversarial_local::mkfifo(&p.path("all.zip"));
     let run = tokio::time::timeout(Duration::from_secs(60), offline_run(&p, &p.path("all.zip")))
         .await
         .expect("a FIFO named like a zip must not hang the run");
