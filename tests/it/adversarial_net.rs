@@ -704,13 +704,20 @@ async fn database_records_without_affected_packages_are_refused() {
     .await;
 }
 
-#[tokio::test]
-async fn database_with_an_unparseable_record_is_refused_with_its_location() {
+/// The demo project with a database directory holding one valid record, so what a test adds
+/// beside it is the only thing wrong (or the only other thing counted).
+fn project_with_one_valid_record() -> Project {
     let p = Project::demo();
     p.write(
         "db/GHSA-demo-0001.json",
         &advisory("GHSA-demo-0001", "demo-pkg", "1.0", "1.1").to_string(),
     );
+    p
+}
+
+#[tokio::test]
+async fn database_with_an_unparseable_record_is_refused_with_its_location() {
+    let p = project_with_one_valid_record();
     p.write("db/broken.json", "{\"id\": \"B-1\",\n \"modified\": 5}");
     let run = offline_run(&p, &p.path("db")).await;
     assert_eq!(run.code(), 2, "{}", run.stderr());
@@ -792,11 +799,7 @@ async fn future_modified_dates_do_not_make_a_database_fresh() {
 
 #[tokio::test]
 async fn database_source_count_and_age_are_in_the_text_report() {
-    let p = Project::demo();
-    p.write(
-        "db/GHSA-demo-0001.json",
-        &advisory("GHSA-demo-0001", "demo-pkg", "1.0", "1.1").to_string(),
-    );
+    let p = project_with_one_valid_record();
     p.write("db/npm.json", &npm_record("GHSA-npm-1"));
     let args: Vec<String> = [
         "check",
@@ -1684,11 +1687,7 @@ async fn ip_literals_need_no_lookup() {
 
 #[tokio::test]
 async fn database_record_that_is_a_fifo_is_refused_without_hanging() {
-    let p = Project::demo();
-    p.write(
-        "db/GHSA-demo-0001.json",
-        &advisory("GHSA-demo-0001", "demo-pkg", "1.0", "1.1").to_string(),
-    );
+    let p = project_with_one_valid_record();
     crate::adversarial_local::mkfifo(&p.path("db/GHSA-zzzz.json"));
     let run = tokio::time::timeout(Duration::from_secs(60), offline_run(&p, &p.path("db")))
         .await

@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::support::registry::{RegistryServer, advisory, dataset_for};
-use crate::support::site_packages::{copy_tree, real_packages, real_site_packages};
+use crate::support::site_packages::real_packages;
 
 /// The fixed stand-ins for what varies.
 const PROJECT: &str = "/project";
@@ -31,13 +31,7 @@ const INSTANT: &str = "2026-12-01T12:00:00Z";
 
 /// One finished run of the real engine: its report and last metrics snapshot, normalised.
 async fn engine_run() -> (Report, MetricsSnapshot) {
-    let dir = tempfile::tempdir().unwrap();
-    copy_tree(&real_site_packages(), &dir.path().join("site-packages"));
-    std::fs::write(
-        dir.path().join("depdash.toml"),
-        "[licenses]\ndeny = [\"MPL-2.0\"]\nunknown = \"allow\"\n",
-    )
-    .unwrap();
+    let dir = crate::support::site_packages::real_project_denying_mpl();
     let packages = real_packages();
     // Every fourth package has an advisory; the first has two more, to show grouping.
     let mut dataset = dataset_for(&packages, 4);

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::registry::{Faults, RegistryServer, dataset_for};
-use crate::support::site_packages::{copy_tree, real_site_packages};
 
 /// A private tmux server (its own socket), killed on drop.
 struct Tmux {
@@ -109,13 +108,7 @@ struct Setup {
 
 impl Setup {
     async fn new(latency: Duration) -> Setup {
-        let dir = tempfile::tempdir().unwrap();
-        copy_tree(&real_site_packages(), &dir.path().join("site-packages"));
-        std::fs::write(
-            dir.path().join("depdash.toml"),
-            "[licenses]\ndeny = [\"MPL-2.0\"]\nunknown = \"allow\"\n",
-        )
-        .unwrap();
+        let dir = crate::support::site_packages::real_project_denying_mpl();
         let packages = crate::support::site_packages::real_packages();
         let server = RegistryServer::start(dataset_for(&packages, 0)).await;
         server.set_faults(Faults {

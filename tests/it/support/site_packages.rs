@@ -16,6 +16,19 @@ pub fn real_site_packages() -> PathBuf {
     fixture("site-packages-real")
 }
 
+/// A temp project: the real fixture as `site-packages/` and a policy denying MPL-2.0 (which the
+/// fixture has) with unknown licenses allowed, so the dashboard has a violation to show.
+pub fn real_project_denying_mpl() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&real_site_packages(), &dir.path().join("site-packages"));
+    std::fs::write(
+        dir.path().join("depdash.toml"),
+        "[licenses]\ndeny = [\"MPL-2.0\"]\nunknown = \"allow\"\n",
+    )
+    .unwrap();
+    dir
+}
+
 /// `(name, version)` of every distribution in the real fixture, as `pip list` recorded them.
 pub fn real_packages() -> Vec<(String, String)> {
     let listed: serde_json::Value = serde_json::from_str(
