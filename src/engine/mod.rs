@@ -6,6 +6,7 @@
 mod evaluate;
 pub mod events;
 mod run;
+mod snapshot;
 pub mod watcher;
 
 use std::sync::Arc;

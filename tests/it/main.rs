@@ -18,6 +18,7 @@ mod outputs;
 mod packaging;
 mod perf;
 mod schema;
+mod snapshot;
 mod sources;
 mod support;
 mod tui;
