@@ -141,54 +141,77 @@ pub(super) struct Resolved {
     pub changed: Option<Snapshot>,
 }
 
-/// One distribution: the snapshot's answer while its inputs are unchanged, else resolved.
-fn resolve_one(
+/// The snapshot's entry for `d` while its inputs are unchanged (license files re-read and
+/// hashed, not identified).
+fn reuse(
     d: &Distribution,
+    inputs: &str,
     previous: &Snapshot,
     tracker: &Tracker,
-) -> (String, LicenseEntry, bool) {
-    let inputs = license_inputs(d);
-    if let Some(entry) = previous.licenses.get(&inputs) {
-        let started = std::time::Instant::now();
-        let reusable = match (&entry.files, &d.location) {
-            (None, _) => true,
-            (Some(digest), Some(dir)) => {
-                licenses::license_files_digest(&d.license.license_files, dir) == *digest
-            }
-            (Some(_), None) => false,
-        };
-        if reusable {
-            tracker.record(OP_REUSE, started.elapsed());
-            return (inputs, entry.clone(), true);
+) -> Option<LicenseEntry> {
+    let entry = previous.licenses.get(inputs)?;
+    let started = std::time::Instant::now();
+    let reusable = match (&entry.files, &d.location) {
+        (None, _) => true,
+        (Some(digest), Some(dir)) => {
+            licenses::license_files_digest(&d.license.license_files, dir) == *digest
         }
-    }
+        (Some(_), None) => false,
+    };
+    reusable.then(|| {
+        tracker.record(OP_REUSE, started.elapsed());
+        entry.clone()
+    })
+}
+
+fn resolve(d: &Distribution, tracker: &Tracker) -> LicenseEntry {
     let (license, files) = tracker.time(OP_RESOLVE, || {
         licenses::resolve_traced(&d.license, d.location.as_deref())
     });
-    (inputs, LicenseEntry { files, license }, false)
+    LicenseEntry { files, license }
 }
 
-/// Below this many distributions a second thread costs more than it saves.
+/// Below this many licenses to resolve a second thread costs more than it saves.
 const PARALLEL_FROM: usize = 64;
 
-/// Resolve every license, reusing `previous` where the inputs are unchanged. Identifying
-/// license texts dominates (tens of microseconds to milliseconds each against ~2 µs for
-/// metadata-only answers), so the list is split across the cores.
+/// Resolve every license, reusing `previous` where the inputs are unchanged. Reuse is checked
+/// on this thread (a warm run starts no thread); what is left to resolve is split across the
+/// cores when there is enough of it, since identifying license texts dominates (tens of
+/// microseconds to milliseconds each against ~2 µs for metadata-only answers).
 pub(super) fn resolve_licenses(
     dists: &[Distribution],
     previous: &Snapshot,
     tracker: &Tracker,
 ) -> Resolved {
-    let one = |d: &Distribution| resolve_one(d, previous, tracker);
+    let mut entries: Vec<(String, Option<LicenseEntry>)> = dists
+        .iter()
+        .map(|d| {
+            let inputs = license_inputs(d);
+            let reused = reuse(d, &inputs, previous, tracker);
+            (inputs, reused)
+        })
+        .collect();
+    let missing: Vec<usize> = (0..dists.len())
+        .filter(|&i| entries[i].1.is_none())
+        .collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    let results: Vec<(String, LicenseEntry, bool)> = if threads < 2 || dists.len() < PARALLEL_FROM {
-        dists.iter().map(one).collect()
+    let resolved: Vec<LicenseEntry> = if threads < 2 || missing.len() < PARALLEL_FROM {
+        missing
+            .iter()
+            .map(|&i| resolve(&dists[i], tracker))
+            .collect()
     } else {
-        let chunk = dists.len().div_ceil(threads);
+        let chunk = missing.len().div_ceil(threads);
         std::thread::scope(|scope| {
-            let parts: Vec<_> = dists
+            let parts: Vec<_> = missing
                 .chunks(chunk)
-                .map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|&i| resolve(&dists[i], tracker))
+                            .collect::<Vec<_>>()
+                    })
+                })
                 .collect();
             parts
                 .into_iter()
@@ -196,12 +219,19 @@ pub(super) fn resolve_licenses(
                 .collect()
         })
     };
-    let all_reused = results.iter().all(|(_, _, reused)| *reused);
-    let licenses = results.iter().map(|(_, e, _)| e.license.clone()).collect();
-    let next = Snapshot {
-        licenses: results.into_iter().map(|(k, e, _)| (k, e)).collect(),
-    };
+    let changed = !missing.is_empty();
+    for (i, entry) in missing.into_iter().zip(resolved) {
+        entries[i].1 = Some(entry);
+    }
+    let mut licenses = Vec::with_capacity(dists.len());
+    let mut next = Snapshot::default();
+    for ((inputs, entry), d) in entries.into_iter().zip(dists) {
+        // Every entry was filled above; resolving is the safe answer if one were not.
+        let entry = entry.unwrap_or_else(|| resolve(d, tracker));
+        licenses.push(entry.license.clone());
+        next.licenses.insert(inputs, entry);
+    }
     // Unchanged when every answer was reused and no distribution went away.
-    let changed = (!all_reused || next.licenses.len() != previous.licenses.len()).then_some(next);
+    let changed = (changed || next.licenses.len() != previous.licenses.len()).then_some(next);
     Resolved { licenses, changed }
 }
