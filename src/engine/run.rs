@@ -13,6 +13,7 @@ use tokio::sync::watch;
 
 use super::evaluate::{self, Facts};
 use super::events::{EngineEvent, EventSink, MetricsSnapshot, Stage};
+use super::revalidate;
 use crate::cache::{CacheConfig, CacheKey, TieredCache};
 use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprinter;
@@ -24,7 +25,10 @@ use crate::model::{
 use crate::perf::{HistoryOptions, RunMetrics};
 use crate::settings::{Settings, Target};
 use crate::sources::osv::{AdvisoryRef, OsvRecord};
-use crate::sources::{HttpClient, HttpConfig, OsvClient, OsvDatabase, ProjectFacts, PypiClient};
+use crate::sources::revalidate::Revalidated;
+use crate::sources::{
+    HttpClient, HttpConfig, OsvClient, OsvDatabase, ProjectFacts, PypiClient, Validators,
+};
 use crate::telemetry::tracker::Tracker;
 
 /// What we know (or why we don't) about one package's vulnerabilities.
@@ -118,11 +122,6 @@ impl RunContext<'_> {
         }
     }
 
-    async fn cached<T: serde::de::DeserializeOwned>(&self, key: &CacheKey) -> Option<T> {
-        let cache = self.cache.as_ref()?;
-        cache.get_json::<T>(key).await.map(|(value, _stale)| value)
-    }
-
     /// A cached answer about `package` from `source`; an expired entry served offline is
     /// remembered so the report can say the answer is stale.
     async fn cached_for<T: serde::de::DeserializeOwned>(
@@ -134,14 +133,42 @@ impl RunContext<'_> {
         let cache = self.cache.as_ref()?;
         let (value, stale) = cache.get_json::<T>(key).await?;
         if stale {
-            self.stale
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .entry(package.to_string())
-                .or_default()
-                .push(source);
+            self.note_stale(package, source);
         }
         Some(value)
+    }
+
+    /// [`revalidate::cached_or_fetch`] with the metadata TTL; an expired answer served offline
+    /// is remembered so the report can say it is stale.
+    async fn fetch_cached<T, F, Fut>(
+        &self,
+        key: &CacheKey,
+        package: &str,
+        source: &'static str,
+        fetch: F,
+    ) -> std::result::Result<T, String>
+    where
+        T: Serialize + serde::de::DeserializeOwned,
+        F: FnOnce(Option<Validators>) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<Revalidated<T>, String>>,
+    {
+        let ttl = self.settings.run.cache.metadata_ttl;
+        let online = self.http.is_some();
+        let (value, origin) =
+            revalidate::cached_or_fetch(self.cache.as_ref(), key, ttl, online, fetch).await?;
+        if origin == revalidate::Origin::Stale {
+            self.note_stale(package, source);
+        }
+        Ok(value)
+    }
+
+    fn note_stale(&self, package: &str, source: &'static str) {
+        self.stale
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(package.to_string())
+            .or_default()
+            .push(source);
     }
 
     async fn store<T: Serialize>(&self, key: &CacheKey, value: &T, ttl: Duration) {
@@ -623,31 +650,20 @@ async fn fetch_advisory(
 ) -> (String, std::result::Result<OsvRecord, String>) {
     let osv_url = ctx.settings.network.osv_url.as_str();
     let key = CacheKey::advisory(osv_url, &advisory.id, &advisory.modified);
-    if let Some(record) = ctx.cached::<OsvRecord>(&key).await {
-        return (advisory.id.clone(), Ok(record));
-    }
-    let Some(http) = &ctx.http else {
-        return (
-            advisory.id.clone(),
-            Err(offline_reason(&format!("advisory {}", advisory.id))),
-        );
+    let id = advisory.id.as_str();
+    let fetch = |prior: Option<Validators>| async move {
+        let Some(http) = &ctx.http else {
+            return Err(offline_reason(&format!("advisory {id}")));
+        };
+        let client = OsvClient::new(http.clone(), osv_url);
+        let answer = client.vuln_if(id, prior.as_ref());
+        (ctx.tracker.time_async("osv.advisory", answer).await)
+            .map_err(|e| format!("OSV advisory {id}: {e}"))
     };
-    let client = OsvClient::new(http.clone(), osv_url);
-    let result = ctx
-        .tracker
-        .time_async("osv.advisory", client.vuln(&advisory.id))
-        .await;
-    match result {
-        Ok(record) => {
-            ctx.store(&key, &record, ctx.settings.run.cache.metadata_ttl)
-                .await;
-            (advisory.id.clone(), Ok(record))
-        }
-        Err(e) => (
-            advisory.id.clone(),
-            Err(format!("OSV advisory {}: {e}", advisory.id)),
-        ),
-    }
+    let ttl = ctx.settings.run.cache.metadata_ttl;
+    let online = ctx.http.is_some();
+    let answer = revalidate::cached_or_fetch(ctx.cache.as_ref(), &key, ttl, online, fetch).await;
+    (advisory.id.clone(), answer.map(|(record, _)| record))
 }
 
 /// Registry facts per normalised name.
@@ -769,18 +785,14 @@ async fn release_facts(
     d: &Distribution,
 ) -> RegistryAnswer {
     let key = CacheKey::pypi(pypi_url, &d.normalized, &d.version);
-    if let Some(info) = ctx
-        .cached_for::<RegistryInfo>(&key, &d.normalized, "pypi")
-        .await
-    {
-        return Ok(info);
-    }
-    let client = client.ok_or_else(|| offline_reason("registry answer"))?;
-    let info = (client.release(&d.normalized, &d.version).await)
-        .map_err(|e| format!("package index: {e}"))?;
-    ctx.store(&key, &info, ctx.settings.run.cache.metadata_ttl)
-        .await;
-    Ok(info)
+    let fetch = |prior: Option<Validators>| async move {
+        let client = client.ok_or_else(|| offline_reason("registry answer"))?;
+        (client
+            .release_if(&d.normalized, &d.version, prior.as_ref())
+            .await)
+            .map_err(|e| format!("package index: {e}"))
+    };
+    ctx.fetch_cached(&key, &d.normalized, "pypi", fetch).await
 }
 
 /// Latest version and PEP 792 status from the Simple API, cache first.
@@ -791,20 +803,18 @@ async fn project_facts(
     d: &Distribution,
 ) -> std::result::Result<ProjectFacts, String> {
     let key = CacheKey::pypi_project(pypi_url, &d.normalized);
-    if let Some(facts) = ctx
-        .cached_for::<ProjectFacts>(&key, &d.normalized, "pypi")
-        .await
-    {
-        return Ok(facts);
-    }
-    let client = client.ok_or_else(|| offline_reason("latest version"))?;
-    let facts = match client.simple().project(&d.normalized).await {
-        Ok(facts) => facts.unwrap_or_default(),
-        Err(e) => return Err(format!("{}: latest version: package index: {e}", d.name)),
+    let fetch = |prior: Option<Validators>| async move {
+        let client = client.ok_or_else(|| offline_reason("latest version"))?;
+        match client
+            .simple()
+            .project_if(&d.normalized, prior.as_ref())
+            .await
+        {
+            Ok(facts) => Ok(facts.map(Option::unwrap_or_default)),
+            Err(e) => Err(format!("{}: latest version: package index: {e}", d.name)),
+        }
     };
-    ctx.store(&key, &facts, ctx.settings.run.cache.metadata_ttl)
-        .await;
-    Ok(facts)
+    ctx.fetch_cached(&key, &d.normalized, "pypi", fetch).await
 }
 
 fn offline_reason(what: &str) -> String {

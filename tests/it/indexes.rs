@@ -1,0 +1,273 @@
+//! The index as pip sees it, end to end through the binary against loopback registries:
+//! revalidation of expired cache entries (`If-None-Match` / `If-Modified-Since`, `304`),
+//! extra indexes, and credentials (URL user info, `.netrc`) that reach only their own host and
+//! never appear in any output.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::Value;
+
+use crate::support::bin::depdash;
+use crate::support::registry::{Dataset, RegistryServer, Stats, advisory};
+
+/// A throwaway project: a pinned requirements file, a cache directory, reports.
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+/// The pins every test checks; `urllib3` has an advisory on the first registry.
+const PINS: &[(&str, &str)] = &[
+    ("requests", "2.31.0"),
+    ("urllib3", "1.26.5"),
+    ("idna", "3.4"),
+];
+
+impl Project {
+    fn new(requirements: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("requirements.txt"), requirements).unwrap();
+        Project { dir }
+    }
+
+    fn pinned() -> Self {
+        let lines: Vec<String> = PINS.iter().map(|(n, v)| format!("{n}=={v}\n")).collect();
+        Project::new(&lines.concat())
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let path = self.path(rel);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// `depdash check -r requirements.txt` against `index` (and OSV at `osv`), JSON report in
+    /// `report`, the cache in `cache/`; `extra` arguments and `env` added.
+    fn check(
+        &self,
+        index: &str,
+        osv: &str,
+        report: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> (Output, Value) {
+        let report_path = self.path(report);
+        let mut command = depdash(&["check", "-r"]);
+        command
+            .arg(self.path("requirements.txt"))
+            .args(["--pypi-url", index, "--osv-url", osv, "--cache-dir"])
+            .arg(self.path("cache"))
+            .args(["--no-history", "--progress", "never", "--format", "json"])
+            .arg("--output")
+            .arg(&report_path)
+            .args(extra)
+            .env("HOME", self.dir.path())
+            .env_remove("NETRC");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let output = command.output().unwrap();
+        let report = std::fs::read_to_string(&report_path)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or(Value::Null);
+        (output, report)
+    }
+}
+
+/// Each pin with a release (MIT) and a newer `2.0`, and one advisory for urllib3.
+fn dataset(license: &str) -> Dataset {
+    let mut dataset = Dataset::new();
+    for (name, version) in PINS {
+        dataset
+            .package(name)
+            .license(license)
+            .release(version, "2024-03-01T12:00:00Z")
+            .release("99.0", "2026-10-01T12:00:00Z")
+            .add();
+    }
+    dataset.add_osv(advisory("GHSA-test-0001", "urllib3", "1.26.5", "99.0"));
+    dataset
+}
+
+/// The parts of a report that say what was found (not when, nor how fast).
+fn verdict(report: &Value) -> Value {
+    serde_json::json!({
+        "packages": report["packages"],
+        "findings": report["findings"],
+        "unknowns": report["unknowns"],
+        "summary": report["summary"],
+    })
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Expired after every run: metadata TTL 0 (advisory records, release and Simple facts), and
+/// `[health]` asking for the Simple pages too.
+const EXPIRE_ALL: &str = "[cache]\nmetadata_ttl = \"0s\"\nvulnerability_ttl = \"0s\"\n\
+                          [health]\noutdated = \"warn\"\n";
+
+/// GET requests for cached facts: per-release documents, Simple pages, advisory records.
+fn revalidatable(stats: &Stats) -> u64 {
+    stats.pypi_version + stats.pypi_simple + stats.vulns
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_entries_are_revalidated_with_etags_and_cost_no_body() {
+    let server = RegistryServer::start(dataset("MIT")).await;
+    let url = server.url();
+    let p = Project::pinned();
+    let policy = p.write("depdash.toml", EXPIRE_ALL);
+    let config = ["--config", policy.to_str().unwrap()];
+
+    let (output, first) = p.check(&url, &url, "first.json", &config, &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let cold = server.stats();
+    assert_eq!(
+        cold.conditional, 0,
+        "a cold cache has nothing to revalidate"
+    );
+    assert!(
+        cold.pypi_version == 3 && cold.pypi_simple == 3 && cold.vulns == 1,
+        "{cold:?}"
+    );
+    server.reset_stats();
+
+    // Entries carry their own TTL (0 here): the next run, with the default TTL, finds them all
+    // expired and renews them for that TTL.
+    let policy = p.write("depdash.toml", "[health]\noutdated = \"warn\"\n");
+    let config = ["--config", policy.to_str().unwrap()];
+    let (output, second) = p.check(&url, &url, "second.json", &config, &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let warm = server.stats();
+    assert_eq!(revalidatable(&warm), 7, "{warm:?}");
+    assert_eq!(
+        warm.conditional, 7,
+        "every expired entry is revalidated: {warm:?}"
+    );
+    assert_eq!(warm.not_modified, 7);
+    let etags = warm
+        .validators_received
+        .iter()
+        .filter(|v| v.starts_with('"'));
+    assert_eq!(etags.count(), 7, "each carried its ETag: {warm:?}");
+    for endpoint in ["pypi-version", "simple"] {
+        assert_eq!(warm.bytes_sent.get(endpoint).copied().unwrap_or(0), 0);
+    }
+    assert_eq!(verdict(&second), verdict(&first));
+    let network = &second["metrics"]["network"];
+    assert_eq!(network["revalidated"], 7, "{network}");
+    // Only the querybatch (a POST, never revalidated) downloaded a body.
+    let by_source = &network["bytes_by_source"];
+    assert_eq!(by_source["pypi"].as_u64().unwrap_or(0), 0, "{network}");
+    assert_eq!(
+        by_source["pypi-simple"].as_u64().unwrap_or(0),
+        0,
+        "{network}"
+    );
+
+    // A renewed entry is fresh again: the next run asks nothing of the index.
+    server.reset_stats();
+    let (_, third) = p.check(&url, &url, "third.json", &config, &[]);
+    assert_eq!(revalidatable(&server.stats()), 0);
+    assert_eq!(verdict(&third)["findings"], verdict(&first)["findings"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_modified_alone_revalidates_with_if_modified_since() {
+    let server = RegistryServer::start(dataset("MIT")).await;
+    server.update_faults(|f| f.no_etag = true);
+    let url = server.url();
+    let p = Project::pinned();
+    let policy = p.write("depdash.toml", EXPIRE_ALL);
+    let config = ["--config", policy.to_str().unwrap()];
+    let (_, first) = p.check(&url, &url, "first.json", &config, &[]);
+    server.reset_stats();
+    let (_, second) = p.check(&url, &url, "second.json", &config, &[]);
+    let stats = server.stats();
+    assert_eq!(stats.conditional, 7, "{stats:?}");
+    assert_eq!(stats.not_modified, 7);
+    assert!(
+        stats
+            .validators_received
+            .iter()
+            .all(|v| v == crate::support::registry::LAST_MODIFIED),
+        "{stats:?}"
+    );
+    assert_eq!(verdict(&second), verdict(&first));
+}
+
+/// Registry facts the report could not get, by package.
+fn registry_unknowns(report: &Value) -> Vec<(String, String)> {
+    report["unknowns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["check"] == "health")
+        .map(|u| {
+            let name = u["package"].as_str().unwrap_or_default().to_string();
+            (name, u["reason"].as_str().unwrap_or_default().to_string())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_304_without_validators_or_for_a_corrupt_entry_is_never_a_pass() {
+    let server = RegistryServer::start(dataset("MIT")).await;
+    let url = server.url();
+    let p = Project::pinned();
+    let policy = p.write("depdash.toml", EXPIRE_ALL);
+    let config = ["--config", policy.to_str().unwrap()];
+
+    // Cold cache, an index answering 304 to everything: nothing was validated.
+    server.update_faults(|f| f.always_304 = true);
+    let (_, cold) = p.check(&url, &url, "cold.json", &config, &[]);
+    let unknown = registry_unknowns(&cold);
+    assert_eq!(unknown.len(), 3, "{cold:#}");
+    assert!(
+        unknown.iter().all(|(_, r)| r.contains("304")),
+        "{unknown:?}"
+    );
+    assert_eq!(server.stats().conditional, 0);
+
+    // Cached, then every entry corrupted: no validators are sent, a 304 is not a pass.
+    server.update_faults(|f| f.always_304 = false);
+    let (_, good) = p.check(&url, &url, "good.json", &config, &[]);
+    assert!(registry_unknowns(&good).is_empty(), "{good:#}");
+    for entry in walk(&p.path("cache")) {
+        let mut bytes = std::fs::read(&entry).unwrap();
+        if bytes.len() > 80 {
+            let last = bytes.len() - 1;
+            bytes[last] ^= 0xff;
+            std::fs::write(&entry, bytes).unwrap();
+        }
+    }
+    server.reset_stats();
+    server.update_faults(|f| f.always_304 = true);
+    let (_, corrupt) = p.check(&url, &url, "corrupt.json", &config, &[]);
+    assert_eq!(server.stats().conditional, 0, "{:?}", server.stats());
+    assert_eq!(registry_unknowns(&corrupt).len(), 3, "{corrupt:#}");
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
