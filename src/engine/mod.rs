@@ -5,6 +5,7 @@
 
 mod evaluate;
 pub mod events;
+mod indexes;
 mod revalidate;
 mod run;
 pub mod watcher;

@@ -8,11 +8,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use super::evaluate::{self, Facts};
 use super::events::{EngineEvent, EventSink, MetricsSnapshot, Stage};
+use super::indexes::{self, Index};
 use super::revalidate;
 use crate::cache::{CacheConfig, CacheKey, TieredCache};
 use crate::error::{Error, Result};
@@ -26,9 +28,7 @@ use crate::perf::{HistoryOptions, RunMetrics};
 use crate::settings::{Settings, Target};
 use crate::sources::osv::{AdvisoryRef, OsvRecord};
 use crate::sources::revalidate::Revalidated;
-use crate::sources::{
-    HttpClient, HttpConfig, OsvClient, OsvDatabase, ProjectFacts, PypiClient, Validators,
-};
+use crate::sources::{HttpClient, HttpConfig, OsvClient, OsvDatabase, ProjectFacts, Validators};
 use crate::telemetry::tracker::Tracker;
 
 /// What we know (or why we don't) about one package's vulnerabilities.
@@ -226,8 +226,16 @@ fn run_fingerprint(settings: &Settings, dists: &[Distribution]) -> String {
         f.part(&d.normalized).part(&d.version);
     }
     let n = &settings.network;
+    let shown = |url: &str| crate::sources::credentials::without_credentials(url);
     f.part(&settings.policy.fingerprint)
-        .part(n.pypi_url.as_deref().unwrap_or("-"))
+        .part(shown(n.pypi_url.as_deref().unwrap_or("-")))
+        .part(
+            n.extra_index_urls
+                .iter()
+                .map(|u| shown(u))
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
         .part(&n.osv_url)
         .part(
             n.osv_db
@@ -285,7 +293,15 @@ pub async fn run_once(
         })
         .await;
 
-    let wants_registry = settings.check_registry && settings.network.pypi_url.is_some();
+    let index_urls = settings.network.index_urls(&inventory.indexes);
+    let warnings = index_urls
+        .ignored
+        .iter()
+        .chain(&settings.network.netrc_warning);
+    for warning in warnings.filter(|_| settings.check_registry) {
+        events.emit(EngineEvent::Warning(warning.clone())).await;
+    }
+    let wants_registry = settings.check_registry && !index_urls.urls.is_empty();
     let wants_osv = settings.check_vulnerabilities && settings.network.osv_db.is_none();
     let needs_network = !settings.network.offline && (wants_registry || wants_osv) && total > 0;
     let cache = open_cache(settings, events, &tracker, refresh).await;
@@ -334,11 +350,14 @@ pub async fn run_once(
         stale: Default::default(),
     };
     ctx.publish(false);
+    let indexes: Vec<Index> = (index_urls.urls.iter())
+        .map(|url| Index::new(url, ctx.http.as_ref()))
+        .collect();
 
     // Vulnerabilities and registry facts are independent: fetch them side by side.
     let (vulns, registry) = tokio::join!(
         vulnerabilities(&ctx, &inventory.distributions),
-        registry(&ctx, &inventory.distributions),
+        registry(&ctx, &inventory.distributions, &indexes),
     );
     let VulnStage {
         answers: vulns,
@@ -346,7 +365,14 @@ pub async fn run_once(
         database,
     } = vulns?;
     let mut registry = registry;
-    fix_candidates(&ctx, &inventory.distributions, &vulns, &mut registry).await;
+    fix_candidates(
+        &ctx,
+        &inventory.distributions,
+        &vulns,
+        &mut registry,
+        &indexes,
+    )
+    .await;
 
     events
         .emit(EngineEvent::StageStarted {
@@ -670,11 +696,12 @@ async fn fetch_advisory(
 async fn registry(
     ctx: &RunContext<'_>,
     dists: &[Distribution],
+    indexes: &[Index],
 ) -> HashMap<PackageKey, RegistryAnswer> {
     if !ctx.settings.check_registry {
         return HashMap::new();
     }
-    let Some(pypi_url) = ctx.settings.network.pypi_url.as_deref() else {
+    if indexes.is_empty() {
         let reason = "package index turned off (empty --pypi-url): yanked, outdated and \
                       stale are not known"
             .to_string();
@@ -689,14 +716,9 @@ async fn registry(
             total: dists.len(),
         })
         .await;
-    let client = ctx
-        .http
-        .as_ref()
-        .map(|h| PypiClient::new(h.clone(), pypi_url));
-    let client = client.as_ref();
     let fetches: Vec<_> = dists
         .iter()
-        .map(|d| registry_answer(ctx, client, pypi_url, d))
+        .map(|d| registry_answer(ctx, indexes, d))
         .collect();
     futures_util::stream::iter(fetches)
         .buffer_unordered(FETCH_TASKS)
@@ -706,19 +728,20 @@ async fn registry(
 
 async fn registry_answer(
     ctx: &RunContext<'_>,
-    client: Option<&PypiClient>,
-    pypi_url: &str,
+    indexes: &[Index],
     d: &Distribution,
 ) -> (PackageKey, RegistryAnswer) {
-    let mut answer = release_facts(ctx, client, pypi_url, d).await;
+    let answers = join_all(indexes.iter().map(|index| release_facts(ctx, index, d))).await;
+    let mut answer = indexes::merge_releases(indexes, answers);
     // Whole-project facts only when the policy or the dashboard reads them, and not already
-    // read with the release (Simple API fallback): one more request.
+    // read with the release (Simple API fallback; with several indexes, from each): one more
+    // request per index.
     if ctx.settings.project_facts
         && let Ok(info) = &mut answer
         && info.on_index
-        && info.latest_version.is_none()
+        && (info.latest_version.is_none() || indexes.len() > 1)
     {
-        match project_facts(ctx, client, pypi_url, d).await {
+        match all_project_facts(ctx, indexes, d).await {
             Ok(facts) => {
                 info.newer_versions =
                     crate::sources::simple::newer_versions(&facts.available, &d.version);
@@ -733,32 +756,22 @@ async fn registry_answer(
 }
 
 /// The releases above each vulnerable package (its fix candidates), from the Simple API page:
-/// one request per vulnerable package not already covered by the project facts.
+/// one request per vulnerable package (and index) not already covered by the project facts.
 async fn fix_candidates(
     ctx: &RunContext<'_>,
     dists: &[Distribution],
     vulns: &HashMap<PackageKey, VulnAnswer>,
     registry: &mut HashMap<PackageKey, RegistryAnswer>,
+    indexes: &[Index],
 ) {
-    let Some(pypi_url) = ctx.settings.network.pypi_url.as_deref() else {
-        return;
-    };
-    let client = ctx
-        .http
-        .as_ref()
-        .map(|h| PypiClient::new(h.clone(), pypi_url));
     let wanted = dists.iter().filter(|d| {
         let key = d.key();
         let vulnerable = matches!(vulns.get(&key), Some(Ok(found)) if !found.is_empty());
         let lacking = matches!(registry.get(&key), Some(Ok(info)) if info.on_index && info.newer_versions.is_none());
         vulnerable && lacking
     });
-    let client = client.as_ref();
     let fetches: Vec<_> = wanted
-        .map(|d| async move {
-            let facts = project_facts(ctx, client, pypi_url, d).await;
-            (d, facts)
-        })
+        .map(|d| async move { (d, all_project_facts(ctx, indexes, d).await) })
         .collect();
     let found: Vec<_> = futures_util::stream::iter(fetches)
         .buffer_unordered(FETCH_TASKS)
@@ -777,14 +790,20 @@ async fn fix_candidates(
     }
 }
 
-/// The release's own facts (per-release document, Simple API fallback), cache first.
-async fn release_facts(
+/// Whole-project facts from every index, merged.
+async fn all_project_facts(
     ctx: &RunContext<'_>,
-    client: Option<&PypiClient>,
-    pypi_url: &str,
+    indexes: &[Index],
     d: &Distribution,
-) -> RegistryAnswer {
-    let key = CacheKey::pypi(pypi_url, &d.normalized, &d.version);
+) -> std::result::Result<ProjectFacts, String> {
+    let answers = join_all(indexes.iter().map(|index| project_facts(ctx, index, d))).await;
+    indexes::merge_projects(answers)
+}
+
+/// The release's own facts (per-release document, Simple API fallback), cache first.
+async fn release_facts(ctx: &RunContext<'_>, index: &Index, d: &Distribution) -> RegistryAnswer {
+    let key = CacheKey::pypi(&index.key, &d.normalized, &d.version);
+    let client = index.client.as_ref();
     let fetch = |prior: Option<Validators>| async move {
         let client = client.ok_or_else(|| offline_reason("registry answer"))?;
         (client
@@ -798,11 +817,11 @@ async fn release_facts(
 /// Latest version and PEP 792 status from the Simple API, cache first.
 async fn project_facts(
     ctx: &RunContext<'_>,
-    client: Option<&PypiClient>,
-    pypi_url: &str,
+    index: &Index,
     d: &Distribution,
 ) -> std::result::Result<ProjectFacts, String> {
-    let key = CacheKey::pypi_project(pypi_url, &d.normalized);
+    let key = CacheKey::pypi_project(&index.key, &d.normalized);
+    let client = index.client.as_ref();
     let fetch = |prior: Option<Validators>| async move {
         let client = client.ok_or_else(|| offline_reason("latest version"))?;
         match client

@@ -19,14 +19,15 @@ use reqwest::Url;
 const MASK: &str = "****";
 
 /// `url` with any user info replaced by `user:****@` (password masked, user kept, as pip
-/// shows it). Text that is not a URL is returned as is.
+/// shows it). Text that does not parse as a URL is masked by [`redact_text`].
 pub fn redact(url: &str) -> String {
     match Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
             let _ = parsed.set_password(Some(MASK));
             parsed.to_string()
         }
-        _ => url.to_string(),
+        Ok(_) => url.to_string(),
+        Err(_) => redact_text(url),
     }
 }
 

@@ -271,3 +271,116 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     files
 }
+
+/// The private index: `internal-tool` (only there) and its own `requests` 2.31.0 (Apache-2.0).
+fn private_dataset() -> Dataset {
+    let mut dataset = Dataset::new();
+    dataset
+        .package("internal-tool")
+        .license("Proprietary")
+        .release("1.0", "2025-01-01T12:00:00Z")
+        .add();
+    dataset
+        .package("requests")
+        .license("Apache-2.0")
+        .release("2.31.0", "2024-03-01T12:00:00Z")
+        .add();
+    dataset
+}
+
+/// Pins for the two-index tests: one package on each index only, one on both.
+const TWO_INDEX_PINS: &str = "requests==2.31.0\nurllib3==1.26.5\ninternal-tool==1.0\n";
+
+fn package<'r>(report: &'r Value, name: &str) -> &'r Value {
+    report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not in the report"))
+}
+
+fn codes_for(report: &Value, name: &str) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["package"] == name)
+        .map(|f| f["code"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+const OUTDATED: &str = "[health]\noutdated = \"warn\"\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extra_indexes_are_all_asked_as_pip_does() {
+    let private = RegistryServer::start(private_dataset()).await;
+    let public = RegistryServer::start(dataset("MIT")).await;
+    let p = Project::new(TWO_INDEX_PINS);
+    let policy = p.write("depdash.toml", OUTDATED);
+    let config = ["--config", policy.to_str().unwrap()];
+    let extra = format!("{}/simple/", public.url());
+
+    // The index alone: urllib3 is not on it.
+    let (_, alone) = p.check(&private.url(), &public.url(), "alone.json", &config, &[]);
+    assert!(codes_for(&alone, "urllib3").contains(&"not-on-index".to_string()));
+    assert!(codes_for(&alone, "requests").is_empty(), "{alone:#}");
+
+    let args = [&config[..], &["--extra-index-url", &extra, "--no-cache"]].concat();
+    let (output, both) = p.check(&private.url(), &public.url(), "both.json", &args, &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    for name in ["urllib3", "internal-tool", "requests"] {
+        assert_eq!(package(&both, name)["registry"]["on_index"], true, "{name}");
+        assert!(!codes_for(&both, name).contains(&"not-on-index".to_string()));
+    }
+    // The release's facts come from the first index that has it; the latest is the highest.
+    let requests = &package(&both, "requests")["registry"];
+    assert_eq!(requests["license"], "Apache-2.0", "{requests}");
+    assert_eq!(requests["latest_version"], "99.0");
+    let on_both = [private.url(), public.url()];
+    assert_eq!(requests["found_on"], serde_json::json!(on_both));
+    let codes = codes_for(&both, "requests");
+    assert!(codes.contains(&"on-several-indexes".to_string()), "{codes:?}");
+    assert!(codes.contains(&"outdated".to_string()), "{codes:?}");
+    assert!(codes_for(&both, "internal-tool").is_empty(), "{both:#}");
+    assert!(codes_for(&both, "urllib3").contains(&"outdated".to_string()));
+    assert!(private.stats().pypi_version > 0 && public.stats().pypi_version > 0);
+    let message = both["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "on-several-indexes")
+        .unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(message.contains(&private.url()) && message.contains(&public.url()));
+
+    // The same extra index from PIP_EXTRA_INDEX_URL, from pip.conf (over several lines), and
+    // from the requirements file's own option line.
+    let env = [("PIP_EXTRA_INDEX_URL", extra.as_str())];
+    let (_, from_env) = p.check(&private.url(), &public.url(), "env.json", &args[..2], &env);
+    assert_eq!(verdict(&from_env), verdict(&both));
+    let conf = p.write(
+        "pip.conf",
+        &format!("[global]\nextra-index-url =\n    http://127.0.0.1:9/simple\n    {extra}\n"),
+    );
+    let env = [("PIP_CONFIG_FILE", conf.to_str().unwrap())];
+    let (output, from_conf) = p.check(&private.url(), &public.url(), "conf.json", &args[..2], &env);
+    // The dead first extra index makes every answer unknown: an index that cannot answer is
+    // never skipped silently.
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        from_conf["unknowns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["reason"].as_str().unwrap().contains("127.0.0.1:9")),
+        "{from_conf:#}"
+    );
+    let in_file = Project::new(&format!("--extra-index-url {extra}\n{TWO_INDEX_PINS}"));
+    let policy = in_file.write("depdash.toml", OUTDATED);
+    let config = ["--config", policy.to_str().unwrap()];
+    let (_, from_file) = in_file.check(&private.url(), &public.url(), "file.json", &config, &[]);
+    assert_eq!(verdict(&from_file)["findings"], verdict(&both)["findings"]);
+}
