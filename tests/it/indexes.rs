@@ -45,8 +45,25 @@ impl Project {
         path
     }
 
-    /// `depdash check -r requirements.txt` against `index` (and OSV at `osv`), JSON report in
-    /// `report`, the cache in `cache/`; `extra` arguments and `env` added.
+    /// `depdash check -r requirements.txt` against `index` (and OSV at `osv`), the cache in
+    /// `cache/`, no history; `args` and `env` added.
+    fn run(&self, index: &str, osv: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut command = depdash(&["check", "-r"]);
+        command
+            .arg(self.path("requirements.txt"))
+            .args(["--pypi-url", index, "--osv-url", osv, "--cache-dir"])
+            .arg(self.path("cache"))
+            .args(["--no-history", "--progress", "never"])
+            .args(args)
+            .env("HOME", self.dir.path())
+            .env_remove("NETRC");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        command.output().unwrap()
+    }
+
+    /// [`run`](Self::run) with a JSON report in `report`, read back.
     fn check(
         &self,
         index: &str,
@@ -56,21 +73,14 @@ impl Project {
         env: &[(&str, &str)],
     ) -> (Output, Value) {
         let report_path = self.path(report);
-        let mut command = depdash(&["check", "-r"]);
-        command
-            .arg(self.path("requirements.txt"))
-            .args(["--pypi-url", index, "--osv-url", osv, "--cache-dir"])
-            .arg(self.path("cache"))
-            .args(["--no-history", "--progress", "never", "--format", "json"])
-            .arg("--output")
-            .arg(&report_path)
-            .args(extra)
-            .env("HOME", self.dir.path())
-            .env_remove("NETRC");
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let output = command.output().unwrap();
+        let mut args = vec![
+            "--format",
+            "json",
+            "--output",
+            report_path.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let output = self.run(index, osv, &args, env);
         let report = std::fs::read_to_string(&report_path)
             .ok()
             .and_then(|text| serde_json::from_str(&text).ok())
@@ -340,7 +350,10 @@ async fn extra_indexes_are_all_asked_as_pip_does() {
     let on_both = [private.url(), public.url()];
     assert_eq!(requests["found_on"], serde_json::json!(on_both));
     let codes = codes_for(&both, "requests");
-    assert!(codes.contains(&"on-several-indexes".to_string()), "{codes:?}");
+    assert!(
+        codes.contains(&"on-several-indexes".to_string()),
+        "{codes:?}"
+    );
     assert!(codes.contains(&"outdated".to_string()), "{codes:?}");
     assert!(codes_for(&both, "internal-tool").is_empty(), "{both:#}");
     assert!(codes_for(&both, "urllib3").contains(&"outdated".to_string()));
@@ -383,4 +396,143 @@ async fn extra_indexes_are_all_asked_as_pip_does() {
     let config = ["--config", policy.to_str().unwrap()];
     let (_, from_file) = in_file.check(&private.url(), &public.url(), "file.json", &config, &[]);
     assert_eq!(verdict(&from_file)["findings"], verdict(&both)["findings"]);
+}
+
+/// `url` with `user:password@` after the scheme.
+fn with_login(url: &str, user: &str, password: &str) -> String {
+    url.replacen("://", &format!("://{user}:{password}@"), 1)
+}
+
+/// Everything a run left for a person to read: stdout, stderr and the files it wrote.
+fn everything_shown(output: &Output, files: &[PathBuf]) -> String {
+    let mut all = String::from_utf8_lossy(&output.stdout).into_owned();
+    all.push_str(&stderr(output));
+    for file in files {
+        all.push_str(&std::fs::read_to_string(file).unwrap_or_default());
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn url_credentials_reach_only_their_host_and_are_never_shown() {
+    let private = RegistryServer::start(private_dataset()).await;
+    let public = RegistryServer::start(dataset("MIT")).await;
+    let p = Project::new(TWO_INDEX_PINS);
+    let policy = p.write("depdash.toml", OUTDATED);
+    let index = with_login(&private.url(), "alice", "s3cret");
+    let extra = format!("{}/simple/", public.url());
+    // A dead extra index with its own login: its failure is reported, its password is not.
+    let dead = with_login("http://127.0.0.1:9/simple", "bob", "d3ad-pw");
+    let base = [
+        "--config",
+        policy.to_str().unwrap(),
+        "--extra-index-url",
+        &extra,
+        "--no-cache",
+    ];
+
+    let (output, report) = p.check(&index, &public.url(), "r.json", &base, &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let shown = everything_shown(&output, &[p.path("r.json")]);
+    assert!(!shown.contains("s3cret"), "{shown}");
+    assert!(
+        shown.contains("alice:****@127.0.0.1"),
+        "the index is named, masked"
+    );
+    assert_eq!(
+        package(&report, "internal-tool")["registry"]["on_index"],
+        true
+    );
+    let sent = private.stats().authorizations;
+    assert!(!sent.is_empty());
+    assert!(
+        sent.iter().all(|a| a == "Basic YWxpY2U6czNjcmV0"),
+        "{sent:?}"
+    );
+    assert_eq!(public.stats().authorizations, Vec::<String>::new());
+
+    // Every format, with the dead index and debug logging: no password anywhere.
+    for format in ["text", "json", "sarif", "junit", "markdown", "cyclonedx"] {
+        let out = p.path(&format!("out.{format}"));
+        let mut args = base.to_vec();
+        args.extend(["--extra-index-url", &dead, "-vv", "--format", format]);
+        let to_file = format != "text" && format != "markdown";
+        if to_file {
+            args.extend(["--output", out.to_str().unwrap()]);
+        }
+        let output = p.run(&index, &public.url(), &args, &[]);
+        let shown = everything_shown(&output, &[out]);
+        for secret in ["s3cret", "d3ad-pw"] {
+            assert!(!shown.contains(secret), "{format}: {shown}");
+        }
+        assert!(
+            shown.contains("127.0.0.1:9"),
+            "{format}: the dead index is named: {shown}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn netrc_logins_go_to_their_machine_only() {
+    let private = RegistryServer::start(private_dataset()).await;
+    let public = RegistryServer::start(dataset("MIT")).await;
+    let p = Project::new(TWO_INDEX_PINS);
+    // The private index by name, the public one by address: two machines for .netrc.
+    let index = private.url().replace("127.0.0.1", "localhost");
+    let netrc = p.write(
+        "netrc",
+        "machine localhost login carol password n3trc-pw\nmachine elsewhere.example login x password y\n",
+    );
+    let env = [("NETRC", netrc.to_str().unwrap())];
+    let extra = format!("{}/simple/", public.url());
+    let args = ["--extra-index-url", extra.as_str(), "--no-cache", "-vv"];
+    let (output, report) = p.check(&index, &public.url(), "r.json", &args, &env);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(
+        package(&report, "internal-tool")["registry"]["on_index"],
+        true
+    );
+    let sent = private.stats().authorizations;
+    assert!(!sent.is_empty());
+    assert!(
+        sent.iter().all(|a| a == "Basic Y2Fyb2w6bjN0cmMtcHc="),
+        "{sent:?}"
+    );
+    assert_eq!(public.stats().authorizations, Vec::<String>::new());
+    let shown = everything_shown(&output, &[p.path("r.json")]);
+    assert!(!shown.contains("n3trc-pw"), "{shown}");
+
+    // A .netrc that does not parse: a warning, no credentials, the run goes on.
+    std::fs::write(
+        &netrc,
+        "machine localhost login carol password n3trc-pw\nbogus\n",
+    )
+    .unwrap();
+    private.reset_stats();
+    let (output, _) = p.check(&index, &public.url(), "r2.json", &args, &env);
+    assert!(
+        stderr(&output).contains("not a valid netrc file"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(private.stats().authorizations.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_are_not_carried_across_a_redirect_to_another_host() {
+    let target = RegistryServer::start(dataset("MIT")).await;
+    let index = RegistryServer::start(Dataset::new()).await;
+    index.update_faults(|f| f.redirect_to = Some(target.url()));
+    let p = Project::pinned();
+    let login = with_login(&index.url(), "alice", "s3cret");
+    let (output, report) = p.check(&login, &target.url(), "r.json", &["--no-cache"], &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(package(&report, "requests")["registry"]["on_index"], true);
+    let sent = index.stats().authorizations;
+    assert!(!sent.is_empty() && sent.iter().all(|a| a == "Basic YWxpY2U6czNjcmV0"));
+    assert!(
+        target.stats().pypi_version > 0,
+        "the redirects were followed"
+    );
+    assert_eq!(target.stats().authorizations, Vec::<String>::new());
 }
