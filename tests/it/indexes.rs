@@ -403,6 +403,24 @@ fn with_login(url: &str, user: &str, password: &str) -> String {
     url.replacen("://", &format!("://{user}:{password}@"), 1)
 }
 
+/// The private index got `header` with every request (and its package was found), the public
+/// one never an `Authorization`.
+fn logged_in_only_at(
+    private: &RegistryServer,
+    public: &RegistryServer,
+    report: &Value,
+    header: &str,
+) {
+    assert_eq!(
+        package(report, "internal-tool")["registry"]["on_index"],
+        true
+    );
+    let sent = private.stats().authorizations;
+    assert!(!sent.is_empty());
+    assert!(sent.iter().all(|a| a == header), "{sent:?}");
+    assert_eq!(public.stats().authorizations, Vec::<String>::new());
+}
+
 /// Everything a run left for a person to read: stdout, stderr and the files it wrote.
 fn everything_shown(output: &Output, files: &[PathBuf]) -> String {
     let mut all = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -439,17 +457,7 @@ async fn url_credentials_reach_only_their_host_and_are_never_shown() {
         shown.contains("alice:****@127.0.0.1"),
         "the index is named, masked"
     );
-    assert_eq!(
-        package(&report, "internal-tool")["registry"]["on_index"],
-        true
-    );
-    let sent = private.stats().authorizations;
-    assert!(!sent.is_empty());
-    assert!(
-        sent.iter().all(|a| a == "Basic YWxpY2U6czNjcmV0"),
-        "{sent:?}"
-    );
-    assert_eq!(public.stats().authorizations, Vec::<String>::new());
+    logged_in_only_at(&private, &public, &report, "Basic YWxpY2U6czNjcmV0");
 
     // Every format, with the dead index and debug logging: no password anywhere.
     for format in ["text", "json", "sarif", "junit", "markdown", "cyclonedx"] {
@@ -488,17 +496,7 @@ async fn netrc_logins_go_to_their_machine_only() {
     let args = ["--extra-index-url", extra.as_str(), "--no-cache", "-vv"];
     let (output, report) = p.check(&index, &public.url(), "r.json", &args, &env);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    assert_eq!(
-        package(&report, "internal-tool")["registry"]["on_index"],
-        true
-    );
-    let sent = private.stats().authorizations;
-    assert!(!sent.is_empty());
-    assert!(
-        sent.iter().all(|a| a == "Basic Y2Fyb2w6bjN0cmMtcHc="),
-        "{sent:?}"
-    );
-    assert_eq!(public.stats().authorizations, Vec::<String>::new());
+    logged_in_only_at(&private, &public, &report, "Basic Y2Fyb2w6bjN0cmMtcHc=");
     let shown = everything_shown(&output, &[p.path("r.json")]);
     assert!(!shown.contains("n3trc-pw"), "{shown}");
 
