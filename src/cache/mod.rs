@@ -126,6 +126,15 @@ pub fn resolve_dir(dir: Option<&Path>) -> Result<PathBuf, CacheError> {
     }
 }
 
+/// A cached entry as [`TieredCache::get_json_revalidating`] reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cached<F, E> {
+    /// Within its TTL.
+    Fresh(F),
+    /// Past its TTL (within [`STALE_GRACE`]).
+    Expired(E),
+}
+
 /// The answer to a lookup.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Lookup {
@@ -318,18 +327,24 @@ impl TieredCache {
     }
 
     /// Like [`get_json`](Self::get_json), but an expired entry (within [`STALE_GRACE`]) is
-    /// returned too, flagged `true`, so that the caller can revalidate it with the source; only
-    /// a fresh answer counts as a hit (a renewed one is counted by the caller's `put`).
-    pub async fn get_json_revalidating<T: DeserializeOwned>(
+    /// returned too, so that the caller can revalidate it with the source: a fresh entry parsed
+    /// as `F` (what a hit needs), an expired one as `E` (what revalidating needs). A fresh
+    /// answer counts as a hit; an expired one as a stale answer only when stale serving is
+    /// allowed (`--offline`, where the caller serves it), else as nothing (the source decides).
+    pub async fn get_json_revalidating<F: DeserializeOwned, E: DeserializeOwned>(
         &self,
         key: &CacheKey,
-    ) -> Option<(T, bool)> {
+    ) -> Option<Cached<F, E>> {
         let (record, stale) = self.inner.lookup(key, true).await?;
-        let value = parse_record(key, &record)?;
-        if !stale {
-            self.inner.count_answer(false);
+        let cached = if stale {
+            Cached::Expired(parse_record(key, &record)?)
+        } else {
+            Cached::Fresh(parse_record(key, &record)?)
+        };
+        if !stale || self.inner.allow_stale {
+            self.inner.count_answer(stale);
         }
-        Some((value, stale))
+        Some(cached)
     }
 
     /// Stores `payload` in every enabled level. Never fails: errors are logged and counted.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::cache::{CacheKey, TieredCache};
+use crate::cache::{CacheKey, Cached, TieredCache};
 use crate::sources::Validators;
 use crate::sources::revalidate::Revalidated;
 
@@ -53,14 +53,16 @@ where
     F: FnOnce(Option<Validators>) -> Fut,
     Fut: Future<Output = Result<Revalidated<T>, String>>,
 {
+    // A fresh entry is read as the bare facts (the validators beside them are skipped, not
+    // parsed): the warm path pays nothing for revalidation.
     let cached = match cache {
-        Some(cache) => cache.get_json_revalidating::<Kept<T>>(key).await,
+        Some(cache) => cache.get_json_revalidating::<T, Kept<T>>(key).await,
         None => None,
     };
     let expired = match cached {
-        Some((kept, false)) => return Ok((kept.value, Origin::Current)),
-        Some((kept, true)) if !online => return Ok((kept.value, Origin::Stale)),
-        Some((kept, true)) => Some(kept),
+        Some(Cached::Fresh(value)) => return Ok((value, Origin::Current)),
+        Some(Cached::Expired(kept)) if !online => return Ok((kept.value, Origin::Stale)),
+        Some(Cached::Expired(kept)) => Some(kept),
         None => None,
     };
     let prior = expired.as_ref().and_then(|kept| kept.validators.clone());
