@@ -18,12 +18,17 @@ use reqwest::Url;
 /// What a redacted password is shown as.
 const MASK: &str = "****";
 
-/// `url` with any user info replaced by `user:****@` (password masked, user kept, as pip
-/// shows it). Text that does not parse as a URL is masked by [`redact_text`].
+/// `url` with its user info masked as pip shows it: `user:****@` (password masked, user kept),
+/// or `****@` for a user name alone (often a token). Text that does not parse as a URL is
+/// masked by [`redact_text`].
 pub fn redact(url: &str) -> String {
     match Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
             let _ = parsed.set_password(Some(MASK));
+            parsed.to_string()
+        }
+        Ok(mut parsed) if !parsed.username().is_empty() => {
+            let _ = parsed.set_username(MASK);
             parsed.to_string()
         }
         Ok(_) => url.to_string(),
@@ -43,8 +48,8 @@ pub fn without_credentials(url: &str) -> String {
     }
 }
 
-/// `text` with the password of every `scheme://user:password@` in it masked (for messages that
-/// may quote a URL: errors from libraries, configuration values).
+/// `text` with the user info of every `scheme://user:password@` in it masked as [`redact`]
+/// does (for messages that may quote a URL: errors from libraries, configuration values).
 pub fn redact_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -61,7 +66,7 @@ pub fn redact_text(text: &str) -> String {
                 let userinfo = &authority[..at];
                 match userinfo.split_once(':') {
                     Some((user, _)) => out.push_str(&format!("{user}:{MASK}")),
-                    None => out.push_str(userinfo),
+                    None => out.push_str(MASK),
                 }
                 out.push_str(&authority[at..]);
             }
@@ -185,6 +190,11 @@ mod tests {
             "https://alice:****@index.example/simple"
         );
         assert_eq!(redact("https://index.example/"), "https://index.example/");
+        assert_eq!(
+            redact("https://t0ken@index.example/simple"),
+            "https://****@index.example/simple"
+        );
+        assert_eq!(redact_text("at http://t0ken@h/x"), "at http://****@h/x");
         assert_eq!(
             without_credentials("https://alice:s3cret@index.example:8080/x"),
             "https://index.example:8080/x"
