@@ -297,7 +297,7 @@ pub async fn run_once(
     let warnings = index_urls
         .ignored
         .iter()
-        .chain(&settings.network.netrc_warning);
+        .chain(&settings.network.index_warnings);
     for warning in warnings.filter(|_| settings.check_registry) {
         events.emit(EngineEvent::Warning(warning.clone())).await;
     }

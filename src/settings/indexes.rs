@@ -67,22 +67,30 @@ fn ini_multi_value(text: &str, keys: &[&str]) -> Option<Vec<String>> {
     found
 }
 
-/// The extra indexes of the settings: pip's configured ones, then the command line's, each
-/// validated (a usage error names the URL with its password masked).
+/// The extra indexes of the settings: pip's configured ones, then the command line's. One
+/// given on the command line that is not an http(s) URL is a usage error (password masked);
+/// one from pip's configuration (which also allows `file://` indexes) is left out with a
+/// warning, so a pip setup depdash cannot use does not stop every run.
 pub(super) fn extra_index_urls(
     cli: &[String],
     pip_env: Option<&str>,
     config_files: &[PathBuf],
-) -> Result<Vec<String>> {
-    let mut urls = pip_extra_index_urls(pip_env, config_files);
-    urls.extend(cli.iter().cloned());
-    urls.iter()
-        .map(|url| {
-            let base = json_api_base(url);
-            super::validate_base_url("--extra-index-url", &base)?;
-            Ok(base)
-        })
-        .collect()
+) -> Result<(Vec<String>, Vec<String>)> {
+    let mut urls = Vec::new();
+    let mut ignored = Vec::new();
+    for url in pip_extra_index_urls(pip_env, config_files) {
+        let base = json_api_base(&url);
+        match super::validate_base_url("extra-index-url", &base) {
+            Ok(()) => urls.push(base),
+            Err(e) => ignored.push(format!("pip's configuration: {e}; ignored")),
+        }
+    }
+    for url in cli {
+        let base = json_api_base(url);
+        super::validate_base_url("--extra-index-url", &base)?;
+        urls.push(base);
+    }
+    Ok((urls, ignored))
 }
 
 /// The `.netrc` pip would read (`NETRC`, else `~/.netrc`), and a warning when it is there but
@@ -185,8 +193,10 @@ mod tests {
             pip_extra_index_urls(Some(" https://x/simple\nhttps://y/ "), &files),
             ["https://x/simple", "https://y/"]
         );
-        let urls = extra_index_urls(&["https://z.example/simple/".into()], None, &[]).unwrap();
+        let cli = ["https://z.example/simple/".to_string()];
+        let (urls, ignored) = extra_index_urls(&cli, Some("file:///srv/simple"), &[]).unwrap();
         assert_eq!(urls, ["https://z.example"]);
+        assert_eq!(ignored.len(), 1, "{ignored:?}");
         let error = extra_index_urls(&["ftp://u:secret@h/".into()], None, &[]).unwrap_err();
         assert!(!error.to_string().contains("secret"), "{error}");
     }

@@ -49,8 +49,9 @@ pub struct NetworkSettings {
     pub extra_index_urls: Vec<String>,
     /// `.netrc` logins, for index hosts whose URL carries no credentials.
     pub netrc: crate::sources::credentials::Netrc,
-    /// Why the `.netrc` could not be used, when it could not (a warning of the run).
-    pub netrc_warning: Option<String>,
+    /// Index settings from pip's configuration or `.netrc` that could not be used, and why
+    /// (warnings of the run; passwords masked).
+    pub index_warnings: Vec<String>,
     pub osv_url: String,
     pub osv_db: Option<PathBuf>,
     pub offline: bool,
@@ -171,12 +172,13 @@ impl Settings {
         // An explicitly empty URL turns the index off (registry facts become unknown).
         let pypi_url_explicit = args.pypi_url.is_some() || sources.pypi_url.is_some();
         let pip_env = PipEnv::from_process();
-        let extra_index_urls = indexes::extra_index_urls(
+        let (extra_index_urls, mut index_warnings) = indexes::extra_index_urls(
             &args.extra_index_urls,
             std::env::var("PIP_EXTRA_INDEX_URL").ok().as_deref(),
             &pip_env.config_files,
         )?;
         let (netrc, netrc_warning) = indexes::load_netrc();
+        index_warnings.extend(netrc_warning);
         let pypi_url = match args.pypi_url.clone().or_else(|| sources.pypi_url.clone()) {
             Some(url) if url.trim().is_empty() => None,
             Some(url) => Some(url),
@@ -229,7 +231,7 @@ impl Settings {
                 pypi_url_explicit,
                 extra_index_urls,
                 netrc,
-                netrc_warning,
+                index_warnings,
                 osv_url: osv_url.trim_end_matches('/').to_string(),
                 osv_db,
                 offline: args.offline,
