@@ -27,6 +27,7 @@ pub enum Code {
     Outdated,
     StaleRelease,
     NotOnIndex,
+    OnSeveralIndexes,
     ProjectArchived,
     ProjectDeprecated,
     ProjectQuarantined,
@@ -51,6 +52,7 @@ impl Code {
         Code::Outdated,
         Code::StaleRelease,
         Code::NotOnIndex,
+        Code::OnSeveralIndexes,
         Code::ProjectArchived,
         Code::ProjectDeprecated,
         Code::ProjectQuarantined,
@@ -76,6 +78,7 @@ impl Code {
             Code::Outdated => "outdated",
             Code::StaleRelease => "stale-release",
             Code::NotOnIndex => "not-on-index",
+            Code::OnSeveralIndexes => "on-several-indexes",
             Code::ProjectArchived => "project-archived",
             Code::ProjectDeprecated => "project-deprecated",
             Code::ProjectQuarantined => "project-quarantined",
@@ -102,6 +105,7 @@ impl Code {
             | Code::Outdated
             | Code::StaleRelease
             | Code::NotOnIndex
+            | Code::OnSeveralIndexes
             | Code::ProjectArchived
             | Code::ProjectDeprecated
             | Code::ProjectQuarantined => Check::Health,
@@ -149,6 +153,9 @@ impl Code {
             }
             Code::NotOnIndex => {
                 "the package index does not know the package (private, renamed or removed)"
+            }
+            Code::OnSeveralIndexes => {
+                "the project is on more than one configured index (--index-url and extra indexes): pip installs the highest version from any of them (dependency confusion)"
             }
             Code::ProjectArchived => {
                 "the index marks the project archived (PEP 792): no more releases are expected"
