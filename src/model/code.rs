@@ -19,6 +19,7 @@ pub enum Code {
     LicenseDenied,
     LicenseNotAllowed,
     LicenseExceptionUnused,
+    LicenseExceptionExpired,
     Vulnerability,
     VulnerabilityIgnored,
     IgnoreUnused,
@@ -44,6 +45,7 @@ impl Code {
         Code::LicenseDenied,
         Code::LicenseNotAllowed,
         Code::LicenseExceptionUnused,
+        Code::LicenseExceptionExpired,
         Code::Vulnerability,
         Code::VulnerabilityIgnored,
         Code::IgnoreUnused,
@@ -70,6 +72,7 @@ impl Code {
             Code::LicenseDenied => "license-denied",
             Code::LicenseNotAllowed => "license-not-allowed",
             Code::LicenseExceptionUnused => "license-exception-unused",
+            Code::LicenseExceptionExpired => "license-exception-expired",
             Code::Vulnerability => "vulnerability",
             Code::VulnerabilityIgnored => "vulnerability-ignored",
             Code::IgnoreUnused => "ignore-unused",
@@ -94,9 +97,10 @@ impl Code {
             | Code::PackageNotApproved
             | Code::PackageVersionMismatch
             | Code::PackageRequiredMissing => Check::Packages,
-            Code::LicenseDenied | Code::LicenseNotAllowed | Code::LicenseExceptionUnused => {
-                Check::Licenses
-            }
+            Code::LicenseDenied
+            | Code::LicenseNotAllowed
+            | Code::LicenseExceptionUnused
+            | Code::LicenseExceptionExpired => Check::Licenses,
             Code::Vulnerability
             | Code::VulnerabilityIgnored
             | Code::IgnoreUnused
@@ -133,6 +137,9 @@ impl Code {
             }
             Code::LicenseExceptionUnused => {
                 "a licenses.exceptions entry (or one of its ids) was not needed by any package"
+            }
+            Code::LicenseExceptionExpired => {
+                "a licenses.exceptions entry is past its `until` date and is no longer applied"
             }
             Code::Vulnerability => {
                 "a known advisory affects the installed version (error at or above vulnerabilities.severity_threshold or unscored, warning below)"
