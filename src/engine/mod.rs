@@ -5,6 +5,8 @@
 
 mod evaluate;
 pub mod events;
+mod indexes;
+mod revalidate;
 mod run;
 mod snapshot;
 pub mod watcher;

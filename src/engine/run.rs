@@ -8,11 +8,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use super::evaluate::{self, Facts};
 use super::events::{EngineEvent, EventSink, MetricsSnapshot, Stage};
+use super::indexes::{self, Index};
+use super::revalidate;
 use super::snapshot;
 use crate::cache::{CacheConfig, CacheKey, TieredCache};
 use crate::error::{Error, Result};
@@ -24,7 +27,8 @@ use crate::model::{
 use crate::perf::{HistoryOptions, RunMetrics};
 use crate::settings::{Settings, Target};
 use crate::sources::osv::{AdvisoryRef, OsvRecord};
-use crate::sources::{HttpClient, HttpConfig, OsvClient, OsvDatabase, ProjectFacts, PypiClient};
+use crate::sources::revalidate::Revalidated;
+use crate::sources::{HttpClient, HttpConfig, OsvClient, OsvDatabase, ProjectFacts, Validators};
 use crate::telemetry::tracker::Tracker;
 
 /// What we know (or why we don't) about one package's vulnerabilities.
@@ -118,11 +122,6 @@ impl RunContext<'_> {
         }
     }
 
-    async fn cached<T: serde::de::DeserializeOwned>(&self, key: &CacheKey) -> Option<T> {
-        let cache = self.cache.as_ref()?;
-        cache.get_json::<T>(key).await.map(|(value, _stale)| value)
-    }
-
     /// A cached answer about `package` from `source`; an expired entry served offline is
     /// remembered so the report can say the answer is stale.
     async fn cached_for<T: serde::de::DeserializeOwned>(
@@ -134,14 +133,42 @@ impl RunContext<'_> {
         let cache = self.cache.as_ref()?;
         let (value, stale) = cache.get_json::<T>(key).await?;
         if stale {
-            self.stale
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .entry(package.to_string())
-                .or_default()
-                .push(source);
+            self.note_stale(package, source);
         }
         Some(value)
+    }
+
+    /// [`revalidate::cached_or_fetch`] with the metadata TTL; an expired answer served offline
+    /// is remembered so the report can say it is stale.
+    async fn fetch_cached<T, F, Fut>(
+        &self,
+        key: &CacheKey,
+        package: &str,
+        source: &'static str,
+        fetch: F,
+    ) -> std::result::Result<T, String>
+    where
+        T: Serialize + serde::de::DeserializeOwned,
+        F: FnOnce(Option<Validators>) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<Revalidated<T>, String>>,
+    {
+        let ttl = self.settings.run.cache.metadata_ttl;
+        let online = self.http.is_some();
+        let (value, origin) =
+            revalidate::cached_or_fetch(self.cache.as_ref(), key, ttl, online, fetch).await?;
+        if origin == revalidate::Origin::Stale {
+            self.note_stale(package, source);
+        }
+        Ok(value)
+    }
+
+    fn note_stale(&self, package: &str, source: &'static str) {
+        self.stale
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(package.to_string())
+            .or_default()
+            .push(source);
     }
 
     async fn store<T: Serialize>(&self, key: &CacheKey, value: &T, ttl: Duration) {
@@ -170,8 +197,16 @@ fn run_fingerprint(settings: &Settings, dists: &[Distribution]) -> String {
         f.part(&d.normalized).part(&d.version);
     }
     let n = &settings.network;
+    let shown = |url: &str| crate::sources::credentials::without_credentials(url);
     f.part(&settings.policy.fingerprint)
-        .part(n.pypi_url.as_deref().unwrap_or("-"))
+        .part(shown(n.pypi_url.as_deref().unwrap_or("-")))
+        .part(
+            n.extra_index_urls
+                .iter()
+                .map(|u| shown(u))
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
         .part(&n.osv_url)
         .part(
             n.osv_db
@@ -252,7 +287,15 @@ pub async fn run_once(
         })
         .await;
 
-    let wants_registry = settings.check_registry && settings.network.pypi_url.is_some();
+    let index_urls = settings.network.index_urls(&inventory.indexes);
+    let warnings = index_urls
+        .ignored
+        .iter()
+        .chain(&settings.network.index_warnings);
+    for warning in warnings.filter(|_| settings.check_registry) {
+        events.emit(EngineEvent::Warning(warning.clone())).await;
+    }
+    let wants_registry = settings.check_registry && !index_urls.urls.is_empty();
     let wants_osv = settings.check_vulnerabilities && settings.network.osv_db.is_none();
     let needs_network = !settings.network.offline && (wants_registry || wants_osv) && total > 0;
     let http = if needs_network {
@@ -300,11 +343,14 @@ pub async fn run_once(
         stale: Default::default(),
     };
     ctx.publish(false);
+    let indexes: Vec<Index> = (index_urls.urls.iter())
+        .map(|url| Index::new(url, ctx.http.as_ref()))
+        .collect();
 
     // Vulnerabilities and registry facts are independent: fetch them side by side.
     let (vulns, registry) = tokio::join!(
         vulnerabilities(&ctx, &inventory.distributions),
-        registry(&ctx, &inventory.distributions),
+        registry(&ctx, &inventory.distributions, &indexes),
     );
     let VulnStage {
         answers: vulns,
@@ -312,7 +358,14 @@ pub async fn run_once(
         database,
     } = vulns?;
     let mut registry = registry;
-    fix_candidates(&ctx, &inventory.distributions, &vulns, &mut registry).await;
+    fix_candidates(
+        &ctx,
+        &inventory.distributions,
+        &vulns,
+        &mut registry,
+        &indexes,
+    )
+    .await;
 
     events
         .emit(EngineEvent::StageStarted {
@@ -619,42 +672,32 @@ async fn fetch_advisory(
 ) -> (String, std::result::Result<OsvRecord, String>) {
     let osv_url = ctx.settings.network.osv_url.as_str();
     let key = CacheKey::advisory(osv_url, &advisory.id, &advisory.modified);
-    if let Some(record) = ctx.cached::<OsvRecord>(&key).await {
-        return (advisory.id.clone(), Ok(record));
-    }
-    let Some(http) = &ctx.http else {
-        return (
-            advisory.id.clone(),
-            Err(offline_reason(&format!("advisory {}", advisory.id))),
-        );
+    let id = advisory.id.as_str();
+    let fetch = |prior: Option<Validators>| async move {
+        let Some(http) = &ctx.http else {
+            return Err(offline_reason(&format!("advisory {id}")));
+        };
+        let client = OsvClient::new(http.clone(), osv_url);
+        let answer = client.vuln_if(id, prior.as_ref());
+        (ctx.tracker.time_async("osv.advisory", answer).await)
+            .map_err(|e| format!("OSV advisory {id}: {e}"))
     };
-    let client = OsvClient::new(http.clone(), osv_url);
-    let result = ctx
-        .tracker
-        .time_async("osv.advisory", client.vuln(&advisory.id))
-        .await;
-    match result {
-        Ok(record) => {
-            ctx.store(&key, &record, ctx.settings.run.cache.metadata_ttl)
-                .await;
-            (advisory.id.clone(), Ok(record))
-        }
-        Err(e) => (
-            advisory.id.clone(),
-            Err(format!("OSV advisory {}: {e}", advisory.id)),
-        ),
-    }
+    let ttl = ctx.settings.run.cache.metadata_ttl;
+    let online = ctx.http.is_some();
+    let answer = revalidate::cached_or_fetch(ctx.cache.as_ref(), &key, ttl, online, fetch).await;
+    (advisory.id.clone(), answer.map(|(record, _)| record))
 }
 
 /// Registry facts per normalised name.
 async fn registry(
     ctx: &RunContext<'_>,
     dists: &[Distribution],
+    indexes: &[Index],
 ) -> HashMap<PackageKey, RegistryAnswer> {
     if !ctx.settings.check_registry {
         return HashMap::new();
     }
-    let Some(pypi_url) = ctx.settings.network.pypi_url.as_deref() else {
+    if indexes.is_empty() {
         let reason = "package index turned off (empty --pypi-url): yanked, outdated and \
                       stale are not known"
             .to_string();
@@ -669,14 +712,9 @@ async fn registry(
             total: dists.len(),
         })
         .await;
-    let client = ctx
-        .http
-        .as_ref()
-        .map(|h| PypiClient::new(h.clone(), pypi_url));
-    let client = client.as_ref();
     let fetches: Vec<_> = dists
         .iter()
-        .map(|d| registry_answer(ctx, client, pypi_url, d))
+        .map(|d| registry_answer(ctx, indexes, d))
         .collect();
     futures_util::stream::iter(fetches)
         .buffer_unordered(FETCH_TASKS)
@@ -686,19 +724,20 @@ async fn registry(
 
 async fn registry_answer(
     ctx: &RunContext<'_>,
-    client: Option<&PypiClient>,
-    pypi_url: &str,
+    indexes: &[Index],
     d: &Distribution,
 ) -> (PackageKey, RegistryAnswer) {
-    let mut answer = release_facts(ctx, client, pypi_url, d).await;
+    let answers = join_all(indexes.iter().map(|index| release_facts(ctx, index, d))).await;
+    let mut answer = indexes::merge_releases(indexes, answers);
     // Whole-project facts only when the policy or the dashboard reads them, and not already
-    // read with the release (Simple API fallback): one more request.
+    // read with the release (Simple API fallback; with several indexes, from each): one more
+    // request per index.
     if ctx.settings.project_facts
         && let Ok(info) = &mut answer
         && info.on_index
-        && info.latest_version.is_none()
+        && (info.latest_version.is_none() || indexes.len() > 1)
     {
-        match project_facts(ctx, client, pypi_url, d).await {
+        match all_project_facts(ctx, indexes, d).await {
             Ok(facts) => {
                 info.newer_versions =
                     crate::sources::simple::newer_versions(&facts.available, &d.version);
@@ -713,32 +752,22 @@ async fn registry_answer(
 }
 
 /// The releases above each vulnerable package (its fix candidates), from the Simple API page:
-/// one request per vulnerable package not already covered by the project facts.
+/// one request per vulnerable package (and index) not already covered by the project facts.
 async fn fix_candidates(
     ctx: &RunContext<'_>,
     dists: &[Distribution],
     vulns: &HashMap<PackageKey, VulnAnswer>,
     registry: &mut HashMap<PackageKey, RegistryAnswer>,
+    indexes: &[Index],
 ) {
-    let Some(pypi_url) = ctx.settings.network.pypi_url.as_deref() else {
-        return;
-    };
-    let client = ctx
-        .http
-        .as_ref()
-        .map(|h| PypiClient::new(h.clone(), pypi_url));
     let wanted = dists.iter().filter(|d| {
         let key = d.key();
         let vulnerable = matches!(vulns.get(&key), Some(Ok(found)) if !found.is_empty());
         let lacking = matches!(registry.get(&key), Some(Ok(info)) if info.on_index && info.newer_versions.is_none());
         vulnerable && lacking
     });
-    let client = client.as_ref();
     let fetches: Vec<_> = wanted
-        .map(|d| async move {
-            let facts = project_facts(ctx, client, pypi_url, d).await;
-            (d, facts)
-        })
+        .map(|d| async move { (d, all_project_facts(ctx, indexes, d).await) })
         .collect();
     let found: Vec<_> = futures_util::stream::iter(fetches)
         .buffer_unordered(FETCH_TASKS)
@@ -757,50 +786,50 @@ async fn fix_candidates(
     }
 }
 
-/// The release's own facts (per-release document, Simple API fallback), cache first.
-async fn release_facts(
+/// Whole-project facts from every index, merged.
+async fn all_project_facts(
     ctx: &RunContext<'_>,
-    client: Option<&PypiClient>,
-    pypi_url: &str,
+    indexes: &[Index],
     d: &Distribution,
-) -> RegistryAnswer {
-    let key = CacheKey::pypi(pypi_url, &d.normalized, &d.version);
-    if let Some(info) = ctx
-        .cached_for::<RegistryInfo>(&key, &d.normalized, "pypi")
-        .await
-    {
-        return Ok(info);
-    }
-    let client = client.ok_or_else(|| offline_reason("registry answer"))?;
-    let info = (client.release(&d.normalized, &d.version).await)
-        .map_err(|e| format!("package index: {e}"))?;
-    ctx.store(&key, &info, ctx.settings.run.cache.metadata_ttl)
-        .await;
-    Ok(info)
+) -> std::result::Result<ProjectFacts, String> {
+    let answers = join_all(indexes.iter().map(|index| project_facts(ctx, index, d))).await;
+    indexes::merge_projects(answers)
+}
+
+/// The release's own facts (per-release document, Simple API fallback), cache first.
+async fn release_facts(ctx: &RunContext<'_>, index: &Index, d: &Distribution) -> RegistryAnswer {
+    let key = CacheKey::pypi(&index.key, &d.normalized, &d.version);
+    let client = index.client.as_ref();
+    let fetch = |prior: Option<Validators>| async move {
+        let client = client.ok_or_else(|| offline_reason("registry answer"))?;
+        (client
+            .release_if(&d.normalized, &d.version, prior.as_ref())
+            .await)
+            .map_err(|e| format!("package index: {e}"))
+    };
+    ctx.fetch_cached(&key, &d.normalized, "pypi", fetch).await
 }
 
 /// Latest version and PEP 792 status from the Simple API, cache first.
 async fn project_facts(
     ctx: &RunContext<'_>,
-    client: Option<&PypiClient>,
-    pypi_url: &str,
+    index: &Index,
     d: &Distribution,
 ) -> std::result::Result<ProjectFacts, String> {
-    let key = CacheKey::pypi_project(pypi_url, &d.normalized);
-    if let Some(facts) = ctx
-        .cached_for::<ProjectFacts>(&key, &d.normalized, "pypi")
-        .await
-    {
-        return Ok(facts);
-    }
-    let client = client.ok_or_else(|| offline_reason("latest version"))?;
-    let facts = match client.simple().project(&d.normalized).await {
-        Ok(facts) => facts.unwrap_or_default(),
-        Err(e) => return Err(format!("{}: latest version: package index: {e}", d.name)),
+    let key = CacheKey::pypi_project(&index.key, &d.normalized);
+    let client = index.client.as_ref();
+    let fetch = |prior: Option<Validators>| async move {
+        let client = client.ok_or_else(|| offline_reason("latest version"))?;
+        match client
+            .simple()
+            .project_if(&d.normalized, prior.as_ref())
+            .await
+        {
+            Ok(facts) => Ok(facts.map(Option::unwrap_or_default)),
+            Err(e) => Err(format!("{}: latest version: package index: {e}", d.name)),
+        }
     };
-    ctx.store(&key, &facts, ctx.settings.run.cache.metadata_ttl)
-        .await;
-    Ok(facts)
+    ctx.fetch_cached(&key, &d.normalized, "pypi", fetch).await
 }
 
 fn offline_reason(what: &str) -> String {

@@ -317,6 +317,10 @@ pub struct RegistryInfo {
     /// them, an installed version that is not PEP 440); `Some([])`: nothing newer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub newer_versions: Option<Vec<String>>,
+    /// With extra indexes configured: every index (URL, credentials masked) that knows the
+    /// project, when more than one does. Empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub found_on: Vec<String>,
 }
 
 /// PEP 792 status of a project as its index states it.

@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::header::{ACCEPT, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -41,8 +41,10 @@ use super::breaker::{CircuitBreaker, Ticket};
 pub use super::fetch_error::FetchError;
 pub use super::fetch_error::parse_retry_after;
 use super::fetch_error::{error_chain, seconds};
-use super::live::{self, LiveRequest};
+use super::live::LiveRequest;
 use super::resolve::CachingResolver;
+pub use super::revalidate::FetchResult;
+use super::revalidate::{Outgoing, Validators, validators_of};
 use crate::telemetry::tracker::Tracker;
 use crate::telemetry::{
     BreakerState, EventSink, NetworkCounters, RequestEvent, RequestOutcome, SourceKind,
@@ -138,30 +140,6 @@ impl Default for HttpConfig {
             breaker_threshold: 5,
             breaker_cooldown: Duration::from_secs(30),
             user_agent: concat!("depdash/", env!("CARGO_PKG_VERSION")).to_string(),
-        }
-    }
-}
-
-/// A request that got an answer. `404` is an answer ("not on the index"), not an error.
-#[derive(Clone, Debug, PartialEq)]
-pub enum FetchResult<T> {
-    Found { value: T, retries: u32 },
-    NotFound { retries: u32 },
-}
-
-impl<T> FetchResult<T> {
-    /// Retries it took (attempts after the first).
-    pub fn retries(&self) -> u32 {
-        match self {
-            FetchResult::Found { retries, .. } | FetchResult::NotFound { retries } => *retries,
-        }
-    }
-
-    /// The value, `None` for a 404.
-    pub fn into_option(self) -> Option<T> {
-        match self {
-            FetchResult::Found { value, .. } => Some(value),
-            FetchResult::NotFound { .. } => None,
         }
     }
 }
@@ -280,6 +258,7 @@ struct Answer {
     status: StatusCode,
     retry_after: Option<Duration>,
     body: Vec<u8>,
+    validators: Option<Validators>,
 }
 
 #[derive(Default)]
@@ -292,6 +271,7 @@ struct Counters {
     in_flight: AtomicU64,
     max_in_flight: AtomicU64,
     breaker_trips: AtomicU64,
+    revalidated: AtomicU64,
 }
 
 /// Decrements `in_flight` however the attempt ends (including cancellation).
@@ -435,6 +415,7 @@ impl HttpClient {
             in_flight: c.in_flight.load(Ordering::SeqCst),
             max_in_flight: c.max_in_flight.load(Ordering::SeqCst),
             breaker_trips: c.breaker_trips.load(Ordering::SeqCst),
+            revalidated: c.revalidated.load(Ordering::SeqCst),
         }
     }
 
@@ -462,7 +443,7 @@ impl HttpClient {
     where
         T: DeserializeOwned + Send + 'static,
     {
-        self.request_json(source, Method::GET, url, subject, None)
+        self.request_json(source, Method::GET, url, subject, Outgoing::default())
             .await
     }
 
@@ -482,17 +463,17 @@ impl HttpClient {
             url: url.to_string(),
             detail: format!("request body cannot be encoded: {e}"),
         })?;
-        self.request_json(source, Method::POST, url, subject, Some(body))
+        self.request_json(source, Method::POST, url, subject, Outgoing::json(body))
             .await
     }
 
-    async fn request_json<T>(
+    pub(super) async fn request_json<T>(
         &self,
         source: SourceKind,
         method: Method,
         url: &str,
         subject: &str,
-        body: Option<Vec<u8>>,
+        outgoing: Outgoing,
     ) -> Result<FetchResult<T>, FetchError>
     where
         T: DeserializeOwned + Send + 'static,
@@ -508,13 +489,20 @@ impl HttpClient {
         })?;
 
         let (answer, retries) = self
-            .with_retries(source, &method, parsed, &host, subject, body)
+            .with_retries(source, &method, parsed, &host, subject, outgoing)
             .await;
-        let bytes = live::body_bytes(&answer);
+        let bytes = (answer.as_ref()).map_or(0, |a| a.as_ref().map_or(0, |a| a.body.len() as u64));
         let result = match answer {
             Err(e) => Err(e),
             Ok(None) => Ok(FetchResult::NotFound { retries }),
-            Ok(Some(bytes)) => decode_json::<T>(bytes).await.map_or_else(
+            Ok(Some(a)) if a.status == StatusCode::NOT_MODIFIED => {
+                let revalidated = &self.inner.counters.revalidated;
+                revalidated.fetch_add(1, Ordering::SeqCst);
+                Ok(FetchResult::NotModified { retries })
+            }
+            Ok(Some(Answer {
+                body, validators, ..
+            })) => decode_json::<T>(body).await.map_or_else(
                 |detail| {
                     Err(FetchError::Malformed {
                         host: host.clone(),
@@ -522,12 +510,19 @@ impl HttpClient {
                         detail,
                     })
                 },
-                |value| Ok(FetchResult::Found { value, retries }),
+                |value| {
+                    Ok(FetchResult::Found {
+                        value,
+                        retries,
+                        validators,
+                    })
+                },
             ),
         };
 
         let outcome = match &result {
             Ok(FetchResult::Found { .. }) => RequestOutcome::Ok { status: 200 },
+            Ok(FetchResult::NotModified { .. }) => RequestOutcome::Ok { status: 304 },
             Ok(FetchResult::NotFound { .. }) => RequestOutcome::NotFound,
             Err(e) => {
                 self.inner.counters.failures.fetch_add(1, Ordering::SeqCst);
@@ -552,7 +547,8 @@ impl HttpClient {
     }
 
     /// Attempts until an answer, a permanent error or the retry budget is spent.
-    /// `Ok(None)` is a 404. Returns the retries made alongside.
+    /// `Ok(None)` is a 404; a 304 is an answer only to a conditional request. Returns the
+    /// retries made alongside.
     async fn with_retries(
         &self,
         source: SourceKind,
@@ -560,8 +556,8 @@ impl HttpClient {
         url: Url,
         host: &str,
         subject: &str,
-        body: Option<Vec<u8>>,
-    ) -> (Result<Option<Vec<u8>>, FetchError>, u32) {
+        outgoing: Outgoing,
+    ) -> (Result<Option<Answer>, FetchError>, u32) {
         let config = &self.inner.config;
         let live = LiveRequest::new(&self.inner.events, source, host, subject, config.retries);
         let mut attempts: u32 = 0;
@@ -605,7 +601,7 @@ impl HttpClient {
                     url.clone(),
                     host,
                     ticket,
-                    body.clone(),
+                    &outgoing,
                     sending,
                 )
                 .await;
@@ -640,8 +636,10 @@ impl HttpClient {
             self.report_transition(host, transition).await;
 
             let failure = match result {
-                Ok(answer) if answer.status.is_success() => {
-                    return (Ok(Some(answer.body)), attempts - 1);
+                Ok(a)
+                    if a.status.is_success() || (a.status == 304 && outgoing.is_conditional()) =>
+                {
+                    return (Ok(Some(a)), attempts - 1);
                 }
                 Ok(answer) if answer.status == StatusCode::NOT_FOUND => {
                     return (Ok(None), attempts - 1);
@@ -656,7 +654,8 @@ impl HttpClient {
                     }
                 }
                 Ok(answer) => {
-                    let error = if answer.status.is_redirection() {
+                    // A 304 here answered a request without validators: unexpected, not a pass.
+                    let error = if answer.status.is_redirection() && answer.status != 304 {
                         FetchError::Redirect {
                             host: host.to_string(),
                             detail: format!("HTTP {} without a usable Location", answer.status),
@@ -715,7 +714,7 @@ impl HttpClient {
         url: Url,
         host: &str,
         ticket: Ticket,
-        body: Option<Vec<u8>>,
+        outgoing: &Outgoing,
         sending: impl Future<Output = ()>,
     ) -> Result<Answer, AttemptError> {
         let inner = &self.inner;
@@ -736,15 +735,9 @@ impl HttpClient {
         let _in_flight = InFlight::enter(&inner.counters);
         inner.counters.requests.fetch_add(1, Ordering::SeqCst);
 
-        let mut request = inner
-            .client
-            .request(method.clone(), url)
+        let request = outgoing
+            .apply(inner.client.request(method.clone(), url.clone()))
             .header(ACCEPT, HeaderValue::from_static(super::media_type(source)));
-        if let Some(body) = body {
-            request = request
-                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                .body(body);
-        }
         let started = Instant::now();
         let attempt_end = started + config.request_timeout;
         let (end, on_end) = if attempt_end <= inner.deadline {
@@ -761,6 +754,7 @@ impl HttpClient {
                 Ok(response) => response.map_err(classify)?,
             };
             let status = response.status();
+            let validators = validators_of(&url, &response);
             let retry_after = response
                 .headers()
                 .get(RETRY_AFTER)
@@ -778,6 +772,7 @@ impl HttpClient {
                 status,
                 retry_after,
                 body,
+                validators,
             })
         };
         let result = match tokio::time::timeout_at(end.into(), exchange).await {

@@ -7,6 +7,7 @@
 
 mod body;
 pub mod breaker;
+pub mod credentials;
 pub mod cvss;
 mod fetch_error;
 pub mod http;
@@ -16,6 +17,7 @@ pub mod osv_db;
 pub mod osv_download;
 pub mod pypi;
 pub mod resolve;
+pub mod revalidate;
 pub mod simple;
 pub mod strict;
 
@@ -28,6 +30,7 @@ pub use http::{FetchError, FetchResult, HttpClient, HttpConfig};
 pub use osv::{OsvClient, OsvRecord, affects, to_vulnerability};
 pub use osv_db::OsvDatabase;
 pub use pypi::PypiClient;
+pub use revalidate::Validators;
 pub use simple::{ProjectFacts, SimpleClient};
 
 /// The media type asked of each source: the Simple API's JSON form (PEP 691) where it has one.

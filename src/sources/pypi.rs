@@ -30,7 +30,8 @@ use std::str::FromStr;
 use pep440_rs::Version;
 use serde::Deserialize;
 
-use super::http::{FetchError, HttpClient};
+use super::http::{FetchError, FetchResult, HttpClient, host_of};
+use super::revalidate::{Revalidated, Validators};
 use super::simple::SimpleClient;
 use super::strict::Object;
 use crate::model::{RegistryInfo, normalize_name};
@@ -110,9 +111,22 @@ impl PypiClient {
     /// `latest_version` is set only when the Simple API page was read anyway (see
     /// [`SimpleClient::project`]).
     pub async fn release(&self, name: &str, version: &str) -> Result<RegistryInfo, FetchError> {
-        match self.release_document(name, version).await? {
-            Some(document) => Ok(registry_info(document)),
-            None => self.simple.release(name, version).await,
+        let answer = self.release_if(name, version, None).await?;
+        answer.changed(&host_of(&self.base_url), &format!("{name} {version}"))
+    }
+
+    /// [`release`](Self::release) revalidating facts cached with `prior` (sent only to the URL
+    /// they came from: the per-release document's or, for a fallback answer, the Simple page's).
+    pub async fn release_if(
+        &self,
+        name: &str,
+        version: &str,
+        prior: Option<&Validators>,
+    ) -> Result<Revalidated<RegistryInfo>, FetchError> {
+        let document = self.release_document(name, version, prior).await?;
+        match document.revalidated(|document| registry_info(document.0)) {
+            Some(answer) => Ok(answer),
+            None => self.simple.release_if(name, version, prior).await,
         }
     }
 
@@ -124,16 +138,18 @@ impl PypiClient {
         version: &str,
     ) -> Result<Option<IndexLicense>, FetchError> {
         Ok(self
-            .release_document(name, version)
+            .release_document(name, version, None)
             .await?
-            .map(|document| license_of(&document.info)))
+            .into_option()
+            .map(|document| license_of(&document.0.info)))
     }
 
     async fn release_document(
         &self,
         name: &str,
         version: &str,
-    ) -> Result<Option<ReleaseDocument>, FetchError> {
+        prior: Option<&Validators>,
+    ) -> Result<FetchResult<Object<ReleaseDocument>>, FetchError> {
         let normalized = normalize_name(name);
         let url = format!(
             "{}/pypi/{}/{}/json",
@@ -142,12 +158,9 @@ impl PypiClient {
             path_segment(version)
         );
         let subject = format!("{normalized} {version}");
-        Ok(self
-            .http
-            .get_json::<Object<ReleaseDocument>>(SourceKind::Pypi, &url, &subject)
-            .await?
-            .into_option()
-            .map(|document| document.0))
+        self.http
+            .get_json_if(SourceKind::Pypi, &url, &subject, prior)
+            .await
     }
 }
 

@@ -14,8 +14,9 @@ use std::str::FromStr;
 use pep440_rs::Version;
 use serde::Deserialize;
 
-use super::http::{FetchError, HttpClient};
+use super::http::{FetchError, FetchResult, HttpClient, host_of};
 use super::pypi::{earliest, non_empty, path_segment, same_version};
+use super::revalidate::{Revalidated, Validators};
 use super::strict::Object;
 use crate::model::{ProjectStatus, RegistryInfo, normalize_name};
 use crate::telemetry::SourceKind;
@@ -104,30 +105,46 @@ impl SimpleClient {
 
     /// Latest version and status of `name`; `None` when the index does not know it.
     pub async fn project(&self, name: &str) -> Result<Option<ProjectFacts>, FetchError> {
-        Ok(self
-            .page(name)
-            .await?
-            .map(|page| project_facts(&page, name)))
+        let answer = self.project_if(name, None).await?;
+        answer.changed(&host_of(&self.root), name)
+    }
+
+    /// [`project`](Self::project) revalidating facts cached with `prior`.
+    pub async fn project_if(
+        &self,
+        name: &str,
+        prior: Option<&Validators>,
+    ) -> Result<Revalidated<Option<ProjectFacts>>, FetchError> {
+        let page = self.page(name, prior).await?;
+        Ok(page
+            .revalidated(|page| Some(project_facts(&page.0, name)))
+            .unwrap_or(Revalidated::Changed(None, None)))
     }
 
     /// One release's facts from the project page (no license: the Simple API has none), with
     /// the project's latest version and status, which the page tells for free.
-    pub async fn release(&self, name: &str, version: &str) -> Result<RegistryInfo, FetchError> {
-        Ok(match self.page(name).await? {
-            None => RegistryInfo::default(),
-            Some(page) => release_info(&page, name, version),
-        })
+    pub async fn release_if(
+        &self,
+        name: &str,
+        version: &str,
+        prior: Option<&Validators>,
+    ) -> Result<Revalidated<RegistryInfo>, FetchError> {
+        let page = self.page(name, prior).await?;
+        Ok(page
+            .revalidated(|page| release_info(&page.0, name, version))
+            .unwrap_or(Revalidated::Changed(RegistryInfo::default(), None)))
     }
 
-    async fn page(&self, name: &str) -> Result<Option<ProjectPage>, FetchError> {
+    async fn page(
+        &self,
+        name: &str,
+        prior: Option<&Validators>,
+    ) -> Result<FetchResult<Object<ProjectPage>>, FetchError> {
         let normalized = normalize_name(name);
         let url = format!("{}/{}/", self.root, path_segment(&normalized));
-        Ok(self
-            .http
-            .get_json::<Object<ProjectPage>>(SourceKind::PypiSimple, &url, &normalized)
-            .await?
-            .into_option()
-            .map(|page| page.0))
+        self.http
+            .get_json_if(SourceKind::PypiSimple, &url, &normalized, prior)
+            .await
     }
 }
 

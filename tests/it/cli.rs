@@ -863,7 +863,10 @@ async fn cache_and_history_subcommands() {
     let packages = p.packages().len();
     let advisories = packages.div_ceil(9);
     assert!(
-        text.contains(&format!("entries    {} ", 2 * packages + 2 * advisories + 1)),
+        text.contains(&format!(
+            "entries    {} ",
+            2 * packages + 2 * advisories + 1
+        )),
         "{text}"
     );
     assert!(text.contains("run-snapshot1"), "{text}");
