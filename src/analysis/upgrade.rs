@@ -2,6 +2,7 @@
 //! the fix: that upgrade restricted to what the package's dependents and the policy accept.
 //! Engine-agnostic: it reads the report's packages and constraints handed in by the caller.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use pep440_rs::{Version, VersionSpecifiers};
@@ -141,27 +142,45 @@ impl Constraint {
 /// (normalised name). Requirements that apply only with an extra are left out (whether the extra
 /// was requested is not known here), as are unparseable ones and bare names.
 pub fn dependent_constraints(packages: &[PackageReport], target: &str) -> Vec<Constraint> {
-    let mut out = Vec::new();
-    for package in packages.iter().filter(|p| p.normalized != target) {
-        for raw in &package.requires {
-            let Ok(req) = Requirement::<VerbatimUrl>::from_str(raw) else {
-                continue;
-            };
-            if normalize_name(req.name.as_ref()) != target || !req.marker.evaluate_extras(&[]) {
-                continue;
-            }
-            if let Some(VersionOrUrl::VersionSpecifier(specifiers)) = &req.version_or_url
-                && !specifiers.is_empty()
-            {
-                out.push(Constraint {
-                    source: format!("{} ({})", package.name, specifiers),
-                    specifiers: specifiers.clone(),
-                    must_match: true,
-                });
+    DependentConstraints::new(packages).of(target)
+}
+
+/// [`dependent_constraints`] for every package at once: each `Requires-Dist` is parsed once,
+/// not once per vulnerable package (10,000 packages with 400 vulnerable spent 14 s re-parsing).
+pub struct DependentConstraints {
+    by_target: HashMap<String, Vec<Constraint>>,
+}
+
+impl DependentConstraints {
+    pub fn new(packages: &[PackageReport]) -> Self {
+        let mut by_target: HashMap<String, Vec<Constraint>> = HashMap::new();
+        for package in packages {
+            for raw in &package.requires {
+                let Ok(req) = Requirement::<VerbatimUrl>::from_str(raw) else {
+                    continue;
+                };
+                let target = normalize_name(req.name.as_ref());
+                if target == package.normalized || !req.marker.evaluate_extras(&[]) {
+                    continue;
+                }
+                if let Some(VersionOrUrl::VersionSpecifier(specifiers)) = &req.version_or_url
+                    && !specifiers.is_empty()
+                {
+                    by_target.entry(target).or_default().push(Constraint {
+                        source: format!("{} ({})", package.name, specifiers),
+                        specifiers: specifiers.clone(),
+                        must_match: true,
+                    });
+                }
             }
         }
+        DependentConstraints { by_target }
     }
-    out
+
+    /// The constraints on `target` (normalised name), in package order.
+    pub fn of(&self, target: &str) -> Vec<Constraint> {
+        self.by_target.get(target).cloned().unwrap_or_default()
+    }
 }
 
 /// The fix for a vulnerable package: the smallest candidate version that clears every advisory

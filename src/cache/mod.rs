@@ -144,6 +144,16 @@ pub enum Lookup {
     Miss,
 }
 
+/// The answer to a [`TieredCache::get_local`] lookup.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LocalLookup {
+    Fresh(Vec<u8>),
+    Miss,
+    /// Something was stored under the key but is not a valid entry (corrupt, truncated, of
+    /// another format version, or unreadable): why. A corrupt file has been removed.
+    Invalid(String),
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Level {
     Memory,
@@ -365,6 +375,46 @@ impl TieredCache {
             Err(e) => {
                 tracing::warn!(key = %key, error = %e, "could not serialise record for the cache")
             }
+        }
+    }
+
+    /// The file level alone, fresh entries only, uncounted: for records about this machine
+    /// (the run snapshot), which belong neither in a shared Redis nor in the hit rate of the
+    /// sources' answers. An entry that does not verify is removed and reported as
+    /// [`LocalLookup::Invalid`], so the caller can say so. Blocking file I/O.
+    pub fn get_local(&self, key: &CacheKey) -> LocalLookup {
+        let Some(file) = self.inner.file.as_ref().filter(|_| !self.inner.refresh) else {
+            return LocalLookup::Miss;
+        };
+        match file.read(key) {
+            Ok(FileRead::Hit(record)) => {
+                match entry::freshness(record.fetched_at, record.ttl_secs, unix_now()) {
+                    entry::Freshness::Fresh => LocalLookup::Fresh(record.payload().to_vec()),
+                    _ => LocalLookup::Miss,
+                }
+            }
+            Ok(FileRead::Miss) => LocalLookup::Miss,
+            Ok(FileRead::Repaired { reason }) => LocalLookup::Invalid(reason),
+            Err(e) => LocalLookup::Invalid(e.to_string()),
+        }
+    }
+
+    /// Stores `payload` in the file level alone (see [`get_local`](Self::get_local)).
+    pub async fn put_local(&self, key: &CacheKey, payload: &[u8], ttl: Duration) {
+        if !self.inner.enabled {
+            return;
+        }
+        let Some(file) = &self.inner.file else {
+            return;
+        };
+        let record = Record::seal(key.as_str(), unix_now(), ttl, payload);
+        match file.write(key, &record) {
+            // Counted toward the size bound, not as a write of the sources' answers.
+            Ok(written) if written > 0 && file.note_written(written) => {
+                self.inner.settle_file_size(file).await
+            }
+            Ok(_) => {}
+            Err(e) => self.inner.file_error(file, key, "snapshot write failed", e),
         }
     }
 

@@ -171,13 +171,17 @@ fn annotate(packages: &mut [PackageReport], policy: &checks::packages::config::P
         .iter()
         .map(|p| graph.paths(&p.normalized, MAX_REQUIRED_BY))
         .collect();
+    // Built only when some package needs a fix: it parses every `Requires-Dist`.
+    let mut dependents: Option<analysis::DependentConstraints> = None;
     let fixes: Vec<_> = packages
         .iter()
         .map(|p| {
             if p.vulnerabilities.is_empty() {
                 return None;
             }
-            let mut constraints = analysis::dependent_constraints(packages, &p.normalized);
+            let mut constraints = dependents
+                .get_or_insert_with(|| analysis::DependentConstraints::new(packages))
+                .of(&p.normalized);
             constraints.extend(policy_constraints(policy, &p.normalized));
             analysis::find_fix(p, &constraints)
         })

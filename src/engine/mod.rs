@@ -8,6 +8,7 @@ pub mod events;
 mod indexes;
 mod revalidate;
 mod run;
+mod snapshot;
 pub mod watcher;
 
 use std::sync::Arc;

@@ -16,13 +16,13 @@ use super::evaluate::{self, Facts};
 use super::events::{EngineEvent, EventSink, MetricsSnapshot, Stage};
 use super::indexes::{self, Index};
 use super::revalidate;
+use super::snapshot;
 use crate::cache::{CacheConfig, CacheKey, TieredCache};
 use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprinter;
 use crate::inventory::{self, InventorySource};
 use crate::model::{
-    Check, DatabaseInfo, Distribution, PackageKey, RegistryInfo, Report, ResolvedLicense, Summary,
-    Unknown,
+    Check, DatabaseInfo, Distribution, PackageKey, RegistryInfo, Report, Summary, Unknown,
 };
 use crate::perf::{HistoryOptions, RunMetrics};
 use crate::settings::{Settings, Target};
@@ -190,35 +190,6 @@ fn inventory_source(target: &Target) -> InventorySource {
     }
 }
 
-/// Below this many distributions a second thread costs more than it saves.
-const PARALLEL_LICENSES_FROM: usize = 64;
-
-/// Resolve every license, in inventory order. Reading and identifying license files dominates
-/// (tens of microseconds each against ~2 µs for metadata-only answers), so the list is split
-/// across the cores.
-fn resolve_licenses(dists: &[Distribution], tracker: &Tracker) -> Vec<ResolvedLicense> {
-    let resolve_one = |d: &Distribution| {
-        tracker.time("license.resolve", || {
-            crate::checks::licenses::resolve(&d.license, d.location.as_deref())
-        })
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    if threads < 2 || dists.len() < PARALLEL_LICENSES_FROM {
-        return dists.iter().map(resolve_one).collect();
-    }
-    let chunk = dists.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let parts: Vec<_> = dists
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(resolve_one).collect::<Vec<_>>()))
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|part| part.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    })
-}
-
 /// Fingerprint of what makes a run's answers what they are: inventory, policy, sources.
 fn run_fingerprint(settings: &Settings, dists: &[Distribution]) -> String {
     let mut f = Fingerprinter::new();
@@ -275,15 +246,38 @@ pub async fn run_once(
         .await;
 
     // Inventory and license resolution are file-system work: keep them off the async threads.
+    // Licenses are reused from the run snapshot where their inputs are unchanged.
+    let cache = open_cache(settings, events, &tracker, refresh).await;
     let source = inventory_source(&settings.target);
     let blocking_tracker = tracker.clone();
-    let (inventory, licenses) = tokio::task::spawn_blocking(move || {
+    let snapshot_cache = cache.clone();
+    let (inventory, rejected, resolved) = tokio::task::spawn_blocking(move || {
         let inventory = inventory::load(&source, &blocking_tracker)?;
-        let licenses = resolve_licenses(&inventory.distributions, &blocking_tracker);
-        Ok::<_, Error>((inventory, licenses))
+        let loaded = snapshot::load(
+            snapshot_cache.as_ref(),
+            &inventory.target,
+            &blocking_tracker,
+        );
+        let resolved = snapshot::resolve_licenses(
+            &inventory.distributions,
+            &loaded.previous,
+            &blocking_tracker,
+        );
+        Ok::<_, Error>((inventory, loaded.rejected, resolved))
     })
     .await
     .map_err(|e| Error::Engine(format!("inventory task failed: {e}")))??;
+    if let Some(reason) = rejected {
+        events
+            .emit(EngineEvent::Warning(format!(
+                "run snapshot ignored ({reason}); every license resolved again"
+            )))
+            .await;
+    }
+    let snapshot::Resolved {
+        licenses,
+        changed: snapshot,
+    } = resolved;
     let total = inventory.distributions.len();
     events
         .emit(EngineEvent::InventoryDone {
@@ -304,7 +298,6 @@ pub async fn run_once(
     let wants_registry = settings.check_registry && !index_urls.urls.is_empty();
     let wants_osv = settings.check_vulnerabilities && settings.network.osv_db.is_none();
     let needs_network = !settings.network.offline && (wants_registry || wants_osv) && total > 0;
-    let cache = open_cache(settings, events, &tracker, refresh).await;
     let http = if needs_network {
         let mut config = HttpConfig {
             ca_bundle: settings.network.ca_bundle.as_ref().map(|b| b.pem.clone()),
@@ -401,6 +394,9 @@ pub async fn run_once(
     let fingerprint = run_fingerprint(settings, &inventory.distributions);
     crate::perf::finish_report(&mut report, &ctx.measure(), &fingerprint, &history);
     report.summary = Summary::compute(&report.packages, &report.findings, &report.unknowns);
+    if let (Some(cache), Some(snapshot)) = (&ctx.cache, &snapshot) {
+        snapshot::store(cache, &inventory.target, snapshot).await;
+    }
     ctx.packages_done.store(total, Ordering::Relaxed);
     ctx.publish(true);
     Ok(report)

@@ -19,6 +19,7 @@ mod outputs;
 mod packaging;
 mod perf;
 mod schema;
+mod snapshot;
 mod sources;
 mod support;
 mod tui;
