@@ -5,6 +5,7 @@
 
 mod evaluate;
 pub mod events;
+mod index_license;
 mod run;
 pub mod watcher;
 

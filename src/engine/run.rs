@@ -13,6 +13,7 @@ use tokio::sync::watch;
 
 use super::evaluate::{self, Facts};
 use super::events::{EngineEvent, EventSink, MetricsSnapshot, Stage};
+use super::index_license;
 use crate::cache::{CacheConfig, CacheKey, TieredCache};
 use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprinter;
@@ -311,7 +312,7 @@ pub async fn run_once(
     // Vulnerabilities and registry facts are independent: fetch them side by side.
     let (vulns, registry) = tokio::join!(
         vulnerabilities(&ctx, &inventory.distributions),
-        registry(&ctx, &inventory.distributions),
+        registry(&ctx, &inventory.distributions, &licenses),
     );
     let VulnStage {
         answers: vulns,
@@ -654,6 +655,7 @@ async fn fetch_advisory(
 async fn registry(
     ctx: &RunContext<'_>,
     dists: &[Distribution],
+    licenses: &[ResolvedLicense],
 ) -> HashMap<PackageKey, RegistryAnswer> {
     if !ctx.settings.check_registry {
         return HashMap::new();
@@ -678,9 +680,9 @@ async fn registry(
         .as_ref()
         .map(|h| PypiClient::new(h.clone(), pypi_url));
     let client = client.as_ref();
-    let fetches: Vec<_> = dists
-        .iter()
-        .map(|d| registry_answer(ctx, client, pypi_url, d))
+    // A license local metadata leaves unknown is looked for in the release's core metadata file.
+    let fetches: Vec<_> = (dists.iter().zip(licenses))
+        .map(|(d, l)| registry_answer(ctx, client, pypi_url, d, l.expression.is_none()))
         .collect();
     futures_util::stream::iter(fetches)
         .buffer_unordered(FETCH_TASKS)
@@ -693,8 +695,9 @@ async fn registry_answer(
     client: Option<&PypiClient>,
     pypi_url: &str,
     d: &Distribution,
+    needs_license: bool,
 ) -> (PackageKey, RegistryAnswer) {
-    let mut answer = release_facts(ctx, client, pypi_url, d).await;
+    let mut answer = release_facts(ctx, client, pypi_url, d, needs_license).await;
     // Whole-project facts only when the policy or the dashboard reads them, and not already
     // read with the release (Simple API fallback): one more request.
     if ctx.settings.project_facts
@@ -761,25 +764,38 @@ async fn fix_candidates(
     }
 }
 
-/// The release's own facts (per-release document, Simple API fallback), cache first.
+/// The release's own facts (per-release document, Simple API fallback), cache first; with its
+/// core metadata file's license when `needs_license` and the release document names none.
 async fn release_facts(
     ctx: &RunContext<'_>,
     client: Option<&PypiClient>,
     pypi_url: &str,
     d: &Distribution,
+    needs_license: bool,
 ) -> RegistryAnswer {
     let key = CacheKey::pypi(pypi_url, &d.normalized, &d.version);
-    if let Some(info) = ctx
+    let cached = ctx
         .cached_for::<RegistryInfo>(&key, &d.normalized, "pypi")
-        .await
-    {
-        return Ok(info);
-    }
-    let client = client.ok_or_else(|| offline_reason("registry answer"))?;
-    let info = (client.release(&d.normalized, &d.version).await)
-        .map_err(|e| format!("package index: {e}"))?;
-    ctx.store(&key, &info, ctx.settings.run.cache.metadata_ttl)
         .await;
+    let (mut info, files) = match (cached, client) {
+        (Some(info), Some(_)) if needs_license && index_license::wanted(&info) => (info, None),
+        (Some(info), _) => return Ok(info),
+        (None, None) => return Err(offline_reason("registry answer")),
+        (None, Some(client)) => (client.release_with_files(&d.normalized, &d.version).await)
+            .map_err(|e| format!("package index: {e}"))?,
+    };
+    let mut cacheable = true;
+    if let Some(client) = client
+        && needs_license
+        && index_license::wanted(&info)
+    {
+        let (name, version) = (&d.normalized, &d.version);
+        cacheable = index_license::complete(client, name, version, files, &mut info).await;
+    }
+    if cacheable {
+        ctx.store(&key, &info, ctx.settings.run.cache.metadata_ttl)
+            .await;
+    }
     Ok(info)
 }
 

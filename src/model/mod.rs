@@ -317,6 +317,24 @@ pub struct RegistryInfo {
     /// them, an installed version that is not PEP 440); `Some([])`: nothing newer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub newer_versions: Option<Vec<String>>,
+    /// The release's core metadata file (PEP 658/714), when it was asked for: only when
+    /// neither local metadata nor the index's release document names a license.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub core_metadata: Option<IndexCoreMetadata>,
+}
+
+/// What a release's core metadata file on the index gave for its license.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "outcome")]
+pub enum IndexCoreMetadata {
+    /// Read (and verified when the index stated its sha256): its license fields.
+    Read {
+        /// The file whose metadata it is (a wheel, preferably).
+        file: String,
+        license: LicenseMetadata,
+    },
+    /// Not read, and why (not offered, a hash mismatch, not fetched).
+    Unavailable { reason: String },
 }
 
 /// PEP 792 status of a project as its index states it.

@@ -48,6 +48,11 @@ use crate::telemetry::{
     BreakerState, EventSink, NetworkCounters, RequestEvent, RequestOutcome, SourceKind,
     TelemetryEvent,
 };
+use raw::Answer;
+pub use raw::{Answered, Outgoing};
+
+#[path = "http_raw.rs"]
+mod raw;
 
 /// Redirects: at most `max`, never from https to http. reqwest itself drops `Authorization`,
 /// cookies and proxy credentials when a redirect leaves the host (or port, or scheme).
@@ -275,13 +280,6 @@ impl AttemptError {
     }
 }
 
-/// An attempt that got a status line and a whole body.
-struct Answer {
-    status: StatusCode,
-    retry_after: Option<Duration>,
-    body: Vec<u8>,
-}
-
 #[derive(Default)]
 struct Counters {
     requests: AtomicU64,
@@ -462,8 +460,8 @@ impl HttpClient {
     where
         T: DeserializeOwned + Send + 'static,
     {
-        self.request_json(source, Method::GET, url, subject, None)
-            .await
+        let (out, decode) = (Outgoing::default(), |a: Answer| decode_json::<T>(a.body));
+        (self.request(source, Method::GET, url, subject, out, decode)).await
     }
 
     /// POST `body` as JSON to `url` and decode the JSON answer into `T`.
@@ -482,21 +480,25 @@ impl HttpClient {
             url: url.to_string(),
             detail: format!("request body cannot be encoded: {e}"),
         })?;
-        self.request_json(source, Method::POST, url, subject, Some(body))
-            .await
+        let out = Outgoing {
+            body: Some(body),
+            ..Outgoing::default()
+        };
+        let decode = |a: Answer| decode_json::<T>(a.body);
+        (self.request(source, Method::POST, url, subject, out, decode)).await
     }
 
-    async fn request_json<T>(
+    /// One request (its attempts), its answer decoded by `decode`; a decoding error is
+    /// [`FetchError::Malformed`].
+    async fn request<T, D: Future<Output = Result<T, String>>>(
         &self,
         source: SourceKind,
         method: Method,
         url: &str,
         subject: &str,
-        body: Option<Vec<u8>>,
-    ) -> Result<FetchResult<T>, FetchError>
-    where
-        T: DeserializeOwned + Send + 'static,
-    {
+        out: Outgoing,
+        decode: impl FnOnce(Answer) -> D,
+    ) -> Result<FetchResult<T>, FetchError> {
         let started = Instant::now();
         let parsed = Url::parse(url).map_err(|e| FetchError::InvalidRequest {
             url: url.to_string(),
@@ -508,13 +510,13 @@ impl HttpClient {
         })?;
 
         let (answer, retries) = self
-            .with_retries(source, &method, parsed, &host, subject, body)
+            .with_retries(source, &method, parsed, &host, subject, &out)
             .await;
         let bytes = live::body_bytes(&answer);
         let result = match answer {
             Err(e) => Err(e),
             Ok(None) => Ok(FetchResult::NotFound { retries }),
-            Ok(Some(bytes)) => decode_json::<T>(bytes).await.map_or_else(
+            Ok(Some(answer)) => decode(answer).await.map_or_else(
                 |detail| {
                     Err(FetchError::Malformed {
                         host: host.clone(),
@@ -560,8 +562,8 @@ impl HttpClient {
         url: Url,
         host: &str,
         subject: &str,
-        body: Option<Vec<u8>>,
-    ) -> (Result<Option<Vec<u8>>, FetchError>, u32) {
+        out: &Outgoing,
+    ) -> (Result<Option<Answer>, FetchError>, u32) {
         let config = &self.inner.config;
         let live = LiveRequest::new(&self.inner.events, source, host, subject, config.retries);
         let mut attempts: u32 = 0;
@@ -599,15 +601,7 @@ impl HttpClient {
             live.queued().await;
             let sending = live.in_flight(attempts + 1);
             let result = self
-                .attempt(
-                    source,
-                    method,
-                    url.clone(),
-                    host,
-                    ticket,
-                    body.clone(),
-                    sending,
-                )
+                .attempt(source, method, url.clone(), host, ticket, out, sending)
                 .await;
             probe.armed = false;
             if matches!(result, Err(AttemptError::Dropped)) {
@@ -641,7 +635,7 @@ impl HttpClient {
 
             let failure = match result {
                 Ok(answer) if answer.status.is_success() => {
-                    return (Ok(Some(answer.body)), attempts - 1);
+                    return (Ok(Some(answer)), attempts - 1);
                 }
                 Ok(answer) if answer.status == StatusCode::NOT_FOUND => {
                     return (Ok(None), attempts - 1);
@@ -715,7 +709,7 @@ impl HttpClient {
         url: Url,
         host: &str,
         ticket: Ticket,
-        body: Option<Vec<u8>>,
+        out: &Outgoing,
         sending: impl Future<Output = ()>,
     ) -> Result<Answer, AttemptError> {
         let inner = &self.inner;
@@ -739,11 +733,12 @@ impl HttpClient {
         let mut request = inner
             .client
             .request(method.clone(), url)
-            .header(ACCEPT, HeaderValue::from_static(super::media_type(source)));
-        if let Some(body) = body {
+            .header(ACCEPT, HeaderValue::from_static(super::media_type(source)))
+            .headers(out.headers.clone());
+        if let Some(body) = &out.body {
             request = request
                 .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                .body(body);
+                .body(body.clone());
         }
         let started = Instant::now();
         let attempt_end = started + config.request_timeout;
@@ -766,6 +761,7 @@ impl HttpClient {
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_retry_after);
+            let headers = response.headers().clone();
             let body = body::read_body(response, config, &self.inner.buffered)
                 .await
                 .map_err(|e| match e {
@@ -777,6 +773,7 @@ impl HttpClient {
             Ok(Answer {
                 status,
                 retry_after,
+                headers,
                 body,
             })
         };
@@ -857,6 +854,8 @@ fn tracker_op(source: SourceKind) -> &'static str {
         SourceKind::Pypi => "http.pypi",
         SourceKind::PypiSimple => "http.pypi-simple",
         SourceKind::Osv => "http.osv",
+        SourceKind::CoreMetadata => "http.core-metadata",
+        SourceKind::Wheel => "http.wheel",
     }
 }
 

@@ -31,7 +31,7 @@ use pep440_rs::Version;
 use serde::Deserialize;
 
 use super::http::{FetchError, HttpClient};
-use super::simple::SimpleClient;
+use super::simple::{DistFile, SimpleClient};
 use super::strict::Object;
 use crate::model::{RegistryInfo, normalize_name};
 use crate::telemetry::SourceKind;
@@ -99,6 +99,10 @@ impl PypiClient {
         }
     }
 
+    pub(super) fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
     /// The Simple API client of the same index (whole-project facts).
     pub fn simple(&self) -> &SimpleClient {
         &self.simple
@@ -110,9 +114,19 @@ impl PypiClient {
     /// `latest_version` is set only when the Simple API page was read anyway (see
     /// [`SimpleClient::project`]).
     pub async fn release(&self, name: &str, version: &str) -> Result<RegistryInfo, FetchError> {
+        Ok(self.release_with_files(name, version).await?.0)
+    }
+
+    /// [`PypiClient::release`], with the release's files when the Simple API page was read
+    /// (the fallback), so a core metadata file can be found without asking for it again.
+    pub async fn release_with_files(
+        &self,
+        name: &str,
+        version: &str,
+    ) -> Result<(RegistryInfo, Option<Vec<DistFile>>), FetchError> {
         match self.release_document(name, version).await? {
-            Some(document) => Ok(registry_info(document)),
-            None => self.simple.release(name, version).await,
+            Some(document) => Ok((registry_info(document), None)),
+            None => (self.simple.release(name, version).await).map(|(info, f)| (info, Some(f))),
         }
     }
 

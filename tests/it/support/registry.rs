@@ -9,10 +9,13 @@
 //! hole (accepts, reads the request, never answers), a stall after part of a body, and
 //! redirects; the `Authorization` headers received are recorded. Real answers carry an `ETag`
 //! (a matching `If-None-Match` gets `304`) and are gzip-encoded when asked and `Faults::gzip`
-//! is on; the body bytes sent are counted per endpoint.
+//! is on; the body bytes sent are counted per endpoint. Releases can carry a core metadata file
+//! (PEP 658/714: offered on the Simple pages with its sha256, served at `/files/<wheel>.metadata`,
+//! a URL relative to the page), and an index can ignore the `Accept` header (HTML only).
 //!
-//! Self-contained on purpose — only hyper, hyper-util, http-body-util, bytes, tokio, flate2 and
-//! serde_json, nothing from depdash — so benches and examples can include it with `#[path]`.
+//! Self-contained on purpose — only hyper, hyper-util, http-body-util, bytes, tokio, flate2,
+//! sha2 and serde_json, nothing from depdash — so benches and examples can include it with
+//! `#[path]`.
 //!
 //! OSV matching here is deliberately independent of depdash's: a query matches a record when the
 //! PEP 503 names are equal and the version is in the record's enumerated `versions` list (which
@@ -129,6 +132,8 @@ pub struct Dataset {
     vulns: Vec<Value>,
     /// Normalised name → PEP 792 `project-status` object.
     statuses: HashMap<String, Value>,
+    /// Wheel file name → its core metadata file and the sha256 the pages state for it.
+    core_metadata: HashMap<String, (Bytes, String)>,
 }
 
 impl Dataset {
@@ -169,6 +174,25 @@ impl Dataset {
     pub fn release_info(&mut self, name: &str, version: &str, info: Value) -> &mut Self {
         self.release_info
             .insert((normalize(name), version.to_string()), info);
+        self
+    }
+
+    /// Serve `metadata` as the core metadata file of `name` `version`'s wheel (PEP 658/714);
+    /// the Simple pages then offer it with its sha256 and a URL relative to the page.
+    pub fn core_metadata(&mut self, name: &str, version: &str, metadata: &[u8]) -> &mut Self {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(metadata);
+        let sha256: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let file = wheel_name(name, version);
+        (self.core_metadata).insert(file, (Bytes::copy_from_slice(metadata), sha256));
+        self
+    }
+
+    /// State `sha256` for that file on the pages instead of its own (a stale or tampered mirror).
+    pub fn core_metadata_sha256(&mut self, name: &str, version: &str, sha256: &str) -> &mut Self {
+        if let Some(entry) = self.core_metadata.get_mut(&wheel_name(name, version)) {
+            entry.1 = sha256.to_string();
+        }
         self
     }
 
@@ -310,6 +334,14 @@ impl PackageBuilder<'_> {
     }
 }
 
+/// The wheel every release has: `<name>-<version>-py3-none-any.whl`.
+fn wheel_name(name: &str, version: &str) -> String {
+    format!(
+        "{}-{version}-py3-none-any.whl",
+        normalize(name).replace('-', "_")
+    )
+}
+
 fn release_files(name: &str, release: &ReleaseSpec) -> Vec<Value> {
     let stem = format!("{}-{}", normalize(name).replace('-', "_"), release.version);
     let (yanked, reason) = match &release.yanked_reason {
@@ -401,6 +433,8 @@ pub struct Faults {
     pub redirect_to: Option<String>,
     /// A Simple-only index: no `/pypi/...` JSON API (404), only `/simple/`.
     pub simple_only: bool,
+    /// The Simple API ignores `Accept`: PEP 503 HTML only (`text/html`).
+    pub html_only: bool,
     /// gzip-encode real answers when the request accepts gzip.
     pub gzip: bool,
 }
@@ -468,6 +502,7 @@ impl Default for Faults {
             stall_after: None,
             redirect_to: None,
             simple_only: false,
+            html_only: false,
             gzip: false,
         }
     }
@@ -481,6 +516,8 @@ pub struct Stats {
     pub pypi_version: u64,
     /// `/simple/<name>/` requests (JSON or HTML).
     pub pypi_simple: u64,
+    /// `/files/<name>.metadata` requests (core metadata files).
+    pub core_metadata: u64,
     pub querybatch: u64,
     pub vulns: u64,
     pub other: u64,
@@ -641,6 +678,8 @@ enum Endpoint {
     PypiVersion(String, String),
     /// `/simple/<name>/`; `true` when the client asked for PEP 691 JSON.
     Simple(String, bool),
+    /// `/files/<file name>`.
+    File(String),
     QueryBatch,
     Vuln(String),
     Other,
@@ -653,6 +692,7 @@ fn route(method: &Method, path: &str, accept: &str) -> Endpoint {
             percent_decode(name),
             accept.contains("application/vnd.pypi.simple.v1+json"),
         ),
+        (&Method::GET, ["files", file]) => Endpoint::File(percent_decode(file)),
         (&Method::GET, ["pypi", name, "json"]) => Endpoint::PypiProject(percent_decode(name)),
         (&Method::GET, ["pypi", name, version, "json"]) => {
             Endpoint::PypiVersion(percent_decode(name), percent_decode(version))
@@ -733,9 +773,10 @@ async fn handle(
             Endpoint::PypiProject(_) => stats.pypi_project += 1,
             Endpoint::PypiVersion(..) => stats.pypi_version += 1,
             Endpoint::Simple(..) => stats.pypi_simple += 1,
+            Endpoint::File(file) if file.ends_with(".metadata") => stats.core_metadata += 1,
             Endpoint::QueryBatch => stats.querybatch += 1,
             Endpoint::Vuln(_) => stats.vulns += 1,
-            Endpoint::Other => stats.other += 1,
+            Endpoint::File(_) | Endpoint::Other => stats.other += 1,
         }
     }
     let body = match request.into_body().collect().await {
@@ -828,7 +869,10 @@ async fn handle(
         ) {
         (404, json!({"message": "Not Found"}))
     } else if let Endpoint::Simple(name, json) = &endpoint {
-        match (simple_page(&state.dataset, name), json) {
+        match (
+            simple_page(&state.dataset, name),
+            *json && !faults.html_only,
+        ) {
             (None, _) => (404, json!({"message": "Not Found"})),
             (Some(page), true) => (200, page),
             (Some(page), false) => {
@@ -842,6 +886,17 @@ async fn handle(
                     &if_none_match,
                     accepts_gzip && faults.gzip,
                 ));
+            }
+        }
+    } else if let Endpoint::File(file) = &endpoint {
+        let metadata = (file.strip_suffix(".metadata"))
+            .and_then(|wheel| state.dataset.core_metadata.get(wheel));
+        match metadata {
+            None => (404, json!({"message": "Not Found"})),
+            Some((bytes, _)) => {
+                let (body, gzip) = (bytes.clone(), accepts_gzip && faults.gzip);
+                let content_type = "application/octet-stream";
+                return Ok(finish(&state, &endpoint, 200, body, content_type, "", gzip));
             }
         }
     } else {
@@ -900,6 +955,7 @@ fn finish(
         Endpoint::PypiProject(_) => "pypi-project",
         Endpoint::PypiVersion(..) => "pypi-version",
         Endpoint::Simple(..) => "simple",
+        Endpoint::File(_) => "core-metadata",
         Endpoint::QueryBatch | Endpoint::Vuln(_) => "osv",
         Endpoint::Other => "other",
     };
@@ -963,16 +1019,27 @@ fn simple_page(dataset: &Dataset, name: &str) -> Option<Value> {
                 (Value::Bool(true), _) => json!(true),
                 _ => json!(false),
             };
+            let offered = (f["filename"].as_str()).and_then(|file| dataset.core_metadata.get(file));
+            let (url, core_metadata) = match offered {
+                Some((_, sha256)) => (
+                    json!(format!(
+                        "../../files/{}",
+                        f["filename"].as_str().unwrap_or_default()
+                    )),
+                    json!({ "sha256": sha256 }),
+                ),
+                None => (f["url"].clone(), json!(false)),
+            };
             json!({
                 "filename": f["filename"],
-                "url": f["url"],
+                "url": url,
                 "hashes": {"sha256": f["digests"]["sha256"]},
                 "requires-python": f["requires_python"],
                 "size": f["size"],
                 "upload-time": f["upload_time_iso_8601"],
                 "yanked": yanked,
-                "core-metadata": false,
-                "data-dist-info-metadata": false
+                "core-metadata": core_metadata,
+                "data-dist-info-metadata": core_metadata
             })
         })
         .collect();
@@ -1012,8 +1079,18 @@ fn simple_html(page: &Value) -> String {
             Value::Bool(true) => " data-yanked=\"\"".to_string(),
             _ => String::new(),
         };
+        let requires = match file["requires-python"].as_str() {
+            Some(spec) => format!(" data-requires-python=\"{}\"", escape(spec)),
+            None => String::new(),
+        };
+        let metadata = match file["core-metadata"]["sha256"].as_str() {
+            Some(sha256) => format!(
+                " data-core-metadata=\"sha256={sha256}\" data-dist-info-metadata=\"sha256={sha256}\""
+            ),
+            None => String::new(),
+        };
         html.push_str(&format!(
-            "<a href=\"{}#sha256={}\"{yanked}>{}</a>\n",
+            "<a href=\"{}#sha256={}\"{yanked}{requires}{metadata}>{}</a>\n",
             escape(file["url"].as_str().unwrap_or_default()),
             escape(file["hashes"]["sha256"].as_str().unwrap_or_default()),
             escape(file["filename"].as_str().unwrap_or_default())
@@ -1132,7 +1209,7 @@ fn answer(
             Some(record) => (200, record.clone()),
             None => (404, json!({"code": 5, "message": "Bug not found."})),
         },
-        Endpoint::Simple(..) | Endpoint::Other => not_found(),
+        Endpoint::Simple(..) | Endpoint::File(_) | Endpoint::Other => not_found(),
     }
 }
 
