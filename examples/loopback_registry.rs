@@ -8,7 +8,8 @@
 //! With `--core-metadata`, SITE_PACKAGES is instead a directory of `<wheel>.metadata` files (the
 //! `METADATA` of real wheels): each release's document is built from it as Warehouse builds it
 //! (`license`, `license_expression`, classifiers), and the Simple pages offer the file itself as
-//! the wheel's core metadata (PEP 658/714). Add `--simple-only` / `--html-only` to take the JSON
+//! the wheel's core metadata (PEP 658/714), and the wheel itself (with range support) when it
+//! lies beside the file as `<wheel>`. Add `--simple-only` / `--html-only` to take the JSON
 //! API away.
 
 #[path = "../tests/it/support/registry.rs"]
@@ -110,6 +111,10 @@ fn core_metadata_dataset(dir: &std::path::Path) -> Result<(registry::Dataset, us
         dataset
             .release_info(&name, &version, info)
             .core_metadata(&name, &version, &bytes);
+        // The wheel itself, when it lies beside its metadata (`<wheel>.metadata` → `<wheel>`).
+        if let Ok(wheel) = std::fs::read(path.with_extension("")) {
+            dataset.wheel(&name, &version, &wheel);
+        }
         count += 1;
     }
     Ok((dataset, count))

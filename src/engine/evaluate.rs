@@ -268,13 +268,17 @@ fn with_index_license(
                 Some(IndexCoreMetadata::Unavailable { reason }) => {
                     format!("{document}; core metadata file: {reason}")
                 }
-                Some(IndexCoreMetadata::Read { file, license }) => {
-                    let found = checks::licenses::resolve(license, None);
+                Some(IndexCoreMetadata::Read {
+                    file,
+                    license,
+                    license_files,
+                }) => {
+                    let found = (license_files.clone())
+                        .unwrap_or_else(|| checks::licenses::resolve(license, None));
                     if found.expression.is_some() {
                         return ResolvedLicense {
                             source: LicenseSource::Pypi,
-                            evidence: (found.evidence)
-                                .map(|e| format!("the core metadata file of {file}: {e}")),
+                            evidence: (found.evidence).map(|e| format!("{file} on the index: {e}")),
                             ..found
                         };
                     }

@@ -1,13 +1,19 @@
 //! Exact-release licenses from the index's core metadata file (PEP 658/714): asked for only when
 //! local metadata names no license (a pinned requirement has none) and the index's release
 //! document names none either (or the index has no JSON API). The file is found and verified by
-//! `sources::core_metadata`, parsed with the inventory's own core metadata parser, and its
-//! license fields kept in the release's `RegistryInfo` (so a cached answer keeps them).
+//! `sources::core_metadata`, parsed with the inventory's own core metadata parser; when its
+//! fields name no license either, the wheel's license files are read with range requests
+//! (`sources::lazy_wheel`) and identified by the same resolver as installed ones. The outcome is
+//! kept in the release's `RegistryInfo` (so a cached answer keeps it).
 
+use std::path::{Component, Path};
+
+use crate::checks;
 use crate::inventory::core_metadata;
-use crate::model::{IndexCoreMetadata, LicenseMetadata, RegistryInfo};
+use crate::model::{IndexCoreMetadata, LicenseMetadata, RegistryInfo, ResolvedLicense};
 use crate::sources::PypiClient;
 use crate::sources::core_metadata::CoreMetadataFile;
+use crate::sources::lazy_wheel::{WheelFile, WheelLicenses};
 use crate::sources::simple::DistFile;
 
 /// Whether the core metadata file is worth asking for: the release is on the index, was not
@@ -18,8 +24,9 @@ pub(super) fn wanted(info: &RegistryInfo) -> bool {
         && super::evaluate::index_document_license(info).is_err()
 }
 
-/// Ask for the core metadata file and record what it gave in `info`. Returns whether the
-/// outcome is the index's answer (worth caching) rather than a failure to reach it.
+/// Ask for the core metadata file (and the wheel's license files when needed) and record what
+/// they gave in `info`. Returns whether the outcome is the index's answer (worth caching)
+/// rather than a failure to reach it.
 pub(super) async fn complete(
     client: &PypiClient,
     name: &str,
@@ -27,8 +34,31 @@ pub(super) async fn complete(
     files: Option<Vec<DistFile>>,
     info: &mut RegistryInfo,
 ) -> bool {
+    let subject = format!("{name} {version}");
     let (outcome, cacheable) = match client.core_metadata(name, version, files).await {
-        Ok(CoreMetadataFile::Read { filename, bytes }) => (read(filename, &bytes), true),
+        Ok(CoreMetadataFile::Read {
+            filename,
+            url,
+            bytes,
+        }) => {
+            let mut outcome = read(filename, &bytes);
+            let mut cacheable = true;
+            if let IndexCoreMetadata::Read {
+                file,
+                license,
+                license_files,
+            } = &mut outcome
+                && file.ends_with(".whl")
+                && checks::licenses::resolve(license, None)
+                    .expression
+                    .is_none()
+            {
+                let (found, answered) = from_wheel(client, &url, &subject, license).await;
+                *license_files = Some(found);
+                cacheable = answered;
+            }
+            (outcome, cacheable)
+        }
         Ok(CoreMetadataFile::Unavailable(reason)) => {
             (IndexCoreMetadata::Unavailable { reason }, true)
         }
@@ -49,12 +79,66 @@ fn read(file: String, bytes: &[u8]) -> IndexCoreMetadata {
                 expression: meta.license_expression,
                 license_field: meta.license,
                 classifiers: meta.license_classifiers,
-                // Named, but inside the wheel: not readable from here.
-                license_files: Vec::new(),
+                license_files: meta.license_files,
             },
+            license_files: None,
         },
         Err(e) => IndexCoreMetadata::Unavailable {
             reason: format!("the file of {file} is not readable core metadata ({e})"),
         },
     }
+}
+
+/// The license as the metadata fields and the wheel's license files tell it, and whether the
+/// index answered (a transport failure is not cached).
+async fn from_wheel(
+    client: &PypiClient,
+    url: &str,
+    subject: &str,
+    license: &LicenseMetadata,
+) -> (ResolvedLicense, bool) {
+    let listed = &license.license_files;
+    match client.wheel_license_files(url, subject, listed).await {
+        Ok(WheelLicenses::Read(files)) => (resolve_with_files(license, &files), true),
+        Ok(WheelLicenses::Unavailable(why)) => (unread(&why), true),
+        Err(e) => (unread(&format!("could not be fetched: {e}")), false),
+    }
+}
+
+fn unread(why: &str) -> ResolvedLicense {
+    ResolvedLicense::unknown(format!("the wheel's license files were not read ({why})"))
+}
+
+/// Resolve as for an installed distribution: the files laid out as in the wheel's `.dist-info`
+/// directory (a private temporary one), so the local license-file rules and bounds apply.
+fn resolve_with_files(license: &LicenseMetadata, files: &[WheelFile]) -> ResolvedLicense {
+    let dir = match tempfile::tempdir() {
+        Ok(dir) => dir,
+        Err(e) => return unread(&format!("no temporary directory: {e}")),
+    };
+    let mut written = Vec::new();
+    for file in files {
+        if let Some(path) = safe_join(dir.path(), &file.path)
+            && let Some(parent) = path.parent()
+            && std::fs::create_dir_all(parent).is_ok()
+            && std::fs::write(&path, &file.bytes).is_ok()
+        {
+            written.push(file.path.clone());
+        }
+    }
+    if written.is_empty() {
+        return ResolvedLicense::unknown("the wheel has no license file in its .dist-info");
+    }
+    let mut meta = license.clone();
+    if meta.license_files.is_empty() {
+        meta.license_files = written;
+    }
+    checks::licenses::resolve(&meta, Some(dir.path()))
+}
+
+/// `relative` under `dir`, when it is plain path components only (from the wheel: untrusted).
+fn safe_join(dir: &Path, relative: &str) -> Option<std::path::PathBuf> {
+    let path = Path::new(relative);
+    let plain = path.components().all(|c| matches!(c, Component::Normal(_)));
+    (plain && !relative.is_empty()).then(|| dir.join(path))
 }

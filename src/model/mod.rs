@@ -332,6 +332,10 @@ pub enum IndexCoreMetadata {
         /// The file whose metadata it is (a wheel, preferably).
         file: String,
         license: LicenseMetadata,
+        /// When the fields name no license: the license as the wheel's own license files tell
+        /// it (read with HTTP range requests), or why they could not be read.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        license_files: Option<ResolvedLicense>,
     },
     /// Not read, and why (not offered, a hash mismatch, not fetched).
     Unavailable { reason: String },

@@ -6,6 +6,7 @@
 use sha2::{Digest, Sha256};
 
 use super::http::{Answered, FetchError};
+use super::lazy_wheel::WheelLicenses;
 use super::pypi::PypiClient;
 use super::simple::DistFile;
 use crate::model::normalize_name;
@@ -14,8 +15,12 @@ use crate::telemetry::SourceKind;
 /// What the index has for a release's core metadata.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CoreMetadataFile {
-    /// The verified bytes of the file offered for `filename` (a wheel, preferably).
-    Read { filename: String, bytes: Vec<u8> },
+    /// The verified bytes of the file offered for `filename` (a wheel, preferably) at `url`.
+    Read {
+        filename: String,
+        url: String,
+        bytes: Vec<u8>,
+    },
     /// The index has none to give, or gave one that failed its check: why, in a few words.
     Unavailable(String),
 }
@@ -70,8 +75,19 @@ impl PypiClient {
         }
         Ok(CoreMetadataFile::Read {
             filename: file.filename.clone(),
+            url: file.url.clone(),
             bytes,
         })
+    }
+
+    /// The license files of the wheel at `url` (see [`super::lazy_wheel`]).
+    pub async fn wheel_license_files(
+        &self,
+        url: &str,
+        subject: &str,
+        listed: &[String],
+    ) -> Result<WheelLicenses, FetchError> {
+        super::lazy_wheel::license_files(self.http(), url, subject, listed).await
     }
 }
 

@@ -11,7 +11,8 @@
 //! (a matching `If-None-Match` gets `304`) and are gzip-encoded when asked and `Faults::gzip`
 //! is on; the body bytes sent are counted per endpoint. Releases can carry a core metadata file
 //! (PEP 658/714: offered on the Simple pages with its sha256, served at `/files/<wheel>.metadata`,
-//! a URL relative to the page), and an index can ignore the `Accept` header (HTML only).
+//! a URL relative to the page) and a wheel (served with HTTP `Range` support, at
+//! `/files/<wheel>`), and an index can ignore the `Accept` header (HTML only).
 //!
 //! Self-contained on purpose — only hyper, hyper-util, http-body-util, bytes, tokio, flate2,
 //! sha2 and serde_json, nothing from depdash — so benches and examples can include it with
@@ -134,6 +135,8 @@ pub struct Dataset {
     statuses: HashMap<String, Value>,
     /// Wheel file name → its core metadata file and the sha256 the pages state for it.
     core_metadata: HashMap<String, (Bytes, String)>,
+    /// Wheel file name → its bytes.
+    wheels: HashMap<String, Bytes>,
 }
 
 impl Dataset {
@@ -185,6 +188,14 @@ impl Dataset {
         let sha256: String = digest.iter().map(|b| format!("{b:02x}")).collect();
         let file = wheel_name(name, version);
         (self.core_metadata).insert(file, (Bytes::copy_from_slice(metadata), sha256));
+        self
+    }
+
+    /// Serve `bytes` as `name` `version`'s wheel, with range support (give it core metadata
+    /// too, so the pages link it on this server).
+    pub fn wheel(&mut self, name: &str, version: &str, bytes: &[u8]) -> &mut Self {
+        let file = wheel_name(name, version);
+        self.wheels.insert(file, Bytes::copy_from_slice(bytes));
         self
     }
 
@@ -518,6 +529,8 @@ pub struct Stats {
     pub pypi_simple: u64,
     /// `/files/<name>.metadata` requests (core metadata files).
     pub core_metadata: u64,
+    /// `/files/<wheel>` requests, and the `Range` header of each (empty: none).
+    pub wheel_ranges: Vec<String>,
     pub querybatch: u64,
     pub vulns: u64,
     pub other: u64,
@@ -765,6 +778,7 @@ async fn handle(
     let accept = header(hyper::header::ACCEPT);
     let accepts_gzip = header(hyper::header::ACCEPT_ENCODING).contains("gzip");
     let if_none_match = header(hyper::header::IF_NONE_MATCH);
+    let range = header(hyper::header::RANGE);
     let endpoint = route(request.method(), &path, &accept);
     {
         let mut stats = state.stats.lock().unwrap_or_else(|p| p.into_inner());
@@ -774,9 +788,10 @@ async fn handle(
             Endpoint::PypiVersion(..) => stats.pypi_version += 1,
             Endpoint::Simple(..) => stats.pypi_simple += 1,
             Endpoint::File(file) if file.ends_with(".metadata") => stats.core_metadata += 1,
+            Endpoint::File(_) => stats.wheel_ranges.push(range.clone()),
             Endpoint::QueryBatch => stats.querybatch += 1,
             Endpoint::Vuln(_) => stats.vulns += 1,
-            Endpoint::File(_) | Endpoint::Other => stats.other += 1,
+            Endpoint::Other => stats.other += 1,
         }
     }
     let body = match request.into_body().collect().await {
@@ -891,6 +906,9 @@ async fn handle(
     } else if let Endpoint::File(file) = &endpoint {
         let metadata = (file.strip_suffix(".metadata"))
             .and_then(|wheel| state.dataset.core_metadata.get(wheel));
+        if let Some(wheel) = state.dataset.wheels.get(file) {
+            return Ok(ranged(&state, wheel, &range));
+        }
         match metadata {
             None => (404, json!({"message": "Not Found"})),
             Some((bytes, _)) => {
@@ -992,6 +1010,45 @@ fn finish(
             hyper::header::CONTENT_ENCODING,
             hyper::header::HeaderValue::from_static("gzip"),
         );
+    }
+    response
+}
+
+/// A wheel, whole (200) or the one byte range asked for (`bytes=a-b`, `bytes=a-`, `bytes=-n`:
+/// 206 with `Content-Range`; 416 when it cannot be satisfied). Bytes sent count as `wheel`.
+fn ranged(state: &State, wheel: &Bytes, range: &str) -> Response<ResponseBody> {
+    let len = wheel.len() as u64;
+    let asked = range.strip_prefix("bytes=").map(|spec| {
+        let (a, b) = spec.split_once('-')?;
+        let (start, end) = match (a.parse::<u64>().ok(), b.parse::<u64>().ok()) {
+            (None, Some(n)) if a.is_empty() => (len.saturating_sub(n), len.checked_sub(1)?),
+            (Some(a), None) if b.is_empty() => (a, len.checked_sub(1)?),
+            (Some(a), Some(b)) => (a, b.min(len.checked_sub(1)?)),
+            _ => return None,
+        };
+        (start <= end).then_some((start, end))
+    });
+    let (status, body, content_range) = match asked {
+        None => (200, wheel.clone(), None),
+        Some(None) => (416, Bytes::new(), Some(format!("bytes */{len}"))),
+        Some(Some((start, end))) => (
+            206,
+            wheel.slice(start as usize..=end as usize),
+            Some(format!("bytes {start}-{end}/{len}")),
+        ),
+    };
+    {
+        let mut stats = state.stats.lock().unwrap_or_else(|p| p.into_inner());
+        *stats.bytes_sent.entry("wheel").or_default() += body.len() as u64;
+    }
+    let mut response = raw_response(status, body);
+    let headers = response.headers_mut();
+    headers.insert(
+        hyper::header::ACCEPT_RANGES,
+        hyper::header::HeaderValue::from_static("bytes"),
+    );
+    if let Some(value) = content_range.and_then(|v| hyper::header::HeaderValue::from_str(&v).ok()) {
+        headers.insert(hyper::header::CONTENT_RANGE, value);
     }
     response
 }
