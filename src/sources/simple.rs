@@ -225,7 +225,12 @@ fn status_of(page: &ProjectPage) -> Option<ProjectStatus> {
 }
 
 /// The files of `version` on the page, their URLs made absolute against `page_url`.
-fn release_files(page: &ProjectPage, page_url: &str, name: &str, version: &str) -> Vec<DistFile> {
+pub(super) fn release_files(
+    page: &ProjectPage,
+    page_url: &str,
+    name: &str,
+    version: &str,
+) -> Vec<DistFile> {
     let normalized = normalize_name(name);
     let base = reqwest::Url::parse(page_url).ok();
     page.files
@@ -347,6 +352,21 @@ pub(crate) fn parse_page(
 ) -> Result<(ProjectFacts, RegistryInfo), String> {
     super::body::parse_json::<Object<ProjectPage>>(body).map(|page| {
         let page = page.0;
+        (
+            project_facts(&page, name),
+            release_info(&page, name, version),
+        )
+    })
+}
+
+/// [`parse_page`] for a PEP 503 HTML page.
+#[cfg(test)]
+pub(crate) fn parse_html_page(
+    body: &[u8],
+    name: &str,
+    version: &str,
+) -> Result<(ProjectFacts, RegistryInfo), String> {
+    super::simple_html::parse(body).map(|page| {
         (
             project_facts(&page, name),
             release_info(&page, name, version),

@@ -165,3 +165,106 @@ fn metadata_offer(value: &str) -> MetadataOffer {
         _ => MetadataOffer::Flag(true),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ProjectState;
+    use crate::sources::simple::{parse_html_page, release_files as release_files_of};
+
+    const PAGE: &str = r#"<!DOCTYPE html>
+<html><head>
+<meta name="pypi:repository-version" content="1.4">
+<meta name="pypi:project-status" content="Archived">
+<meta name="pypi:project-status-reason" content="moved to demo2">
+<title>Links for demo</title></head>
+<body><h1>Links for demo</h1>
+<a href="../../files/demo-1.0-py3-none-any.whl#sha256=ABCD" data-requires-python="&gt;=3.8"
+   data-core-metadata="sha256=beef" >demo-1.0-py3-none-any.whl</a><br/>
+<a href="https://files.example/demo-1.0.tar.gz#md5=12" data-dist-info-metadata>demo-1.0.tar.gz</a>
+<a href="../../files/demo-1.1.tar.gz" data-yanked="">demo-1.1.tar.gz</a>
+<A HREF="../../files/demo-2.0.tar.gz" DATA-YANKED="broken &amp; bad">demo-2.0.tar.gz</A>
+<a href="/files/demo-3.0rc1.tar.gz">
+   demo-3.0rc1.tar.gz
+</a>
+<a name="no-href">not a file</a>
+<!-- <a href="../../files/demo-9.0.tar.gz">demo-9.0.tar.gz</a> -->
+</body></html>"#;
+
+    #[test]
+    fn anchors_are_files_with_their_attributes() {
+        let (facts, info) = parse_html_page(PAGE.as_bytes(), "Demo", "1.0").unwrap();
+        // 1.1 and 2.0 are yanked, 3.0rc1 a pre-release, 9.0 only in a comment.
+        assert_eq!(facts.latest_version.as_deref(), Some("1.0"));
+        assert_eq!(facts.available, ["1.0", "3.0rc1"]);
+        let status = facts.status.unwrap();
+        assert_eq!(status.status, ProjectState::Archived);
+        assert_eq!(status.reason.as_deref(), Some("moved to demo2"));
+        assert!(info.on_index && !info.yanked);
+        assert_eq!(info.upload_time, None, "HTML has no upload times");
+
+        let (_, two) = parse_html_page(PAGE.as_bytes(), "demo", "2.0").unwrap();
+        assert!(two.yanked);
+        assert_eq!(two.yanked_reason.as_deref(), Some("broken & bad"));
+        let (_, one_one) = parse_html_page(PAGE.as_bytes(), "demo", "1.1").unwrap();
+        assert!(one_one.yanked && one_one.yanked_reason.is_none());
+
+        let page = parse(PAGE.as_bytes()).unwrap();
+        let files = release_files_of(&page, "https://index.example/simple/demo/", "demo", "1.0");
+        assert_eq!(files.len(), 2);
+        assert_eq!(
+            files[0].url,
+            "https://index.example/files/demo-1.0-py3-none-any.whl"
+        );
+        assert_eq!(files[0].sha256.as_deref(), Some("abcd"));
+        assert_eq!(files[0].requires_python.as_deref(), Some(">=3.8"));
+        assert_eq!(files[0].core_metadata, Some(Some("beef".to_string())));
+        // A bare `data-dist-info-metadata` offers the file without a hash.
+        assert_eq!(files[1].url, "https://files.example/demo-1.0.tar.gz");
+        assert_eq!(files[1].sha256, None);
+        assert_eq!(files[1].core_metadata, Some(None));
+        let gone = release_files_of(
+            &page,
+            "https://index.example/simple/demo/",
+            "demo",
+            "3.0rc1",
+        );
+        assert_eq!(
+            gone[0].url,
+            "https://index.example/files/demo-3.0rc1.tar.gz"
+        );
+    }
+
+    #[test]
+    fn base_href_and_unclosed_anchors() {
+        let page = parse(
+            b"<html><base href='https://mirror.example/pkgs/'><a href='demo-1.0.zip'>demo-1.0.zip<a href=x>demo-1.1.zip",
+        )
+        .unwrap();
+        let files = release_files_of(&page, "https://index.example/simple/demo/", "demo", "1.0");
+        assert_eq!(files[0].url, "https://mirror.example/pkgs/demo-1.0.zip");
+        assert_eq!(page.files.len(), 2);
+        assert_eq!(page.files[1].filename, "demo-1.1.zip");
+    }
+
+    #[test]
+    fn what_is_not_html_is_an_error_and_hostile_html_is_survived() {
+        assert!(parse(b"").is_err());
+        assert!(parse(b"just some text, no markup").is_err());
+        assert!(parse(b"{\"files\": []}").is_err());
+        // A page with no anchor is a project without files, as PEP 503 allows.
+        assert!(
+            parse(b"<html><body></body></html>")
+                .unwrap()
+                .files
+                .is_empty()
+        );
+        let mut hostile = Vec::new();
+        hostile.extend_from_slice(b"<html>");
+        hostile.extend(std::iter::repeat_n(b"<a href=\"x\" data-yanked='", 2000).flatten());
+        hostile.extend(std::iter::repeat_n(b"<<<&#xFFFFFFFF;&amp\xff\xfe<!--", 2000).flatten());
+        hostile.extend_from_slice(b"<script><a href='y'>in script</a>");
+        let page = parse(&hostile).unwrap();
+        assert!(page.files.len() <= 2000);
+    }
+}
