@@ -10,6 +10,7 @@ mod engine;
 mod fuzz_local;
 mod groups;
 mod habits;
+mod index_metadata;
 mod inventory;
 mod license_corpus;
 mod license_texts;

@@ -436,6 +436,8 @@ pub struct Faults {
     pub page_size: Option<usize>,
     /// Serve this answer instead of the real one (a wrong shape, a bomb...).
     pub canned: Option<Canned>,
+    /// The `Content-Type` of canned answers (`application/json` when `None`).
+    pub canned_content_type: Option<&'static str>,
     /// Accept, read the request, never answer (the connection stays open).
     pub black_hole: bool,
     /// Send this many bytes of the real answer, then stall forever.
@@ -509,6 +511,7 @@ impl Default for Faults {
             malformed: false,
             page_size: None,
             canned: None,
+            canned_content_type: None,
             black_hole: false,
             stall_after: None,
             redirect_to: None,
@@ -869,6 +872,12 @@ async fn handle(
     }
     if applies && let Some(canned) = &faults.canned {
         let mut response = raw_response(canned.status, canned.body.clone());
+        if let Some(content_type) = faults.canned_content_type {
+            response.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static(content_type),
+            );
+        }
         if canned.gzip {
             response.headers_mut().insert(
                 hyper::header::CONTENT_ENCODING,
