@@ -302,6 +302,9 @@ pub struct RegistryInfo {
     /// RFC 3339 upload time of the installed release (earliest file).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upload_time: Option<String>,
+    /// Why the index cannot tell an upload time at all (a PEP 503 HTML page has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_upload_time: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub license: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

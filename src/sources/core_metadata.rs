@@ -67,9 +67,8 @@ impl PypiClient {
             let actual = hex::encode(Sha256::digest(&bytes));
             if !actual.eq_ignore_ascii_case(expected.trim()) {
                 return Ok(CoreMetadataFile::Unavailable(format!(
-                    "the file of {} does not match its sha256 (stated {}, got {actual})",
-                    file.filename,
-                    crate::term_text::clean(expected)
+                    "the file of {} does not match its sha256 (stated {expected:?}, got {actual})",
+                    file.filename
                 )));
             }
         }

@@ -36,6 +36,9 @@ pub(super) struct ProjectPage {
     /// PEP 792.
     #[serde(default, rename = "project-status")]
     pub(super) project_status: Option<Object<StatusField>>,
+    /// Read from PEP 503 HTML (which has no upload times).
+    #[serde(skip)]
+    pub(super) html: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -209,9 +212,9 @@ fn decode_page(answer: Answered) -> Result<ProjectPage, String> {
             | "application/vnd.pypi.simple.v1+html"
             | "application/vnd.pypi.simple.latest+html",
         ) => super::simple_html::parse(&answer.body),
+        // A header value that reached here is visible ASCII.
         Some(other) => Err(format!(
-            "Content-Type `{}` is neither PEP 691 JSON nor PEP 503 HTML",
-            crate::term_text::clean(other)
+            "Content-Type `{other}` is neither PEP 691 JSON nor PEP 503 HTML"
         )),
         None => Err("no Content-Type: neither PEP 691 JSON nor PEP 503 HTML".to_string()),
     }
@@ -321,6 +324,9 @@ fn release_info(page: &ProjectPage, name: &str, version: &str) -> RegistryInfo {
         yanked,
         yanked_reason,
         upload_time: earliest(files.iter().filter_map(|f| f.upload_time.clone())),
+        no_upload_time: page.html.then(|| {
+            "the index's Simple API answers only PEP 503 HTML, which has no upload times".into()
+        }),
         latest_version: project.latest_version,
         project_status: project.status,
         newer_versions: newer_versions(&project.available, version),

@@ -22,7 +22,10 @@ const MAX_FILES: usize = 1_000_000;
 /// Read a PEP 503 page. A body with no `<html>`, no anchor and no PEP 503 marker at all is not
 /// a project page (an error, so that a login page or a proxy's notice is not "no files").
 pub(super) fn parse(body: &[u8]) -> Result<ProjectPage, String> {
-    let mut page = ProjectPage::default();
+    let mut page = ProjectPage {
+        html: true,
+        ..ProjectPage::default()
+    };
     let mut status: Option<String> = None;
     let mut status_reason: Option<String> = None;
     let mut base: Option<String> = None;
@@ -202,6 +205,7 @@ mod tests {
         assert_eq!(status.reason.as_deref(), Some("moved to demo2"));
         assert!(info.on_index && !info.yanked);
         assert_eq!(info.upload_time, None, "HTML has no upload times");
+        assert!(info.no_upload_time.unwrap().contains("PEP 503 HTML"));
 
         let (_, two) = parse_html_page(PAGE.as_bytes(), "demo", "2.0").unwrap();
         assert!(two.yanked);

@@ -292,6 +292,9 @@ async fn the_answers_content_type_picks_the_simple_page_parser() {
     }
     assert!(from_json.upload_time.is_some());
     assert_eq!(from_html.upload_time, None, "HTML has no upload times");
+    let why = from_html.no_upload_time.as_deref().unwrap();
+    assert!(why.contains("only PEP 503 HTML"), "{why}");
+    assert_eq!(from_json.no_upload_time, None);
     let html_facts = pypi.simple().project("demo").await.unwrap().unwrap();
     assert_eq!(html_facts.latest_version.as_deref(), Some("1.1"));
 
