@@ -262,6 +262,7 @@ fn wanted(name: &str, listed: &[String]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::Digest as _;
 
     fn wheel(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut out = io::Cursor::new(Vec::new());
@@ -299,15 +300,9 @@ mod tests {
 
     #[test]
     fn reading_asks_for_exactly_the_missing_ranges() {
-        // Incompressible (xorshift), so the archive is really larger than the first range.
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let big: Vec<u8> = (0..300 * 1024)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
+        // Incompressible (hash output), so the archive is really larger than the first range.
+        let big: Vec<u8> = (0u32..300 * 1024 / 32)
+            .flat_map(|i| sha2::Sha256::digest(i.to_le_bytes()))
             .collect();
         let bytes = wheel(&[
             ("demo-1.0.dist-info/licenses/LICENSE", b"MIT License text"),
