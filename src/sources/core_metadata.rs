@@ -5,7 +5,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::http::{Answered, FetchError};
+use super::http::{Answered, FetchError, Outgoing};
 use super::lazy_wheel::WheelLicenses;
 use super::pypi::PypiClient;
 use super::simple::DistFile;
@@ -56,7 +56,7 @@ impl PypiClient {
                 SourceKind::CoreMetadata,
                 &url,
                 &subject,
-                Default::default(),
+                Outgoing::default(),
                 body,
             )
             .await?;

@@ -762,7 +762,7 @@ impl HttpClient {
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_retry_after);
             let headers = response.headers().clone();
-            let body = body::read_body(response, config, &self.inner.buffered)
+            let body = body::read_body(response, config, out.limit(config), &self.inner.buffered)
                 .await
                 .map_err(|e| match e {
                     BodyError::Stalled(after) => AttemptError::Stalled(after),

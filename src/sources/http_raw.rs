@@ -17,7 +17,34 @@ pub struct Outgoing {
     /// JSON body (POST).
     pub(super) body: Option<Vec<u8>>,
     /// Headers set after the source's `Accept` (so they may replace it).
-    pub headers: HeaderMap,
+    pub(super) headers: HeaderMap,
+    /// A smaller cap on the answer's bytes than the client's.
+    pub(super) max_bytes: Option<usize>,
+}
+
+impl Outgoing {
+    /// A GET with these headers added.
+    pub fn with_headers(headers: HeaderMap) -> Self {
+        Outgoing {
+            headers,
+            ..Outgoing::default()
+        }
+    }
+
+    /// At most `bytes` of answer (more is [`FetchError::TooLarge`]), e.g. a range request to a
+    /// server that may ignore `Range` and send a whole file.
+    pub fn at_most(self, bytes: usize) -> Self {
+        Outgoing {
+            max_bytes: Some(bytes),
+            ..self
+        }
+    }
+
+    pub(super) fn limit(&self, config: &super::HttpConfig) -> usize {
+        (self.max_bytes).map_or(config.max_response_bytes, |n| {
+            n.min(config.max_response_bytes)
+        })
+    }
 }
 
 /// An attempt that got a status line and a whole body.
@@ -49,20 +76,16 @@ pub struct Answered {
 const BLOCKING_DECODE_THRESHOLD: usize = 512 * 1024;
 
 impl HttpClient {
-    /// GET `url` with `headers` added, and decode the answer with `decode` (an error from it
-    /// is [`FetchError::Malformed`]: an answer not understood is not an empty one).
+    /// GET `url` as `out` says, and decode the answer with `decode` (an error from it is
+    /// [`FetchError::Malformed`]: an answer not understood is not an empty one).
     pub async fn get_with<T: Send + 'static>(
         &self,
         source: SourceKind,
         url: &str,
         subject: &str,
-        headers: HeaderMap,
+        out: Outgoing,
         decode: fn(Answered) -> Result<T, String>,
     ) -> Result<FetchResult<T>, FetchError> {
-        let out = Outgoing {
-            body: None,
-            headers,
-        };
         let decode = |answer: Answer| async move {
             let answered = Answered {
                 status: answer.status.as_u16(),

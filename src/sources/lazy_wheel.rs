@@ -9,7 +9,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 use reqwest::header::{CONTENT_RANGE, HeaderMap, HeaderValue, RANGE};
 
-use super::http::{Answered, FetchError, HttpClient};
+use super::http::{Answered, FetchError, HttpClient, Outgoing};
 use crate::telemetry::SourceKind;
 
 /// The first request: the last bytes of the archive (its directory, often its dist-info too).
@@ -104,7 +104,9 @@ async fn fetch(
     if let Ok(value) = HeaderValue::from_str(range) {
         headers.insert(RANGE, value);
     }
-    let answer = http.get_with(SourceKind::Wheel, url, subject, headers, slice);
+    // A server that ignores `Range` sends the whole wheel: no more than the budget of one.
+    let out = Outgoing::with_headers(headers).at_most(MAX_WHEEL_BYTES as usize);
+    let answer = http.get_with(SourceKind::Wheel, url, subject, out, slice);
     Ok(answer.await?.into_option())
 }
 

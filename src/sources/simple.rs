@@ -19,7 +19,7 @@ use std::str::FromStr;
 use pep440_rs::Version;
 use serde::Deserialize;
 
-use super::http::{Answered, FetchError, HttpClient};
+use super::http::{Answered, FetchError, HttpClient, Outgoing};
 use super::pypi::{earliest, non_empty, path_segment, same_version};
 use super::strict::Object;
 use crate::model::{ProjectStatus, RegistryInfo, normalize_name};
@@ -192,7 +192,7 @@ impl SimpleClient {
                 SourceKind::PypiSimple,
                 &url,
                 &normalized,
-                Default::default(),
+                Outgoing::default(),
                 decode_page,
             )
             .await?

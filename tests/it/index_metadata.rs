@@ -47,13 +47,17 @@ fn releases() -> Vec<Release> {
 }
 
 fn wheel(dir: &Path, dist_info: &str) -> Vec<u8> {
+    wheel_with_padding(dir, dist_info, 96 * 1024)
+}
+
+fn wheel_with_padding(dir: &Path, dist_info: &str, padding: usize) -> Vec<u8> {
     use std::io::Write;
     let mut out = std::io::Cursor::new(Vec::new());
     let mut zip = zip::ZipWriter::new(&mut out);
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
     let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let noise: Vec<u8> = (0..96 * 1024)
+    let noise: Vec<u8> = (0..padding)
         .map(|_| {
             x ^= x << 13;
             x ^= x >> 7;
@@ -252,6 +256,39 @@ async fn a_core_metadata_file_failing_its_sha256_is_unknown_with_the_reason() {
     let stats = server.stats();
     assert_eq!(stats.core_metadata, 1);
     assert!(stats.wheel_ranges.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_ignoring_range_costs_at_most_the_wheel_budget() {
+    let mut releases: Vec<Release> = (releases().into_iter())
+        .filter(|r| r.name == "Jinja2" || r.name == "alabaster")
+        .collect();
+    // alabaster's wheel grows past the 4 MiB a wheel may cost (incompressible padding).
+    let alabaster = releases.iter_mut().find(|r| r.name == "alabaster").unwrap();
+    alabaster.wheel = {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/core-metadata/alabaster-1.0.0.dist-info");
+        wheel_with_padding(&dir, "alabaster-1.0.0.dist-info", 5 * 1024 * 1024)
+    };
+    let server = RegistryServer::start(dataset(&releases)).await;
+    server.set_faults(Faults {
+        ignore_range: true,
+        ..Faults::default()
+    });
+    let p = Project::new();
+    let requirements = p.write("requirements.txt", &pins(&releases));
+    let (_, report) = run_on_file(&p, &server.url(), "-r", &requirements).await;
+    // A small wheel sent whole still tells its license.
+    assert_eq!(license(&report, "jinja2")["expression"], "BSD-3-Clause");
+    // A big one is cut at the budget: unknown, with the reason.
+    assert!(license(&report, "alabaster")["expression"].is_null());
+    let why = reason(&report, "alabaster");
+    assert!(
+        why.contains("the wheel's license files were not read") && why.contains("4 MiB limit"),
+        "{why}"
+    );
+    let stats = server.stats();
+    assert_eq!(stats.wheel_ranges.len(), 2, "{:?}", stats.wheel_ranges);
 }
 
 fn client(server: &RegistryServer) -> PypiClient {

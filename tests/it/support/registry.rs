@@ -448,6 +448,8 @@ pub struct Faults {
     pub simple_only: bool,
     /// The Simple API ignores `Accept`: PEP 503 HTML only (`text/html`).
     pub html_only: bool,
+    /// Wheels are sent whole (200), whatever `Range` asks.
+    pub ignore_range: bool,
     /// gzip-encode real answers when the request accepts gzip.
     pub gzip: bool,
 }
@@ -517,6 +519,7 @@ impl Default for Faults {
             redirect_to: None,
             simple_only: false,
             html_only: false,
+            ignore_range: false,
             gzip: false,
         }
     }
@@ -916,7 +919,8 @@ async fn handle(
         let metadata = (file.strip_suffix(".metadata"))
             .and_then(|wheel| state.dataset.core_metadata.get(wheel));
         if let Some(wheel) = state.dataset.wheels.get(file) {
-            return Ok(ranged(&state, wheel, &range));
+            let range = if faults.ignore_range { "" } else { &range };
+            return Ok(ranged(&state, wheel, range));
         }
         match metadata {
             None => (404, json!({"message": "Not Found"})),
