@@ -10,18 +10,60 @@ use std::path::{Component, Path};
 
 use crate::checks;
 use crate::inventory::core_metadata;
-use crate::model::{IndexCoreMetadata, LicenseMetadata, RegistryInfo, ResolvedLicense};
+use crate::model::{
+    Distribution, IndexCoreMetadata, LicenseMetadata, Origin, RegistryInfo, ResolvedLicense,
+};
 use crate::sources::PypiClient;
 use crate::sources::core_metadata::CoreMetadataFile;
 use crate::sources::lazy_wheel::{WheelFile, WheelLicenses};
 use crate::sources::simple::DistFile;
 
-/// Whether the core metadata file is worth asking for: the release is on the index, was not
-/// asked before, and its release document names no license.
-pub(super) fn wanted(info: &RegistryInfo) -> bool {
-    info.on_index
-        && info.core_metadata.is_none()
+/// What the index is asked for a license local metadata leaves unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum LicenseNeed {
+    /// Local metadata names it.
+    Nothing,
+    /// The core metadata file only: an installed wheel's own license files were already read
+    /// (the index's copies are the same files).
+    Metadata,
+    /// The core metadata file, then the wheel's license files (pins, lockfiles, egg-info).
+    MetadataAndFiles,
+}
+
+/// What `d` needs from the index, given what its local metadata resolved to.
+pub(super) fn need(d: &Distribution, local: &ResolvedLicense) -> LicenseNeed {
+    match (&local.expression, &d.origin) {
+        (Some(_), _) => LicenseNeed::Nothing,
+        (None, Origin::DistInfo) => LicenseNeed::Metadata,
+        (None, _) => LicenseNeed::MetadataAndFiles,
+    }
+}
+
+/// Whether the index is worth asking: the release is on the index, its release document names
+/// no license, and what `need` asks for was not asked before (a cached answer without the
+/// wheel's files is asked again when they are needed now).
+pub(super) fn wanted(info: &RegistryInfo, need: LicenseNeed) -> bool {
+    let asked = match &info.core_metadata {
+        None => false,
+        Some(IndexCoreMetadata::Read {
+            license_files: None,
+            file,
+            license,
+        }) if need == LicenseNeed::MetadataAndFiles => !wheel_wanted(file, license),
+        Some(_) => true,
+    };
+    need != LicenseNeed::Nothing
+        && info.on_index
+        && !asked
         && super::evaluate::index_document_license(info).is_err()
+}
+
+/// The wheel's license files can add something: the file is a wheel and the fields are vague.
+fn wheel_wanted(file: &str, license: &LicenseMetadata) -> bool {
+    file.ends_with(".whl")
+        && checks::licenses::resolve(license, None)
+            .expression
+            .is_none()
 }
 
 /// Ask for the core metadata file (and the wheel's license files when needed) and record what
@@ -29,9 +71,9 @@ pub(super) fn wanted(info: &RegistryInfo) -> bool {
 /// rather than a failure to reach it.
 pub(super) async fn complete(
     client: &PypiClient,
-    name: &str,
-    version: &str,
+    (name, version): (&str, &str),
     files: Option<Vec<DistFile>>,
+    need: LicenseNeed,
     info: &mut RegistryInfo,
 ) -> bool {
     let subject = format!("{name} {version}");
@@ -48,10 +90,8 @@ pub(super) async fn complete(
                 license,
                 license_files,
             } = &mut outcome
-                && file.ends_with(".whl")
-                && checks::licenses::resolve(license, None)
-                    .expression
-                    .is_none()
+                && need == LicenseNeed::MetadataAndFiles
+                && wheel_wanted(file, license)
             {
                 let (found, answered) = from_wheel(client, &url, &subject, license).await;
                 *license_files = Some(found);

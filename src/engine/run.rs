@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use super::evaluate::{self, Facts};
 use super::events::{EngineEvent, EventSink, MetricsSnapshot, Stage};
-use super::index_license;
+use super::index_license::{self, LicenseNeed};
 use crate::cache::{CacheConfig, CacheKey, TieredCache};
 use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprinter;
@@ -682,7 +682,7 @@ async fn registry(
     let client = client.as_ref();
     // A license local metadata leaves unknown is looked for in the release's core metadata file.
     let fetches: Vec<_> = (dists.iter().zip(licenses))
-        .map(|(d, l)| registry_answer(ctx, client, pypi_url, d, l.expression.is_none()))
+        .map(|(d, l)| registry_answer(ctx, client, pypi_url, d, index_license::need(d, l)))
         .collect();
     futures_util::stream::iter(fetches)
         .buffer_unordered(FETCH_TASKS)
@@ -695,9 +695,9 @@ async fn registry_answer(
     client: Option<&PypiClient>,
     pypi_url: &str,
     d: &Distribution,
-    needs_license: bool,
+    need: LicenseNeed,
 ) -> (PackageKey, RegistryAnswer) {
-    let mut answer = release_facts(ctx, client, pypi_url, d, needs_license).await;
+    let mut answer = release_facts(ctx, client, pypi_url, d, need).await;
     // Whole-project facts only when the policy or the dashboard reads them, and not already
     // read with the release (Simple API fallback): one more request.
     if ctx.settings.project_facts
@@ -765,20 +765,20 @@ async fn fix_candidates(
 }
 
 /// The release's own facts (per-release document, Simple API fallback), cache first; with its
-/// core metadata file's license when `needs_license` and the release document names none.
+/// core metadata file's license (and the wheel's license files) as `need` says.
 async fn release_facts(
     ctx: &RunContext<'_>,
     client: Option<&PypiClient>,
     pypi_url: &str,
     d: &Distribution,
-    needs_license: bool,
+    need: LicenseNeed,
 ) -> RegistryAnswer {
     let key = CacheKey::pypi(pypi_url, &d.normalized, &d.version);
     let cached = ctx
         .cached_for::<RegistryInfo>(&key, &d.normalized, "pypi")
         .await;
     let (mut info, files) = match (cached, client) {
-        (Some(info), Some(_)) if needs_license && index_license::wanted(&info) => (info, None),
+        (Some(info), Some(_)) if index_license::wanted(&info, need) => (info, None),
         (Some(info), _) => return Ok(info),
         (None, None) => return Err(offline_reason("registry answer")),
         (None, Some(client)) => (client.release_with_files(&d.normalized, &d.version).await)
@@ -786,11 +786,10 @@ async fn release_facts(
     };
     let mut cacheable = true;
     if let Some(client) = client
-        && needs_license
-        && index_license::wanted(&info)
+        && index_license::wanted(&info, need)
     {
         let (name, version) = (&d.normalized, &d.version);
-        cacheable = index_license::complete(client, name, version, files, &mut info).await;
+        cacheable = index_license::complete(client, (name, version), files, need, &mut info).await;
     }
     if cacheable {
         ctx.store(&key, &info, ctx.settings.run.cache.metadata_ttl)

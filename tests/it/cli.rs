@@ -23,7 +23,7 @@ impl Project {
         Project { dir }
     }
 
-    fn site(&self) -> PathBuf {
+    pub(super) fn site(&self) -> PathBuf {
         self.dir.path().join("site-packages")
     }
 
@@ -103,7 +103,7 @@ fn run_args_with_cache(p: &Project, url: &str, report: &str, cache: &str) -> Vec
     ]
 }
 
-async fn run(p: &Project, url: &str, report: &str, extra: &[&str]) -> (Output, Value) {
+pub(super) async fn run(p: &Project, url: &str, report: &str, extra: &[&str]) -> (Output, Value) {
     run_with_cache(p, url, report, "cache", extra).await
 }
 

@@ -12,7 +12,7 @@ use depdash::sources::{FetchError, HttpClient, HttpConfig, PypiClient};
 use depdash::telemetry::tracker::Tracker;
 use serde_json::{Value, json};
 
-use crate::cli::{Project, code, package, run_on_file, stderr};
+use crate::cli::{Project, code, package, run, run_on_file, stderr};
 use crate::support::registry::{Canned, Dataset, Faults, RegistryServer};
 
 /// One real release: its core metadata and a wheel built around its `.dist-info`.
@@ -289,6 +289,40 @@ async fn a_server_ignoring_range_costs_at_most_the_wheel_budget() {
     );
     let stats = server.stats();
     assert_eq!(stats.wheel_ranges.len(), 2, "{:?}", stats.wheel_ranges);
+}
+
+/// An installed wheel whose METADATA names no license (a local build), on an index without the
+/// JSON API: the release's core metadata file answers, and the wheel is not read (an installed
+/// wheel's license files are the ones already read locally).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_installed_package_without_a_license_gets_it_from_the_core_metadata_file() {
+    let metadata =
+        b"Metadata-Version: 2.4\nName: local-build\nVersion: 1.0\nLicense-Expression: MIT\n";
+    let mut data = Dataset::new();
+    data.package("local-build")
+        .release("1.0", "2024-01-01T00:00:00Z")
+        .add();
+    data.core_metadata("local-build", "1.0", metadata);
+    let server = RegistryServer::start(data).await;
+    server.set_faults(Faults {
+        simple_only: true,
+        ..Faults::default()
+    });
+    let p = Project::new();
+    let dist_info = p.site().join("local_build-1.0.dist-info");
+    std::fs::create_dir(&dist_info).unwrap();
+    std::fs::write(
+        dist_info.join("METADATA"),
+        "Metadata-Version: 2.1\nName: local-build\nVersion: 1.0\n",
+    )
+    .unwrap();
+    let (_, report) = run(&p, &server.url(), "r.json", &[]).await;
+    let found = license(&report, "local-build");
+    assert_eq!(found["expression"], "MIT");
+    assert_eq!(found["source"], "pypi");
+    let stats = server.stats();
+    assert_eq!(stats.core_metadata, 1);
+    assert!(stats.wheel_ranges.is_empty());
 }
 
 fn client(server: &RegistryServer) -> PypiClient {
