@@ -33,7 +33,7 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, facts: Facts) ->
     let policy = &settings.policy;
     let now = time::OffsetDateTime::now_utc();
     let mut out = checks::packages::evaluate(&inventory.distributions, &policy.packages);
-    let mut exception_usage = checks::licenses::ExceptionUsage::default();
+    let mut exception_usage = checks::licenses::ExceptionUsage::as_of(now.date());
     let mut ignore_usage = checks::vulnerabilities::IgnoreUsage::default();
     let mut packages = Vec::with_capacity(inventory.distributions.len());
 

@@ -6,6 +6,8 @@
 mod evaluate;
 pub mod events;
 mod index_license;
+mod indexes;
+mod revalidate;
 mod run;
 pub mod watcher;
 

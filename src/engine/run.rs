@@ -8,12 +8,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use super::evaluate::{self, Facts};
 use super::events::{EngineEvent, EventSink, MetricsSnapshot, Stage};
 use super::index_license::{self, LicenseNeed};
+use super::indexes::{self, Index};
+use super::revalidate;
 use crate::cache::{CacheConfig, CacheKey, TieredCache};
 use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprinter;
@@ -25,7 +28,8 @@ use crate::model::{
 use crate::perf::{HistoryOptions, RunMetrics};
 use crate::settings::{Settings, Target};
 use crate::sources::osv::{AdvisoryRef, OsvRecord};
-use crate::sources::{HttpClient, HttpConfig, OsvClient, OsvDatabase, ProjectFacts, PypiClient};
+use crate::sources::revalidate::Revalidated;
+use crate::sources::{HttpClient, HttpConfig, OsvClient, OsvDatabase, ProjectFacts, Validators};
 use crate::telemetry::tracker::Tracker;
 
 /// What we know (or why we don't) about one package's vulnerabilities.
@@ -119,11 +123,6 @@ impl RunContext<'_> {
         }
     }
 
-    async fn cached<T: serde::de::DeserializeOwned>(&self, key: &CacheKey) -> Option<T> {
-        let cache = self.cache.as_ref()?;
-        cache.get_json::<T>(key).await.map(|(value, _stale)| value)
-    }
-
     /// A cached answer about `package` from `source`; an expired entry served offline is
     /// remembered so the report can say the answer is stale.
     async fn cached_for<T: serde::de::DeserializeOwned>(
@@ -135,14 +134,42 @@ impl RunContext<'_> {
         let cache = self.cache.as_ref()?;
         let (value, stale) = cache.get_json::<T>(key).await?;
         if stale {
-            self.stale
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .entry(package.to_string())
-                .or_default()
-                .push(source);
+            self.note_stale(package, source);
         }
         Some(value)
+    }
+
+    /// [`revalidate::cached_or_fetch`] with the metadata TTL; an expired answer served offline
+    /// is remembered so the report can say it is stale.
+    async fn fetch_cached<T, F, Fut>(
+        &self,
+        key: &CacheKey,
+        package: &str,
+        source: &'static str,
+        fetch: F,
+    ) -> std::result::Result<T, String>
+    where
+        T: Serialize + serde::de::DeserializeOwned,
+        F: FnOnce(Option<Validators>) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<Revalidated<T>, String>>,
+    {
+        let ttl = self.settings.run.cache.metadata_ttl;
+        let online = self.http.is_some();
+        let (value, origin) =
+            revalidate::cached_or_fetch(self.cache.as_ref(), key, ttl, online, fetch).await?;
+        if origin == revalidate::Origin::Stale {
+            self.note_stale(package, source);
+        }
+        Ok(value)
+    }
+
+    fn note_stale(&self, package: &str, source: &'static str) {
+        self.stale
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(package.to_string())
+            .or_default()
+            .push(source);
     }
 
     async fn store<T: Serialize>(&self, key: &CacheKey, value: &T, ttl: Duration) {
@@ -200,8 +227,16 @@ fn run_fingerprint(settings: &Settings, dists: &[Distribution]) -> String {
         f.part(&d.normalized).part(&d.version);
     }
     let n = &settings.network;
+    let shown = |url: &str| crate::sources::credentials::without_credentials(url);
     f.part(&settings.policy.fingerprint)
-        .part(n.pypi_url.as_deref().unwrap_or("-"))
+        .part(shown(n.pypi_url.as_deref().unwrap_or("-")))
+        .part(
+            n.extra_index_urls
+                .iter()
+                .map(|u| shown(u))
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
         .part(&n.osv_url)
         .part(
             n.osv_db
@@ -259,7 +294,15 @@ pub async fn run_once(
         })
         .await;
 
-    let wants_registry = settings.check_registry && settings.network.pypi_url.is_some();
+    let index_urls = settings.network.index_urls(&inventory.indexes);
+    let warnings = index_urls
+        .ignored
+        .iter()
+        .chain(&settings.network.index_warnings);
+    for warning in warnings.filter(|_| settings.check_registry) {
+        events.emit(EngineEvent::Warning(warning.clone())).await;
+    }
+    let wants_registry = settings.check_registry && !index_urls.urls.is_empty();
     let wants_osv = settings.check_vulnerabilities && settings.network.osv_db.is_none();
     let needs_network = !settings.network.offline && (wants_registry || wants_osv) && total > 0;
     let cache = open_cache(settings, events, &tracker, refresh).await;
@@ -308,11 +351,14 @@ pub async fn run_once(
         stale: Default::default(),
     };
     ctx.publish(false);
+    let indexes: Vec<Index> = (index_urls.urls.iter())
+        .map(|url| Index::new(url, ctx.http.as_ref()))
+        .collect();
 
     // Vulnerabilities and registry facts are independent: fetch them side by side.
     let (vulns, registry) = tokio::join!(
         vulnerabilities(&ctx, &inventory.distributions),
-        registry(&ctx, &inventory.distributions, &licenses),
+        registry(&ctx, &inventory.distributions, &licenses, &indexes),
     );
     let VulnStage {
         answers: vulns,
@@ -320,7 +366,14 @@ pub async fn run_once(
         database,
     } = vulns?;
     let mut registry = registry;
-    fix_candidates(&ctx, &inventory.distributions, &vulns, &mut registry).await;
+    fix_candidates(
+        &ctx,
+        &inventory.distributions,
+        &vulns,
+        &mut registry,
+        &indexes,
+    )
+    .await;
 
     events
         .emit(EngineEvent::StageStarted {
@@ -624,31 +677,20 @@ async fn fetch_advisory(
 ) -> (String, std::result::Result<OsvRecord, String>) {
     let osv_url = ctx.settings.network.osv_url.as_str();
     let key = CacheKey::advisory(osv_url, &advisory.id, &advisory.modified);
-    if let Some(record) = ctx.cached::<OsvRecord>(&key).await {
-        return (advisory.id.clone(), Ok(record));
-    }
-    let Some(http) = &ctx.http else {
-        return (
-            advisory.id.clone(),
-            Err(offline_reason(&format!("advisory {}", advisory.id))),
-        );
+    let id = advisory.id.as_str();
+    let fetch = |prior: Option<Validators>| async move {
+        let Some(http) = &ctx.http else {
+            return Err(offline_reason(&format!("advisory {id}")));
+        };
+        let client = OsvClient::new(http.clone(), osv_url);
+        let answer = client.vuln_if(id, prior.as_ref());
+        (ctx.tracker.time_async("osv.advisory", answer).await)
+            .map_err(|e| format!("OSV advisory {id}: {e}"))
     };
-    let client = OsvClient::new(http.clone(), osv_url);
-    let result = ctx
-        .tracker
-        .time_async("osv.advisory", client.vuln(&advisory.id))
-        .await;
-    match result {
-        Ok(record) => {
-            ctx.store(&key, &record, ctx.settings.run.cache.metadata_ttl)
-                .await;
-            (advisory.id.clone(), Ok(record))
-        }
-        Err(e) => (
-            advisory.id.clone(),
-            Err(format!("OSV advisory {}: {e}", advisory.id)),
-        ),
-    }
+    let ttl = ctx.settings.run.cache.metadata_ttl;
+    let online = ctx.http.is_some();
+    let answer = revalidate::cached_or_fetch(ctx.cache.as_ref(), &key, ttl, online, fetch).await;
+    (advisory.id.clone(), answer.map(|(record, _)| record))
 }
 
 /// Registry facts per normalised name.
@@ -656,11 +698,12 @@ async fn registry(
     ctx: &RunContext<'_>,
     dists: &[Distribution],
     licenses: &[ResolvedLicense],
+    indexes: &[Index],
 ) -> HashMap<PackageKey, RegistryAnswer> {
     if !ctx.settings.check_registry {
         return HashMap::new();
     }
-    let Some(pypi_url) = ctx.settings.network.pypi_url.as_deref() else {
+    if indexes.is_empty() {
         let reason = "package index turned off (empty --pypi-url): yanked, outdated and \
                       stale are not known"
             .to_string();
@@ -675,14 +718,9 @@ async fn registry(
             total: dists.len(),
         })
         .await;
-    let client = ctx
-        .http
-        .as_ref()
-        .map(|h| PypiClient::new(h.clone(), pypi_url));
-    let client = client.as_ref();
     // A license local metadata leaves unknown is looked for in the release's core metadata file.
     let fetches: Vec<_> = (dists.iter().zip(licenses))
-        .map(|(d, l)| registry_answer(ctx, client, pypi_url, d, index_license::need(d, l)))
+        .map(|(d, l)| registry_answer(ctx, indexes, d, index_license::need(d, l)))
         .collect();
     futures_util::stream::iter(fetches)
         .buffer_unordered(FETCH_TASKS)
@@ -692,20 +730,26 @@ async fn registry(
 
 async fn registry_answer(
     ctx: &RunContext<'_>,
-    client: Option<&PypiClient>,
-    pypi_url: &str,
+    indexes: &[Index],
     d: &Distribution,
     need: LicenseNeed,
 ) -> (PackageKey, RegistryAnswer) {
-    let mut answer = release_facts(ctx, client, pypi_url, d, need).await;
+    let answers = join_all(
+        indexes
+            .iter()
+            .map(|index| release_facts(ctx, index, d, need)),
+    )
+    .await;
+    let mut answer = indexes::merge_releases(indexes, answers);
     // Whole-project facts only when the policy or the dashboard reads them, and not already
-    // read with the release (Simple API fallback): one more request.
+    // read with the release (Simple API fallback; with several indexes, from each): one more
+    // request per index.
     if ctx.settings.project_facts
         && let Ok(info) = &mut answer
         && info.on_index
-        && info.latest_version.is_none()
+        && (info.latest_version.is_none() || indexes.len() > 1)
     {
-        match project_facts(ctx, client, pypi_url, d).await {
+        match all_project_facts(ctx, indexes, d).await {
             Ok(facts) => {
                 info.newer_versions =
                     crate::sources::simple::newer_versions(&facts.available, &d.version);
@@ -720,32 +764,22 @@ async fn registry_answer(
 }
 
 /// The releases above each vulnerable package (its fix candidates), from the Simple API page:
-/// one request per vulnerable package not already covered by the project facts.
+/// one request per vulnerable package (and index) not already covered by the project facts.
 async fn fix_candidates(
     ctx: &RunContext<'_>,
     dists: &[Distribution],
     vulns: &HashMap<PackageKey, VulnAnswer>,
     registry: &mut HashMap<PackageKey, RegistryAnswer>,
+    indexes: &[Index],
 ) {
-    let Some(pypi_url) = ctx.settings.network.pypi_url.as_deref() else {
-        return;
-    };
-    let client = ctx
-        .http
-        .as_ref()
-        .map(|h| PypiClient::new(h.clone(), pypi_url));
     let wanted = dists.iter().filter(|d| {
         let key = d.key();
         let vulnerable = matches!(vulns.get(&key), Some(Ok(found)) if !found.is_empty());
         let lacking = matches!(registry.get(&key), Some(Ok(info)) if info.on_index && info.newer_versions.is_none());
         vulnerable && lacking
     });
-    let client = client.as_ref();
     let fetches: Vec<_> = wanted
-        .map(|d| async move {
-            let facts = project_facts(ctx, client, pypi_url, d).await;
-            (d, facts)
-        })
+        .map(|d| async move { (d, all_project_facts(ctx, indexes, d).await) })
         .collect();
     let found: Vec<_> = futures_util::stream::iter(fetches)
         .buffer_unordered(FETCH_TASKS)
@@ -764,62 +798,91 @@ async fn fix_candidates(
     }
 }
 
+/// Whole-project facts from every index, merged.
+async fn all_project_facts(
+    ctx: &RunContext<'_>,
+    indexes: &[Index],
+    d: &Distribution,
+) -> std::result::Result<ProjectFacts, String> {
+    let answers = join_all(indexes.iter().map(|index| project_facts(ctx, index, d))).await;
+    indexes::merge_projects(answers)
+}
+
 /// The release's own facts (per-release document, Simple API fallback), cache first; with its
 /// core metadata file's license (and the wheel's license files) as `need` says.
 async fn release_facts(
     ctx: &RunContext<'_>,
-    client: Option<&PypiClient>,
-    pypi_url: &str,
+    index: &Index,
     d: &Distribution,
     need: LicenseNeed,
 ) -> RegistryAnswer {
-    let key = CacheKey::pypi(pypi_url, &d.normalized, &d.version);
-    let cached = ctx
-        .cached_for::<RegistryInfo>(&key, &d.normalized, "pypi")
-        .await;
-    let (mut info, files) = match (cached, client) {
-        (Some(info), Some(_)) if index_license::wanted(&info, need) => (info, None),
-        (Some(info), _) => return Ok(info),
-        (None, None) => return Err(offline_reason("registry answer")),
-        (None, Some(client)) => (client.release_with_files(&d.normalized, &d.version).await)
-            .map_err(|e| format!("package index: {e}"))?,
+    let key = CacheKey::pypi(&index.key, &d.normalized, &d.version);
+    let client = index.client.as_ref();
+    // The Simple page's files, when the fallback read it (for the core metadata file).
+    let files = std::sync::Mutex::new(None);
+    let slot = &files;
+    let fetch = |prior: Option<Validators>| async move {
+        let client = client.ok_or_else(|| offline_reason("registry answer"))?;
+        let (answer, found) = (client.release_if(&d.normalized, &d.version, prior.as_ref()))
+            .await
+            .map_err(|e| format!("package index: {e}"))?;
+        *slot.lock().unwrap_or_else(|p| p.into_inner()) = found;
+        Ok(answer)
     };
-    let mut cacheable = true;
-    if let Some(client) = client
-        && index_license::wanted(&info, need)
-    {
-        let (name, version) = (&d.normalized, &d.version);
-        cacheable = index_license::complete(client, (name, version), files, need, &mut info).await;
-    }
-    if cacheable {
-        ctx.store(&key, &info, ctx.settings.run.cache.metadata_ttl)
-            .await;
-    }
+    let mut info: RegistryInfo = ctx.fetch_cached(&key, &d.normalized, "pypi", fetch).await?;
+    let files = files.into_inner().unwrap_or_else(|p| p.into_inner());
+    with_core_metadata(ctx, index, d, need, files, &mut info).await;
     Ok(info)
+}
+
+/// The core metadata outcome of a release whose license is still unknown (cached on its own
+/// key: the release's facts keep their validators), asked for when not cached.
+async fn with_core_metadata(
+    ctx: &RunContext<'_>,
+    index: &Index,
+    d: &Distribution,
+    need: LicenseNeed,
+    files: Option<Vec<crate::sources::simple::DistFile>>,
+    info: &mut RegistryInfo,
+) {
+    if !index_license::wanted(info, need) {
+        return;
+    }
+    let key = CacheKey::new("core-metadata", &index.key, &d.normalized, &d.version);
+    info.core_metadata = ctx.cached_for(&key, &d.normalized, "pypi").await;
+    if let Some(client) = index.client.as_ref()
+        && index_license::wanted(info, need)
+    {
+        let release = (d.normalized.as_str(), d.version.as_str());
+        if index_license::complete(client, release, files, need, info).await
+            && let Some(found) = &info.core_metadata
+        {
+            ctx.store(&key, found, ctx.settings.run.cache.metadata_ttl)
+                .await;
+        }
+    }
 }
 
 /// Latest version and PEP 792 status from the Simple API, cache first.
 async fn project_facts(
     ctx: &RunContext<'_>,
-    client: Option<&PypiClient>,
-    pypi_url: &str,
+    index: &Index,
     d: &Distribution,
 ) -> std::result::Result<ProjectFacts, String> {
-    let key = CacheKey::pypi_project(pypi_url, &d.normalized);
-    if let Some(facts) = ctx
-        .cached_for::<ProjectFacts>(&key, &d.normalized, "pypi")
-        .await
-    {
-        return Ok(facts);
-    }
-    let client = client.ok_or_else(|| offline_reason("latest version"))?;
-    let facts = match client.simple().project(&d.normalized).await {
-        Ok(facts) => facts.unwrap_or_default(),
-        Err(e) => return Err(format!("{}: latest version: package index: {e}", d.name)),
+    let key = CacheKey::pypi_project(&index.key, &d.normalized);
+    let client = index.client.as_ref();
+    let fetch = |prior: Option<Validators>| async move {
+        let client = client.ok_or_else(|| offline_reason("latest version"))?;
+        match client
+            .simple()
+            .project_if(&d.normalized, prior.as_ref())
+            .await
+        {
+            Ok(facts) => Ok(facts.map(Option::unwrap_or_default)),
+            Err(e) => Err(format!("{}: latest version: package index: {e}", d.name)),
+        }
     };
-    ctx.store(&key, &facts, ctx.settings.run.cache.metadata_ttl)
-        .await;
-    Ok(facts)
+    ctx.fetch_cached(&key, &d.normalized, "pypi", fetch).await
 }
 
 fn offline_reason(what: &str) -> String {

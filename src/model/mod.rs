@@ -324,6 +324,10 @@ pub struct RegistryInfo {
     /// neither local metadata nor the index's release document names a license.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub core_metadata: Option<IndexCoreMetadata>,
+    /// With extra indexes configured: every index (URL, credentials masked) that knows the
+    /// project, when more than one does. Empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub found_on: Vec<String>,
 }
 
 /// What a release's core metadata file on the index gave for its license.

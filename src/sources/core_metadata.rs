@@ -5,9 +5,10 @@
 
 use sha2::{Digest, Sha256};
 
-use super::http::{Answered, FetchError, Outgoing};
+use super::http::{Answered, FetchError};
 use super::lazy_wheel::WheelLicenses;
 use super::pypi::PypiClient;
+use super::revalidate::Outgoing;
 use super::simple::DistFile;
 use crate::model::normalize_name;
 use crate::telemetry::SourceKind;

@@ -9,56 +9,16 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use reqwest::{Method, StatusCode};
 
 use super::{FetchError, FetchResult, HttpClient};
+use crate::sources::revalidate::{Outgoing, Validators};
 use crate::telemetry::SourceKind;
 
-/// What a request sends besides its method and URL.
-#[derive(Clone, Debug, Default)]
-pub struct Outgoing {
-    /// JSON body (POST).
-    pub(super) body: Option<Vec<u8>>,
-    /// Headers set after the source's `Accept` (so they may replace it).
-    pub(super) headers: HeaderMap,
-    /// A smaller cap on the answer's bytes than the client's.
-    pub(super) max_bytes: Option<usize>,
-}
-
-impl Outgoing {
-    /// A GET with these headers added.
-    pub fn with_headers(headers: HeaderMap) -> Self {
-        Outgoing {
-            headers,
-            ..Outgoing::default()
-        }
-    }
-
-    /// At most `bytes` of answer (more is [`FetchError::TooLarge`]), e.g. a range request to a
-    /// server that may ignore `Range` and send a whole file.
-    pub fn at_most(self, bytes: usize) -> Self {
-        Outgoing {
-            max_bytes: Some(bytes),
-            ..self
-        }
-    }
-
-    pub(super) fn limit(&self, config: &super::HttpConfig) -> usize {
-        (self.max_bytes).map_or(config.max_response_bytes, |n| {
-            n.min(config.max_response_bytes)
-        })
-    }
-}
-
 /// An attempt that got a status line and a whole body.
-pub(super) struct Answer {
-    pub(super) status: StatusCode,
-    pub(super) retry_after: Option<Duration>,
-    pub(super) headers: HeaderMap,
-    pub(super) body: Vec<u8>,
-}
-
-impl AsRef<[u8]> for Answer {
-    fn as_ref(&self) -> &[u8] {
-        &self.body
-    }
+pub(in crate::sources) struct Answer {
+    pub(in crate::sources) status: StatusCode,
+    pub(in crate::sources) retry_after: Option<Duration>,
+    pub(in crate::sources) headers: HeaderMap,
+    pub(in crate::sources) body: Vec<u8>,
+    pub(in crate::sources) validators: Option<Validators>,
 }
 
 /// A successful answer as a decoder sees it.
@@ -76,14 +36,15 @@ pub struct Answered {
 const BLOCKING_DECODE_THRESHOLD: usize = 512 * 1024;
 
 impl HttpClient {
-    /// GET `url` as `out` says, and decode the answer with `decode` (an error from it is
+    /// GET `url` as `out` says (headers, a byte cap, validators: a `304` is then
+    /// [`FetchResult::NotModified`]), and decode the answer with `decode` (an error from it is
     /// [`FetchError::Malformed`]: an answer not understood is not an empty one).
     pub async fn get_with<T: Send + 'static>(
         &self,
         source: SourceKind,
         url: &str,
         subject: &str,
-        out: Outgoing,
+        outgoing: Outgoing,
         decode: fn(Answered) -> Result<T, String>,
     ) -> Result<FetchResult<T>, FetchError> {
         let decode = |answer: Answer| async move {
@@ -101,7 +62,7 @@ impl HttpClient {
                 decode(answered)
             }
         };
-        (self.request(source, Method::GET, url, subject, out, decode)).await
+        (self.request(source, Method::GET, url, subject, outgoing, decode)).await
     }
 }
 

@@ -9,7 +9,8 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 use reqwest::header::{CONTENT_RANGE, HeaderMap, HeaderValue, RANGE};
 
-use super::http::{Answered, FetchError, HttpClient, Outgoing};
+use super::http::{Answered, FetchError, HttpClient};
+use super::revalidate::Outgoing;
 use crate::telemetry::SourceKind;
 
 /// The first request: the last bytes of the archive (its directory, often its dist-info too).

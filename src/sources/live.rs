@@ -67,10 +67,3 @@ impl<'a> LiveRequest<'a> {
         self.emit(phase).await;
     }
 }
-
-/// Body bytes of an answer (none for a 404 or a failure), for the live view's byte counts.
-pub(super) fn body_bytes<B: AsRef<[u8]>, E>(answer: &Result<Option<B>, E>) -> u64 {
-    answer
-        .as_ref()
-        .map_or(0, |a| a.as_ref().map_or(0, |b| b.as_ref().len())) as u64
-}

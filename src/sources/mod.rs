@@ -8,6 +8,7 @@
 mod body;
 pub mod breaker;
 pub mod core_metadata;
+pub mod credentials;
 pub mod cvss;
 mod fetch_error;
 pub mod http;
@@ -18,6 +19,7 @@ pub mod osv_db;
 pub mod osv_download;
 pub mod pypi;
 pub mod resolve;
+pub mod revalidate;
 pub mod simple;
 mod simple_html;
 pub mod strict;
@@ -31,6 +33,7 @@ pub use http::{FetchError, FetchResult, HttpClient, HttpConfig};
 pub use osv::{OsvClient, OsvRecord, affects, to_vulnerability};
 pub use osv_db::OsvDatabase;
 pub use pypi::PypiClient;
+pub use revalidate::Validators;
 pub use simple::{ProjectFacts, SimpleClient};
 
 /// The media types asked of each source. The Simple API: its JSON form (PEP 691) first, its

@@ -30,7 +30,8 @@ use std::str::FromStr;
 use pep440_rs::Version;
 use serde::Deserialize;
 
-use super::http::{FetchError, HttpClient};
+use super::http::{FetchError, FetchResult, HttpClient, host_of};
+use super::revalidate::{Revalidated, Validators};
 use super::simple::{DistFile, SimpleClient};
 use super::strict::Object;
 use crate::model::{RegistryInfo, normalize_name};
@@ -114,19 +115,25 @@ impl PypiClient {
     /// `latest_version` is set only when the Simple API page was read anyway (see
     /// [`SimpleClient::project`]).
     pub async fn release(&self, name: &str, version: &str) -> Result<RegistryInfo, FetchError> {
-        Ok(self.release_with_files(name, version).await?.0)
+        let (answer, _) = self.release_if(name, version, None).await?;
+        answer.changed(&host_of(&self.base_url), &format!("{name} {version}"))
     }
 
-    /// [`PypiClient::release`], with the release's files when the Simple API page was read
-    /// (the fallback), so a core metadata file can be found without asking for it again.
-    pub async fn release_with_files(
+    /// [`release`](Self::release) revalidating facts cached with `prior` (sent only to the URL
+    /// they came from: the per-release document's or, for a fallback answer, the Simple page's).
+    /// With the release's files when the Simple API page was read (the fallback), so its core
+    /// metadata file can be found without asking for the page again.
+    pub async fn release_if(
         &self,
         name: &str,
         version: &str,
-    ) -> Result<(RegistryInfo, Option<Vec<DistFile>>), FetchError> {
-        match self.release_document(name, version).await? {
-            Some(document) => Ok((registry_info(document), None)),
-            None => (self.simple.release(name, version).await).map(|(info, f)| (info, Some(f))),
+        prior: Option<&Validators>,
+    ) -> Result<(Revalidated<RegistryInfo>, Option<Vec<DistFile>>), FetchError> {
+        let document = self.release_document(name, version, prior).await?;
+        match document.revalidated(|document| registry_info(document.0)) {
+            Some(answer) => Ok((answer, None)),
+            None => (self.simple.release_if(name, version, prior).await)
+                .map(|(answer, files)| (answer, Some(files))),
         }
     }
 
@@ -138,16 +145,18 @@ impl PypiClient {
         version: &str,
     ) -> Result<Option<IndexLicense>, FetchError> {
         Ok(self
-            .release_document(name, version)
+            .release_document(name, version, None)
             .await?
-            .map(|document| license_of(&document.info)))
+            .into_option()
+            .map(|document| license_of(&document.0.info)))
     }
 
     async fn release_document(
         &self,
         name: &str,
         version: &str,
-    ) -> Result<Option<ReleaseDocument>, FetchError> {
+        prior: Option<&Validators>,
+    ) -> Result<FetchResult<Object<ReleaseDocument>>, FetchError> {
         let normalized = normalize_name(name);
         let url = format!(
             "{}/pypi/{}/{}/json",
@@ -156,12 +165,9 @@ impl PypiClient {
             path_segment(version)
         );
         let subject = format!("{normalized} {version}");
-        Ok(self
-            .http
-            .get_json::<Object<ReleaseDocument>>(SourceKind::Pypi, &url, &subject)
-            .await?
-            .into_option()
-            .map(|document| document.0))
+        self.http
+            .get_json_if(SourceKind::Pypi, &url, &subject, prior)
+            .await
     }
 }
 

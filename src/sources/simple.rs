@@ -19,8 +19,9 @@ use std::str::FromStr;
 use pep440_rs::Version;
 use serde::Deserialize;
 
-use super::http::{Answered, FetchError, HttpClient, Outgoing};
+use super::http::{Answered, FetchError, FetchResult, HttpClient, host_of};
 use super::pypi::{earliest, non_empty, path_segment, same_version};
+use super::revalidate::{Outgoing, Revalidated, Validators};
 use super::strict::Object;
 use crate::model::{ProjectStatus, RegistryInfo, normalize_name};
 use crate::telemetry::SourceKind;
@@ -149,29 +150,39 @@ impl SimpleClient {
 
     /// Latest version and status of `name`; `None` when the index does not know it.
     pub async fn project(&self, name: &str) -> Result<Option<ProjectFacts>, FetchError> {
-        Ok(self
-            .page(name)
-            .await?
-            .1
-            .map(|page| project_facts(&page, name)))
+        let answer = self.project_if(name, None).await?;
+        answer.changed(&host_of(&self.root), name)
+    }
+
+    /// [`project`](Self::project) revalidating facts cached with `prior`.
+    pub async fn project_if(
+        &self,
+        name: &str,
+        prior: Option<&Validators>,
+    ) -> Result<Revalidated<Option<ProjectFacts>>, FetchError> {
+        let (_, page) = self.page(name, prior).await?;
+        Ok(page
+            .revalidated(|page| Some(project_facts(&page, name)))
+            .unwrap_or(Revalidated::Changed(None, None)))
     }
 
     /// One release's facts from the project page (no license: the Simple API has none), with
     /// the project's latest version and status, which the page tells for free; and the
-    /// release's files (for its core metadata file).
-    pub async fn release(
+    /// release's files (for its core metadata file; none when the page was unchanged).
+    pub async fn release_if(
         &self,
         name: &str,
         version: &str,
-    ) -> Result<(RegistryInfo, Vec<DistFile>), FetchError> {
-        let (url, page) = self.page(name).await?;
-        Ok(match page {
-            None => (RegistryInfo::default(), Vec::new()),
-            Some(page) => (
-                release_info(&page, name, version),
-                release_files(&page, &url, name, version),
-            ),
-        })
+        prior: Option<&Validators>,
+    ) -> Result<(Revalidated<RegistryInfo>, Vec<DistFile>), FetchError> {
+        let (url, page) = self.page(name, prior).await?;
+        let mut files = Vec::new();
+        let answer = page.revalidated(|page| {
+            files = release_files(&page, &url, name, version);
+            release_info(&page, name, version)
+        });
+        let answer = answer.unwrap_or(Revalidated::Changed(RegistryInfo::default(), None));
+        Ok((answer, files))
     }
 
     /// The files of one release; `None` when the index does not know the project.
@@ -180,23 +191,31 @@ impl SimpleClient {
         name: &str,
         version: &str,
     ) -> Result<Option<Vec<DistFile>>, FetchError> {
-        let (url, page) = self.page(name).await?;
-        Ok(page.map(|page| release_files(&page, &url, name, version)))
+        let (url, page) = self.page(name, None).await?;
+        Ok(page
+            .into_option()
+            .map(|page| release_files(&page, &url, name, version)))
     }
 
-    async fn page(&self, name: &str) -> Result<(String, Option<ProjectPage>), FetchError> {
+    /// The page's URL and the page (PEP 691 negotiation; `prior`'s validators sent when they
+    /// belong to it).
+    async fn page(
+        &self,
+        name: &str,
+        prior: Option<&Validators>,
+    ) -> Result<(String, FetchResult<ProjectPage>), FetchError> {
         let normalized = normalize_name(name);
         let url = format!("{}/{}/", self.root, path_segment(&normalized));
+        let outgoing = Outgoing::conditional(&url, prior);
         let page = (self.http)
             .get_with(
                 SourceKind::PypiSimple,
                 &url,
                 &normalized,
-                Outgoing::default(),
+                outgoing,
                 decode_page,
             )
-            .await?
-            .into_option();
+            .await?;
         Ok((url, page))
     }
 }

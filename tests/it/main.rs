@@ -11,6 +11,7 @@ mod fuzz_local;
 mod groups;
 mod habits;
 mod index_metadata;
+mod indexes;
 mod inventory;
 mod license_corpus;
 mod license_texts;

@@ -8,11 +8,14 @@
 //! hostile modes: canned answers of any shape (optionally gzip-encoded, e.g. a bomb), a black
 //! hole (accepts, reads the request, never answers), a stall after part of a body, and
 //! redirects; the `Authorization` headers received are recorded. Real answers carry an `ETag`
-//! (a matching `If-None-Match` gets `304`) and are gzip-encoded when asked and `Faults::gzip`
-//! is on; the body bytes sent are counted per endpoint. Releases can carry a core metadata file
-//! (PEP 658/714: offered on the Simple pages with its sha256, served at `/files/<wheel>.metadata`,
-//! a URL relative to the page) and a wheel (served with HTTP `Range` support, at
-//! `/files/<wheel>`), and an index can ignore the `Accept` header (HTML only).
+//! and a `Last-Modified` (a matching `If-None-Match`, or without one a matching
+//! `If-Modified-Since`, gets `304`; `Faults::no_etag` leaves the ETag out, `Faults::always_304`
+//! answers `304` to everything) and are gzip-encoded when asked and `Faults::gzip` is on; the
+//! body bytes sent are counted per endpoint, conditional requests and `304`s are counted.
+//! Releases can carry a core metadata file (PEP 658/714: offered on the Simple pages with its
+//! sha256, served at `/files/<wheel>.metadata`, a URL relative to the page) and a wheel (served
+//! with HTTP `Range` support, at `/files/<wheel>`), and an index can ignore the `Accept` header
+//! (HTML only).
 //!
 //! Self-contained on purpose — only hyper, hyper-util, http-body-util, bytes, tokio, flate2,
 //! sha2 and serde_json, nothing from depdash — so benches and examples can include it with
@@ -452,6 +455,11 @@ pub struct Faults {
     pub ignore_range: bool,
     /// gzip-encode real answers when the request accepts gzip.
     pub gzip: bool,
+    /// Send no `ETag` (only `Last-Modified`), as some mirrors do.
+    pub no_etag: bool,
+    /// Answer `304 Not Modified` to every request, with or without validators (a broken
+    /// cache in front of the index).
+    pub always_304: bool,
 }
 
 /// A canned answer: status, raw body, and whether the body is sent gzip-encoded
@@ -521,6 +529,8 @@ impl Default for Faults {
             html_only: false,
             ignore_range: false,
             gzip: false,
+            no_etag: false,
+            always_304: false,
         }
     }
 }
@@ -553,6 +563,10 @@ pub struct Stats {
     pub bytes_sent: HashMap<&'static str, u64>,
     /// Answers `304 Not Modified`.
     pub not_modified: u64,
+    /// Requests that carried `If-None-Match` or `If-Modified-Since`.
+    pub conditional: u64,
+    /// The `If-None-Match` / `If-Modified-Since` values received, in arrival order.
+    pub validators_received: Vec<String>,
 }
 
 impl Stats {
@@ -783,12 +797,24 @@ async fn handle(
     };
     let accept = header(hyper::header::ACCEPT);
     let accepts_gzip = header(hyper::header::ACCEPT_ENCODING).contains("gzip");
-    let if_none_match = header(hyper::header::IF_NONE_MATCH);
+    let validation = Validation {
+        if_none_match: header(hyper::header::IF_NONE_MATCH),
+        if_modified_since: header(hyper::header::IF_MODIFIED_SINCE),
+        send_etag: true,
+    };
     let range = header(hyper::header::RANGE);
     let endpoint = route(request.method(), &path, &accept);
     {
         let mut stats = state.stats.lock().unwrap_or_else(|p| p.into_inner());
         stats.total += 1;
+        for value in [&validation.if_none_match, &validation.if_modified_since] {
+            if !value.is_empty() {
+                stats.validators_received.push(value.clone());
+            }
+        }
+        if !(validation.if_none_match.is_empty() && validation.if_modified_since.is_empty()) {
+            stats.conditional += 1;
+        }
         match &endpoint {
             Endpoint::PypiProject(_) => stats.pypi_project += 1,
             Endpoint::PypiVersion(..) => stats.pypi_version += 1,
@@ -873,6 +899,18 @@ async fn handle(
         }
         return Ok(response);
     }
+    if applies && faults.always_304 {
+        state
+            .stats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .not_modified += 1;
+        return Ok(raw_response(304, Bytes::new()));
+    }
+    let validation = Validation {
+        send_etag: !faults.no_etag,
+        ..validation
+    };
     if applies && let Some(canned) = &faults.canned {
         let mut response = raw_response(canned.status, canned.body.clone());
         if let Some(content_type) = faults.canned_content_type {
@@ -910,7 +948,7 @@ async fn handle(
                     200,
                     Bytes::from(html),
                     "text/html",
-                    &if_none_match,
+                    &validation,
                     accepts_gzip && faults.gzip,
                 ));
             }
@@ -927,7 +965,15 @@ async fn handle(
             Some((bytes, _)) => {
                 let (body, gzip) = (bytes.clone(), accepts_gzip && faults.gzip);
                 let content_type = "application/octet-stream";
-                return Ok(finish(&state, &endpoint, 200, body, content_type, "", gzip));
+                return Ok(finish(
+                    &state,
+                    &endpoint,
+                    200,
+                    body,
+                    content_type,
+                    &validation,
+                    gzip,
+                ));
             }
         }
     } else {
@@ -961,21 +1007,32 @@ async fn handle(
             } else {
                 "application/json"
             },
-            &if_none_match,
+            &validation,
             accepts_gzip && faults.gzip,
         )),
     }
 }
 
-/// A real answer: `ETag` (and `304` when the client already has it), gzip when asked, and
-/// the bytes sent counted under the endpoint.
+/// What a request says it already has, and whether the server sends ETags.
+struct Validation {
+    if_none_match: String,
+    if_modified_since: String,
+    send_etag: bool,
+}
+
+/// Every real answer's `Last-Modified` (the dataset never changes while a server runs).
+pub const LAST_MODIFIED: &str = "Mon, 01 Dec 2025 00:00:00 GMT";
+
+/// A real answer: `ETag` and `Last-Modified` (and `304` when the client already has it: a
+/// matching `If-None-Match`, or, only without one, an `If-Modified-Since` equal to
+/// [`LAST_MODIFIED`]), gzip when asked, and the bytes sent counted under the endpoint.
 fn finish(
     state: &State,
     endpoint: &Endpoint,
     status: u16,
     body: Bytes,
     content_type: &'static str,
-    if_none_match: &str,
+    validation: &Validation,
     gzip: bool,
 ) -> Response<ResponseBody> {
     use std::hash::{Hash, Hasher};
@@ -990,7 +1047,12 @@ fn finish(
         Endpoint::QueryBatch | Endpoint::Vuln(_) => "osv",
         Endpoint::Other => "other",
     };
-    let not_modified = status == 200 && !if_none_match.is_empty() && if_none_match == etag;
+    let matches = if validation.if_none_match.is_empty() {
+        validation.if_modified_since == LAST_MODIFIED
+    } else {
+        validation.send_etag && validation.if_none_match == etag
+    };
+    let not_modified = status == 200 && matches;
     let (status, body) = if not_modified {
         (304, Bytes::new())
     } else if gzip {
@@ -1014,9 +1076,16 @@ fn finish(
         hyper::header::HeaderValue::from_static(content_type),
     );
     if (status == 200 || status == 304)
+        && validation.send_etag
         && let Ok(value) = hyper::header::HeaderValue::from_str(&etag)
     {
         headers.insert(hyper::header::ETAG, value);
+    }
+    if status == 200 || status == 304 {
+        headers.insert(
+            hyper::header::LAST_MODIFIED,
+            hyper::header::HeaderValue::from_static(LAST_MODIFIED),
+        );
     }
     if gzipped {
         headers.insert(
