@@ -14,10 +14,10 @@ use super::revalidate::Outgoing;
 use crate::telemetry::SourceKind;
 
 /// The first request: the last bytes of the archive (its directory, often its dist-info too).
-const TAIL_BYTES: u64 = 64 * 1024;
+const TAIL_BYTES: u64 = 32 * 1024;
 /// A later request: this much from the missing byte, doubled each round (a big central
 /// directory is read in a few rounds, a small entry in one), never past the next fetched byte.
-const STEP_BYTES: u64 = 64 * 1024;
+const STEP_BYTES: u64 = 32 * 1024;
 /// Most requests and bytes spent on one wheel.
 const MAX_ROUNDS: usize = 8;
 const MAX_WHEEL_BYTES: u64 = 4 * 1024 * 1024;

@@ -177,7 +177,7 @@ async fn pinned_licenses_come_from_core_metadata_and_the_wheels_license_files() 
     // Only ranges of the wheels, and far from all their bytes: the tail (directory and
     // dist-info) of each of the four, nothing else.
     assert_eq!(stats.wheel_ranges.len(), 4, "{:?}", stats.wheel_ranges);
-    assert!(stats.wheel_ranges.iter().all(|r| r == "bytes=-65536"));
+    assert!(stats.wheel_ranges.iter().all(|r| r == "bytes=-32768"));
     let sent = stats.bytes_sent["wheel"] as usize;
     assert!(sent < wheel_bytes * 2 / 3, "{sent} of {wheel_bytes}");
 
