@@ -1,18 +1,3 @@
-//! PyPI JSON API client: what the index says about one installed release (on the index at all,
-//! yanked and why, latest version, upload time, license) from ONE request per package.
-//!
-//! Why the project document (`/pypi/<name>/json`) and not the per-version one: the per-version
-//! document cannot tell the latest version (its `info.version` is the requested version, and it
-//! has no `releases`), so it would always need a second request. The project document has
-//! `info.version` (latest) and `releases[<version>]`, whose files carry the upload times and the
-//! yanked flags of the installed release — everything in one request. Its `info` license fields
-//! describe the *latest* release, though, so [`PypiClient::release`] reports them only when the
-//! installed release is the latest; for an older release [`PypiClient::release_license`] asks the
-//! per-version document (one more request, worth it only when local metadata has no license).
-//! Measured (`cargo bench --bench hot_paths -- sources`, loopback registry at 50 ms latency,
-//! 180 packages, concurrency 32, median of 3): one request per package 0.327 s; the per-version
-//! document then the project document 0.644 s.
-
 //! PyPI JSON API client: what the index says about one installed or pinned release (on the index
 //! at all, yanked and why, upload time, license, license expression, classifiers).
 //!
@@ -23,7 +8,8 @@
 //! all about the release asked for. Facts of the whole project (latest version, PEP 792
 //! status) come from the Simple API ([`super::simple`]) and only when something needs them.
 //! When the index has no per-release document (404), the Simple API page is the fallback: it
-//! tells whether the project exists at all, and the release's yanked flag and upload times.
+//! tells whether the project exists at all, and the release's yanked flag and upload times, and
+//! lists the release's files (for its core metadata file, [`super::core_metadata`]).
 
 use std::str::FromStr;
 
