@@ -5,6 +5,7 @@
 
 mod evaluate;
 pub mod events;
+mod index_license;
 mod indexes;
 mod revalidate;
 mod run;

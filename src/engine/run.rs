@@ -14,6 +14,7 @@ use tokio::sync::watch;
 
 use super::evaluate::{self, Facts};
 use super::events::{EngineEvent, EventSink, MetricsSnapshot, Stage};
+use super::index_license::{self, LicenseNeed};
 use super::indexes::{self, Index};
 use super::revalidate;
 use super::snapshot;
@@ -22,7 +23,8 @@ use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprinter;
 use crate::inventory::{self, InventorySource};
 use crate::model::{
-    Check, DatabaseInfo, Distribution, PackageKey, RegistryInfo, Report, Summary, Unknown,
+    Check, DatabaseInfo, Distribution, PackageKey, RegistryInfo, Report, ResolvedLicense, Summary,
+    Unknown,
 };
 use crate::perf::{HistoryOptions, RunMetrics};
 use crate::settings::{Settings, Target};
@@ -350,7 +352,7 @@ pub async fn run_once(
     // Vulnerabilities and registry facts are independent: fetch them side by side.
     let (vulns, registry) = tokio::join!(
         vulnerabilities(&ctx, &inventory.distributions),
-        registry(&ctx, &inventory.distributions, &indexes),
+        registry(&ctx, &inventory.distributions, &licenses, &indexes),
     );
     let VulnStage {
         answers: vulns,
@@ -692,6 +694,7 @@ async fn fetch_advisory(
 async fn registry(
     ctx: &RunContext<'_>,
     dists: &[Distribution],
+    licenses: &[ResolvedLicense],
     indexes: &[Index],
 ) -> HashMap<PackageKey, RegistryAnswer> {
     if !ctx.settings.check_registry {
@@ -712,9 +715,9 @@ async fn registry(
             total: dists.len(),
         })
         .await;
-    let fetches: Vec<_> = dists
-        .iter()
-        .map(|d| registry_answer(ctx, indexes, d))
+    // A license local metadata leaves unknown is looked for in the release's core metadata file.
+    let fetches: Vec<_> = (dists.iter().zip(licenses))
+        .map(|(d, l)| registry_answer(ctx, indexes, d, index_license::need(d, l)))
         .collect();
     futures_util::stream::iter(fetches)
         .buffer_unordered(FETCH_TASKS)
@@ -726,8 +729,14 @@ async fn registry_answer(
     ctx: &RunContext<'_>,
     indexes: &[Index],
     d: &Distribution,
+    need: LicenseNeed,
 ) -> (PackageKey, RegistryAnswer) {
-    let answers = join_all(indexes.iter().map(|index| release_facts(ctx, index, d))).await;
+    let answers = join_all(
+        indexes
+            .iter()
+            .map(|index| release_facts(ctx, index, d, need)),
+    )
+    .await;
     let mut answer = indexes::merge_releases(indexes, answers);
     // Whole-project facts only when the policy or the dashboard reads them, and not already
     // read with the release (Simple API fallback; with several indexes, from each): one more
@@ -796,18 +805,59 @@ async fn all_project_facts(
     indexes::merge_projects(answers)
 }
 
-/// The release's own facts (per-release document, Simple API fallback), cache first.
-async fn release_facts(ctx: &RunContext<'_>, index: &Index, d: &Distribution) -> RegistryAnswer {
+/// The release's own facts (per-release document, Simple API fallback), cache first; with its
+/// core metadata file's license (and the wheel's license files) as `need` says.
+async fn release_facts(
+    ctx: &RunContext<'_>,
+    index: &Index,
+    d: &Distribution,
+    need: LicenseNeed,
+) -> RegistryAnswer {
     let key = CacheKey::pypi(&index.key, &d.normalized, &d.version);
     let client = index.client.as_ref();
+    // The Simple page's files, when the fallback read it (for the core metadata file).
+    let files = std::sync::Mutex::new(None);
+    let slot = &files;
     let fetch = |prior: Option<Validators>| async move {
         let client = client.ok_or_else(|| offline_reason("registry answer"))?;
-        (client
-            .release_if(&d.normalized, &d.version, prior.as_ref())
-            .await)
-            .map_err(|e| format!("package index: {e}"))
+        let (answer, found) = (client.release_if(&d.normalized, &d.version, prior.as_ref()))
+            .await
+            .map_err(|e| format!("package index: {e}"))?;
+        *slot.lock().unwrap_or_else(|p| p.into_inner()) = found;
+        Ok(answer)
     };
-    ctx.fetch_cached(&key, &d.normalized, "pypi", fetch).await
+    let mut info: RegistryInfo = ctx.fetch_cached(&key, &d.normalized, "pypi", fetch).await?;
+    let files = files.into_inner().unwrap_or_else(|p| p.into_inner());
+    with_core_metadata(ctx, index, d, need, files, &mut info).await;
+    Ok(info)
+}
+
+/// The core metadata outcome of a release whose license is still unknown (cached on its own
+/// key: the release's facts keep their validators), asked for when not cached.
+async fn with_core_metadata(
+    ctx: &RunContext<'_>,
+    index: &Index,
+    d: &Distribution,
+    need: LicenseNeed,
+    files: Option<Vec<crate::sources::simple::DistFile>>,
+    info: &mut RegistryInfo,
+) {
+    if !index_license::wanted(info, need) {
+        return;
+    }
+    let key = CacheKey::new("core-metadata", &index.key, &d.normalized, &d.version);
+    info.core_metadata = ctx.cached_for(&key, &d.normalized, "pypi").await;
+    if let Some(client) = index.client.as_ref()
+        && index_license::wanted(info, need)
+    {
+        let release = (d.normalized.as_str(), d.version.as_str());
+        if index_license::complete(client, release, files, need, info).await
+            && let Some(found) = &info.core_metadata
+        {
+            ctx.store(&key, found, ctx.settings.run.cache.metadata_ttl)
+                .await;
+        }
+    }
 }
 
 /// Latest version and PEP 792 status from the Simple API, cache first.

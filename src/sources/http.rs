@@ -44,12 +44,17 @@ use super::fetch_error::{error_chain, seconds};
 use super::live::LiveRequest;
 use super::resolve::CachingResolver;
 pub use super::revalidate::FetchResult;
-use super::revalidate::{Outgoing, Validators, validators_of};
+use super::revalidate::{Outgoing, validators_of};
 use crate::telemetry::tracker::Tracker;
 use crate::telemetry::{
     BreakerState, EventSink, NetworkCounters, RequestEvent, RequestOutcome, SourceKind,
     TelemetryEvent,
 };
+pub(super) use raw::Answer;
+pub use raw::Answered;
+
+#[path = "http_raw.rs"]
+mod raw;
 
 /// Redirects: at most `max`, never from https to http. reqwest itself drops `Authorization`,
 /// cookies and proxy credentials when a redirect leaves the host (or port, or scheme).
@@ -253,14 +258,6 @@ impl AttemptError {
     }
 }
 
-/// An attempt that got a status line and a whole body.
-struct Answer {
-    status: StatusCode,
-    retry_after: Option<Duration>,
-    body: Vec<u8>,
-    validators: Option<Validators>,
-}
-
 #[derive(Default)]
 struct Counters {
     requests: AtomicU64,
@@ -443,8 +440,8 @@ impl HttpClient {
     where
         T: DeserializeOwned + Send + 'static,
     {
-        self.request_json(source, Method::GET, url, subject, Outgoing::default())
-            .await
+        let (out, decode) = (Outgoing::default(), |a: Answer| decode_json::<T>(a.body));
+        (self.request(source, Method::GET, url, subject, out, decode)).await
     }
 
     /// POST `body` as JSON to `url` and decode the JSON answer into `T`.
@@ -463,21 +460,21 @@ impl HttpClient {
             url: url.to_string(),
             detail: format!("request body cannot be encoded: {e}"),
         })?;
-        self.request_json(source, Method::POST, url, subject, Outgoing::json(body))
-            .await
+        let (out, decode) = (Outgoing::json(body), |a: Answer| decode_json::<T>(a.body));
+        (self.request(source, Method::POST, url, subject, out, decode)).await
     }
 
-    pub(super) async fn request_json<T>(
+    /// One request (its attempts), its answer decoded by `decode`; a decoding error is
+    /// [`FetchError::Malformed`].
+    pub(super) async fn request<T, D: Future<Output = Result<T, String>>>(
         &self,
         source: SourceKind,
         method: Method,
         url: &str,
         subject: &str,
         outgoing: Outgoing,
-    ) -> Result<FetchResult<T>, FetchError>
-    where
-        T: DeserializeOwned + Send + 'static,
-    {
+        decode: impl FnOnce(Answer) -> D,
+    ) -> Result<FetchResult<T>, FetchError> {
         let started = Instant::now();
         let parsed = Url::parse(url).map_err(|e| FetchError::InvalidRequest {
             url: url.to_string(),
@@ -500,24 +497,21 @@ impl HttpClient {
                 revalidated.fetch_add(1, Ordering::SeqCst);
                 Ok(FetchResult::NotModified { retries })
             }
-            Ok(Some(Answer {
-                body, validators, ..
-            })) => decode_json::<T>(body).await.map_or_else(
-                |detail| {
-                    Err(FetchError::Malformed {
-                        host: host.clone(),
-                        subject: subject.to_string(),
-                        detail,
-                    })
-                },
-                |value| {
-                    Ok(FetchResult::Found {
+            Ok(Some(answer)) => {
+                let validators = answer.validators.clone();
+                match decode(answer).await {
+                    Ok(value) => Ok(FetchResult::Found {
                         value,
                         retries,
                         validators,
-                    })
-                },
-            ),
+                    }),
+                    Err(detail) => Err(FetchError::Malformed {
+                        host: host.clone(),
+                        subject: subject.to_string(),
+                        detail,
+                    }),
+                }
+            }
         };
 
         let outcome = match &result {
@@ -760,7 +754,9 @@ impl HttpClient {
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_retry_after);
-            let body = body::read_body(response, config, &self.inner.buffered)
+            let headers = response.headers().clone();
+            let limit = outgoing.limit(config);
+            let body = body::read_body(response, config, limit, &self.inner.buffered)
                 .await
                 .map_err(|e| match e {
                     BodyError::Stalled(after) => AttemptError::Stalled(after),
@@ -771,6 +767,7 @@ impl HttpClient {
             Ok(Answer {
                 status,
                 retry_after,
+                headers,
                 body,
                 validators,
             })
@@ -852,6 +849,8 @@ fn tracker_op(source: SourceKind) -> &'static str {
         SourceKind::Pypi => "http.pypi",
         SourceKind::PypiSimple => "http.pypi-simple",
         SourceKind::Osv => "http.osv",
+        SourceKind::CoreMetadata => "http.core-metadata",
+        SourceKind::Wheel => "http.wheel",
     }
 }
 

@@ -138,19 +138,53 @@ impl<T> Revalidated<T> {
     }
 }
 
-/// What a request sends beyond its URL: a JSON body (POST) and the validators of a cached
-/// answer (a conditional GET).
+/// What a request sends beyond its URL: a JSON body (POST), the validators of a cached answer
+/// (a conditional GET), more headers (`Range`), and a smaller cap on the answer's bytes.
 #[derive(Clone, Debug, Default)]
-pub(super) struct Outgoing {
+pub struct Outgoing {
     body: Option<Vec<u8>>,
     validators: Option<Validators>,
+    headers: HeaderMap,
+    max_bytes: Option<usize>,
 }
 
 impl Outgoing {
+    /// A GET with these headers added.
+    pub fn with_headers(headers: HeaderMap) -> Self {
+        Outgoing {
+            headers,
+            ..Outgoing::default()
+        }
+    }
+
+    /// A GET sending `prior`'s validators when they belong to `url` (see
+    /// [`HttpClient::get_json_if`]).
+    pub fn conditional(url: &str, prior: Option<&Validators>) -> Self {
+        Outgoing {
+            validators: prior.filter(|v| v.belong_to(url)).cloned(),
+            ..Outgoing::default()
+        }
+    }
+
+    /// At most `bytes` of answer (more is [`FetchError::TooLarge`]), e.g. a range request to a
+    /// server that may ignore `Range` and send a whole file.
+    pub fn at_most(self, bytes: usize) -> Self {
+        Outgoing {
+            max_bytes: Some(bytes),
+            ..self
+        }
+    }
+
+    pub(super) fn limit(&self, config: &super::http::HttpConfig) -> usize {
+        (self.max_bytes).map_or(config.max_response_bytes, |n| {
+            n.min(config.max_response_bytes)
+        })
+    }
+
     pub(super) fn json(body: Vec<u8>) -> Self {
         Outgoing {
             body: Some(body),
-            validators: None,
+            ..Outgoing::default()
         }
     }
 
@@ -160,6 +194,7 @@ impl Outgoing {
     }
 
     pub(super) fn apply(&self, mut request: RequestBuilder) -> RequestBuilder {
+        request = request.headers(self.headers.clone());
         if let Some(body) = &self.body {
             request = request
                 .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
@@ -203,12 +238,9 @@ impl HttpClient {
     where
         T: DeserializeOwned + Send + 'static,
     {
-        let outgoing = Outgoing {
-            body: None,
-            validators: prior.filter(|v| v.belong_to(url)).cloned(),
-        };
-        self.request_json(source, reqwest::Method::GET, url, subject, outgoing)
-            .await
+        let outgoing = Outgoing::conditional(url, prior);
+        let decode = |answer: super::http::Answer| super::body::decode_json::<T>(answer.body);
+        (self.request(source, reqwest::Method::GET, url, subject, outgoing, decode)).await
     }
 }
 

@@ -1184,6 +1184,20 @@ fn stale_releases_are_warnings_and_missing_times_unknown() {
     assert!(out.findings.is_empty());
     assert_eq!(out.unknowns.len(), 1);
     assert!(out.unknowns[0].fails_run);
+    assert!(
+        out.unknowns[0]
+            .reason
+            .contains("the index gave no upload time")
+    );
+    // An index that cannot tell upload times (PEP 503 HTML) says so: unknown, never a pass.
+    no_time.no_upload_time = Some("HTML pages have no upload times".into());
+    let out = health::evaluate(&dist("x", "1.0"), Some(&no_time), &policy.health, NOW);
+    assert!(out.findings.is_empty() && out.unknowns[0].fails_run);
+    assert!(
+        out.unknowns[0]
+            .reason
+            .ends_with("stale: HTML pages have no upload times")
+    );
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod engine;
 mod fuzz_local;
 mod groups;
 mod habits;
+mod index_metadata;
 mod indexes;
 mod inventory;
 mod license_corpus;

@@ -183,7 +183,10 @@ pub fn evaluate(
             )),
             None => out.unknowns.push(health_unknown(
                 dist,
-                "cannot tell whether it is stale: the index gave no upload time".into(),
+                format!(
+                    "cannot tell whether it is stale: {}",
+                    (info.no_upload_time.as_deref()).unwrap_or("the index gave no upload time")
+                ),
                 policy,
             )),
         }
