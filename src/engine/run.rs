@@ -269,12 +269,8 @@ pub async fn run_once(
     })
     .await
     .map_err(|e| Error::Engine(format!("inventory task failed: {e}")))??;
-    if let Some(reason) = rejected {
-        events
-            .emit(EngineEvent::Warning(format!(
-                "run snapshot ignored ({reason}); every license resolved again"
-            )))
-            .await;
+    for warning in rejected {
+        events.emit(EngineEvent::Warning(warning)).await;
     }
     let snapshot::Resolved {
         licenses,
@@ -396,8 +392,8 @@ pub async fn run_once(
     let fingerprint = run_fingerprint(settings, &inventory.distributions);
     crate::perf::finish_report(&mut report, &ctx.measure(), &fingerprint, &history);
     report.summary = Summary::compute(&report.packages, &report.findings, &report.unknowns);
-    if let (Some(cache), Some(snapshot)) = (&ctx.cache, &snapshot) {
-        snapshot::store(cache, &inventory.target, snapshot).await;
+    if let Some(cache) = &ctx.cache {
+        snapshot::store(cache, &inventory.target, snapshot.as_ref()).await;
     }
     ctx.packages_done.store(total, Ordering::Relaxed);
     ctx.publish(true);
@@ -427,7 +423,9 @@ async fn open_cache(
             (CacheKey::ADVISORY, settings.run.cache.metadata_ttl),
             (CacheKey::OSV, settings.run.cache.vulnerability_ttl),
         ],
-        ..CacheConfig::default()
+        // A run opens its own cache and looks each key up about once; the bundle of the
+        // last run's answers does the memory level's work without filling it.
+        memory_entries: 0,
     };
     match TieredCache::open(&config, events.clone(), tracker.clone()).await {
         Ok(cache) => Some(cache),
