@@ -18,81 +18,98 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::entry::{HEADER_LEN, Record, parse_header};
 
+/// A stored record and whether this run used it as is.
+struct Held {
+    record: Record,
+    used: AtomicBool,
+}
+
 /// The records of a stored bundle, and what this run served or stored.
 pub(crate) struct Bundle {
-    loaded: HashMap<String, Record>,
-    used: Mutex<HashMap<String, Record>>,
-    /// The run used a record the bundle did not hold as is.
-    changed: AtomicBool,
+    loaded: HashMap<String, Held>,
+    /// Records the run used that the bundle did not hold as they are.
+    other: Mutex<HashMap<String, Record>>,
 }
 
 impl Bundle {
     /// A bundle to collect this run's records, holding `loaded` from the stored one.
     pub(crate) fn new(loaded: HashMap<String, Record>) -> Self {
+        let loaded = (loaded.into_iter())
+            .map(|(key, record)| {
+                let used = AtomicBool::new(false);
+                (key, Held { record, used })
+            })
+            .collect();
         Bundle {
             loaded,
-            used: Mutex::new(HashMap::new()),
-            changed: AtomicBool::new(false),
+            other: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Splits a stored bundle's payload into its records, each verified against the key it
-    /// carries. Any record that does not verify rejects the whole bundle (the reason).
-    pub(crate) fn parse(mut bytes: &[u8]) -> Result<HashMap<String, Record>, String> {
+    /// Splits a stored bundle's payload (`buffer[range]`) into its records, each verified
+    /// against the key it carries and sharing `buffer`. Any record that does not verify
+    /// rejects the whole bundle (the reason).
+    pub(crate) fn parse(
+        (buffer, range): (std::sync::Arc<[u8]>, std::ops::Range<usize>),
+    ) -> Result<HashMap<String, Record>, String> {
         let mut records = HashMap::new();
-        while !bytes.is_empty() {
-            let header =
-                parse_header(bytes).map_err(|e| format!("record {}: {e}", records.len()))?;
+        let mut at = range.start;
+        while at < range.end {
+            let n = records.len();
+            let rest = &buffer[at..range.end];
+            let header = parse_header(rest).map_err(|e| format!("record {n}: {e}"))?;
             let len = (header.entry_len())
                 .and_then(|len| usize::try_from(len).ok())
-                .filter(|&len| len <= bytes.len())
-                .ok_or_else(|| format!("record {} runs past the bundle's end", records.len()))?;
+                .filter(|&len| len <= rest.len())
+                .ok_or_else(|| format!("record {n} runs past the bundle's end"))?;
             let key_end = HEADER_LEN + usize::from(header.key_len);
-            let key = std::str::from_utf8(&bytes[HEADER_LEN..key_end])
-                .map_err(|_| format!("record {}: key is not UTF-8", records.len()))?;
-            let record = Record::open(key, bytes[..len].to_vec())
-                .map_err(|e| format!("record {} ({key}): {e}", records.len()))?;
-            if records.insert(key.to_string(), record).is_some() {
-                return Err(format!("record {key} appears twice"));
+            let key = std::str::from_utf8(&rest[HEADER_LEN..key_end])
+                .map_err(|_| format!("record {n}: key is not UTF-8"))?
+                .to_string();
+            let record = Record::open_within(&key, buffer.clone(), at..at + len)
+                .map_err(|e| format!("record {n} ({key}): {e}"))?;
+            if records.insert(key, record).is_some() {
+                return Err(format!("record {n} repeats an earlier key"));
             }
-            bytes = &bytes[len..];
+            at += len;
         }
         Ok(records)
     }
 
     pub(crate) fn get(&self, key: &str) -> Option<Record> {
-        self.loaded.get(key).cloned()
+        self.loaded.get(key).map(|held| held.record.clone())
     }
 
     /// Notes that the run served or stored `record` for `key`; `from_bundle`: it came from
     /// this bundle as is.
     pub(crate) fn use_record(&self, key: &str, record: &Record, from_bundle: bool) {
-        let same = from_bundle
-            || self
-                .loaded
-                .get(key)
-                .is_some_and(|held| held.encoded() == record.encoded());
-        if !same {
-            self.changed.store(true, Ordering::Relaxed);
+        let held = self.loaded.get(key);
+        if from_bundle || held.is_some_and(|h| h.record.encoded() == record.encoded()) {
+            if let Some(held) = held {
+                held.used.store(true, Ordering::Relaxed);
+            }
+            return;
         }
-        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
-        used.insert(key.to_string(), record.clone());
+        let mut other = self.other.lock().unwrap_or_else(|p| p.into_inner());
+        other.insert(key.to_string(), record.clone());
     }
 
     /// The payload to store when it differs from the loaded bundle: the records used, each
     /// in its own envelope, in key order (so equal sets give equal bytes).
     pub(crate) fn to_store(&self) -> Option<Vec<u8>> {
-        let used = self.used.lock().unwrap_or_else(|p| p.into_inner());
-        let unchanged = !self.changed.load(Ordering::Relaxed) && used.len() == self.loaded.len();
-        if unchanged {
+        let other = self.other.lock().unwrap_or_else(|p| p.into_inner());
+        let used = (self.loaded.iter())
+            .filter(|(key, held)| held.used.load(Ordering::Relaxed) && !other.contains_key(*key))
+            .map(|(key, held)| (key, &held.record));
+        let mut records: Vec<(&String, &Record)> = used.chain(other.iter()).collect();
+        if other.is_empty() && records.len() == self.loaded.len() {
             return None;
         }
-        let mut keys: Vec<&String> = used.keys().collect();
-        keys.sort();
-        let size = used.values().map(|r| r.encoded().len()).sum();
+        records.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let size = records.iter().map(|(_, r)| r.encoded().len()).sum();
         let mut out = Vec::with_capacity(size);
-        for key in keys {
-            out.extend_from_slice(used[key].encoded());
+        for (_, record) in records {
+            out.extend_from_slice(record.encoded());
         }
         Some(out)
     }
@@ -108,6 +125,10 @@ mod tests {
         Record::seal(key, 1_700_000_000, Duration::from_secs(60), payload)
     }
 
+    fn parse(bytes: &[u8]) -> Result<HashMap<String, Record>, String> {
+        Bundle::parse((bytes.into(), 0..bytes.len()))
+    }
+
     fn bundle_of(records: &[(&str, &[u8])]) -> Vec<u8> {
         let bundle = Bundle::new(HashMap::new());
         for (key, payload) in records {
@@ -119,7 +140,7 @@ mod tests {
     #[test]
     fn round_trips_every_record_with_its_own_envelope() {
         let bytes = bundle_of(&[("depdash:v1:a", b"{\"a\":1}"), ("depdash:v1:b", b"[]")]);
-        let parsed = Bundle::parse(&bytes).expect("parses");
+        let parsed = parse(&bytes).expect("parses");
         assert_eq!(parsed.len(), 2);
         assert_eq!(parsed["depdash:v1:a"].payload(), b"{\"a\":1}");
         assert_eq!(parsed["depdash:v1:b"].ttl_secs, 60);
@@ -132,16 +153,16 @@ mod tests {
         let mut flipped = bytes.clone();
         let last = flipped.len() - 1;
         flipped[last] ^= 1;
-        assert!(Bundle::parse(&flipped).unwrap_err().contains("checksum"));
+        assert!(parse(&flipped).unwrap_err().contains("checksum"));
         let truncated = &bytes[..bytes.len() - 1];
         assert!(
-            Bundle::parse(truncated)
+            parse(truncated)
                 .unwrap_err()
                 .contains("past the bundle's end")
         );
         let mut junk = bytes.clone();
         junk.extend_from_slice(b"xyz");
-        assert!(Bundle::parse(&junk).is_err());
+        assert!(parse(&junk).is_err());
     }
 
     #[test]
@@ -149,13 +170,13 @@ mod tests {
         let one = record("depdash:v1:a", b"1");
         let mut bytes = one.encoded().to_vec();
         bytes.extend_from_slice(one.encoded());
-        assert!(Bundle::parse(&bytes).unwrap_err().contains("twice"));
+        assert!(parse(&bytes).unwrap_err().contains("repeats"));
     }
 
     #[test]
     fn stored_only_when_the_run_used_something_else_or_less() {
         let bytes = bundle_of(&[("depdash:v1:a", b"1"), ("depdash:v1:b", b"2")]);
-        let loaded = Bundle::parse(&bytes).unwrap();
+        let loaded = parse(&bytes).unwrap();
         let a = loaded["depdash:v1:a"].clone();
         let b = loaded["depdash:v1:b"].clone();
 
@@ -167,15 +188,12 @@ mod tests {
         let fewer = Bundle::new(loaded.clone());
         fewer.use_record("depdash:v1:a", &a, true);
         let stored = fewer.to_store().expect("a record left unused is dropped");
-        assert_eq!(Bundle::parse(&stored).unwrap().len(), 1);
+        assert_eq!(parse(&stored).unwrap().len(), 1);
 
         let renewed = Bundle::new(loaded);
         renewed.use_record("depdash:v1:a", &a, true);
         renewed.use_record("depdash:v1:b", &record("depdash:v1:b", b"3"), false);
         let stored = renewed.to_store().expect("a renewed record is stored");
-        assert_eq!(
-            Bundle::parse(&stored).unwrap()["depdash:v1:b"].payload(),
-            b"3"
-        );
+        assert_eq!(parse(&stored).unwrap()["depdash:v1:b"].payload(), b"3");
     }
 }

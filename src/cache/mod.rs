@@ -429,7 +429,7 @@ impl TieredCache {
     pub fn open_bundle(&self, key: &CacheKey) -> Option<String> {
         self.inner.file.as_ref()?;
         let (loaded, rejected) = match self.local_record(key) {
-            Ok(Some(record)) => match Bundle::parse(record.payload()) {
+            Ok(Some(record)) => match Bundle::parse(record.shared_payload()) {
                 Ok(loaded) => (loaded, None),
                 Err(reason) => (HashMap::new(), Some(reason)),
             },
