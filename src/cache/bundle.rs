@@ -10,13 +10,13 @@
 //! in it) is rejected whole and reported; it is never read in part.
 //!
 //! The bundle is rewritten at the end of a run only when the run used something it lacked
-//! (a put, or an answer from another level) or did not use all of it.
+//! (a put, or an answer from another level); see [`Bundle::to_store`] for what it keeps.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::entry::{HEADER_LEN, Record, parse_header};
+use super::entry::{Freshness, HEADER_LEN, Record, parse_header};
 
 /// A stored record and whether this run used it as is.
 struct Held {
@@ -94,17 +94,23 @@ impl Bundle {
         other.insert(key.to_string(), record.clone());
     }
 
-    /// The payload to store when it differs from the loaded bundle: the records used, each
-    /// in its own envelope, in key order (so equal sets give equal bytes).
-    pub(crate) fn to_store(&self) -> Option<Vec<u8>> {
+    /// The payload to store when the run used records the loaded bundle lacks (new, renewed
+    /// or from another level): the records used, and the loaded ones left unused while within
+    /// their TTL (a run with some checks turned off must not empty the bundle for the next;
+    /// one that outlived its TTL unused, e.g. of an upgraded package, is dropped), each in
+    /// its own envelope, in key order.
+    pub(crate) fn to_store(&self, now: u64) -> Option<Vec<u8>> {
         let other = self.other.lock().unwrap_or_else(|p| p.into_inner());
-        let used = (self.loaded.iter())
-            .filter(|(key, held)| held.used.load(Ordering::Relaxed) && !other.contains_key(*key))
-            .map(|(key, held)| (key, &held.record));
-        let mut records: Vec<(&String, &Record)> = used.chain(other.iter()).collect();
-        if other.is_empty() && records.len() == self.loaded.len() {
+        if other.is_empty() {
             return None;
         }
+        let kept = (self.loaded.iter())
+            .filter(|(key, _)| !other.contains_key(*key))
+            .filter(|(_, held)| {
+                held.used.load(Ordering::Relaxed) || held.record.freshness(now) == Freshness::Fresh
+            })
+            .map(|(key, held)| (key, &held.record));
+        let mut records: Vec<(&String, &Record)> = kept.chain(other.iter()).collect();
         records.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let size = records.iter().map(|(_, r)| r.encoded().len()).sum();
         let mut out = Vec::with_capacity(size);
@@ -119,6 +125,7 @@ impl Bundle {
 mod tests {
     use std::time::Duration;
 
+    use super::super::entry::unix_now;
     use super::*;
 
     fn record(key: &str, payload: &[u8]) -> Record {
@@ -134,7 +141,7 @@ mod tests {
         for (key, payload) in records {
             bundle.use_record(key, &record(key, payload), false);
         }
-        bundle.to_store().expect("a new bundle is stored")
+        bundle.to_store(unix_now()).expect("a new bundle is stored")
     }
 
     #[test]
@@ -174,26 +181,38 @@ mod tests {
     }
 
     #[test]
-    fn stored_only_when_the_run_used_something_else_or_less() {
-        let bytes = bundle_of(&[("depdash:v1:a", b"1"), ("depdash:v1:b", b"2")]);
-        let loaded = parse(&bytes).unwrap();
+    fn stored_only_when_the_run_used_something_the_bundle_lacked() {
+        let fresh = |key: &str, payload: &[u8]| {
+            Record::seal(key, unix_now(), Duration::from_secs(3600), payload)
+        };
+        let expired = record("depdash:v1:expired", b"0");
+        let stored: Vec<u8> = [
+            fresh("depdash:v1:a", b"1"),
+            fresh("depdash:v1:b", b"2"),
+            expired,
+        ]
+        .iter()
+        .flat_map(|r| r.encoded().to_vec())
+        .collect();
+        let loaded = parse(&stored).unwrap();
         let a = loaded["depdash:v1:a"].clone();
-        let b = loaded["depdash:v1:b"].clone();
 
-        let all_used = Bundle::new(loaded.clone());
-        all_used.use_record("depdash:v1:a", &a, true);
-        all_used.use_record("depdash:v1:b", &b, false);
-        assert_eq!(all_used.to_store(), None, "same records: nothing to write");
-
-        let fewer = Bundle::new(loaded.clone());
-        fewer.use_record("depdash:v1:a", &a, true);
-        let stored = fewer.to_store().expect("a record left unused is dropped");
-        assert_eq!(parse(&stored).unwrap().len(), 1);
+        let same = Bundle::new(loaded.clone());
+        same.use_record("depdash:v1:a", &a, true);
+        same.use_record("depdash:v1:a", &a.clone(), false);
+        assert_eq!(
+            same.to_store(unix_now()),
+            None,
+            "nothing new: nothing written"
+        );
 
         let renewed = Bundle::new(loaded);
         renewed.use_record("depdash:v1:a", &a, true);
-        renewed.use_record("depdash:v1:b", &record("depdash:v1:b", b"3"), false);
-        let stored = renewed.to_store().expect("a renewed record is stored");
-        assert_eq!(parse(&stored).unwrap()["depdash:v1:b"].payload(), b"3");
+        renewed.use_record("depdash:v1:c", &fresh("depdash:v1:c", b"3"), false);
+        let stored = parse(&renewed.to_store(unix_now()).expect("a new record")).unwrap();
+        let mut keys: Vec<&str> = stored.keys().map(String::as_str).collect();
+        keys.sort();
+        // `b` unused but fresh is kept; the expired one, unused, is dropped.
+        assert_eq!(keys, ["depdash:v1:a", "depdash:v1:b", "depdash:v1:c"]);
     }
 }

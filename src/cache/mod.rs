@@ -444,7 +444,7 @@ impl TieredCache {
     /// Stores the records this run served or stored as the bundle under `key`, when they
     /// differ from the bundle read by [`open_bundle`](Self::open_bundle).
     pub async fn store_bundle(&self, key: &CacheKey, ttl: Duration) {
-        if let Some(payload) = self.inner.bundle.get().and_then(Bundle::to_store) {
+        if let Some(payload) = (self.inner.bundle.get()).and_then(|b| b.to_store(unix_now())) {
             self.put_local(key, &payload, ttl).await;
         }
     }

@@ -198,17 +198,21 @@ fn annotate(packages: &mut [PackageReport], policy: &checks::packages::config::P
         .iter()
         .map(|p| graph.paths(&p.normalized, MAX_REQUIRED_BY))
         .collect();
-    // Built only when some package needs a fix: it parses every `Requires-Dist`.
-    let mut dependents: Option<analysis::DependentConstraints> = None;
+    // The constraints only of the vulnerable packages (only their `Requires-Dist` entries
+    // are parsed).
+    let vulnerable: std::collections::HashSet<&str> = (packages.iter())
+        .filter(|p| !p.vulnerabilities.is_empty())
+        .map(|p| p.normalized.as_str())
+        .collect();
+    let dependents = (!vulnerable.is_empty())
+        .then(|| analysis::DependentConstraints::new(packages, |n| vulnerable.contains(n)));
     let fixes: Vec<_> = packages
         .iter()
         .map(|p| {
-            if p.vulnerabilities.is_empty() {
-                return None;
-            }
-            let mut constraints = dependents
-                .get_or_insert_with(|| analysis::DependentConstraints::new(packages))
-                .of(&p.normalized);
+            let dependents = dependents
+                .as_ref()
+                .filter(|_| !p.vulnerabilities.is_empty())?;
+            let mut constraints = dependents.of(&p.normalized);
             constraints.extend(policy_constraints(policy, &p.normalized));
             analysis::find_fix(p, &constraints)
         })
