@@ -207,52 +207,48 @@ fn resolve(d: &Distribution, tracker: &Tracker) -> LicenseEntry {
 
 /// Below this many licenses to resolve a second thread costs more than it saves.
 const PARALLEL_FROM: usize = 64;
+/// Below this many reuse checks (~5 µs each: license files read and hashed) likewise.
+const REUSE_PARALLEL_FROM: usize = 1_000;
+
+/// `f` over `items`, in order; split across the cores (at most 4) from `from` items on.
+fn par_map<T: Sync, R: Send>(items: &[T], from: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    if threads < 2 || items.len() < from {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = (items.chunks(chunk))
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| part.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
 
 /// Resolve every license, reusing `previous` where the inputs are unchanged. Reuse is checked
-/// on this thread (a warm run starts no thread); what is left to resolve is split across the
-/// cores when there is enough of it, since identifying license texts dominates (tens of
+/// on this thread for a usual environment (a warm run of 136 packages starts no thread), and
+/// split across the cores for thousands; what is left to resolve is split across the cores
+/// when there is enough of it, since identifying license texts dominates (tens of
 /// microseconds to milliseconds each against ~2 µs for metadata-only answers).
 pub(super) fn resolve_licenses(
     dists: &[Distribution],
     previous: &Snapshot,
     tracker: &Tracker,
 ) -> Resolved {
-    let mut entries: Vec<(String, Option<LicenseEntry>)> = dists
-        .iter()
-        .map(|d| {
+    let mut entries: Vec<(String, Option<LicenseEntry>)> =
+        par_map(dists, REUSE_PARALLEL_FROM, |d| {
             let inputs = license_inputs(d);
             let reused = reuse(d, &inputs, previous, tracker);
             (inputs, reused)
-        })
-        .collect();
+        });
     let missing: Vec<usize> = (0..dists.len())
         .filter(|&i| entries[i].1.is_none())
         .collect();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    let resolved: Vec<LicenseEntry> = if threads < 2 || missing.len() < PARALLEL_FROM {
-        missing
-            .iter()
-            .map(|&i| resolve(&dists[i], tracker))
-            .collect()
-    } else {
-        let chunk = missing.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let parts: Vec<_> = missing
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|&i| resolve(&dists[i], tracker))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            parts
-                .into_iter()
-                .flat_map(|part| part.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
-        })
-    };
+    let resolved = par_map(&missing, PARALLEL_FROM, |&i| resolve(&dists[i], tracker));
     let changed = !missing.is_empty();
     for (i, entry) in missing.into_iter().zip(resolved) {
         entries[i].1 = Some(entry);
