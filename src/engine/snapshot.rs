@@ -212,8 +212,10 @@ const REUSE_PARALLEL_FROM: usize = 1_000;
 
 /// `f` over `items`, in order; split across the cores (at most 4) from `from` items on.
 fn par_map<T: Sync, R: Send>(items: &[T], from: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    if threads < 2 || items.len() < from {
+    // Asked only when it matters: it reads cgroup files.
+    let threads = || std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let threads = if items.len() < from { 1 } else { threads() };
+    if threads < 2 {
         return items.iter().map(f).collect();
     }
     let chunk = items.len().div_ceil(threads);
