@@ -7,6 +7,8 @@
 
 #[path = "../tests/it/support/registry.rs"]
 mod registry;
+#[path = "../tests/it/support/wire.rs"]
+mod wire;
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -2,7 +2,7 @@
 //! network or the offline database) → policy evaluation → report, with events and a metrics
 //! snapshot published along the way.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -308,18 +308,19 @@ pub async fn run_once(
     };
     ctx.publish(false);
 
-    // Vulnerabilities and registry facts are independent: fetch them side by side.
+    // Vulnerabilities and registry facts side by side, one pipeline under the one in-flight
+    // bound: a package's fix candidates (its Simple page) are fetched as soon as OSV has named it
+    // and its release document has come, not in a round after both stages.
+    let (vulnerable, vulnerable_known) = watch::channel(None);
     let (vulns, registry) = tokio::join!(
-        vulnerabilities(&ctx, &inventory.distributions),
-        registry(&ctx, &inventory.distributions),
+        vulnerabilities(&ctx, &inventory.distributions, vulnerable),
+        registry(&ctx, &inventory.distributions, &vulnerable_known),
     );
     let VulnStage {
         answers: vulns,
         run_unknowns,
         database,
     } = vulns?;
-    let mut registry = registry;
-    fix_candidates(&ctx, &inventory.distributions, &vulns, &mut registry).await;
 
     events
         .emit(EngineEvent::StageStarted {
@@ -400,7 +401,16 @@ struct VulnStage {
     database: Option<DatabaseInfo>,
 }
 
-async fn vulnerabilities(ctx: &RunContext<'_>, dists: &[Distribution]) -> Result<VulnStage> {
+/// The packages OSV names (by advisory id, before the records are read), published once so
+/// the registry stage can fetch their fix candidates without waiting for the whole stage. A
+/// sender dropped unpublished (the stage failed) reads as "none".
+type Vulnerable = watch::Sender<Option<Arc<HashSet<PackageKey>>>>;
+
+async fn vulnerabilities(
+    ctx: &RunContext<'_>,
+    dists: &[Distribution],
+    vulnerable: Vulnerable,
+) -> Result<VulnStage> {
     if !ctx.settings.check_vulnerabilities || dists.is_empty() {
         return Ok(VulnStage::default());
     }
@@ -411,9 +421,17 @@ async fn vulnerabilities(ctx: &RunContext<'_>, dists: &[Distribution]) -> Result
         })
         .await;
     match &ctx.settings.network.osv_db {
-        Some(path) => offline_vulnerabilities(ctx, dists, path).await,
+        Some(path) => {
+            let stage = offline_vulnerabilities(ctx, dists, path).await?;
+            let named = stage
+                .answers
+                .iter()
+                .filter(|(_, a)| matches!(a, Ok(v) if !v.is_empty()));
+            vulnerable.send_replace(Some(Arc::new(named.map(|(k, _)| k.clone()).collect())));
+            Ok(stage)
+        }
         None => Ok(VulnStage {
-            answers: online_vulnerabilities(ctx, dists).await,
+            answers: online_vulnerabilities(ctx, dists, &vulnerable).await,
             ..VulnStage::default()
         }),
     }
@@ -528,6 +546,7 @@ fn details_unavailable(advisory: &AdvisoryRef, reason: &str) -> crate::model::Vu
 async fn online_vulnerabilities(
     ctx: &RunContext<'_>,
     dists: &[Distribution],
+    vulnerable: &Vulnerable,
 ) -> HashMap<PackageKey, VulnAnswer> {
     let osv_url = ctx.settings.network.osv_url.as_str();
     let mut answers = HashMap::with_capacity(dists.len());
@@ -585,6 +604,9 @@ async fn online_vulnerabilities(
             }
         }
     }
+
+    let named = refs_by_package.iter().filter(|(_, refs)| !refs.is_empty());
+    vulnerable.send_replace(Some(Arc::new(named.map(|(k, _)| k.clone()).collect())));
 
     let mut unique: Vec<&AdvisoryRef> = refs_by_package.values().flatten().collect();
     unique.sort();
@@ -654,6 +676,7 @@ async fn fetch_advisory(
 async fn registry(
     ctx: &RunContext<'_>,
     dists: &[Distribution],
+    vulnerable: &watch::Receiver<Option<Arc<HashSet<PackageKey>>>>,
 ) -> HashMap<PackageKey, RegistryAnswer> {
     if !ctx.settings.check_registry {
         return HashMap::new();
@@ -680,7 +703,7 @@ async fn registry(
     let client = client.as_ref();
     let fetches: Vec<_> = dists
         .iter()
-        .map(|d| registry_answer(ctx, client, pypi_url, d))
+        .map(|d| registry_answer(ctx, client, pypi_url, d, vulnerable.clone()))
         .collect();
     futures_util::stream::iter(fetches)
         .buffer_unordered(FETCH_TASKS)
@@ -693,6 +716,7 @@ async fn registry_answer(
     client: Option<&PypiClient>,
     pypi_url: &str,
     d: &Distribution,
+    mut vulnerable: watch::Receiver<Option<Arc<HashSet<PackageKey>>>>,
 ) -> (PackageKey, RegistryAnswer) {
     let mut answer = release_facts(ctx, client, pypi_url, d).await;
     // Whole-project facts only when the policy or the dashboard reads them, and not already
@@ -712,53 +736,31 @@ async fn registry_answer(
             Err(reason) => ctx.events.emit(EngineEvent::Warning(reason)).await,
         }
     }
-    ctx.package_done();
-    (d.key(), answer)
-}
-
-/// The releases above each vulnerable package (its fix candidates), from the Simple API page:
-/// one request per vulnerable package not already covered by the project facts.
-async fn fix_candidates(
-    ctx: &RunContext<'_>,
-    dists: &[Distribution],
-    vulns: &HashMap<PackageKey, VulnAnswer>,
-    registry: &mut HashMap<PackageKey, RegistryAnswer>,
-) {
-    let Some(pypi_url) = ctx.settings.network.pypi_url.as_deref() else {
-        return;
-    };
-    let client = ctx
-        .http
-        .as_ref()
-        .map(|h| PypiClient::new(h.clone(), pypi_url));
-    let wanted = dists.iter().filter(|d| {
-        let key = d.key();
-        let vulnerable = matches!(vulns.get(&key), Some(Ok(found)) if !found.is_empty());
-        let lacking = matches!(registry.get(&key), Some(Ok(info)) if info.on_index && info.newer_versions.is_none());
-        vulnerable && lacking
-    });
-    let client = client.as_ref();
-    let fetches: Vec<_> = wanted
-        .map(|d| async move {
-            let facts = project_facts(ctx, client, pypi_url, d).await;
-            (d, facts)
-        })
-        .collect();
-    let found: Vec<_> = futures_util::stream::iter(fetches)
-        .buffer_unordered(FETCH_TASKS)
-        .collect()
-        .await;
-    for (d, facts) in found {
-        match facts {
-            Ok(facts) => {
-                if let Some(Ok(info)) = registry.get_mut(&d.key()) {
-                    info.newer_versions =
-                        crate::sources::simple::newer_versions(&facts.available, &d.version);
+    // Fix candidates: the releases above a vulnerable package, from its Simple page, fetched
+    // the moment OSV has named the package (no round after the vulnerability stage).
+    if let Ok(info) = &answer
+        && info.on_index
+        && info.newer_versions.is_none()
+        && ctx.settings.check_vulnerabilities
+    {
+        let named = match vulnerable.wait_for(Option::is_some).await {
+            Ok(set) => set.as_ref().is_some_and(|set| set.contains(&d.key())),
+            Err(_) => false,
+        };
+        if named {
+            match project_facts(ctx, client, pypi_url, d).await {
+                Ok(facts) => {
+                    if let Ok(info) = &mut answer {
+                        info.newer_versions =
+                            crate::sources::simple::newer_versions(&facts.available, &d.version);
+                    }
                 }
+                Err(reason) => ctx.events.emit(EngineEvent::Warning(reason)).await,
             }
-            Err(reason) => ctx.events.emit(EngineEvent::Warning(reason)).await,
         }
     }
+    ctx.package_done();
+    (d.key(), answer)
 }
 
 /// The release's own facts (per-release document, Simple API fallback), cache first.

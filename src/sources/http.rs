@@ -182,6 +182,8 @@ enum AttemptError {
     /// The host's breaker opened while this attempt waited for a slot: never sent.
     Dropped,
     Redirect(String),
+    /// The server's certificate is not trusted: retrying cannot help.
+    Certificate(String),
     Connect(String),
     Transport(String),
     /// 5xx or 429.
@@ -214,7 +216,9 @@ impl fmt::Display for AttemptError {
             ),
             AttemptError::Dropped => write!(f, "circuit breaker opened while queued"),
             AttemptError::Redirect(detail) => write!(f, "redirect refused: {detail}"),
-            AttemptError::Connect(detail) => write!(f, "cannot connect: {detail}"),
+            AttemptError::Connect(detail) | AttemptError::Certificate(detail) => {
+                write!(f, "cannot connect: {detail}")
+            }
             AttemptError::Transport(detail) => write!(f, "connection failed: {detail}"),
             AttemptError::Status { code, .. } => write!(f, "HTTP {code}"),
         }
@@ -238,6 +242,7 @@ impl AttemptError {
                 | AttemptError::Deadline(_)
                 | AttemptError::Dropped
                 | AttemptError::Redirect(_)
+                | AttemptError::Certificate(_)
         )
     }
 
@@ -268,7 +273,9 @@ impl AttemptError {
             },
             AttemptError::Dropped => FetchError::BreakerOpen { host },
             AttemptError::Redirect(detail) => FetchError::Redirect { host, detail },
-            AttemptError::Connect(detail) => FetchError::Connect { host, detail },
+            AttemptError::Connect(detail) | AttemptError::Certificate(detail) => {
+                FetchError::Connect { host, detail }
+            }
             AttemptError::Transport(detail) => FetchError::Transport { host, detail },
             AttemptError::Status { code, .. } => FetchError::Status { host, code },
         }
@@ -360,33 +367,21 @@ impl Drop for ProbeGuard<'_> {
 }
 
 impl HttpClient {
-    /// Build the client: rustls with the ring provider, HTTP/2 when the server offers it over
-    /// TLS (plain `http://` stays HTTP/1.1), gzip.
+    /// Build the client (`client_builder`: roots, ALPN h2, proxies) with gzip, our redirect
+    /// policy and the once-per-host resolver.
     pub fn new(
         config: HttpConfig,
         events: impl Into<EventSink>,
         tracker: Arc<Tracker>,
     ) -> Result<Self, SourceError> {
         let events = events.into();
-        // reqwest is built with `rustls-no-provider`: a process-wide provider must exist before
-        // the first client. Another caller may have installed one already; that one serves.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let resolver = CachingResolver::new();
-        let mut builder = reqwest::Client::builder();
-        if let Some(pem) = &config.ca_bundle {
-            let certs = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| SourceError::Client(format!("CA bundle: {}", error_chain(&e))))?;
-            if certs.is_empty() {
-                return Err(SourceError::Client(
-                    "CA bundle: no certificate in it".into(),
-                ));
-            }
-            // As pip's `--cert`: these roots replace the system's.
-            builder = builder.tls_certs_only(certs);
-        }
+        let builder = super::client_builder::builder(
+            config.ca_bundle.as_deref(),
+            &config.user_agent,
+            config.connect_timeout,
+        )?;
         let client = builder
-            .user_agent(config.user_agent.clone())
-            .connect_timeout(config.connect_timeout)
             .gzip(true)
             .redirect(redirect_policy(config.max_redirects))
             .dns_resolver(resolver.clone())
@@ -879,7 +874,9 @@ pub fn host_of(url: &str) -> String {
 
 fn classify(error: reqwest::Error) -> AttemptError {
     let detail = error_chain(&error);
-    if error.is_redirect() {
+    if let Some(problem) = super::client_builder::certificate_problem(&error) {
+        AttemptError::Certificate(problem)
+    } else if error.is_redirect() {
         AttemptError::Redirect(detail)
     } else if error.is_timeout() {
         // The only timeout reqwest enforces here is the connect timeout (ours wrap the rest):

@@ -7,6 +7,7 @@
 
 mod body;
 pub mod breaker;
+pub mod client_builder;
 pub mod cvss;
 mod fetch_error;
 pub mod http;

@@ -22,3 +22,4 @@ mod sources;
 mod support;
 mod tui;
 mod watch;
+mod wire;

@@ -8,3 +8,4 @@ pub mod registry;
 pub mod release_corpus;
 pub mod site_packages;
 pub mod skip;
+pub mod wire;

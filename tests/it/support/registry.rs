@@ -9,10 +9,13 @@
 //! hole (accepts, reads the request, never answers), a stall after part of a body, and
 //! redirects; the `Authorization` headers received are recorded. Real answers carry an `ETag`
 //! (a matching `If-None-Match` gets `304`) and are gzip-encoded when asked and `Faults::gzip`
-//! is on; the body bytes sent are counted per endpoint.
+//! is on; the body bytes sent are counted per endpoint. [`RegistryServer::start_with`] serves it
+//! over TLS (a test CA; ALPN h2 + http/1.1, or http/1.1 only) and/or behind a bandwidth limit
+//! (`wire.rs`); requests are counted by HTTP version and connections by negotiated protocol.
 //!
-//! Self-contained on purpose — only hyper, hyper-util, http-body-util, bytes, tokio, flate2 and
-//! serde_json, nothing from depdash — so benches and examples can include it with `#[path]`.
+//! Self-contained on purpose — only hyper, hyper-util, http-body-util, bytes, tokio, flate2,
+//! serde_json and the sibling `wire.rs`, nothing from depdash — so benches and examples can
+//! include both with `#[path]`.
 //!
 //! OSV matching here is deliberately independent of depdash's: a query matches a record when the
 //! PEP 503 names are equal and the version is in the record's enumerated `versions` list (which
@@ -39,6 +42,8 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+
+use super::wire::{Bandwidth, Shaped};
 
 /// PEP 503 normalisation (kept local: this file depends on nothing from the crate).
 pub fn normalize(name: &str) -> String {
@@ -497,6 +502,15 @@ pub struct Stats {
     pub bytes_sent: HashMap<&'static str, u64>,
     /// Answers `304 Not Modified`.
     pub not_modified: u64,
+    /// Requests by HTTP version of the exchange.
+    pub http1_requests: u64,
+    pub http2_requests: u64,
+    /// Connections accepted, and TLS handshakes by the ALPN protocol agreed (`h2`, `http/1.1`,
+    /// `none`) or failed (`failed`: e.g. the client did not trust the certificate).
+    pub connections: u64,
+    pub tls: HashMap<&'static str, u64>,
+    /// `> PATH` when a request arrives, `< PATH` when its answer is decided (after the latency).
+    pub timeline: Vec<String>,
 }
 
 impl Stats {
@@ -516,11 +530,19 @@ struct State {
     concurrent: AtomicU64,
 }
 
+/// How the server meets the network: plain or TLS, at full speed or behind a shared limit.
+#[derive(Clone, Default)]
+pub struct Wire {
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    pub bandwidth: Option<Arc<Bandwidth>>,
+}
+
 /// The running server; stops when dropped.
 pub struct RegistryServer {
     addr: SocketAddr,
     state: Arc<State>,
     accept: JoinHandle<()>,
+    https: bool,
 }
 
 impl Drop for RegistryServer {
@@ -546,6 +568,12 @@ type ResponseBody = BoxBody<Bytes, Infallible>;
 impl RegistryServer {
     /// Bind 127.0.0.1:0 and serve `dataset` on the current tokio runtime.
     pub async fn start(dataset: Dataset) -> RegistryServer {
+        RegistryServer::start_with(dataset, Wire::default()).await
+    }
+
+    /// Serve `dataset` over `wire` (TLS and/or a bandwidth limit).
+    pub async fn start_with(dataset: Dataset, wire: Wire) -> RegistryServer {
+        let https = wire.tls.is_some();
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
@@ -565,15 +593,33 @@ impl RegistryServer {
                     continue;
                 };
                 let state = accept_state.clone();
+                let wire = wire.clone();
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request| {
-                        let state = state.clone();
-                        async move { handle(state, request).await }
-                    });
-                    // Errors are expected: injected resets, clients giving up.
-                    let _ = auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                    state
+                        .stats
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .connections += 1;
+                    let stream = Shaped::new(stream, wire.bandwidth.clone());
+                    let Some(acceptor) = &wire.tls else {
+                        return serve(state, stream).await;
+                    };
+                    let handshake = acceptor.accept(stream).await;
+                    let protocol = match &handshake {
+                        Err(_) => "failed",
+                        Ok(tls) => match tls.get_ref().1.alpn_protocol() {
+                            Some(b"h2") => "h2",
+                            Some(b"http/1.1") => "http/1.1",
+                            _ => "none",
+                        },
+                    };
+                    *(state.stats.lock().unwrap_or_else(|p| p.into_inner()))
+                        .tls
+                        .entry(protocol)
+                        .or_default() += 1;
+                    if let Ok(tls) = handshake {
+                        serve(state, tls).await;
+                    }
                 });
             }
         });
@@ -581,12 +627,14 @@ impl RegistryServer {
             addr,
             state,
             accept,
+            https,
         }
     }
 
-    /// `http://127.0.0.1:<port>`: the base URL for both PyPI and OSV clients.
+    /// `http://127.0.0.1:<port>` (`https://` over TLS): the base URL for PyPI and OSV clients.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -616,6 +664,22 @@ impl RegistryServer {
     pub fn reset_stats(&self) {
         *self.state.stats.lock().unwrap_or_else(|p| p.into_inner()) = Stats::default();
     }
+}
+
+/// One connection, HTTP/1.1 or HTTP/2 (by the client's preface), at most 100 streams at once
+/// as PyPI's CDN allows.
+async fn serve<S>(state: Arc<State>, io: S)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request| {
+        let state = state.clone();
+        async move { handle(state, request).await }
+    });
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http2().max_concurrent_streams(100);
+    // Errors are expected: injected resets, clients giving up.
+    let _ = builder.serve_connection(TokioIo::new(io), service).await;
 }
 
 /// Counts a request as being handled until dropped (moved into trickled bodies).
@@ -729,6 +793,12 @@ async fn handle(
     {
         let mut stats = state.stats.lock().unwrap_or_else(|p| p.into_inner());
         stats.total += 1;
+        if request.version() == hyper::Version::HTTP_2 {
+            stats.http2_requests += 1;
+        } else {
+            stats.http1_requests += 1;
+        }
+        stats.timeline.push(format!("> {path}"));
         match &endpoint {
             Endpoint::PypiProject(_) => stats.pypi_project += 1,
             Endpoint::PypiVersion(..) => stats.pypi_version += 1,
@@ -768,6 +838,9 @@ async fn handle(
     if !faults.latency.is_zero() && applies {
         tokio::time::sleep(faults.latency).await;
     }
+    (state.stats.lock().unwrap_or_else(|p| p.into_inner()))
+        .timeline
+        .push(format!("< {path}"));
     if applies {
         let injected = decide_fault(&state);
         if let Some(fault) = injected {
