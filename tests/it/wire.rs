@@ -89,7 +89,8 @@ async fn https_index_negotiates_http2_and_each_ca_setting_trusts_the_test_ca() {
     let server = tls_registry(&ca, Alpn::H2AndHttp1).await;
     assert!(server.url().starts_with("https://"));
     let n = real_packages().len() as u64;
-    let cases: [(&[&str], &[(&str, &str)]); 3] = [
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+    let cases: [Case; 3] = [
         (&["--cert", pem], &[]),
         (&[], &[("REQUESTS_CA_BUNDLE", pem)]),
         (&[], &[("SSL_CERT_FILE", pem)]),
