@@ -268,7 +268,7 @@ pub async fn run_once(
             ..HttpConfig::default()
         };
         if let Some(n) = settings.network.concurrency {
-            config.concurrency = n;
+            (config.concurrency, config.concurrency_http2) = (n, n);
         }
         if let Some(t) = settings.network.timeout {
             config.request_timeout = t;

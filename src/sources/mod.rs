@@ -11,6 +11,7 @@ pub mod client_builder;
 pub mod cvss;
 mod fetch_error;
 pub mod http;
+pub mod in_flight;
 mod live;
 pub mod osv;
 pub mod osv_db;

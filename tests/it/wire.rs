@@ -168,6 +168,66 @@ async fn the_in_flight_bound_holds_on_http2_streams_and_http1_connections() {
     }
 }
 
+/// Default settings: a host that agreed on HTTP/2 gets 64 streams, an HTTP/1.1 host 32
+/// connections (the server sees that many requests at once, never more).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_bounds_are_64_streams_on_http2_and_32_connections_on_http1() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site-packages");
+    depdash::inventory::synthetic::write_site_packages(&site, 150, 7).unwrap();
+    let inventory = depdash::inventory::load(
+        &depdash::inventory::InventorySource::Path(site.clone()),
+        &depdash::telemetry::tracker::Tracker::new(),
+    )
+    .unwrap();
+    let packages: Vec<(String, String)> = (inventory.distributions.iter())
+        .map(|d| (d.name.clone(), d.version.clone()))
+        .collect();
+    let ca = TestCa::new();
+    let pem = ca.write_pem(dir.path());
+    for (alpn, bound) in [(Alpn::H2AndHttp1, 64), (Alpn::Http1Only, 32)] {
+        let wire = Wire {
+            tls: Some(ca.acceptor(alpn)),
+            bandwidth: None,
+        };
+        let server = RegistryServer::start_with(dataset_for(&packages, 0), wire).await;
+        // Long enough that every queued request is sent before the first answers return.
+        server.set_faults(Faults {
+            latency: Duration::from_millis(300),
+            ..Faults::default()
+        });
+        let report = dir.path().join("bound.json");
+        let args = [
+            "check",
+            site.to_str().unwrap(),
+            "--pypi-url",
+            &server.url(),
+            "--osv-url",
+            &server.url(),
+            "--no-cache",
+            "--no-history",
+            "--progress",
+            "never",
+            "--cert",
+            pem.to_str().unwrap(),
+            "--format",
+            "json",
+            "-o",
+            report.to_str().unwrap(),
+        ];
+        let output = depdash(&args, &[]).await;
+        assert_eq!(
+            code(&output),
+            0,
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let stats = server.stats();
+        assert_eq!(stats.total, 151, "150 release documents and one querybatch");
+        assert_eq!(stats.max_concurrent, bound, "{alpn:?}");
+    }
+}
+
 /// Without the CA the run fails closed: exit 3, every remote answer unknown with a reason that
 /// names the certificate problem and the settings that fix it; a certificate failure is not
 /// retried (retrying cannot fix it).

@@ -600,6 +600,9 @@ impl RegistryServer {
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .connections += 1;
+                    // As real servers do: an HTTP/2 connection interleaves small frames, and
+                    // Nagle's algorithm against a delayed ACK would hold each back ~40 ms.
+                    let _ = stream.set_nodelay(true);
                     let stream = Shaped::new(stream, wire.bandwidth.clone());
                     let Some(acceptor) = &wire.tls else {
                         return serve(state, stream).await;
