@@ -37,8 +37,11 @@ cleanup() { [ -n "$server_pid" ] && kill -INT "$server_pid" 2>/dev/null; wait 2>
 trap cleanup EXIT
 
 now_ms() { date +%s%3N; }
-# depdash's own default in-flight bound, from its help text (the ideal's divisor).
-DEFAULT_INFLIGHT=$("$BIN" check --help | sed -n '/--concurrency/,/default:/p' | grep -o 'default: [0-9]*' | grep -o '[0-9]*' | head -n1)
+# depdash's own default in-flight bounds (HTTP/1.1, HTTP/2), from its help text: the ideal's
+# divisor is the one of the protocol the server offers.
+defaults=$("$BIN" check --help | sed -n '/--concurrency/,/default:/p' | tr -d '\n' | grep -o 'default: [0-9]* on HTTP/1.1, [0-9]* on HTTP/2')
+DEFAULT_HTTP1=$(awk '{print $2}' <<<"$defaults")
+DEFAULT_HTTP2=$(awk '{print $5}' <<<"$defaults")
 
 # start_server ENV TLS_MODE MBIT: a fresh loopback registry; sets $url and $cert_args.
 start_server() {
@@ -98,7 +101,7 @@ env_for() {
   fi
 }
 
-inflight=${CONCURRENCY:-$DEFAULT_INFLIGHT}
+if [ -n "$TLS" ] && [ "$TLS" != http1 ]; then inflight=${CONCURRENCY:-$DEFAULT_HTTP2}; else inflight=${CONCURRENCY:-$DEFAULT_HTTP1}; fi
 
 if [ -n "$SWEEP" ]; then
   printf '| packages | protocol | in-flight | wall ms (median of 3) | ideal ms | × ideal | requests | connections |\n'

@@ -230,7 +230,7 @@ pub struct RunArgs {
     pub cert: Option<PathBuf>,
 
     /// Most HTTP requests in flight at once per host: connections on HTTP/1.1, streams on
-    /// HTTP/2 (as ALPN agreed with the host). [default: 32 on HTTP/1.1, 64 on HTTP/2]
+    /// HTTP/2 (as ALPN agreed with the host). [default: 32 on HTTP/1.1, 100 on HTTP/2]
     #[arg(long, env = "DEPDASH_CONCURRENCY", value_name = "N")]
     pub concurrency: Option<usize>,
 

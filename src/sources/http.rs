@@ -80,8 +80,9 @@ pub struct HttpConfig {
     /// a typical environment under half a second of network time; OSV needs one request per
     /// 1000 packages, so PyPI sets the figure.
     pub concurrency: usize,
-    /// The same on HTTP/2 (streams on its connection). Default 64: see the README's Speed
-    /// section for the measurement (HTTP/2 vs HTTP/1.1 at 16–100 in flight).
+    /// The same on HTTP/2: streams on the host's connection, which the server caps itself
+    /// (`SETTINGS_MAX_CONCURRENT_STREAMS`; the client queues beyond it). Default 100, measured
+    /// (README, Speed: HTTP/2 and HTTP/1.1 at 16–100 in flight, loopback, 50 ms).
     pub concurrency_http2: usize,
     /// TCP (and TLS) connection set-up, name lookup included. Default 3 s: a loopback or LAN
     /// index connects in milliseconds, a distant one in a few hundred.
@@ -128,7 +129,7 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             concurrency: 32,
-            concurrency_http2: 64,
+            concurrency_http2: 100,
             connect_timeout: Duration::from_secs(3),
             stall_timeout: Duration::from_secs(4),
             request_timeout: Duration::from_secs(20),

@@ -168,7 +168,7 @@ async fn the_in_flight_bound_holds_on_http2_streams_and_http1_connections() {
     }
 }
 
-/// Default settings: a host that agreed on HTTP/2 gets 64 streams, an HTTP/1.1 host 32
+/// Default settings: a host that agreed on HTTP/2 gets 100 streams, an HTTP/1.1 host 32
 /// connections (the server sees that many requests at once, never more).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn default_bounds_are_64_streams_on_http2_and_32_connections_on_http1() {
@@ -185,7 +185,7 @@ async fn default_bounds_are_64_streams_on_http2_and_32_connections_on_http1() {
         .collect();
     let ca = TestCa::new();
     let pem = ca.write_pem(dir.path());
-    for (alpn, bound) in [(Alpn::H2AndHttp1, 64), (Alpn::Http1Only, 32)] {
+    for (alpn, bound) in [(Alpn::H2AndHttp1, 100), (Alpn::Http1Only, 32)] {
         let wire = Wire {
             tls: Some(ca.acceptor(alpn)),
             bandwidth: None,
