@@ -11,6 +11,7 @@
 #   TLS=1 scripts/bench.sh                    # HTTPS with a test CA, ALPN h2 + http/1.1
 #   TLS=http1 scripts/bench.sh                # HTTPS, HTTP/1.1 only
 #   BANDWIDTH_MBIT=100 scripts/bench.sh       # every byte through one 100 Mbit/s link
+#   COLD_RUNS=1 scripts/bench.sh              # one cold run per size instead of the median of 3
 #   SEED=1 scripts/bench.sh                   # + the seed's design (scripts/seed_design.py), cold,
 #                                             #   at LATENCY_MS and at LATENCY_MS + SEED_MBIT (100)
 #   SWEEP="16 32 64 100" SIZES=200 scripts/bench.sh   # only: HTTPS cold runs, HTTP/2 vs
@@ -26,6 +27,7 @@ BANDWIDTH_MBIT=${BANDWIDTH_MBIT:-}
 SEED=${SEED:-}
 SEED_MBIT=${SEED_MBIT:-100}
 SWEEP=${SWEEP:-}
+COLD_RUNS=${COLD_RUNS:-3}   # cold runs per size (fresh cache each); the median is shown
 command -v jq >/dev/null || { echo "bench: needs jq (apt-get install -y jq)" >&2; exit 2; }
 
 cargo build --release --quiet --bin depdash --example loopback_registry
@@ -133,10 +135,16 @@ fi
 
 printf '| packages | run | wall ms | ideal ms | × ideal | peak RSS MiB | HTTP requests | KiB on the wire | KiB decoded | cache hit rate | exit |\n'
 printf '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+# run_case LABEL ENV CACHE RUNS EXTRA...: RUNS runs (each cold one with a fresh cache), median.
 run_case() {
-  local label=$1 env=$2 cache=$3; shift 3
-  depdash_run "$env" "$cache" "$@"
-  served
+  local label=$1 env=$2 cache=$3 runs=$4 walls=() r; shift 4
+  for r in $(seq "$runs"); do
+    [ "$runs" -gt 1 ] && rm -rf "$cache"
+    depdash_run "$env" "$cache" "$@"
+    served
+    walls+=("$wall")
+  done
+  wall=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")
   local packages requests kib hit ideal ratio
   packages=$(jq '.summary.packages' "$work/report.json")
   requests=$(jq '.metrics.network.requests // 0' "$work/report.json")
@@ -153,23 +161,28 @@ for n in $SIZES; do
   env=$(env_for "$n")
   cache="$work/cache-$n"
   start_server "$env" "$TLS" "$BANDWIDTH_MBIT"
-  run_case cold "$env" "$cache"
-  run_case warm "$env" "$cache"
-  run_case "warm, no vuln/registry" "$env" "$cache" --no-vulnerabilities --no-registry
+  run_case cold "$env" "$cache" "$COLD_RUNS"
+  run_case warm "$env" "$cache" 1
+  run_case "warm, no vuln/registry" "$env" "$cache" 1 --no-vulnerabilities --no-registry
   stop_server
   if [ -n "$SEED" ]; then
     if [ -x "$env/bin/python" ]; then where=(--venv "$env"); else where=(--site-packages "$env"); fi
     for mbit in "" "$SEED_MBIT"; do
       link="${LATENCY_MS} ms${mbit:+ + $mbit Mbit/s}"
       start_server "$env" "$TLS" "$mbit"
-      depdash_run "$env" "$work/seed-cache-$n-$mbit"
-      served
-      d_wall=$wall d_req=$served_requests d_bytes=$served_bytes
+      d_walls=() s_walls=()
       seed_cert=(); [ -n "$TLS" ] && seed_cert=(--cert "$work/tls/ca.pem")
-      start=$(now_ms)
-      python3 scripts/seed_design.py --index "$url" "${where[@]}" "${seed_cert[@]}" >"$work/seed.json"
-      s_wall=$(( $(now_ms) - start ))
-      served
+      for r in $(seq "$COLD_RUNS"); do
+        rm -rf "$work/seed-cache"
+        depdash_run "$env" "$work/seed-cache"
+        served; d_walls+=("$wall"); d_req=$served_requests d_bytes=$served_bytes
+        start=$(now_ms)
+        python3 scripts/seed_design.py --index "$url" "${where[@]}" "${seed_cert[@]}" >"$work/seed.json"
+        s_walls+=($(( $(now_ms) - start )))
+        served
+      done
+      d_wall=$(printf '%s\n' "${d_walls[@]}" | sort -n | sed -n "$(( (COLD_RUNS + 1) / 2 ))p")
+      s_wall=$(printf '%s\n' "${s_walls[@]}" | sort -n | sed -n "$(( (COLD_RUNS + 1) / 2 ))p")
       stop_server
       seed_rows+=("| $n | $link | seed design (pip list + per-release JSON, 10 in flight) | $s_wall | $served_requests | $((served_bytes / 1024)) | 1.0× |")
       seed_rows+=("| $n | $link | depdash check, cold | $d_wall | $d_req | $((d_bytes / 1024)) | $(awk -v s="$s_wall" -v d="$d_wall" 'BEGIN{printf "%.1f", s/d}')× |")

@@ -11,6 +11,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use super::cache_writer::CacheWriter;
 use super::evaluate::{self, Facts};
 use super::events::{EngineEvent, EventSink, MetricsSnapshot, Stage};
 use crate::cache::{CacheConfig, CacheKey, TieredCache};
@@ -52,6 +53,8 @@ struct RunContext<'a> {
     metrics: &'a watch::Sender<MetricsSnapshot>,
     tracker: Arc<Tracker>,
     cache: Option<TieredCache>,
+    /// Where answers go to be cached, off the async workers (see `cache_writer`).
+    writer: Option<CacheWriter>,
     http: Option<HttpClient>,
     started: Instant,
     run: u64,
@@ -145,8 +148,8 @@ impl RunContext<'_> {
     }
 
     async fn store<T: Serialize>(&self, key: &CacheKey, value: &T, ttl: Duration) {
-        if let Some(cache) = &self.cache {
-            cache.put_json(key, value, ttl).await;
+        if let Some(writer) = &self.writer {
+            writer.put_json(key, value, ttl);
         }
     }
 }
@@ -292,11 +295,12 @@ pub async fn run_once(
     } else {
         None
     };
-    let ctx = RunContext {
+    let mut ctx = RunContext {
         settings,
         events,
         metrics,
         tracker: tracker.clone(),
+        writer: cache.clone().map(CacheWriter::start),
         cache,
         http,
         started,
@@ -339,6 +343,9 @@ pub async fn run_once(
         evaluate::build_report(settings, &inventory, facts)
     });
     report.vulnerability_database = database;
+    if let Some(writer) = ctx.writer.take() {
+        writer.finish().await;
+    }
 
     tracker.record("run.total", started.elapsed());
     let history = HistoryOptions {
