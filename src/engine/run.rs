@@ -243,15 +243,18 @@ pub async fn run_once(
         .await;
 
     // Inventory and license resolution are file-system work: keep them off the async threads.
+    // Licenses are resolved while the network stages run (they need only the inventory).
     let source = inventory_source(&settings.target);
     let blocking_tracker = tracker.clone();
-    let (inventory, licenses) = tokio::task::spawn_blocking(move || {
-        let inventory = inventory::load(&source, &blocking_tracker)?;
-        let licenses = resolve_licenses(&inventory.distributions, &blocking_tracker);
-        Ok::<_, Error>((inventory, licenses))
-    })
-    .await
-    .map_err(|e| Error::Engine(format!("inventory task failed: {e}")))??;
+    let inventory =
+        tokio::task::spawn_blocking(move || inventory::load(&source, &blocking_tracker))
+            .await
+            .map_err(|e| Error::Engine(format!("inventory task failed: {e}")))??;
+    let inventory = Arc::new(inventory);
+    let (licensed, blocking_tracker) = (inventory.clone(), tracker.clone());
+    let licenses = tokio::task::spawn_blocking(move || {
+        resolve_licenses(&licensed.distributions, &blocking_tracker)
+    });
     let total = inventory.distributions.len();
     events
         .emit(EngineEvent::InventoryDone {
@@ -332,6 +335,9 @@ pub async fn run_once(
             total,
         })
         .await;
+    let licenses = licenses
+        .await
+        .map_err(|e| Error::Engine(format!("license task failed: {e}")))?;
     let facts = Facts {
         licenses,
         vulnerabilities: vulns,

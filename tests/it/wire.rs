@@ -38,9 +38,19 @@ async fn depdash(args: &[&str], env: &[(&str, &str)]) -> Output {
 
 /// A cold headless check of the fixture environment against `url`; the JSON report.
 async fn check(dir: &Path, url: &str, extra: &[&str], env: &[(&str, &str)]) -> (Output, Value) {
+    check_site(dir, &real_site_packages(), url, extra, env).await
+}
+
+/// The same for the environment at `site`.
+async fn check_site(
+    dir: &Path,
+    site: &Path,
+    url: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (Output, Value) {
     let report = dir.join("report.json");
     let _ = std::fs::remove_file(&report);
-    let site = real_site_packages();
     let mut args = vec![
         "check",
         site.to_str().unwrap(),
@@ -196,26 +206,8 @@ async fn default_bounds_are_64_streams_on_http2_and_32_connections_on_http1() {
             latency: Duration::from_millis(300),
             ..Faults::default()
         });
-        let report = dir.path().join("bound.json");
-        let args = [
-            "check",
-            site.to_str().unwrap(),
-            "--pypi-url",
-            &server.url(),
-            "--osv-url",
-            &server.url(),
-            "--no-cache",
-            "--no-history",
-            "--progress",
-            "never",
-            "--cert",
-            pem.to_str().unwrap(),
-            "--format",
-            "json",
-            "-o",
-            report.to_str().unwrap(),
-        ];
-        let output = depdash(&args, &[]).await;
+        let args = ["--cert", pem.to_str().unwrap()];
+        let (output, _) = check_site(dir.path(), &site, &server.url(), &args, &[]).await;
         assert_eq!(
             code(&output),
             0,
@@ -310,7 +302,7 @@ async fn db_update_uses_the_checks_ca_bundle_and_proxy() {
     // HTTPS_PROXY: the download is tunnelled through the proxy (CONNECT), TLS end to end.
     let _ = std::fs::remove_dir_all(&cache);
     let authority = server.url.trim_start_matches("https://").to_string();
-    let (port, seen) = connect_proxy(authority.parse().unwrap()).await;
+    let (port, seen) = crate::support::proxy::start(authority.parse().unwrap()).await;
     let proxy = format!("http://127.0.0.1:{port}");
     let output = update(
         vec!["--cert".to_string(), pem.clone()],
@@ -330,48 +322,6 @@ async fn db_update_uses_the_checks_ca_bundle_and_proxy() {
             .any(|h| h.starts_with(&format!("CONNECT {authority} "))),
         "{heads:?}"
     );
-}
-
-/// A loopback HTTPS proxy: answers `CONNECT` and then relays bytes to `target`, recording each
-/// request head it was sent.
-async fn connect_proxy(
-    target: std::net::SocketAddr,
-) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let record = seen.clone();
-    tokio::spawn(async move {
-        while let Ok((mut client, _)) = listener.accept().await {
-            let record = record.clone();
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") && head.len() < 8192 {
-                    match client.read(&mut byte).await {
-                        Ok(1) => head.push(byte[0]),
-                        _ => return,
-                    }
-                }
-                let head = String::from_utf8_lossy(&head).into_owned();
-                let tunnel = head.starts_with("CONNECT ");
-                record.lock().unwrap().push(head);
-                let Ok(mut upstream) = tokio::net::TcpStream::connect(target).await else {
-                    return;
-                };
-                if tunnel
-                    && client
-                        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                        .await
-                        .is_ok()
-                {
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
-                }
-            });
-        }
-    });
-    (port, seen)
 }
 
 /// The registry's bandwidth limit is shared by all connections: every byte sent draws on the

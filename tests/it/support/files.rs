@@ -94,19 +94,31 @@ impl FileServer {
     }
 }
 
+/// A request head, byte by byte up to the blank line (at most `limit` bytes); `None` when the
+/// peer closes first.
+pub async fn read_head<S>(socket: &mut S, limit: usize) -> Option<Vec<u8>>
+where
+    S: tokio::io::AsyncRead + Unpin,
+{
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < limit {
+        match socket.read(&mut byte).await {
+            Ok(1) => head.push(byte[0]),
+            _ => return None,
+        }
+    }
+    Some(head)
+}
+
 /// Read one request head, record it, write the canned answer as is, close.
 async fn answer<S>(mut socket: S, canned: &Mutex<Canned>, requests: &Mutex<Vec<String>>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") && head.len() < 64 * 1024 {
-        match socket.read(&mut byte).await {
-            Ok(1) => head.push(byte[0]),
-            _ => return,
-        }
-    }
+    let Some(head) = read_head(&mut socket, 64 * 1024).await else {
+        return;
+    };
     requests
         .lock()
         .unwrap()

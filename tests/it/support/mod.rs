@@ -2,6 +2,7 @@
 pub mod bin;
 pub mod files;
 pub mod license_fixtures;
+pub mod proxy;
 pub mod python;
 pub mod redis;
 pub mod registry;
