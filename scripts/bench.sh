@@ -176,6 +176,7 @@ for n in $SIZES; do
         rm -rf "$work/seed-cache"
         depdash_run "$env" "$work/seed-cache"
         served; d_walls+=("$wall"); d_req=$served_requests d_bytes=$served_bytes
+        packages=$(jq '.summary.packages' "$work/report.json")
         start=$(now_ms)
         python3 scripts/seed_design.py --index "$url" "${where[@]}" "${seed_cert[@]}" >"$work/seed.json"
         s_walls+=($(( $(now_ms) - start )))
@@ -184,8 +185,8 @@ for n in $SIZES; do
       d_wall=$(printf '%s\n' "${d_walls[@]}" | sort -n | sed -n "$(( (COLD_RUNS + 1) / 2 ))p")
       s_wall=$(printf '%s\n' "${s_walls[@]}" | sort -n | sed -n "$(( (COLD_RUNS + 1) / 2 ))p")
       stop_server
-      seed_rows+=("| $n | $link | seed design (pip list + per-release JSON, 10 in flight) | $s_wall | $served_requests | $((served_bytes / 1024)) | 1.0× |")
-      seed_rows+=("| $n | $link | depdash check, cold | $d_wall | $d_req | $((d_bytes / 1024)) | $(awk -v s="$s_wall" -v d="$d_wall" 'BEGIN{printf "%.1f", s/d}')× |")
+      seed_rows+=("| $packages | $link | seed design (pip list + per-release JSON, 10 in flight) | $s_wall | $served_requests | $((served_bytes / 1024)) | 1.0× |")
+      seed_rows+=("| $packages | $link | depdash check, cold | $d_wall | $d_req | $((d_bytes / 1024)) | $(awk -v s="$s_wall" -v d="$d_wall" 'BEGIN{printf "%.1f", s/d}')× |")
     done
   fi
   [ -n "${ENV_DIR:-}" ] && break

@@ -10,5 +10,6 @@ pub mod upgrade;
 
 pub use paths::{DependencyGraph, dependency_paths};
 pub use upgrade::{
-    Constraint, dependent_constraints, find_fix, smallest_clearing_upgrade, upgrade_advice,
+    Constraint, DependentConstraints, dependent_constraints, find_fix, smallest_clearing_upgrade,
+    upgrade_advice,
 };

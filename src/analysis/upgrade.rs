@@ -2,6 +2,7 @@
 //! the fix: that upgrade restricted to what the package's dependents and the policy accept.
 //! Engine-agnostic: it reads the report's packages and constraints handed in by the caller.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use pep440_rs::{Version, VersionSpecifiers};
@@ -141,27 +142,53 @@ impl Constraint {
 /// (normalised name). Requirements that apply only with an extra are left out (whether the extra
 /// was requested is not known here), as are unparseable ones and bare names.
 pub fn dependent_constraints(packages: &[PackageReport], target: &str) -> Vec<Constraint> {
-    let mut out = Vec::new();
-    for package in packages.iter().filter(|p| p.normalized != target) {
-        for raw in &package.requires {
-            let Ok(req) = Requirement::<VerbatimUrl>::from_str(raw) else {
-                continue;
-            };
-            if normalize_name(req.name.as_ref()) != target || !req.marker.evaluate_extras(&[]) {
-                continue;
-            }
-            if let Some(VersionOrUrl::VersionSpecifier(specifiers)) = &req.version_or_url
-                && !specifiers.is_empty()
-            {
-                out.push(Constraint {
-                    source: format!("{} ({})", package.name, specifiers),
-                    specifiers: specifiers.clone(),
-                    must_match: true,
-                });
+    DependentConstraints::new(packages).on(target)
+}
+
+/// [`dependent_constraints`] for every target at once: each `Requires-Dist` line of the report
+/// is parsed once (per vulnerable package it was every line of every package: 1,000 vulnerable
+/// of 10,000 packages took 12.7 s).
+pub struct DependentConstraints {
+    /// Target (normalised) → (normalised name of the dependent, its constraint), in report order.
+    by_target: HashMap<String, Vec<(String, Constraint)>>,
+}
+
+impl DependentConstraints {
+    pub fn new(packages: &[PackageReport]) -> Self {
+        let mut by_target: HashMap<String, Vec<(String, Constraint)>> = HashMap::new();
+        for package in packages {
+            for raw in &package.requires {
+                let Ok(req) = Requirement::<VerbatimUrl>::from_str(raw) else {
+                    continue;
+                };
+                if !req.marker.evaluate_extras(&[]) {
+                    continue;
+                }
+                if let Some(VersionOrUrl::VersionSpecifier(specifiers)) = &req.version_or_url
+                    && !specifiers.is_empty()
+                {
+                    let constraint = Constraint {
+                        source: format!("{} ({})", package.name, specifiers),
+                        specifiers: specifiers.clone(),
+                        must_match: true,
+                    };
+                    by_target
+                        .entry(normalize_name(req.name.as_ref()))
+                        .or_default()
+                        .push((package.normalized.clone(), constraint));
+                }
             }
         }
+        DependentConstraints { by_target }
     }
-    out
+
+    /// What the other packages place on `target` (its own requirements left out).
+    pub fn on(&self, target: &str) -> Vec<Constraint> {
+        (self.by_target.get(target).into_iter().flatten())
+            .filter(|(dependent, _)| dependent != target)
+            .map(|(_, constraint)| constraint.clone())
+            .collect()
+    }
 }
 
 /// The fix for a vulnerable package: the smallest candidate version that clears every advisory

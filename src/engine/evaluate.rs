@@ -171,13 +171,15 @@ fn annotate(packages: &mut [PackageReport], policy: &checks::packages::config::P
         .iter()
         .map(|p| graph.paths(&p.normalized, MAX_REQUIRED_BY))
         .collect();
+    let vulnerable = packages.iter().any(|p| !p.vulnerabilities.is_empty());
+    let dependents = vulnerable.then(|| analysis::DependentConstraints::new(packages));
     let fixes: Vec<_> = packages
         .iter()
         .map(|p| {
-            if p.vulnerabilities.is_empty() {
-                return None;
-            }
-            let mut constraints = analysis::dependent_constraints(packages, &p.normalized);
+            let dependents = dependents
+                .as_ref()
+                .filter(|_| !p.vulnerabilities.is_empty())?;
+            let mut constraints = dependents.on(&p.normalized);
             constraints.extend(policy_constraints(policy, &p.normalized));
             analysis::find_fix(p, &constraints)
         })
