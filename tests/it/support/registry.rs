@@ -1223,6 +1223,20 @@ fn query_batch(dataset: &Dataset, body: &[u8], page_size: Option<usize>) -> (u16
     if queries.len() > 1000 {
         return bad_request("too many queries");
     }
+    // Records by the PyPI names they affect, once per batch (a scan of every record per query
+    // made a 1,000-query batch against 1,000 records cost seconds of server time).
+    let mut by_name: HashMap<String, Vec<&Value>> = HashMap::new();
+    for record in dataset.vulns.iter().filter(|r| r["withdrawn"].is_null()) {
+        let names = (record["affected"].as_array().into_iter().flatten())
+            .filter(|a| a["package"]["ecosystem"] == json!("PyPI"))
+            .map(|a| normalize(a["package"]["name"].as_str().unwrap_or_default()));
+        let mut names: Vec<String> = names.collect();
+        names.sort();
+        names.dedup();
+        for name in names {
+            by_name.entry(name).or_default().push(record);
+        }
+    }
     let mut results = Vec::with_capacity(queries.len());
     for query in queries {
         let name = normalize(query["package"]["name"].as_str().unwrap_or_default());
@@ -1233,10 +1247,8 @@ fn query_batch(dataset: &Dataset, body: &[u8], page_size: Option<usize>) -> (u16
             .and_then(|t| t.strip_prefix("page-"))
             .and_then(|n| n.parse().ok())
             .unwrap_or(0);
-        let matches: Vec<&Value> = dataset
-            .vulns
-            .iter()
-            .filter(|record| record["withdrawn"].is_null())
+        let matches: Vec<&Value> = (by_name.get(&name).into_iter().flatten())
+            .copied()
             .filter(|record| {
                 record["affected"]
                     .as_array()
