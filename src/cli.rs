@@ -210,6 +210,12 @@ pub struct RunArgs {
     #[arg(long, env = "DEPDASH_PYPI_URL", value_name = "URL")]
     pub pypi_url: Option<String>,
 
+    /// An extra package index, as pip's `--extra-index-url` (repeatable): `https://host/simple`
+    /// or the JSON API base; `https://user:pass@host/...` for credentials. Added to those of
+    /// `PIP_EXTRA_INDEX_URL` (whitespace separated) or pip.conf `extra-index-url`.
+    #[arg(long = "extra-index-url", value_name = "URL")]
+    pub extra_index_urls: Vec<String>,
+
     /// Base URL of the OSV API. [default: https://api.osv.dev]
     #[arg(long, env = "DEPDASH_OSV_URL", value_name = "URL")]
     pub osv_url: Option<String>,

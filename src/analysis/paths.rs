@@ -2,8 +2,9 @@
 //! requires) down to a target, computed from each package's raw `Requires-Dist` strings.
 //! Engine-agnostic graph logic: it only needs the report's packages.
 
+use std::cell::RefCell;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::str::FromStr;
 
 use pep508_rs::{ExtraName, Requirement};
@@ -137,27 +138,6 @@ impl<'a> Graph<'a> {
             parents,
         }
     }
-
-    fn has_parents(&self, node: &str) -> bool {
-        self.parents.get(node).is_some_and(|p| !p.is_empty())
-    }
-
-    /// Every package that (transitively) requires `target`, and `target` itself, with its
-    /// distance (fewest requirement edges) to `target`.
-    fn distances_to(&self, target: &'a str) -> HashMap<&'a str, usize> {
-        let mut distance = HashMap::from([(target, 0)]);
-        let mut queue = VecDeque::from([target]);
-        while let Some(node) = queue.pop_front() {
-            let d = distance[node];
-            for &parent in self.parents.get(node).into_iter().flatten() {
-                if let std::collections::hash_map::Entry::Vacant(slot) = distance.entry(parent) {
-                    slot.insert(d + 1);
-                    queue.push_back(parent);
-                }
-            }
-        }
-        distance
-    }
 }
 
 /// Dependency paths from top-level packages down to `target` (any spelling of its name), shortest
@@ -176,14 +156,58 @@ pub fn dependency_paths(
 
 /// The requirement graph of a set of packages, built once (every `Requires-Dist` parsed once)
 /// and queried per package.
+///
+/// Queries run on integer ids given in name order (so comparing id paths compares name paths)
+/// with one distance table reused across queries: a report asks for every package's paths,
+/// and with string-keyed maps 10,000 packages took most of a second.
 pub struct DependencyGraph<'a> {
     graph: Graph<'a>,
+    /// Normalised names, sorted: a node's id is its index.
+    names: Vec<&'a str>,
+    children: Vec<Vec<u32>>,
+    parents: Vec<Vec<u32>>,
+    scratch: RefCell<Scratch>,
 }
+
+/// Per-query distances to the target, reset through the list of nodes reached.
+#[derive(Default)]
+struct Scratch {
+    distance: Vec<u32>,
+    reached: Vec<u32>,
+}
+
+const UNREACHED: u32 = u32::MAX;
 
 impl<'a> DependencyGraph<'a> {
     pub fn new(packages: &'a [PackageReport]) -> Self {
+        let graph = Graph::build(packages);
+        let mut names: Vec<&str> = graph.display.keys().copied().collect();
+        names.sort_unstable();
+        let id: HashMap<&str, u32> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (*n, i as u32))
+            .collect();
+        // BTreeSet order is name order, hence id order.
+        let index = |edges: &BTreeMap<&str, BTreeSet<&str>>| {
+            let mut out = vec![Vec::new(); names.len()];
+            for (from, to) in edges {
+                out[id[from] as usize] = to.iter().map(|t| id[t]).collect();
+            }
+            out
+        };
+        let children = index(&graph.children);
+        let parents = index(&graph.parents);
+        let scratch = RefCell::new(Scratch {
+            distance: vec![UNREACHED; names.len()],
+            reached: Vec::new(),
+        });
         DependencyGraph {
-            graph: Graph::build(packages),
+            graph,
+            names,
+            children,
+            parents,
+            scratch,
         }
     }
 
@@ -200,28 +224,30 @@ impl<'a> DependencyGraph<'a> {
 
     /// See [`dependency_paths`].
     pub fn paths(&self, target: &str, max_paths: usize) -> Vec<Vec<String>> {
-        let graph = &self.graph;
         let wanted = normalize_name(target);
-        let Some((&target, _)) = graph.display.get_key_value(wanted.as_str()) else {
+        let Ok(target) = self.names.binary_search(&wanted.as_str()) else {
             return Vec::new();
         };
         if max_paths == 0 {
             return Vec::new();
         }
+        let target = target as u32;
+        let mut scratch = self.scratch.borrow_mut();
+        let Scratch { distance, reached } = &mut *scratch;
 
         // Distance to the target from every package that (transitively) requires it; those
         // are the only nodes a path can use.
-        let distance = graph.distances_to(target);
-        let mut roots: Vec<&str> = distance
-            .keys()
+        self.distances_to(target, distance, reached);
+        let mut roots: Vec<u32> = reached
+            .iter()
             .copied()
-            .filter(|n| !graph.has_parents(n))
+            .filter(|&n| self.parents[n as usize].is_empty())
             .collect();
         roots.sort_unstable();
         if roots.is_empty() {
             // Only cycles lead here: start from the first member by name other than the
             // target itself, unless the target is all there is.
-            let first = distance.keys().copied().filter(|n| *n != target).min();
+            let first = reached.iter().copied().filter(|&n| n != target).min();
             roots.push(first.unwrap_or(target));
         }
 
@@ -230,9 +256,9 @@ impl<'a> DependencyGraph<'a> {
         // names: complete paths come out shortest first, ties in name order, and partial paths
         // that cannot be among the shortest are not extended first.
         let mut found = Vec::new();
-        let mut queue: BinaryHeap<Reverse<(usize, Vec<&str>)>> = roots
+        let mut queue: BinaryHeap<Reverse<(usize, Vec<u32>)>> = roots
             .into_iter()
-            .map(|r| Reverse((distance[r], vec![r])))
+            .map(|r| Reverse((distance[r as usize] as usize, vec![r])))
             .collect();
         let mut explored = 0usize;
         while let Some(Reverse((_, path))) = queue.pop() {
@@ -248,25 +274,54 @@ impl<'a> DependencyGraph<'a> {
                 }
                 continue;
             }
-            for &child in graph.children.get(last).into_iter().flatten() {
-                if let Some(&d) = distance.get(child)
-                    && !path.contains(&child)
-                {
+            for &child in &self.children[last as usize] {
+                let d = distance[child as usize];
+                if d != UNREACHED && !path.contains(&child) {
                     let mut next = path.clone();
                     next.push(child);
-                    queue.push(Reverse((next.len() - 1 + d, next)));
+                    queue.push(Reverse((next.len() - 1 + d as usize, next)));
                 }
             }
         }
+        for &n in reached.iter() {
+            distance[n as usize] = UNREACHED;
+        }
+        reached.clear();
 
         found
             .into_iter()
             .map(|path| {
                 path.into_iter()
-                    .map(|n| graph.display.get(n).copied().unwrap_or(n).to_string())
+                    .map(|n| {
+                        let name = self.names[n as usize];
+                        self.graph
+                            .display
+                            .get(name)
+                            .copied()
+                            .unwrap_or(name)
+                            .to_string()
+                    })
                     .collect()
             })
             .collect()
+    }
+
+    /// Breadth-first up the parents: `distance` of every package that (transitively) requires
+    /// `target`, and `target` itself (0), each listed once in `reached`.
+    fn distances_to(&self, target: u32, distance: &mut [u32], reached: &mut Vec<u32>) {
+        distance[target as usize] = 0;
+        reached.push(target);
+        let mut next = 0;
+        while let Some(&node) = reached.get(next) {
+            next += 1;
+            let d = distance[node as usize];
+            for &parent in &self.parents[node as usize] {
+                if distance[parent as usize] == UNREACHED {
+                    distance[parent as usize] = d + 1;
+                    reached.push(parent);
+                }
+            }
+        }
     }
 }
 

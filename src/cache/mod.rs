@@ -126,6 +126,15 @@ pub fn resolve_dir(dir: Option<&Path>) -> Result<PathBuf, CacheError> {
     }
 }
 
+/// A cached entry as [`TieredCache::get_json_revalidating`] reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cached<F, E> {
+    /// Within its TTL.
+    Fresh(F),
+    /// Past its TTL (within [`STALE_GRACE`]).
+    Expired(E),
+}
+
 /// The answer to a lookup.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Lookup {
@@ -133,6 +142,16 @@ pub enum Lookup {
     /// Past its TTL; only returned when stale serving is allowed.
     Stale(Vec<u8>),
     Miss,
+}
+
+/// The answer to a [`TieredCache::get_local`] lookup.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LocalLookup {
+    Fresh(Vec<u8>),
+    Miss,
+    /// Something was stored under the key but is not a valid entry (corrupt, truncated, of
+    /// another format version, or unreadable): why. A corrupt file has been removed.
+    Invalid(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -294,7 +313,7 @@ impl TieredCache {
 
     /// Looks `key` up, walking memory -> file -> Redis.
     pub async fn get(&self, key: &CacheKey) -> Lookup {
-        match self.inner.lookup(key).await {
+        match self.inner.lookup(key, self.inner.allow_stale).await {
             Some((record, stale)) => {
                 self.inner.count_answer(stale);
                 let payload = record.payload().to_vec();
@@ -311,17 +330,31 @@ impl TieredCache {
     /// Like [`get`](Self::get), parsed as JSON; the flag is true for a stale answer. A payload
     /// that no longer parses (e.g. written by another depdash version) is a miss.
     pub async fn get_json<T: DeserializeOwned>(&self, key: &CacheKey) -> Option<(T, bool)> {
-        let (record, stale) = self.inner.lookup(key).await?;
-        match serde_json::from_slice(record.payload()) {
-            Ok(value) => {
-                self.inner.count_answer(stale);
-                Some((value, stale))
-            }
-            Err(e) => {
-                tracing::warn!(key = %key, error = %e, "cached record does not parse; treated as a miss");
-                None
-            }
+        let (record, stale) = self.inner.lookup(key, self.inner.allow_stale).await?;
+        let value = parse_record(key, &record)?;
+        self.inner.count_answer(stale);
+        Some((value, stale))
+    }
+
+    /// Like [`get_json`](Self::get_json), but an expired entry (within [`STALE_GRACE`]) is
+    /// returned too, so that the caller can revalidate it with the source: a fresh entry parsed
+    /// as `F` (what a hit needs), an expired one as `E` (what revalidating needs). A fresh
+    /// answer counts as a hit; an expired one as a stale answer only when stale serving is
+    /// allowed (`--offline`, where the caller serves it), else as nothing (the source decides).
+    pub async fn get_json_revalidating<F: DeserializeOwned, E: DeserializeOwned>(
+        &self,
+        key: &CacheKey,
+    ) -> Option<Cached<F, E>> {
+        let (record, stale) = self.inner.lookup(key, true).await?;
+        let cached = if stale {
+            Cached::Expired(parse_record(key, &record)?)
+        } else {
+            Cached::Fresh(parse_record(key, &record)?)
+        };
+        if !stale || self.inner.allow_stale {
+            self.inner.count_answer(stale);
         }
+        Some(cached)
     }
 
     /// Stores `payload` in every enabled level. Never fails: errors are logged and counted.
@@ -342,6 +375,46 @@ impl TieredCache {
             Err(e) => {
                 tracing::warn!(key = %key, error = %e, "could not serialise record for the cache")
             }
+        }
+    }
+
+    /// The file level alone, fresh entries only, uncounted: for records about this machine
+    /// (the run snapshot), which belong neither in a shared Redis nor in the hit rate of the
+    /// sources' answers. An entry that does not verify is removed and reported as
+    /// [`LocalLookup::Invalid`], so the caller can say so. Blocking file I/O.
+    pub fn get_local(&self, key: &CacheKey) -> LocalLookup {
+        let Some(file) = self.inner.file.as_ref().filter(|_| !self.inner.refresh) else {
+            return LocalLookup::Miss;
+        };
+        match file.read(key) {
+            Ok(FileRead::Hit(record)) => {
+                match entry::freshness(record.fetched_at, record.ttl_secs, unix_now()) {
+                    entry::Freshness::Fresh => LocalLookup::Fresh(record.payload().to_vec()),
+                    _ => LocalLookup::Miss,
+                }
+            }
+            Ok(FileRead::Miss) => LocalLookup::Miss,
+            Ok(FileRead::Repaired { reason }) => LocalLookup::Invalid(reason),
+            Err(e) => LocalLookup::Invalid(e.to_string()),
+        }
+    }
+
+    /// Stores `payload` in the file level alone (see [`get_local`](Self::get_local)).
+    pub async fn put_local(&self, key: &CacheKey, payload: &[u8], ttl: Duration) {
+        if !self.inner.enabled {
+            return;
+        }
+        let Some(file) = &self.inner.file else {
+            return;
+        };
+        let record = Record::seal(key.as_str(), unix_now(), ttl, payload);
+        match file.write(key, &record) {
+            // Counted toward the size bound, not as a write of the sources' answers.
+            Ok(written) if written > 0 && file.note_written(written) => {
+                self.inner.settle_file_size(file).await
+            }
+            Ok(_) => {}
+            Err(e) => self.inner.file_error(file, key, "snapshot write failed", e),
         }
     }
 
@@ -367,6 +440,16 @@ impl TieredCache {
         }
         counters
     }
+}
+
+/// The record's payload as JSON; one that no longer parses (e.g. written by another depdash
+/// version) is a miss.
+fn parse_record<T: DeserializeOwned>(key: &CacheKey, record: &Record) -> Option<T> {
+    serde_json::from_slice(record.payload())
+        .inspect_err(|e| {
+            tracing::warn!(key = %key, error = %e, "cached record does not parse; treated as a miss")
+        })
+        .ok()
 }
 
 /// A level the run goes on without: the warning event reaches the user, the log keeps a record.
@@ -400,7 +483,7 @@ impl Inner {
     /// Walks the levels. A fresh record is returned at once (after promotion); a stale one is
     /// remembered while lower levels are asked for a fresher copy (another process may have
     /// refreshed it), and served only if none has one.
-    async fn lookup(&self, key: &CacheKey) -> Option<(Record, bool)> {
+    async fn lookup(&self, key: &CacheKey, allow_stale: bool) -> Option<(Record, bool)> {
         if !self.enabled {
             return None;
         }
@@ -415,7 +498,7 @@ impl Inner {
             let started = Instant::now();
             let found = memory.get(key.as_str()).await;
             self.tracker.record(OP_GET_MEMORY, started.elapsed());
-            match self.judge(Level::Memory, found, now) {
+            match self.judge(Level::Memory, found, now, allow_stale) {
                 Some((record, false)) => return Some((record, false)),
                 Some((record, true)) => stale = Some((record, Level::Memory)),
                 None => {}
@@ -426,7 +509,7 @@ impl Inner {
             let started = Instant::now();
             let found = self.read_file(file, key);
             self.tracker.record(OP_GET_FILE, started.elapsed());
-            match self.judge(Level::File, found, now) {
+            match self.judge(Level::File, found, now, allow_stale) {
                 Some((record, false)) => {
                     self.store(key, &record, Some(Level::File)).await;
                     return Some((record, false));
@@ -442,7 +525,7 @@ impl Inner {
             let started = Instant::now();
             let found = self.read_redis(redis, key).await;
             self.tracker.record(OP_GET_REDIS, started.elapsed());
-            match self.judge(Level::Redis, found, now) {
+            match self.judge(Level::Redis, found, now, allow_stale) {
                 Some((record, false)) => {
                     self.store(key, &record, Some(Level::Redis)).await;
                     return Some((record, false));
@@ -461,12 +544,18 @@ impl Inner {
 
     /// Counts one level lookup and decides whether its record can be served: `Some((r, false))`
     /// fresh, `Some((r, true))` stale and allowed, `None` a miss.
-    fn judge(&self, level: Level, found: Option<Record>, now: u64) -> Option<(Record, bool)> {
+    fn judge(
+        &self,
+        level: Level,
+        found: Option<Record>,
+        now: u64,
+        allow_stale: bool,
+    ) -> Option<(Record, bool)> {
         let stats = self.stats(level);
         bump(&stats.lookups, 1);
         let answer = found.and_then(|record| match record.freshness(now) {
             Freshness::Fresh => Some((record, false)),
-            Freshness::Stale if self.allow_stale => Some((record, true)),
+            Freshness::Stale if allow_stale => Some((record, true)),
             Freshness::Stale | Freshness::Dead => None,
         });
         match &answer {

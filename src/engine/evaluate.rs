@@ -8,8 +8,8 @@ use crate::analysis;
 use crate::checks::{self, CheckOutput};
 use crate::inventory::Inventory;
 use crate::model::{
-    Check, Code, Finding, LicenseMetadata, LicenseSource, PackageKey, PackageReport, PackageStatus,
-    Report, ResolvedLicense, Severity, Unknown,
+    Check, Code, Finding, IndexCoreMetadata, LicenseMetadata, LicenseSource, PackageKey,
+    PackageReport, PackageStatus, RegistryInfo, Report, ResolvedLicense, Severity, Unknown,
 };
 use crate::policy::Disposition;
 use crate::settings::Settings;
@@ -33,7 +33,7 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, facts: Facts) ->
     let policy = &settings.policy;
     let now = time::OffsetDateTime::now_utc();
     let mut out = checks::packages::evaluate(&inventory.distributions, &policy.packages);
-    let mut exception_usage = checks::licenses::ExceptionUsage::default();
+    let mut exception_usage = checks::licenses::ExceptionUsage::as_of(now.date());
     let mut ignore_usage = checks::vulnerabilities::IgnoreUsage::default();
     let mut packages = Vec::with_capacity(inventory.distributions.len());
 
@@ -171,15 +171,17 @@ fn annotate(packages: &mut [PackageReport], policy: &checks::packages::config::P
         .iter()
         .map(|p| graph.paths(&p.normalized, MAX_REQUIRED_BY))
         .collect();
-    let vulnerable = packages.iter().any(|p| !p.vulnerabilities.is_empty());
-    let dependents = vulnerable.then(|| analysis::DependentConstraints::new(packages));
+    // Built only when some package needs a fix: it parses every `Requires-Dist`.
+    let mut dependents: Option<analysis::DependentConstraints> = None;
     let fixes: Vec<_> = packages
         .iter()
         .map(|p| {
-            let dependents = dependents
-                .as_ref()
-                .filter(|_| !p.vulnerabilities.is_empty())?;
-            let mut constraints = dependents.on(&p.normalized);
+            if p.vulnerabilities.is_empty() {
+                return None;
+            }
+            let mut constraints = dependents
+                .get_or_insert_with(|| analysis::DependentConstraints::new(packages))
+                .of(&p.normalized);
             constraints.extend(policy_constraints(policy, &p.normalized));
             analysis::find_fix(p, &constraints)
         })
@@ -248,9 +250,9 @@ fn set_statuses(packages: &mut [PackageReport], out: &CheckOutput) {
 }
 
 /// A license local metadata left unknown, answered from the index's document of exactly this
-/// release: its expression, `License ::` classifiers and license field, read like local metadata
-/// (the free-text readings of [`checks::licenses::resolve_from_registry`] as the last resort).
-/// Still unknown → the reason also says what the index was asked and why it did not help.
+/// release (its expression, `License ::` classifiers and license field, read like local
+/// metadata), else from the release's core metadata file when it was read. Still unknown → the
+/// reason also names each index source tried and why it did not help.
 fn with_index_license(
     local: ResolvedLicense,
     registry: Option<&RegistryAnswer>,
@@ -261,34 +263,38 @@ fn with_index_license(
         Some(Err(reason)) => format!("the index could not be asked ({reason})"),
         Some(Ok(info)) if !info.on_index => "the index does not know the package".to_string(),
         Some(Ok(info)) => {
-            let meta = LicenseMetadata {
-                expression: info.license_expression.clone(),
-                license_field: info.license.clone(),
-                classifiers: (info.classifiers.iter())
-                    .filter(|c| c.starts_with("License ::"))
-                    .cloned()
-                    .collect(),
-                license_files: Vec::new(),
+            let document = match index_document_license(info) {
+                Ok(found) => return found,
+                Err(why) => why,
             };
-            let from_index = checks::licenses::resolve(&meta, None);
-            if from_index.expression.is_some() {
-                return ResolvedLicense {
-                    source: LicenseSource::Pypi,
-                    evidence: (from_index.evidence)
-                        .map(|e| format!("the index's release document: {e}")),
-                    ..from_index
-                };
+            match &info.core_metadata {
+                None => document,
+                Some(IndexCoreMetadata::Unavailable { reason }) => {
+                    format!("{document}; core metadata file: {reason}")
+                }
+                Some(IndexCoreMetadata::Read {
+                    file,
+                    license,
+                    license_files,
+                }) => {
+                    let found = (license_files.clone())
+                        .unwrap_or_else(|| checks::licenses::resolve(license, None));
+                    if found.expression.is_some() {
+                        return ResolvedLicense {
+                            source: LicenseSource::Pypi,
+                            evidence: (found.evidence).map(|e| format!("{file} on the index: {e}")),
+                            ..found
+                        };
+                    }
+                    format!(
+                        "{document}; nor does the core metadata file of {file} ({})",
+                        found
+                            .unknown_reason
+                            .as_deref()
+                            .unwrap_or("no license fields")
+                    )
+                }
             }
-            if let Some(found) = checks::licenses::resolve_from_registry(info) {
-                return found;
-            }
-            format!(
-                "the index's release document states no specific license either ({})",
-                from_index
-                    .unknown_reason
-                    .as_deref()
-                    .unwrap_or("no license fields")
-            )
         }
     };
     let reason = match local.unknown_reason.as_deref() {
@@ -299,4 +305,36 @@ fn with_index_license(
         unknown_reason: Some(reason),
         ..local
     }
+}
+
+/// The license the index's release document states (the free-text readings of
+/// [`checks::licenses::resolve_from_registry`] as the last resort); `Err`: why it names none.
+pub(super) fn index_document_license(info: &RegistryInfo) -> Result<ResolvedLicense, String> {
+    let meta = LicenseMetadata {
+        expression: info.license_expression.clone(),
+        license_field: info.license.clone(),
+        classifiers: (info.classifiers.iter())
+            .filter(|c| c.starts_with("License ::"))
+            .cloned()
+            .collect(),
+        license_files: Vec::new(),
+    };
+    let from_index = checks::licenses::resolve(&meta, None);
+    if from_index.expression.is_some() {
+        return Ok(ResolvedLicense {
+            source: LicenseSource::Pypi,
+            evidence: (from_index.evidence).map(|e| format!("the index's release document: {e}")),
+            ..from_index
+        });
+    }
+    if let Some(found) = checks::licenses::resolve_from_registry(info) {
+        return Ok(found);
+    }
+    Err(format!(
+        "the index's release document states no specific license either ({})",
+        from_index
+            .unknown_reason
+            .as_deref()
+            .unwrap_or("no license fields")
+    ))
 }

@@ -6,7 +6,11 @@
 mod cache_writer;
 mod evaluate;
 pub mod events;
+mod index_license;
+mod indexes;
+mod revalidate;
 mod run;
+mod snapshot;
 pub mod watcher;
 
 use std::sync::Arc;

@@ -8,12 +8,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use super::cache_writer::CacheWriter;
 use super::evaluate::{self, Facts};
 use super::events::{EngineEvent, EventSink, MetricsSnapshot, Stage};
+use super::index_license::{self, LicenseNeed};
+use super::indexes::{self, Index};
+use super::revalidate;
+use super::snapshot;
 use crate::cache::{CacheConfig, CacheKey, TieredCache};
 use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprinter;
@@ -25,7 +30,8 @@ use crate::model::{
 use crate::perf::{HistoryOptions, RunMetrics};
 use crate::settings::{Settings, Target};
 use crate::sources::osv::{AdvisoryRef, OsvRecord};
-use crate::sources::{HttpClient, HttpConfig, OsvClient, OsvDatabase, ProjectFacts, PypiClient};
+use crate::sources::revalidate::Revalidated;
+use crate::sources::{HttpClient, HttpConfig, OsvClient, OsvDatabase, ProjectFacts, Validators};
 use crate::telemetry::tracker::Tracker;
 
 /// What we know (or why we don't) about one package's vulnerabilities.
@@ -121,11 +127,6 @@ impl RunContext<'_> {
         }
     }
 
-    async fn cached<T: serde::de::DeserializeOwned>(&self, key: &CacheKey) -> Option<T> {
-        let cache = self.cache.as_ref()?;
-        cache.get_json::<T>(key).await.map(|(value, _stale)| value)
-    }
-
     /// A cached answer about `package` from `source`; an expired entry served offline is
     /// remembered so the report can say the answer is stale.
     async fn cached_for<T: serde::de::DeserializeOwned>(
@@ -137,14 +138,42 @@ impl RunContext<'_> {
         let cache = self.cache.as_ref()?;
         let (value, stale) = cache.get_json::<T>(key).await?;
         if stale {
-            self.stale
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .entry(package.to_string())
-                .or_default()
-                .push(source);
+            self.note_stale(package, source);
         }
         Some(value)
+    }
+
+    /// [`revalidate::cached_or_fetch`] with the metadata TTL; an expired answer served offline
+    /// is remembered so the report can say it is stale.
+    async fn fetch_cached<T, F, Fut>(
+        &self,
+        key: &CacheKey,
+        package: &str,
+        source: &'static str,
+        fetch: F,
+    ) -> std::result::Result<T, String>
+    where
+        T: Serialize + serde::de::DeserializeOwned,
+        F: FnOnce(Option<Validators>) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<Revalidated<T>, String>>,
+    {
+        let ttl = self.settings.run.cache.metadata_ttl;
+        let online = self.http.is_some();
+        let (value, origin) =
+            revalidate::cached_or_fetch(self.cache.as_ref(), key, ttl, online, fetch).await?;
+        if origin == revalidate::Origin::Stale {
+            self.note_stale(package, source);
+        }
+        Ok(value)
+    }
+
+    fn note_stale(&self, package: &str, source: &'static str) {
+        self.stale
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(package.to_string())
+            .or_default()
+            .push(source);
     }
 
     async fn store<T: Serialize>(&self, key: &CacheKey, value: &T, ttl: Duration) {
@@ -166,35 +195,6 @@ fn inventory_source(target: &Target) -> InventorySource {
     }
 }
 
-/// Below this many distributions a second thread costs more than it saves.
-const PARALLEL_LICENSES_FROM: usize = 64;
-
-/// Resolve every license, in inventory order. Reading and identifying license files dominates
-/// (tens of microseconds each against ~2 µs for metadata-only answers), so the list is split
-/// across the cores.
-fn resolve_licenses(dists: &[Distribution], tracker: &Tracker) -> Vec<ResolvedLicense> {
-    let resolve_one = |d: &Distribution| {
-        tracker.time("license.resolve", || {
-            crate::checks::licenses::resolve(&d.license, d.location.as_deref())
-        })
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    if threads < 2 || dists.len() < PARALLEL_LICENSES_FROM {
-        return dists.iter().map(resolve_one).collect();
-    }
-    let chunk = dists.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let parts: Vec<_> = dists
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(resolve_one).collect::<Vec<_>>()))
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|part| part.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    })
-}
-
 /// Fingerprint of what makes a run's answers what they are: inventory, policy, sources.
 fn run_fingerprint(settings: &Settings, dists: &[Distribution]) -> String {
     let mut f = Fingerprinter::new();
@@ -202,8 +202,16 @@ fn run_fingerprint(settings: &Settings, dists: &[Distribution]) -> String {
         f.part(&d.normalized).part(&d.version);
     }
     let n = &settings.network;
+    let shown = |url: &str| crate::sources::credentials::without_credentials(url);
     f.part(&settings.policy.fingerprint)
-        .part(n.pypi_url.as_deref().unwrap_or("-"))
+        .part(shown(n.pypi_url.as_deref().unwrap_or("-")))
+        .part(
+            n.extra_index_urls
+                .iter()
+                .map(|u| shown(u))
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
         .part(&n.osv_url)
         .part(
             n.osv_db
@@ -243,18 +251,38 @@ pub async fn run_once(
         .await;
 
     // Inventory and license resolution are file-system work: keep them off the async threads.
-    // Licenses are resolved while the network stages run (they need only the inventory).
+    // Licenses are reused from the run snapshot where their inputs are unchanged.
+    let cache = open_cache(settings, events, &tracker, refresh).await;
     let source = inventory_source(&settings.target);
     let blocking_tracker = tracker.clone();
-    let inventory =
-        tokio::task::spawn_blocking(move || inventory::load(&source, &blocking_tracker))
-            .await
-            .map_err(|e| Error::Engine(format!("inventory task failed: {e}")))??;
-    let inventory = Arc::new(inventory);
-    let (licensed, blocking_tracker) = (inventory.clone(), tracker.clone());
-    let licenses = tokio::task::spawn_blocking(move || {
-        resolve_licenses(&licensed.distributions, &blocking_tracker)
-    });
+    let snapshot_cache = cache.clone();
+    let (inventory, rejected, resolved) = tokio::task::spawn_blocking(move || {
+        let inventory = inventory::load(&source, &blocking_tracker)?;
+        let loaded = snapshot::load(
+            snapshot_cache.as_ref(),
+            &inventory.target,
+            &blocking_tracker,
+        );
+        let resolved = snapshot::resolve_licenses(
+            &inventory.distributions,
+            &loaded.previous,
+            &blocking_tracker,
+        );
+        Ok::<_, Error>((inventory, loaded.rejected, resolved))
+    })
+    .await
+    .map_err(|e| Error::Engine(format!("inventory task failed: {e}")))??;
+    if let Some(reason) = rejected {
+        events
+            .emit(EngineEvent::Warning(format!(
+                "run snapshot ignored ({reason}); every license resolved again"
+            )))
+            .await;
+    }
+    let snapshot::Resolved {
+        licenses,
+        changed: snapshot,
+    } = resolved;
     let total = inventory.distributions.len();
     events
         .emit(EngineEvent::InventoryDone {
@@ -264,10 +292,17 @@ pub async fn run_once(
         })
         .await;
 
-    let wants_registry = settings.check_registry && settings.network.pypi_url.is_some();
+    let index_urls = settings.network.index_urls(&inventory.indexes);
+    let warnings = index_urls
+        .ignored
+        .iter()
+        .chain(&settings.network.index_warnings);
+    for warning in warnings.filter(|_| settings.check_registry) {
+        events.emit(EngineEvent::Warning(warning.clone())).await;
+    }
+    let wants_registry = settings.check_registry && !index_urls.urls.is_empty();
     let wants_osv = settings.check_vulnerabilities && settings.network.osv_db.is_none();
     let needs_network = !settings.network.offline && (wants_registry || wants_osv) && total > 0;
-    let cache = open_cache(settings, events, &tracker, refresh).await;
     let http = if needs_network {
         let mut config = HttpConfig {
             ca_bundle: settings.network.ca_bundle.as_ref().map(|b| b.pem.clone()),
@@ -314,6 +349,9 @@ pub async fn run_once(
         stale: Default::default(),
     };
     ctx.publish(false);
+    let indexes: Vec<Index> = (index_urls.urls.iter())
+        .map(|url| Index::new(url, ctx.http.as_ref()))
+        .collect();
 
     // Vulnerabilities and registry facts side by side, one pipeline under the one in-flight
     // bound: a package's fix candidates (its Simple page) are fetched as soon as OSV has named it
@@ -321,7 +359,13 @@ pub async fn run_once(
     let (vulnerable, vulnerable_known) = watch::channel(None);
     let (vulns, registry) = tokio::join!(
         vulnerabilities(&ctx, &inventory.distributions, vulnerable),
-        registry(&ctx, &inventory.distributions, &vulnerable_known),
+        registry(
+            &ctx,
+            &inventory.distributions,
+            &licenses,
+            &indexes,
+            &vulnerable_known
+        ),
     );
     let VulnStage {
         answers: vulns,
@@ -335,9 +379,6 @@ pub async fn run_once(
             total,
         })
         .await;
-    let licenses = licenses
-        .await
-        .map_err(|e| Error::Engine(format!("license task failed: {e}")))?;
     let facts = Facts {
         licenses,
         vulnerabilities: vulns,
@@ -362,6 +403,9 @@ pub async fn run_once(
     let fingerprint = run_fingerprint(settings, &inventory.distributions);
     crate::perf::finish_report(&mut report, &ctx.measure(), &fingerprint, &history);
     report.summary = Summary::compute(&report.packages, &report.findings, &report.unknowns);
+    if let (Some(cache), Some(snapshot)) = (&ctx.cache, &snapshot) {
+        snapshot::store(cache, &inventory.target, snapshot).await;
+    }
     ctx.packages_done.store(total, Ordering::Relaxed);
     ctx.publish(true);
     Ok(report)
@@ -416,7 +460,7 @@ struct VulnStage {
 
 /// The packages OSV names (by advisory id, before the records are read), published once so
 /// the registry stage can fetch their fix candidates without waiting for the whole stage. A
-/// sender dropped unpublished (the stage failed) reads as "none".
+/// sender dropped unpublished (the stage failed or was off) reads as "none".
 type Vulnerable = watch::Sender<Option<Arc<HashSet<PackageKey>>>>;
 
 async fn vulnerabilities(
@@ -436,10 +480,7 @@ async fn vulnerabilities(
     match &ctx.settings.network.osv_db {
         Some(path) => {
             let stage = offline_vulnerabilities(ctx, dists, path).await?;
-            let named = stage
-                .answers
-                .iter()
-                .filter(|(_, a)| matches!(a, Ok(v) if !v.is_empty()));
+            let named = (stage.answers.iter()).filter(|(_, a)| matches!(a, Ok(v) if !v.is_empty()));
             vulnerable.send_replace(Some(Arc::new(named.map(|(k, _)| k.clone()).collect())));
             Ok(stage)
         }
@@ -658,43 +699,34 @@ async fn fetch_advisory(
 ) -> (String, std::result::Result<OsvRecord, String>) {
     let osv_url = ctx.settings.network.osv_url.as_str();
     let key = CacheKey::advisory(osv_url, &advisory.id, &advisory.modified);
-    if let Some(record) = ctx.cached::<OsvRecord>(&key).await {
-        return (advisory.id.clone(), Ok(record));
-    }
-    let Some(http) = &ctx.http else {
-        return (
-            advisory.id.clone(),
-            Err(offline_reason(&format!("advisory {}", advisory.id))),
-        );
+    let id = advisory.id.as_str();
+    let fetch = |prior: Option<Validators>| async move {
+        let Some(http) = &ctx.http else {
+            return Err(offline_reason(&format!("advisory {id}")));
+        };
+        let client = OsvClient::new(http.clone(), osv_url);
+        let answer = client.vuln_if(id, prior.as_ref());
+        (ctx.tracker.time_async("osv.advisory", answer).await)
+            .map_err(|e| format!("OSV advisory {id}: {e}"))
     };
-    let client = OsvClient::new(http.clone(), osv_url);
-    let result = ctx
-        .tracker
-        .time_async("osv.advisory", client.vuln(&advisory.id))
-        .await;
-    match result {
-        Ok(record) => {
-            ctx.store(&key, &record, ctx.settings.run.cache.metadata_ttl)
-                .await;
-            (advisory.id.clone(), Ok(record))
-        }
-        Err(e) => (
-            advisory.id.clone(),
-            Err(format!("OSV advisory {}: {e}", advisory.id)),
-        ),
-    }
+    let ttl = ctx.settings.run.cache.metadata_ttl;
+    let online = ctx.http.is_some();
+    let answer = revalidate::cached_or_fetch(ctx.cache.as_ref(), &key, ttl, online, fetch).await;
+    (advisory.id.clone(), answer.map(|(record, _)| record))
 }
 
 /// Registry facts per normalised name.
 async fn registry(
     ctx: &RunContext<'_>,
     dists: &[Distribution],
+    licenses: &[ResolvedLicense],
+    indexes: &[Index],
     vulnerable: &watch::Receiver<Option<Arc<HashSet<PackageKey>>>>,
 ) -> HashMap<PackageKey, RegistryAnswer> {
     if !ctx.settings.check_registry {
         return HashMap::new();
     }
-    let Some(pypi_url) = ctx.settings.network.pypi_url.as_deref() else {
+    if indexes.is_empty() {
         let reason = "package index turned off (empty --pypi-url): yanked, outdated and \
                       stale are not known"
             .to_string();
@@ -709,14 +741,12 @@ async fn registry(
             total: dists.len(),
         })
         .await;
-    let client = ctx
-        .http
-        .as_ref()
-        .map(|h| PypiClient::new(h.clone(), pypi_url));
-    let client = client.as_ref();
-    let fetches: Vec<_> = dists
-        .iter()
-        .map(|d| registry_answer(ctx, client, pypi_url, d, vulnerable.clone()))
+    // A license local metadata leaves unknown is looked for in the release's core metadata file.
+    let fetches: Vec<_> = (dists.iter().zip(licenses))
+        .map(|(d, l)| {
+            let need = index_license::need(d, l);
+            registry_answer(ctx, indexes, d, need, vulnerable.clone())
+        })
         .collect();
     futures_util::stream::iter(fetches)
         .buffer_unordered(FETCH_TASKS)
@@ -726,20 +756,27 @@ async fn registry(
 
 async fn registry_answer(
     ctx: &RunContext<'_>,
-    client: Option<&PypiClient>,
-    pypi_url: &str,
+    indexes: &[Index],
     d: &Distribution,
+    need: LicenseNeed,
     mut vulnerable: watch::Receiver<Option<Arc<HashSet<PackageKey>>>>,
 ) -> (PackageKey, RegistryAnswer) {
-    let mut answer = release_facts(ctx, client, pypi_url, d).await;
+    let answers = join_all(
+        indexes
+            .iter()
+            .map(|index| release_facts(ctx, index, d, need)),
+    )
+    .await;
+    let mut answer = indexes::merge_releases(indexes, answers);
     // Whole-project facts only when the policy or the dashboard reads them, and not already
-    // read with the release (Simple API fallback): one more request.
+    // read with the release (Simple API fallback; with several indexes, from each): one more
+    // request per index.
     if ctx.settings.project_facts
         && let Ok(info) = &mut answer
         && info.on_index
-        && info.latest_version.is_none()
+        && (info.latest_version.is_none() || indexes.len() > 1)
     {
-        match project_facts(ctx, client, pypi_url, d).await {
+        match all_project_facts(ctx, indexes, d).await {
             Ok(facts) => {
                 info.newer_versions =
                     crate::sources::simple::newer_versions(&facts.available, &d.version);
@@ -749,8 +786,9 @@ async fn registry_answer(
             Err(reason) => ctx.events.emit(EngineEvent::Warning(reason)).await,
         }
     }
-    // Fix candidates: the releases above a vulnerable package, from its Simple page, fetched
-    // the moment OSV has named the package (no round after the vulnerability stage).
+    // Fix candidates: the releases above a vulnerable package, from its Simple page (each
+    // index's), fetched the moment OSV has named the package (no round after the vulnerability
+    // stage).
     if let Ok(info) = &answer
         && info.on_index
         && info.newer_versions.is_none()
@@ -761,7 +799,7 @@ async fn registry_answer(
             Err(_) => false,
         };
         if named {
-            match project_facts(ctx, client, pypi_url, d).await {
+            match all_project_facts(ctx, indexes, d).await {
                 Ok(facts) => {
                     if let Ok(info) = &mut answer {
                         info.newer_versions =
@@ -776,50 +814,91 @@ async fn registry_answer(
     (d.key(), answer)
 }
 
-/// The release's own facts (per-release document, Simple API fallback), cache first.
+/// Whole-project facts from every index, merged.
+async fn all_project_facts(
+    ctx: &RunContext<'_>,
+    indexes: &[Index],
+    d: &Distribution,
+) -> std::result::Result<ProjectFacts, String> {
+    let answers = join_all(indexes.iter().map(|index| project_facts(ctx, index, d))).await;
+    indexes::merge_projects(answers)
+}
+
+/// The release's own facts (per-release document, Simple API fallback), cache first; with its
+/// core metadata file's license (and the wheel's license files) as `need` says.
 async fn release_facts(
     ctx: &RunContext<'_>,
-    client: Option<&PypiClient>,
-    pypi_url: &str,
+    index: &Index,
     d: &Distribution,
+    need: LicenseNeed,
 ) -> RegistryAnswer {
-    let key = CacheKey::pypi(pypi_url, &d.normalized, &d.version);
-    if let Some(info) = ctx
-        .cached_for::<RegistryInfo>(&key, &d.normalized, "pypi")
-        .await
-    {
-        return Ok(info);
-    }
-    let client = client.ok_or_else(|| offline_reason("registry answer"))?;
-    let info = (client.release(&d.normalized, &d.version).await)
-        .map_err(|e| format!("package index: {e}"))?;
-    ctx.store(&key, &info, ctx.settings.run.cache.metadata_ttl)
-        .await;
+    let key = CacheKey::pypi(&index.key, &d.normalized, &d.version);
+    let client = index.client.as_ref();
+    // The Simple page's files, when the fallback read it (for the core metadata file).
+    let files = std::sync::Mutex::new(None);
+    let slot = &files;
+    let fetch = |prior: Option<Validators>| async move {
+        let client = client.ok_or_else(|| offline_reason("registry answer"))?;
+        let (answer, found) = (client.release_if(&d.normalized, &d.version, prior.as_ref()))
+            .await
+            .map_err(|e| format!("package index: {e}"))?;
+        *slot.lock().unwrap_or_else(|p| p.into_inner()) = found;
+        Ok(answer)
+    };
+    let mut info: RegistryInfo = ctx.fetch_cached(&key, &d.normalized, "pypi", fetch).await?;
+    let files = files.into_inner().unwrap_or_else(|p| p.into_inner());
+    with_core_metadata(ctx, index, d, need, files, &mut info).await;
     Ok(info)
+}
+
+/// The core metadata outcome of a release whose license is still unknown (cached on its own
+/// key: the release's facts keep their validators), asked for when not cached.
+async fn with_core_metadata(
+    ctx: &RunContext<'_>,
+    index: &Index,
+    d: &Distribution,
+    need: LicenseNeed,
+    files: Option<Vec<crate::sources::simple::DistFile>>,
+    info: &mut RegistryInfo,
+) {
+    if !index_license::wanted(info, need) {
+        return;
+    }
+    let key = CacheKey::new("core-metadata", &index.key, &d.normalized, &d.version);
+    info.core_metadata = ctx.cached_for(&key, &d.normalized, "pypi").await;
+    if let Some(client) = index.client.as_ref()
+        && index_license::wanted(info, need)
+    {
+        let release = (d.normalized.as_str(), d.version.as_str());
+        if index_license::complete(client, release, files, need, info).await
+            && let Some(found) = &info.core_metadata
+        {
+            ctx.store(&key, found, ctx.settings.run.cache.metadata_ttl)
+                .await;
+        }
+    }
 }
 
 /// Latest version and PEP 792 status from the Simple API, cache first.
 async fn project_facts(
     ctx: &RunContext<'_>,
-    client: Option<&PypiClient>,
-    pypi_url: &str,
+    index: &Index,
     d: &Distribution,
 ) -> std::result::Result<ProjectFacts, String> {
-    let key = CacheKey::pypi_project(pypi_url, &d.normalized);
-    if let Some(facts) = ctx
-        .cached_for::<ProjectFacts>(&key, &d.normalized, "pypi")
-        .await
-    {
-        return Ok(facts);
-    }
-    let client = client.ok_or_else(|| offline_reason("latest version"))?;
-    let facts = match client.simple().project(&d.normalized).await {
-        Ok(facts) => facts.unwrap_or_default(),
-        Err(e) => return Err(format!("{}: latest version: package index: {e}", d.name)),
+    let key = CacheKey::pypi_project(&index.key, &d.normalized);
+    let client = index.client.as_ref();
+    let fetch = |prior: Option<Validators>| async move {
+        let client = client.ok_or_else(|| offline_reason("latest version"))?;
+        match client
+            .simple()
+            .project_if(&d.normalized, prior.as_ref())
+            .await
+        {
+            Ok(facts) => Ok(facts.map(Option::unwrap_or_default)),
+            Err(e) => Err(format!("{}: latest version: package index: {e}", d.name)),
+        }
     };
-    ctx.store(&key, &facts, ctx.settings.run.cache.metadata_ttl)
-        .await;
-    Ok(facts)
+    ctx.fetch_cached(&key, &d.normalized, "pypi", fetch).await
 }
 
 fn offline_reason(what: &str) -> String {

@@ -339,6 +339,7 @@ pub(super) fn load(
         distributions,
         issues,
         target: super::files_target("lockfile", files),
+        ..Inventory::default()
     })
 }
 

@@ -92,6 +92,25 @@ pub struct Inventory {
     pub distributions: Vec<Distribution>,
     pub issues: Vec<InventoryIssue>,
     pub target: TargetInfo,
+    /// Index options the input files name (requirements files' `--index-url`, ...).
+    #[serde(default, skip_serializing_if = "IndexOptions::is_empty")]
+    pub indexes: IndexOptions,
+}
+
+/// `-i/--index-url` and `--extra-index-url` lines of requirements files, as written (pip's
+/// `.../simple` form): pip uses them for the install, so the index checks follow them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexOptions {
+    /// The last `--index-url` read (it replaces the configured index, as in pip).
+    pub index_url: Option<String>,
+    /// Every `--extra-index-url`, in the order read.
+    pub extra_index_urls: Vec<String>,
+}
+
+impl IndexOptions {
+    pub fn is_empty(&self) -> bool {
+        self.index_url.is_none() && self.extra_index_urls.is_empty()
+    }
 }
 
 /// What to inventory.

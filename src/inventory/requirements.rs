@@ -2,7 +2,8 @@
 //!
 //! Line handling follows pip's `req_file.py`: a `\` at the end joins the next line (the joined
 //! line keeps the first line's number), `#` at the start or after whitespace starts a comment,
-//! option lines (`--index-url`, `--hash` on a requirement, …) are accepted and ignored,
+//! `-i/--index-url` and `--extra-index-url` lines are kept for the index checks, other option
+//! lines (`--hash` on a requirement, `--find-links`, …) are accepted and ignored,
 //! `-r`/`--requirement` and `-c`/`--constraint` include files relative to the including file.
 //! Include cycles are reported and broken; a file included twice in the same role is read once.
 //! Includes are followed with an explicit stack (no recursion) up to [`MAX_INCLUDE_DEPTH`].
@@ -58,6 +59,7 @@ pub struct ParsedRequirements {
     pub issues: Vec<InventoryIssue>,
     /// Every file read, in the order first read.
     pub files: Vec<PathBuf>,
+    pub indexes: super::IndexOptions,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -118,6 +120,7 @@ pub(super) fn load(files: &[PathBuf], tracker: &Tracker) -> Result<Inventory, In
         distributions,
         issues,
         target: super::files_target("requirements", files),
+        indexes: parsed.indexes,
     })
 }
 
@@ -251,11 +254,9 @@ struct Parser<'t> {
     done: HashMap<(PathBuf, Role), ()>,
 }
 
-/// Options that take a value (`--opt value` or `--opt=value`); all are accepted and ignored.
+/// Options that take a value (`--opt value` or `--opt=value`); accepted and ignored (the
+/// index options are read above).
 const VALUE_OPTIONS: &[&str] = &[
-    "-i",
-    "--index-url",
-    "--extra-index-url",
     "-f",
     "--find-links",
     "--trusted-host",
@@ -395,6 +396,13 @@ impl Parser<'_> {
                     format!("not pinned: editable requirement `{target}`; its version is unknown"),
                 );
             }
+            "-i" | "--index-url" | "--extra-index-url" => match value.filter(|v| !v.is_empty()) {
+                None => self.issue(path, line_no, format!("`{option}` needs a URL")),
+                Some(url) if option == "--extra-index-url" => {
+                    self.out.indexes.extra_index_urls.push(url.to_string());
+                }
+                Some(url) => self.out.indexes.index_url = Some(url.to_string()),
+            },
             _ if VALUE_OPTIONS.contains(&option) || FLAG_OPTIONS.contains(&option) => {}
             _ => self.issue(
                 path,

@@ -149,6 +149,7 @@ pub fn scan_site_packages_with_threads(
                 .map(|d| d.display().to_string())
                 .collect(),
         },
+        ..Inventory::default()
     }
 }
 

@@ -19,6 +19,7 @@ pub enum Code {
     LicenseDenied,
     LicenseNotAllowed,
     LicenseExceptionUnused,
+    LicenseExceptionExpired,
     Vulnerability,
     VulnerabilityIgnored,
     IgnoreUnused,
@@ -27,6 +28,7 @@ pub enum Code {
     Outdated,
     StaleRelease,
     NotOnIndex,
+    OnSeveralIndexes,
     ProjectArchived,
     ProjectDeprecated,
     ProjectQuarantined,
@@ -43,6 +45,7 @@ impl Code {
         Code::LicenseDenied,
         Code::LicenseNotAllowed,
         Code::LicenseExceptionUnused,
+        Code::LicenseExceptionExpired,
         Code::Vulnerability,
         Code::VulnerabilityIgnored,
         Code::IgnoreUnused,
@@ -51,6 +54,7 @@ impl Code {
         Code::Outdated,
         Code::StaleRelease,
         Code::NotOnIndex,
+        Code::OnSeveralIndexes,
         Code::ProjectArchived,
         Code::ProjectDeprecated,
         Code::ProjectQuarantined,
@@ -68,6 +72,7 @@ impl Code {
             Code::LicenseDenied => "license-denied",
             Code::LicenseNotAllowed => "license-not-allowed",
             Code::LicenseExceptionUnused => "license-exception-unused",
+            Code::LicenseExceptionExpired => "license-exception-expired",
             Code::Vulnerability => "vulnerability",
             Code::VulnerabilityIgnored => "vulnerability-ignored",
             Code::IgnoreUnused => "ignore-unused",
@@ -76,6 +81,7 @@ impl Code {
             Code::Outdated => "outdated",
             Code::StaleRelease => "stale-release",
             Code::NotOnIndex => "not-on-index",
+            Code::OnSeveralIndexes => "on-several-indexes",
             Code::ProjectArchived => "project-archived",
             Code::ProjectDeprecated => "project-deprecated",
             Code::ProjectQuarantined => "project-quarantined",
@@ -91,9 +97,10 @@ impl Code {
             | Code::PackageNotApproved
             | Code::PackageVersionMismatch
             | Code::PackageRequiredMissing => Check::Packages,
-            Code::LicenseDenied | Code::LicenseNotAllowed | Code::LicenseExceptionUnused => {
-                Check::Licenses
-            }
+            Code::LicenseDenied
+            | Code::LicenseNotAllowed
+            | Code::LicenseExceptionUnused
+            | Code::LicenseExceptionExpired => Check::Licenses,
             Code::Vulnerability
             | Code::VulnerabilityIgnored
             | Code::IgnoreUnused
@@ -102,6 +109,7 @@ impl Code {
             | Code::Outdated
             | Code::StaleRelease
             | Code::NotOnIndex
+            | Code::OnSeveralIndexes
             | Code::ProjectArchived
             | Code::ProjectDeprecated
             | Code::ProjectQuarantined => Check::Health,
@@ -130,6 +138,9 @@ impl Code {
             Code::LicenseExceptionUnused => {
                 "a licenses.exceptions entry (or one of its ids) was not needed by any package"
             }
+            Code::LicenseExceptionExpired => {
+                "a licenses.exceptions entry is past its `until` date and is no longer applied"
+            }
             Code::Vulnerability => {
                 "a known advisory affects the installed version (error at or above vulnerabilities.severity_threshold or unscored, warning below)"
             }
@@ -149,6 +160,9 @@ impl Code {
             }
             Code::NotOnIndex => {
                 "the package index does not know the package (private, renamed or removed)"
+            }
+            Code::OnSeveralIndexes => {
+                "the project is on more than one configured index (--index-url and extra indexes): pip installs the highest version from any of them (dependency confusion)"
             }
             Code::ProjectArchived => {
                 "the index marks the project archived (PEP 792): no more releases are expected"

@@ -302,6 +302,9 @@ pub struct RegistryInfo {
     /// RFC 3339 upload time of the installed release (earliest file).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upload_time: Option<String>,
+    /// Why the index cannot tell an upload time at all (a PEP 503 HTML page has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_upload_time: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub license: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -317,6 +320,32 @@ pub struct RegistryInfo {
     /// them, an installed version that is not PEP 440); `Some([])`: nothing newer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub newer_versions: Option<Vec<String>>,
+    /// The release's core metadata file (PEP 658/714), when it was asked for: only when
+    /// neither local metadata nor the index's release document names a license.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub core_metadata: Option<IndexCoreMetadata>,
+    /// With extra indexes configured: every index (URL, credentials masked) that knows the
+    /// project, when more than one does. Empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub found_on: Vec<String>,
+}
+
+/// What a release's core metadata file on the index gave for its license.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "outcome")]
+pub enum IndexCoreMetadata {
+    /// Read (and verified when the index stated its sha256): its license fields.
+    Read {
+        /// The file whose metadata it is (a wheel, preferably).
+        file: String,
+        license: LicenseMetadata,
+        /// When the fields name no license: the license as the wheel's own license files tell
+        /// it (read with HTTP range requests), or why they could not be read.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        license_files: Option<ResolvedLicense>,
+    },
+    /// Not read, and why (not offered, a hash mismatch, not fetched).
+    Unavailable { reason: String },
 }
 
 /// PEP 792 status of a project as its index states it.

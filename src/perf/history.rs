@@ -170,8 +170,59 @@ impl History {
             .collect()
     }
 
+    /// What a run needs of the history, without loading it: the newest `n` records that
+    /// `wanted` accepts (oldest first), parsing from the end of the file only the lines that
+    /// mention `fingerprint`. A missing file is an empty history; corrupt lines are skipped.
+    pub fn newest(
+        path: &Path,
+        fingerprint: &str,
+        n: usize,
+        wanted: impl Fn(&RunRecord) -> bool,
+    ) -> Result<Vec<RunRecord>, HistoryError> {
+        let text = read_text(path)?;
+        let mut found: Vec<RunRecord> = text
+            .lines()
+            .rev()
+            .filter(|line| line.contains(fingerprint))
+            .filter_map(|line| serde_json::from_str::<RunRecord>(line).ok())
+            .filter(|r| wanted(r))
+            .take(n)
+            .collect();
+        found.reverse();
+        Ok(found)
+    }
+
+    /// Appends `record` for a run, without loading the history: one line, under the lock. The
+    /// file is re-read, trimmed to the newest `limit` records and rewritten only once it holds
+    /// `limit + limit / 4` lines, so a run with a full history appends a line instead of
+    /// rewriting the file every time (readers may see up to that many records).
+    pub fn append_run(path: &Path, record: &RunRecord, limit: usize) -> Result<(), HistoryError> {
+        let limit = limit.max(1);
+        let mut history = History {
+            path: path.to_path_buf(),
+            records: Vec::new(),
+            corrupt_lines: 0,
+        };
+        // Counted under the lock: other runs may have appended since this one started.
+        history.write(record, limit, |path| {
+            Ok(read_text(path)?.lines().count() + 1 < limit + limit / 4)
+        })
+    }
+
     /// Appends `record`, keeping at most `limit` (at least 1) records in the file.
     pub fn append(&mut self, record: &RunRecord, limit: usize) -> Result<(), HistoryError> {
+        let fits = self.records.len() < limit.max(1) && self.corrupt_lines == 0;
+        self.write(record, limit, |_| Ok(fits))
+    }
+
+    /// Appends `record` when `may_append` (asked under the lock) says so, else rewrites the
+    /// file with the newest `limit` records.
+    fn write(
+        &mut self,
+        record: &RunRecord,
+        limit: usize,
+        may_append: impl FnOnce(&Path) -> Result<bool, HistoryError>,
+    ) -> Result<(), HistoryError> {
         let limit = limit.max(1);
         let io_error = |source| HistoryError::Io {
             path: self.path.clone(),
@@ -187,7 +238,7 @@ impl History {
         // never drops a record appended meanwhile, nor appends to a file being replaced.
         let _lock = crate::safe_fs::FileLock::acquire(&self.path).map_err(io_error)?;
 
-        if self.records.len() < limit && self.corrupt_lines == 0 {
+        if may_append(&self.path)? {
             append_line(&self.path, &line).map_err(io_error)?;
             self.records.push(record.clone());
             return Ok(());
@@ -264,6 +315,56 @@ mod tests {
         assert_eq!(reopened.records().len(), 3);
         assert_eq!(reopened.recent(2), &[record(1), record(2)]);
         assert_eq!(reopened.recent(10).len(), 3);
+    }
+
+    #[test]
+    fn a_run_appends_lines_and_trims_only_past_the_slack() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.jsonl");
+        let lines = || fs::read_to_string(&path).unwrap().lines().count();
+        // Limit 8: up to 8 + 2 lines are appended; the line that would reach 10 trims to 8.
+        for n in 0..9 {
+            History::append_run(&path, &record(n), 8).unwrap();
+        }
+        assert_eq!(lines(), 9);
+        History::append_run(&path, &record(9), 8).unwrap();
+        assert_eq!(lines(), 8);
+        let kept: Vec<usize> = (History::open(&path).unwrap().records().iter())
+            .map(|r| r.packages)
+            .collect();
+        assert_eq!(kept, (2..10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_run_reads_only_its_newest_comparable_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.jsonl");
+        assert!(
+            History::newest(&path, "fp", 3, |_| true)
+                .unwrap()
+                .is_empty()
+        );
+        let other = RunRecord {
+            fingerprint: "other".into(),
+            ..record(99)
+        };
+        let mut text = String::new();
+        for n in 0..6 {
+            text.push_str(&serde_json::to_string(&record(n)).unwrap());
+            text.push_str("\nnot json fp\n");
+            text.push_str(&serde_json::to_string(&other).unwrap());
+            text.push('\n');
+        }
+        fs::write(&path, text).unwrap();
+        let newest = History::newest(&path, "fp", 3, |r| r.fingerprint == "fp").unwrap();
+        let got: Vec<usize> = newest.iter().map(|r| r.packages).collect();
+        assert_eq!(got, vec![3, 4, 5]);
+        // `wanted` decides beyond the fingerprint (cache state, target).
+        let odd = History::newest(&path, "fp", 2, |r| r.packages % 2 == 1).unwrap();
+        assert_eq!(
+            odd.iter().map(|r| r.packages).collect::<Vec<_>>(),
+            vec![3, 5]
+        );
     }
 
     #[test]

@@ -63,15 +63,21 @@ pub fn finish_report(
         operations: RunRecord::summarize(&metrics.operations),
     };
     let verdict = history.file.map_or(BaselineVerdict::NotRecorded, |path| {
-        let mut file = match History::open(path) {
-            Ok(h) => h,
+        // Only the baseline is read (the newest comparable runs, from the end of the file),
+        // and the record is appended as one line: a full history costs a run almost nothing.
+        let policy = history.policy;
+        let window = policy.baseline_runs.max(policy.min_baseline_runs).max(1);
+        let baseline = match History::newest(path, fingerprint, window, |r| {
+            regression::comparable(&record, r)
+        }) {
+            Ok(baseline) => baseline,
             Err(e) => {
                 tracing::warn!("run history {}: {e}", path.display());
                 return BaselineVerdict::NotRecorded;
             }
         };
-        let verdict = regression::compare(&record, file.records(), history.policy);
-        if let Err(e) = file.append(&record, history.policy.history_limit) {
+        let verdict = regression::compare(&record, &baseline, policy);
+        if let Err(e) = History::append_run(path, &record, policy.history_limit) {
             tracing::warn!("run history {}: {e}", path.display());
         }
         verdict

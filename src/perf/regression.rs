@@ -102,6 +102,15 @@ fn check(
     })
 }
 
+/// Whether `earlier` is a run `current` compares with: same fingerprint, cache state and target
+/// (records from before targets were recorded have none), and not `current` itself.
+pub fn comparable(current: &RunRecord, earlier: &RunRecord) -> bool {
+    earlier.fingerprint == current.fingerprint
+        && earlier.cache_state == current.cache_state
+        && (earlier.target.is_empty() || earlier.target == current.target)
+        && !(earlier.at == current.at && earlier == current)
+}
+
 /// Judges `current` against `history` (all records; non-comparable ones are ignored, and so is
 /// `current` itself should it already have been appended).
 ///
@@ -111,13 +120,7 @@ fn check(
 pub fn compare(current: &RunRecord, history: &[RunRecord], policy: &PerfPolicy) -> BaselineVerdict {
     let needed = policy.min_baseline_runs.max(1);
     let window = policy.baseline_runs.max(needed);
-    let comparable: Vec<&RunRecord> = history
-        .iter()
-        .filter(|r| r.fingerprint == current.fingerprint && r.cache_state == current.cache_state)
-        // Same target too (records from before targets were recorded have none).
-        .filter(|r| r.target.is_empty() || r.target == current.target)
-        .filter(|r| !(r.at == current.at && *r == current))
-        .collect();
+    let comparable: Vec<&RunRecord> = history.iter().filter(|r| comparable(current, r)).collect();
     let baseline = &comparable[comparable.len().saturating_sub(window)..];
     if baseline.len() < needed {
         return BaselineVerdict::NoBaseline {

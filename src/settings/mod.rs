@@ -10,8 +10,10 @@ use crate::error::{Error, Result};
 use crate::policy::{self, Policy};
 
 pub mod file;
+mod indexes;
 
 pub use file::{CachePolicy, RunConfig, SourcesConfig};
+pub use indexes::IndexUrls;
 
 /// The public index, when neither depdash nor pip is configured with another.
 pub const DEFAULT_PYPI_URL: &str = "https://pypi.org";
@@ -33,11 +35,23 @@ pub enum Target {
 }
 
 /// Network settings.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkSettings {
     /// Base URL of the PyPI JSON API: CLI, env, policy, pip's configured index, else the public
     /// one. `None` only when turned off with an empty URL: registry facts are then unknown.
+    /// May carry credentials (`https://user:pass@host`): show it only through
+    /// `sources::credentials::redact`. The run asks [`NetworkSettings::index_urls`].
     pub pypi_url: Option<String>,
+    /// `pypi_url` was named for depdash (`--pypi-url`, `DEPDASH_PYPI_URL`, `[sources]`), so a
+    /// requirements file's `--index-url` does not replace it.
+    pub pypi_url_explicit: bool,
+    /// Extra indexes' JSON API bases: pip's configured ones, then `--extra-index-url`.
+    pub extra_index_urls: Vec<String>,
+    /// `.netrc` logins, for index hosts whose URL carries no credentials.
+    pub netrc: crate::sources::credentials::Netrc,
+    /// Index settings from pip's configuration or `.netrc` that could not be used, and why
+    /// (warnings of the run; passwords masked).
+    pub index_warnings: Vec<String>,
     pub osv_url: String,
     pub osv_db: Option<PathBuf>,
     pub offline: bool,
@@ -156,13 +170,19 @@ impl Settings {
             return Err(Error::Usage("--concurrency must be at least 1".into()));
         }
         // An explicitly empty URL turns the index off (registry facts become unknown).
+        let pypi_url_explicit = args.pypi_url.is_some() || sources.pypi_url.is_some();
+        let pip_env = PipEnv::from_process();
+        let (extra_index_urls, mut index_warnings) = indexes::extra_index_urls(
+            &args.extra_index_urls,
+            std::env::var("PIP_EXTRA_INDEX_URL").ok().as_deref(),
+            &pip_env.config_files,
+        )?;
+        let (netrc, netrc_warning) = indexes::load_netrc();
+        index_warnings.extend(netrc_warning);
         let pypi_url = match args.pypi_url.clone().or_else(|| sources.pypi_url.clone()) {
             Some(url) if url.trim().is_empty() => None,
             Some(url) => Some(url),
-            None => Some(
-                pip_index_base(&PipEnv::from_process())
-                    .unwrap_or_else(|| DEFAULT_PYPI_URL.to_string()),
-            ),
+            None => Some(pip_index_base(&pip_env).unwrap_or_else(|| DEFAULT_PYPI_URL.to_string())),
         };
         let osv_url = args
             .osv_url
@@ -208,6 +228,10 @@ impl Settings {
             target,
             network: NetworkSettings {
                 pypi_url: pypi_url.map(|u| u.trim_end_matches('/').to_string()),
+                pypi_url_explicit,
+                extra_index_urls,
+                netrc,
+                index_warnings,
                 osv_url: osv_url.trim_end_matches('/').to_string(),
                 osv_db,
                 offline: args.offline,
@@ -357,9 +381,7 @@ fn pip_index_base(env: &PipEnv) -> Option<String> {
             .map(|(text, _)| text)
             .find_map(|text| ini_index_url(&text))
     })?;
-    let trimmed = configured.trim().trim_end_matches('/');
-    let base = trimmed.strip_suffix("/simple").unwrap_or(trimmed);
-    Some(base.to_string())
+    Some(indexes::json_api_base(&configured))
 }
 
 /// `index-url` (or `index_url`) from the `[global]` or `[install]` section of a pip config.
@@ -448,13 +470,15 @@ fn ca_bundle(cli: Option<&Path>, env: &PipEnv) -> Result<Option<CaBundle>> {
     }))
 }
 
+/// An http(s) URL with a host; the error shows it with its password masked.
 fn validate_base_url(flag: &str, url: &str) -> Result<()> {
+    let shown = crate::sources::credentials::redact(url);
     match reqwest::Url::parse(url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
         Ok(_) => Err(Error::Usage(format!(
-            "{flag} {url}: expected an http(s) URL such as https://index.example.com"
+            "{flag} {shown}: expected an http(s) URL such as https://index.example.com"
         ))),
-        Err(e) => Err(Error::Usage(format!("{flag} {url}: {e}"))),
+        Err(e) => Err(Error::Usage(format!("{flag} {shown}: {e}"))),
     }
 }
 

@@ -63,20 +63,21 @@ impl Drop for Reservation<'_> {
 /// document does not stall the runtime thread that also drives the dashboard.
 const BLOCKING_PARSE_THRESHOLD: usize = 512 * 1024;
 
-/// Read a (decompressed) body under the size cap, the shared budget (`buffered` is what
-/// all attempts hold) and the stall rule.
+/// Read a (decompressed) body under the size cap (`limit`: the config's, or a request's
+/// smaller one), the shared budget (`buffered` is what all attempts hold) and the stall rule.
 pub(super) async fn read_body(
     mut response: reqwest::Response,
     config: &HttpConfig,
+    limit: usize,
     buffered: &AtomicU64,
 ) -> Result<Vec<u8>, BodyError> {
     // A declared length over the cap is refused before reading (reqwest drops the header
     // of bodies it decompresses; those are counted as they inflate).
     if response
         .content_length()
-        .is_some_and(|len| len > config.max_response_bytes as u64)
+        .is_some_and(|len| len > limit as u64)
     {
-        return Err(BodyError::TooLarge(config.max_response_bytes));
+        return Err(BodyError::TooLarge(limit));
     }
     let mut reservation = Reservation { buffered, bytes: 0 };
     // Bytes are copied into fixed-size segments (64 KiB, then 1 MiB) charged to the budget
@@ -94,8 +95,8 @@ pub(super) async fn read_body(
         };
         let Some(chunk) = chunk else { break };
         total = total.saturating_add(chunk.len());
-        if total > config.max_response_bytes {
-            return Err(BodyError::TooLarge(config.max_response_bytes));
+        if total > limit {
+            return Err(BodyError::TooLarge(limit));
         }
         let mut rest: &[u8] = &chunk;
         while !rest.is_empty() {

@@ -56,7 +56,8 @@ pub enum FetchError {
     #[error("{host}: {subject} not found (HTTP 404)")]
     NotFound { host: String, subject: String },
     /// The request could not be built (bad base URL, unencodable body): a configuration error.
-    #[error("cannot request {url}: {detail}")]
+    /// The URL is shown with its password masked.
+    #[error("cannot request {}: {detail}", super::credentials::redact(url))]
     InvalidRequest { url: String, detail: String },
 }
 

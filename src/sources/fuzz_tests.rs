@@ -1,6 +1,6 @@
 //! Property-based fuzzing of the remote-answer parsers (proptest, stable Rust): OSV querybatch
 //! answers, OSV records (the offline database and `vulns/{id}` share the type), PyPI project
-//! per-release documents, Simple API pages. Inputs are JSON trees built from each API's own vocabulary (so they reach deep
+//! per-release documents, Simple API pages (PEP 691 JSON and PEP 503 HTML). Inputs are JSON trees built from each API's own vocabulary (so they reach deep
 //! into the parsers), plus mutations of valid answers and raw bytes. Properties: never panic;
 //! a typed result; and "not understood ⇒ error, never an empty answer".
 //!
@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use super::osv::{BatchResponse, OsvRecord, affects, to_vulnerability};
 use super::osv_db::OsvDatabase;
 use super::pypi::parse_release;
-use super::simple::parse_page;
+use super::simple::{parse_html_page, parse_page};
 
 /// Keys the three APIs use, plus a few they do not.
 const KEYS: &[&str] = &[
@@ -280,6 +280,35 @@ proptest! {
                 }
             }
             Err(detail) => prop_assert!(!detail.is_empty()),
+        }
+    }
+
+    #[test]
+    fn html_page_parse_never_panics_and_keeps_yanks(
+        edits in prop::collection::vec((0usize..400, any::<u8>()), 0..6),
+        cut in 0usize..=400,
+        raw in prop::collection::vec(any::<u8>(), 0..64),
+        installed in versions(),
+    ) {
+        let valid = b"<!DOCTYPE html><html><head><meta name=\"pypi:project-status\" content=\"archived\"></head><body>\
+            <a href=\"../f/demo-1.0.tar.gz#sha256=ab\" data-yanked=\"bad\" data-core-metadata=\"sha256=cd\">demo-1.0.tar.gz</a>\
+            <a href=\"/f/demo-2.0-py3-none-any.whl\" data-requires-python=\"&gt;=3\">demo-2.0-py3-none-any.whl</a></body></html>";
+        let mut bytes = valid.to_vec();
+        for (at, byte) in edits {
+            let at = at % bytes.len();
+            bytes[at] = byte;
+        }
+        bytes.truncate(cut.max(1));
+        for body in [bytes, raw] {
+            match parse_html_page(&body, "demo", &installed) {
+                Ok((facts, info)) => {
+                    prop_assert!(info.on_index);
+                    if let Some(latest) = &facts.latest_version {
+                        prop_assert!(Version::from_str(latest).is_ok());
+                    }
+                }
+                Err(detail) => prop_assert!(!detail.is_empty()),
+            }
         }
     }
 }

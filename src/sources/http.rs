@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::header::{ACCEPT, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -41,13 +41,20 @@ pub use super::fetch_error::FetchError;
 pub use super::fetch_error::parse_retry_after;
 use super::fetch_error::{error_chain, seconds};
 use super::in_flight::InFlightBound;
-use super::live::{self, LiveRequest};
+use super::live::LiveRequest;
 use super::resolve::CachingResolver;
+pub use super::revalidate::FetchResult;
+use super::revalidate::{Outgoing, validators_of};
 use crate::telemetry::tracker::Tracker;
 use crate::telemetry::{
     BreakerState, EventSink, NetworkCounters, RequestEvent, RequestOutcome, SourceKind,
     TelemetryEvent,
 };
+pub(super) use raw::Answer;
+pub use raw::Answered;
+
+#[path = "http_raw.rs"]
+mod raw;
 
 /// Redirects: at most `max`, never from https to http. reqwest itself drops `Authorization`,
 /// cookies and proxy credentials when a redirect leaves the host (or port, or scheme).
@@ -144,30 +151,6 @@ impl Default for HttpConfig {
             breaker_threshold: 5,
             breaker_cooldown: Duration::from_secs(30),
             user_agent: concat!("depdash/", env!("CARGO_PKG_VERSION")).to_string(),
-        }
-    }
-}
-
-/// A request that got an answer. `404` is an answer ("not on the index"), not an error.
-#[derive(Clone, Debug, PartialEq)]
-pub enum FetchResult<T> {
-    Found { value: T, retries: u32 },
-    NotFound { retries: u32 },
-}
-
-impl<T> FetchResult<T> {
-    /// Retries it took (attempts after the first).
-    pub fn retries(&self) -> u32 {
-        match self {
-            FetchResult::Found { retries, .. } | FetchResult::NotFound { retries } => *retries,
-        }
-    }
-
-    /// The value, `None` for a 404.
-    pub fn into_option(self) -> Option<T> {
-        match self {
-            FetchResult::Found { value, .. } => Some(value),
-            FetchResult::NotFound { .. } => None,
         }
     }
 }
@@ -288,13 +271,6 @@ impl AttemptError {
     }
 }
 
-/// An attempt that got a status line and a whole body.
-struct Answer {
-    status: StatusCode,
-    retry_after: Option<Duration>,
-    body: Vec<u8>,
-}
-
 #[derive(Default)]
 struct Counters {
     requests: AtomicU64,
@@ -305,6 +281,7 @@ struct Counters {
     in_flight: AtomicU64,
     max_in_flight: AtomicU64,
     breaker_trips: AtomicU64,
+    revalidated: AtomicU64,
 }
 
 /// Decrements `in_flight` however the attempt ends (including cancellation).
@@ -436,6 +413,7 @@ impl HttpClient {
             in_flight: c.in_flight.load(Ordering::SeqCst),
             max_in_flight: c.max_in_flight.load(Ordering::SeqCst),
             breaker_trips: c.breaker_trips.load(Ordering::SeqCst),
+            revalidated: c.revalidated.load(Ordering::SeqCst),
         }
     }
 
@@ -463,8 +441,8 @@ impl HttpClient {
     where
         T: DeserializeOwned + Send + 'static,
     {
-        self.request_json(source, Method::GET, url, subject, None)
-            .await
+        let (out, decode) = (Outgoing::default(), |a: Answer| decode_json::<T>(a.body));
+        (self.request(source, Method::GET, url, subject, out, decode)).await
     }
 
     /// POST `body` as JSON to `url` and decode the JSON answer into `T`.
@@ -483,21 +461,21 @@ impl HttpClient {
             url: url.to_string(),
             detail: format!("request body cannot be encoded: {e}"),
         })?;
-        self.request_json(source, Method::POST, url, subject, Some(body))
-            .await
+        let (out, decode) = (Outgoing::json(body), |a: Answer| decode_json::<T>(a.body));
+        (self.request(source, Method::POST, url, subject, out, decode)).await
     }
 
-    async fn request_json<T>(
+    /// One request (its attempts), its answer decoded by `decode`; a decoding error is
+    /// [`FetchError::Malformed`].
+    pub(super) async fn request<T, D: Future<Output = Result<T, String>>>(
         &self,
         source: SourceKind,
         method: Method,
         url: &str,
         subject: &str,
-        body: Option<Vec<u8>>,
-    ) -> Result<FetchResult<T>, FetchError>
-    where
-        T: DeserializeOwned + Send + 'static,
-    {
+        outgoing: Outgoing,
+        decode: impl FnOnce(Answer) -> D,
+    ) -> Result<FetchResult<T>, FetchError> {
         let started = Instant::now();
         let parsed = Url::parse(url).map_err(|e| FetchError::InvalidRequest {
             url: url.to_string(),
@@ -509,26 +487,37 @@ impl HttpClient {
         })?;
 
         let (answer, retries) = self
-            .with_retries(source, &method, parsed, &host, subject, body)
+            .with_retries(source, &method, parsed, &host, subject, outgoing)
             .await;
-        let bytes = live::body_bytes(&answer);
+        let bytes = (answer.as_ref()).map_or(0, |a| a.as_ref().map_or(0, |a| a.body.len() as u64));
         let result = match answer {
             Err(e) => Err(e),
             Ok(None) => Ok(FetchResult::NotFound { retries }),
-            Ok(Some(bytes)) => decode_json::<T>(bytes).await.map_or_else(
-                |detail| {
-                    Err(FetchError::Malformed {
+            Ok(Some(a)) if a.status == StatusCode::NOT_MODIFIED => {
+                let revalidated = &self.inner.counters.revalidated;
+                revalidated.fetch_add(1, Ordering::SeqCst);
+                Ok(FetchResult::NotModified { retries })
+            }
+            Ok(Some(answer)) => {
+                let validators = answer.validators.clone();
+                match decode(answer).await {
+                    Ok(value) => Ok(FetchResult::Found {
+                        value,
+                        retries,
+                        validators,
+                    }),
+                    Err(detail) => Err(FetchError::Malformed {
                         host: host.clone(),
                         subject: subject.to_string(),
                         detail,
-                    })
-                },
-                |value| Ok(FetchResult::Found { value, retries }),
-            ),
+                    }),
+                }
+            }
         };
 
         let outcome = match &result {
             Ok(FetchResult::Found { .. }) => RequestOutcome::Ok { status: 200 },
+            Ok(FetchResult::NotModified { .. }) => RequestOutcome::Ok { status: 304 },
             Ok(FetchResult::NotFound { .. }) => RequestOutcome::NotFound,
             Err(e) => {
                 self.inner.counters.failures.fetch_add(1, Ordering::SeqCst);
@@ -553,7 +542,8 @@ impl HttpClient {
     }
 
     /// Attempts until an answer, a permanent error or the retry budget is spent.
-    /// `Ok(None)` is a 404. Returns the retries made alongside.
+    /// `Ok(None)` is a 404; a 304 is an answer only to a conditional request. Returns the
+    /// retries made alongside.
     async fn with_retries(
         &self,
         source: SourceKind,
@@ -561,8 +551,8 @@ impl HttpClient {
         url: Url,
         host: &str,
         subject: &str,
-        body: Option<Vec<u8>>,
-    ) -> (Result<Option<Vec<u8>>, FetchError>, u32) {
+        outgoing: Outgoing,
+    ) -> (Result<Option<Answer>, FetchError>, u32) {
         let config = &self.inner.config;
         let live = LiveRequest::new(&self.inner.events, source, host, subject, config.retries);
         let mut attempts: u32 = 0;
@@ -606,7 +596,7 @@ impl HttpClient {
                     url.clone(),
                     host,
                     ticket,
-                    body.clone(),
+                    &outgoing,
                     sending,
                 )
                 .await;
@@ -641,8 +631,10 @@ impl HttpClient {
             self.report_transition(host, transition).await;
 
             let failure = match result {
-                Ok(answer) if answer.status.is_success() => {
-                    return (Ok(Some(answer.body)), attempts - 1);
+                Ok(a)
+                    if a.status.is_success() || (a.status == 304 && outgoing.is_conditional()) =>
+                {
+                    return (Ok(Some(a)), attempts - 1);
                 }
                 Ok(answer) if answer.status == StatusCode::NOT_FOUND => {
                     return (Ok(None), attempts - 1);
@@ -657,7 +649,8 @@ impl HttpClient {
                     }
                 }
                 Ok(answer) => {
-                    let error = if answer.status.is_redirection() {
+                    // A 304 here answered a request without validators: unexpected, not a pass.
+                    let error = if answer.status.is_redirection() && answer.status != 304 {
                         FetchError::Redirect {
                             host: host.to_string(),
                             detail: format!("HTTP {} without a usable Location", answer.status),
@@ -716,7 +709,7 @@ impl HttpClient {
         url: Url,
         host: &str,
         ticket: Ticket,
-        body: Option<Vec<u8>>,
+        outgoing: &Outgoing,
         sending: impl Future<Output = ()>,
     ) -> Result<Answer, AttemptError> {
         let inner = &self.inner;
@@ -735,15 +728,9 @@ impl HttpClient {
         let _in_flight = InFlight::enter(&inner.counters);
         inner.counters.requests.fetch_add(1, Ordering::SeqCst);
 
-        let mut request = inner
-            .client
-            .request(method.clone(), url)
+        let request = outgoing
+            .apply(inner.client.request(method.clone(), url.clone()))
             .header(ACCEPT, HeaderValue::from_static(super::media_type(source)));
-        if let Some(body) = body {
-            request = request
-                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                .body(body);
-        }
         let started = Instant::now();
         let attempt_end = started + config.request_timeout;
         let (end, on_end) = if attempt_end <= inner.deadline {
@@ -761,12 +748,15 @@ impl HttpClient {
             };
             inner.bound.answered(host, response.version());
             let status = response.status();
+            let validators = validators_of(&url, &response);
             let retry_after = response
                 .headers()
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_retry_after);
-            let body = body::read_body(response, config, &self.inner.buffered)
+            let headers = response.headers().clone();
+            let limit = outgoing.limit(config);
+            let body = body::read_body(response, config, limit, &self.inner.buffered)
                 .await
                 .map_err(|e| match e {
                     BodyError::Stalled(after) => AttemptError::Stalled(after),
@@ -777,7 +767,9 @@ impl HttpClient {
             Ok(Answer {
                 status,
                 retry_after,
+                headers,
                 body,
+                validators,
             })
         };
         let result = match tokio::time::timeout_at(end.into(), exchange).await {
@@ -857,6 +849,8 @@ fn tracker_op(source: SourceKind) -> &'static str {
         SourceKind::Pypi => "http.pypi",
         SourceKind::PypiSimple => "http.pypi-simple",
         SourceKind::Osv => "http.osv",
+        SourceKind::CoreMetadata => "http.core-metadata",
+        SourceKind::Wheel => "http.wheel",
     }
 }
 

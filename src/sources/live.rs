@@ -67,10 +67,3 @@ impl<'a> LiveRequest<'a> {
         self.emit(phase).await;
     }
 }
-
-/// Body bytes of an answer (none for a 404 or a failure), for the live view's byte counts.
-pub(super) fn body_bytes<E>(answer: &Result<Option<Vec<u8>>, E>) -> u64 {
-    answer
-        .as_ref()
-        .map_or(0, |a| a.as_ref().map_or(0, Vec::len)) as u64
-}

@@ -8,17 +8,22 @@
 mod body;
 pub mod breaker;
 pub mod client_builder;
+pub mod core_metadata;
+pub mod credentials;
 pub mod cvss;
 mod fetch_error;
 pub mod http;
 pub mod in_flight;
+pub mod lazy_wheel;
 mod live;
 pub mod osv;
 pub mod osv_db;
 pub mod osv_download;
 pub mod pypi;
 pub mod resolve;
+pub mod revalidate;
 pub mod simple;
+mod simple_html;
 pub mod strict;
 
 #[cfg(test)]
@@ -30,12 +35,19 @@ pub use http::{FetchError, FetchResult, HttpClient, HttpConfig};
 pub use osv::{OsvClient, OsvRecord, affects, to_vulnerability};
 pub use osv_db::OsvDatabase;
 pub use pypi::PypiClient;
+pub use revalidate::Validators;
 pub use simple::{ProjectFacts, SimpleClient};
 
-/// The media type asked of each source: the Simple API's JSON form (PEP 691) where it has one.
+/// The media types asked of each source. The Simple API: its JSON form (PEP 691) first, its
+/// HTML forms as the fallback (q-values as pip sends them), so an index without the JSON API
+/// still answers; the answer's `Content-Type` then picks the parser.
 fn media_type(source: crate::telemetry::SourceKind) -> &'static str {
     match source {
-        crate::telemetry::SourceKind::PypiSimple => "application/vnd.pypi.simple.v1+json",
+        crate::telemetry::SourceKind::PypiSimple => {
+            "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.1, \
+             text/html;q=0.01"
+        }
+        crate::telemetry::SourceKind::CoreMetadata | crate::telemetry::SourceKind::Wheel => "*/*",
         _ => "application/json",
     }
 }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::cvss;
 use super::http::{FetchError, FetchResult, HttpClient, host_of};
 use super::pypi::path_segment;
+use super::revalidate::{Revalidated, Validators};
 use super::strict::Object;
 use crate::model::{SeverityScore, Vulnerability, normalize_name};
 use crate::telemetry::SourceKind;
@@ -538,7 +539,8 @@ impl OsvClient {
                 .await
             {
                 Ok(FetchResult::Found { value, .. }) => value.0,
-                Ok(FetchResult::NotFound { .. }) => {
+                // A POST is never conditional: the HTTP layer refuses a 304 to it.
+                Ok(FetchResult::NotFound { .. } | FetchResult::NotModified { .. }) => {
                     let error = FetchError::NotFound {
                         host: host_of(&url),
                         subject: "/v1/querybatch".to_string(),
@@ -583,24 +585,37 @@ impl OsvClient {
 
     /// The full record of advisory `id`. A 404 is an error here: the id came from OSV itself.
     pub async fn vuln(&self, id: &str) -> Result<OsvRecord, FetchError> {
+        let answer = self.vuln_if(id, None).await?;
+        answer.changed(&host_of(&self.base_url), id)
+    }
+
+    /// [`vuln`](Self::vuln) revalidating a record cached with `prior`.
+    pub async fn vuln_if(
+        &self,
+        id: &str,
+        prior: Option<&Validators>,
+    ) -> Result<Revalidated<OsvRecord>, FetchError> {
         let url = format!("{}/v1/vulns/{}", self.base_url, path_segment(id));
-        let record = self
+        let subject = format!("advisory {id}");
+        let answer = self
             .http
-            .get_json::<OsvRecord>(SourceKind::Osv, &url, id)
+            .get_json_if::<OsvRecord>(SourceKind::Osv, &url, id, prior)
             .await?
-            .into_option()
+            .revalidated(|record| record)
             .ok_or_else(|| FetchError::NotFound {
                 host: host_of(&url),
-                subject: format!("advisory {id}"),
+                subject: subject.clone(),
             })?;
-        if record.id != id {
+        if let Revalidated::Changed(record, _) = &answer
+            && record.id != id
+        {
             return Err(FetchError::Malformed {
                 host: host_of(&url),
-                subject: format!("advisory {id}"),
+                subject,
                 detail: format!("answer is advisory {}", record.id),
             });
         }
-        Ok(record)
+        Ok(answer)
     }
 }
 

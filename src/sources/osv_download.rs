@@ -117,7 +117,9 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), DownloadError> {
 
 /// Download (or re-check) the database. The copy in place is replaced only by a verified one.
 pub async fn update(options: &UpdateOptions) -> Result<Update, DownloadError> {
-    let url = format!("{}/PyPI/all.zip", options.base_url.trim_end_matches('/'));
+    let request_url = format!("{}/PyPI/all.zip", options.base_url.trim_end_matches('/'));
+    // Messages and the sidecar name the URL with its password masked.
+    let url = super::credentials::redact(&request_url);
     let database = database_path(&options.cache_dir);
     let dir = database
         .parent()
@@ -147,7 +149,7 @@ pub async fn update(options: &UpdateOptions) -> Result<Update, DownloadError> {
     .read_timeout(options.read_timeout)
     .build()
     .map_err(request_error)?;
-    let mut request = client.get(&url);
+    let mut request = client.get(&request_url);
     if let Some(etag) = previous.as_ref().and_then(|p| p.etag.as_deref()) {
         request = request.header(reqwest::header::IF_NONE_MATCH, etag);
     }

@@ -1,18 +1,3 @@
-//! PyPI JSON API client: what the index says about one installed release (on the index at all,
-//! yanked and why, latest version, upload time, license) from ONE request per package.
-//!
-//! Why the project document (`/pypi/<name>/json`) and not the per-version one: the per-version
-//! document cannot tell the latest version (its `info.version` is the requested version, and it
-//! has no `releases`), so it would always need a second request. The project document has
-//! `info.version` (latest) and `releases[<version>]`, whose files carry the upload times and the
-//! yanked flags of the installed release — everything in one request. Its `info` license fields
-//! describe the *latest* release, though, so [`PypiClient::release`] reports them only when the
-//! installed release is the latest; for an older release [`PypiClient::release_license`] asks the
-//! per-version document (one more request, worth it only when local metadata has no license).
-//! Measured (`cargo bench --bench hot_paths -- sources`, loopback registry at 50 ms latency,
-//! 180 packages, concurrency 32, median of 3): one request per package 0.327 s; the per-version
-//! document then the project document 0.644 s.
-
 //! PyPI JSON API client: what the index says about one installed or pinned release (on the index
 //! at all, yanked and why, upload time, license, license expression, classifiers).
 //!
@@ -23,15 +8,17 @@
 //! all about the release asked for. Facts of the whole project (latest version, PEP 792
 //! status) come from the Simple API ([`super::simple`]) and only when something needs them.
 //! When the index has no per-release document (404), the Simple API page is the fallback: it
-//! tells whether the project exists at all, and the release's yanked flag and upload times.
+//! tells whether the project exists at all, and the release's yanked flag and upload times, and
+//! lists the release's files (for its core metadata file, [`super::core_metadata`]).
 
 use std::str::FromStr;
 
 use pep440_rs::Version;
 use serde::Deserialize;
 
-use super::http::{FetchError, HttpClient};
-use super::simple::SimpleClient;
+use super::http::{FetchError, FetchResult, HttpClient, host_of};
+use super::revalidate::{Revalidated, Validators};
+use super::simple::{DistFile, SimpleClient};
 use super::strict::Object;
 use crate::model::{RegistryInfo, normalize_name};
 use crate::telemetry::SourceKind;
@@ -99,6 +86,10 @@ impl PypiClient {
         }
     }
 
+    pub(super) fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
     /// The Simple API client of the same index (whole-project facts).
     pub fn simple(&self) -> &SimpleClient {
         &self.simple
@@ -110,9 +101,25 @@ impl PypiClient {
     /// `latest_version` is set only when the Simple API page was read anyway (see
     /// [`SimpleClient::project`]).
     pub async fn release(&self, name: &str, version: &str) -> Result<RegistryInfo, FetchError> {
-        match self.release_document(name, version).await? {
-            Some(document) => Ok(registry_info(document)),
-            None => self.simple.release(name, version).await,
+        let (answer, _) = self.release_if(name, version, None).await?;
+        answer.changed(&host_of(&self.base_url), &format!("{name} {version}"))
+    }
+
+    /// [`release`](Self::release) revalidating facts cached with `prior` (sent only to the URL
+    /// they came from: the per-release document's or, for a fallback answer, the Simple page's).
+    /// With the release's files when the Simple API page was read (the fallback), so its core
+    /// metadata file can be found without asking for the page again.
+    pub async fn release_if(
+        &self,
+        name: &str,
+        version: &str,
+        prior: Option<&Validators>,
+    ) -> Result<(Revalidated<RegistryInfo>, Option<Vec<DistFile>>), FetchError> {
+        let document = self.release_document(name, version, prior).await?;
+        match document.revalidated(|document| registry_info(document.0)) {
+            Some(answer) => Ok((answer, None)),
+            None => (self.simple.release_if(name, version, prior).await)
+                .map(|(answer, files)| (answer, Some(files))),
         }
     }
 
@@ -124,16 +131,18 @@ impl PypiClient {
         version: &str,
     ) -> Result<Option<IndexLicense>, FetchError> {
         Ok(self
-            .release_document(name, version)
+            .release_document(name, version, None)
             .await?
-            .map(|document| license_of(&document.info)))
+            .into_option()
+            .map(|document| license_of(&document.0.info)))
     }
 
     async fn release_document(
         &self,
         name: &str,
         version: &str,
-    ) -> Result<Option<ReleaseDocument>, FetchError> {
+        prior: Option<&Validators>,
+    ) -> Result<FetchResult<Object<ReleaseDocument>>, FetchError> {
         let normalized = normalize_name(name);
         let url = format!(
             "{}/pypi/{}/{}/json",
@@ -142,12 +151,9 @@ impl PypiClient {
             path_segment(version)
         );
         let subject = format!("{normalized} {version}");
-        Ok(self
-            .http
-            .get_json::<Object<ReleaseDocument>>(SourceKind::Pypi, &url, &subject)
-            .await?
-            .into_option()
-            .map(|document| document.0))
+        self.http
+            .get_json_if(SourceKind::Pypi, &url, &subject, prior)
+            .await
     }
 }
 

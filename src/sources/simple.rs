@@ -8,54 +8,100 @@
 //! file; on the test registry's real-shaped projects the Simple JSON is ~0.6× the bytes (the test
 //! `simple_json_is_cheaper_than_the_project_document_for_the_latest_version` measures both). It is also what every index serves (Nexus,
 //! Artifactory, CodeArtifact, devpi), where the project JSON is PyPI's own.
+//!
+//! The page is asked for with PEP 691 content negotiation (JSON first, HTML as the fallback) and
+//! read by the answer's `Content-Type`: PEP 691 JSON here, PEP 503 HTML in [`super::simple_html`],
+//! anything else is not understood (an error, never "no files"). HTML has no upload times.
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use pep440_rs::Version;
 use serde::Deserialize;
 
-use super::http::{FetchError, HttpClient};
+use super::http::{Answered, FetchError, FetchResult, HttpClient, host_of};
 use super::pypi::{earliest, non_empty, path_segment, same_version};
+use super::revalidate::{Outgoing, Revalidated, Validators};
 use super::strict::Object;
 use crate::model::{ProjectStatus, RegistryInfo, normalize_name};
 use crate::telemetry::SourceKind;
 
-/// The parts of a PEP 691 project page we read.
-#[derive(Debug, Deserialize)]
-struct ProjectPage {
+/// The parts of a project page we read (PEP 691 JSON; the HTML reader fills the same).
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct ProjectPage {
     /// PEP 700; absent on older indexes (then the versions come from the file names).
     #[serde(default)]
-    versions: Option<Vec<String>>,
+    pub(super) versions: Option<Vec<String>>,
     #[serde(default)]
-    files: Vec<Object<File>>,
+    pub(super) files: Vec<Object<File>>,
     /// PEP 792.
     #[serde(default, rename = "project-status")]
-    project_status: Option<Object<StatusField>>,
+    pub(super) project_status: Option<Object<StatusField>>,
+    /// Read from PEP 503 HTML (which has no upload times).
+    #[serde(skip)]
+    pub(super) html: bool,
 }
 
-#[derive(Debug, Deserialize)]
-struct File {
-    filename: String,
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct File {
+    pub(super) filename: String,
+    /// Absolute, or relative to the page.
+    #[serde(default)]
+    pub(super) url: Option<String>,
+    /// Algorithm → hex digest of the file.
+    #[serde(default)]
+    pub(super) hashes: Option<BTreeMap<String, String>>,
     /// PEP 592: `false`, `true` or the reason (a string means yanked).
     #[serde(default)]
-    yanked: Option<Yanked>,
+    pub(super) yanked: Option<Yanked>,
     /// PEP 700, RFC 3339.
     #[serde(default, rename = "upload-time")]
-    upload_time: Option<String>,
+    pub(super) upload_time: Option<String>,
+    #[serde(default, rename = "requires-python")]
+    pub(super) requires_python: Option<String>,
+    /// PEP 714 (PEP 658's `data-dist-info-metadata` renamed; both are read, this one first).
+    #[serde(default, rename = "core-metadata")]
+    pub(super) core_metadata: Option<MetadataOffer>,
+    #[serde(default, rename = "data-dist-info-metadata")]
+    pub(super) dist_info_metadata: Option<MetadataOffer>,
+    #[serde(default, rename = "dist-info-metadata")]
+    pub(super) dist_info_metadata_691: Option<MetadataOffer>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-enum Yanked {
+pub(super) enum Yanked {
     Flag(bool),
     Reason(String),
 }
 
+/// PEP 658/714: whether `<file-url>.metadata` exists, with the hashes of that file if known.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum MetadataOffer {
+    Flag(bool),
+    Hashes(BTreeMap<String, String>),
+}
+
 #[derive(Debug, Deserialize)]
-struct StatusField {
-    status: String,
+pub(super) struct StatusField {
+    pub(super) status: String,
     #[serde(default)]
-    reason: Option<String>,
+    pub(super) reason: Option<String>,
+}
+
+/// One file of a release as the index lists it, with its core metadata file if offered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DistFile {
+    pub filename: String,
+    /// Absolute (resolved against the page), without the `#hash` fragment.
+    pub url: String,
+    /// The file's own sha256, when the page states it.
+    pub sha256: Option<String>,
+    /// PEP 503 `data-requires-python` / PEP 691 `requires-python`.
+    pub requires_python: Option<String>,
+    /// Offered (PEP 658/714): `Some`, with the sha256 of the metadata file when stated.
+    pub core_metadata: Option<Option<String>>,
 }
 
 /// What the Simple API says about a whole project (cached as is).
@@ -104,30 +150,92 @@ impl SimpleClient {
 
     /// Latest version and status of `name`; `None` when the index does not know it.
     pub async fn project(&self, name: &str) -> Result<Option<ProjectFacts>, FetchError> {
-        Ok(self
-            .page(name)
-            .await?
-            .map(|page| project_facts(&page, name)))
+        let answer = self.project_if(name, None).await?;
+        answer.changed(&host_of(&self.root), name)
+    }
+
+    /// [`project`](Self::project) revalidating facts cached with `prior`.
+    pub async fn project_if(
+        &self,
+        name: &str,
+        prior: Option<&Validators>,
+    ) -> Result<Revalidated<Option<ProjectFacts>>, FetchError> {
+        let (_, page) = self.page(name, prior).await?;
+        Ok(page
+            .revalidated(|page| Some(project_facts(&page, name)))
+            .unwrap_or(Revalidated::Changed(None, None)))
     }
 
     /// One release's facts from the project page (no license: the Simple API has none), with
-    /// the project's latest version and status, which the page tells for free.
-    pub async fn release(&self, name: &str, version: &str) -> Result<RegistryInfo, FetchError> {
-        Ok(match self.page(name).await? {
-            None => RegistryInfo::default(),
-            Some(page) => release_info(&page, name, version),
-        })
+    /// the project's latest version and status, which the page tells for free; and the
+    /// release's files (for its core metadata file; none when the page was unchanged).
+    pub async fn release_if(
+        &self,
+        name: &str,
+        version: &str,
+        prior: Option<&Validators>,
+    ) -> Result<(Revalidated<RegistryInfo>, Vec<DistFile>), FetchError> {
+        let (url, page) = self.page(name, prior).await?;
+        let mut files = Vec::new();
+        let answer = page.revalidated(|page| {
+            files = release_files(&page, &url, name, version);
+            release_info(&page, name, version)
+        });
+        let answer = answer.unwrap_or(Revalidated::Changed(RegistryInfo::default(), None));
+        Ok((answer, files))
     }
 
-    async fn page(&self, name: &str) -> Result<Option<ProjectPage>, FetchError> {
+    /// The files of one release; `None` when the index does not know the project.
+    pub async fn release_files(
+        &self,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<Vec<DistFile>>, FetchError> {
+        let (url, page) = self.page(name, None).await?;
+        Ok(page
+            .into_option()
+            .map(|page| release_files(&page, &url, name, version)))
+    }
+
+    /// The page's URL and the page (PEP 691 negotiation; `prior`'s validators sent when they
+    /// belong to it).
+    async fn page(
+        &self,
+        name: &str,
+        prior: Option<&Validators>,
+    ) -> Result<(String, FetchResult<ProjectPage>), FetchError> {
         let normalized = normalize_name(name);
         let url = format!("{}/{}/", self.root, path_segment(&normalized));
-        Ok(self
-            .http
-            .get_json::<Object<ProjectPage>>(SourceKind::PypiSimple, &url, &normalized)
-            .await?
-            .into_option()
-            .map(|page| page.0))
+        let outgoing = Outgoing::conditional(&url, prior);
+        let page = (self.http)
+            .get_with(
+                SourceKind::PypiSimple,
+                &url,
+                &normalized,
+                outgoing,
+                decode_page,
+            )
+            .await?;
+        Ok((url, page))
+    }
+}
+
+/// A project page by its `Content-Type` (PEP 691): JSON or HTML; anything else is not a page.
+fn decode_page(answer: Answered) -> Result<ProjectPage, String> {
+    match answer.content_type.as_deref() {
+        Some("application/vnd.pypi.simple.v1+json" | "application/vnd.pypi.simple.latest+json") => {
+            super::body::parse_json::<Object<ProjectPage>>(&answer.body).map(|page| page.0)
+        }
+        Some(
+            "text/html"
+            | "application/vnd.pypi.simple.v1+html"
+            | "application/vnd.pypi.simple.latest+html",
+        ) => super::simple_html::parse(&answer.body),
+        // A header value that reached here is visible ASCII.
+        Some(other) => Err(format!(
+            "Content-Type `{other}` is neither PEP 691 JSON nor PEP 503 HTML"
+        )),
+        None => Err("no Content-Type: neither PEP 691 JSON nor PEP 503 HTML".to_string()),
     }
 }
 
@@ -136,6 +244,46 @@ fn status_of(page: &ProjectPage) -> Option<ProjectStatus> {
         status: s.status.trim().to_ascii_lowercase().into(),
         reason: non_empty(s.reason.as_deref()),
     })
+}
+
+/// The files of `version` on the page, their URLs made absolute against `page_url`.
+pub(super) fn release_files(
+    page: &ProjectPage,
+    page_url: &str,
+    name: &str,
+    version: &str,
+) -> Vec<DistFile> {
+    let normalized = normalize_name(name);
+    let base = reqwest::Url::parse(page_url).ok();
+    page.files
+        .iter()
+        .filter(|f| {
+            file_version(&f.filename, &normalized).is_some_and(|v| same_version(&v, version))
+        })
+        .filter_map(|f| {
+            let mut url = base.as_ref()?.join(f.url.as_deref()?).ok()?;
+            url.set_fragment(None);
+            let offer = [
+                &f.core_metadata,
+                &f.dist_info_metadata,
+                &f.dist_info_metadata_691,
+            ]
+            .into_iter()
+            .find_map(|o| o.clone());
+            let core_metadata = match offer {
+                None | Some(MetadataOffer::Flag(false)) => None,
+                Some(MetadataOffer::Flag(true)) => Some(None),
+                Some(MetadataOffer::Hashes(hashes)) => Some(hashes.get("sha256").cloned()),
+            };
+            Some(DistFile {
+                filename: f.filename.clone(),
+                url: url.to_string(),
+                sha256: f.hashes.as_ref().and_then(|h| h.get("sha256").cloned()),
+                requires_python: f.requires_python.clone(),
+                core_metadata,
+            })
+        })
+        .collect()
 }
 
 fn is_yanked(file: &File) -> bool {
@@ -195,6 +343,9 @@ fn release_info(page: &ProjectPage, name: &str, version: &str) -> RegistryInfo {
         yanked,
         yanked_reason,
         upload_time: earliest(files.iter().filter_map(|f| f.upload_time.clone())),
+        no_upload_time: page.html.then(|| {
+            "the index's Simple API answers only PEP 503 HTML, which has no upload times".into()
+        }),
         latest_version: project.latest_version,
         project_status: project.status,
         newer_versions: newer_versions(&project.available, version),
@@ -225,6 +376,22 @@ pub(crate) fn parse_page(
     version: &str,
 ) -> Result<(ProjectFacts, RegistryInfo), String> {
     super::body::parse_json::<Object<ProjectPage>>(body).map(|page| {
+        let page = page.0;
+        (
+            project_facts(&page, name),
+            release_info(&page, name, version),
+        )
+    })
+}
+
+/// [`parse_page`] for a PEP 503 HTML page.
+#[cfg(test)]
+pub(crate) fn parse_html_page(
+    body: &[u8],
+    name: &str,
+    version: &str,
+) -> Result<(ProjectFacts, RegistryInfo), String> {
+    super::simple_html::parse(body).map(|page| {
         (
             project_facts(&page, name),
             release_info(&page, name, version),

@@ -64,4 +64,7 @@ pub struct NetworkCounters {
     pub in_flight: u64,
     pub max_in_flight: u64,
     pub breaker_trips: u64,
+    /// Answers `304 Not Modified`: expired cache entries renewed without a body.
+    #[serde(default)]
+    pub revalidated: u64,
 }

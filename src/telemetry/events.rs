@@ -18,6 +18,10 @@ pub enum SourceKind {
     /// The index's Simple API (`/simple/...`, PEP 503/691).
     PypiSimple,
     Osv,
+    /// A release's core metadata file (PEP 658/714, `<file-url>.metadata`).
+    CoreMetadata,
+    /// Ranges of a wheel (its license files, read as pip's lazy wheel reads).
+    Wheel,
 }
 
 impl SourceKind {
@@ -26,6 +30,8 @@ impl SourceKind {
             SourceKind::Pypi => "pypi",
             SourceKind::PypiSimple => "pypi-simple",
             SourceKind::Osv => "osv",
+            SourceKind::CoreMetadata => "core-metadata",
+            SourceKind::Wheel => "wheel",
         }
     }
 }

@@ -22,8 +22,7 @@ pub struct PolicyException {
     pub package: String,
     pub kind: ExceptionKind,
     pub reason: String,
-    /// Last day the exception holds (vulnerability ignores only: `[[licenses.exceptions]]`
-    /// has no expiry in the policy format).
+    /// Last day the exception holds (`until`, inclusive).
     pub until: Option<time::Date>,
 }
 
@@ -63,24 +62,25 @@ impl PolicyException {
     /// The TOML stub. `table_prefix` is `""` for `depdash.toml` and `"tool.depdash."` for
     /// `pyproject.toml`.
     pub fn to_toml(&self, table_prefix: &str) -> String {
+        let until = self
+            .until
+            .map(|d| format!("until = {d}\n"))
+            .unwrap_or_default();
         match &self.kind {
             ExceptionKind::License { ids } => {
                 let ids: Vec<String> = ids.iter().map(|id| toml_string(id)).collect();
                 format!(
-                    "[[{table_prefix}licenses.exceptions]]\nname = {}\nallow = [{}]\nreason = {}\n",
+                    "[[{table_prefix}licenses.exceptions]]\nname = {}\nallow = [{}]\nreason = {}\n{until}",
                     toml_string(&self.package),
                     ids.join(", "),
                     toml_string(&self.reason),
                 )
             }
             ExceptionKind::Vulnerability { id } => format!(
-                "# {}\n[[{table_prefix}vulnerabilities.ignore]]\nid = {}\nreason = {}\n{}",
+                "# {}\n[[{table_prefix}vulnerabilities.ignore]]\nid = {}\nreason = {}\n{until}",
                 self.package.replace('\n', " "),
                 toml_string(id),
                 toml_string(&self.reason),
-                self.until
-                    .map(|d| format!("until = {d}\n"))
-                    .unwrap_or_default(),
             ),
         }
     }
@@ -157,7 +157,7 @@ mod tests {
                 ids: ids.iter().map(|s| s.to_string()).collect(),
             },
             reason: reason.into(),
-            until: None,
+            until: Some(time::macros::date!(2027 - 06 - 30)),
         }
     }
 
@@ -178,6 +178,7 @@ mod tests {
         let exception = &policy.licenses.exceptions[0];
         assert_eq!(exception.name, "paramiko");
         assert_eq!(exception.reason, "vendored \"as is\"");
+        assert_eq!(exception.until, Some(time::macros::date!(2027 - 06 - 30)));
         assert_eq!(exception.allow.len(), 1);
         assert_eq!(policy.licenses.allow.as_ref().map(Vec::len), Some(2));
     }

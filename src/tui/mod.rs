@@ -515,24 +515,32 @@ mod tests {
             let flow = handle_input(key(c).unwrap(), &mut app, &engine);
             assert_eq!(flow, Flow::Continue);
         }
-        let enter = Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
-        handle_input(enter, &mut app, &engine);
+        let enter = || Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+        // Reason, then the expiry.
+        let type_expiry = |app: &mut app::App| {
+            handle_input(enter(), app, &engine);
+            for c in "2099-12-31".chars() {
+                handle_input(key(c).unwrap(), app, &engine);
+            }
+            handle_input(enter(), app, &engine);
+        };
+        type_expiry(&mut app);
         let status = app.status.clone().expect("a message");
         assert_eq!(status.kind, MessageKind::Info, "{status:?}");
         let policy = crate::policy::load(&path).unwrap();
         assert_eq!(policy.licenses.exceptions[0].name, "gpl-widget");
         assert_eq!(policy.licenses.exceptions[0].reason, "ok");
+        assert_eq!(
+            policy.licenses.exceptions[0].until,
+            Some(time::macros::date!(2099 - 12 - 31))
+        );
 
         // An unwritable location is an error message, not a crash.
         app.policy_path = Some(dir.path().join("missing-dir").join("depdash.toml"));
         for c in ['e', 'x'] {
             handle_input(key(c).unwrap(), &mut app, &engine);
         }
-        handle_input(
-            Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
-            &mut app,
-            &engine,
-        );
+        type_expiry(&mut app);
         let status = app.status.clone().expect("a message");
         assert_eq!(status.kind, MessageKind::Error, "{status:?}");
         assert!(status.text.contains("missing-dir"), "{status:?}");

@@ -25,7 +25,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("sources", &["model", "safe_fs", "telemetry", "units"]),
     ("cache", &["fingerprint", "telemetry"]),
-    ("checks", &["config", "model", "safe_fs", "units"]),
+    (
+        "checks",
+        &["config", "fingerprint", "model", "safe_fs", "units"],
+    ),
     (
         "perf",
         &["cache", "config", "model", "safe_fs", "telemetry"],

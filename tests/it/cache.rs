@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use depdash::cache::entry::{self, FORMAT_VERSION, HEADER_LEN};
-use depdash::cache::{CacheConfig, CacheKey, Lookup, TieredCache};
+use depdash::cache::{CacheConfig, CacheKey, Cached, Lookup, TieredCache};
 use depdash::engine::events::{EngineEvent, EventSink};
 use depdash::telemetry::tracker::Tracker;
 use tokio::sync::mpsc;
@@ -252,6 +252,39 @@ async fn expired_entry_is_a_miss_unless_stale_serving_is_allowed() {
     };
     assert_eq!((value.as_str(), stale), ("v", true));
     assert_eq!(offline.cache.counters().stale_served, 2);
+}
+
+#[tokio::test]
+async fn expired_entries_are_handed_out_for_revalidation_but_not_counted_as_hits() {
+    let dir = tempfile::tempdir().unwrap();
+    let online = open(&config(dir.path())).await;
+    online
+        .cache
+        .put_json(&key("old"), "aged", Duration::ZERO)
+        .await;
+    online.cache.put_json(&key("new"), "fresh", HOUR).await;
+    let read = |name: &'static str| {
+        let cache = online.cache.clone();
+        async move {
+            (cache
+                .get_json_revalidating::<String, String>(&key(name))
+                .await)
+                .map(|c| match c {
+                    Cached::Fresh(v) => ("fresh", v),
+                    Cached::Expired(v) => ("expired", v),
+                })
+        }
+    };
+    assert_eq!(read("old").await, Some(("expired", "aged".to_string())));
+    assert_eq!(read("new").await, Some(("fresh", "fresh".to_string())));
+    assert_eq!(read("none").await, None);
+    let counters = online.cache.counters();
+    assert_eq!(
+        (counters.lookups, counters.hits, counters.stale_served),
+        (3, 1, 0)
+    );
+    // A plain lookup still misses the expired entry.
+    assert_eq!(online.cache.get(&key("old")).await, Lookup::Miss);
 }
 
 #[tokio::test]

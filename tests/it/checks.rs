@@ -584,6 +584,61 @@ fn an_exception_is_unused_when_the_global_rules_already_pass() {
 }
 
 #[test]
+fn an_expired_exception_is_not_applied_and_is_reported_with_what_it_still_matches() {
+    let text = PARAMIKO_POLICY.replace(
+        "reason = \"used unmodified\"",
+        "reason = \"used unmodified\"\nuntil = 2026-11-30",
+    );
+    let policy = policy(&text);
+    assert_eq!(
+        policy.licenses.exceptions[0].until,
+        Some(time::macros::date!(2026 - 11 - 30))
+    );
+    let judge_on = |today| {
+        let mut usage = licenses::ExceptionUsage::as_of(today);
+        let out = licenses::evaluate(
+            &dist("paramiko", "3.4.0"),
+            &license("LGPL-2.1-only"),
+            &policy.licenses,
+            &mut usage,
+        );
+        (out, licenses::unused_exceptions(&policy.licenses, &usage))
+    };
+    // On its last day (inclusive) the exception still holds.
+    let (out, warnings) = judge_on(time::macros::date!(2026 - 11 - 30));
+    assert!(out.findings.is_empty(), "{:?}", out.findings);
+    assert!(!codes(&warnings).contains(&"license-exception-expired"));
+    // The day after, the global rules judge again and the entry is reported expired.
+    let (out, warnings) = judge_on(time::macros::date!(2026 - 12 - 01));
+    assert_eq!(codes(&out.findings), ["license-denied"]);
+    assert_eq!(
+        codes(&warnings),
+        ["license-exception-expired", "license-exception-unused"]
+    );
+    let expired = &warnings[0];
+    assert_eq!(expired.rule, Some(rule("licenses.exceptions[0]")));
+    assert_eq!(expired.severity, Severity::Warning);
+    assert!(
+        expired.message.contains("expired on 2026-11-30")
+            && expired.message.contains("paramiko 3.4.0"),
+        "{}",
+        expired.message
+    );
+}
+
+#[test]
+fn a_bad_exception_expiry_is_a_policy_error_with_line_and_column() {
+    let text = "[licenses]\nallow = [\"MIT\"]\n[[licenses.exceptions]]\nname = \"x\"\nallow = [\"MPL-2.0\"]\nuntil = \"next year\"\n";
+    let err = depdash::policy::parse(text, std::path::Path::new("depdash.toml"), false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("depdash.toml:6:9") && err.contains("is not a date"),
+        "{err}"
+    );
+}
+
+#[test]
 fn unknown_licenses_are_unknowns_per_policy_and_never_pass() {
     let unknown =
         ResolvedLicense::unknown("classifier `BSD License`: which BSD variant is unspecified");
@@ -1129,6 +1184,20 @@ fn stale_releases_are_warnings_and_missing_times_unknown() {
     assert!(out.findings.is_empty());
     assert_eq!(out.unknowns.len(), 1);
     assert!(out.unknowns[0].fails_run);
+    assert!(
+        out.unknowns[0]
+            .reason
+            .contains("the index gave no upload time")
+    );
+    // An index that cannot tell upload times (PEP 503 HTML) says so: unknown, never a pass.
+    no_time.no_upload_time = Some("HTML pages have no upload times".into());
+    let out = health::evaluate(&dist("x", "1.0"), Some(&no_time), &policy.health, NOW);
+    assert!(out.findings.is_empty() && out.unknowns[0].fails_run);
+    assert!(
+        out.unknowns[0]
+            .reason
+            .ends_with("stale: HTML pages have no upload times")
+    );
 }
 
 #[test]

@@ -12,26 +12,26 @@ use crate::support::registry::{self, Faults, RegistryServer, dataset_for, unused
 use crate::support::site_packages::{copy_tree, real_site_packages};
 
 /// A throwaway project: a copy of the real site-packages fixtures, a cache dir, a history file.
-struct Project {
+pub(super) struct Project {
     dir: tempfile::TempDir,
 }
 
 impl Project {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         copy_tree(&real_site_packages(), &dir.path().join("site-packages"));
         Project { dir }
     }
 
-    fn site(&self) -> PathBuf {
+    pub(super) fn site(&self) -> PathBuf {
         self.dir.path().join("site-packages")
     }
 
-    fn path(&self, rel: &str) -> PathBuf {
+    pub(super) fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
 
-    fn write(&self, rel: &str, text: &str) -> PathBuf {
+    pub(super) fn write(&self, rel: &str, text: &str) -> PathBuf {
         let path = self.path(rel);
         std::fs::write(&path, text).unwrap();
         path
@@ -64,11 +64,11 @@ async fn depdash_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     command.output().await.expect("run depdash")
 }
 
-fn code(output: &Output) -> i32 {
+pub(super) fn code(output: &Output) -> i32 {
     output.status.code().expect("exit code")
 }
 
-fn stderr(output: &Output) -> String {
+pub(super) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
@@ -103,7 +103,7 @@ fn run_args_with_cache(p: &Project, url: &str, report: &str, cache: &str) -> Vec
     ]
 }
 
-async fn run(p: &Project, url: &str, report: &str, extra: &[&str]) -> (Output, Value) {
+pub(super) async fn run(p: &Project, url: &str, report: &str, extra: &[&str]) -> (Output, Value) {
     run_with_cache(p, url, report, "cache", extra).await
 }
 
@@ -123,7 +123,12 @@ async fn run_with_cache(
 }
 
 /// A run whose target is files (`-r FILE` or `--lock FILE`) instead of the site-packages copy.
-async fn run_on_file(p: &Project, url: &str, flag: &str, file: &Path) -> (Output, Value) {
+pub(super) async fn run_on_file(
+    p: &Project,
+    url: &str,
+    flag: &str,
+    file: &Path,
+) -> (Output, Value) {
     let mut args = run_args(p, url, "r.json");
     args[1] = flag.into();
     args.insert(2, file.display().to_string());
@@ -133,7 +138,7 @@ async fn run_on_file(p: &Project, url: &str, flag: &str, file: &Path) -> (Output
     (output, report)
 }
 
-fn package<'a>(report: &'a Value, name: &str) -> &'a Value {
+pub(super) fn package<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["packages"]
         .as_array()
         .unwrap()
@@ -859,13 +864,17 @@ async fn cache_and_history_subcommands() {
     assert_eq!(code(&stats), 0, "{}", stderr(&stats));
     let text = String::from_utf8_lossy(&stats.stdout).into_owned();
     // One release document and one OSV answer per package, plus each advisory and the project
-    // facts (fix candidates) of each vulnerable package.
+    // facts (fix candidates) of each vulnerable package, and the target's run snapshot.
     let packages = p.packages().len();
     let advisories = packages.div_ceil(9);
     assert!(
-        text.contains(&format!("entries    {} ", 2 * packages + 2 * advisories)),
+        text.contains(&format!(
+            "entries    {} ",
+            2 * packages + 2 * advisories + 1
+        )),
         "{text}"
     );
+    assert!(text.contains("run-snapshot1"), "{text}");
     assert!(text.contains("hit rate   last 2 runs: 0% 100%"), "{text}");
 
     let listed = depdash(&["history", "--history-file", &history, "--format", "json"]).await;
@@ -1051,10 +1060,22 @@ async fn pinned_requirements_get_exact_release_licenses_from_the_index() {
         reason.contains("the index does not know the package"),
         "{reason}"
     );
-    // One per-release request per pin (the private one also tries the Simple API), nothing else.
+    // One per-release request per pin; the private one also tries the Simple API, and so does
+    // each pin still unknown (for its core metadata file, which this index does not have).
     let stats = server.stats();
     assert_eq!(stats.pypi_version as usize, n + 1);
-    assert_eq!((stats.pypi_project, stats.pypi_simple), (0, 1));
+    let unknown_pins = unknown.len();
+    assert_eq!(
+        (stats.pypi_project, stats.pypi_simple as usize),
+        (0, 1 + unknown_pins)
+    );
+    for pkg in &unknown {
+        let reason = pkg["license"]["unknown_reason"].as_str().unwrap();
+        assert!(
+            reason.contains("core metadata file: the project page is not on the index"),
+            "{reason}"
+        );
+    }
 }
 
 /// `HTTP_PROXY`/`HTTPS_PROXY` are honoured as pip honours them, and `NO_PROXY` exempts hosts.

@@ -1177,3 +1177,62 @@ fn a_ca_bundle_without_certificates_is_refused() {
         assert!(error.to_string().contains("CA bundle"), "{error}");
     }
 }
+
+#[tokio::test]
+async fn conditional_get_sends_validators_only_to_their_url_and_a_plain_304_is_an_error() {
+    use depdash::sources::FetchResult;
+    let server = RegistryServer::start(dataset()).await;
+    let h = Harness::new(test_config());
+    let url = format!("{}/pypi/requests/2.31.0/json", server.url());
+    let first = h
+        .http
+        .get_json_if::<Value>(SourceKind::Pypi, &url, "requests", None)
+        .await
+        .unwrap();
+    let FetchResult::Found {
+        validators: Some(validators),
+        ..
+    } = first
+    else {
+        panic!("a 200 with an ETag gives validators: {first:?}");
+    };
+    assert!(validators.etag.is_some() && validators.last_modified.is_some());
+    assert_eq!(validators.url, url);
+
+    let again = h
+        .http
+        .get_json_if::<Value>(SourceKind::Pypi, &url, "requests", Some(&validators))
+        .await
+        .unwrap();
+    assert!(
+        matches!(again, FetchResult::NotModified { .. }),
+        "{again:?}"
+    );
+    let stats = server.stats();
+    assert_eq!((stats.conditional, stats.not_modified), (1, 1));
+    assert_eq!(h.http.network_counters().revalidated, 1);
+
+    // Validators of another URL are not sent: a plain GET, a full answer.
+    let other = format!("{}/simple/requests/", server.url());
+    let plain = h
+        .http
+        .get_json_if::<Value>(
+            SourceKind::PypiSimple,
+            &other,
+            "requests",
+            Some(&validators),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(plain, FetchResult::Found { .. }));
+    assert_eq!(server.stats().conditional, 1);
+
+    // A 304 to a request that carried no validators is an unexpected answer, not "unchanged".
+    server.update_faults(|f| f.always_304 = true);
+    let error = h
+        .http
+        .get_json::<Value>(SourceKind::Pypi, &url, "requests")
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("HTTP 304"), "{error}");
+}

@@ -5,6 +5,8 @@
 //!   `health.outdated` decides the severity.
 //! - stale: the installed release was uploaded longer ago than `health.max_age` → warning (a
 //!   signal of possible abandonment, not proof of a defect).
+//! - on several indexes (extra indexes configured): a warning naming them, since pip would take
+//!   the highest version from any of them (dependency confusion).
 //! - not on the index: a warning (private packages are legitimate, but so is dependency
 //!   confusion), and nothing else can be checked.
 //! - no index data, or data a configured rule needs but cannot read (unparseable version or
@@ -79,6 +81,20 @@ pub fn evaluate(
     }
 
     project_status(dist, info, policy, &mut out);
+
+    if info.found_on.len() > 1 {
+        out.findings.push(finding(
+            Code::OnSeveralIndexes,
+            Severity::Warning,
+            RuleKey::Health,
+            format!(
+                "{} is on {} indexes ({}): pip installs the highest version from any of them; check that they publish the same project (dependency confusion)",
+                dist.name,
+                info.found_on.len(),
+                info.found_on.join(", ")
+            ),
+        ));
+    }
 
     if info.yanked
         && let Some(sev) = severity(policy.yanked)
@@ -167,7 +183,10 @@ pub fn evaluate(
             )),
             None => out.unknowns.push(health_unknown(
                 dist,
-                "cannot tell whether it is stale: the index gave no upload time".into(),
+                format!(
+                    "cannot tell whether it is stale: {}",
+                    (info.no_upload_time.as_deref()).unwrap_or("the index gave no upload time")
+                ),
                 policy,
             )),
         }

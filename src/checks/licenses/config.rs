@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::config::{Ctx, Disposition};
+use crate::config::{Ctx, Disposition, RawDate};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct LicenseException {
@@ -11,6 +11,9 @@ pub struct LicenseException {
     pub name: String,
     pub allow: Vec<spdx::Licensee>,
     pub reason: String,
+    /// Last day (inclusive) the exception applies, `YYYY-MM-DD`; after it the package's license
+    /// is judged by the global rules again and the entry is reported expired.
+    pub until: Option<time::Date>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -53,6 +56,7 @@ struct RawLicenseException {
     name: Spanned<String>,
     allow: Vec<Spanned<String>>,
     reason: Option<String>,
+    until: Option<Spanned<RawDate>>,
 }
 
 impl LicensePolicy {
@@ -64,10 +68,16 @@ impl LicensePolicy {
             .filter_map(|e| {
                 let name = ctx.check(ctx.package_name(&e.name));
                 let allow = ctx.licensees(&e.allow, "licenses.exceptions.allow");
+                // A bad date is recorded (line:column) and drops the entry with the run failing.
+                let until = match &e.until {
+                    None => Ok(None),
+                    Some(date) => ctx.check(ctx.date(date)).map(Some).ok_or(()),
+                };
                 Some(LicenseException {
                     name: name?,
                     allow,
                     reason: e.reason.clone().unwrap_or_default(),
+                    until: until.ok()?,
                 })
             })
             .collect();

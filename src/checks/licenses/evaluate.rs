@@ -22,7 +22,7 @@ use serde::Serialize;
 use spdx::expression::{ExprNode, Operator};
 use spdx::{AdditionItem, Expression, LicenseId, LicenseItem, LicenseReq, Licensee};
 
-use super::config::LicensePolicy;
+use super::config::{LicenseException, LicensePolicy};
 use crate::checks::CheckOutput;
 use crate::config::Disposition;
 use crate::model::{
@@ -32,16 +32,33 @@ use crate::model::{
 
 use super::expression::{LENIENT, requirement_text};
 
-/// Which license exceptions were needed, to report the unneeded ones.
+/// Which license exceptions were needed, to report the unneeded ones, and which expired ones
+/// would still have applied.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ExceptionUsage {
+    /// The evaluation date: exceptions past their `until` are not applied. `None` applies all.
+    today: Option<time::Date>,
     /// (index in `policy.exceptions`, index in that exception's `allow`).
     used: BTreeSet<(usize, usize)>,
+    /// (exception index, `name version`) for expired exceptions of packages that failed.
+    expired_matches: BTreeSet<(usize, String)>,
 }
 
 impl ExceptionUsage {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Usage for an evaluation on `today`: exceptions whose `until` has passed are not applied.
+    pub fn as_of(today: time::Date) -> Self {
+        ExceptionUsage {
+            today: Some(today),
+            ..Self::default()
+        }
+    }
+
+    fn is_expired(&self, exception: &LicenseException) -> bool {
+        is_expired(exception, self.today)
     }
 
     /// Whether `policy.exceptions[exception].allow[allow]` was needed by some package.
@@ -272,7 +289,17 @@ struct Analysis {
     nodes: Vec<Node>,
 }
 
-fn analyze(expression: &str, policy: &LicensePolicy, package: &str) -> Result<Analysis, String> {
+/// Whether `exception` is past its `until` date on `today` (never without a date).
+fn is_expired(exception: &LicenseException, today: Option<time::Date>) -> bool {
+    matches!((exception.until, today), (Some(until), Some(today)) if today > until)
+}
+
+fn analyze(
+    expression: &str,
+    policy: &LicensePolicy,
+    package: &str,
+    today: Option<time::Date>,
+) -> Result<Analysis, String> {
     let parsed = Expression::parse_mode(expression, LENIENT).map_err(|e| e.reason.to_string())?;
     let deny: Vec<Entry> = policy.deny.iter().map(Entry::new).collect();
     let allow: Option<Vec<Entry>> = policy
@@ -283,7 +310,7 @@ fn analyze(expression: &str, policy: &LicensePolicy, package: &str) -> Result<An
         .exceptions
         .iter()
         .enumerate()
-        .filter(|(_, e)| e.name == package)
+        .filter(|(_, e)| e.name == package && !is_expired(e, today))
         .flat_map(|(i, e)| {
             e.allow
                 .iter()
@@ -473,7 +500,7 @@ pub(crate) fn evaluate(
     if !policy.enabled {
         return out;
     }
-    let analysis = match analyze(expression, policy, &dist.normalized) {
+    let analysis = match analyze(expression, policy, &dist.normalized, usage.today) {
         Ok(a) => a,
         Err(why) => {
             out.unknowns.push(license_unknown(
@@ -491,6 +518,11 @@ pub(crate) fn evaluate(
         usage.used.extend(analysis.exception_entries(&needed));
         return out;
     }
+    for (i, exception) in policy.exceptions.iter().enumerate() {
+        if exception.name == dist.normalized && usage.is_expired(exception) {
+            (usage.expired_matches).insert((i, format!("{} {}", dist.name, dist.version)));
+        }
+    }
     let (code, rule, message) = analysis.failure(policy);
     out.findings.push(
         Finding::new(code, Severity::Error, message)
@@ -506,6 +538,33 @@ pub(crate) fn unused_exceptions(policy: &LicensePolicy, usage: &ExceptionUsage) 
     }
     let mut findings = Vec::new();
     for (i, exception) in policy.exceptions.iter().enumerate() {
+        let rule = RuleRef::entry(RuleKey::LicensesExceptions, i);
+        if usage.is_expired(exception) {
+            let matched: Vec<&str> = usage
+                .expired_matches
+                .iter()
+                .filter(|(j, _)| *j == i)
+                .map(|(_, package)| package.as_str())
+                .collect();
+            let tail = if matched.is_empty() {
+                String::new()
+            } else {
+                format!("; without it {} fails, reported", matched.join(", "))
+            };
+            let mut finding = Finding::new(
+                Code::LicenseExceptionExpired,
+                Severity::Warning,
+                format!(
+                    "{rule} for `{}` expired on {} and is no longer applied{tail}",
+                    exception.name,
+                    exception.until.map(|u| u.to_string()).unwrap_or_default()
+                ),
+            )
+            .with_rule(rule);
+            finding.package = Some(exception.name.clone());
+            findings.push(finding);
+            continue;
+        }
         let unused: Vec<String> = exception
             .allow
             .iter()
@@ -529,8 +588,8 @@ pub(crate) fn unused_exceptions(policy: &LicensePolicy, usage: &ExceptionUsage) 
                 unused.join(", ")
             )
         };
-        let mut finding = Finding::new(CODE_EXCEPTION_UNUSED, Severity::Warning, message)
-            .with_rule(RuleRef::entry(RuleKey::LicensesExceptions, i));
+        let mut finding =
+            Finding::new(CODE_EXCEPTION_UNUSED, Severity::Warning, message).with_rule(rule);
         finding.package = Some(exception.name.clone());
         findings.push(finding);
     }
@@ -583,7 +642,8 @@ pub(crate) fn explain(
         );
         return explanation;
     }
-    let analysis = match analyze(expression, policy, &package_key) {
+    let today = time::OffsetDateTime::now_utc().date();
+    let analysis = match analyze(expression, policy, &package_key, Some(today)) {
         Ok(a) => a,
         Err(why) => {
             explanation.verdict = LicenseVerdict::Unknown;

@@ -231,7 +231,39 @@ fn from_record(dir: &Path, notes: &mut Vec<String>) -> Vec<(String, PathBuf)> {
 }
 
 /// Read and identify the license files of a distribution. Unreadable files become notes.
-pub(crate) fn read(listed: &[String], dir: &Path, notes: &mut Vec<String>) -> Vec<LicenseFile> {
+/// Also returns the [`digest`] of what was read, so a stored answer can be checked against the
+/// files later without identifying them again.
+pub(crate) fn read(
+    listed: &[String],
+    dir: &Path,
+    notes: &mut Vec<String>,
+) -> (Vec<LicenseFile>, String) {
+    let mut out = Vec::new();
+    let digest = each_file(listed, dir, notes, |name, bytes| {
+        out.push(LicenseFile {
+            report: identify(bytes),
+            bundled: is_bundled(name),
+            name: name.to_string(),
+        })
+    });
+    (out, digest)
+}
+
+/// Fingerprint of the license files [`read`] would read for a distribution: which files (by
+/// name), and their bytes or why they could not be read. Equal digests mean `read` sees the
+/// same input; reading and hashing costs a small fraction of identifying the texts.
+pub(crate) fn digest(listed: &[String], dir: &Path) -> String {
+    each_file(listed, dir, &mut Vec::new(), |_, _| {})
+}
+
+/// Locate, read (bounded) and hand each license file to `each`; unreadable ones become notes.
+/// Returns their digest.
+fn each_file(
+    listed: &[String],
+    dir: &Path,
+    notes: &mut Vec<String>,
+    mut each: impl FnMut(&str, &[u8]),
+) -> String {
     let located = locate(listed, dir, notes);
     if located.len() > MAX_FILES {
         notes.push(format!(
@@ -239,24 +271,27 @@ pub(crate) fn read(listed: &[String], dir: &Path, notes: &mut Vec<String>) -> Ve
             located.len()
         ));
     }
-    let mut out = Vec::new();
+    let mut fingerprint = crate::fingerprint::Fingerprinter::new();
+    fingerprint.part(located.len().to_le_bytes());
     let mut buffer = Vec::new();
     for (name, path) in located.into_iter().take(MAX_FILES) {
         buffer.clear();
-        if let Err(e) = read_regular(&path, MAX_FILE_BYTES, &mut buffer) {
-            notes.push(format!(
-                "license file {} could not be read: {e}",
-                path.display()
-            ));
-            continue;
+        fingerprint.part(&name);
+        match read_regular(&path, MAX_FILE_BYTES, &mut buffer) {
+            Ok(()) => {
+                fingerprint.part([1]).part(&buffer);
+                each(&name, &buffer);
+            }
+            Err(e) => {
+                fingerprint.part([0]).part(e.to_string());
+                notes.push(format!(
+                    "license file {} could not be read: {e}",
+                    path.display()
+                ));
+            }
         }
-        out.push(LicenseFile {
-            report: identify(&buffer),
-            bundled: is_bundled(&name),
-            name,
-        });
     }
-    out
+    fingerprint.finish()
 }
 
 #[cfg(test)]

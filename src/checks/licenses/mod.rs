@@ -49,6 +49,26 @@ pub fn resolve(meta: &LicenseMetadata, metadata_dir: Option<&Path>) -> ResolvedL
     resolve::resolve(meta, metadata_dir)
 }
 
+/// [`resolve`], and what its answer depends on besides `meta` and `metadata_dir`: the
+/// [`license_files_digest`] of the license files it read (`None` when it read none). A caller
+/// that keeps the answer may reuse it while the metadata and that digest are unchanged.
+pub fn resolve_traced(
+    meta: &LicenseMetadata,
+    metadata_dir: Option<&Path>,
+) -> (ResolvedLicense, Option<String>) {
+    resolve::resolve_traced(meta, metadata_dir)
+}
+
+/// Fingerprint of the license files [`resolve`] would read in `metadata_dir` (which files,
+/// their bytes): reading and hashing them costs far less than identifying their texts.
+pub fn license_files_digest(listed: &[String], metadata_dir: &Path) -> String {
+    files::digest(listed, metadata_dir)
+}
+
+/// Identity of this build's license resolution (a hash of its source and of the SPDX
+/// templates, made by `build.rs`): a resolution stored by another build is not reused.
+pub const RESOLVER_BUILD: &str = env!("DEPDASH_LICENSE_RESOLVER");
+
 /// The license PyPI reports (`license_expression`, else the free-text `license`), with source
 /// [`crate::model::LicenseSource::Pypi`]; for packages whose local metadata resolved to unknown.
 /// `None` when PyPI names no license specifically (a vague name such as "BSD" gives `None`).

@@ -177,6 +177,8 @@ struct LazyFiles<'a> {
     loaded: Option<Option<Evidence>>,
     /// Why the files gave no answer, for the unknown's reason.
     why: Option<String>,
+    /// [`files::digest`] of the files read, once read.
+    digest: Option<String>,
 }
 
 impl LazyFiles<'_> {
@@ -184,7 +186,8 @@ impl LazyFiles<'_> {
         if self.loaded.is_none() {
             let mut why = None;
             let evidence = self.dir.and_then(|dir| {
-                let texts = files::read(self.listed, dir, notes);
+                let (texts, digest) = files::read(self.listed, dir, notes);
+                self.digest = Some(digest);
                 if texts.is_empty() {
                     return None;
                 }
@@ -500,6 +503,15 @@ fn classifier_label(classifiers: &[String]) -> String {
 
 /// Resolve a distribution's license from its own metadata (see the module docs for the rules).
 pub(crate) fn resolve(meta: &LicenseMetadata, metadata_dir: Option<&Path>) -> ResolvedLicense {
+    resolve_traced(meta, metadata_dir).0
+}
+
+/// [`resolve`], and the [`files::digest`] of the license files it read (`None`: it read none,
+/// so the answer depends on the metadata fields alone).
+pub(crate) fn resolve_traced(
+    meta: &LicenseMetadata,
+    metadata_dir: Option<&Path>,
+) -> (ResolvedLicense, Option<String>) {
     let mut notes = Vec::new();
     let mut unresolved: Vec<String> = Vec::new();
 
@@ -540,12 +552,13 @@ pub(crate) fn resolve(meta: &LicenseMetadata, metadata_dir: Option<&Path>) -> Re
         dir: metadata_dir,
         loaded: None,
         why: None,
+        digest: None,
     };
 
     let decision = decide(meta, &metadata, &mut files, &mut notes, &mut unresolved);
     let mut texts: Vec<&Evidence> = metadata.clone();
     texts.extend(files.peek());
-    match decision {
+    let resolved = match decision {
         Some(decision) => answer(decision, &texts, notes),
         None => {
             let files_said = match (metadata_dir, &files.why) {
@@ -564,7 +577,8 @@ pub(crate) fn resolve(meta: &LicenseMetadata, metadata_dir: Option<&Path>) -> Re
             unknown.notes = notes;
             unknown
         }
-    }
+    };
+    (resolved, files.digest)
 }
 
 /// The answer by the rules of the module docs, or `None` (reasons in `unresolved`).

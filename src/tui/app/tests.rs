@@ -223,6 +223,10 @@ fn exception_prompt_yields_a_write_intent_with_the_reason() {
         app.status
     );
     typed(&mut app, "legal ok'd ");
+    // A license exception asks for an expiry too.
+    app.set_today(time::macros::date!(2026 - 12 - 01));
+    assert_eq!(press(&mut app, KeyCode::Enter), None);
+    typed(&mut app, "2027-06-30");
     let intent = press(&mut app, KeyCode::Enter);
     assert_eq!(
         intent,
@@ -232,7 +236,7 @@ fn exception_prompt_yields_a_write_intent_with_the_reason() {
                 ids: vec!["GPL-3.0-only".into()]
             },
             reason: "legal ok'd".into(),
-            until: None,
+            until: Some(time::macros::date!(2027 - 06 - 30)),
         }))
     );
     assert!(app.overlays.is_empty());

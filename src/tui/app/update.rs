@@ -195,11 +195,8 @@ impl App {
                         "a reason is required: say why this exception is acceptable",
                     );
                 }
-                // Vulnerability ignores expire (`until`); license exceptions have no expiry.
-                Action::Submit
-                    if prompt.field == PromptField::Reason
-                        && matches!(prompt.exception.kind, ExceptionKind::Vulnerability { .. }) =>
-                {
+                // Every exception expires (`until`): one without an end is forgotten.
+                Action::Submit if prompt.field == PromptField::Reason => {
                     prompt.field = PromptField::Until;
                 }
                 Action::Submit => {

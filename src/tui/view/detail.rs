@@ -467,18 +467,12 @@ pub fn render_prompt(frame: &mut Frame, area: Rect, app: &App, prompt: &Prompt, 
         Span::raw(prompt.input.clone()),
         cursor(prompt.field == PromptField::Reason),
     ]));
-    lines.push(match prompt.exception.kind {
-        ExceptionKind::Vulnerability { .. } => Line::from(vec![
-            Span::styled("Until:  ", theme.key()),
-            Span::raw(prompt.until.clone()),
-            cursor(prompt.field == PromptField::Until),
-            Span::styled("  YYYY-MM-DD, last day it holds", theme.muted()),
-        ]),
-        ExceptionKind::License { .. } => Line::styled(
-            "(license exceptions have no expiry in the policy format)",
-            theme.muted(),
-        ),
-    });
+    lines.push(Line::from(vec![
+        Span::styled("Until:  ", theme.key()),
+        Span::raw(prompt.until.clone()),
+        cursor(prompt.field == PromptField::Until),
+        Span::styled("  YYYY-MM-DD, last day it holds", theme.muted()),
+    ]));
     let block = panel(" Write exception ", theme).title_bottom(
         Line::styled(" Enter next / write · Esc cancel ", theme.muted()).right_aligned(),
     );

@@ -373,10 +373,14 @@ fn render_sources(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .take(visible + 1)
         .collect();
     if let Some(network) = app.network() {
-        let text = format!(
+        let mut text = format!(
             "in flight {} (max {}) · retries {}",
             network.in_flight, network.max_in_flight, network.retries
         );
+        // Expired cache entries the index confirmed (304), shown once there are any.
+        if network.revalidated > 0 {
+            text.push_str(&format!(" · revalidated {}", network.revalidated));
+        }
         frame.render_widget(
             Paragraph::new(Span::styled(
                 truncate(&text, counters.width as usize),

@@ -8,14 +8,22 @@
 //! hostile modes: canned answers of any shape (optionally gzip-encoded, e.g. a bomb), a black
 //! hole (accepts, reads the request, never answers), a stall after part of a body, and
 //! redirects; the `Authorization` headers received are recorded. Real answers carry an `ETag`
-//! (a matching `If-None-Match` gets `304`) and are gzip-encoded when asked and `Faults::gzip`
-//! is on; the body bytes sent are counted per endpoint. [`RegistryServer::start_with`] serves it
-//! over TLS (a test CA; ALPN h2 + http/1.1, or http/1.1 only) and/or behind a bandwidth limit
-//! (`wire.rs`); requests are counted by HTTP version and connections by negotiated protocol.
+//! and a `Last-Modified` (a matching `If-None-Match`, or without one a matching
+//! `If-Modified-Since`, gets `304`; `Faults::no_etag` leaves the ETag out, `Faults::always_304`
+//! answers `304` to everything) and are gzip-encoded when asked and `Faults::gzip` is on; the
+//! body bytes sent are counted per endpoint, conditional requests and `304`s are counted.
+//! Releases can carry a core metadata file (PEP 658/714: offered on the Simple pages with its
+//! sha256, served at `/files/<wheel>.metadata`, a URL relative to the page) and a wheel (served
+//! with HTTP `Range` support, at `/files/<wheel>`), and an index can ignore the `Accept` header
+//! (HTML only).
+//!
+//! [`RegistryServer::start_with`] serves it over TLS (a test CA; ALPN h2 + http/1.1, or
+//! http/1.1 only) and/or behind a bandwidth limit (`wire.rs`); requests are counted by HTTP
+//! version and connections by negotiated protocol.
 //!
 //! Self-contained on purpose — only hyper, hyper-util, http-body-util, bytes, tokio, flate2,
-//! serde_json and the sibling `wire.rs`, nothing from depdash — so benches and examples can
-//! include both with `#[path]`.
+//! sha2, serde_json and the sibling `wire.rs`, nothing from depdash — so benches and examples
+//! can include both with `#[path]`.
 //!
 //! OSV matching here is deliberately independent of depdash's: a query matches a record when the
 //! PEP 503 names are equal and the version is in the record's enumerated `versions` list (which
@@ -134,6 +142,10 @@ pub struct Dataset {
     vulns: Vec<Value>,
     /// Normalised name → PEP 792 `project-status` object.
     statuses: HashMap<String, Value>,
+    /// Wheel file name → its core metadata file and the sha256 the pages state for it.
+    core_metadata: HashMap<String, (Bytes, String)>,
+    /// Wheel file name → its bytes.
+    wheels: HashMap<String, Bytes>,
 }
 
 impl Dataset {
@@ -174,6 +186,33 @@ impl Dataset {
     pub fn release_info(&mut self, name: &str, version: &str, info: Value) -> &mut Self {
         self.release_info
             .insert((normalize(name), version.to_string()), info);
+        self
+    }
+
+    /// Serve `metadata` as the core metadata file of `name` `version`'s wheel (PEP 658/714);
+    /// the Simple pages then offer it with its sha256 and a URL relative to the page.
+    pub fn core_metadata(&mut self, name: &str, version: &str, metadata: &[u8]) -> &mut Self {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(metadata);
+        let sha256: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let file = wheel_name(name, version);
+        (self.core_metadata).insert(file, (Bytes::copy_from_slice(metadata), sha256));
+        self
+    }
+
+    /// Serve `bytes` as `name` `version`'s wheel, with range support (give it core metadata
+    /// too, so the pages link it on this server).
+    pub fn wheel(&mut self, name: &str, version: &str, bytes: &[u8]) -> &mut Self {
+        let file = wheel_name(name, version);
+        self.wheels.insert(file, Bytes::copy_from_slice(bytes));
+        self
+    }
+
+    /// State `sha256` for that file on the pages instead of its own (a stale or tampered mirror).
+    pub fn core_metadata_sha256(&mut self, name: &str, version: &str, sha256: &str) -> &mut Self {
+        if let Some(entry) = self.core_metadata.get_mut(&wheel_name(name, version)) {
+            entry.1 = sha256.to_string();
+        }
         self
     }
 
@@ -315,6 +354,14 @@ impl PackageBuilder<'_> {
     }
 }
 
+/// The wheel every release has: `<name>-<version>-py3-none-any.whl`.
+fn wheel_name(name: &str, version: &str) -> String {
+    format!(
+        "{}-{version}-py3-none-any.whl",
+        normalize(name).replace('-', "_")
+    )
+}
+
 fn release_files(name: &str, release: &ReleaseSpec) -> Vec<Value> {
     let stem = format!("{}-{}", normalize(name).replace('-', "_"), release.version);
     let (yanked, reason) = match &release.yanked_reason {
@@ -398,6 +445,8 @@ pub struct Faults {
     pub page_size: Option<usize>,
     /// Serve this answer instead of the real one (a wrong shape, a bomb...).
     pub canned: Option<Canned>,
+    /// The `Content-Type` of canned answers (`application/json` when `None`).
+    pub canned_content_type: Option<&'static str>,
     /// Accept, read the request, never answer (the connection stays open).
     pub black_hole: bool,
     /// Send this many bytes of the real answer, then stall forever.
@@ -406,8 +455,17 @@ pub struct Faults {
     pub redirect_to: Option<String>,
     /// A Simple-only index: no `/pypi/...` JSON API (404), only `/simple/`.
     pub simple_only: bool,
+    /// The Simple API ignores `Accept`: PEP 503 HTML only (`text/html`).
+    pub html_only: bool,
+    /// Wheels are sent whole (200), whatever `Range` asks.
+    pub ignore_range: bool,
     /// gzip-encode real answers when the request accepts gzip.
     pub gzip: bool,
+    /// Send no `ETag` (only `Last-Modified`), as some mirrors do.
+    pub no_etag: bool,
+    /// Answer `304 Not Modified` to every request, with or without validators (a broken
+    /// cache in front of the index).
+    pub always_304: bool,
 }
 
 /// A canned answer: status, raw body, and whether the body is sent gzip-encoded
@@ -469,11 +527,16 @@ impl Default for Faults {
             malformed: false,
             page_size: None,
             canned: None,
+            canned_content_type: None,
             black_hole: false,
             stall_after: None,
             redirect_to: None,
             simple_only: false,
+            html_only: false,
+            ignore_range: false,
             gzip: false,
+            no_etag: false,
+            always_304: false,
         }
     }
 }
@@ -486,6 +549,10 @@ pub struct Stats {
     pub pypi_version: u64,
     /// `/simple/<name>/` requests (JSON or HTML).
     pub pypi_simple: u64,
+    /// `/files/<name>.metadata` requests (core metadata files).
+    pub core_metadata: u64,
+    /// `/files/<wheel>` requests, and the `Range` header of each (empty: none).
+    pub wheel_ranges: Vec<String>,
     pub querybatch: u64,
     pub vulns: u64,
     pub other: u64,
@@ -502,6 +569,10 @@ pub struct Stats {
     pub bytes_sent: HashMap<&'static str, u64>,
     /// Answers `304 Not Modified`.
     pub not_modified: u64,
+    /// Requests that carried `If-None-Match` or `If-Modified-Since`.
+    pub conditional: u64,
+    /// The `If-None-Match` / `If-Modified-Since` values received, in arrival order.
+    pub validators_received: Vec<String>,
     /// Requests by HTTP version of the exchange.
     pub http1_requests: u64,
     pub http2_requests: u64,
@@ -708,6 +779,8 @@ enum Endpoint {
     PypiVersion(String, String),
     /// `/simple/<name>/`; `true` when the client asked for PEP 691 JSON.
     Simple(String, bool),
+    /// `/files/<file name>`.
+    File(String),
     QueryBatch,
     Vuln(String),
     Other,
@@ -720,6 +793,7 @@ fn route(method: &Method, path: &str, accept: &str) -> Endpoint {
             percent_decode(name),
             accept.contains("application/vnd.pypi.simple.v1+json"),
         ),
+        (&Method::GET, ["files", file]) => Endpoint::File(percent_decode(file)),
         (&Method::GET, ["pypi", name, "json"]) => Endpoint::PypiProject(percent_decode(name)),
         (&Method::GET, ["pypi", name, version, "json"]) => {
             Endpoint::PypiVersion(percent_decode(name), percent_decode(version))
@@ -791,11 +865,24 @@ async fn handle(
     };
     let accept = header(hyper::header::ACCEPT);
     let accepts_gzip = header(hyper::header::ACCEPT_ENCODING).contains("gzip");
-    let if_none_match = header(hyper::header::IF_NONE_MATCH);
+    let validation = Validation {
+        if_none_match: header(hyper::header::IF_NONE_MATCH),
+        if_modified_since: header(hyper::header::IF_MODIFIED_SINCE),
+        send_etag: true,
+    };
+    let range = header(hyper::header::RANGE);
     let endpoint = route(request.method(), &path, &accept);
     {
         let mut stats = state.stats.lock().unwrap_or_else(|p| p.into_inner());
         stats.total += 1;
+        for value in [&validation.if_none_match, &validation.if_modified_since] {
+            if !value.is_empty() {
+                stats.validators_received.push(value.clone());
+            }
+        }
+        if !(validation.if_none_match.is_empty() && validation.if_modified_since.is_empty()) {
+            stats.conditional += 1;
+        }
         if request.version() == hyper::Version::HTTP_2 {
             stats.http2_requests += 1;
         } else {
@@ -806,6 +893,8 @@ async fn handle(
             Endpoint::PypiProject(_) => stats.pypi_project += 1,
             Endpoint::PypiVersion(..) => stats.pypi_version += 1,
             Endpoint::Simple(..) => stats.pypi_simple += 1,
+            Endpoint::File(file) if file.ends_with(".metadata") => stats.core_metadata += 1,
+            Endpoint::File(_) => stats.wheel_ranges.push(range.clone()),
             Endpoint::QueryBatch => stats.querybatch += 1,
             Endpoint::Vuln(_) => stats.vulns += 1,
             Endpoint::Other => stats.other += 1,
@@ -887,8 +976,26 @@ async fn handle(
         }
         return Ok(response);
     }
+    if applies && faults.always_304 {
+        state
+            .stats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .not_modified += 1;
+        return Ok(raw_response(304, Bytes::new()));
+    }
+    let validation = Validation {
+        send_etag: !faults.no_etag,
+        ..validation
+    };
     if applies && let Some(canned) = &faults.canned {
         let mut response = raw_response(canned.status, canned.body.clone());
+        if let Some(content_type) = faults.canned_content_type {
+            response.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static(content_type),
+            );
+        }
         if canned.gzip {
             response.headers_mut().insert(
                 hyper::header::CONTENT_ENCODING,
@@ -904,7 +1011,10 @@ async fn handle(
         ) {
         (404, json!({"message": "Not Found"}))
     } else if let Endpoint::Simple(name, json) = &endpoint {
-        match (simple_page(&state.dataset, name), json) {
+        match (
+            simple_page(&state.dataset, name),
+            *json && !faults.html_only,
+        ) {
             (None, _) => (404, json!({"message": "Not Found"})),
             (Some(page), true) => (200, page),
             (Some(page), false) => {
@@ -915,8 +1025,31 @@ async fn handle(
                     200,
                     Bytes::from(html),
                     "text/html",
-                    &if_none_match,
+                    &validation,
                     accepts_gzip && faults.gzip,
+                ));
+            }
+        }
+    } else if let Endpoint::File(file) = &endpoint {
+        let metadata = (file.strip_suffix(".metadata"))
+            .and_then(|wheel| state.dataset.core_metadata.get(wheel));
+        if let Some(wheel) = state.dataset.wheels.get(file) {
+            let range = if faults.ignore_range { "" } else { &range };
+            return Ok(ranged(&state, wheel, range));
+        }
+        match metadata {
+            None => (404, json!({"message": "Not Found"})),
+            Some((bytes, _)) => {
+                let (body, gzip) = (bytes.clone(), accepts_gzip && faults.gzip);
+                let content_type = "application/octet-stream";
+                return Ok(finish(
+                    &state,
+                    &endpoint,
+                    200,
+                    body,
+                    content_type,
+                    &validation,
+                    gzip,
                 ));
             }
         }
@@ -951,21 +1084,32 @@ async fn handle(
             } else {
                 "application/json"
             },
-            &if_none_match,
+            &validation,
             accepts_gzip && faults.gzip,
         )),
     }
 }
 
-/// A real answer: `ETag` (and `304` when the client already has it), gzip when asked, and
-/// the bytes sent counted under the endpoint.
+/// What a request says it already has, and whether the server sends ETags.
+struct Validation {
+    if_none_match: String,
+    if_modified_since: String,
+    send_etag: bool,
+}
+
+/// Every real answer's `Last-Modified` (the dataset never changes while a server runs).
+pub const LAST_MODIFIED: &str = "Mon, 01 Dec 2025 00:00:00 GMT";
+
+/// A real answer: `ETag` and `Last-Modified` (and `304` when the client already has it: a
+/// matching `If-None-Match`, or, only without one, an `If-Modified-Since` equal to
+/// [`LAST_MODIFIED`]), gzip when asked, and the bytes sent counted under the endpoint.
 fn finish(
     state: &State,
     endpoint: &Endpoint,
     status: u16,
     body: Bytes,
     content_type: &'static str,
-    if_none_match: &str,
+    validation: &Validation,
     gzip: bool,
 ) -> Response<ResponseBody> {
     use std::hash::{Hash, Hasher};
@@ -976,10 +1120,16 @@ fn finish(
         Endpoint::PypiProject(_) => "pypi-project",
         Endpoint::PypiVersion(..) => "pypi-version",
         Endpoint::Simple(..) => "simple",
+        Endpoint::File(_) => "core-metadata",
         Endpoint::QueryBatch | Endpoint::Vuln(_) => "osv",
         Endpoint::Other => "other",
     };
-    let not_modified = status == 200 && !if_none_match.is_empty() && if_none_match == etag;
+    let matches = if validation.if_none_match.is_empty() {
+        validation.if_modified_since == LAST_MODIFIED
+    } else {
+        validation.send_etag && validation.if_none_match == etag
+    };
+    let not_modified = status == 200 && matches;
     let (status, body) = if not_modified {
         (304, Bytes::new())
     } else if gzip {
@@ -1003,15 +1153,61 @@ fn finish(
         hyper::header::HeaderValue::from_static(content_type),
     );
     if (status == 200 || status == 304)
+        && validation.send_etag
         && let Ok(value) = hyper::header::HeaderValue::from_str(&etag)
     {
         headers.insert(hyper::header::ETAG, value);
+    }
+    if status == 200 || status == 304 {
+        headers.insert(
+            hyper::header::LAST_MODIFIED,
+            hyper::header::HeaderValue::from_static(LAST_MODIFIED),
+        );
     }
     if gzipped {
         headers.insert(
             hyper::header::CONTENT_ENCODING,
             hyper::header::HeaderValue::from_static("gzip"),
         );
+    }
+    response
+}
+
+/// A wheel, whole (200) or the one byte range asked for (`bytes=a-b`, `bytes=a-`, `bytes=-n`:
+/// 206 with `Content-Range`; 416 when it cannot be satisfied). Bytes sent count as `wheel`.
+fn ranged(state: &State, wheel: &Bytes, range: &str) -> Response<ResponseBody> {
+    let len = wheel.len() as u64;
+    let asked = range.strip_prefix("bytes=").map(|spec| {
+        let (a, b) = spec.split_once('-')?;
+        let (start, end) = match (a.parse::<u64>().ok(), b.parse::<u64>().ok()) {
+            (None, Some(n)) if a.is_empty() => (len.saturating_sub(n), len.checked_sub(1)?),
+            (Some(a), None) if b.is_empty() => (a, len.checked_sub(1)?),
+            (Some(a), Some(b)) => (a, b.min(len.checked_sub(1)?)),
+            _ => return None,
+        };
+        (start <= end).then_some((start, end))
+    });
+    let (status, body, content_range) = match asked {
+        None => (200, wheel.clone(), None),
+        Some(None) => (416, Bytes::new(), Some(format!("bytes */{len}"))),
+        Some(Some((start, end))) => (
+            206,
+            wheel.slice(start as usize..=end as usize),
+            Some(format!("bytes {start}-{end}/{len}")),
+        ),
+    };
+    {
+        let mut stats = state.stats.lock().unwrap_or_else(|p| p.into_inner());
+        *stats.bytes_sent.entry("wheel").or_default() += body.len() as u64;
+    }
+    let mut response = raw_response(status, body);
+    let headers = response.headers_mut();
+    headers.insert(
+        hyper::header::ACCEPT_RANGES,
+        hyper::header::HeaderValue::from_static("bytes"),
+    );
+    if let Some(value) = content_range.and_then(|v| hyper::header::HeaderValue::from_str(&v).ok()) {
+        headers.insert(hyper::header::CONTENT_RANGE, value);
     }
     response
 }
@@ -1039,16 +1235,27 @@ fn simple_page(dataset: &Dataset, name: &str) -> Option<Value> {
                 (Value::Bool(true), _) => json!(true),
                 _ => json!(false),
             };
+            let offered = (f["filename"].as_str()).and_then(|file| dataset.core_metadata.get(file));
+            let (url, core_metadata) = match offered {
+                Some((_, sha256)) => (
+                    json!(format!(
+                        "../../files/{}",
+                        f["filename"].as_str().unwrap_or_default()
+                    )),
+                    json!({ "sha256": sha256 }),
+                ),
+                None => (f["url"].clone(), json!(false)),
+            };
             json!({
                 "filename": f["filename"],
-                "url": f["url"],
+                "url": url,
                 "hashes": {"sha256": f["digests"]["sha256"]},
                 "requires-python": f["requires_python"],
                 "size": f["size"],
                 "upload-time": f["upload_time_iso_8601"],
                 "yanked": yanked,
-                "core-metadata": false,
-                "data-dist-info-metadata": false
+                "core-metadata": core_metadata,
+                "data-dist-info-metadata": core_metadata
             })
         })
         .collect();
@@ -1088,8 +1295,18 @@ fn simple_html(page: &Value) -> String {
             Value::Bool(true) => " data-yanked=\"\"".to_string(),
             _ => String::new(),
         };
+        let requires = match file["requires-python"].as_str() {
+            Some(spec) => format!(" data-requires-python=\"{}\"", escape(spec)),
+            None => String::new(),
+        };
+        let metadata = match file["core-metadata"]["sha256"].as_str() {
+            Some(sha256) => format!(
+                " data-core-metadata=\"sha256={sha256}\" data-dist-info-metadata=\"sha256={sha256}\""
+            ),
+            None => String::new(),
+        };
         html.push_str(&format!(
-            "<a href=\"{}#sha256={}\"{yanked}>{}</a>\n",
+            "<a href=\"{}#sha256={}\"{yanked}{requires}{metadata}>{}</a>\n",
             escape(file["url"].as_str().unwrap_or_default()),
             escape(file["hashes"]["sha256"].as_str().unwrap_or_default()),
             escape(file["filename"].as_str().unwrap_or_default())
@@ -1208,7 +1425,7 @@ fn answer(
             Some(record) => (200, record.clone()),
             None => (404, json!({"code": 5, "message": "Bug not found."})),
         },
-        Endpoint::Simple(..) | Endpoint::Other => not_found(),
+        Endpoint::Simple(..) | Endpoint::File(_) | Endpoint::Other => not_found(),
     }
 }
 

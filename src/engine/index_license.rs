@@ -1,0 +1,184 @@
+//! Exact-release licenses from the index's core metadata file (PEP 658/714): asked for only when
+//! local metadata names no license (a pinned requirement has none) and the index's release
+//! document names none either (or the index has no JSON API). The file is found and verified by
+//! `sources::core_metadata`, parsed with the inventory's own core metadata parser; when its
+//! fields name no license either, the wheel's license files are read with range requests
+//! (`sources::lazy_wheel`) and identified by the same resolver as installed ones. The outcome is
+//! kept in the release's `RegistryInfo` (so a cached answer keeps it).
+
+use std::path::{Component, Path};
+
+use crate::checks;
+use crate::inventory::core_metadata;
+use crate::model::{
+    Distribution, IndexCoreMetadata, LicenseMetadata, Origin, RegistryInfo, ResolvedLicense,
+};
+use crate::sources::PypiClient;
+use crate::sources::core_metadata::CoreMetadataFile;
+use crate::sources::lazy_wheel::{WheelFile, WheelLicenses};
+use crate::sources::simple::DistFile;
+
+/// What the index is asked for a license local metadata leaves unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum LicenseNeed {
+    /// Local metadata names it.
+    Nothing,
+    /// The core metadata file only: an installed wheel's own license files were already read
+    /// (the index's copies are the same files).
+    Metadata,
+    /// The core metadata file, then the wheel's license files (pins, lockfiles, egg-info).
+    MetadataAndFiles,
+}
+
+/// What `d` needs from the index, given what its local metadata resolved to.
+pub(super) fn need(d: &Distribution, local: &ResolvedLicense) -> LicenseNeed {
+    match (&local.expression, &d.origin) {
+        (Some(_), _) => LicenseNeed::Nothing,
+        (None, Origin::DistInfo) => LicenseNeed::Metadata,
+        (None, _) => LicenseNeed::MetadataAndFiles,
+    }
+}
+
+/// Whether the index is worth asking: the release is on the index, its release document names
+/// no license, and what `need` asks for was not asked before (a cached answer without the
+/// wheel's files is asked again when they are needed now).
+pub(super) fn wanted(info: &RegistryInfo, need: LicenseNeed) -> bool {
+    let asked = match &info.core_metadata {
+        None => false,
+        Some(IndexCoreMetadata::Read {
+            license_files: None,
+            file,
+            license,
+        }) if need == LicenseNeed::MetadataAndFiles => !wheel_wanted(file, license),
+        Some(_) => true,
+    };
+    need != LicenseNeed::Nothing
+        && info.on_index
+        && !asked
+        && super::evaluate::index_document_license(info).is_err()
+}
+
+/// The wheel's license files can add something: the file is a wheel and the fields are vague.
+fn wheel_wanted(file: &str, license: &LicenseMetadata) -> bool {
+    file.ends_with(".whl")
+        && checks::licenses::resolve(license, None)
+            .expression
+            .is_none()
+}
+
+/// Ask for the core metadata file (and the wheel's license files when needed) and record what
+/// they gave in `info`. Returns whether the outcome is the index's answer (worth caching)
+/// rather than a failure to reach it.
+pub(super) async fn complete(
+    client: &PypiClient,
+    (name, version): (&str, &str),
+    files: Option<Vec<DistFile>>,
+    need: LicenseNeed,
+    info: &mut RegistryInfo,
+) -> bool {
+    let subject = format!("{name} {version}");
+    let (outcome, cacheable) = match client.core_metadata(name, version, files).await {
+        Ok(CoreMetadataFile::Read {
+            filename,
+            url,
+            bytes,
+        }) => {
+            let mut outcome = read(filename, &bytes);
+            let mut cacheable = true;
+            if let IndexCoreMetadata::Read {
+                file,
+                license,
+                license_files,
+            } = &mut outcome
+                && need == LicenseNeed::MetadataAndFiles
+                && wheel_wanted(file, license)
+            {
+                let (found, answered) = from_wheel(client, &url, &subject, license).await;
+                *license_files = Some(found);
+                cacheable = answered;
+            }
+            (outcome, cacheable)
+        }
+        Ok(CoreMetadataFile::Unavailable(reason)) => {
+            (IndexCoreMetadata::Unavailable { reason }, true)
+        }
+        Err(e) => {
+            let reason = format!("could not be fetched ({e})");
+            (IndexCoreMetadata::Unavailable { reason }, false)
+        }
+    };
+    info.core_metadata = Some(outcome);
+    cacheable
+}
+
+fn read(file: String, bytes: &[u8]) -> IndexCoreMetadata {
+    match core_metadata::parse(bytes) {
+        Ok(meta) => IndexCoreMetadata::Read {
+            file,
+            license: LicenseMetadata {
+                expression: meta.license_expression,
+                license_field: meta.license,
+                classifiers: meta.license_classifiers,
+                license_files: meta.license_files,
+            },
+            license_files: None,
+        },
+        Err(e) => IndexCoreMetadata::Unavailable {
+            reason: format!("the file of {file} is not readable core metadata ({e})"),
+        },
+    }
+}
+
+/// The license as the metadata fields and the wheel's license files tell it, and whether the
+/// index answered (a transport failure is not cached).
+async fn from_wheel(
+    client: &PypiClient,
+    url: &str,
+    subject: &str,
+    license: &LicenseMetadata,
+) -> (ResolvedLicense, bool) {
+    let listed = &license.license_files;
+    match client.wheel_license_files(url, subject, listed).await {
+        Ok(WheelLicenses::Read(files)) => (resolve_with_files(license, &files), true),
+        Ok(WheelLicenses::Unavailable(why)) => (unread(&why), true),
+        Err(e) => (unread(&format!("could not be fetched: {e}")), false),
+    }
+}
+
+fn unread(why: &str) -> ResolvedLicense {
+    ResolvedLicense::unknown(format!("the wheel's license files were not read ({why})"))
+}
+
+/// Resolve as for an installed distribution: the files laid out as in the wheel's `.dist-info`
+/// directory (a private temporary one), so the local license-file rules and bounds apply.
+fn resolve_with_files(license: &LicenseMetadata, files: &[WheelFile]) -> ResolvedLicense {
+    let dir = match tempfile::tempdir() {
+        Ok(dir) => dir,
+        Err(e) => return unread(&format!("no temporary directory: {e}")),
+    };
+    let mut written = Vec::new();
+    for file in files {
+        if let Some(path) = safe_join(dir.path(), &file.path)
+            && let Some(parent) = path.parent()
+            && std::fs::create_dir_all(parent).is_ok()
+            && std::fs::write(&path, &file.bytes).is_ok()
+        {
+            written.push(file.path.clone());
+        }
+    }
+    if written.is_empty() {
+        return ResolvedLicense::unknown("the wheel has no license file in its .dist-info");
+    }
+    let mut meta = license.clone();
+    if meta.license_files.is_empty() {
+        meta.license_files = written;
+    }
+    checks::licenses::resolve(&meta, Some(dir.path()))
+}
+
+/// `relative` under `dir`, when it is plain path components only (from the wheel: untrusted).
+fn safe_join(dir: &Path, relative: &str) -> Option<std::path::PathBuf> {
+    let path = Path::new(relative);
+    let plain = path.components().all(|c| matches!(c, Component::Normal(_)));
+    (plain && !relative.is_empty()).then(|| dir.join(path))
+}
