@@ -19,7 +19,7 @@ use super::index_license::{self, LicenseNeed};
 use super::indexes::{self, Index};
 use super::revalidate;
 use super::snapshot;
-use crate::cache::{CacheConfig, CacheKey, TieredCache};
+use crate::cache::{CacheKey, TieredCache};
 use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprinter;
 use crate::inventory::{self, InventorySource};
@@ -252,7 +252,7 @@ pub async fn run_once(
 
     // Inventory and license resolution are file-system work: keep them off the async threads.
     // Licenses are reused from the run snapshot where their inputs are unchanged.
-    let cache = open_cache(settings, events, &tracker, refresh).await;
+    let cache = super::cache_writer::open(settings, events, &tracker, refresh).await;
     let source = inventory_source(&settings.target);
     let blocking_tracker = tracker.clone();
     let snapshot_cache = cache.clone();
@@ -409,44 +409,6 @@ pub async fn run_once(
     ctx.packages_done.store(total, Ordering::Relaxed);
     ctx.publish(true);
     Ok(report)
-}
-
-async fn open_cache(
-    settings: &Settings,
-    events: &EventSink,
-    tracker: &Arc<Tracker>,
-    refresh: bool,
-) -> Option<TieredCache> {
-    if !settings.cache.enabled {
-        return None;
-    }
-    let config = CacheConfig {
-        enabled: true,
-        dir: settings.cache.dir.clone(),
-        redis_url: settings.cache.redis_url.clone(),
-        refresh,
-        allow_stale: settings.network.offline,
-        max_file_bytes: settings.run.cache.max_size_bytes,
-        redis_secret: settings.cache.redis_secret.clone(),
-        ttl_by_kind: vec![
-            (CacheKey::PYPI, settings.run.cache.metadata_ttl),
-            (CacheKey::PYPI_PROJECT, settings.run.cache.metadata_ttl),
-            (CacheKey::ADVISORY, settings.run.cache.metadata_ttl),
-            (CacheKey::OSV, settings.run.cache.vulnerability_ttl),
-        ],
-        ..CacheConfig::default()
-    };
-    match TieredCache::open(&config, events.clone(), tracker.clone()).await {
-        Ok(cache) => Some(cache),
-        Err(e) => {
-            events
-                .emit(EngineEvent::Warning(format!(
-                    "cache unavailable, running without it: {e}"
-                )))
-                .await;
-            None
-        }
-    }
 }
 
 /// What the vulnerability stage found: answers per package and version, run-level unknowns (e.g. a
