@@ -159,8 +159,15 @@ impl RunContext<'_> {
     {
         let ttl = self.settings.run.cache.metadata_ttl;
         let online = self.http.is_some();
-        let (value, origin) =
-            revalidate::cached_or_fetch(self.cache.as_ref(), key, ttl, online, fetch).await?;
+        let (value, origin) = revalidate::cached_or_fetch(
+            self.cache.as_ref(),
+            self.writer.as_ref(),
+            key,
+            ttl,
+            online,
+            fetch,
+        )
+        .await?;
         if origin == revalidate::Origin::Stale {
             self.note_stale(package, source);
         }
@@ -673,7 +680,8 @@ async fn fetch_advisory(
     };
     let ttl = ctx.settings.run.cache.metadata_ttl;
     let online = ctx.http.is_some();
-    let answer = revalidate::cached_or_fetch(ctx.cache.as_ref(), &key, ttl, online, fetch).await;
+    let (cache, writer) = (ctx.cache.as_ref(), ctx.writer.as_ref());
+    let answer = revalidate::cached_or_fetch(cache, writer, &key, ttl, online, fetch).await;
     (advisory.id.clone(), answer.map(|(record, _)| record))
 }
 
