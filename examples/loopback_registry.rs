@@ -1,9 +1,18 @@
 //! A loopback PyPI JSON API + OSV API server for benchmarks and demos: it inventories a
 //! site-packages tree, serves a release document for every distribution in it (plus a newer
 //! release, so `outdated` has something to say) and an OSV advisory for every Nth one, with a
-//! fixed latency per request. Prints its base URL on stdout, then serves until killed.
+//! fixed latency per request. Prints its base URL on stdout, then serves until killed; on
+//! SIGUSR1 it prints what it served since the last report to stderr (requests, connections,
+//! protocols, bytes) and starts counting again; on Ctrl-C (SIGINT) it prints that and stops.
 //!
-//! `cargo run --release --example loopback_registry -- SITE_PACKAGES [--latency-ms 50] [--vuln-every 10]`
+//! ```text
+//! cargo run --release --example loopback_registry -- SITE_PACKAGES [--latency-ms 50]
+//!     [--vuln-every 10] [--gzip] [--bandwidth-mbit 100] [--tls-dir DIR [--http1-only]]
+//! ```
+//!
+//! `--tls-dir DIR`: serve HTTPS with a CA generated now, written to `DIR/ca.pem` (pass it to
+//! depdash as `--cert`); ALPN offers h2 and http/1.1, or http/1.1 only with `--http1-only`.
+//! `--bandwidth-mbit N`: every byte sent (all connections together) through one N Mbit/s link.
 //!
 //! With `--core-metadata`, SITE_PACKAGES is instead a directory of `<wheel>.metadata` files (the
 //! `METADATA` of real wheels): each release's document is built from it as Warehouse builds it
@@ -14,6 +23,8 @@
 
 #[path = "../tests/it/support/registry.rs"]
 mod registry;
+#[path = "../tests/it/support/wire.rs"]
+mod wire;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -22,7 +33,8 @@ use std::time::Duration;
 use depdash::inventory::{self, InventorySource};
 use depdash::telemetry::tracker::Tracker;
 
-use registry::{Faults, RegistryServer};
+use registry::{Faults, RegistryServer, Wire};
+use wire::{Alpn, Bandwidth, TestCa};
 
 struct Args {
     site_packages: PathBuf,
@@ -34,6 +46,9 @@ struct Args {
     core_metadata: bool,
     simple_only: bool,
     html_only: bool,
+    bandwidth_mbit: Option<u64>,
+    tls_dir: Option<PathBuf>,
+    http1_only: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -41,18 +56,24 @@ fn parse_args() -> Result<Args, String> {
     let mut site_packages = None;
     let mut latency = Duration::from_millis(50);
     let mut vuln_every = 10;
-    let (mut gzip, mut core_metadata, mut simple_only, mut html_only) =
-        (false, false, false, false);
+    let (mut gzip, mut core_metadata, mut simple_only, mut html_only, mut http1_only) =
+        (false, false, false, false, false);
+    let (mut bandwidth_mbit, mut tls_dir) = (None, None);
     while let Some(arg) = args.next() {
         let flag = match arg.as_str() {
             "--gzip" => Some(&mut gzip),
             "--core-metadata" => Some(&mut core_metadata),
             "--simple-only" => Some(&mut simple_only),
             "--html-only" => Some(&mut html_only),
+            "--http1-only" => Some(&mut http1_only),
             _ => None,
         };
         if let Some(flag) = flag {
             *flag = true;
+            continue;
+        }
+        if arg == "--tls-dir" {
+            tls_dir = Some(PathBuf::from(args.next().ok_or("--tls-dir needs a value")?));
             continue;
         }
         let mut value = |flag: &str| {
@@ -64,6 +85,7 @@ fn parse_args() -> Result<Args, String> {
         match arg.as_str() {
             "--latency-ms" => latency = Duration::from_millis(value("--latency-ms")?),
             "--vuln-every" => vuln_every = value("--vuln-every")?.max(1) as usize,
+            "--bandwidth-mbit" => bandwidth_mbit = Some(value("--bandwidth-mbit")?.max(1)),
             _ if site_packages.is_none() => site_packages = Some(PathBuf::from(arg)),
             other => return Err(format!("unexpected argument {other}")),
         }
@@ -71,7 +93,8 @@ fn parse_args() -> Result<Args, String> {
     Ok(Args {
         site_packages: site_packages.ok_or(
             "usage: loopback_registry SITE_PACKAGES [--latency-ms N] [--vuln-every N] [--gzip] \
-             [--core-metadata [--simple-only] [--html-only]]",
+             [--core-metadata [--simple-only] [--html-only]] [--bandwidth-mbit N] \
+             [--tls-dir DIR [--http1-only]]",
         )?,
         latency,
         vuln_every,
@@ -79,6 +102,9 @@ fn parse_args() -> Result<Args, String> {
         core_metadata,
         simple_only,
         html_only,
+        bandwidth_mbit,
+        tls_dir,
+        http1_only,
     })
 }
 
@@ -144,7 +170,7 @@ async fn main() {
             html_only: args.html_only,
             ..Faults::default()
         };
-        return serve(dataset, faults, count).await;
+        return serve(dataset, faults, count, wire(&args)).await;
     }
     let inventory = match inventory::load(
         &InventorySource::Path(args.site_packages.clone()),
@@ -167,25 +193,63 @@ async fn main() {
         gzip: args.gzip,
         ..Faults::default()
     };
-    serve(dataset, faults, inventory.distributions.len()).await;
+    serve(dataset, faults, inventory.distributions.len(), wire(&args)).await;
 }
 
-/// Serve until interrupted, then print what was served.
-async fn serve(dataset: registry::Dataset, faults: Faults, packages: usize) {
+/// TLS (a CA generated now, its certificate written to `--tls-dir`) and the bandwidth limit.
+fn wire(args: &Args) -> Wire {
+    let tls = args.tls_dir.as_ref().map(|dir| {
+        let ca = TestCa::new();
+        ca.write_pem(dir);
+        ca.acceptor(if args.http1_only {
+            Alpn::Http1Only
+        } else {
+            Alpn::H2AndHttp1
+        })
+    });
+    Wire {
+        tls,
+        bandwidth: args.bandwidth_mbit.map(|n| Bandwidth::mbit(n as f64)),
+    }
+}
+
+/// Serve until interrupted, printing what was served on SIGUSR1 and at the end.
+async fn serve(dataset: registry::Dataset, faults: Faults, packages: usize, wire: Wire) {
     let latency = faults.latency;
-    let server = RegistryServer::start(dataset).await;
+    let bandwidth = wire.bandwidth.is_some();
+    let server = RegistryServer::start_with(dataset, wire).await;
     server.set_faults(faults);
     println!("{}", server.url());
     let _ = std::io::stdout().flush();
     eprintln!(
-        "loopback registry: {packages} packages, latency {latency:?}, serving on {}",
+        "loopback registry: {packages} packages, latency {latency:?}, bandwidth limit {bandwidth}, serving on {}",
         server.url()
     );
-    let _ = tokio::signal::ctrl_c().await;
-    let stats = server.stats();
+    // SIGUSR1: print what was served since the last report and start counting again (a
+    // benchmark reads one line per case); Ctrl-C: print and stop.
+    let mut usr1 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
+        .expect("SIGUSR1 handler");
+    loop {
+        let stop = tokio::select! {
+            _ = tokio::signal::ctrl_c() => true,
+            _ = usr1.recv() => false,
+        };
+        report(&server.stats());
+        server.reset_stats();
+        if stop {
+            break;
+        }
+    }
+}
+
+fn report(stats: &registry::Stats) {
     eprintln!(
-        "requests served: {}; body bytes sent: {} ({:?})",
+        "requests served: {} (HTTP/1.1 {}, HTTP/2 {}); connections {} (TLS {:?}); body bytes sent: {} ({:?})",
         stats.total,
+        stats.http1_requests,
+        stats.http2_requests,
+        stats.connections,
+        stats.tls,
         stats.total_bytes_sent(),
         stats.bytes_sent
     );

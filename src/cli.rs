@@ -140,6 +140,11 @@ pub enum DbAction {
         /// Longest wait for the next part of the download, e.g. 60s.
         #[arg(long, value_name = "DURATION", default_value = "60s")]
         timeout: String,
+        /// PEM bundle of the certificate authorities to trust instead of the system's, as for
+        /// `check` (also `PIP_CERT`, pip.conf `cert`, `REQUESTS_CA_BUNDLE`, `SSL_CERT_FILE`,
+        /// `SSL_CERT_DIR`). Proxies: `HTTPS_PROXY` / `NO_PROXY`, as for `check`.
+        #[arg(long, value_name = "FILE")]
+        cert: Option<PathBuf>,
     },
 }
 
@@ -230,7 +235,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub cert: Option<PathBuf>,
 
-    /// Most HTTP requests in flight at once. [default: 32]
+    /// Most HTTP requests in flight at once per host: connections on HTTP/1.1, streams on
+    /// HTTP/2 (as ALPN agreed with the host). [default: 32 on HTTP/1.1, 100 on HTTP/2]
     #[arg(long, env = "DEPDASH_CONCURRENCY", value_name = "N")]
     pub concurrency: Option<usize>,
 

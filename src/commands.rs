@@ -147,6 +147,7 @@ pub async fn db(action: DbAction, cache_dir: Option<&Path>) -> Result<ExitCode> 
         url,
         max_size,
         timeout,
+        cert,
     } = action;
     let max_bytes = crate::units::parse_size(&max_size).ok_or_else(|| {
         Error::Usage(format!(
@@ -172,6 +173,7 @@ pub async fn db(action: DbAction, cache_dir: Option<&Path>) -> Result<ExitCode> 
         cache_dir: cache::resolve_dir(cache_dir)?,
         max_bytes,
         read_timeout,
+        ca_bundle: crate::settings::ca_bundle_for(cert.as_deref())?.map(|b| b.pem),
     };
     let path = osv_download::database_path(&options.cache_dir);
     let line = match osv_download::update(&options).await? {

@@ -4,6 +4,8 @@
 
 #[path = "../../tests/it/support/registry.rs"]
 mod registry;
+#[path = "../../tests/it/support/wire.rs"]
+mod wire;
 
 use std::path::Path;
 use std::str::FromStr;

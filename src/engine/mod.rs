@@ -3,6 +3,7 @@
 //! and, in watch mode, re-runs by itself when an input changes on disk.
 //! Knows nothing about terminals: both faces drive the same engine.
 
+mod cache_writer;
 mod evaluate;
 pub mod events;
 mod index_license;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::cache_writer::CacheWriter;
 use crate::cache::{CacheKey, Cached, TieredCache};
 use crate::sources::Validators;
 use crate::sources::revalidate::Revalidated;
@@ -41,8 +42,10 @@ pub(super) enum Origin {
 /// expired entry, if any), whose new answer is stored and whose `304` renews the expired
 /// entry. `fetch` gets `None` when there is no entry to revalidate. `online` false (no client):
 /// an expired entry is served as [`Origin::Stale`] when the cache allows it (`--offline`).
+/// Answers are stored through `writer` (off the async workers).
 pub(super) async fn cached_or_fetch<T, F, Fut>(
     cache: Option<&TieredCache>,
+    writer: Option<&CacheWriter>,
     key: &CacheKey,
     ttl: Duration,
     online: bool,
@@ -74,8 +77,8 @@ where
                 .to_string()
         })?,
     };
-    if let Some(cache) = cache {
-        cache.put_json(key, &kept, ttl).await;
+    if let Some(writer) = writer {
+        writer.put_json(key, &kept, ttl);
     }
     Ok((kept.value, Origin::Current))
 }

@@ -2,7 +2,7 @@
 //! network or the offline database) → policy evaluation → report, with events and a metrics
 //! snapshot published along the way.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -12,13 +12,14 @@ use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use super::cache_writer::CacheWriter;
 use super::evaluate::{self, Facts};
 use super::events::{EngineEvent, EventSink, MetricsSnapshot, Stage};
 use super::index_license::{self, LicenseNeed};
 use super::indexes::{self, Index};
 use super::revalidate;
 use super::snapshot;
-use crate::cache::{CacheConfig, CacheKey, TieredCache};
+use crate::cache::{CacheKey, TieredCache};
 use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprinter;
 use crate::inventory::{self, InventorySource};
@@ -58,6 +59,8 @@ struct RunContext<'a> {
     metrics: &'a watch::Sender<MetricsSnapshot>,
     tracker: Arc<Tracker>,
     cache: Option<TieredCache>,
+    /// Where answers go to be cached, off the async workers (see `cache_writer`).
+    writer: Option<CacheWriter>,
     http: Option<HttpClient>,
     started: Instant,
     run: u64,
@@ -156,8 +159,15 @@ impl RunContext<'_> {
     {
         let ttl = self.settings.run.cache.metadata_ttl;
         let online = self.http.is_some();
-        let (value, origin) =
-            revalidate::cached_or_fetch(self.cache.as_ref(), key, ttl, online, fetch).await?;
+        let (value, origin) = revalidate::cached_or_fetch(
+            self.cache.as_ref(),
+            self.writer.as_ref(),
+            key,
+            ttl,
+            online,
+            fetch,
+        )
+        .await?;
         if origin == revalidate::Origin::Stale {
             self.note_stale(package, source);
         }
@@ -174,8 +184,8 @@ impl RunContext<'_> {
     }
 
     async fn store<T: Serialize>(&self, key: &CacheKey, value: &T, ttl: Duration) {
-        if let Some(cache) = &self.cache {
-            cache.put_json(key, value, ttl).await;
+        if let Some(writer) = &self.writer {
+            writer.put_json(key, value, ttl);
         }
     }
 }
@@ -249,7 +259,7 @@ pub async fn run_once(
 
     // Inventory and license resolution are file-system work: keep them off the async threads.
     // Licenses are reused from the run snapshot where their inputs are unchanged.
-    let cache = open_cache(settings, events, &tracker, refresh).await;
+    let cache = super::cache_writer::open(settings, events, &tracker, refresh).await;
     let source = inventory_source(&settings.target);
     let blocking_tracker = tracker.clone();
     let snapshot_cache = cache.clone();
@@ -302,7 +312,7 @@ pub async fn run_once(
             ..HttpConfig::default()
         };
         if let Some(n) = settings.network.concurrency {
-            config.concurrency = n;
+            (config.concurrency, config.concurrency_http2) = (n, n);
         }
         if let Some(t) = settings.network.timeout {
             config.request_timeout = t;
@@ -326,11 +336,12 @@ pub async fn run_once(
     } else {
         None
     };
-    let ctx = RunContext {
+    let mut ctx = RunContext {
         settings,
         events,
         metrics,
         tracker: tracker.clone(),
+        writer: cache.clone().map(CacheWriter::start),
         cache,
         http,
         started,
@@ -345,25 +356,25 @@ pub async fn run_once(
         .map(|url| Index::new(url, ctx.http.as_ref()))
         .collect();
 
-    // Vulnerabilities and registry facts are independent: fetch them side by side.
+    // Vulnerabilities and registry facts side by side, one pipeline under the one in-flight
+    // bound: a package's fix candidates (its Simple page) are fetched as soon as OSV has named it
+    // and its release document has come, not in a round after both stages.
+    let (vulnerable, vulnerable_known) = watch::channel(None);
     let (vulns, registry) = tokio::join!(
-        vulnerabilities(&ctx, &inventory.distributions),
-        registry(&ctx, &inventory.distributions, &licenses, &indexes),
+        vulnerabilities(&ctx, &inventory.distributions, vulnerable),
+        registry(
+            &ctx,
+            &inventory.distributions,
+            &licenses,
+            &indexes,
+            &vulnerable_known
+        ),
     );
     let VulnStage {
         answers: vulns,
         run_unknowns,
         database,
     } = vulns?;
-    let mut registry = registry;
-    fix_candidates(
-        &ctx,
-        &inventory.distributions,
-        &vulns,
-        &mut registry,
-        &indexes,
-    )
-    .await;
 
     events
         .emit(EngineEvent::StageStarted {
@@ -382,6 +393,9 @@ pub async fn run_once(
         evaluate::build_report(settings, &inventory, facts)
     });
     report.vulnerability_database = database;
+    if let Some(writer) = ctx.writer.take() {
+        writer.finish().await;
+    }
 
     tracker.record("run.total", started.elapsed());
     let history = HistoryOptions {
@@ -400,46 +414,6 @@ pub async fn run_once(
     Ok(report)
 }
 
-async fn open_cache(
-    settings: &Settings,
-    events: &EventSink,
-    tracker: &Arc<Tracker>,
-    refresh: bool,
-) -> Option<TieredCache> {
-    if !settings.cache.enabled {
-        return None;
-    }
-    let config = CacheConfig {
-        enabled: true,
-        dir: settings.cache.dir.clone(),
-        redis_url: settings.cache.redis_url.clone(),
-        refresh,
-        allow_stale: settings.network.offline,
-        max_file_bytes: settings.run.cache.max_size_bytes,
-        redis_secret: settings.cache.redis_secret.clone(),
-        ttl_by_kind: vec![
-            (CacheKey::PYPI, settings.run.cache.metadata_ttl),
-            (CacheKey::PYPI_PROJECT, settings.run.cache.metadata_ttl),
-            (CacheKey::ADVISORY, settings.run.cache.metadata_ttl),
-            (CacheKey::OSV, settings.run.cache.vulnerability_ttl),
-        ],
-        // A run opens its own cache and looks each key up about once; the bundle of the
-        // last run's answers does the memory level's work without filling it.
-        memory_entries: 0,
-    };
-    match TieredCache::open(&config, events.clone(), tracker.clone()).await {
-        Ok(cache) => Some(cache),
-        Err(e) => {
-            events
-                .emit(EngineEvent::Warning(format!(
-                    "cache unavailable, running without it: {e}"
-                )))
-                .await;
-            None
-        }
-    }
-}
-
 /// What the vulnerability stage found: answers per package and version, run-level unknowns (e.g. a
 /// stale database), and the offline database used, if any.
 #[derive(Default)]
@@ -449,7 +423,16 @@ struct VulnStage {
     database: Option<DatabaseInfo>,
 }
 
-async fn vulnerabilities(ctx: &RunContext<'_>, dists: &[Distribution]) -> Result<VulnStage> {
+/// The packages OSV names (by advisory id, before the records are read), published once so
+/// the registry stage can fetch their fix candidates without waiting for the whole stage. A
+/// sender dropped unpublished (the stage failed or was off) reads as "none".
+type Vulnerable = watch::Sender<Option<Arc<HashSet<PackageKey>>>>;
+
+async fn vulnerabilities(
+    ctx: &RunContext<'_>,
+    dists: &[Distribution],
+    vulnerable: Vulnerable,
+) -> Result<VulnStage> {
     if !ctx.settings.check_vulnerabilities || dists.is_empty() {
         return Ok(VulnStage::default());
     }
@@ -460,9 +443,14 @@ async fn vulnerabilities(ctx: &RunContext<'_>, dists: &[Distribution]) -> Result
         })
         .await;
     match &ctx.settings.network.osv_db {
-        Some(path) => offline_vulnerabilities(ctx, dists, path).await,
+        Some(path) => {
+            let stage = offline_vulnerabilities(ctx, dists, path).await?;
+            let named = (stage.answers.iter()).filter(|(_, a)| matches!(a, Ok(v) if !v.is_empty()));
+            vulnerable.send_replace(Some(Arc::new(named.map(|(k, _)| k.clone()).collect())));
+            Ok(stage)
+        }
         None => Ok(VulnStage {
-            answers: online_vulnerabilities(ctx, dists).await,
+            answers: online_vulnerabilities(ctx, dists, &vulnerable).await,
             ..VulnStage::default()
         }),
     }
@@ -577,6 +565,7 @@ fn details_unavailable(advisory: &AdvisoryRef, reason: &str) -> crate::model::Vu
 async fn online_vulnerabilities(
     ctx: &RunContext<'_>,
     dists: &[Distribution],
+    vulnerable: &Vulnerable,
 ) -> HashMap<PackageKey, VulnAnswer> {
     let osv_url = ctx.settings.network.osv_url.as_str();
     let mut answers = HashMap::with_capacity(dists.len());
@@ -635,6 +624,9 @@ async fn online_vulnerabilities(
         }
     }
 
+    let named = refs_by_package.iter().filter(|(_, refs)| !refs.is_empty());
+    vulnerable.send_replace(Some(Arc::new(named.map(|(k, _)| k.clone()).collect())));
+
     let mut unique: Vec<&AdvisoryRef> = refs_by_package.values().flatten().collect();
     unique.sort();
     unique.dedup();
@@ -684,7 +676,8 @@ async fn fetch_advisory(
     };
     let ttl = ctx.settings.run.cache.metadata_ttl;
     let online = ctx.http.is_some();
-    let answer = revalidate::cached_or_fetch(ctx.cache.as_ref(), &key, ttl, online, fetch).await;
+    let (cache, writer) = (ctx.cache.as_ref(), ctx.writer.as_ref());
+    let answer = revalidate::cached_or_fetch(cache, writer, &key, ttl, online, fetch).await;
     (advisory.id.clone(), answer.map(|(record, _)| record))
 }
 
@@ -694,6 +687,7 @@ async fn registry(
     dists: &[Distribution],
     licenses: &[ResolvedLicense],
     indexes: &[Index],
+    vulnerable: &watch::Receiver<Option<Arc<HashSet<PackageKey>>>>,
 ) -> HashMap<PackageKey, RegistryAnswer> {
     if !ctx.settings.check_registry {
         return HashMap::new();
@@ -715,7 +709,10 @@ async fn registry(
         .await;
     // A license local metadata leaves unknown is looked for in the release's core metadata file.
     let fetches: Vec<_> = (dists.iter().zip(licenses))
-        .map(|(d, l)| registry_answer(ctx, indexes, d, index_license::need(d, l)))
+        .map(|(d, l)| {
+            let need = index_license::need(d, l);
+            registry_answer(ctx, indexes, d, need, vulnerable.clone())
+        })
         .collect();
     futures_util::stream::iter(fetches)
         .buffer_unordered(FETCH_TASKS)
@@ -728,6 +725,7 @@ async fn registry_answer(
     indexes: &[Index],
     d: &Distribution,
     need: LicenseNeed,
+    mut vulnerable: watch::Receiver<Option<Arc<HashSet<PackageKey>>>>,
 ) -> (PackageKey, RegistryAnswer) {
     let answers = join_all(
         indexes
@@ -754,43 +752,32 @@ async fn registry_answer(
             Err(reason) => ctx.events.emit(EngineEvent::Warning(reason)).await,
         }
     }
-    ctx.package_done();
-    (d.key(), answer)
-}
-
-/// The releases above each vulnerable package (its fix candidates), from the Simple API page:
-/// one request per vulnerable package (and index) not already covered by the project facts.
-async fn fix_candidates(
-    ctx: &RunContext<'_>,
-    dists: &[Distribution],
-    vulns: &HashMap<PackageKey, VulnAnswer>,
-    registry: &mut HashMap<PackageKey, RegistryAnswer>,
-    indexes: &[Index],
-) {
-    let wanted = dists.iter().filter(|d| {
-        let key = d.key();
-        let vulnerable = matches!(vulns.get(&key), Some(Ok(found)) if !found.is_empty());
-        let lacking = matches!(registry.get(&key), Some(Ok(info)) if info.on_index && info.newer_versions.is_none());
-        vulnerable && lacking
-    });
-    let fetches: Vec<_> = wanted
-        .map(|d| async move { (d, all_project_facts(ctx, indexes, d).await) })
-        .collect();
-    let found: Vec<_> = futures_util::stream::iter(fetches)
-        .buffer_unordered(FETCH_TASKS)
-        .collect()
-        .await;
-    for (d, facts) in found {
-        match facts {
-            Ok(facts) => {
-                if let Some(Ok(info)) = registry.get_mut(&d.key()) {
-                    info.newer_versions =
-                        crate::sources::simple::newer_versions(&facts.available, &d.version);
+    // Fix candidates: the releases above a vulnerable package, from its Simple page (each
+    // index's), fetched the moment OSV has named the package (no round after the vulnerability
+    // stage).
+    if let Ok(info) = &answer
+        && info.on_index
+        && info.newer_versions.is_none()
+        && ctx.settings.check_vulnerabilities
+    {
+        let named = match vulnerable.wait_for(Option::is_some).await {
+            Ok(set) => set.as_ref().is_some_and(|set| set.contains(&d.key())),
+            Err(_) => false,
+        };
+        if named {
+            match all_project_facts(ctx, indexes, d).await {
+                Ok(facts) => {
+                    if let Ok(info) = &mut answer {
+                        info.newer_versions =
+                            crate::sources::simple::newer_versions(&facts.available, &d.version);
+                    }
                 }
+                Err(reason) => ctx.events.emit(EngineEvent::Warning(reason)).await,
             }
-            Err(reason) => ctx.events.emit(EngineEvent::Warning(reason)).await,
         }
     }
+    ctx.package_done();
+    (d.key(), answer)
 }
 
 /// Whole-project facts from every index, merged.

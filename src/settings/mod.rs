@@ -344,8 +344,11 @@ impl PipEnv {
         if let Some(venv) = var("VIRTUAL_ENV").map(PathBuf::from) {
             config_files.push(venv.join("pip.conf"));
         }
-        if let Some(file) = var("PIP_CONFIG_FILE").map(PathBuf::from) {
-            config_files.push(file);
+        match var("PIP_CONFIG_FILE").map(PathBuf::from) {
+            // pip: `PIP_CONFIG_FILE=os.devnull` turns every configuration file off.
+            Some(file) if file == Path::new("/dev/null") => config_files.clear(),
+            Some(file) => config_files.push(file),
+            None => {}
         }
         let cert_vars = [
             "PIP_CERT",
@@ -402,6 +405,12 @@ fn ini_value(text: &str, keys: &[&str]) -> Option<String> {
         }
     }
     found
+}
+
+/// The CA bundle the process's settings name (`cert` as given, then pip's variables and config
+/// files), for commands that are not a check run (`db update`).
+pub fn ca_bundle_for(cert: Option<&Path>) -> Result<Option<CaBundle>> {
+    ca_bundle(cert, &PipEnv::from_process())
 }
 
 /// The CA bundle to trust, as pip finds it: `--cert`, `PIP_CERT`, pip.conf `cert`, then

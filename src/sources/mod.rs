@@ -7,11 +7,13 @@
 
 mod body;
 pub mod breaker;
+pub mod client_builder;
 pub mod core_metadata;
 pub mod credentials;
 pub mod cvss;
 mod fetch_error;
 pub mod http;
+pub mod in_flight;
 pub mod lazy_wheel;
 mod live;
 pub mod osv;

@@ -91,6 +91,8 @@ pub struct UpdateOptions {
     pub max_bytes: u64,
     /// Longest silence between two reads of the body (the whole download may take longer).
     pub read_timeout: Duration,
+    /// PEM roots trusted instead of the system's (the checks' `--cert` and pip's variables).
+    pub ca_bundle: Option<Vec<u8>>,
 }
 
 fn now() -> String {
@@ -126,20 +128,27 @@ pub async fn update(options: &UpdateOptions) -> Result<Update, DownloadError> {
     std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
     let request_error = |e: reqwest::Error| DownloadError::Request {
         url: url.clone(),
-        detail: super::fetch_error::error_chain(&e),
+        detail: super::client_builder::certificate_problem(&e)
+            .unwrap_or_else(|| super::fetch_error::error_chain(&e)),
     };
 
     // The ETag is sent only for an intact copy of the same URL.
     let previous = read_info(&database).filter(|info| {
         info.url == url && std::fs::metadata(&database).is_ok_and(|m| m.len() == info.bytes)
     });
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .user_agent(concat!("depdash/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(10))
-        .read_timeout(options.read_timeout)
-        .build()
-        .map_err(request_error)?;
+    // The same roots, ALPN and proxies as the checks.
+    let client = super::client_builder::builder(
+        options.ca_bundle.as_deref(),
+        concat!("depdash/", env!("CARGO_PKG_VERSION")),
+        Duration::from_secs(10),
+    )
+    .map_err(|e| DownloadError::Request {
+        url: url.clone(),
+        detail: e.to_string(),
+    })?
+    .read_timeout(options.read_timeout)
+    .build()
+    .map_err(request_error)?;
     let mut request = client.get(&request_url);
     if let Some(etag) = previous.as_ref().and_then(|p| p.etag.as_deref()) {
         request = request.header(reqwest::header::IF_NONE_MATCH, etag);

@@ -1080,45 +1080,12 @@ async fn pinned_requirements_get_exact_release_licenses_from_the_index() {
     }
 }
 
-/// A loopback forward proxy for plain HTTP: relays each connection to `target` and keeps the
-/// first bytes of each (a request through a proxy is in absolute form, `GET http://...`).
-async fn start_relay(
-    target: std::net::SocketAddr,
-) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    use tokio::io::AsyncReadExt;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let record = seen.clone();
-    tokio::spawn(async move {
-        while let Ok((mut client, _)) = listener.accept().await {
-            let record = record.clone();
-            tokio::spawn(async move {
-                let mut head = vec![0u8; 512];
-                let n = client.read(&mut head).await.unwrap_or(0);
-                record
-                    .lock()
-                    .unwrap()
-                    .push(String::from_utf8_lossy(&head[..n]).into_owned());
-                let Ok(mut upstream) = tokio::net::TcpStream::connect(target).await else {
-                    return;
-                };
-                use tokio::io::AsyncWriteExt;
-                if upstream.write_all(&head[..n]).await.is_ok() {
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
-                }
-            });
-        }
-    });
-    (port, seen)
-}
-
 /// `HTTP_PROXY`/`HTTPS_PROXY` are honoured as pip honours them, and `NO_PROXY` exempts hosts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proxy_variables_route_requests_and_no_proxy_exempts_hosts() {
     let p = Project::new();
     let server = RegistryServer::start(dataset_for(&p.packages(), 0)).await;
-    let (port, seen) = start_relay(server.addr()).await;
+    let (port, seen) = crate::support::proxy::start(server.addr()).await;
     let proxy = format!("http://127.0.0.1:{port}");
     let args = run_args(&p, &server.url(), "proxied.json");
     let mut args: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -124,7 +124,10 @@ fn help_shows_the_defaults() {
     let help = String::from_utf8(output.stdout).unwrap();
     let http = depdash::sources::http::HttpConfig::default();
     for default in [
-        format!("[default: {}]", http.concurrency),
+        format!(
+            "[default: {} on HTTP/1.1, {} on HTTP/2]",
+            http.concurrency, http.concurrency_http2
+        ),
         format!("[default: {}s]", http.request_timeout.as_secs()),
         format!("[default: {}]", http.retries),
         format!("[default: {}s]", http.stall_timeout.as_secs()),

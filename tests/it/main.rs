@@ -25,3 +25,4 @@ mod sources;
 mod support;
 mod tui;
 mod watch;
+mod wire;

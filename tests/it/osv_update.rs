@@ -26,7 +26,7 @@ fn zip_of(records: &[serde_json::Value]) -> Vec<u8> {
     buffer.into_inner()
 }
 
-fn pypi_zip() -> Vec<u8> {
+pub(crate) fn pypi_zip() -> Vec<u8> {
     zip_of(&[
         advisory("PYSEC-2099-1", "demo-pkg", "1.0", "1.1"),
         advisory("PYSEC-2099-2", "other", "2.0", "2.1"),
@@ -39,6 +39,7 @@ fn options(server: &FileServer, cache: &Path, max_bytes: u64) -> UpdateOptions {
         cache_dir: cache.to_path_buf(),
         max_bytes,
         read_timeout: Duration::from_secs(10),
+        ca_bundle: None,
     }
 }
 

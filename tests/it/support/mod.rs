@@ -2,9 +2,11 @@
 pub mod bin;
 pub mod files;
 pub mod license_fixtures;
+pub mod proxy;
 pub mod python;
 pub mod redis;
 pub mod registry;
 pub mod release_corpus;
 pub mod site_packages;
 pub mod skip;
+pub mod wire;

@@ -17,9 +17,13 @@
 //! with HTTP `Range` support, at `/files/<wheel>`), and an index can ignore the `Accept` header
 //! (HTML only).
 //!
+//! [`RegistryServer::start_with`] serves it over TLS (a test CA; ALPN h2 + http/1.1, or
+//! http/1.1 only) and/or behind a bandwidth limit (`wire.rs`); requests are counted by HTTP
+//! version and connections by negotiated protocol.
+//!
 //! Self-contained on purpose — only hyper, hyper-util, http-body-util, bytes, tokio, flate2,
-//! sha2 and serde_json, nothing from depdash — so benches and examples can include it with
-//! `#[path]`.
+//! sha2, serde_json and the sibling `wire.rs`, nothing from depdash — so benches and examples
+//! can include both with `#[path]`.
 //!
 //! OSV matching here is deliberately independent of depdash's: a query matches a record when the
 //! PEP 503 names are equal and the version is in the record's enumerated `versions` list (which
@@ -46,6 +50,8 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+
+use super::wire::{Bandwidth, Shaped};
 
 /// PEP 503 normalisation (kept local: this file depends on nothing from the crate).
 pub fn normalize(name: &str) -> String {
@@ -567,6 +573,15 @@ pub struct Stats {
     pub conditional: u64,
     /// The `If-None-Match` / `If-Modified-Since` values received, in arrival order.
     pub validators_received: Vec<String>,
+    /// Requests by HTTP version of the exchange.
+    pub http1_requests: u64,
+    pub http2_requests: u64,
+    /// Connections accepted, and TLS handshakes by the ALPN protocol agreed (`h2`, `http/1.1`,
+    /// `none`) or failed (`failed`: e.g. the client did not trust the certificate).
+    pub connections: u64,
+    pub tls: HashMap<&'static str, u64>,
+    /// `> PATH` when a request arrives, `< PATH` when its answer is decided (after the latency).
+    pub timeline: Vec<String>,
 }
 
 impl Stats {
@@ -586,11 +601,19 @@ struct State {
     concurrent: AtomicU64,
 }
 
+/// How the server meets the network: plain or TLS, at full speed or behind a shared limit.
+#[derive(Clone, Default)]
+pub struct Wire {
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    pub bandwidth: Option<Arc<Bandwidth>>,
+}
+
 /// The running server; stops when dropped.
 pub struct RegistryServer {
     addr: SocketAddr,
     state: Arc<State>,
     accept: JoinHandle<()>,
+    https: bool,
 }
 
 impl Drop for RegistryServer {
@@ -616,6 +639,12 @@ type ResponseBody = BoxBody<Bytes, Infallible>;
 impl RegistryServer {
     /// Bind 127.0.0.1:0 and serve `dataset` on the current tokio runtime.
     pub async fn start(dataset: Dataset) -> RegistryServer {
+        RegistryServer::start_with(dataset, Wire::default()).await
+    }
+
+    /// Serve `dataset` over `wire` (TLS and/or a bandwidth limit).
+    pub async fn start_with(dataset: Dataset, wire: Wire) -> RegistryServer {
+        let https = wire.tls.is_some();
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
@@ -635,15 +664,36 @@ impl RegistryServer {
                     continue;
                 };
                 let state = accept_state.clone();
+                let wire = wire.clone();
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request| {
-                        let state = state.clone();
-                        async move { handle(state, request).await }
-                    });
-                    // Errors are expected: injected resets, clients giving up.
-                    let _ = auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                    state
+                        .stats
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .connections += 1;
+                    // As real servers do: an HTTP/2 connection interleaves small frames, and
+                    // Nagle's algorithm against a delayed ACK would hold each back ~40 ms.
+                    let _ = stream.set_nodelay(true);
+                    let stream = Shaped::new(stream, wire.bandwidth.clone());
+                    let Some(acceptor) = &wire.tls else {
+                        return serve(state, stream).await;
+                    };
+                    let handshake = acceptor.accept(stream).await;
+                    let protocol = match &handshake {
+                        Err(_) => "failed",
+                        Ok(tls) => match tls.get_ref().1.alpn_protocol() {
+                            Some(b"h2") => "h2",
+                            Some(b"http/1.1") => "http/1.1",
+                            _ => "none",
+                        },
+                    };
+                    *(state.stats.lock().unwrap_or_else(|p| p.into_inner()))
+                        .tls
+                        .entry(protocol)
+                        .or_default() += 1;
+                    if let Ok(tls) = handshake {
+                        serve(state, tls).await;
+                    }
                 });
             }
         });
@@ -651,12 +701,14 @@ impl RegistryServer {
             addr,
             state,
             accept,
+            https,
         }
     }
 
-    /// `http://127.0.0.1:<port>`: the base URL for both PyPI and OSV clients.
+    /// `http://127.0.0.1:<port>` (`https://` over TLS): the base URL for PyPI and OSV clients.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -686,6 +738,22 @@ impl RegistryServer {
     pub fn reset_stats(&self) {
         *self.state.stats.lock().unwrap_or_else(|p| p.into_inner()) = Stats::default();
     }
+}
+
+/// One connection, HTTP/1.1 or HTTP/2 (by the client's preface), at most 100 streams at once
+/// as PyPI's CDN allows.
+async fn serve<S>(state: Arc<State>, io: S)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request| {
+        let state = state.clone();
+        async move { handle(state, request).await }
+    });
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http2().max_concurrent_streams(100);
+    // Errors are expected: injected resets, clients giving up.
+    let _ = builder.serve_connection(TokioIo::new(io), service).await;
 }
 
 /// Counts a request as being handled until dropped (moved into trickled bodies).
@@ -815,6 +883,12 @@ async fn handle(
         if !(validation.if_none_match.is_empty() && validation.if_modified_since.is_empty()) {
             stats.conditional += 1;
         }
+        if request.version() == hyper::Version::HTTP_2 {
+            stats.http2_requests += 1;
+        } else {
+            stats.http1_requests += 1;
+        }
+        stats.timeline.push(format!("> {path}"));
         match &endpoint {
             Endpoint::PypiProject(_) => stats.pypi_project += 1,
             Endpoint::PypiVersion(..) => stats.pypi_version += 1,
@@ -856,6 +930,9 @@ async fn handle(
     if !faults.latency.is_zero() && applies {
         tokio::time::sleep(faults.latency).await;
     }
+    (state.stats.lock().unwrap_or_else(|p| p.into_inner()))
+        .timeline
+        .push(format!("< {path}"));
     if applies {
         let injected = decide_fault(&state);
         if let Some(fault) = injected {
@@ -1363,6 +1440,20 @@ fn query_batch(dataset: &Dataset, body: &[u8], page_size: Option<usize>) -> (u16
     if queries.len() > 1000 {
         return bad_request("too many queries");
     }
+    // Records by the PyPI names they affect, once per batch (a scan of every record per query
+    // made a 1,000-query batch against 1,000 records cost seconds of server time).
+    let mut by_name: HashMap<String, Vec<&Value>> = HashMap::new();
+    for record in dataset.vulns.iter().filter(|r| r["withdrawn"].is_null()) {
+        let names = (record["affected"].as_array().into_iter().flatten())
+            .filter(|a| a["package"]["ecosystem"] == json!("PyPI"))
+            .map(|a| normalize(a["package"]["name"].as_str().unwrap_or_default()));
+        let mut names: Vec<String> = names.collect();
+        names.sort();
+        names.dedup();
+        for name in names {
+            by_name.entry(name).or_default().push(record);
+        }
+    }
     let mut results = Vec::with_capacity(queries.len());
     for query in queries {
         let name = normalize(query["package"]["name"].as_str().unwrap_or_default());
@@ -1373,10 +1464,8 @@ fn query_batch(dataset: &Dataset, body: &[u8], page_size: Option<usize>) -> (u16
             .and_then(|t| t.strip_prefix("page-"))
             .and_then(|n| n.parse().ok())
             .unwrap_or(0);
-        let matches: Vec<&Value> = dataset
-            .vulns
-            .iter()
-            .filter(|record| record["withdrawn"].is_null())
+        let matches: Vec<&Value> = (by_name.get(&name).into_iter().flatten())
+            .copied()
             .filter(|record| {
                 record["affected"]
                     .as_array()

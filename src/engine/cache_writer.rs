@@ -1,0 +1,111 @@
+//! The run's cache: opened as the settings say, and written off the async workers: each answer
+//! is handed to one blocking thread that stores it (memory, file and Redis levels) while the
+//! fetch pipeline goes on; the run waits for the writes only when its answers are all in.
+//!
+//! Why: a file-level put costs a temp file, a write and a rename (0.7–0.8 ms each on the
+//! development machine's overlay file system, p50); inline on the two async workers, a cold
+//! 180-package run's ~400 puts held answers back by ~200 ms (`http.pypi` mean 120 ms for a
+//! 50 ms server). Reads of the same run never need a key written by it (each key is fetched
+//! once), so deferring the memory level changes no answer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::events::{EngineEvent, EventSink};
+use crate::cache::{CacheConfig, CacheKey, TieredCache};
+use crate::settings::Settings;
+use crate::telemetry::tracker::Tracker;
+
+struct Job {
+    key: CacheKey,
+    payload: Vec<u8>,
+    ttl: Duration,
+}
+
+pub(super) struct CacheWriter {
+    jobs: mpsc::UnboundedSender<Job>,
+    thread: JoinHandle<()>,
+}
+
+impl CacheWriter {
+    pub(super) fn start(cache: TieredCache) -> Self {
+        let (jobs, mut queue) = mpsc::unbounded_channel::<Job>();
+        let runtime = tokio::runtime::Handle::current();
+        let thread = tokio::task::spawn_blocking(move || {
+            while let Some(job) = queue.blocking_recv() {
+                runtime.block_on(cache.put(&job.key, &job.payload, job.ttl));
+            }
+        });
+        CacheWriter { jobs, thread }
+    }
+
+    /// Queue `value` (as JSON) for the cache; a value that cannot be serialised is skipped.
+    pub(super) fn put_json<T: Serialize + ?Sized>(&self, key: &CacheKey, value: &T, ttl: Duration) {
+        match serde_json::to_vec(value) {
+            Ok(payload) => {
+                let job = Job {
+                    key: key.clone(),
+                    payload,
+                    ttl,
+                };
+                // The thread lives until `finish`: a send cannot fail before.
+                let _ = self.jobs.send(job);
+            }
+            Err(e) => {
+                tracing::warn!(key = %key, error = %e, "could not serialise record for the cache")
+            }
+        }
+    }
+
+    /// Wait until everything queued is written.
+    pub(super) async fn finish(self) {
+        drop(self.jobs);
+        let _ = self.thread.await;
+    }
+}
+
+/// The run's cache as the settings ask for it; unavailable is a warning, and the run goes on
+/// without it.
+pub(super) async fn open(
+    settings: &Settings,
+    events: &EventSink,
+    tracker: &Arc<Tracker>,
+    refresh: bool,
+) -> Option<TieredCache> {
+    if !settings.cache.enabled {
+        return None;
+    }
+    let config = CacheConfig {
+        enabled: true,
+        dir: settings.cache.dir.clone(),
+        redis_url: settings.cache.redis_url.clone(),
+        refresh,
+        allow_stale: settings.network.offline,
+        max_file_bytes: settings.run.cache.max_size_bytes,
+        redis_secret: settings.cache.redis_secret.clone(),
+        ttl_by_kind: vec![
+            (CacheKey::PYPI, settings.run.cache.metadata_ttl),
+            (CacheKey::PYPI_PROJECT, settings.run.cache.metadata_ttl),
+            (CacheKey::ADVISORY, settings.run.cache.metadata_ttl),
+            (CacheKey::OSV, settings.run.cache.vulnerability_ttl),
+        ],
+        // A run opens its own cache and looks each key up about once; the bundle of the
+        // last run's answers does the memory level's work without filling it.
+        memory_entries: 0,
+    };
+    match TieredCache::open(&config, events.clone(), tracker.clone()).await {
+        Ok(cache) => Some(cache),
+        Err(e) => {
+            events
+                .emit(EngineEvent::Warning(format!(
+                    "cache unavailable, running without it: {e}"
+                )))
+                .await;
+            None
+        }
+    }
+}
