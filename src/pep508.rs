@@ -39,6 +39,14 @@ pub fn parse_requirement(text: &str) -> Result<Requirement, RequirementError> {
     }
 }
 
+/// The name a requirement starts with (what its parse names, when it parses): after leading
+/// whitespace, up to the first character a name cannot hold. Cheap: for skipping requirements
+/// on other projects unparsed.
+pub fn leading_name(text: &str) -> &str {
+    let text = text.trim_start();
+    &text[..text.find(|c: char| !is_name_char(c)).unwrap_or(text.len())]
+}
+
 fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')
 }

@@ -162,6 +162,15 @@ pub fn resolve_symlinks(path: &Path) -> io::Result<PathBuf> {
 /// - anything else that exists (`/dev/null`, a FIFO, a terminal) is written in place, since
 ///   renaming over it would replace the device itself.
 pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    replace_file_with(path, |out| out.write_all(bytes))
+}
+
+/// [`replace_file`] with the contents written by `write` (through a buffer), so that a large
+/// file is never held in memory whole. When `write` fails, a regular file is left as it was.
+pub fn replace_file_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn io::Write) -> io::Result<()>,
+) -> io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
     let target = resolve_symlinks(path)?;
@@ -173,10 +182,10 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     if let Some(meta) = &existing
         && !meta.is_file()
     {
-        return std::fs::OpenOptions::new()
-            .write(true)
-            .open(&target)
-            .and_then(|mut f| f.write_all(bytes));
+        let file = std::fs::OpenOptions::new().write(true).open(&target)?;
+        let mut out = io::BufWriter::new(file);
+        write(&mut out)?;
+        return out.flush();
     }
     let dir = target
         .parent()
@@ -192,7 +201,10 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .suffix(".tmp")
         .permissions(std::fs::Permissions::from_mode(0o600))
         .tempfile_in(dir)?;
-    staged.write_all(bytes)?;
+    let mut out = io::BufWriter::with_capacity(64 * 1024, staged.as_file_mut());
+    write(&mut out)?;
+    out.flush()?;
+    drop(out);
     staged
         .as_file()
         .set_permissions(std::fs::Permissions::from_mode(mode))?;

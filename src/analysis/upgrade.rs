@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::str::FromStr;
 
 use pep440_rs::{Version, VersionSpecifiers};
-use pep508_rs::{Requirement, VerbatimUrl, VersionOrUrl};
+use pep508_rs::VersionOrUrl;
 
 use crate::model::{Fix, PackageReport, Vulnerability, normalize_name};
 
@@ -142,7 +142,7 @@ impl Constraint {
 /// (normalised name). Requirements that apply only with an extra are left out (whether the extra
 /// was requested is not known here), as are unparseable ones and bare names.
 pub fn dependent_constraints(packages: &[PackageReport], target: &str) -> Vec<Constraint> {
-    DependentConstraints::new(packages).of(target)
+    DependentConstraints::new(packages, |name| name == target).of(target)
 }
 
 /// [`dependent_constraints`] for every package at once: each `Requires-Dist` is parsed once,
@@ -152,11 +152,18 @@ pub struct DependentConstraints {
 }
 
 impl DependentConstraints {
-    pub fn new(packages: &[PackageReport]) -> Self {
+    /// The constraints on the targets `wanted` accepts (normalised names). A requirement on
+    /// another target is skipped by its leading name, unparsed: a report with 10,000 packages
+    /// wants the constraints of its few vulnerable ones.
+    pub fn new(packages: &[PackageReport], wanted: impl Fn(&str) -> bool) -> Self {
         let mut by_target: HashMap<String, Vec<Constraint>> = HashMap::new();
         for package in packages {
             for raw in &package.requires {
-                let Ok(req) = Requirement::<VerbatimUrl>::from_str(raw) else {
+                if !wanted(&normalize_name(crate::pep508::leading_name(raw))) {
+                    continue;
+                }
+                // Through the guarded parser: hostile `Requires-Dist` values crash pep508_rs.
+                let Ok(req) = crate::pep508::parse_requirement(raw) else {
                     continue;
                 };
                 let target = normalize_name(req.name.as_ref());
@@ -464,6 +471,28 @@ mod tests {
         let found = dependent_constraints(&packages, "urllib3");
         let sources: Vec<&str> = found.iter().map(|c| c.source.as_str()).collect();
         assert_eq!(sources, ["requests (>=1.21.1, <3)", "app (!=1.26.18)"]);
+    }
+
+    #[test]
+    fn skipping_by_leading_name_keeps_every_constraint_on_the_wanted_target() {
+        let mut app = crate::model::fixtures::package("app", "1");
+        app.requires = vec![
+            "  Urllib3[socks] >=1.0 ; python_version > '3'".into(),
+            "urllib3.x>=2".into(),
+            "urllib3_>=3".into(),
+            "urllib3(<4)".into(),
+            "idna>=3".into(),
+        ];
+        let packages = [app];
+        let all = DependentConstraints::new(&packages, |_| true);
+        let wanted = DependentConstraints::new(&packages, |n| n == "urllib3");
+        let sources = |found: Vec<Constraint>| -> Vec<String> {
+            found.into_iter().map(|c| c.source).collect()
+        };
+        assert_eq!(sources(wanted.of("urllib3")), sources(all.of("urllib3")));
+        assert_eq!(sources(wanted.of("urllib3")), ["app (>=1.0)", "app (<4)"]);
+        assert!(wanted.of("idna").is_empty(), "not wanted, not parsed");
+        assert_eq!(all.of("idna").len(), 1);
     }
 
     #[test]

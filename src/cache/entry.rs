@@ -104,13 +104,16 @@ pub fn unix_now() -> u64 {
 }
 
 /// A verified entry sharing one buffer with its encoded form, so the same bytes can be kept
-/// in memory, written to a file and sent to Redis without copies.
+/// in memory, written to a file and sent to Redis without copies. The buffer may hold more
+/// than this entry (a bundle of entries read as one file): the entry is `start..end` of it.
 #[derive(Clone, Debug)]
 pub struct Record {
     pub fetched_at: u64,
     pub ttl_secs: u64,
     encoded: Arc<[u8]>,
+    start: usize,
     payload_offset: usize,
+    end: usize,
 }
 
 impl Record {
@@ -120,29 +123,49 @@ impl Record {
         Record {
             fetched_at,
             ttl_secs: ttl.as_secs(),
+            start: 0,
             payload_offset: encoded.len() - payload.len(),
+            end: encoded.len(),
             encoded: encoded.into(),
         }
     }
 
     /// Verifies `bytes` as the entry of `key`.
     pub fn open(key: &str, bytes: Vec<u8>) -> Result<Record, EntryError> {
-        let header = verify(key, &bytes)?;
+        let len = bytes.len();
+        Record::open_within(key, bytes.into(), 0..len)
+    }
+
+    /// Verifies `buffer[range]` as the entry of `key`, sharing `buffer`.
+    pub fn open_within(
+        key: &str,
+        buffer: Arc<[u8]>,
+        range: std::ops::Range<usize>,
+    ) -> Result<Record, EntryError> {
+        let header = verify(key, &buffer[range.clone()])?;
         Ok(Record {
             fetched_at: header.fetched_at,
             ttl_secs: header.ttl_secs,
-            payload_offset: HEADER_LEN + usize::from(header.key_len),
-            encoded: bytes.into(),
+            start: range.start,
+            payload_offset: range.start + HEADER_LEN + usize::from(header.key_len),
+            end: range.end,
+            encoded: buffer,
         })
     }
 
+    /// The buffer this record lives in and its payload's range there, for entries stored
+    /// inside this one's payload (see [`Record::open_within`]).
+    pub fn shared_payload(&self) -> (Arc<[u8]>, std::ops::Range<usize>) {
+        (self.encoded.clone(), self.payload_offset..self.end)
+    }
+
     pub fn payload(&self) -> &[u8] {
-        &self.encoded[self.payload_offset..]
+        &self.encoded[self.payload_offset..self.end]
     }
 
     /// The full envelope (what goes to disk and to Redis).
     pub fn encoded(&self) -> &[u8] {
-        &self.encoded
+        &self.encoded[self.start..self.end]
     }
 
     pub fn freshness(&self, now: u64) -> Freshness {

@@ -1,4 +1,6 @@
-//! Tiered cache: L1 memory (moka) -> L2 file -> L3 Redis, integrity-checked, with counters.
+//! Tiered cache: L1 memory (moka) -> bundle -> L2 file -> L3 Redis, integrity-checked, with
+//! counters. The bundle ([`TieredCache::open_bundle`], `bundle.rs`) is the last run's records
+//! for one target read from one file entry, each still judged by its own TTL.
 //!
 //! A lookup walks the levels top-down and promotes a hit at a lower level into the levels
 //! above it; a put writes every enabled level. Nothing here fails a run: unreadable or corrupt
@@ -14,19 +16,22 @@
 //! `spawn_blocking` measured a 5 ms median against 2.4 ms inline). Only directory scans for
 //! the size bound go to the blocking pool.
 //!
-//! The memory level costs ~1 µs per hit and ~2.5 µs per promotion; in a one-shot `check` it
-//! pays off only for keys looked up twice (a 400-lookup warm run: 2.6 ms without it, 3.6 ms
-//! with it), in the dashboard it answers every re-run. `memory_entries: 0` turns it off.
+//! The memory level costs ~1 µs per hit and ~2.5 µs per promotion and pays off only for keys
+//! looked up twice (a 400-lookup warm run: 2.6 ms without it, 3.6 ms with it); the engine opens
+//! a cache per run and looks each key up about once, so it runs with `memory_entries: 0` and
+//! the bundle instead.
 
+mod bundle;
 pub mod entry;
 pub mod file;
 pub mod key;
 mod memory;
 pub mod redis;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -40,6 +45,7 @@ pub use file::{CacheStats, CleanupReport, clear, prune, stats};
 pub use key::CacheKey;
 pub use redis::RedisSecret;
 
+use bundle::Bundle;
 use entry::{Freshness, Record, unix_now};
 use file::{FileLevel, FileRead};
 use memory::MemoryLevel;
@@ -157,6 +163,7 @@ pub enum LocalLookup {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Level {
     Memory,
+    Bundle,
     File,
     Redis,
 }
@@ -204,6 +211,8 @@ struct Inner {
     refresh: bool,
     allow_stale: bool,
     memory: Option<MemoryLevel>,
+    /// Set by [`TieredCache::open_bundle`].
+    bundle: OnceLock<Bundle>,
     file: Option<Arc<FileLevel>>,
     redis: Option<RedisLevel>,
     redis_configured: bool,
@@ -215,6 +224,7 @@ struct Inner {
     hits: AtomicU64,
     stale_served: AtomicU64,
     memory_stats: LevelStats,
+    bundle_stats: LevelStats,
     file_stats: LevelStats,
     redis_stats: LevelStats,
 }
@@ -285,6 +295,7 @@ impl TieredCache {
             refresh: config.refresh,
             allow_stale: config.allow_stale,
             memory,
+            bundle: OnceLock::new(),
             file,
             redis_configured: redis_url.is_some(),
             redis_down: AtomicBool::new(false),
@@ -295,6 +306,7 @@ impl TieredCache {
             hits: AtomicU64::new(0),
             stale_served: AtomicU64::new(0),
             memory_stats: LevelStats::default(),
+            bundle_stats: LevelStats::default(),
             file_stats: LevelStats::default(),
             redis_stats: LevelStats::default(),
         };
@@ -365,6 +377,9 @@ impl TieredCache {
         let started = Instant::now();
         let record = Record::seal(key.as_str(), unix_now(), ttl, payload);
         self.inner.store(key, &record, None).await;
+        if let Some(bundle) = self.inner.bundle.get() {
+            bundle.use_record(key.as_str(), &record, false);
+        }
         self.inner.tracker.record(OP_PUT, started.elapsed());
     }
 
@@ -383,19 +398,54 @@ impl TieredCache {
     /// sources' answers. An entry that does not verify is removed and reported as
     /// [`LocalLookup::Invalid`], so the caller can say so. Blocking file I/O.
     pub fn get_local(&self, key: &CacheKey) -> LocalLookup {
+        match self.local_record(key) {
+            Ok(Some(record)) => LocalLookup::Fresh(record.payload().to_vec()),
+            Ok(None) => LocalLookup::Miss,
+            Err(reason) => LocalLookup::Invalid(reason),
+        }
+    }
+
+    /// [`get_local`](Self::get_local)'s record, its payload not copied.
+    fn local_record(&self, key: &CacheKey) -> Result<Option<Record>, String> {
         let Some(file) = self.inner.file.as_ref().filter(|_| !self.inner.refresh) else {
-            return LocalLookup::Miss;
+            return Ok(None);
         };
         match file.read(key) {
-            Ok(FileRead::Hit(record)) => {
-                match entry::freshness(record.fetched_at, record.ttl_secs, unix_now()) {
-                    entry::Freshness::Fresh => LocalLookup::Fresh(record.payload().to_vec()),
-                    _ => LocalLookup::Miss,
-                }
-            }
-            Ok(FileRead::Miss) => LocalLookup::Miss,
-            Ok(FileRead::Repaired { reason }) => LocalLookup::Invalid(reason),
-            Err(e) => LocalLookup::Invalid(e.to_string()),
+            Ok(FileRead::Hit(record)) => Ok(match record.freshness(unix_now()) {
+                Freshness::Fresh => Some(record),
+                _ => None,
+            }),
+            Ok(FileRead::Miss) => Ok(None),
+            Ok(FileRead::Repaired { reason }) => Err(reason),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Reads the bundle stored under `key` (a local entry, see [`get_local`](Self::get_local))
+    /// and from now on answers lookups from it before the file level, and collects the records
+    /// this run serves or stores for [`store_bundle`](Self::store_bundle). Returns why a stored
+    /// bundle was rejected (corrupt, truncated, a record that does not verify): the run then
+    /// goes on with an empty one. Without a file level there is no bundle. Blocking file I/O.
+    pub fn open_bundle(&self, key: &CacheKey) -> Option<String> {
+        self.inner.file.as_ref()?;
+        let (loaded, rejected) = match self.local_record(key) {
+            Ok(Some(record)) => match Bundle::parse(record.shared_payload()) {
+                Ok(loaded) => (loaded, None),
+                Err(reason) => (HashMap::new(), Some(reason)),
+            },
+            Ok(None) => (HashMap::new(), None),
+            Err(reason) => (HashMap::new(), Some(reason)),
+        };
+        // A second call keeps the first bundle: a run has one target.
+        let _ = self.inner.bundle.set(Bundle::new(loaded));
+        rejected
+    }
+
+    /// Stores the records this run served or stored as the bundle under `key`, when they
+    /// differ from the bundle read by [`open_bundle`](Self::open_bundle).
+    pub async fn store_bundle(&self, key: &CacheKey, ttl: Duration) {
+        if let Some(payload) = (self.inner.bundle.get()).and_then(|b| b.to_store(unix_now())) {
+            self.put_local(key, &payload, ttl).await;
         }
     }
 
@@ -430,6 +480,7 @@ impl TieredCache {
         };
         let levels = [
             ("memory", inner.memory.is_some(), &inner.memory_stats),
+            ("bundle", inner.bundle.get().is_some(), &inner.bundle_stats),
             ("file", inner.file.is_some(), &inner.file_stats),
             ("redis", inner.redis_configured, &inner.redis_stats),
         ];
@@ -462,6 +513,7 @@ impl Inner {
     fn stats(&self, level: Level) -> &LevelStats {
         match level {
             Level::Memory => &self.memory_stats,
+            Level::Bundle => &self.bundle_stats,
             Level::File => &self.file_stats,
             Level::Redis => &self.redis_stats,
         }
@@ -484,6 +536,15 @@ impl Inner {
     /// remembered while lower levels are asked for a fresher copy (another process may have
     /// refreshed it), and served only if none has one.
     async fn lookup(&self, key: &CacheKey, allow_stale: bool) -> Option<(Record, bool)> {
+        let (record, stale, level) = self.walk(key, allow_stale).await?;
+        if let Some(bundle) = self.bundle.get() {
+            bundle.use_record(key.as_str(), &record, level == Level::Bundle);
+        }
+        Some((record, stale))
+    }
+
+    /// [`lookup`](Self::lookup)'s walk; also says which level answered.
+    async fn walk(&self, key: &CacheKey, allow_stale: bool) -> Option<(Record, bool, Level)> {
         if !self.enabled {
             return None;
         }
@@ -499,8 +560,20 @@ impl Inner {
             let found = memory.get(key.as_str()).await;
             self.tracker.record(OP_GET_MEMORY, started.elapsed());
             match self.judge(Level::Memory, found, now, allow_stale) {
-                Some((record, false)) => return Some((record, false)),
+                Some((record, false)) => return Some((record, false, Level::Memory)),
                 Some((record, true)) => stale = Some((record, Level::Memory)),
+                None => {}
+            }
+        }
+
+        // Nothing is promoted from the bundle: it came from the file level.
+        if let Some(bundle) = self.bundle.get() {
+            let found = bundle.get(key.as_str());
+            match self.judge(Level::Bundle, found, now, allow_stale) {
+                Some((record, false)) => return Some((record, false, Level::Bundle)),
+                Some((record, true)) => {
+                    stale.get_or_insert((record, Level::Bundle));
+                }
                 None => {}
             }
         }
@@ -512,7 +585,7 @@ impl Inner {
             match self.judge(Level::File, found, now, allow_stale) {
                 Some((record, false)) => {
                     self.store(key, &record, Some(Level::File)).await;
-                    return Some((record, false));
+                    return Some((record, false, Level::File));
                 }
                 Some((record, true)) => {
                     stale.get_or_insert((record, Level::File));
@@ -528,7 +601,7 @@ impl Inner {
             match self.judge(Level::Redis, found, now, allow_stale) {
                 Some((record, false)) => {
                     self.store(key, &record, Some(Level::Redis)).await;
-                    return Some((record, false));
+                    return Some((record, false, Level::Redis));
                 }
                 Some((record, true)) => {
                     stale.get_or_insert((record, Level::Redis));
@@ -539,7 +612,7 @@ impl Inner {
 
         let (record, level) = stale?;
         self.store(key, &record, Some(level)).await;
-        Some((record, true))
+        Some((record, true, level))
     }
 
     /// Counts one level lookup and decides whether its record can be served: `Some((r, false))`

@@ -93,7 +93,9 @@ pub(super) async fn open(
             (CacheKey::ADVISORY, settings.run.cache.metadata_ttl),
             (CacheKey::OSV, settings.run.cache.vulnerability_ttl),
         ],
-        ..CacheConfig::default()
+        // A run opens its own cache and looks each key up about once; the bundle of the
+        // last run's answers does the memory level's work without filling it.
+        memory_entries: 0,
     };
     match TieredCache::open(&config, events.clone(), tracker.clone()).await {
         Ok(cache) => Some(cache),

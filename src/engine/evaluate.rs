@@ -29,7 +29,7 @@ pub struct Facts {
 }
 
 /// Judge everything against the policy and assemble the report (metrics are added later).
-pub fn build_report(settings: &Settings, inventory: &Inventory, facts: Facts) -> Report {
+pub fn build_report(settings: &Settings, inventory: &Inventory, mut facts: Facts) -> Report {
     let policy = &settings.policy;
     let now = time::OffsetDateTime::now_utc();
     let mut out = checks::packages::evaluate(&inventory.distributions, &policy.packages);
@@ -37,11 +37,16 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, facts: Facts) ->
     let mut ignore_usage = checks::vulnerabilities::IgnoreUsage::default();
     let mut packages = Vec::with_capacity(inventory.distributions.len());
 
-    for (dist, mut license) in inventory.distributions.iter().zip(facts.licenses) {
+    // Each package's facts move into its report (10,000 packages' facts are megabytes), unless
+    // two installed copies share a name and version and so their facts.
+    let take = unique_keys(&inventory.distributions);
+    let licenses = std::mem::take(&mut facts.licenses);
+    for (dist, mut license) in inventory.distributions.iter().zip(licenses) {
         let key = dist.key();
-        let registry = facts.registry.get(&key);
+        let vulns = taken(&mut facts.vulnerabilities, &key, take);
+        let registry = taken(&mut facts.registry, &key, take);
         if license.expression.is_none() {
-            license = with_index_license(license, registry);
+            license = with_index_license(license, registry.as_ref());
         }
         out.extend(checks::licenses::evaluate(
             dist,
@@ -50,21 +55,21 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, facts: Facts) ->
             &mut exception_usage,
         ));
 
-        let vulnerabilities = match facts.vulnerabilities.get(&key) {
+        let vulnerabilities = match vulns {
             Some(Ok(found)) => {
                 out.extend(checks::vulnerabilities::evaluate(
                     dist,
-                    found,
+                    &found,
                     &policy.vulnerabilities,
                     now.date(),
                     &mut ignore_usage,
                 ));
-                found.clone()
+                found
             }
             Some(Err(reason)) => {
                 out.unknowns.push(checks::vulnerabilities::unknown(
                     dist,
-                    reason,
+                    &reason,
                     &policy.vulnerabilities,
                 ));
                 Vec::new()
@@ -76,18 +81,18 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, facts: Facts) ->
             Some(Ok(info)) => {
                 out.extend(checks::health::evaluate(
                     dist,
-                    Some(info),
+                    Some(&info),
                     &policy.health,
                     now,
                 ));
-                Some(info.clone())
+                Some(info)
             }
             Some(Err(reason)) => {
                 out.unknowns.push(Unknown {
                     package: Some(dist.name.clone()),
                     version: Some(dist.version.clone()),
                     check: Check::Health,
-                    reason: reason.clone(),
+                    reason,
                     fails_run: policy.health.unknown == Disposition::Deny,
                 });
                 None
@@ -160,6 +165,28 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, facts: Facts) ->
     )
 }
 
+/// Whether no two distributions share a name and version (then each one's facts can be moved
+/// out of the maps rather than cloned).
+fn unique_keys(dists: &[crate::model::Distribution]) -> bool {
+    let mut seen = std::collections::HashSet::with_capacity(dists.len());
+    dists
+        .iter()
+        .all(|d| seen.insert((d.normalized.as_str(), d.version.as_str())))
+}
+
+/// The answer for `key`: moved out of `answers` when `take`, else cloned.
+fn taken<T: Clone>(
+    answers: &mut HashMap<PackageKey, T>,
+    key: &PackageKey,
+    take: bool,
+) -> Option<T> {
+    if take {
+        answers.remove(key)
+    } else {
+        answers.get(key).cloned()
+    }
+}
+
 /// Most dependency paths kept per package in `required_by`.
 const MAX_REQUIRED_BY: usize = 10;
 
@@ -171,17 +198,21 @@ fn annotate(packages: &mut [PackageReport], policy: &checks::packages::config::P
         .iter()
         .map(|p| graph.paths(&p.normalized, MAX_REQUIRED_BY))
         .collect();
-    // Built only when some package needs a fix: it parses every `Requires-Dist`.
-    let mut dependents: Option<analysis::DependentConstraints> = None;
+    // The constraints only of the vulnerable packages (only their `Requires-Dist` entries
+    // are parsed).
+    let vulnerable: std::collections::HashSet<&str> = (packages.iter())
+        .filter(|p| !p.vulnerabilities.is_empty())
+        .map(|p| p.normalized.as_str())
+        .collect();
+    let dependents = (!vulnerable.is_empty())
+        .then(|| analysis::DependentConstraints::new(packages, |n| vulnerable.contains(n)));
     let fixes: Vec<_> = packages
         .iter()
         .map(|p| {
-            if p.vulnerabilities.is_empty() {
-                return None;
-            }
-            let mut constraints = dependents
-                .get_or_insert_with(|| analysis::DependentConstraints::new(packages))
-                .of(&p.normalized);
+            let dependents = dependents
+                .as_ref()
+                .filter(|_| !p.vulnerabilities.is_empty())?;
+            let mut constraints = dependents.of(&p.normalized);
             constraints.extend(policy_constraints(policy, &p.normalized));
             analysis::find_fix(p, &constraints)
         })

@@ -279,12 +279,8 @@ pub async fn run_once(
     })
     .await
     .map_err(|e| Error::Engine(format!("inventory task failed: {e}")))??;
-    if let Some(reason) = rejected {
-        events
-            .emit(EngineEvent::Warning(format!(
-                "run snapshot ignored ({reason}); every license resolved again"
-            )))
-            .await;
+    for warning in rejected {
+        events.emit(EngineEvent::Warning(warning)).await;
     }
     let snapshot::Resolved {
         licenses,
@@ -410,8 +406,8 @@ pub async fn run_once(
     let fingerprint = run_fingerprint(settings, &inventory.distributions);
     crate::perf::finish_report(&mut report, &ctx.measure(), &fingerprint, &history);
     report.summary = Summary::compute(&report.packages, &report.findings, &report.unknowns);
-    if let (Some(cache), Some(snapshot)) = (&ctx.cache, &snapshot) {
-        snapshot::store(cache, &inventory.target, snapshot).await;
+    if let Some(cache) = &ctx.cache {
+        snapshot::store(cache, &inventory.target, snapshot.as_ref()).await;
     }
     ctx.packages_done.store(total, Ordering::Relaxed);
     ctx.publish(true);

@@ -54,54 +54,88 @@ struct LicenseEntry {
 
 /// The snapshot's key for an inventory target.
 fn key(target: &TargetInfo) -> CacheKey {
+    target_key(
+        KIND,
+        target,
+        format!("{}:{FORMAT}", licenses::RESOLVER_BUILD),
+    )
+}
+
+/// A key of `kind` naming `target` (its kind, path and site-packages directories).
+fn target_key(kind: &'static str, target: &TargetInfo, version: String) -> CacheKey {
     let mut site_packages = Fingerprinter::new();
     for dir in &target.site_packages {
         site_packages.part(dir);
     }
     CacheKey::new(
-        KIND,
+        kind,
         "",
         format!("{}:{}:{}", target.kind, target.path, site_packages.finish()),
-        format!("{}:{FORMAT}", licenses::RESOLVER_BUILD),
+        version,
     )
 }
+
+/// Key of the target's bundle of the sources' answers ([`TieredCache::open_bundle`]): the
+/// records the last run on this target read or stored, each with its own TTL, so that a warm
+/// run reads one file. Which answers are needed follows from the inventory and the sources
+/// (the records' keys), so the key names only the target.
+fn facts_key(target: &TargetInfo) -> CacheKey {
+    target_key(FACTS_KIND, target, FACTS_FORMAT.to_string())
+}
+
+/// Cache key kind of the bundle of the sources' answers, and its layout's version.
+const FACTS_KIND: &str = "run-facts";
+const FACTS_FORMAT: u32 = 1;
 
 /// What a snapshot load found.
 pub(super) struct Loaded {
     pub previous: Snapshot,
-    /// Why a stored snapshot was rejected, when one was.
-    pub rejected: Option<String>,
+    /// Warnings for the user: a stored snapshot or bundle that was rejected, and why.
+    pub rejected: Vec<String>,
 }
 
-/// The target's snapshot, or an empty one (none stored, cache off, `--refresh`, or rejected).
+/// The target's snapshot, or an empty one (none stored, cache off, `--refresh`, or rejected);
+/// also opens the target's bundle of the sources' answers in `cache`.
 pub(super) fn load(cache: Option<&TieredCache>, target: &TargetInfo, tracker: &Tracker) -> Loaded {
-    let empty = |rejected| Loaded {
+    let mut loaded = Loaded {
         previous: Snapshot::default(),
-        rejected,
+        rejected: Vec::new(),
     };
     let Some(cache) = cache else {
-        return empty(None);
+        return loaded;
     };
     let _timer = tracker.start(OP_LOAD);
-    match cache.get_local(&key(target)) {
+    let rejected = match cache.get_local(&key(target)) {
         LocalLookup::Fresh(bytes) => match serde_json::from_slice(&bytes) {
-            Ok(previous) => Loaded {
-                previous,
-                rejected: None,
-            },
-            Err(e) => empty(Some(format!("its contents do not parse: {e}"))),
+            Ok(previous) => {
+                loaded.previous = previous;
+                None
+            }
+            Err(e) => Some(format!("its contents do not parse: {e}")),
         },
-        LocalLookup::Miss => empty(None),
-        LocalLookup::Invalid(reason) => empty(Some(reason)),
-    }
+        LocalLookup::Miss => None,
+        LocalLookup::Invalid(reason) => Some(reason),
+    };
+    loaded
+        .rejected
+        .extend(rejected.map(|reason| {
+            format!("run snapshot ignored ({reason}); every license resolved again")
+        }));
+    let bundle = cache.open_bundle(&facts_key(target));
+    loaded.rejected.extend(bundle.map(|reason| {
+        format!("bundle of cached answers ignored ({reason}); answers read one by one")
+    }));
+    loaded
 }
 
-/// Stores `snapshot` as the target's.
-pub(super) async fn store(cache: &TieredCache, target: &TargetInfo, snapshot: &Snapshot) {
-    match serde_json::to_vec(snapshot) {
-        Ok(bytes) => cache.put_local(&key(target), &bytes, TTL).await,
-        Err(e) => tracing::warn!(error = %e, "run snapshot not serialised"),
+/// Stores `snapshot` (when it changed) and the bundle of the sources' answers as the target's.
+pub(super) async fn store(cache: &TieredCache, target: &TargetInfo, snapshot: Option<&Snapshot>) {
+    match snapshot.map(serde_json::to_vec) {
+        Some(Ok(bytes)) => cache.put_local(&key(target), &bytes, TTL).await,
+        Some(Err(e)) => tracing::warn!(error = %e, "run snapshot not serialised"),
+        None => {}
     }
+    cache.store_bundle(&facts_key(target), TTL).await;
 }
 
 /// Fingerprint of what a distribution's license resolution reads besides its license files.
@@ -173,52 +207,50 @@ fn resolve(d: &Distribution, tracker: &Tracker) -> LicenseEntry {
 
 /// Below this many licenses to resolve a second thread costs more than it saves.
 const PARALLEL_FROM: usize = 64;
+/// Below this many reuse checks (~5 µs each: license files read and hashed) likewise.
+const REUSE_PARALLEL_FROM: usize = 1_000;
+
+/// `f` over `items`, in order; split across the cores (at most 4) from `from` items on.
+fn par_map<T: Sync, R: Send>(items: &[T], from: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    // Asked only when it matters: it reads cgroup files.
+    let threads = || std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let threads = if items.len() < from { 1 } else { threads() };
+    if threads < 2 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = (items.chunks(chunk))
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| part.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
 
 /// Resolve every license, reusing `previous` where the inputs are unchanged. Reuse is checked
-/// on this thread (a warm run starts no thread); what is left to resolve is split across the
-/// cores when there is enough of it, since identifying license texts dominates (tens of
+/// on this thread for a usual environment (a warm run of 136 packages starts no thread), and
+/// split across the cores for thousands; what is left to resolve is split across the cores
+/// when there is enough of it, since identifying license texts dominates (tens of
 /// microseconds to milliseconds each against ~2 µs for metadata-only answers).
 pub(super) fn resolve_licenses(
     dists: &[Distribution],
     previous: &Snapshot,
     tracker: &Tracker,
 ) -> Resolved {
-    let mut entries: Vec<(String, Option<LicenseEntry>)> = dists
-        .iter()
-        .map(|d| {
+    let mut entries: Vec<(String, Option<LicenseEntry>)> =
+        par_map(dists, REUSE_PARALLEL_FROM, |d| {
             let inputs = license_inputs(d);
             let reused = reuse(d, &inputs, previous, tracker);
             (inputs, reused)
-        })
-        .collect();
+        });
     let missing: Vec<usize> = (0..dists.len())
         .filter(|&i| entries[i].1.is_none())
         .collect();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    let resolved: Vec<LicenseEntry> = if threads < 2 || missing.len() < PARALLEL_FROM {
-        missing
-            .iter()
-            .map(|&i| resolve(&dists[i], tracker))
-            .collect()
-    } else {
-        let chunk = missing.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let parts: Vec<_> = missing
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|&i| resolve(&dists[i], tracker))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            parts
-                .into_iter()
-                .flat_map(|part| part.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
-        })
-    };
+    let resolved = par_map(&missing, PARALLEL_FROM, |&i| resolve(&dists[i], tracker));
     let changed = !missing.is_empty();
     for (i, entry) in missing.into_iter().zip(resolved) {
         entries[i].1 = Some(entry);

@@ -864,17 +864,19 @@ async fn cache_and_history_subcommands() {
     assert_eq!(code(&stats), 0, "{}", stderr(&stats));
     let text = String::from_utf8_lossy(&stats.stdout).into_owned();
     // One release document and one OSV answer per package, plus each advisory and the project
-    // facts (fix candidates) of each vulnerable package, and the target's run snapshot.
+    // facts (fix candidates) of each vulnerable package, and the target's run snapshot and
+    // bundle of answers.
     let packages = p.packages().len();
     let advisories = packages.div_ceil(9);
     assert!(
         text.contains(&format!(
             "entries    {} ",
-            2 * packages + 2 * advisories + 1
+            2 * packages + 2 * advisories + 2
         )),
         "{text}"
     );
     assert!(text.contains("run-snapshot1"), "{text}");
+    assert!(text.contains("run-facts1"), "{text}");
     assert!(text.contains("hit rate   last 2 runs: 0% 100%"), "{text}");
 
     let listed = depdash(&["history", "--history-file", &history, "--format", "json"]).await;

@@ -11,6 +11,8 @@ use serde_json::Value;
 use crate::support::bin::depdash;
 use crate::support::registry::{Dataset, RegistryServer, Stats, advisory};
 
+mod bundle;
+
 /// A throwaway project: a pinned requirements file, a cache directory, reports.
 struct Project {
     dir: tempfile::TempDir,
