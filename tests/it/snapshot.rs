@@ -256,3 +256,96 @@ fn a_bad_snapshot_is_reported_and_recomputed() {
         assert_eq!(counts(&next), (0, FIXTURES.len() as u64), "{what}");
     }
 }
+
+/// A distribution whose license comes from the file its metadata lists (`License-File`), in a
+/// fresh site-packages; the file is a BSD-3-Clause text (idna's).
+fn listed_license_env() -> (tempfile::TempDir, PathBuf) {
+    let root = tempfile::tempdir().unwrap();
+    let dist = root.path().join("site-packages/listed-1.0.dist-info");
+    // Metadata 2.4: the listed file is under `licenses/` (PEP 639).
+    fs::create_dir_all(dist.join("licenses")).unwrap();
+    fs::write(
+        dist.join("METADATA"),
+        "Metadata-Version: 2.4\nName: listed\nVersion: 1.0\nLicense-File: LICENSE\n",
+    )
+    .unwrap();
+    let text = fs::read(license_fixtures::dist_info("idna-3.4").join("LICENSE.md")).unwrap();
+    fs::write(dist.join("licenses/LICENSE"), text).unwrap();
+    (root, dist.join("licenses/LICENSE"))
+}
+
+fn check_in(root: &Path) -> Value {
+    let out = offline_check(&root.join("cache"))
+        .arg(root.join("site-packages"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON report ({e}); {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// (resolved, reused, reuse checks that read and hashed the files).
+fn counts_verified(report: &Value) -> (u64, u64, u64) {
+    let (resolved, reused) = counts(report);
+    let verified = report["metrics"]["operations"]["license.verify"]["count"]
+        .as_u64()
+        .unwrap_or(0);
+    (resolved, reused, verified)
+}
+
+#[test]
+fn settled_license_files_are_reused_by_identity_and_a_same_size_rewrite_is_noticed() {
+    let (root, license) = listed_license_env();
+    // Files changed within the racy margin (2 s) are never judged by identity: wait it out.
+    std::thread::sleep(std::time::Duration::from_millis(2_100));
+    let cold = check_in(root.path());
+    assert_eq!(counts_verified(&cold), (1, 0, 0));
+    assert_eq!(licenses(&cold)[0].1["source"], "license-file", "{cold}");
+    let warm = check_in(root.path());
+    assert_eq!(
+        counts_verified(&warm),
+        (0, 1, 0),
+        "identity unchanged: not read"
+    );
+    assert_eq!(licenses(&warm), licenses(&cold));
+
+    // Same size, other bytes, a new mtime: the stamp differs, the digest too: resolved again.
+    let text = fs::read_to_string(&license).unwrap();
+    let rewritten = text.to_uppercase();
+    assert_eq!(rewritten.len(), text.len());
+    assert_ne!(rewritten, text);
+    fs::write(&license, rewritten).unwrap();
+    let after = check_in(root.path());
+    assert_eq!(
+        counts_verified(&after),
+        (1, 0, 1),
+        "hashed, differed, resolved"
+    );
+}
+
+#[test]
+fn a_license_file_touched_but_unchanged_is_hashed_and_reused() {
+    let (root, license) = listed_license_env();
+    std::thread::sleep(std::time::Duration::from_millis(2_100));
+    check_in(root.path());
+    // Same bytes written again: identity changed, digest equal: reused after hashing.
+    fs::write(&license, fs::read(&license).unwrap()).unwrap();
+    let after = check_in(root.path());
+    assert_eq!(counts_verified(&after), (0, 1, 1));
+    // Within the racy margin no stamp vouches for the file: it is hashed again.
+    let again = check_in(root.path());
+    assert_eq!(counts_verified(&again), (0, 1, 1));
+}
+
+#[test]
+fn freshly_written_license_files_are_hashed_not_trusted_by_identity() {
+    // No wait: the files are newer than the racy margin, so the cold run stores no stamp.
+    let (root, _) = listed_license_env();
+    check_in(root.path());
+    let warm = check_in(root.path());
+    assert_eq!(counts_verified(&warm), (0, 1, 1));
+}

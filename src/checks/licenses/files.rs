@@ -256,6 +256,65 @@ pub(crate) fn digest(listed: &[String], dir: &Path) -> String {
     each_file(listed, dir, &mut Vec::new(), |_, _| {})
 }
 
+/// How far before the stamp a file's mtime and ctime must lie for its identity to stand for its
+/// bytes: a file changed within the filesystem's timestamp granularity (2 s on FAT, 1 s on some
+/// network filesystems) could change again without its times moving ("racily clean" in git).
+const RACY_MARGIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Identity of the paths [`digest`] reads for `listed` License-File entries (device, inode,
+/// size, mtime and ctime to the nanosecond, mode, owner; or absent), hashed: equal stamps mean
+/// the same files with the same bytes, so the digest need not be recomputed. `None` when a stamp
+/// cannot vouch for the digest: no entries (the files are then found by listing directories and
+/// RECORD), an entry `locate` would ignore, a symlink, an identity that cannot be read,
+/// or a file changed within [`RACY_MARGIN`] of now. Take it *before* reading the files, so a
+/// change during the read gives a stamp that no longer matches.
+pub(crate) fn stamp(listed: &[String], dir: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    if listed.is_empty() {
+        return None;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    let settled = |secs: i64, nanos: i64| {
+        let at = std::time::Duration::new(u64::try_from(secs).ok()?, u32::try_from(nanos).ok()?);
+        Some(at + RACY_MARGIN < now)
+    };
+    let mut fingerprint = crate::fingerprint::Fingerprinter::new();
+    fingerprint.part(listed.len().to_le_bytes());
+    for entry in listed {
+        let rel = safe_relative(entry)?;
+        // The two places `locate` looks, present or absent.
+        for path in [dir.join("licenses").join(&rel), dir.join(&rel)] {
+            match std::fs::symlink_metadata(&path) {
+                Ok(m) => {
+                    if m.file_type().is_symlink()
+                        || !settled(m.mtime(), m.mtime_nsec())?
+                        || !settled(m.ctime(), m.ctime_nsec())?
+                    {
+                        return None;
+                    }
+                    fingerprint.part([1]);
+                    for n in [m.dev(), m.ino(), m.size(), u64::from(m.mode())] {
+                        fingerprint.part(n.to_le_bytes());
+                    }
+                    for n in [m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec()] {
+                        fingerprint.part(n.to_le_bytes());
+                    }
+                    fingerprint
+                        .part(m.uid().to_le_bytes())
+                        .part(m.gid().to_le_bytes());
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    fingerprint.part([0]);
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+    Some(fingerprint.finish())
+}
+
 /// Locate, read (bounded) and hand each license file to `each`; unreadable ones become notes.
 /// Returns their digest.
 fn each_file(
