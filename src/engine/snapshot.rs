@@ -57,7 +57,7 @@ struct LicenseEntry {
     files: Option<String>,
     /// [`licenses::license_files_stamp`] of those files, taken before they were read: while
     /// it is equal the files are not read again. `None`: no stamp vouches for them.
-    stamp: Option<String>,
+    stamp: Option<licenses::FilesStamp>,
     license: ResolvedLicense,
 }
 
@@ -199,23 +199,21 @@ fn reuse(
         (None, _) => Some((entry.clone(), false)),
         (Some(digest), Some(dir)) => {
             let listed = &d.license.license_files;
-            // Before the digest, so that a change while hashing leaves a stale stamp.
-            let stamp = licenses::license_files_stamp(listed, dir);
-            if stamp.is_some() && stamp == entry.stamp {
+            if entry.stamp.as_ref().is_some_and(|s| s.holds(dir)) {
                 Some((entry.clone(), false))
-            } else if tracker.time(OP_VERIFY, || {
-                licenses::license_files_digest(listed, dir) == *digest
-            }) {
-                let restamped = stamp != entry.stamp;
-                Some((
-                    LicenseEntry {
-                        stamp,
-                        ..entry.clone()
-                    },
-                    restamped,
-                ))
             } else {
-                None
+                tracker.time(OP_VERIFY, || {
+                    // Before the digest, so that a change while hashing leaves a stale stamp.
+                    let stamp = licenses::license_files_stamp(listed, dir);
+                    (licenses::license_files_digest(listed, dir) == *digest).then(|| {
+                        let restamped = stamp != entry.stamp;
+                        let entry = LicenseEntry {
+                            stamp,
+                            ..entry.clone()
+                        };
+                        (entry, restamped)
+                    })
+                })
             }
         }
         (Some(_), None) => None,

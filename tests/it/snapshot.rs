@@ -349,3 +349,23 @@ fn freshly_written_license_files_are_hashed_not_trusted_by_identity() {
     let warm = check_in(root.path());
     assert_eq!(counts_verified(&warm), (0, 1, 1));
 }
+
+#[test]
+fn a_license_file_added_beside_settled_ones_is_noticed_by_the_directory() {
+    // No License-File entry: the files are found by listing the metadata directory.
+    let root = tempfile::tempdir().unwrap();
+    let dist = root.path().join("site-packages/found-1.0.dist-info");
+    fs::create_dir_all(&dist).unwrap();
+    fs::write(
+        dist.join("METADATA"),
+        "Metadata-Version: 2.1\nName: found\nVersion: 1.0\n",
+    )
+    .unwrap();
+    let text = fs::read(license_fixtures::dist_info("idna-3.4").join("LICENSE.md")).unwrap();
+    fs::write(dist.join("LICENSE"), text).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2_100));
+    assert_eq!(counts_verified(&check_in(root.path())), (1, 0, 0));
+    assert_eq!(counts_verified(&check_in(root.path())), (0, 1, 0));
+    fs::write(dist.join("COPYING"), "MIT\n").unwrap();
+    assert_eq!(counts_verified(&check_in(root.path())), (1, 0, 1));
+}

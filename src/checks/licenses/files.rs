@@ -67,6 +67,17 @@ fn safe_relative(entry: &str) -> Option<PathBuf> {
 
 /// Where the license files of a distribution are.
 fn locate(listed: &[String], dir: &Path, notes: &mut Vec<String>) -> Vec<(String, PathBuf)> {
+    locate_seen(listed, dir, notes, &mut Vec::new())
+}
+
+/// [`locate`], also naming in `seen` every path whose state decided the answer (directories
+/// listed, RECORD, each candidate looked at, present or not), before it is looked at.
+fn locate_seen(
+    listed: &[String],
+    dir: &Path,
+    notes: &mut Vec<String>,
+    seen: &mut Vec<PathBuf>,
+) -> Vec<(String, PathBuf)> {
     let mut found = Vec::new();
     if !listed.is_empty() {
         for entry in listed {
@@ -78,6 +89,7 @@ fn locate(listed: &[String], dir: &Path, notes: &mut Vec<String>) -> Vec<(String
             };
             let pep639 = dir.join("licenses").join(&rel);
             let legacy = dir.join(&rel);
+            seen.extend([pep639.clone(), legacy.clone()]);
             if pep639.is_file() {
                 found.push((format!("licenses/{}", rel.display()), pep639));
             } else if legacy.is_file() {
@@ -92,6 +104,8 @@ fn locate(listed: &[String], dir: &Path, notes: &mut Vec<String>) -> Vec<(String
     }
     let mut candidates: Vec<(u8, String, PathBuf)> = Vec::new();
     for (prefix, sub) in [("", dir.to_path_buf()), ("licenses/", dir.join("licenses"))] {
+        // A directory's identity changes when an entry is added, removed or renamed.
+        seen.push(sub.clone());
         let Ok(entries) = std::fs::read_dir(&sub) else {
             continue;
         };
@@ -108,9 +122,10 @@ fn locate(listed: &[String], dir: &Path, notes: &mut Vec<String>) -> Vec<(String
         }
     }
     candidates.sort();
+    seen.extend(candidates.iter().map(|(_, _, path)| path.clone()));
     found.extend(candidates.into_iter().map(|(_, name, path)| (name, path)));
     if found.is_empty() {
-        found = from_record(dir, notes);
+        found = from_record(dir, notes, seen);
     }
     found
 }
@@ -169,10 +184,15 @@ const MAX_RECORD_DEPTH: usize = 2;
 /// package directory, where some build backends put it). RECORD paths are relative to the
 /// directory holding the `.dist-info` (site-packages); a path that is absolute, climbs out with
 /// `..`, or is not a regular file (symlinks are not followed) is skipped.
-fn from_record(dir: &Path, notes: &mut Vec<String>) -> Vec<(String, PathBuf)> {
+fn from_record(
+    dir: &Path,
+    notes: &mut Vec<String>,
+    seen: &mut Vec<PathBuf>,
+) -> Vec<(String, PathBuf)> {
     let Some(root) = dir.parent() else {
         return Vec::new();
     };
+    seen.push(dir.join("RECORD"));
     let mut record = String::new();
     let Ok(file) = std::fs::File::open(dir.join("RECORD")) else {
         return Vec::new();
@@ -208,6 +228,7 @@ fn from_record(dir: &Path, notes: &mut Vec<String>) -> Vec<(String, PathBuf)> {
         }
         let Some(r) = rank(name) else { continue };
         let path = root.join(&rel);
+        seen.push(path.clone());
         if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file()) {
             candidates.push((r, rel.display().to_string(), path));
         }
@@ -261,18 +282,52 @@ pub(crate) fn digest(listed: &[String], dir: &Path) -> String {
 /// network filesystems) could change again without its times moving ("racily clean" in git).
 const RACY_MARGIN: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Identity of the paths [`digest`] reads for `listed` License-File entries (device, inode,
-/// size, mtime and ctime to the nanosecond, mode, owner; or absent), hashed: equal stamps mean
-/// the same files with the same bytes, so the digest need not be recomputed. `None` when a stamp
-/// cannot vouch for the digest: no entries (the files are then found by listing directories and
-/// RECORD), an entry `locate` would ignore, a symlink, an identity that cannot be read,
-/// or a file changed within [`RACY_MARGIN`] of now. Take it *before* reading the files, so a
-/// change during the read gives a stamp that no longer matches.
-pub(crate) fn stamp(listed: &[String], dir: &Path) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
-    if listed.is_empty() {
-        return None;
+/// What [`digest`] depended on, by identity: every path `locate` looked at (relative to the
+/// metadata directory) and a hash of their identities (device, inode, size, mtime and ctime to
+/// the nanosecond, mode, owner; or absent). While [`FilesStamp::holds`], the digest is the same
+/// without reading a file: a directory's identity changes when an entry is added, removed or
+/// renamed, a file's when it is written (ctime cannot be set back).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FilesStamp {
+    paths: Vec<String>,
+    identity: String,
+}
+
+impl FilesStamp {
+    /// Whether every path still has the identity it had when the stamp was taken.
+    pub fn holds(&self, dir: &Path) -> bool {
+        let paths: Vec<PathBuf> = self.paths.iter().map(|p| dir.join(p)).collect();
+        identities(&paths).is_some_and(|identity| identity == self.identity)
     }
+}
+
+/// The [`FilesStamp`] of the license files [`digest`] would read, or `None` when a stamp cannot
+/// vouch for them: a path that is a symlink, not under `dir`, not UTF-8 or unreadable, or one
+/// changed within [`RACY_MARGIN`] of now. Take it *before* reading the files, so a change
+/// during the read leaves a stamp that no longer holds.
+pub(crate) fn stamp(listed: &[String], dir: &Path) -> Option<FilesStamp> {
+    let mut seen = Vec::new();
+    locate_seen(listed, dir, &mut Vec::new(), &mut seen);
+    let identity = identities(&seen)?;
+    let paths = (seen.iter())
+        .map(|p| relative_to(p, dir))
+        .collect::<Option<Vec<String>>>()?;
+    Some(FilesStamp { paths, identity })
+}
+
+/// `path` relative to `dir` (`..` for RECORD's paths beside it), as UTF-8.
+fn relative_to(path: &Path, dir: &Path) -> Option<String> {
+    if let Ok(rel) = path.strip_prefix(dir) {
+        return rel.to_str().map(str::to_string);
+    }
+    let rel = path.strip_prefix(dir.parent()?).ok()?;
+    Some(format!("../{}", rel.to_str()?))
+}
+
+/// Hash of the identities of `paths`; `None` for a symlink, an unreadable identity, or a
+/// change within [`RACY_MARGIN`] of now.
+fn identities(paths: &[PathBuf]) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .ok()?;
@@ -281,35 +336,31 @@ pub(crate) fn stamp(listed: &[String], dir: &Path) -> Option<String> {
         Some(at + RACY_MARGIN < now)
     };
     let mut fingerprint = crate::fingerprint::Fingerprinter::new();
-    fingerprint.part(listed.len().to_le_bytes());
-    for entry in listed {
-        let rel = safe_relative(entry)?;
-        // The two places `locate` looks, present or absent.
-        for path in [dir.join("licenses").join(&rel), dir.join(&rel)] {
-            match std::fs::symlink_metadata(&path) {
-                Ok(m) => {
-                    if m.file_type().is_symlink()
-                        || !settled(m.mtime(), m.mtime_nsec())?
-                        || !settled(m.ctime(), m.ctime_nsec())?
-                    {
-                        return None;
-                    }
-                    fingerprint.part([1]);
-                    for n in [m.dev(), m.ino(), m.size(), u64::from(m.mode())] {
-                        fingerprint.part(n.to_le_bytes());
-                    }
-                    for n in [m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec()] {
-                        fingerprint.part(n.to_le_bytes());
-                    }
-                    fingerprint
-                        .part(m.uid().to_le_bytes())
-                        .part(m.gid().to_le_bytes());
+    fingerprint.part(paths.len().to_le_bytes());
+    for path in paths {
+        match std::fs::symlink_metadata(path) {
+            Ok(m) => {
+                if m.file_type().is_symlink()
+                    || !settled(m.mtime(), m.mtime_nsec())?
+                    || !settled(m.ctime(), m.ctime_nsec())?
+                {
+                    return None;
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    fingerprint.part([0]);
+                fingerprint.part([1]);
+                for n in [m.dev(), m.ino(), m.size(), u64::from(m.mode())] {
+                    fingerprint.part(n.to_le_bytes());
                 }
-                Err(_) => return None,
+                for n in [m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec()] {
+                    fingerprint.part(n.to_le_bytes());
+                }
+                fingerprint
+                    .part(m.uid().to_le_bytes())
+                    .part(m.gid().to_le_bytes());
             }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                fingerprint.part([0]);
+            }
+            Err(_) => return None,
         }
     }
     Some(fingerprint.finish())

@@ -65,10 +65,12 @@ pub fn license_files_digest(listed: &[String], metadata_dir: &Path) -> String {
     files::digest(listed, metadata_dir)
 }
 
+pub use files::FilesStamp;
+
 /// Identity stamp of the license files [`license_files_digest`] would read (see
-/// `files::stamp`): while it is equal, so is the digest, without reading the files. `None`
+/// [`FilesStamp`]): while it is equal, so is the digest, without reading the files. `None`
 /// when a stamp cannot vouch for them; then only the digest can.
-pub fn license_files_stamp(listed: &[String], metadata_dir: &Path) -> Option<String> {
+pub fn license_files_stamp(listed: &[String], metadata_dir: &Path) -> Option<FilesStamp> {
     files::stamp(listed, metadata_dir)
 }
 
