@@ -296,8 +296,15 @@ pub struct FilesStamp {
 impl FilesStamp {
     /// Whether every path still has the identity it had when the stamp was taken.
     pub fn holds(&self, dir: &Path) -> bool {
-        let paths: Vec<PathBuf> = self.paths.iter().map(|p| dir.join(p)).collect();
-        identities(&paths).is_some_and(|identity| identity == self.identity)
+        // `..` lexically, as `from_record` joined them (not through a symlinked `dir`).
+        let absolute = |p: &String| match p.strip_prefix("../") {
+            Some(rel) => dir.parent().map(|root| root.join(rel)),
+            None => Some(dir.join(p)),
+        };
+        let paths: Option<Vec<PathBuf>> = self.paths.iter().map(absolute).collect();
+        paths
+            .and_then(|paths| identities(&paths))
+            .is_some_and(|identity| identity == self.identity)
     }
 }
 
