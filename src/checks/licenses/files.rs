@@ -89,10 +89,14 @@ fn locate_seen(
             };
             let pep639 = dir.join("licenses").join(&rel);
             let legacy = dir.join(&rel);
-            seen.extend([pep639.clone(), legacy.clone()]);
+            // `legacy` decides only when `pep639` is not a file.
+            seen.push(pep639.clone());
             if pep639.is_file() {
                 found.push((format!("licenses/{}", rel.display()), pep639));
-            } else if legacy.is_file() {
+                continue;
+            }
+            seen.push(legacy.clone());
+            if legacy.is_file() {
                 found.push((rel.display().to_string(), legacy));
             } else {
                 notes.push(format!(
