@@ -282,9 +282,11 @@ pub(crate) fn digest(listed: &[String], dir: &Path) -> String {
 }
 
 /// How far before the stamp a file's mtime and ctime must lie for its identity to stand for its
-/// bytes: a file changed within the filesystem's timestamp granularity (2 s on FAT, 1 s on some
-/// network filesystems) could change again without its times moving ("racily clean" in git).
-const RACY_MARGIN: std::time::Duration = std::time::Duration::from_secs(2);
+/// bytes: a file changed again within the filesystem's timestamp granularity could keep its
+/// times ("racily clean" in git). Times with whole seconds only come from a coarse filesystem
+/// (FAT: 2 s); the kernel's own timestamp clock ticks at most every 10 ms.
+const RACY_MARGIN_COARSE: std::time::Duration = std::time::Duration::from_secs(2);
+const RACY_MARGIN_FINE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// What [`digest`] depended on, by identity: every path `locate` looked at (relative to the
 /// metadata directory) and a hash of their identities (device, inode, size, mtime and ctime to
@@ -314,7 +316,7 @@ impl FilesStamp {
 
 /// The [`FilesStamp`] of the license files [`digest`] would read, or `None` when a stamp cannot
 /// vouch for them: a path that is a symlink, not under `dir`, not UTF-8 or unreadable, or one
-/// changed within [`RACY_MARGIN`] of now. Take it *before* reading the files, so a change
+/// changed within the racy margin of now. Take it *before* reading the files, so a change
 /// during the read leaves a stamp that no longer holds.
 pub(crate) fn stamp(listed: &[String], dir: &Path) -> Option<FilesStamp> {
     let mut seen = Vec::new();
@@ -336,24 +338,29 @@ fn relative_to(path: &Path, dir: &Path) -> Option<String> {
 }
 
 /// Hash of the identities of `paths`; `None` for a symlink, an unreadable identity, or a
-/// change within [`RACY_MARGIN`] of now.
+/// change within the racy margin of now.
 fn identities(paths: &[PathBuf]) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .ok()?;
-    let settled = |secs: i64, nanos: i64| {
+    let settled = |secs: i64, nanos: i64, margin| {
         let at = std::time::Duration::new(u64::try_from(secs).ok()?, u32::try_from(nanos).ok()?);
-        Some(at + RACY_MARGIN < now)
+        Some(at + margin < now)
     };
     let mut fingerprint = crate::fingerprint::Fingerprinter::new();
     fingerprint.part(paths.len().to_le_bytes());
     for path in paths {
         match std::fs::symlink_metadata(path) {
             Ok(m) => {
+                let margin = if m.mtime_nsec() == 0 && m.ctime_nsec() == 0 {
+                    RACY_MARGIN_COARSE
+                } else {
+                    RACY_MARGIN_FINE
+                };
                 if m.file_type().is_symlink()
-                    || !settled(m.mtime(), m.mtime_nsec())?
-                    || !settled(m.ctime(), m.ctime_nsec())?
+                    || !settled(m.mtime(), m.mtime_nsec(), margin)?
+                    || !settled(m.ctime(), m.ctime_nsec(), margin)?
                 {
                     return None;
                 }
