@@ -257,21 +257,33 @@ fn a_bad_snapshot_is_reported_and_recomputed() {
     }
 }
 
-/// A distribution whose license comes from the file its metadata lists (`License-File`), in a
-/// fresh site-packages; the file is a BSD-3-Clause text (idna's).
-fn listed_license_env() -> (tempfile::TempDir, PathBuf) {
+/// A distribution `name` 1.0 in a fresh site-packages whose license comes from a license
+/// file: a BSD-3-Clause text (idna's) at `file` in its metadata directory, listed as
+/// `License-File` when `listed`. Returns the root and the license file.
+fn license_file_env(name: &str, listed: bool, file: &str) -> (tempfile::TempDir, PathBuf) {
     let root = tempfile::tempdir().unwrap();
-    let dist = root.path().join("site-packages/listed-1.0.dist-info");
-    // Metadata 2.4: the listed file is under `licenses/` (PEP 639).
+    let dist = root
+        .path()
+        .join(format!("site-packages/{name}-1.0.dist-info"));
     fs::create_dir_all(dist.join("licenses")).unwrap();
+    // Metadata 2.4: a listed file is under `licenses/` (PEP 639).
+    let entry = if listed {
+        "License-File: LICENSE\n"
+    } else {
+        ""
+    };
     fs::write(
         dist.join("METADATA"),
-        "Metadata-Version: 2.4\nName: listed\nVersion: 1.0\nLicense-File: LICENSE\n",
+        format!("Metadata-Version: 2.4\nName: {name}\nVersion: 1.0\n{entry}"),
     )
     .unwrap();
     let text = fs::read(license_fixtures::dist_info("idna-3.4").join("LICENSE.md")).unwrap();
-    fs::write(dist.join("licenses/LICENSE"), text).unwrap();
-    (root, dist.join("licenses/LICENSE"))
+    fs::write(dist.join(file), text).unwrap();
+    (root, dist.join(file))
+}
+
+fn listed_license_env() -> (tempfile::TempDir, PathBuf) {
+    license_file_env("listed", true, "licenses/LICENSE")
 }
 
 fn check_in(root: &Path) -> Value {
@@ -345,16 +357,8 @@ fn a_license_file_touched_but_unchanged_is_hashed_and_reused() {
 #[test]
 fn a_license_file_added_beside_settled_ones_is_noticed_by_the_directory() {
     // No License-File entry: the files are found by listing the metadata directory.
-    let root = tempfile::tempdir().unwrap();
-    let dist = root.path().join("site-packages/found-1.0.dist-info");
-    fs::create_dir_all(&dist).unwrap();
-    fs::write(
-        dist.join("METADATA"),
-        "Metadata-Version: 2.1\nName: found\nVersion: 1.0\n",
-    )
-    .unwrap();
-    let text = fs::read(license_fixtures::dist_info("idna-3.4").join("LICENSE.md")).unwrap();
-    fs::write(dist.join("LICENSE"), text).unwrap();
+    let (root, license) = license_file_env("found", false, "LICENSE");
+    let dist = license.parent().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(2_100));
     assert_eq!(counts_verified(&check_in(root.path())), (1, 0, 0));
     assert_eq!(counts_verified(&check_in(root.path())), (0, 1, 0));
