@@ -1,7 +1,8 @@
-//! Build script: one value, `DEPDASH_LICENSE_RESOLVER`, a hash of the license resolver's source
+//! Build script: one value, `LICENSE_RESOLVER_BUILD`, a hash of the license resolver's source
 //! and the SPDX templates. The run snapshot stores resolved licenses under it, so an answer
 //! worked out by another build of the resolver is never reused (a version number would miss
-//! changes between releases).
+//! changes between releases). Cargo also sets the value in the environment of `cargo test`
+//! runs, so it must not look like a `DEPDASH_*` setting (tests skip when one is set).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -40,7 +41,7 @@ fn main() {
         }
     }
     println!(
-        "cargo:rustc-env=DEPDASH_LICENSE_RESOLVER={}-{hash:016x}",
+        "cargo:rustc-env=LICENSE_RESOLVER_BUILD={}-{hash:016x}",
         env!("CARGO_PKG_VERSION")
     );
 }

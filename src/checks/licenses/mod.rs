@@ -76,7 +76,7 @@ pub fn license_files_stamp(listed: &[String], metadata_dir: &Path) -> Option<Fil
 
 /// Identity of this build's license resolution (a hash of its source and of the SPDX
 /// templates, made by `build.rs`): a resolution stored by another build is not reused.
-pub const RESOLVER_BUILD: &str = env!("DEPDASH_LICENSE_RESOLVER");
+pub const RESOLVER_BUILD: &str = env!("LICENSE_RESOLVER_BUILD");
 
 /// The license PyPI reports (`license_expression`, else the free-text `license`), with source
 /// [`crate::model::LicenseSource::Pypi`]; for packages whose local metadata resolved to unknown.
