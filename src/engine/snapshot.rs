@@ -4,8 +4,11 @@
 //! It holds each distribution's resolved license (identifying license texts against the SPDX
 //! templates is most of an offline run's work), keyed by a fingerprint of that distribution's
 //! license metadata and metadata directory. An entry whose resolution read license files also
-//! keeps their digest, re-checked (read and hashed, not identified) before reuse; so an edited
-//! METADATA or license file re-resolves that distribution alone. Policy is not in it: the policy
+//! keeps their digest and an identity stamp of them (device, inode, size, mtime and ctime to the
+//! nanosecond, as git's index and uv's cache judge files): while the stamp is unchanged the
+//! files are not read; when it changed, or none vouches for them, they are re-read and hashed
+//! (not identified) before reuse; so an edited METADATA or license file re-resolves that
+//! distribution alone. Policy is not in it: the policy
 //! is applied to the facts at every run. Nothing in it has a source TTL (a license follows from
 //! the bytes it was read from), so the entry lives [`TTL`] and is rewritten whenever it changes.
 //!
@@ -29,7 +32,7 @@ use crate::telemetry::tracker::Tracker;
 /// Cache key kind of the snapshot.
 const KIND: &str = "run-snapshot";
 /// Layout of [`Snapshot`]; bump on any change to it.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 /// How long an unchanged snapshot is kept: licenses do not expire, but a target not checked
 /// for this long need not occupy the cache.
 pub(super) const TTL: Duration = Duration::from_secs(30 * 86_400);
@@ -37,6 +40,9 @@ pub(super) const TTL: Duration = Duration::from_secs(30 * 86_400);
 /// Operation names in the run's metrics: a license resolved, a license reused from the snapshot.
 pub(super) const OP_RESOLVE: &str = "license.resolve";
 pub(super) const OP_REUSE: &str = "license.reuse";
+/// A reuse check that had to read and hash license files (their identity stamp changed or
+/// none vouched for them).
+pub(super) const OP_VERIFY: &str = "license.verify";
 const OP_LOAD: &str = "snapshot.load";
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -49,6 +55,9 @@ pub(super) struct Snapshot {
 struct LicenseEntry {
     /// Digest of the license files the resolution read; `None`: it read none.
     files: Option<String>,
+    /// [`licenses::license_files_stamp`] of those files, taken before they were read: while
+    /// it is equal the files are not read again. `None`: no stamp vouches for them.
+    stamp: Option<licenses::FilesStamp>,
     license: ResolvedLicense,
 }
 
@@ -175,34 +184,59 @@ pub(super) struct Resolved {
     pub changed: Option<Snapshot>,
 }
 
-/// The snapshot's entry for `d` while its inputs are unchanged (license files re-read and
-/// hashed, not identified).
+/// The snapshot's entry for `d` while its inputs are unchanged: license files whose identity
+/// stamp is unchanged are taken as they were; otherwise they are re-read and hashed (not
+/// identified), and a matching digest gets the new stamp. The flag says the stamp changed.
 fn reuse(
     d: &Distribution,
     inputs: &str,
     previous: &Snapshot,
     tracker: &Tracker,
-) -> Option<LicenseEntry> {
+) -> Option<(LicenseEntry, bool)> {
     let entry = previous.licenses.get(inputs)?;
     let started = std::time::Instant::now();
-    let reusable = match (&entry.files, &d.location) {
-        (None, _) => true,
+    let reused = match (&entry.files, &d.location) {
+        (None, _) => Some((entry.clone(), false)),
         (Some(digest), Some(dir)) => {
-            licenses::license_files_digest(&d.license.license_files, dir) == *digest
+            let listed = &d.license.license_files;
+            if entry.stamp.as_ref().is_some_and(|s| s.holds(dir)) {
+                Some((entry.clone(), false))
+            } else {
+                tracker.time(OP_VERIFY, || {
+                    // Before the digest, so that a change while hashing leaves a stale stamp.
+                    let stamp = licenses::license_files_stamp(listed, dir);
+                    (licenses::license_files_digest(listed, dir) == *digest).then(|| {
+                        let restamped = stamp != entry.stamp;
+                        let entry = LicenseEntry {
+                            stamp,
+                            ..entry.clone()
+                        };
+                        (entry, restamped)
+                    })
+                })
+            }
         }
-        (Some(_), None) => false,
+        (Some(_), None) => None,
     };
-    reusable.then(|| {
+    if reused.is_some() {
         tracker.record(OP_REUSE, started.elapsed());
-        entry.clone()
-    })
+    }
+    reused
 }
 
 fn resolve(d: &Distribution, tracker: &Tracker) -> LicenseEntry {
-    let (license, files) = tracker.time(OP_RESOLVE, || {
-        licenses::resolve_traced(&d.license, d.location.as_deref())
+    let (license, files, stamp) = tracker.time(OP_RESOLVE, || {
+        let stamp = (d.location.as_deref())
+            .and_then(|dir| licenses::license_files_stamp(&d.license.license_files, dir));
+        let (license, files) = licenses::resolve_traced(&d.license, d.location.as_deref());
+        let stamp = files.as_ref().and(stamp);
+        (license, files, stamp)
     });
-    LicenseEntry { files, license }
+    LicenseEntry {
+        files,
+        stamp,
+        license,
+    }
 }
 
 /// Below this many licenses to resolve a second thread costs more than it saves.
@@ -241,17 +275,27 @@ pub(super) fn resolve_licenses(
     previous: &Snapshot,
     tracker: &Tracker,
 ) -> Resolved {
+    let mut restamped = false;
     let mut entries: Vec<(String, Option<LicenseEntry>)> =
         par_map(dists, REUSE_PARALLEL_FROM, |d| {
             let inputs = license_inputs(d);
             let reused = reuse(d, &inputs, previous, tracker);
             (inputs, reused)
-        });
+        })
+        .into_iter()
+        .map(|(inputs, reused)| {
+            let entry = reused.map(|(entry, new_stamp)| {
+                restamped |= new_stamp;
+                entry
+            });
+            (inputs, entry)
+        })
+        .collect();
     let missing: Vec<usize> = (0..dists.len())
         .filter(|&i| entries[i].1.is_none())
         .collect();
     let resolved = par_map(&missing, PARALLEL_FROM, |&i| resolve(&dists[i], tracker));
-    let changed = !missing.is_empty();
+    let changed = restamped || !missing.is_empty();
     for (i, entry) in missing.into_iter().zip(resolved) {
         entries[i].1 = Some(entry);
     }

@@ -256,3 +256,112 @@ fn a_bad_snapshot_is_reported_and_recomputed() {
         assert_eq!(counts(&next), (0, FIXTURES.len() as u64), "{what}");
     }
 }
+
+/// A distribution `name` 1.0 in a fresh site-packages whose license comes from a license
+/// file: a BSD-3-Clause text (idna's) at `file` in its metadata directory, listed as
+/// `License-File` when `listed`. Returns the root and the license file.
+fn license_file_env(name: &str, listed: bool, file: &str) -> (tempfile::TempDir, PathBuf) {
+    let root = tempfile::tempdir().unwrap();
+    let dist = root
+        .path()
+        .join(format!("site-packages/{name}-1.0.dist-info"));
+    fs::create_dir_all(dist.join("licenses")).unwrap();
+    // Metadata 2.4: a listed file is under `licenses/` (PEP 639).
+    let entry = if listed {
+        "License-File: LICENSE\n"
+    } else {
+        ""
+    };
+    fs::write(
+        dist.join("METADATA"),
+        format!("Metadata-Version: 2.4\nName: {name}\nVersion: 1.0\n{entry}"),
+    )
+    .unwrap();
+    let text = fs::read(license_fixtures::dist_info("idna-3.4").join("LICENSE.md")).unwrap();
+    fs::write(dist.join(file), text).unwrap();
+    (root, dist.join(file))
+}
+
+fn listed_license_env() -> (tempfile::TempDir, PathBuf) {
+    license_file_env("listed", true, "licenses/LICENSE")
+}
+
+fn check_in(root: &Path) -> Value {
+    let out = offline_check(&root.join("cache"))
+        .arg(root.join("site-packages"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON report ({e}); {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// (resolved, reused, reuse checks that read and hashed the files).
+fn counts_verified(report: &Value) -> (u64, u64, u64) {
+    let (resolved, reused) = counts(report);
+    let verified = report["metrics"]["operations"]["license.verify"]["count"]
+        .as_u64()
+        .unwrap_or(0);
+    (resolved, reused, verified)
+}
+
+#[test]
+fn settled_license_files_are_reused_by_identity_and_a_same_size_rewrite_is_noticed() {
+    let (root, license) = listed_license_env();
+    // Files changed within the racy margin (at most 2 s) are never judged by identity: wait.
+    std::thread::sleep(std::time::Duration::from_millis(2_100));
+    let cold = check_in(root.path());
+    assert_eq!(counts_verified(&cold), (1, 0, 0));
+    assert_eq!(licenses(&cold)[0].1["source"], "license-file", "{cold}");
+    let warm = check_in(root.path());
+    assert_eq!(
+        counts_verified(&warm),
+        (0, 1, 0),
+        "identity unchanged: not read"
+    );
+    assert_eq!(licenses(&warm), licenses(&cold));
+
+    // Same size, other bytes, a new mtime: the stamp differs, the digest too: resolved again.
+    let text = fs::read_to_string(&license).unwrap();
+    let rewritten = text.to_uppercase();
+    assert_eq!(rewritten.len(), text.len());
+    assert_ne!(rewritten, text);
+    fs::write(&license, rewritten).unwrap();
+    let after = check_in(root.path());
+    assert_eq!(
+        counts_verified(&after),
+        (1, 0, 1),
+        "hashed, differed, resolved"
+    );
+}
+
+#[test]
+fn a_license_file_touched_but_unchanged_is_hashed_and_reused() {
+    let (root, license) = listed_license_env();
+    std::thread::sleep(std::time::Duration::from_millis(2_100));
+    check_in(root.path());
+    // Same bytes written again: identity changed, digest equal: reused after hashing.
+    fs::write(&license, fs::read(&license).unwrap()).unwrap();
+    let after = check_in(root.path());
+    assert_eq!(counts_verified(&after), (0, 1, 1));
+    // Still reused; hashed again only if the rewrite was too recent for the new stamp.
+    let (resolved, reused, verified) = counts_verified(&check_in(root.path()));
+    assert_eq!((resolved, reused), (0, 1));
+    assert!(verified <= 1, "{verified}");
+}
+
+#[test]
+fn a_license_file_added_beside_settled_ones_is_noticed_by_the_directory() {
+    // No License-File entry: the files are found by listing the metadata directory.
+    let (root, license) = license_file_env("found", false, "LICENSE");
+    let dist = license.parent().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2_100));
+    assert_eq!(counts_verified(&check_in(root.path())), (1, 0, 0));
+    assert_eq!(counts_verified(&check_in(root.path())), (0, 1, 0));
+    fs::write(dist.join("COPYING"), "MIT\n").unwrap();
+    assert_eq!(counts_verified(&check_in(root.path())), (1, 0, 1));
+}

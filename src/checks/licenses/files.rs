@@ -67,6 +67,17 @@ fn safe_relative(entry: &str) -> Option<PathBuf> {
 
 /// Where the license files of a distribution are.
 fn locate(listed: &[String], dir: &Path, notes: &mut Vec<String>) -> Vec<(String, PathBuf)> {
+    locate_seen(listed, dir, notes, &mut Vec::new())
+}
+
+/// [`locate`], also naming in `seen` every path whose state decided the answer (directories
+/// listed, RECORD, each candidate looked at, present or not), before it is looked at.
+fn locate_seen(
+    listed: &[String],
+    dir: &Path,
+    notes: &mut Vec<String>,
+    seen: &mut Vec<PathBuf>,
+) -> Vec<(String, PathBuf)> {
     let mut found = Vec::new();
     if !listed.is_empty() {
         for entry in listed {
@@ -78,9 +89,14 @@ fn locate(listed: &[String], dir: &Path, notes: &mut Vec<String>) -> Vec<(String
             };
             let pep639 = dir.join("licenses").join(&rel);
             let legacy = dir.join(&rel);
+            // `legacy` decides only when `pep639` is not a file.
+            seen.push(pep639.clone());
             if pep639.is_file() {
                 found.push((format!("licenses/{}", rel.display()), pep639));
-            } else if legacy.is_file() {
+                continue;
+            }
+            seen.push(legacy.clone());
+            if legacy.is_file() {
                 found.push((rel.display().to_string(), legacy));
             } else {
                 notes.push(format!(
@@ -92,6 +108,8 @@ fn locate(listed: &[String], dir: &Path, notes: &mut Vec<String>) -> Vec<(String
     }
     let mut candidates: Vec<(u8, String, PathBuf)> = Vec::new();
     for (prefix, sub) in [("", dir.to_path_buf()), ("licenses/", dir.join("licenses"))] {
+        // A directory's identity changes when an entry is added, removed or renamed.
+        seen.push(sub.clone());
         let Ok(entries) = std::fs::read_dir(&sub) else {
             continue;
         };
@@ -108,9 +126,10 @@ fn locate(listed: &[String], dir: &Path, notes: &mut Vec<String>) -> Vec<(String
         }
     }
     candidates.sort();
+    seen.extend(candidates.iter().map(|(_, _, path)| path.clone()));
     found.extend(candidates.into_iter().map(|(_, name, path)| (name, path)));
     if found.is_empty() {
-        found = from_record(dir, notes);
+        found = from_record(dir, notes, seen);
     }
     found
 }
@@ -169,10 +188,15 @@ const MAX_RECORD_DEPTH: usize = 2;
 /// package directory, where some build backends put it). RECORD paths are relative to the
 /// directory holding the `.dist-info` (site-packages); a path that is absolute, climbs out with
 /// `..`, or is not a regular file (symlinks are not followed) is skipped.
-fn from_record(dir: &Path, notes: &mut Vec<String>) -> Vec<(String, PathBuf)> {
+fn from_record(
+    dir: &Path,
+    notes: &mut Vec<String>,
+    seen: &mut Vec<PathBuf>,
+) -> Vec<(String, PathBuf)> {
     let Some(root) = dir.parent() else {
         return Vec::new();
     };
+    seen.push(dir.join("RECORD"));
     let mut record = String::new();
     let Ok(file) = std::fs::File::open(dir.join("RECORD")) else {
         return Vec::new();
@@ -208,6 +232,7 @@ fn from_record(dir: &Path, notes: &mut Vec<String>) -> Vec<(String, PathBuf)> {
         }
         let Some(r) = rank(name) else { continue };
         let path = root.join(&rel);
+        seen.push(path.clone());
         if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file()) {
             candidates.push((r, rel.display().to_string(), path));
         }
@@ -254,6 +279,109 @@ pub(crate) fn read(
 /// same input; reading and hashing costs a small fraction of identifying the texts.
 pub(crate) fn digest(listed: &[String], dir: &Path) -> String {
     each_file(listed, dir, &mut Vec::new(), |_, _| {})
+}
+
+/// How far before the stamp a file's mtime and ctime must lie for its identity to stand for its
+/// bytes: a file changed again within the filesystem's timestamp granularity could keep its
+/// times ("racily clean" in git). Times with whole seconds only come from a coarse filesystem
+/// (FAT: 2 s); the kernel's own timestamp clock ticks at most every 10 ms.
+const RACY_MARGIN_COARSE: std::time::Duration = std::time::Duration::from_secs(2);
+const RACY_MARGIN_FINE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// What [`digest`] depended on, by identity: every path `locate` looked at (relative to the
+/// metadata directory) and a hash of their identities (device, inode, size, mtime and ctime to
+/// the nanosecond, mode, owner; or absent). While [`FilesStamp::holds`], the digest is the same
+/// without reading a file: a directory's identity changes when an entry is added, removed or
+/// renamed, a file's when it is written (ctime cannot be set back).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FilesStamp {
+    paths: Vec<String>,
+    identity: String,
+}
+
+impl FilesStamp {
+    /// Whether every path still has the identity it had when the stamp was taken.
+    pub fn holds(&self, dir: &Path) -> bool {
+        // `..` lexically, as `from_record` joined them (not through a symlinked `dir`).
+        let absolute = |p: &String| match p.strip_prefix("../") {
+            Some(rel) => dir.parent().map(|root| root.join(rel)),
+            None => Some(dir.join(p)),
+        };
+        let paths: Option<Vec<PathBuf>> = self.paths.iter().map(absolute).collect();
+        paths
+            .and_then(|paths| identities(&paths))
+            .is_some_and(|identity| identity == self.identity)
+    }
+}
+
+/// The [`FilesStamp`] of the license files [`digest`] would read, or `None` when a stamp cannot
+/// vouch for them: a path that is a symlink, not under `dir`, not UTF-8 or unreadable, or one
+/// changed within the racy margin of now. Take it *before* reading the files, so a change
+/// during the read leaves a stamp that no longer holds.
+pub(crate) fn stamp(listed: &[String], dir: &Path) -> Option<FilesStamp> {
+    let mut seen = Vec::new();
+    locate_seen(listed, dir, &mut Vec::new(), &mut seen);
+    let identity = identities(&seen)?;
+    let paths = (seen.iter())
+        .map(|p| relative_to(p, dir))
+        .collect::<Option<Vec<String>>>()?;
+    Some(FilesStamp { paths, identity })
+}
+
+/// `path` relative to `dir` (`..` for RECORD's paths beside it), as UTF-8.
+fn relative_to(path: &Path, dir: &Path) -> Option<String> {
+    if let Ok(rel) = path.strip_prefix(dir) {
+        return rel.to_str().map(str::to_string);
+    }
+    let rel = path.strip_prefix(dir.parent()?).ok()?;
+    Some(format!("../{}", rel.to_str()?))
+}
+
+/// Hash of the identities of `paths`; `None` for a symlink, an unreadable identity, or a
+/// change within the racy margin of now.
+fn identities(paths: &[PathBuf]) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    let settled = |secs: i64, nanos: i64, margin| {
+        let at = std::time::Duration::new(u64::try_from(secs).ok()?, u32::try_from(nanos).ok()?);
+        Some(at + margin < now)
+    };
+    let mut fingerprint = crate::fingerprint::Fingerprinter::new();
+    fingerprint.part(paths.len().to_le_bytes());
+    for path in paths {
+        match std::fs::symlink_metadata(path) {
+            Ok(m) => {
+                let margin = if m.mtime_nsec() == 0 && m.ctime_nsec() == 0 {
+                    RACY_MARGIN_COARSE
+                } else {
+                    RACY_MARGIN_FINE
+                };
+                if m.file_type().is_symlink()
+                    || !settled(m.mtime(), m.mtime_nsec(), margin)?
+                    || !settled(m.ctime(), m.ctime_nsec(), margin)?
+                {
+                    return None;
+                }
+                fingerprint.part([1]);
+                for n in [m.dev(), m.ino(), m.size(), u64::from(m.mode())] {
+                    fingerprint.part(n.to_le_bytes());
+                }
+                for n in [m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec()] {
+                    fingerprint.part(n.to_le_bytes());
+                }
+                fingerprint
+                    .part(m.uid().to_le_bytes())
+                    .part(m.gid().to_le_bytes());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                fingerprint.part([0]);
+            }
+            Err(_) => return None,
+        }
+    }
+    Some(fingerprint.finish())
 }
 
 /// Locate, read (bounded) and hand each license file to `each`; unreadable ones become notes.

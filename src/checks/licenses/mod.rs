@@ -65,6 +65,15 @@ pub fn license_files_digest(listed: &[String], metadata_dir: &Path) -> String {
     files::digest(listed, metadata_dir)
 }
 
+pub use files::FilesStamp;
+
+/// Identity stamp of the license files [`license_files_digest`] would read (see
+/// [`FilesStamp`]): while it is equal, so is the digest, without reading the files. `None`
+/// when a stamp cannot vouch for them; then only the digest can.
+pub fn license_files_stamp(listed: &[String], metadata_dir: &Path) -> Option<FilesStamp> {
+    files::stamp(listed, metadata_dir)
+}
+
 /// Identity of this build's license resolution (a hash of its source and of the SPDX
 /// templates, made by `build.rs`): a resolution stored by another build is not reused.
 pub const RESOLVER_BUILD: &str = env!("LICENSE_RESOLVER_BUILD");
