@@ -259,6 +259,8 @@ pub mod limits {
     pub const POLICY_FILE: u64 = 4 * 1024 * 1024;
     /// A small file whose first lines are all that matters (`.egg-link`, `pyvenv.cfg`).
     pub const SMALL_FILE: u64 = 1024 * 1024;
+    /// A CA bundle file (the system's is ~200 KB).
+    pub const CA_BUNDLE: u64 = 16 * 1024 * 1024;
 }
 
 #[cfg(test)]

@@ -3,8 +3,6 @@
 //! (`--extra-index-url`, `PIP_EXTRA_INDEX_URL` or pip.conf `extra-index-url`, requirements
 //! files' `--extra-index-url`), each with its `.netrc` login when its URL carries none.
 
-use std::path::PathBuf;
-
 use crate::error::Result;
 use crate::inventory::IndexOptions;
 use crate::sources::credentials::{self, Netrc};
@@ -24,17 +22,12 @@ pub(super) fn json_api_base(url: &str) -> String {
 /// The extra indexes pip is configured with: `PIP_EXTRA_INDEX_URL` (whitespace separated) when
 /// set, else the `extra-index-url` of the last pip config file that has one (`[global]` or
 /// `[install]`; the value may go on over indented lines, one URL each, as pip reads it).
-pub(super) fn pip_extra_index_urls(env: Option<&str>, config_files: &[PathBuf]) -> Vec<String> {
+pub(super) fn pip_extra_index_urls(env: Option<&str>, configs: &[String]) -> Vec<String> {
     if let Some(value) = env.filter(|v| !v.trim().is_empty()) {
         return value.split_whitespace().map(str::to_string).collect();
     }
-    config_files
-        .iter()
-        .rev()
-        .filter_map(|f| {
-            crate::safe_fs::read_regular_text(f, crate::safe_fs::limits::SMALL_FILE).ok()
-        })
-        .find_map(|(text, _)| ini_multi_value(&text, &["extra-index-url", "extra_index_url"]))
+    (configs.iter().rev())
+        .find_map(|text| ini_multi_value(text, &["extra-index-url", "extra_index_url"]))
         .unwrap_or_default()
 }
 
@@ -74,11 +67,11 @@ fn ini_multi_value(text: &str, keys: &[&str]) -> Option<Vec<String>> {
 pub(super) fn extra_index_urls(
     cli: &[String],
     pip_env: Option<&str>,
-    config_files: &[PathBuf],
+    configs: &[String],
 ) -> Result<(Vec<String>, Vec<String>)> {
     let mut urls = Vec::new();
     let mut ignored = Vec::new();
-    for url in pip_extra_index_urls(pip_env, config_files) {
+    for url in pip_extra_index_urls(pip_env, configs) {
         let base = json_api_base(&url);
         match super::validate_base_url("extra-index-url", &base) {
             Ok(()) => urls.push(base),
@@ -180,13 +173,14 @@ mod tests {
             "[install]\nextra-index-url =\n    https://b.example/simple\n\thttps://c.example/simple\n# comment\nother = x\n[list]\nextra-index-url = https://no.example\n",
         )
         .unwrap();
-        let files = vec![global.clone(), user];
+        let read = |f: &std::path::Path| std::fs::read_to_string(f).unwrap();
+        let files = vec![read(&global), read(&user)];
         assert_eq!(
             pip_extra_index_urls(None, &files),
             ["https://b.example/simple", "https://c.example/simple"]
         );
         assert_eq!(
-            pip_extra_index_urls(None, &[global]),
+            pip_extra_index_urls(None, &[read(&global)]),
             ["https://a.example/simple"]
         );
         assert_eq!(

@@ -175,7 +175,7 @@ impl Settings {
         let (extra_index_urls, mut index_warnings) = indexes::extra_index_urls(
             &args.extra_index_urls,
             std::env::var("PIP_EXTRA_INDEX_URL").ok().as_deref(),
-            &pip_env.config_files,
+            &pip_env.configs,
         )?;
         let (netrc, netrc_warning) = indexes::load_netrc();
         index_warnings.extend(netrc_warning);
@@ -327,7 +327,9 @@ pub fn project_dir(target: &Target) -> PathBuf {
 /// Where pip's configuration may be found, captured so tests can supply their own.
 struct PipEnv {
     index_url: Option<String>,
-    config_files: Vec<PathBuf>,
+    /// The texts of pip's config files that could be read, in pip's order (later wins): read
+    /// once, for the index, the extra indexes and the certificate setting.
+    configs: Vec<String>,
     /// `(variable, value)` of the certificate variables set, in pip's order of precedence.
     cert_vars: Vec<(&'static str, String)>,
 }
@@ -361,25 +363,35 @@ impl PipEnv {
         .collect();
         PipEnv {
             index_url: var("PIP_INDEX_URL"),
-            config_files,
+            configs: read_pip_configs(&config_files),
             cert_vars,
         }
     }
 }
 
+/// The texts of `files` that are regular, readable and small (a FIFO or a device in pip's
+/// config paths is skipped without blocking), in order.
+fn read_pip_configs(files: &[PathBuf]) -> Vec<String> {
+    files
+        .iter()
+        .filter_map(|f| {
+            crate::safe_fs::read_regular_text(f, crate::safe_fs::limits::SMALL_FILE).ok()
+        })
+        .map(|(text, _)| text)
+        .collect()
+}
+
+impl PipEnv {}
+
 /// The JSON API base of the index pip is configured to use (`PIP_INDEX_URL`, else `index-url`
 /// in pip's config files, later files winning as in pip), so a private index configured for pip
 /// is also depdash's default. `https://host/simple/` → `https://host`.
 fn pip_index_base(env: &PipEnv) -> Option<String> {
-    let configured = env.index_url.clone().or_else(|| {
-        env.config_files
+    let configured = (env.index_url.clone()).or_else(|| {
+        env.configs
             .iter()
             .rev()
-            .filter_map(|f| {
-                crate::safe_fs::read_regular_text(f, crate::safe_fs::limits::SMALL_FILE).ok()
-            })
-            .map(|(text, _)| text)
-            .find_map(|text| ini_index_url(&text))
+            .find_map(|text| ini_index_url(text))
     })?;
     Some(indexes::json_api_base(&configured))
 }
@@ -425,11 +437,8 @@ fn ca_bundle(cli: Option<&Path>, env: &PipEnv) -> Result<Option<CaBundle>> {
             .map(|(n, v)| (n.to_string(), PathBuf::from(v)))
     };
     let from_config = || {
-        env.config_files
-            .iter()
-            .rev()
-            .filter_map(|f| std::fs::read_to_string(f).ok())
-            .find_map(|text| ini_value(&text, &["cert"]))
+        (env.configs.iter().rev())
+            .find_map(|text| ini_value(text, &["cert"]))
             .map(|v| ("pip.conf cert".to_string(), PathBuf::from(v)))
     };
     let chosen = cli
@@ -442,7 +451,7 @@ fn ca_bundle(cli: Option<&Path>, env: &PipEnv) -> Result<Option<CaBundle>> {
     let Some((setting, path)) = chosen else {
         return Ok(None);
     };
-    let unreadable = |e: std::io::Error| {
+    let unreadable = |e: crate::safe_fs::ReadError| {
         Error::Usage(format!(
             "{setting} {}: cannot read the CA bundle: {e}",
             path.display()
@@ -450,24 +459,30 @@ fn ca_bundle(cli: Option<&Path>, env: &PipEnv) -> Result<Option<CaBundle>> {
     };
     let pem = if path.is_dir() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
-            .map_err(unreadable)?
+            .map_err(|e| unreadable(e.into()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "pem" || x == "crt"))
             .collect();
         files.sort();
         let mut pem = Vec::new();
         for file in files {
-            pem.extend(std::fs::read(&file).map_err(unreadable)?);
+            pem.extend(read_ca_file(&file).map_err(unreadable)?);
             pem.push(b'\n');
         }
         pem
     } else {
-        std::fs::read(&path).map_err(unreadable)?
+        read_ca_file(&path).map_err(unreadable)?
     };
     Ok(Some(CaBundle {
         origin: format!("{setting} {}", path.display()),
         pem,
     }))
+}
+
+/// One CA file: regular files only (a FIFO named by a setting must not hang the run, a device
+/// must not fill memory), capped.
+fn read_ca_file(path: &Path) -> std::result::Result<Vec<u8>, crate::safe_fs::ReadError> {
+    crate::safe_fs::read_regular(path, crate::safe_fs::limits::CA_BUNDLE)
 }
 
 /// An http(s) URL with a host; the error shows it with its password masked.
@@ -529,7 +544,7 @@ mod tests {
         std::fs::write(&user, "[install]\nindex_url: https://b.example/pypi/simple\n[list]\nindex-url = https://no.example\n").unwrap();
         let env = |index_url: Option<&str>, files: Vec<PathBuf>| PipEnv {
             index_url: index_url.map(String::from),
-            config_files: files,
+            configs: read_pip_configs(&files),
             cert_vars: Vec::new(),
         };
         assert_eq!(
@@ -550,6 +565,31 @@ mod tests {
             pip_index_base(&env(None, vec![dir.path().join("missing")])),
             None
         );
+    }
+
+    #[test]
+    fn a_ca_bundle_that_is_a_fifo_or_a_device_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("ca.pem");
+        let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        let env = PipEnv {
+            index_url: None,
+            configs: Vec::new(),
+            cert_vars: Vec::new(),
+        };
+        for (path, why) in [
+            (fifo.as_path(), "is a FIFO"),
+            (Path::new("/dev/zero"), "is a character device"),
+        ] {
+            let Err(Error::Usage(message)) = ca_bundle(Some(path), &env) else {
+                panic!("{} was read", path.display());
+            };
+            assert!(
+                message.contains("cannot read the CA bundle") && message.contains(why),
+                "{message}"
+            );
+        }
     }
 
     #[test]
@@ -578,7 +618,7 @@ mod tests {
         std::fs::write(certs.join("ignored.txt"), "x").unwrap();
         let env = |vars: &[(&'static str, &Path)], files: Vec<PathBuf>| PipEnv {
             index_url: None,
-            config_files: files,
+            configs: read_pip_configs(&files),
             cert_vars: vars
                 .iter()
                 .map(|(n, p)| (*n, p.display().to_string()))
