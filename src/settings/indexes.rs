@@ -98,6 +98,9 @@ pub(super) fn load_netrc() -> (Netrc, Option<String>) {
     }
 }
 
+/// The most `--extra-index-url`s the input files may add to a run.
+pub const MAX_FILE_EXTRA_INDEXES: usize = 8;
+
 /// The indexes of one run, in pip's order (the index first): JSON API bases with credentials
 /// (from the URL, else `.netrc`).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -135,9 +138,18 @@ impl NetworkSettings {
             Some(url) if !self.pypi_url_explicit => url,
             _ => configured.clone(),
         };
-        let extras: Vec<String> = (files.extra_index_urls.iter())
+        let mut extras: Vec<String> = (files.extra_index_urls.iter())
             .filter_map(|url| usable(url))
             .collect();
+        // Every index is asked for every package: an input file naming hundreds would make a
+        // run of hours, so files get a bound (pip has none; no real setup comes near it).
+        if extras.len() > MAX_FILE_EXTRA_INDEXES {
+            out.ignored.push(format!(
+                "{} extra index URLs in the input files; only the first {MAX_FILE_EXTRA_INDEXES} are used",
+                extras.len()
+            ));
+            extras.truncate(MAX_FILE_EXTRA_INDEXES);
+        }
         let mut seen = Vec::new();
         for url in std::iter::once(&primary)
             .chain(&self.extra_index_urls)
@@ -235,5 +247,25 @@ mod tests {
             ..explicit
         };
         assert!(off.index_urls(&files).urls.is_empty());
+    }
+
+    #[test]
+    fn input_files_add_a_bounded_number_of_extra_indexes() {
+        let files = IndexOptions {
+            index_url: None,
+            extra_index_urls: (0..500)
+                .map(|i| format!("https://i{i}.example/simple"))
+                .collect(),
+        };
+        let urls = network("https://pypi.org", false, &[], "").index_urls(&files);
+        assert_eq!(urls.urls.len(), 1 + MAX_FILE_EXTRA_INDEXES, "{urls:?}");
+        assert_eq!(urls.urls[1], "https://i0.example");
+        assert!(
+            urls.ignored
+                .iter()
+                .any(|w| w.contains("500 extra index URLs")),
+            "{:?}",
+            urls.ignored
+        );
     }
 }
