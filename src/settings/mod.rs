@@ -571,8 +571,7 @@ mod tests {
     fn a_ca_bundle_that_is_a_fifo_or_a_device_is_refused_without_blocking() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("ca.pem");
-        let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        crate::safe_fs::mkfifo(&fifo);
         let env = PipEnv {
             index_url: None,
             configs: Vec::new(),
