@@ -228,4 +228,30 @@ mod tests {
         assert_eq!(with_default.apply("http://h/"), "http://d:dpw@h/");
         assert_eq!(Netrc::parse("machine"), None);
     }
+
+    use proptest::strategy::Strategy;
+
+    proptest::proptest! {
+        /// A `.netrc` is the user's file, but any text must give logins or `None`, never a
+        /// panic: netrc tokens, quotes, macros and junk in any order.
+        #[test]
+        fn any_netrc_text_parses_or_is_refused(
+            words in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::sample::select(vec![
+                        "machine", "default", "login", "password", "account", "macdef", "\"",
+                        "'", "#", "\n", "\n\n", " ", "\\", "\t",
+                    ])
+                    .prop_map(str::to_string),
+                    "\\PC{0,8}",
+                ],
+                0..24,
+            )
+        ) {
+            let text = words.join(" ");
+            if let Some(netrc) = Netrc::parse(&text) {
+                let _ = netrc.apply("https://host.example/simple");
+            }
+        }
+    }
 }
