@@ -1,15 +1,20 @@
 //! Judging: every check applied to the facts a run gathered, assembled into the `Report`.
 //! Pure (no I/O), so the same facts always give the same report.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use foldhash::{HashMap as FastMap, HashMapExt};
 
 use super::run::{RegistryAnswer, VulnAnswer};
 use crate::analysis;
 use crate::checks::{self, CheckOutput};
 use crate::inventory::Inventory;
 use crate::model::{
-    Check, Code, Finding, IndexCoreMetadata, LicenseMetadata, LicenseSource, PackageKey,
-    PackageReport, PackageStatus, RegistryInfo, Report, ResolvedLicense, Severity, Unknown,
+    Check, Code, Distribution, Finding, IndexCoreMetadata, LicenseMetadata, LicenseSource,
+    PackageKey, PackageReport, PackageStatus, RegistryInfo, Report, ResolvedLicense, Severity,
+    Unknown,
 };
 use crate::policy::Disposition;
 use crate::settings::Settings;
@@ -37,14 +42,13 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, mut facts: Facts
     let mut ignore_usage = checks::vulnerabilities::IgnoreUsage::default();
     let mut packages = Vec::with_capacity(inventory.distributions.len());
 
-    // Each package's facts move into its report (10,000 packages' facts are megabytes), unless
-    // two installed copies share a name and version and so their facts.
-    let take = unique_keys(&inventory.distributions);
+    let dists = &inventory.distributions;
     let licenses = std::mem::take(&mut facts.licenses);
-    for (dist, mut license) in inventory.distributions.iter().zip(licenses) {
-        let key = dist.key();
-        let vulns = taken(&mut facts.vulnerabilities, &key, take);
-        let registry = taken(&mut facts.registry, &key, take);
+    let vulns = by_distribution(std::mem::take(&mut facts.vulnerabilities), dists);
+    let registry = by_distribution(std::mem::take(&mut facts.registry), dists);
+    for (((dist, mut license), vulns), registry) in
+        dists.iter().zip(licenses).zip(vulns).zip(registry)
+    {
         if license.expression.is_none() {
             license = with_index_license(license, registry.as_ref());
         }
@@ -165,26 +169,34 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, mut facts: Facts
     )
 }
 
-/// Whether no two distributions share a name and version (then each one's facts can be moved
-/// out of the maps rather than cloned).
-fn unique_keys(dists: &[crate::model::Distribution]) -> bool {
-    let mut seen = std::collections::HashSet::with_capacity(dists.len());
-    dists
-        .iter()
-        .all(|d| seen.insert((d.normalized.as_str(), d.version.as_str())))
-}
-
-/// The answer for `key`: moved out of `answers` when `take`, else cloned.
-fn taken<T: Clone>(
-    answers: &mut HashMap<PackageKey, T>,
-    key: &PackageKey,
-    take: bool,
-) -> Option<T> {
-    if take {
-        answers.remove(key)
-    } else {
-        answers.get(key).cloned()
+/// Each distribution's answer, in inventory order: moved out of `answers` (10,000 packages'
+/// facts are megabytes), cloned only for a second installed copy of a name and version. One
+/// pass over the map, looked up by borrowed keys: removing each distribution's key (allocated
+/// per lookup, SipHash) cost more than the rest of moving the facts.
+fn by_distribution<T: Clone>(
+    answers: HashMap<PackageKey, T>,
+    dists: &[Distribution],
+) -> Vec<Option<T>> {
+    let mut first: FastMap<(&str, &str), usize> = FastMap::with_capacity(dists.len());
+    let mut copies = Vec::new();
+    for (i, d) in dists.iter().enumerate() {
+        match first.entry((d.normalized.as_str(), d.version.as_str())) {
+            Entry::Vacant(slot) => {
+                slot.insert(i);
+            }
+            Entry::Occupied(original) => copies.push((i, *original.get())),
+        }
     }
+    let mut out: Vec<Option<T>> = std::iter::repeat_with(|| None).take(dists.len()).collect();
+    for ((name, version), answer) in answers {
+        if let Some(&i) = first.get(&(name.as_str(), version.as_str())) {
+            out[i] = Some(answer);
+        }
+    }
+    for (copy, original) in copies {
+        out[copy] = out[original].clone();
+    }
+    out
 }
 
 /// Most dependency paths kept per package in `required_by`.
@@ -200,7 +212,7 @@ fn annotate(packages: &mut [PackageReport], policy: &checks::packages::config::P
         .collect();
     // The constraints only of the vulnerable packages (only their `Requires-Dist` entries
     // are parsed).
-    let vulnerable: std::collections::HashSet<&str> = (packages.iter())
+    let vulnerable: foldhash::HashSet<&str> = (packages.iter())
         .filter(|p| !p.vulnerabilities.is_empty())
         .map(|p| p.normalized.as_str())
         .collect();
@@ -248,11 +260,13 @@ fn policy_constraints(
 
 /// Each package's status is the worst thing said about it: about that version when the
 /// finding names one (two installed copies of a name are judged apart), else about the name.
-fn set_statuses(packages: &mut [PackageReport], out: &CheckOutput) {
-    let mut worst: HashMap<(String, Option<String>), PackageStatus> = HashMap::new();
-    let mut raise = |name: &str, version: Option<&String>, status: PackageStatus| {
+fn set_statuses<'o>(packages: &mut [PackageReport], out: &'o CheckOutput) {
+    // Keyed by borrowed names (allocated only where a finding spells a name unnormalised):
+    // 10,000 packages each looked up twice.
+    let mut worst: FastMap<(Cow<'o, str>, Option<&'o str>), PackageStatus> = FastMap::new();
+    let mut raise = |name: &'o str, version: Option<&'o str>, status: PackageStatus| {
         let slot = worst
-            .entry((crate::model::normalize_name(name), version.cloned()))
+            .entry((crate::model::normalized_name(name), version))
             .or_insert(PackageStatus::Ok);
         *slot = (*slot).max(status);
     };
@@ -263,17 +277,21 @@ fn set_statuses(packages: &mut [PackageReport], out: &CheckOutput) {
                 Severity::Warning => PackageStatus::Warning,
                 Severity::Note => PackageStatus::Ok,
             };
-            raise(p, f.version.as_ref(), status);
+            raise(p, f.version.as_deref(), status);
         }
     }
     for u in &out.unknowns {
         if let Some(p) = &u.package {
-            raise(p, u.version.as_ref(), PackageStatus::Unknown);
+            raise(p, u.version.as_deref(), PackageStatus::Unknown);
         }
     }
+    if worst.is_empty() {
+        return;
+    }
     for p in packages.iter_mut() {
-        let by_version = worst.get(&(p.normalized.clone(), Some(p.version.clone())));
-        let by_name = worst.get(&(p.normalized.clone(), None));
+        let name = Cow::Borrowed(p.normalized.as_str());
+        let by_version = worst.get(&(name.clone(), Some(p.version.as_str())));
+        let by_name = worst.get(&(name, None));
         if let Some(status) = by_version.into_iter().chain(by_name).max() {
             p.status = *status;
         }

@@ -14,6 +14,25 @@ use serde::{Deserialize, Serialize};
 /// Version of the JSON report layout (`assets/report.schema.json`). Bump on breaking changes.
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
+/// [`normalize_name`] without an allocation when `name` is already normalised (the usual case
+/// for names read back from a report or most `Requires-Dist` values): hot loops over 10,000
+/// packages' requirements look names up this way.
+pub fn normalized_name(name: &str) -> std::borrow::Cow<'_, str> {
+    let mut previous_separator = false;
+    let plain = name.bytes().all(|b| {
+        let separator = b == b'-';
+        let ok = (b.is_ascii_lowercase() || b.is_ascii_digit() || separator)
+            && !(separator && previous_separator);
+        previous_separator = separator;
+        ok
+    });
+    if plain {
+        std::borrow::Cow::Borrowed(name)
+    } else {
+        std::borrow::Cow::Owned(normalize_name(name))
+    }
+}
+
 /// PEP 503 normalisation: lowercase, every run of `-`, `_`, `.` becomes one `-`.
 pub fn normalize_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
@@ -618,6 +637,33 @@ mod tests {
         assert_eq!(normalize_name("friendly--bard"), "friendly-bard");
         assert_eq!(normalize_name("FrIeNdLy-._.-bArD"), "friendly-bard");
         assert_eq!(normalize_name("zope.interface"), "zope-interface");
+    }
+
+    #[test]
+    fn normalized_name_borrows_only_what_is_already_normalised() {
+        use std::borrow::Cow;
+        let borrowed = ["friendly-bard", "a1-b2", "-x", "x-", ""];
+        let owned = [
+            "Friendly-Bard",
+            "friendly--bard",
+            "zope.interface",
+            "a_b",
+            " a",
+            "a ",
+            "ünï",
+            "a-.-b",
+        ];
+        for (names, expect_borrowed) in [(&borrowed[..], true), (&owned[..], false)] {
+            for name in names {
+                let cheap = normalized_name(name);
+                assert_eq!(cheap, normalize_name(name), "{name:?}");
+                assert_eq!(
+                    matches!(cheap, Cow::Borrowed(_)),
+                    expect_borrowed,
+                    "{name:?}"
+                );
+            }
+        }
     }
 
     #[test]
