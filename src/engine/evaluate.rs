@@ -40,26 +40,53 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, mut facts: Facts
     let mut out = checks::packages::evaluate(&inventory.distributions, &policy.packages);
     let mut exception_usage = checks::licenses::ExceptionUsage::as_of(now.date());
     let mut ignore_usage = checks::vulnerabilities::IgnoreUsage::default();
-    let mut packages = Vec::with_capacity(inventory.distributions.len());
 
+    // Each package's facts move into its report: 10,000 packages' registry answers are ~9 MB
+    // in their map, and they go straight into the packages rather than through a second buffer.
     let dists = &inventory.distributions;
+    let slots = Slots::new(dists);
+    let mut vulns: Vec<Option<VulnAnswer>> = nones(dists.len());
+    slots.place(std::mem::take(&mut facts.vulnerabilities), |i, answer| {
+        vulns[i] = Some(answer);
+    });
     let licenses = std::mem::take(&mut facts.licenses);
-    let vulns = by_distribution(std::mem::take(&mut facts.vulnerabilities), dists);
-    let registry = by_distribution(std::mem::take(&mut facts.registry), dists);
-    for (((dist, mut license), vulns), registry) in
-        dists.iter().zip(licenses).zip(vulns).zip(registry)
+    let mut packages: Vec<PackageReport> = (dists.iter().zip(licenses))
+        .map(|(dist, license)| package_report(dist, license, &facts.stale))
+        .collect();
+    let mut registry_failed: Vec<Option<String>> = nones(dists.len());
+    slots.place(
+        std::mem::take(&mut facts.registry),
+        |i, answer| match answer {
+            Ok(info) => {
+                if let Some(package) = packages.get_mut(i) {
+                    package.registry = Some(info);
+                }
+            }
+            Err(reason) => registry_failed[i] = Some(reason),
+        },
+    );
+
+    for (((dist, package), vulns), registry_failed) in (dists.iter().zip(&mut packages))
+        .zip(vulns)
+        .zip(registry_failed)
     {
-        if license.expression.is_none() {
-            license = with_index_license(license, registry.as_ref());
+        let registry = match (&package.registry, &registry_failed) {
+            (Some(info), _) => Some(Ok(info)),
+            (None, Some(reason)) => Some(Err(reason.as_str())),
+            (None, None) => None,
+        };
+        if package.license.expression.is_none() {
+            let local = std::mem::replace(&mut package.license, ResolvedLicense::unknown(""));
+            package.license = with_index_license(local, registry);
         }
         out.extend(checks::licenses::evaluate(
             dist,
-            &license,
+            &package.license,
             &policy.licenses,
             &mut exception_usage,
         ));
 
-        let vulnerabilities = match vulns {
+        match vulns {
             Some(Ok(found)) => {
                 out.extend(checks::vulnerabilities::evaluate(
                     dist,
@@ -68,7 +95,7 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, mut facts: Facts
                     now.date(),
                     &mut ignore_usage,
                 ));
-                found
+                package.vulnerabilities = found;
             }
             Some(Err(reason)) => {
                 out.unknowns.push(checks::vulnerabilities::unknown(
@@ -76,60 +103,26 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, mut facts: Facts
                     &reason,
                     &policy.vulnerabilities,
                 ));
-                Vec::new()
             }
-            None => Vec::new(),
-        };
+            None => {}
+        }
 
-        let registry = match registry {
-            Some(Ok(info)) => {
-                out.extend(checks::health::evaluate(
-                    dist,
-                    Some(&info),
-                    &policy.health,
-                    now,
-                ));
-                Some(info)
-            }
-            Some(Err(reason)) => {
-                out.unknowns.push(Unknown {
-                    package: Some(dist.name.clone()),
-                    version: Some(dist.version.clone()),
-                    check: Check::Health,
-                    reason,
-                    fails_run: policy.health.unknown == Disposition::Deny,
-                });
-                None
-            }
-            None => None,
-        };
-
-        packages.push(PackageReport {
-            name: dist.name.clone(),
-            normalized: dist.normalized.clone(),
-            version: dist.version.clone(),
-            license,
-            requires: dist.requires_dist.clone(),
-            origin: dist.origin.clone(),
-            location: dist.location.as_ref().map(|p| p.display().to_string()),
-            vulnerabilities,
-            registry,
-            stale: facts
-                .stale
-                .get(&dist.normalized)
-                .map(|sources| {
-                    let mut sources: Vec<String> = sources.iter().map(|s| s.to_string()).collect();
-                    sources.sort();
-                    sources.dedup();
-                    sources
-                })
-                .unwrap_or_default(),
-            status: PackageStatus::Ok,
-            line: dist.line,
-            hashes: dist.hashes.clone(),
-            required_by: Vec::new(),
-            fix: None,
-        });
+        if let Some(info) = &package.registry {
+            out.extend(checks::health::evaluate(
+                dist,
+                Some(info),
+                &policy.health,
+                now,
+            ));
+        } else if let Some(reason) = registry_failed {
+            out.unknowns.push(Unknown {
+                package: Some(dist.name.clone()),
+                version: Some(dist.version.clone()),
+                check: Check::Health,
+                reason,
+                fails_run: policy.health.unknown == Disposition::Deny,
+            });
+        }
     }
     annotate(&mut packages, &policy.packages);
 
@@ -169,34 +162,82 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, mut facts: Facts
     )
 }
 
-/// Each distribution's answer, in inventory order: moved out of `answers` (10,000 packages'
-/// facts are megabytes), cloned only for a second installed copy of a name and version. One
-/// pass over the map, looked up by borrowed keys: removing each distribution's key (allocated
-/// per lookup, SipHash) cost more than the rest of moving the facts.
-fn by_distribution<T: Clone>(
-    answers: HashMap<PackageKey, T>,
-    dists: &[Distribution],
-) -> Vec<Option<T>> {
-    let mut first: FastMap<(&str, &str), usize> = FastMap::with_capacity(dists.len());
-    let mut copies = Vec::new();
-    for (i, d) in dists.iter().enumerate() {
-        match first.entry((d.normalized.as_str(), d.version.as_str())) {
-            Entry::Vacant(slot) => {
-                slot.insert(i);
+/// A package's report before judging: what the distribution says, and its license.
+fn package_report(
+    dist: &Distribution,
+    license: ResolvedLicense,
+    stale: &HashMap<String, Vec<&'static str>>,
+) -> PackageReport {
+    PackageReport {
+        name: dist.name.clone(),
+        normalized: dist.normalized.clone(),
+        version: dist.version.clone(),
+        license,
+        requires: dist.requires_dist.clone(),
+        origin: dist.origin.clone(),
+        // Same text as `display()` (invalid UTF-8 replaced alike), without the formatter.
+        location: (dist.location.as_ref()).map(|p| p.to_string_lossy().into_owned()),
+        vulnerabilities: Vec::new(),
+        registry: None,
+        stale: stale
+            .get(&dist.normalized)
+            .map(|sources| {
+                let mut sources: Vec<String> = sources.iter().map(|s| s.to_string()).collect();
+                sources.sort();
+                sources.dedup();
+                sources
+            })
+            .unwrap_or_default(),
+        status: PackageStatus::Ok,
+        line: dist.line,
+        hashes: dist.hashes.clone(),
+        required_by: Vec::new(),
+        fix: None,
+    }
+}
+
+fn nones<T>(n: usize) -> Vec<Option<T>> {
+    std::iter::repeat_with(|| None).take(n).collect()
+}
+
+/// Where each (name, version) answer goes in inventory order: looked up by borrowed keys in
+/// one pass over an answer map (removing each distribution's key, allocated per lookup and
+/// hashed with SipHash, cost more than the rest of moving the facts).
+struct Slots<'a> {
+    first: FastMap<(&'a str, &'a str), usize>,
+    /// (index, index of the first distribution with the same name and version): a second
+    /// installed copy gets a clone of the answer.
+    copies: Vec<(usize, usize)>,
+}
+
+impl<'a> Slots<'a> {
+    fn new(dists: &'a [Distribution]) -> Self {
+        let mut first = FastMap::with_capacity(dists.len());
+        let mut copies = Vec::new();
+        for (i, d) in dists.iter().enumerate() {
+            match first.entry((d.normalized.as_str(), d.version.as_str())) {
+                Entry::Vacant(slot) => {
+                    slot.insert(i);
+                }
+                Entry::Occupied(original) => copies.push((i, *original.get())),
             }
-            Entry::Occupied(original) => copies.push((i, *original.get())),
+        }
+        Slots { first, copies }
+    }
+
+    /// Hand each answer to `put` with its distribution's index (answers for no distribution
+    /// are dropped).
+    fn place<T: Clone>(&self, answers: HashMap<PackageKey, T>, mut put: impl FnMut(usize, T)) {
+        for ((name, version), answer) in answers {
+            let Some(&i) = self.first.get(&(name.as_str(), version.as_str())) else {
+                continue;
+            };
+            for &(copy, _) in self.copies.iter().filter(|(_, original)| *original == i) {
+                put(copy, answer.clone());
+            }
+            put(i, answer);
         }
     }
-    let mut out: Vec<Option<T>> = std::iter::repeat_with(|| None).take(dists.len()).collect();
-    for ((name, version), answer) in answers {
-        if let Some(&i) = first.get(&(name.as_str(), version.as_str())) {
-            out[i] = Some(answer);
-        }
-    }
-    for (copy, original) in copies {
-        out[copy] = out[original].clone();
-    }
-    out
 }
 
 /// Most dependency paths kept per package in `required_by`.
@@ -304,7 +345,7 @@ fn set_statuses<'o>(packages: &mut [PackageReport], out: &'o CheckOutput) {
 /// reason also names each index source tried and why it did not help.
 fn with_index_license(
     local: ResolvedLicense,
-    registry: Option<&RegistryAnswer>,
+    registry: Option<Result<&RegistryInfo, &str>>,
 ) -> ResolvedLicense {
     let tried = match registry {
         // The index was not asked (registry checks off): the local reason stands.
