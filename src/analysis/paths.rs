@@ -2,9 +2,9 @@
 //! requires) down to a target, computed from each package's raw `Requires-Dist` strings.
 //! Engine-agnostic graph logic: it only needs the report's packages.
 
-use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::sync::Mutex;
 
 use foldhash::{HashMap, HashMapExt};
 use pep508_rs::{ExtraName, MarkerTree};
@@ -93,15 +93,28 @@ pub struct DependencyGraph<'a> {
     children: Vec<Vec<u32>>,
     /// Sorted by id, without repeats.
     parents: Vec<Vec<u32>>,
-    scratch: RefCell<Scratch>,
+    /// For single queries; [`DependencyGraph::paths_of_all`] gives each thread its own.
+    scratch: Mutex<Scratch>,
 }
 
 /// Per-query distances to the target, reset through the list of nodes reached.
-#[derive(Default)]
 struct Scratch {
     distance: Vec<u32>,
     reached: Vec<u32>,
 }
+
+impl Scratch {
+    fn new(nodes: usize) -> Self {
+        Scratch {
+            distance: vec![UNREACHED; nodes],
+            reached: Vec::new(),
+        }
+    }
+}
+
+/// From this many queries on, [`DependencyGraph::paths_of_all`] splits them across the cores
+/// (a query costs a few microseconds; a thread, tens).
+const PARALLEL_FROM: usize = 1_000;
 
 const UNREACHED: u32 = u32::MAX;
 
@@ -184,10 +197,7 @@ impl<'a> DependencyGraph<'a> {
             list.sort_unstable();
             list.dedup();
         }
-        let scratch = RefCell::new(Scratch {
-            distance: vec![UNREACHED; names.len()],
-            reached: Vec::new(),
-        });
+        let scratch = Mutex::new(Scratch::new(names.len()));
         DependencyGraph {
             names,
             display,
@@ -216,14 +226,51 @@ impl<'a> DependencyGraph<'a> {
 
     /// See [`dependency_paths`].
     pub fn paths(&self, target: &str, max_paths: usize) -> Vec<Vec<String>> {
+        let mut scratch = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
+        self.paths_with(&mut scratch, target, max_paths)
+    }
+
+    /// [`DependencyGraph::paths`] of each of `targets`, in order: a report asks for every
+    /// package's, so from [`PARALLEL_FROM`] on they are split across the cores (at most 4).
+    pub fn paths_of_all(&self, targets: &[&str], max_paths: usize) -> Vec<Vec<Vec<String>>> {
+        let threads = match targets.len() < PARALLEL_FROM {
+            true => 1,
+            // Asked only when it matters: it reads cgroup files.
+            false => std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+        };
+        let run = |part: &[&str]| {
+            let mut scratch = Scratch::new(self.names.len());
+            (part.iter())
+                .map(|t| self.paths_with(&mut scratch, t, max_paths))
+                .collect::<Vec<_>>()
+        };
+        if threads < 2 {
+            return run(targets);
+        }
+        let run = &run;
+        std::thread::scope(|scope| {
+            let parts: Vec<_> = (targets.chunks(targets.len().div_ceil(threads)))
+                .map(|part| scope.spawn(move || run(part)))
+                .collect();
+            (parts.into_iter())
+                .flat_map(|part| part.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        })
+    }
+
+    fn paths_with(
+        &self,
+        scratch: &mut Scratch,
+        target: &str,
+        max_paths: usize,
+    ) -> Vec<Vec<String>> {
         let Some(target) = self.id(target) else {
             return Vec::new();
         };
         if max_paths == 0 {
             return Vec::new();
         }
-        let mut scratch = self.scratch.borrow_mut();
-        let Scratch { distance, reached } = &mut *scratch;
+        let Scratch { distance, reached } = scratch;
 
         // Distance to the target from every package that (transitively) requires it; those
         // are the only nodes a path can use.
@@ -427,6 +474,35 @@ mod tests {
         );
         // Nobody asks for urllib3[brotli]: brotli is installed for its own sake.
         assert_eq!(paths(&packages, "brotli", 10), vec!["brotli"]);
+    }
+
+    #[test]
+    fn all_paths_at_once_are_each_query_alone_also_across_threads() {
+        // Enough packages to be split across threads; each requires up to three earlier ones.
+        let count = super::PARALLEL_FROM + 200;
+        let names: Vec<String> = (0..count).map(|i| format!("Pkg_{i}")).collect();
+        let packages: Vec<PackageReport> = (0..count)
+            .map(|i| {
+                let requires: Vec<&str> = (1..=3u64)
+                    .filter(|_| i > 0)
+                    .map(|k| (i as u64 * 2_654_435_761 + k * 40_503) % (1 << 31))
+                    .filter(|h| h % 4 != 0)
+                    .map(|h| names[h as usize % i].as_str())
+                    .collect();
+                pkg(&names[i], &requires)
+            })
+            .collect();
+        let graph = DependencyGraph::new(&packages);
+        let mut targets: Vec<&str> = packages.iter().map(|p| p.normalized.as_str()).collect();
+        targets.push("not-installed");
+        let all = graph.paths_of_all(&targets, 4);
+        assert_eq!(all.len(), targets.len());
+        for (target, paths) in targets.iter().zip(&all) {
+            assert_eq!(paths, &graph.paths(target, 4), "{target}");
+        }
+        // The graph is rich enough to matter: many targets with several paths, long ones.
+        assert!(all.iter().filter(|p| p.len() > 1).count() > count / 4);
+        assert!(all.iter().flatten().any(|p| p.len() > 3));
     }
 
     mod shortcut {

@@ -247,10 +247,8 @@ const MAX_REQUIRED_BY: usize = 10;
 /// (its dependents' `Requires-Dist` specifiers and the policy's require/deny rules constrain it).
 fn annotate(packages: &mut [PackageReport], policy: &checks::packages::config::PackagePolicy) {
     let graph = analysis::DependencyGraph::new(packages);
-    let required_by: Vec<Vec<Vec<String>>> = packages
-        .iter()
-        .map(|p| graph.paths(&p.normalized, MAX_REQUIRED_BY))
-        .collect();
+    let names: Vec<&str> = packages.iter().map(|p| p.normalized.as_str()).collect();
+    let required_by = graph.paths_of_all(&names, MAX_REQUIRED_BY);
     // The constraints only of the vulnerable packages (only their `Requires-Dist` entries
     // are parsed).
     let vulnerable: foldhash::HashSet<&str> = (packages.iter())
