@@ -5,7 +5,7 @@
 use std::sync::LazyLock;
 
 use depdash::analysis::DependencyGraph;
-use depdash::model::{PackageReport, PackageStatus, Report, ResolvedLicense};
+use depdash::model::{PackageReport, Report, ResolvedLicense};
 use depdash::telemetry::tracker::Tracker;
 use divan::Bencher;
 
@@ -19,26 +19,7 @@ static PACKAGES: LazyLock<Vec<PackageReport>> = LazyLock::new(|| {
     let inventory =
         depdash::inventory::scan_site_packages_with_threads(&[site], &Tracker::new(), None);
     (inventory.distributions.iter())
-        .map(|d| PackageReport {
-            name: d.name.clone(),
-            normalized: d.normalized.clone(),
-            version: d.version.clone(),
-            license: ResolvedLicense::unknown("synthetic"),
-            requires: d.requires_dist.clone(),
-            origin: d.origin.clone(),
-            location: d
-                .location
-                .as_ref()
-                .map(|p| p.to_string_lossy().into_owned()),
-            vulnerabilities: Vec::new(),
-            registry: None,
-            stale: Vec::new(),
-            status: PackageStatus::Ok,
-            line: None,
-            hashes: Vec::new(),
-            required_by: Vec::new(),
-            fix: None,
-        })
+        .map(|d| PackageReport::of(d, ResolvedLicense::unknown("synthetic")))
         .collect()
 });
 

@@ -162,38 +162,21 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, mut facts: Facts
     )
 }
 
-/// A package's report before judging: what the distribution says, and its license.
+/// A package's report before judging: what the distribution says, its license, and the
+/// sources answered from expired cache entries.
 fn package_report(
     dist: &Distribution,
     license: ResolvedLicense,
     stale: &HashMap<String, Vec<&'static str>>,
 ) -> PackageReport {
-    PackageReport {
-        name: dist.name.clone(),
-        normalized: dist.normalized.clone(),
-        version: dist.version.clone(),
-        license,
-        requires: dist.requires_dist.clone(),
-        origin: dist.origin.clone(),
-        // Same text as `display()` (invalid UTF-8 replaced alike), without the formatter.
-        location: (dist.location.as_ref()).map(|p| p.to_string_lossy().into_owned()),
-        vulnerabilities: Vec::new(),
-        registry: None,
-        stale: stale
-            .get(&dist.normalized)
-            .map(|sources| {
-                let mut sources: Vec<String> = sources.iter().map(|s| s.to_string()).collect();
-                sources.sort();
-                sources.dedup();
-                sources
-            })
-            .unwrap_or_default(),
-        status: PackageStatus::Ok,
-        line: dist.line,
-        hashes: dist.hashes.clone(),
-        required_by: Vec::new(),
-        fix: None,
+    let mut report = PackageReport::of(dist, license);
+    if let Some(sources) = stale.get(&dist.normalized) {
+        let mut sources: Vec<String> = sources.iter().map(|s| s.to_string()).collect();
+        sources.sort();
+        sources.dedup();
+        report.stale = sources;
     }
+    report
 }
 
 fn nones<T>(n: usize) -> Vec<Option<T>> {

@@ -463,6 +463,30 @@ pub struct PackageReport {
     pub fix: Option<Fix>,
 }
 
+impl PackageReport {
+    /// What `dist` says about itself, with its `license`, before any check has judged it.
+    pub fn of(dist: &Distribution, license: ResolvedLicense) -> PackageReport {
+        PackageReport {
+            name: dist.name.clone(),
+            normalized: dist.normalized.clone(),
+            version: dist.version.clone(),
+            license,
+            requires: dist.requires_dist.clone(),
+            origin: dist.origin.clone(),
+            // Same text as `display()` (invalid UTF-8 replaced alike), without the formatter.
+            location: (dist.location.as_ref()).map(|p| p.to_string_lossy().into_owned()),
+            vulnerabilities: Vec::new(),
+            registry: None,
+            stale: Vec::new(),
+            status: PackageStatus::Ok,
+            line: dist.line,
+            hashes: dist.hashes.clone(),
+            required_by: Vec::new(),
+            fix: None,
+        }
+    }
+}
+
 /// What was inventoried.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetInfo {
