@@ -28,7 +28,6 @@ pub mod key;
 mod memory;
 pub mod redis;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -431,10 +430,10 @@ impl TieredCache {
         let (loaded, rejected) = match self.local_record(key) {
             Ok(Some(record)) => match Bundle::parse(record.shared_payload()) {
                 Ok(loaded) => (loaded, None),
-                Err(reason) => (HashMap::new(), Some(reason)),
+                Err(reason) => (Vec::new(), Some(reason)),
             },
-            Ok(None) => (HashMap::new(), None),
-            Err(reason) => (HashMap::new(), Some(reason)),
+            Ok(None) => (Vec::new(), None),
+            Err(reason) => (Vec::new(), Some(reason)),
         };
         // A second call keeps the first bundle: a run has one target.
         let _ = self.inner.bundle.set(Bundle::new(loaded));
