@@ -663,6 +663,9 @@ fn flush(issues: &mut Vec<InventoryIssue>, local: Vec<InventoryIssue>, package: 
 /// valid version, the raw `Version:` field (`fallback`) or the candidate itself.
 fn pip_version(candidate: &str, fallback: Option<&str>) -> String {
     let candidate = candidate.trim();
+    if is_plain_release(candidate) {
+        return candidate.to_string();
+    }
     match Version::from_str(candidate) {
         Ok(version) => {
             let normal = version.to_string();
@@ -674,6 +677,16 @@ fn pip_version(candidate: &str, fallback: Option<&str>) -> String {
         }
         Err(_) => fallback.unwrap_or(candidate).trim().to_string(),
     }
+}
+
+/// Whether `version` is a release of dot-separated numbers without leading zeros (`2.10.3`):
+/// already in PEP 440 normal form, which most versions are, so nothing to parse.
+fn is_plain_release(version: &str) -> bool {
+    !version.is_empty()
+        && version.split('.').all(|part| {
+            let digits = !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+            digits && (part == "0" || !part.starts_with('0'))
+        })
 }
 
 /// `License-File` paths relative to the metadata directory: PEP 639 (Metadata 2.4+) wheels
@@ -747,6 +760,31 @@ mod tests {
                 "bar ; (sys_platform == \"win32\") and extra == \"tls\""
             ]
         );
+    }
+
+    #[test]
+    fn plain_releases_are_taken_as_written_and_only_they() {
+        for plain in ["0", "1.0", "2.10.3", "2024.12.1", "10.0.0"] {
+            assert!(is_plain_release(plain), "{plain}");
+            assert_eq!(pip_version(plain, None), plain);
+            let normal = Version::from_str(plain).unwrap().to_string();
+            assert_eq!(normal, plain, "really the normal form");
+        }
+        for other in [
+            "",
+            "1.",
+            ".1",
+            "01.2",
+            "1..2",
+            "1.0a1",
+            "v1",
+            "1.0.post1",
+            "1.00",
+        ] {
+            assert!(!is_plain_release(other), "{other}");
+        }
+        assert_eq!(pip_version("1.00", None), "1.0");
+        assert_eq!(pip_version("01.2", None), "1.2");
     }
 
     #[test]
