@@ -13,8 +13,8 @@
 //! (a put, or an answer from another level); see [`Bundle::to_store`] for what it keeps.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, RwLock};
 
 use super::entry::{Freshness, HEADER_LEN, Record, parse_header};
 
@@ -28,9 +28,13 @@ struct Held {
 pub(crate) struct Bundle {
     /// In key order (as stored), looked up by binary search: a 10,000-package bundle holds
     /// ~22,000 records, and a map keyed by owned strings cost more to build than the lookups.
-    loaded: Vec<Held>,
+    /// Emptied by [`Bundle::close`], which frees the stored bundle's buffer (megabytes) before
+    /// the run evaluates its answers.
+    loaded: RwLock<Vec<Held>>,
     /// Records the run used that the bundle did not hold as they are.
     other: Mutex<HashMap<String, Record>>,
+    /// Set by [`Bundle::close`]: nothing more is collected.
+    closed: AtomicBool,
 }
 
 impl Bundle {
@@ -45,8 +49,9 @@ impl Bundle {
             })
             .collect();
         Bundle {
-            loaded,
+            loaded: RwLock::new(loaded),
             other: Mutex::new(HashMap::new()),
+            closed: AtomicBool::new(false),
         }
     }
 
@@ -87,25 +92,27 @@ impl Bundle {
         Ok(records)
     }
 
-    fn held(&self, key: &str) -> Option<&Held> {
-        let at = (self.loaded)
-            .binary_search_by(|held| held.record.key().cmp(key.as_bytes()))
-            .ok()?;
-        Some(&self.loaded[at])
+    fn with_held<R>(&self, key: &str, f: impl FnOnce(Option<&Held>) -> R) -> R {
+        let loaded = self.loaded.read().unwrap_or_else(|p| p.into_inner());
+        let at = (loaded.binary_search_by(|held| held.record.key().cmp(key.as_bytes()))).ok();
+        f(at.map(|at| &loaded[at]))
     }
 
     pub(crate) fn get(&self, key: &str) -> Option<Record> {
-        self.held(key).map(|held| held.record.clone())
+        self.with_held(key, |held| held.map(|held| held.record.clone()))
     }
 
     /// Notes that the run served or stored `record` for `key`; `from_bundle`: it came from
     /// this bundle as is.
     pub(crate) fn use_record(&self, key: &str, record: &Record, from_bundle: bool) {
-        let held = self.held(key);
-        if from_bundle || held.is_some_and(|h| h.record.encoded() == record.encoded()) {
-            if let Some(held) = held {
+        let as_held = self.with_held(key, |held| {
+            let same = from_bundle || held.is_some_and(|h| h.record.encoded() == record.encoded());
+            if let Some(held) = held.filter(|_| same) {
                 held.used.store(true, Ordering::Relaxed);
             }
+            same
+        });
+        if as_held || self.closed.load(Ordering::Relaxed) {
             return;
         }
         let mut other = self.other.lock().unwrap_or_else(|p| p.into_inner());
@@ -122,7 +129,8 @@ impl Bundle {
         if other.is_empty() {
             return None;
         }
-        let kept = (self.loaded.iter())
+        let loaded = self.loaded.read().unwrap_or_else(|p| p.into_inner());
+        let kept = (loaded.iter())
             .filter(|held| {
                 held.used.load(Ordering::Relaxed) || held.record.freshness(now) == Freshness::Fresh
             })
@@ -137,6 +145,18 @@ impl Bundle {
             out.extend_from_slice(record.encoded());
         }
         Some(out)
+    }
+
+    /// [`Bundle::to_store`], then lets go of every record: lookups from now on miss it (and
+    /// are answered by the levels below), and nothing more is collected.
+    pub(crate) fn close(&self, now: u64) -> Option<Vec<u8>> {
+        self.closed.store(true, Ordering::Relaxed);
+        let payload = self.to_store(now);
+        drop(std::mem::take(
+            &mut *self.loaded.write().unwrap_or_else(|p| p.into_inner()),
+        ));
+        self.other.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        payload
     }
 }
 
@@ -209,6 +229,22 @@ mod tests {
         let mut swapped = two.encoded().to_vec();
         swapped.extend_from_slice(one.encoded());
         assert!(parse(&swapped).unwrap_err().contains("out of key order"));
+    }
+
+    #[test]
+    fn closing_returns_what_to_store_and_lets_go_of_every_record() {
+        let bundle = Bundle::new(parse_sorted(&bundle_of(&[("depdash:v1:a", b"1")])));
+        assert!(bundle.get("depdash:v1:a").is_some());
+        let fresh = Record::seal("depdash:v1:b", unix_now(), Duration::from_secs(60), b"2");
+        bundle.use_record("depdash:v1:b", &fresh, false);
+        let stored = parse(&bundle.close(unix_now()).expect("b is new")).unwrap();
+        assert_eq!(stored["depdash:v1:b"].payload(), b"2");
+        assert!(
+            bundle.get("depdash:v1:a").is_none(),
+            "closed: nothing served"
+        );
+        bundle.use_record("depdash:v1:c", &fresh, false);
+        assert_eq!(bundle.close(unix_now()), None, "closed: nothing collected");
     }
 
     #[test]

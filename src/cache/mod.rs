@@ -441,9 +441,11 @@ impl TieredCache {
     }
 
     /// Stores the records this run served or stored as the bundle under `key`, when they
-    /// differ from the bundle read by [`open_bundle`](Self::open_bundle).
+    /// differ from the bundle read by [`open_bundle`](Self::open_bundle), and closes the
+    /// bundle: its memory is freed, and later lookups of this cache go to the levels below.
+    /// Call it when the run has looked up everything it needs.
     pub async fn store_bundle(&self, key: &CacheKey, ttl: Duration) {
-        if let Some(payload) = (self.inner.bundle.get()).and_then(|b| b.to_store(unix_now())) {
+        if let Some(payload) = (self.inner.bundle.get()).and_then(|b| b.close(unix_now())) {
             self.put_local(key, &payload, ttl).await;
         }
     }

@@ -138,14 +138,24 @@ pub(super) fn load(cache: Option<&TieredCache>, target: &TargetInfo, tracker: &T
     loaded
 }
 
-/// Stores `snapshot` (when it changed) and the bundle of the sources' answers as the target's.
+/// Stores `snapshot` (when it changed) as the target's.
 pub(super) async fn store(cache: &TieredCache, target: &TargetInfo, snapshot: Option<&Snapshot>) {
     match snapshot.map(serde_json::to_vec) {
         Some(Ok(bytes)) => cache.put_local(&key(target), &bytes, TTL).await,
         Some(Err(e)) => tracing::warn!(error = %e, "run snapshot not serialised"),
         None => {}
     }
-    cache.store_bundle(&facts_key(target), TTL).await;
+}
+
+/// Stores the bundle of the sources' answers as the target's (when the run used answers it
+/// lacked) and frees it, on a task of its own: call it once every answer has been looked up;
+/// the run goes on evaluating while the file is written, and awaits the handle before it ends.
+pub(super) fn store_bundle(
+    cache: &TieredCache,
+    target: &TargetInfo,
+) -> tokio::task::JoinHandle<()> {
+    let (cache, key) = (cache.clone(), facts_key(target));
+    tokio::spawn(async move { cache.store_bundle(&key, TTL).await })
 }
 
 /// Fingerprint of what a distribution's license resolution reads besides its license files.
