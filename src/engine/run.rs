@@ -375,8 +375,13 @@ pub async fn run_once(
         run_unknowns,
         database,
     } = vulns?;
-    // Every answer is in: the bundle is written (if it changed) while the run evaluates.
-    let bundle_stored = (ctx.cache.as_ref()).map(|c| snapshot::store_bundle(c, &inventory.target));
+    // Every answer is in and, once the queued writes are (they note what the bundle lacked),
+    // the bundle is let go of and written (if it changed) while the run evaluates.
+    if let Some(writer) = ctx.writer.take() {
+        writer.finish().await;
+    }
+    let bundle_stored =
+        (ctx.cache.as_ref()).and_then(|c| snapshot::store_bundle(c, &inventory.target));
 
     events
         .emit(EngineEvent::StageStarted {
@@ -395,9 +400,6 @@ pub async fn run_once(
         evaluate::build_report(settings, &inventory, facts)
     });
     report.vulnerability_database = database;
-    if let Some(writer) = ctx.writer.take() {
-        writer.finish().await;
-    }
 
     tracker.record("run.total", started.elapsed());
     let history = HistoryOptions {

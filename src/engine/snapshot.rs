@@ -147,15 +147,20 @@ pub(super) async fn store(cache: &TieredCache, target: &TargetInfo, snapshot: Op
     }
 }
 
-/// Stores the bundle of the sources' answers as the target's (when the run used answers it
-/// lacked) and frees it, on a task of its own: call it once every answer has been looked up;
-/// the run goes on evaluating while the file is written, and awaits the handle before it ends.
+/// Closes the bundle of the sources' answers (its memory is freed now) and stores it as the
+/// target's when the run used answers it lacked, on a blocking thread of its own: call it once
+/// every answer has been looked up; the run goes on evaluating while the file is written, and
+/// awaits the handle before it ends.
 pub(super) fn store_bundle(
     cache: &TieredCache,
     target: &TargetInfo,
-) -> tokio::task::JoinHandle<()> {
+) -> Option<tokio::task::JoinHandle<()>> {
+    let payload = cache.close_bundle()?;
     let (cache, key) = (cache.clone(), facts_key(target));
-    tokio::spawn(async move { cache.store_bundle(&key, TTL).await })
+    let runtime = tokio::runtime::Handle::current();
+    Some(tokio::task::spawn_blocking(move || {
+        runtime.block_on(cache.put_local(&key, &payload, TTL))
+    }))
 }
 
 /// Fingerprint of what a distribution's license resolution reads besides its license files.
