@@ -163,6 +163,11 @@ impl Record {
         &self.encoded[self.payload_offset..self.end]
     }
 
+    /// The key stored in the envelope (verified against the expected key when opened).
+    pub fn key(&self) -> &[u8] {
+        &self.encoded[self.start + HEADER_LEN..self.payload_offset]
+    }
+
     /// The full envelope (what goes to disk and to Redis).
     pub fn encoded(&self) -> &[u8] {
         &self.encoded[self.start..self.end]

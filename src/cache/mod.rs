@@ -28,7 +28,6 @@ pub mod key;
 mod memory;
 pub mod redis;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -423,7 +422,7 @@ impl TieredCache {
 
     /// Reads the bundle stored under `key` (a local entry, see [`get_local`](Self::get_local))
     /// and from now on answers lookups from it before the file level, and collects the records
-    /// this run serves or stores for [`store_bundle`](Self::store_bundle). Returns why a stored
+    /// this run serves or stores for [`close_bundle`](Self::close_bundle). Returns why a stored
     /// bundle was rejected (corrupt, truncated, a record that does not verify): the run then
     /// goes on with an empty one. Without a file level there is no bundle. Blocking file I/O.
     pub fn open_bundle(&self, key: &CacheKey) -> Option<String> {
@@ -431,22 +430,22 @@ impl TieredCache {
         let (loaded, rejected) = match self.local_record(key) {
             Ok(Some(record)) => match Bundle::parse(record.shared_payload()) {
                 Ok(loaded) => (loaded, None),
-                Err(reason) => (HashMap::new(), Some(reason)),
+                Err(reason) => (Vec::new(), Some(reason)),
             },
-            Ok(None) => (HashMap::new(), None),
-            Err(reason) => (HashMap::new(), Some(reason)),
+            Ok(None) => (Vec::new(), None),
+            Err(reason) => (Vec::new(), Some(reason)),
         };
         // A second call keeps the first bundle: a run has one target.
         let _ = self.inner.bundle.set(Bundle::new(loaded));
         rejected
     }
 
-    /// Stores the records this run served or stored as the bundle under `key`, when they
-    /// differ from the bundle read by [`open_bundle`](Self::open_bundle).
-    pub async fn store_bundle(&self, key: &CacheKey, ttl: Duration) {
-        if let Some(payload) = (self.inner.bundle.get()).and_then(|b| b.to_store(unix_now())) {
-            self.put_local(key, &payload, ttl).await;
-        }
+    /// Closes the bundle read by [`open_bundle`](Self::open_bundle): its memory is freed, and
+    /// later lookups of this cache go to the levels below. Returns what to store as the bundle
+    /// (with [`put_local`](Self::put_local)) when the run used records it lacked. Call it when
+    /// the run has looked up everything it needs.
+    pub fn close_bundle(&self) -> Option<Vec<u8>> {
+        self.inner.bundle.get()?.close(unix_now())
     }
 
     /// Stores `payload` in the file level alone (see [`get_local`](Self::get_local)).

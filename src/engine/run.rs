@@ -375,6 +375,13 @@ pub async fn run_once(
         run_unknowns,
         database,
     } = vulns?;
+    // Every answer is in and, once the queued writes are (they note what the bundle lacked),
+    // the bundle is let go of and written (if it changed) while the run evaluates.
+    if let Some(writer) = ctx.writer.take() {
+        writer.finish().await;
+    }
+    let bundle_stored =
+        (ctx.cache.as_ref()).and_then(|c| snapshot::store_bundle(c, &inventory.target));
 
     events
         .emit(EngineEvent::StageStarted {
@@ -393,9 +400,6 @@ pub async fn run_once(
         evaluate::build_report(settings, &inventory, facts)
     });
     report.vulnerability_database = database;
-    if let Some(writer) = ctx.writer.take() {
-        writer.finish().await;
-    }
 
     tracker.record("run.total", started.elapsed());
     let history = HistoryOptions {
@@ -408,6 +412,9 @@ pub async fn run_once(
     report.summary = Summary::compute(&report.packages, &report.findings, &report.unknowns);
     if let Some(cache) = &ctx.cache {
         snapshot::store(cache, &inventory.target, snapshot.as_ref()).await;
+    }
+    if let Some(stored) = bundle_stored {
+        let _ = stored.await;
     }
     ctx.packages_done.store(total, Ordering::Relaxed);
     ctx.publish(true);
@@ -714,9 +721,14 @@ async fn registry(
             registry_answer(ctx, indexes, d, need, vulnerable.clone())
         })
         .collect();
+    // Sized up front: 10,000 answers in a growing map briefly held two tables of them.
+    let answers = HashMap::with_capacity(dists.len());
     futures_util::stream::iter(fetches)
         .buffer_unordered(FETCH_TASKS)
-        .collect()
+        .fold(answers, |mut answers, (key, answer)| {
+            answers.insert(key, answer);
+            std::future::ready(answers)
+        })
         .await
 }
 

@@ -18,6 +18,7 @@
 //! does not parse is rejected too. A rejected snapshot is reported and the run resolves every
 //! license again; it is never read as an answer.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -137,14 +138,29 @@ pub(super) fn load(cache: Option<&TieredCache>, target: &TargetInfo, tracker: &T
     loaded
 }
 
-/// Stores `snapshot` (when it changed) and the bundle of the sources' answers as the target's.
+/// Stores `snapshot` (when it changed) as the target's.
 pub(super) async fn store(cache: &TieredCache, target: &TargetInfo, snapshot: Option<&Snapshot>) {
     match snapshot.map(serde_json::to_vec) {
         Some(Ok(bytes)) => cache.put_local(&key(target), &bytes, TTL).await,
         Some(Err(e)) => tracing::warn!(error = %e, "run snapshot not serialised"),
         None => {}
     }
-    cache.store_bundle(&facts_key(target), TTL).await;
+}
+
+/// Closes the bundle of the sources' answers (its memory is freed now) and stores it as the
+/// target's when the run used answers it lacked, on a blocking thread of its own: call it once
+/// every answer has been looked up; the run goes on evaluating while the file is written, and
+/// awaits the handle before it ends.
+pub(super) fn store_bundle(
+    cache: &TieredCache,
+    target: &TargetInfo,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let payload = cache.close_bundle()?;
+    let (cache, key) = (cache.clone(), facts_key(target));
+    let runtime = tokio::runtime::Handle::current();
+    Some(tokio::task::spawn_blocking(move || {
+        runtime.block_on(cache.put_local(&key, &payload, TTL))
+    }))
 }
 
 /// Fingerprint of what a distribution's license resolution reads besides its license files.
@@ -185,33 +201,36 @@ pub(super) struct Resolved {
 }
 
 /// The snapshot's entry for `d` while its inputs are unchanged: license files whose identity
-/// stamp is unchanged are taken as they were; otherwise they are re-read and hashed (not
-/// identified), and a matching digest gets the new stamp. The flag says the stamp changed.
-fn reuse(
+/// stamp is unchanged are taken as they were (borrowed: a warm run copies nothing it does not
+/// store); otherwise they are re-read and hashed (not identified), and a matching digest gets
+/// the new stamp (owned: the snapshot changed).
+fn reuse<'a>(
     d: &Distribution,
     inputs: &str,
-    previous: &Snapshot,
+    previous: &'a Snapshot,
     tracker: &Tracker,
-) -> Option<(LicenseEntry, bool)> {
+) -> Option<Cow<'a, LicenseEntry>> {
     let entry = previous.licenses.get(inputs)?;
     let started = std::time::Instant::now();
     let reused = match (&entry.files, &d.location) {
-        (None, _) => Some((entry.clone(), false)),
+        (None, _) => Some(Cow::Borrowed(entry)),
         (Some(digest), Some(dir)) => {
             let listed = &d.license.license_files;
             if entry.stamp.as_ref().is_some_and(|s| s.holds(dir)) {
-                Some((entry.clone(), false))
+                Some(Cow::Borrowed(entry))
             } else {
                 tracker.time(OP_VERIFY, || {
                     // Before the digest, so that a change while hashing leaves a stale stamp.
                     let stamp = licenses::license_files_stamp(listed, dir);
                     (licenses::license_files_digest(listed, dir) == *digest).then(|| {
-                        let restamped = stamp != entry.stamp;
-                        let entry = LicenseEntry {
-                            stamp,
-                            ..entry.clone()
-                        };
-                        (entry, restamped)
+                        if stamp == entry.stamp {
+                            Cow::Borrowed(entry)
+                        } else {
+                            Cow::Owned(LicenseEntry {
+                                stamp,
+                                ..entry.clone()
+                            })
+                        }
                     })
                 })
             }
@@ -275,39 +294,49 @@ pub(super) fn resolve_licenses(
     previous: &Snapshot,
     tracker: &Tracker,
 ) -> Resolved {
-    let mut restamped = false;
-    let mut entries: Vec<(String, Option<LicenseEntry>)> =
+    let mut entries: Vec<(String, Option<Cow<'_, LicenseEntry>>)> =
         par_map(dists, REUSE_PARALLEL_FROM, |d| {
             let inputs = license_inputs(d);
             let reused = reuse(d, &inputs, previous, tracker);
             (inputs, reused)
-        })
-        .into_iter()
-        .map(|(inputs, reused)| {
-            let entry = reused.map(|(entry, new_stamp)| {
-                restamped |= new_stamp;
-                entry
-            });
-            (inputs, entry)
-        })
-        .collect();
+        });
     let missing: Vec<usize> = (0..dists.len())
         .filter(|&i| entries[i].1.is_none())
         .collect();
     let resolved = par_map(&missing, PARALLEL_FROM, |&i| resolve(&dists[i], tracker));
-    let changed = restamped || !missing.is_empty();
     for (i, entry) in missing.into_iter().zip(resolved) {
-        entries[i].1 = Some(entry);
+        entries[i].1 = Some(Cow::Owned(entry));
     }
-    let mut licenses = Vec::with_capacity(dists.len());
-    let mut next = Snapshot::default();
-    for ((inputs, entry), d) in entries.into_iter().zip(dists) {
-        // Every entry was filled above; resolving is the safe answer if one were not.
-        let entry = entry.unwrap_or_else(|| resolve(d, tracker));
-        licenses.push(entry.license.clone());
-        next.licenses.insert(inputs, entry);
-    }
-    // Unchanged when every answer was reused and no distribution went away.
-    let changed = (changed || next.licenses.len() != previous.licenses.len()).then_some(next);
+    // Every entry was filled above; resolving is the safe answer if one were not.
+    let entries: Vec<(String, Cow<'_, LicenseEntry>)> = (entries.into_iter().zip(dists))
+        .map(|((inputs, entry), d)| {
+            (
+                inputs,
+                entry.unwrap_or_else(|| Cow::Owned(resolve(d, tracker))),
+            )
+        })
+        .collect();
+    let licenses = (entries.iter())
+        .map(|(_, entry)| entry.license.clone())
+        .collect();
+    // Unchanged when every answer was reused as stored and no distribution went away (two
+    // distributions with the same inputs share one entry).
+    let unchanged = entries
+        .iter()
+        .all(|(_, entry)| matches!(entry, Cow::Borrowed(_)))
+        && previous.licenses.len() == distinct(entries.iter().map(|(inputs, _)| inputs));
+    let changed = (!unchanged).then(|| Snapshot {
+        licenses: (entries.into_iter())
+            .map(|(inputs, entry)| (inputs, entry.into_owned()))
+            .collect(),
+    });
     Resolved { licenses, changed }
+}
+
+/// How many different strings `items` holds.
+fn distinct<'a>(items: impl Iterator<Item = &'a String>) -> usize {
+    let mut seen: Vec<&String> = items.collect();
+    seen.sort_unstable();
+    seen.dedup();
+    seen.len()
 }

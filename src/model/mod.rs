@@ -35,16 +35,23 @@ pub fn normalized_name(name: &str) -> std::borrow::Cow<'_, str> {
 
 /// PEP 503 normalisation: lowercase, every run of `-`, `_`, `.` becomes one `-`.
 pub fn normalize_name(name: &str) -> String {
+    let name = name.trim();
     let mut out = String::with_capacity(name.len());
     let mut in_separator_run = false;
-    for ch in name.trim().chars() {
+    for ch in name.chars() {
         if matches!(ch, '-' | '_' | '.') {
             if !in_separator_run {
                 out.push('-');
             }
             in_separator_run = true;
         } else {
-            out.extend(ch.to_lowercase());
+            // Names are ASCII but for the odd broken one: Unicode lowering (a table search
+            // per character) only for those.
+            if ch.is_ascii() {
+                out.push(ch.to_ascii_lowercase());
+            } else {
+                out.extend(ch.to_lowercase());
+            }
             in_separator_run = false;
         }
     }
@@ -661,6 +668,9 @@ mod tests {
         assert_eq!(normalize_name("friendly--bard"), "friendly-bard");
         assert_eq!(normalize_name("FrIeNdLy-._.-bArD"), "friendly-bard");
         assert_eq!(normalize_name("zope.interface"), "zope-interface");
+        // Not ASCII (broken metadata): lowered as Unicode, separators as in ASCII names.
+        assert_eq!(normalize_name(" Ünïcode__Näme "), "ünïcode-näme");
+        assert_eq!(normalize_name("İ"), "i\u{307}");
     }
 
     #[test]
