@@ -394,7 +394,7 @@ pub async fn run_once(
     });
     report.vulnerability_database = database;
     if let Some(writer) = ctx.writer.take() {
-        writer.finish().await;
+        writer.finish(&tracker).await;
     }
 
     tracker.record("run.total", started.elapsed());
