@@ -276,10 +276,12 @@ pub async fn run_once(
     for warning in rejected {
         events.emit(EngineEvent::Warning(warning)).await;
     }
-    // Licenses are resolved beside the fetches (≈50 ms for 180 packages resolved afresh, once
+    // On a first run licenses are resolved beside the fetches (≈50 ms for 180 packages, once
     // the whole wait before the first request): the fetches read a package's resolved license
     // only to decide on its core metadata file, after its release document has come.
-    let (needs, resolving) = index_license::Needs::resolve_beside(&inventory, previous, &tracker);
+    let (needs, resolving) = index_license::Needs::resolve(&inventory, previous, &tracker)
+        .await
+        .map_err(|e| Error::Engine(format!("license resolution failed: {e}")))?;
     let total = inventory.distributions.len();
     events
         .emit(EngineEvent::InventoryDone {
@@ -368,6 +370,7 @@ pub async fn run_once(
         licenses,
         changed: snapshot,
     } = resolving
+        .finish()
         .await
         .map_err(|e| Error::Engine(format!("license resolution failed: {e}")))?;
     let VulnStage {
