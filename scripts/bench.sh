@@ -16,6 +16,8 @@
 #                                             #   at LATENCY_MS and at LATENCY_MS + SEED_MBIT (100)
 #   SWEEP="16 32 64 100" SIZES=200 scripts/bench.sh   # only: HTTPS cold runs, HTTP/2 vs
 #                                             #   HTTP/1.1, at each in-flight bound (median of 3)
+#   BIN=/tmp/old/depdash scripts/bench.sh     # another build of depdash (nothing is built), to
+#                                             #   compare two builds in one session
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,8 +32,10 @@ SWEEP=${SWEEP:-}
 COLD_RUNS=${COLD_RUNS:-3}   # cold runs per size (fresh cache each); the median is shown
 command -v jq >/dev/null || { echo "bench: needs jq (apt-get install -y jq)" >&2; exit 2; }
 
-cargo build --release --quiet --bin depdash --example loopback_registry
-BIN=target/release/depdash
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --quiet --bin depdash --example loopback_registry
+  BIN=target/release/depdash
+fi
 SERVER=target/release/examples/loopback_registry
 work=$(mktemp -d)
 server_pid=""

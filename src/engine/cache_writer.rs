@@ -20,6 +20,9 @@ use crate::cache::{CacheConfig, CacheKey, TieredCache};
 use crate::settings::Settings;
 use crate::telemetry::tracker::Tracker;
 
+/// How long a run waited, once its answers were all in, for the writes still queued.
+const OP_DRAIN: &str = "cache.drain";
+
 struct Job {
     key: CacheKey,
     payload: Vec<u8>,
@@ -61,10 +64,10 @@ impl CacheWriter {
         }
     }
 
-    /// Wait until everything queued is written.
-    pub(super) async fn finish(self) {
+    /// Wait until everything queued is written (timed as `cache.drain`).
+    pub(super) async fn finish(self, tracker: &Tracker) {
         drop(self.jobs);
-        let _ = self.thread.await;
+        let _ = tracker.time_async(OP_DRAIN, self.thread).await;
     }
 }
 

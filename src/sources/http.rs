@@ -309,7 +309,7 @@ struct Inner {
     /// Body bytes buffered by attempts in flight (against `body_budget_bytes`).
     buffered: AtomicU64,
     config: HttpConfig,
-    bound: InFlightBound,
+    bound: Arc<InFlightBound>,
     breakers: Mutex<HashMap<String, CircuitBreaker>>,
     counters: Counters,
     events: EventSink,
@@ -359,6 +359,10 @@ impl HttpClient {
     ) -> Result<Self, SourceError> {
         let events = events.into();
         let resolver = CachingResolver::new();
+        let bound = Arc::new(InFlightBound::new(
+            config.concurrency,
+            config.concurrency_http2,
+        ));
         let builder = super::client_builder::builder(
             config.ca_bundle.as_deref(),
             &config.user_agent,
@@ -368,6 +372,7 @@ impl HttpClient {
             .gzip(true)
             .redirect(redirect_policy(config.max_redirects))
             .dns_resolver(resolver.clone())
+            .connector_layer(super::alpn::AlpnLayer::new(bound.clone()))
             .build()
             .map_err(|e| SourceError::Client(error_chain(&e)))?;
         Ok(HttpClient {
@@ -376,7 +381,7 @@ impl HttpClient {
                 resolver,
                 deadline: Instant::now() + config.fetch_deadline,
                 buffered: AtomicU64::new(0),
-                bound: InFlightBound::new(config.concurrency, config.concurrency_http2),
+                bound,
                 config,
                 breakers: Mutex::new(HashMap::new()),
                 counters: Counters::default(),
@@ -855,7 +860,7 @@ fn tracker_op(source: SourceKind) -> &'static str {
 }
 
 /// `host` or `host:port` when the port is explicit: the breaker's key and the name in messages.
-fn host_key(url: &Url) -> Option<String> {
+pub(super) fn host_key(url: &Url) -> Option<String> {
     let host = url.host_str()?;
     Some(match url.port() {
         Some(port) => format!("{host}:{port}"),

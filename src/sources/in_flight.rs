@@ -1,9 +1,9 @@
 //! The bound on requests in flight: per host, *connections* on HTTP/1.1 and *streams* on
 //! HTTP/2 (one request is one of either), and across hosts the larger of the two figures.
 //!
-//! A host's protocol is known only from its answers (ALPN decides it during the first TLS
-//! handshake), so each host starts at the smaller figure and is raised to its protocol's figure
-//! by its first answer; it is never lowered. On HTTP/1.1 every request in flight holds its own
+//! A host's protocol is decided by ALPN during its first TLS handshake, so each host starts at
+//! the smaller figure and is raised to its protocol's figure as soon as a connection agreed on
+//! HTTP/2 (`sources::alpn`, at connect time) or by its first answer; it is never lowered. On HTTP/1.1 every request in flight holds its own
 //! connection, so the figure is what a server sees as parallel connections from us; on HTTP/2
 //! the requests share a connection and the figure is the streams open on it (servers typically
 //! allow 100: `SETTINGS_MAX_CONCURRENT_STREAMS`).

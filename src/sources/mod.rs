@@ -5,6 +5,7 @@
 //! [`FetchError`] the engine turns into an `Unknown`; nothing here ever answers "clean" for data it
 //! could not get.
 
+mod alpn;
 mod body;
 pub mod breaker;
 pub mod client_builder;

@@ -179,7 +179,9 @@ async fn the_in_flight_bound_holds_on_http2_streams_and_http1_connections() {
 }
 
 /// Default settings: a host that agreed on HTTP/2 gets 100 streams, an HTTP/1.1 host 32
-/// connections (the server sees that many requests at once, never more).
+/// connections (the server sees that many requests at once, never more), from the first round
+/// on: an HTTP/2 host is known as one when its TLS handshake agrees on h2, not at its first
+/// answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn default_bounds_are_64_streams_on_http2_and_32_connections_on_http1() {
     let dir = tempfile::tempdir().unwrap();
@@ -217,6 +219,13 @@ async fn default_bounds_are_64_streams_on_http2_and_32_connections_on_http1() {
         let stats = server.stats();
         assert_eq!(stats.total, 151, "150 release documents and one querybatch");
         assert_eq!(stats.max_concurrent, bound, "{alpn:?}");
+        let first_round = (stats.timeline.iter())
+            .take_while(|event| event.starts_with('>'))
+            .count();
+        assert_eq!(
+            first_round as u64, bound,
+            "{alpn:?}: requests before the first answer"
+        );
     }
 }
 
