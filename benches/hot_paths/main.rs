@@ -4,6 +4,7 @@ mod cache;
 mod inventory;
 mod licenses;
 mod perf;
+mod report;
 mod sources;
 
 fn main() {

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::VersionOrUrl;
 
-use crate::model::{Fix, PackageReport, Vulnerability, normalize_name};
+use crate::model::{Fix, PackageReport, Vulnerability, normalize_name, normalized_name};
 
 /// The answer for one package.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -159,7 +159,7 @@ impl DependentConstraints {
         let mut by_target: HashMap<String, Vec<Constraint>> = HashMap::new();
         for package in packages {
             for raw in &package.requires {
-                if !wanted(&normalize_name(crate::pep508::leading_name(raw))) {
+                if !wanted(&normalized_name(crate::pep508::leading_name(raw))) {
                     continue;
                 }
                 // Through the guarded parser: hostile `Requires-Dist` values crash pep508_rs.

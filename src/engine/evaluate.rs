@@ -1,15 +1,20 @@
 //! Judging: every check applied to the facts a run gathered, assembled into the `Report`.
 //! Pure (no I/O), so the same facts always give the same report.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use foldhash::{HashMap as FastMap, HashMapExt};
 
 use super::run::{RegistryAnswer, VulnAnswer};
 use crate::analysis;
 use crate::checks::{self, CheckOutput};
 use crate::inventory::Inventory;
 use crate::model::{
-    Check, Code, Finding, IndexCoreMetadata, LicenseMetadata, LicenseSource, PackageKey,
-    PackageReport, PackageStatus, RegistryInfo, Report, ResolvedLicense, Severity, Unknown,
+    Check, Code, Distribution, Finding, IndexCoreMetadata, LicenseMetadata, LicenseSource,
+    PackageKey, PackageReport, PackageStatus, RegistryInfo, Report, ResolvedLicense, Severity,
+    Unknown,
 };
 use crate::policy::Disposition;
 use crate::settings::Settings;
@@ -35,27 +40,53 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, mut facts: Facts
     let mut out = checks::packages::evaluate(&inventory.distributions, &policy.packages);
     let mut exception_usage = checks::licenses::ExceptionUsage::as_of(now.date());
     let mut ignore_usage = checks::vulnerabilities::IgnoreUsage::default();
-    let mut packages = Vec::with_capacity(inventory.distributions.len());
 
-    // Each package's facts move into its report (10,000 packages' facts are megabytes), unless
-    // two installed copies share a name and version and so their facts.
-    let take = unique_keys(&inventory.distributions);
+    // Each package's facts move into its report: 10,000 packages' registry answers are ~9 MB
+    // in their map, and they go straight into the packages rather than through a second buffer.
+    let dists = &inventory.distributions;
+    let slots = Slots::new(dists);
+    let mut vulns: Vec<Option<VulnAnswer>> = nones(dists.len());
+    slots.place(std::mem::take(&mut facts.vulnerabilities), |i, answer| {
+        vulns[i] = Some(answer);
+    });
     let licenses = std::mem::take(&mut facts.licenses);
-    for (dist, mut license) in inventory.distributions.iter().zip(licenses) {
-        let key = dist.key();
-        let vulns = taken(&mut facts.vulnerabilities, &key, take);
-        let registry = taken(&mut facts.registry, &key, take);
-        if license.expression.is_none() {
-            license = with_index_license(license, registry.as_ref());
+    let mut packages: Vec<PackageReport> = (dists.iter().zip(licenses))
+        .map(|(dist, license)| package_report(dist, license, &facts.stale))
+        .collect();
+    let mut registry_failed: Vec<Option<String>> = nones(dists.len());
+    slots.place(
+        std::mem::take(&mut facts.registry),
+        |i, answer| match answer {
+            Ok(info) => {
+                if let Some(package) = packages.get_mut(i) {
+                    package.registry = Some(info);
+                }
+            }
+            Err(reason) => registry_failed[i] = Some(reason),
+        },
+    );
+
+    for (((dist, package), vulns), registry_failed) in (dists.iter().zip(&mut packages))
+        .zip(vulns)
+        .zip(registry_failed)
+    {
+        let registry = match (&package.registry, &registry_failed) {
+            (Some(info), _) => Some(Ok(info)),
+            (None, Some(reason)) => Some(Err(reason.as_str())),
+            (None, None) => None,
+        };
+        if package.license.expression.is_none() {
+            let local = std::mem::replace(&mut package.license, ResolvedLicense::unknown(""));
+            package.license = with_index_license(local, registry);
         }
         out.extend(checks::licenses::evaluate(
             dist,
-            &license,
+            &package.license,
             &policy.licenses,
             &mut exception_usage,
         ));
 
-        let vulnerabilities = match vulns {
+        match vulns {
             Some(Ok(found)) => {
                 out.extend(checks::vulnerabilities::evaluate(
                     dist,
@@ -64,7 +95,7 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, mut facts: Facts
                     now.date(),
                     &mut ignore_usage,
                 ));
-                found
+                package.vulnerabilities = found;
             }
             Some(Err(reason)) => {
                 out.unknowns.push(checks::vulnerabilities::unknown(
@@ -72,60 +103,26 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, mut facts: Facts
                     &reason,
                     &policy.vulnerabilities,
                 ));
-                Vec::new()
             }
-            None => Vec::new(),
-        };
+            None => {}
+        }
 
-        let registry = match registry {
-            Some(Ok(info)) => {
-                out.extend(checks::health::evaluate(
-                    dist,
-                    Some(&info),
-                    &policy.health,
-                    now,
-                ));
-                Some(info)
-            }
-            Some(Err(reason)) => {
-                out.unknowns.push(Unknown {
-                    package: Some(dist.name.clone()),
-                    version: Some(dist.version.clone()),
-                    check: Check::Health,
-                    reason,
-                    fails_run: policy.health.unknown == Disposition::Deny,
-                });
-                None
-            }
-            None => None,
-        };
-
-        packages.push(PackageReport {
-            name: dist.name.clone(),
-            normalized: dist.normalized.clone(),
-            version: dist.version.clone(),
-            license,
-            requires: dist.requires_dist.clone(),
-            origin: dist.origin.clone(),
-            location: dist.location.as_ref().map(|p| p.display().to_string()),
-            vulnerabilities,
-            registry,
-            stale: facts
-                .stale
-                .get(&dist.normalized)
-                .map(|sources| {
-                    let mut sources: Vec<String> = sources.iter().map(|s| s.to_string()).collect();
-                    sources.sort();
-                    sources.dedup();
-                    sources
-                })
-                .unwrap_or_default(),
-            status: PackageStatus::Ok,
-            line: dist.line,
-            hashes: dist.hashes.clone(),
-            required_by: Vec::new(),
-            fix: None,
-        });
+        if let Some(info) = &package.registry {
+            out.extend(checks::health::evaluate(
+                dist,
+                Some(info),
+                &policy.health,
+                now,
+            ));
+        } else if let Some(reason) = registry_failed {
+            out.unknowns.push(Unknown {
+                package: Some(dist.name.clone()),
+                version: Some(dist.version.clone()),
+                check: Check::Health,
+                reason,
+                fails_run: policy.health.unknown == Disposition::Deny,
+            });
+        }
     }
     annotate(&mut packages, &policy.packages);
 
@@ -165,25 +162,64 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, mut facts: Facts
     )
 }
 
-/// Whether no two distributions share a name and version (then each one's facts can be moved
-/// out of the maps rather than cloned).
-fn unique_keys(dists: &[crate::model::Distribution]) -> bool {
-    let mut seen = std::collections::HashSet::with_capacity(dists.len());
-    dists
-        .iter()
-        .all(|d| seen.insert((d.normalized.as_str(), d.version.as_str())))
+/// A package's report before judging: what the distribution says, its license, and the
+/// sources answered from expired cache entries.
+fn package_report(
+    dist: &Distribution,
+    license: ResolvedLicense,
+    stale: &HashMap<String, Vec<&'static str>>,
+) -> PackageReport {
+    let mut report = PackageReport::of(dist, license);
+    if let Some(sources) = stale.get(&dist.normalized) {
+        let mut sources: Vec<String> = sources.iter().map(|s| s.to_string()).collect();
+        sources.sort();
+        sources.dedup();
+        report.stale = sources;
+    }
+    report
 }
 
-/// The answer for `key`: moved out of `answers` when `take`, else cloned.
-fn taken<T: Clone>(
-    answers: &mut HashMap<PackageKey, T>,
-    key: &PackageKey,
-    take: bool,
-) -> Option<T> {
-    if take {
-        answers.remove(key)
-    } else {
-        answers.get(key).cloned()
+fn nones<T>(n: usize) -> Vec<Option<T>> {
+    std::iter::repeat_with(|| None).take(n).collect()
+}
+
+/// Where each (name, version) answer goes in inventory order: looked up by borrowed keys in
+/// one pass over an answer map (removing each distribution's key, allocated per lookup and
+/// hashed with SipHash, cost more than the rest of moving the facts).
+struct Slots<'a> {
+    first: FastMap<(&'a str, &'a str), usize>,
+    /// (index, index of the first distribution with the same name and version): a second
+    /// installed copy gets a clone of the answer.
+    copies: Vec<(usize, usize)>,
+}
+
+impl<'a> Slots<'a> {
+    fn new(dists: &'a [Distribution]) -> Self {
+        let mut first = FastMap::with_capacity(dists.len());
+        let mut copies = Vec::new();
+        for (i, d) in dists.iter().enumerate() {
+            match first.entry((d.normalized.as_str(), d.version.as_str())) {
+                Entry::Vacant(slot) => {
+                    slot.insert(i);
+                }
+                Entry::Occupied(original) => copies.push((i, *original.get())),
+            }
+        }
+        Slots { first, copies }
+    }
+
+    /// Hand each answer to `put` with its distribution's index (answers for no distribution
+    /// are dropped).
+    fn place<T: Clone>(&self, answers: HashMap<PackageKey, T>, mut put: impl FnMut(usize, T)) {
+        for ((name, version), answer) in answers {
+            let Some(&i) = self.first.get(&(name.as_str(), version.as_str())) else {
+                continue;
+            };
+            for &(copy, _) in self.copies.iter().filter(|(_, original)| *original == i) {
+                put(copy, answer.clone());
+            }
+            put(i, answer);
+        }
     }
 }
 
@@ -194,13 +230,11 @@ const MAX_REQUIRED_BY: usize = 10;
 /// (its dependents' `Requires-Dist` specifiers and the policy's require/deny rules constrain it).
 fn annotate(packages: &mut [PackageReport], policy: &checks::packages::config::PackagePolicy) {
     let graph = analysis::DependencyGraph::new(packages);
-    let required_by: Vec<Vec<Vec<String>>> = packages
-        .iter()
-        .map(|p| graph.paths(&p.normalized, MAX_REQUIRED_BY))
-        .collect();
+    let names: Vec<&str> = packages.iter().map(|p| p.normalized.as_str()).collect();
+    let required_by = graph.paths_of_all(&names, MAX_REQUIRED_BY);
     // The constraints only of the vulnerable packages (only their `Requires-Dist` entries
     // are parsed).
-    let vulnerable: std::collections::HashSet<&str> = (packages.iter())
+    let vulnerable: foldhash::HashSet<&str> = (packages.iter())
         .filter(|p| !p.vulnerabilities.is_empty())
         .map(|p| p.normalized.as_str())
         .collect();
@@ -248,11 +282,13 @@ fn policy_constraints(
 
 /// Each package's status is the worst thing said about it: about that version when the
 /// finding names one (two installed copies of a name are judged apart), else about the name.
-fn set_statuses(packages: &mut [PackageReport], out: &CheckOutput) {
-    let mut worst: HashMap<(String, Option<String>), PackageStatus> = HashMap::new();
-    let mut raise = |name: &str, version: Option<&String>, status: PackageStatus| {
+fn set_statuses<'o>(packages: &mut [PackageReport], out: &'o CheckOutput) {
+    // Keyed by borrowed names (allocated only where a finding spells a name unnormalised):
+    // 10,000 packages each looked up twice.
+    let mut worst: FastMap<(Cow<'o, str>, Option<&'o str>), PackageStatus> = FastMap::new();
+    let mut raise = |name: &'o str, version: Option<&'o str>, status: PackageStatus| {
         let slot = worst
-            .entry((crate::model::normalize_name(name), version.cloned()))
+            .entry((crate::model::normalized_name(name), version))
             .or_insert(PackageStatus::Ok);
         *slot = (*slot).max(status);
     };
@@ -263,17 +299,21 @@ fn set_statuses(packages: &mut [PackageReport], out: &CheckOutput) {
                 Severity::Warning => PackageStatus::Warning,
                 Severity::Note => PackageStatus::Ok,
             };
-            raise(p, f.version.as_ref(), status);
+            raise(p, f.version.as_deref(), status);
         }
     }
     for u in &out.unknowns {
         if let Some(p) = &u.package {
-            raise(p, u.version.as_ref(), PackageStatus::Unknown);
+            raise(p, u.version.as_deref(), PackageStatus::Unknown);
         }
     }
+    if worst.is_empty() {
+        return;
+    }
     for p in packages.iter_mut() {
-        let by_version = worst.get(&(p.normalized.clone(), Some(p.version.clone())));
-        let by_name = worst.get(&(p.normalized.clone(), None));
+        let name = Cow::Borrowed(p.normalized.as_str());
+        let by_version = worst.get(&(name.clone(), Some(p.version.as_str())));
+        let by_name = worst.get(&(name, None));
         if let Some(status) = by_version.into_iter().chain(by_name).max() {
             p.status = *status;
         }
@@ -286,7 +326,7 @@ fn set_statuses(packages: &mut [PackageReport], out: &CheckOutput) {
 /// reason also names each index source tried and why it did not help.
 fn with_index_license(
     local: ResolvedLicense,
-    registry: Option<&RegistryAnswer>,
+    registry: Option<Result<&RegistryInfo, &str>>,
 ) -> ResolvedLicense {
     let tried = match registry {
         // The index was not asked (registry checks off): the local reason stands.

@@ -14,6 +14,25 @@ use serde::{Deserialize, Serialize};
 /// Version of the JSON report layout (`assets/report.schema.json`). Bump on breaking changes.
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
+/// [`normalize_name`] without an allocation when `name` is already normalised (the usual case
+/// for names read back from a report or most `Requires-Dist` values): hot loops over 10,000
+/// packages' requirements look names up this way.
+pub fn normalized_name(name: &str) -> std::borrow::Cow<'_, str> {
+    let mut previous_separator = false;
+    let plain = name.bytes().all(|b| {
+        let separator = b == b'-';
+        let ok = (b.is_ascii_lowercase() || b.is_ascii_digit() || separator)
+            && !(separator && previous_separator);
+        previous_separator = separator;
+        ok
+    });
+    if plain {
+        std::borrow::Cow::Borrowed(name)
+    } else {
+        std::borrow::Cow::Owned(normalize_name(name))
+    }
+}
+
 /// PEP 503 normalisation: lowercase, every run of `-`, `_`, `.` becomes one `-`.
 pub fn normalize_name(name: &str) -> String {
     let name = name.trim();
@@ -451,6 +470,30 @@ pub struct PackageReport {
     pub fix: Option<Fix>,
 }
 
+impl PackageReport {
+    /// What `dist` says about itself, with its `license`, before any check has judged it.
+    pub fn of(dist: &Distribution, license: ResolvedLicense) -> PackageReport {
+        PackageReport {
+            name: dist.name.clone(),
+            normalized: dist.normalized.clone(),
+            version: dist.version.clone(),
+            license,
+            requires: dist.requires_dist.clone(),
+            origin: dist.origin.clone(),
+            // Same text as `display()` (invalid UTF-8 replaced alike), without the formatter.
+            location: (dist.location.as_ref()).map(|p| p.to_string_lossy().into_owned()),
+            vulnerabilities: Vec::new(),
+            registry: None,
+            stale: Vec::new(),
+            status: PackageStatus::Ok,
+            line: dist.line,
+            hashes: dist.hashes.clone(),
+            required_by: Vec::new(),
+            fix: None,
+        }
+    }
+}
+
 /// What was inventoried.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetInfo {
@@ -628,6 +671,33 @@ mod tests {
         // Not ASCII (broken metadata): lowered as Unicode, separators as in ASCII names.
         assert_eq!(normalize_name(" Ünïcode__Näme "), "ünïcode-näme");
         assert_eq!(normalize_name("İ"), "i\u{307}");
+    }
+
+    #[test]
+    fn normalized_name_borrows_only_what_is_already_normalised() {
+        use std::borrow::Cow;
+        let borrowed = ["friendly-bard", "a1-b2", "-x", "x-", ""];
+        let owned = [
+            "Friendly-Bard",
+            "friendly--bard",
+            "zope.interface",
+            "a_b",
+            " a",
+            "a ",
+            "ünï",
+            "a-.-b",
+        ];
+        for (names, expect_borrowed) in [(&borrowed[..], true), (&owned[..], false)] {
+            for name in names {
+                let cheap = normalized_name(name);
+                assert_eq!(cheap, normalize_name(name), "{name:?}");
+                assert_eq!(
+                    matches!(cheap, Cow::Borrowed(_)),
+                    expect_borrowed,
+                    "{name:?}"
+                );
+            }
+        }
     }
 
     #[test]
