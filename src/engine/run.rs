@@ -276,12 +276,21 @@ pub async fn run_once(
     for warning in rejected {
         events.emit(EngineEvent::Warning(warning)).await;
     }
+    let bundle_opened =
+        (cache.as_ref()).map(|c| snapshot::open_bundle(c, &inventory.target, &tracker));
     // On a first run licenses are resolved beside the fetches (≈50 ms for 180 packages, once
     // the whole wait before the first request): the fetches read a package's resolved license
     // only to decide on its core metadata file, after its release document has come.
     let (needs, resolving) = index_license::Needs::resolve(&inventory, previous, &tracker)
         .await
         .map_err(|e| Error::Engine(format!("license resolution failed: {e}")))?;
+    if let Some(opened) = bundle_opened
+        && let Some(warning) = opened
+            .await
+            .map_err(|e| Error::Engine(format!("cache: {e}")))?
+    {
+        events.emit(EngineEvent::Warning(warning)).await;
+    }
     let total = inventory.distributions.len();
     events
         .emit(EngineEvent::InventoryDone {

@@ -20,6 +20,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -45,6 +46,7 @@ pub(super) const OP_REUSE: &str = "license.reuse";
 /// none vouched for them).
 pub(super) const OP_VERIFY: &str = "license.verify";
 const OP_LOAD: &str = "snapshot.load";
+const OP_OPEN_BUNDLE: &str = "bundle.open";
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub(super) struct Snapshot {
@@ -100,12 +102,11 @@ const FACTS_FORMAT: u32 = 1;
 /// What a snapshot load found.
 pub(super) struct Loaded {
     pub previous: Snapshot,
-    /// Warnings for the user: a stored snapshot or bundle that was rejected, and why.
+    /// Warnings for the user: a stored snapshot that was rejected, and why.
     pub rejected: Vec<String>,
 }
 
-/// The target's snapshot, or an empty one (none stored, cache off, `--refresh`, or rejected);
-/// also opens the target's bundle of the sources' answers in `cache`.
+/// The target's snapshot, or an empty one (none stored, cache off, `--refresh`, or rejected).
 pub(super) fn load(cache: Option<&TieredCache>, target: &TargetInfo, tracker: &Tracker) -> Loaded {
     let mut loaded = Loaded {
         previous: Snapshot::default(),
@@ -131,11 +132,26 @@ pub(super) fn load(cache: Option<&TieredCache>, target: &TargetInfo, tracker: &T
         .extend(rejected.map(|reason| {
             format!("run snapshot ignored ({reason}); every license resolved again")
         }));
-    let bundle = cache.open_bundle(&facts_key(target));
-    loaded.rejected.extend(bundle.map(|reason| {
-        format!("bundle of cached answers ignored ({reason}); answers read one by one")
-    }));
     loaded
+}
+
+/// Opens the target's bundle of the sources' answers in `cache` on a blocking thread of its
+/// own (file I/O and a digest of megabytes at 10,000 packages): the run works out licenses
+/// meanwhile, and only the fetch stage needs the bundle. Yields the warning for a stored
+/// bundle that was rejected.
+pub(super) fn open_bundle(
+    cache: &TieredCache,
+    target: &TargetInfo,
+    tracker: &Arc<Tracker>,
+) -> tokio::task::JoinHandle<Option<String>> {
+    let (cache, key, tracker) = (cache.clone(), facts_key(target), tracker.clone());
+    tokio::task::spawn_blocking(move || {
+        let _timer = tracker.start(OP_OPEN_BUNDLE);
+        let rejected = cache.open_bundle(&key)?;
+        Some(format!(
+            "bundle of cached answers ignored ({rejected}); answers read one by one"
+        ))
+    })
 }
 
 /// Stores `snapshot` (when it changed) as the target's.
