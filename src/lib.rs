@@ -20,6 +20,7 @@ pub mod inventory;
 pub mod logging;
 pub mod model;
 pub mod output;
+pub mod parallel;
 pub mod pep508;
 pub mod perf;
 pub mod policy;

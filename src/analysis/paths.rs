@@ -233,27 +233,10 @@ impl<'a> DependencyGraph<'a> {
     /// [`DependencyGraph::paths`] of each of `targets`, in order: a report asks for every
     /// package's, so from [`PARALLEL_FROM`] on they are split across the cores (at most 4).
     pub fn paths_of_all(&self, targets: &[&str], max_paths: usize) -> Vec<Vec<Vec<String>>> {
-        let threads = match targets.len() < PARALLEL_FROM {
-            true => 1,
-            // Asked only when it matters: it reads cgroup files.
-            false => std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
-        };
-        let run = |part: &[&str]| {
+        crate::parallel::map_chunks(targets, PARALLEL_FROM, |part| {
             let mut scratch = Scratch::new(self.names.len());
             (part.iter())
                 .map(|t| self.paths_with(&mut scratch, t, max_paths))
-                .collect::<Vec<_>>()
-        };
-        if threads < 2 {
-            return run(targets);
-        }
-        let run = &run;
-        std::thread::scope(|scope| {
-            let parts: Vec<_> = (targets.chunks(targets.len().div_ceil(threads)))
-                .map(|part| scope.spawn(move || run(part)))
-                .collect();
-            (parts.into_iter())
-                .flat_map(|part| part.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
                 .collect()
         })
     }

@@ -279,25 +279,9 @@ const PARALLEL_FROM: usize = 64;
 /// Below this many reuse checks (~5 µs each: license files read and hashed) likewise.
 const REUSE_PARALLEL_FROM: usize = 1_000;
 
-/// `f` over `items`, in order; split across the cores (at most 4) from `from` items on.
+/// `f` over `items`, in order; split across the cores from `from` items on.
 fn par_map<T: Sync, R: Send>(items: &[T], from: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    // Asked only when it matters: it reads cgroup files.
-    let threads = || std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    let threads = if items.len() < from { 1 } else { threads() };
-    if threads < 2 {
-        return items.iter().map(f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    let f = &f;
-    std::thread::scope(|scope| {
-        let parts: Vec<_> = (items.chunks(chunk))
-            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<_>>()))
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|part| part.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    })
+    crate::parallel::map_chunks(items, from, |part| part.iter().map(&f).collect())
 }
 
 /// Resolve every license, reusing `previous` where the inputs are unchanged. Reuse is checked

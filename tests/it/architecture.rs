@@ -11,6 +11,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("telemetry", &[]),
     ("fingerprint", &[]),
     ("units", &[]),
+    ("parallel", &[]),
     // Safe reading and writing of local files, terminal-safe text, PEP 508 parsing.
     ("safe_fs", &[]),
     ("term_text", &[]),
@@ -45,7 +46,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     // Analysis of a finished report, for both faces.
-    ("analysis", &["model", "pep508"]),
+    ("analysis", &["model", "parallel", "pep508"]),
     // The policy gathers the checks' sections of a file.
     (
         "policy",
@@ -89,6 +90,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "fingerprint",
             "inventory",
             "model",
+            "parallel",
             "perf",
             "policy",
             "settings",
