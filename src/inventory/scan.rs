@@ -693,7 +693,9 @@ fn pip_version(candidate: &str, fallback: Option<&str>) -> String {
 fn is_plain_release(version: &str) -> bool {
     !version.is_empty()
         && version.split('.').all(|part| {
-            let digits = !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+            // At most 18 digits: a number that fits the parser's integers (a longer one does
+            // not parse, and the fallback decides as before).
+            let digits = (1..=18).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit());
             digits && (part == "0" || !part.starts_with('0'))
         })
 }
@@ -831,6 +833,11 @@ mod tests {
         ] {
             assert!(!is_plain_release(other), "{other}");
         }
+        // Too large for the parser: not taken as written, the fallback decides as before.
+        let huge = "1234567890123456789012345";
+        assert!(!is_plain_release(huge));
+        assert!(Version::from_str(huge).is_err());
+        assert_eq!(pip_version(huge, Some("2.0")), "2.0");
         assert_eq!(pip_version("1.00", None), "1.0");
         assert_eq!(pip_version("01.2", None), "1.2");
     }
