@@ -3,10 +3,11 @@
 //!
 //! A host's protocol is decided by ALPN during its first TLS handshake, so each host starts at
 //! the smaller figure and is raised to its protocol's figure as soon as a connection agreed on
-//! HTTP/2 (`sources::alpn`, at connect time) or by its first answer; it is never lowered. On HTTP/1.1 every request in flight holds its own
-//! connection, so the figure is what a server sees as parallel connections from us; on HTTP/2
-//! the requests share a connection and the figure is the streams open on it (servers typically
-//! allow 100: `SETTINGS_MAX_CONCURRENT_STREAMS`).
+//! HTTP/2 (`sources::alpn`, at connect time) or by its first answer; it is never lowered. On
+//! HTTP/1.1 every request in flight holds its own connection, so the figure is what a server
+//! sees as parallel connections from us; on HTTP/2 the requests share a connection and the
+//! figure is the streams open on it (servers typically allow 100:
+//! `SETTINGS_MAX_CONCURRENT_STREAMS`).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
