@@ -12,6 +12,8 @@ use tokio::sync::watch;
 use super::events::{EngineEvent, Stage};
 use super::index_license;
 use super::indexes::{self, Index};
+use super::prefetch;
+use super::revalidate::Entry;
 use super::run::{FETCH_TASKS, RegistryAnswer, RunContext, offline_reason};
 use crate::cache::CacheKey;
 use crate::model::{Distribution, PackageKey, RegistryInfo};
@@ -43,9 +45,14 @@ pub(super) async fn registry(
             total: dists.len(),
         })
         .await;
+    let mut cached = cached_releases(ctx, dists, indexes).await.into_iter();
     // A license local metadata leaves unknown is looked for in the release's core metadata file.
     let fetches: Vec<_> = (dists.iter().enumerate())
-        .map(|(i, d)| registry_answer(ctx, indexes, d, needs.of(i), vulnerable.clone()))
+        .map(|(i, d)| {
+            // Without a cache nothing was looked up: every entry is a miss.
+            let cached = indexes.iter().map(|_| cached.next().flatten()).collect();
+            registry_answer(ctx, indexes, d, needs.of(i), cached, vulnerable.clone())
+        })
         .collect();
     // Sized up front: 10,000 answers in a growing map briefly held two tables of them.
     let answers = HashMap::with_capacity(dists.len());
@@ -58,19 +65,35 @@ pub(super) async fn registry(
         .await
 }
 
+/// Every release's cached facts from every index (package by package, index by index),
+/// looked up across the cores before any is needed.
+async fn cached_releases(
+    ctx: &RunContext<'_>,
+    dists: &[Distribution],
+    indexes: &[Index],
+) -> Vec<Option<Entry<RegistryInfo>>> {
+    let Some(cache) = &ctx.cache else {
+        return Vec::new();
+    };
+    let releases = (dists.iter())
+        .flat_map(|d| {
+            (indexes.iter()).map(|index| CacheKey::pypi(&index.key, &d.normalized, &d.version))
+        })
+        .collect();
+    prefetch::lookup_all(cache, releases, prefetch::Revalidating::new()).await
+}
+
 async fn registry_answer(
     ctx: &RunContext<'_>,
     indexes: &[Index],
     d: &Distribution,
     need: index_license::NeedOf<'_>,
+    cached: Vec<Option<Entry<RegistryInfo>>>,
     mut vulnerable: watch::Receiver<Option<Arc<HashSet<PackageKey>>>>,
 ) -> (PackageKey, RegistryAnswer) {
-    let answers = join_all(
-        indexes
-            .iter()
-            .map(|index| release_facts(ctx, index, d, &need)),
-    )
-    .await;
+    let answers = (indexes.iter().zip(cached))
+        .map(|(index, cached)| release_facts(ctx, index, d, &need, cached));
+    let answers = join_all(answers).await;
     let mut answer = indexes::merge_releases(indexes, answers);
     // Whole-project facts only when the policy or the dashboard reads them, and not already
     // read with the release (Simple API fallback; with several indexes, from each): one more
@@ -135,6 +158,7 @@ async fn release_facts(
     index: &Index,
     d: &Distribution,
     need: &index_license::NeedOf<'_>,
+    cached: Option<Entry<RegistryInfo>>,
 ) -> RegistryAnswer {
     let key = CacheKey::pypi(&index.key, &d.normalized, &d.version);
     let client = index.client.as_ref();
@@ -149,7 +173,8 @@ async fn release_facts(
         *slot.lock().unwrap_or_else(|p| p.into_inner()) = found;
         Ok(answer)
     };
-    let mut info: RegistryInfo = ctx.fetch_cached(&key, &d.normalized, "pypi", fetch).await?;
+    let answer = ctx.answer_cached(cached, &key, &d.normalized, "pypi", fetch);
+    let mut info: RegistryInfo = answer.await?;
     let files = files.into_inner().unwrap_or_else(|p| p.into_inner());
     with_core_metadata(ctx, index, d, need, files, &mut info).await;
     Ok(info)
