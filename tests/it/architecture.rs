@@ -39,6 +39,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &[
             "analysis",
             "model",
+            "parallel",
             "safe_fs",
             "telemetry",
             "term_text",
