@@ -19,6 +19,9 @@ use crate::cache::CacheKey;
 use crate::model::{Distribution, PackageKey, RegistryInfo};
 use crate::sources::{ProjectFacts, Validators};
 
+/// Packages whose cached release facts are looked up together (see [`registry`]).
+const WINDOW: usize = 1024;
+
 /// Registry facts per normalised name.
 pub(super) async fn registry(
     ctx: &RunContext<'_>,
@@ -45,19 +48,25 @@ pub(super) async fn registry(
             total: dists.len(),
         })
         .await;
-    let mut cached = cached_releases(ctx, dists, indexes).await.into_iter();
+    // The releases' cached entries, looked up across the cores a window ahead of the answers
+    // that take them: at most two windows of decoded entries wait at once.
+    let windows = dists.chunks(WINDOW);
+    let cached = futures_util::stream::iter(windows.map(|w| cached_releases(ctx, w, indexes)))
+        .buffered(2)
+        .flat_map(futures_util::stream::iter)
+        .chunks(indexes.len());
     // A license local metadata leaves unknown is looked for in the release's core metadata file.
-    let fetches: Vec<_> = (dists.iter().enumerate())
-        .map(|(i, d)| {
-            // Without a cache nothing was looked up: every entry is a miss.
-            let cached = indexes.iter().map(|_| cached.next().flatten()).collect();
+    let packages = futures_util::stream::iter(dists.iter().enumerate());
+    let answered = (packages.zip(cached))
+        .map(|((i, d), cached)| {
             registry_answer(ctx, indexes, d, needs.of(i), cached, vulnerable.clone())
         })
-        .collect();
+        .buffer_unordered(FETCH_TASKS)
+        // Boxed: the closures' types would make the run's future `Send` for one lifetime only.
+        .boxed();
     // Sized up front: 10,000 answers in a growing map briefly held two tables of them.
     let answers = HashMap::with_capacity(dists.len());
-    futures_util::stream::iter(fetches)
-        .buffer_unordered(FETCH_TASKS)
+    answered
         .fold(answers, |mut answers, (key, answer)| {
             answers.insert(key, answer);
             std::future::ready(answers)
@@ -66,14 +75,14 @@ pub(super) async fn registry(
 }
 
 /// Every release's cached facts from every index (package by package, index by index),
-/// looked up across the cores before any is needed.
+/// looked up across the cores; all misses without a cache.
 async fn cached_releases(
     ctx: &RunContext<'_>,
     dists: &[Distribution],
     indexes: &[Index],
 ) -> Vec<Option<Entry<RegistryInfo>>> {
     let Some(cache) = &ctx.cache else {
-        return Vec::new();
+        return (0..dists.len() * indexes.len()).map(|_| None).collect();
     };
     let releases = (dists.iter())
         .flat_map(|d| {
