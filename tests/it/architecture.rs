@@ -39,7 +39,6 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &[
             "analysis",
             "model",
-            "parallel",
             "safe_fs",
             "telemetry",
             "term_text",
