@@ -55,8 +55,7 @@ fn required_by_10k(bencher: Bencher) {
     });
 }
 
-/// Rendered as `-o` renders it: through a 64 KB `BufWriter` on a file, here `/dev/null`; the
-/// long arrays in parallel chunks.
+/// Rendered as `-o` renders it: through a 64 KB `BufWriter` on a file, here `/dev/null`.
 #[divan::bench(sample_count = 20)]
 fn json_report_10k(bencher: Bencher) {
     let report = &*REPORT;
@@ -64,17 +63,5 @@ fn json_report_10k(bencher: Bencher) {
     bencher.bench_local(|| {
         let mut out = std::io::BufWriter::with_capacity(64 * 1024, &null);
         depdash::output::json::render(report, &mut out)
-    });
-}
-
-/// What `json_report_10k` replaced: serde_json printing the whole report on one thread (same
-/// bytes).
-#[divan::bench(sample_count = 20)]
-fn json_report_10k_one_piece(bencher: Bencher) {
-    let report = &*REPORT;
-    let null = std::fs::File::create("/dev/null").expect("/dev/null");
-    bencher.bench_local(|| {
-        let mut out = std::io::BufWriter::with_capacity(256 * 1024, &null);
-        serde_json::to_writer_pretty(&mut out, report)
     });
 }

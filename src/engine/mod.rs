@@ -8,7 +8,6 @@ mod evaluate;
 pub mod events;
 mod index_license;
 mod indexes;
-mod prefetch;
 mod registry;
 mod revalidate;
 mod run;

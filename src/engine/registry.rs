@@ -12,15 +12,10 @@ use tokio::sync::watch;
 use super::events::{EngineEvent, Stage};
 use super::index_license;
 use super::indexes::{self, Index};
-use super::prefetch;
-use super::revalidate::Entry;
 use super::run::{FETCH_TASKS, RegistryAnswer, RunContext, offline_reason};
 use crate::cache::CacheKey;
 use crate::model::{Distribution, PackageKey, RegistryInfo};
 use crate::sources::{ProjectFacts, Validators};
-
-/// Packages whose cached release facts are looked up together (see [`registry`]).
-const WINDOW: usize = 1024;
 
 /// Registry facts per normalised name.
 pub(super) async fn registry(
@@ -48,25 +43,14 @@ pub(super) async fn registry(
             total: dists.len(),
         })
         .await;
-    // The releases' cached entries, looked up across the cores a window ahead of the answers
-    // that take them: at most two windows of decoded entries wait at once.
-    let windows = dists.chunks(WINDOW);
-    let cached = futures_util::stream::iter(windows.map(|w| cached_releases(ctx, w, indexes)))
-        .buffered(2)
-        .flat_map(futures_util::stream::iter)
-        .chunks(indexes.len());
     // A license local metadata leaves unknown is looked for in the release's core metadata file.
-    let packages = futures_util::stream::iter(dists.iter().enumerate());
-    let answered = (packages.zip(cached))
-        .map(|((i, d), cached)| {
-            registry_answer(ctx, indexes, d, needs.of(i), cached, vulnerable.clone())
-        })
-        .buffer_unordered(FETCH_TASKS)
-        // Boxed: the closures' types would make the run's future `Send` for one lifetime only.
-        .boxed();
+    let fetches: Vec<_> = (dists.iter().enumerate())
+        .map(|(i, d)| registry_answer(ctx, indexes, d, needs.of(i), vulnerable.clone()))
+        .collect();
     // Sized up front: 10,000 answers in a growing map briefly held two tables of them.
     let answers = HashMap::with_capacity(dists.len());
-    answered
+    futures_util::stream::iter(fetches)
+        .buffer_unordered(FETCH_TASKS)
         .fold(answers, |mut answers, (key, answer)| {
             answers.insert(key, answer);
             std::future::ready(answers)
@@ -74,35 +58,19 @@ pub(super) async fn registry(
         .await
 }
 
-/// Every release's cached facts from every index (package by package, index by index),
-/// looked up across the cores; all misses without a cache.
-async fn cached_releases(
-    ctx: &RunContext<'_>,
-    dists: &[Distribution],
-    indexes: &[Index],
-) -> Vec<Option<Entry<RegistryInfo>>> {
-    let Some(cache) = &ctx.cache else {
-        return (0..dists.len() * indexes.len()).map(|_| None).collect();
-    };
-    let releases = (dists.iter())
-        .flat_map(|d| {
-            (indexes.iter()).map(|index| CacheKey::pypi(&index.key, &d.normalized, &d.version))
-        })
-        .collect();
-    prefetch::lookup_all(cache, releases, prefetch::Revalidating::new()).await
-}
-
 async fn registry_answer(
     ctx: &RunContext<'_>,
     indexes: &[Index],
     d: &Distribution,
     need: index_license::NeedOf<'_>,
-    cached: Vec<Option<Entry<RegistryInfo>>>,
     mut vulnerable: watch::Receiver<Option<Arc<HashSet<PackageKey>>>>,
 ) -> (PackageKey, RegistryAnswer) {
-    let answers = (indexes.iter().zip(cached))
-        .map(|(index, cached)| release_facts(ctx, index, d, &need, cached));
-    let answers = join_all(answers).await;
+    let answers = join_all(
+        indexes
+            .iter()
+            .map(|index| release_facts(ctx, index, d, &need)),
+    )
+    .await;
     let mut answer = indexes::merge_releases(indexes, answers);
     // Whole-project facts only when the policy or the dashboard reads them, and not already
     // read with the release (Simple API fallback; with several indexes, from each): one more
@@ -167,7 +135,6 @@ async fn release_facts(
     index: &Index,
     d: &Distribution,
     need: &index_license::NeedOf<'_>,
-    cached: Option<Entry<RegistryInfo>>,
 ) -> RegistryAnswer {
     let key = CacheKey::pypi(&index.key, &d.normalized, &d.version);
     let client = index.client.as_ref();
@@ -182,8 +149,7 @@ async fn release_facts(
         *slot.lock().unwrap_or_else(|p| p.into_inner()) = found;
         Ok(answer)
     };
-    let answer = ctx.answer_cached(cached, &key, &d.normalized, "pypi", fetch);
-    let mut info: RegistryInfo = answer.await?;
+    let mut info: RegistryInfo = ctx.fetch_cached(&key, &d.normalized, "pypi", fetch).await?;
     let files = files.into_inner().unwrap_or_else(|p| p.into_inner());
     with_core_metadata(ctx, index, d, need, files, &mut info).await;
     Ok(info)

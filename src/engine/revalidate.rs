@@ -18,7 +18,7 @@ use crate::sources::revalidate::Revalidated;
 /// top-level fields (the validators sit beside them), so a reader of the bare facts still
 /// reads these entries, and entries written before validators were kept still parse.
 #[derive(Serialize, Deserialize)]
-pub(super) struct Kept<T> {
+struct Kept<T> {
     #[serde(flatten)]
     value: T,
     #[serde(
@@ -36,20 +36,6 @@ pub(super) enum Origin {
     Current,
     /// An expired entry served without asking (offline).
     Stale,
-}
-
-/// A cache entry as [`answer`] takes it: the bare facts when fresh, with their validators
-/// when expired.
-pub(super) type Entry<T> = Cached<T, Kept<T>>;
-
-/// The entry for `key`, as [`answer`] takes it.
-pub(super) async fn lookup<T: DeserializeOwned>(
-    cache: &TieredCache,
-    key: &CacheKey,
-) -> Option<Entry<T>> {
-    // A fresh entry is read as the bare facts (the validators beside them are skipped, not
-    // parsed): the warm path pays nothing for revalidation.
-    cache.get_json_revalidating::<T, Kept<T>>(key).await
 }
 
 /// The answer for `key`: the cache's when fresh; else `fetch` (given the validators of the
@@ -70,27 +56,12 @@ where
     F: FnOnce(Option<Validators>) -> Fut,
     Fut: Future<Output = Result<Revalidated<T>, String>>,
 {
+    // A fresh entry is read as the bare facts (the validators beside them are skipped, not
+    // parsed): the warm path pays nothing for revalidation.
     let cached = match cache {
-        Some(cache) => lookup(cache, key).await,
+        Some(cache) => cache.get_json_revalidating::<T, Kept<T>>(key).await,
         None => None,
     };
-    answer(cached, writer, key, ttl, online, fetch).await
-}
-
-/// [`cached_or_fetch`] with the entry already looked up (`cached`, from [`lookup`]).
-pub(super) async fn answer<T, F, Fut>(
-    cached: Option<Entry<T>>,
-    writer: Option<&CacheWriter>,
-    key: &CacheKey,
-    ttl: Duration,
-    online: bool,
-    fetch: F,
-) -> Result<(T, Origin), String>
-where
-    T: Serialize + DeserializeOwned,
-    F: FnOnce(Option<Validators>) -> Fut,
-    Fut: Future<Output = Result<Revalidated<T>, String>>,
-{
     let expired = match cached {
         Some(Cached::Fresh(value)) => return Ok((value, Origin::Current)),
         Some(Cached::Expired(kept)) if !online => return Ok((kept.value, Origin::Stale)),

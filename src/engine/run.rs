@@ -145,32 +145,17 @@ impl RunContext<'_> {
         F: FnOnce(Option<Validators>) -> Fut,
         Fut: std::future::Future<Output = std::result::Result<Revalidated<T>, String>>,
     {
-        let cached = match &self.cache {
-            Some(cache) => revalidate::lookup(cache, key).await,
-            None => None,
-        };
-        self.answer_cached(cached, key, package, source, fetch)
-            .await
-    }
-
-    /// [`fetch_cached`](Self::fetch_cached) with the entry already looked up (`cached`).
-    pub(super) async fn answer_cached<T, F, Fut>(
-        &self,
-        cached: Option<revalidate::Entry<T>>,
-        key: &CacheKey,
-        package: &str,
-        source: &'static str,
-        fetch: F,
-    ) -> std::result::Result<T, String>
-    where
-        T: Serialize + serde::de::DeserializeOwned,
-        F: FnOnce(Option<Validators>) -> Fut,
-        Fut: std::future::Future<Output = std::result::Result<Revalidated<T>, String>>,
-    {
         let ttl = self.settings.run.cache.metadata_ttl;
         let online = self.http.is_some();
-        let writer = self.writer.as_ref();
-        let (value, origin) = revalidate::answer(cached, writer, key, ttl, online, fetch).await?;
+        let (value, origin) = revalidate::cached_or_fetch(
+            self.cache.as_ref(),
+            self.writer.as_ref(),
+            key,
+            ttl,
+            online,
+            fetch,
+        )
+        .await?;
         if origin == revalidate::Origin::Stale {
             self.note_stale(package, source);
         }

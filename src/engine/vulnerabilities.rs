@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use super::events::{EngineEvent, Stage};
-use super::prefetch;
 use super::revalidate;
 use super::run::{FETCH_TASKS, RunContext, VulnAnswer, offline_reason};
 use crate::cache::CacheKey;
@@ -181,33 +180,18 @@ async fn online_vulnerabilities(
     let mut answers = HashMap::with_capacity(dists.len());
     let mut refs_by_package: HashMap<PackageKey, Vec<AdvisoryRef>> = HashMap::new();
     let mut misses: Vec<&Distribution> = Vec::new();
-    let mut checkable: Vec<&Distribution> = Vec::with_capacity(dists.len());
     for d in dists {
-        match pep440_version(d) {
-            Ok(_) => checkable.push(d),
-            Err(reason) => {
-                answers.insert(d.key(), Err(reason));
-            }
+        if let Err(reason) = pep440_version(d) {
+            answers.insert(d.key(), Err(reason));
+            continue;
         }
-    }
-    let cached = match &ctx.cache {
-        Some(cache) => {
-            let keys = (checkable.iter())
-                .map(|d| CacheKey::osv(osv_url, &d.normalized, &d.version))
-                .collect();
-            prefetch::lookup_all(cache, keys, prefetch::Json::<CachedAdvisories>::new()).await
-        }
-        None => Vec::new(),
-    };
-    let mut cached = cached.into_iter();
-    for d in checkable {
-        // Without a cache there is nothing looked up: every answer is a miss.
-        match cached.next().flatten() {
-            Some((found, stale)) => {
-                if stale {
-                    ctx.note_stale(&d.normalized, "osv");
-                }
-                refs_by_package.insert(d.key(), found.advisories);
+        let key = CacheKey::osv(osv_url, &d.normalized, &d.version);
+        match ctx
+            .cached_for::<CachedAdvisories>(&key, &d.normalized, "osv")
+            .await
+        {
+            Some(cached) => {
+                refs_by_package.insert(d.key(), cached.advisories);
             }
             None => misses.push(d),
         }
