@@ -64,6 +64,30 @@ fn listing(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Flips the last byte of the entry stored at `path` (of its own record when the path links
+/// to a pack) and gives the path a file of its own, so the pack's other entries stay intact.
+/// Returns false (nothing done) for a file too short to be an entry.
+pub(super) fn corrupt_entry(path: &Path) -> bool {
+    let mut bytes = fs::read(path).unwrap();
+    let end = if pack::is_pack(&bytes) {
+        let len = bytes.len() as u64;
+        let count = pack::parse_header(&bytes, len).unwrap();
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let digest = pack::digest_of_name(name).unwrap();
+        let index = &bytes[PACK_HEADER_LEN..pack::index_end(count)];
+        pack::find(index, count, len, &digest).unwrap().end as usize
+    } else {
+        bytes.len()
+    };
+    if end <= entry::HEADER_LEN + 12 {
+        return false;
+    }
+    bytes[end - 1] ^= 0xff;
+    fs::remove_file(path).unwrap();
+    fs::write(path, bytes).unwrap();
+    true
+}
+
 #[tokio::test]
 async fn a_batch_is_one_pack_linked_from_every_entry_and_reads_back() {
     let dir = tempfile::tempdir().unwrap();
