@@ -196,45 +196,68 @@ impl FileLevel {
         outcome
     }
 
-    /// Writes one group of [`Self::write_many`]: `(file name, index into records)`.
+    /// Writes one group of [`Self::write_many`]: `(file name, index into records)`, as a pack
+    /// when it has more than one record and the pack could be written, else each alone.
     fn write_group(
         &self,
         records: &[(&CacheKey, &Record)],
         group: &[(String, usize)],
         outcome: &mut BatchWrite,
     ) {
-        if let [(name, i)] = group {
-            let bytes = records[*i].1.encoded();
-            match write_atomic(&self.dir.join(name), bytes) {
-                Ok(()) => outcome.stored(bytes.len() as u64),
-                Err(e) => outcome.failed.push((*i, e)),
-            }
-            return;
+        if group.len() == 1 {
+            return self.link_or_write(records, group, None, outcome);
         }
         let mut parts: Vec<([u8; 32], &[u8])> = (group.iter())
             .filter_map(|(name, i)| Some((pack::digest_of_name(name)?, records[*i].1.encoded())))
             .collect();
         let bytes = pack::encode(&mut parts);
         let temp = temp_path(&self.dir, "pack");
-        if let Err(e) = write_new_file(&temp, &bytes) {
-            let _ = fs::remove_file(&temp);
-            for (_, i) in group {
-                outcome
-                    .failed
-                    .push((*i, io::Error::new(e.kind(), e.to_string())));
+        match write_new_file(&temp, &bytes) {
+            Ok(()) => {
+                outcome.bytes += bytes.len() as u64;
+                outcome.packed += 1;
+                self.link_or_write(records, group, Some(&temp), outcome);
+                if let Err(e) = fs::remove_file(&temp) {
+                    tracing::warn!(path = %temp.display(), error = %e,
+                        "could not remove a pack's temp name");
+                }
             }
-            return;
+            Err(e) => {
+                tracing::debug!(error = %e, "could not write a pack; writing its entries alone");
+                let _ = fs::remove_file(&temp);
+                self.link_or_write(records, group, None, outcome);
+            }
         }
-        outcome.bytes += bytes.len() as u64;
+    }
+
+    /// Links each entry of `group` to `pack`; without a pack, or from the first link that
+    /// fails (a file system without hard links), writes each entry as a file of its own.
+    fn link_or_write(
+        &self,
+        records: &[(&CacheKey, &Record)],
+        group: &[(String, usize)],
+        mut pack: Option<&Path>,
+        outcome: &mut BatchWrite,
+    ) {
         for (name, i) in group {
-            match link_over(&temp, &self.dir.join(name)) {
-                Ok(()) => outcome.entries += 1,
+            let target = self.dir.join(name);
+            if let Some(from) = pack {
+                match link_over(from, &target) {
+                    Ok(()) => {
+                        outcome.entries += 1;
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "cannot link to a pack; writing entries alone");
+                        pack = None;
+                    }
+                }
+            }
+            let bytes = records[*i].1.encoded();
+            match write_atomic(&target, bytes) {
+                Ok(()) => outcome.stored(bytes.len() as u64),
                 Err(e) => outcome.failed.push((*i, e)),
             }
-        }
-        outcome.packed += 1;
-        if let Err(e) = fs::remove_file(&temp) {
-            tracing::warn!(path = %temp.display(), error = %e, "could not remove a pack's temp name");
         }
     }
 
@@ -665,4 +688,33 @@ fn evict(dir: &Path, target: u64) -> io::Result<u64> {
     }
     tracing::debug!(removed, total, "evicted least recently used cache entries");
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// When linking fails (here: the pack is gone; in the field: a file system without hard
+    /// links), every entry is still stored, as a file of its own.
+    #[test]
+    fn entries_are_written_alone_when_they_cannot_be_linked() {
+        let dir = tempfile::tempdir().unwrap();
+        let level = FileLevel::open(dir.path(), 1 << 20).unwrap();
+        let keys: Vec<CacheKey> = (0..3)
+            .map(|i| CacheKey::pypi("https://i.example", format!("p{i}"), "1"))
+            .collect();
+        let records: Vec<Record> = (keys.iter())
+            .map(|k| Record::seal(k.as_str(), 1, Duration::from_secs(60), b"x"))
+            .collect();
+        let refs: Vec<(&CacheKey, &Record)> = keys.iter().zip(&records).collect();
+        let group: Vec<(String, usize)> = (0..3).map(|i| (keys[i].file_name(), i)).collect();
+        let mut outcome = BatchWrite::default();
+        let missing = dir.path().join("no-such-pack");
+        level.link_or_write(&refs, &group, Some(&missing), &mut outcome);
+        assert_eq!(outcome.entries, 3);
+        assert!(outcome.failed.is_empty());
+        for key in &keys {
+            assert!(matches!(level.read(key).unwrap(), FileRead::Hit(_)));
+        }
+    }
 }
