@@ -14,6 +14,7 @@ mod expression;
 mod files;
 mod matcher;
 mod names;
+mod normalize;
 mod resolve;
 mod terms;
 mod text;
