@@ -1,11 +1,21 @@
-//! Build script: one value, `LICENSE_RESOLVER_BUILD`, a hash of the license resolver's source
-//! and the SPDX templates. The run snapshot stores resolved licenses under it, so an answer
+//! Build script: the license matcher's library, compiled from the SPDX templates once per build
+//! (`license_library.bin` in `OUT_DIR`, see `src/checks/licenses/matcher/library.rs`); and one
+//! value, `LICENSE_RESOLVER_BUILD`, a hash of the license resolver's source and the SPDX
+//! templates. The run snapshot stores resolved licenses under it, so an answer
 //! worked out by another build of the resolver is never reused (a version number would miss
 //! changes between releases). Cargo also sets the value in the environment of `cargo test`
 //! runs, so it must not look like a `DEPDASH_*` setting (tests skip when one is set).
 
 use std::fs;
 use std::path::{Path, PathBuf};
+
+// The same source the crate compiles: the library is built here exactly as the matcher would.
+#[allow(dead_code)]
+#[path = "src/checks/licenses/matcher/library.rs"]
+mod library;
+#[allow(dead_code)]
+#[path = "src/checks/licenses/normalize.rs"]
+mod normalize;
 
 const INPUTS: &[&str] = &["src/checks/licenses", "assets/licenses"];
 
@@ -24,6 +34,11 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn main() {
+    let templates = fs::read_to_string("assets/licenses/templates.txt")
+        .expect("assets/licenses/templates.txt is part of the source");
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let compiled = library::encode(&library::compile(&templates));
+    fs::write(out.join("license_library.bin"), compiled).expect("OUT_DIR is writable");
     let mut paths = Vec::new();
     for input in INPUTS {
         println!("cargo:rerun-if-changed={input}");

@@ -51,6 +51,13 @@ pub fn cache(action: CacheAction, dir: Option<&Path>, history: Option<&Path>) ->
                 stats.expired,
                 stats.unreadable
             );
+            if stats.packs > 0 {
+                let _ = writeln!(
+                    out,
+                    "packs      {} entries in {} packs (hard links to one file each)",
+                    stats.packed_entries, stats.packs
+                );
+            }
             for (kind, count) in &stats.by_kind {
                 let _ = writeln!(out, "  {kind:<9}{count}");
             }

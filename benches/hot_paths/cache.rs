@@ -124,6 +124,63 @@ fn warm_run_400_lookups(bencher: Bencher, memory_entries: u64) {
         });
 }
 
+/// The warm run above with its entries in packs (written as a cold run writes them: batches of
+/// 100 through `put_many`, so each lookup also reads a 100-entry pack's index).
+#[divan::bench]
+fn warm_run_400_packed_lookups(bencher: Bencher) {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let writer = open(&rt, config(dir.path(), 0));
+    let payload = payload(2048);
+    let items: Vec<_> = (0..WARM_RUN_LOOKUPS)
+        .map(|i| (key(i), payload.clone(), TTL))
+        .collect();
+    for batch in items.chunks(100) {
+        rt.block_on(writer.put_many(batch));
+    }
+    let keys: Vec<CacheKey> = (0..WARM_RUN_LOOKUPS).map(key).collect();
+    bencher
+        .with_inputs(|| open(&rt, config(dir.path(), 0)))
+        .bench_local_values(|cache| {
+            rt.block_on(async {
+                for k in &keys {
+                    assert_hit(cache.get(k).await);
+                }
+            })
+        });
+}
+
+/// A cold run's 400 file-level puts of 2 KiB: one by one (a file each) or as 4 batches of 100
+/// (a pack each, 400 hard links). Each iteration writes into a fresh directory.
+#[divan::bench(args = [false, true], sample_count = 20)]
+fn cold_run_400_puts(bencher: Bencher, packed: bool) {
+    let rt = runtime();
+    let payload = payload(2048);
+    let items: Vec<_> = (0..WARM_RUN_LOOKUPS)
+        .map(|i| (key(i), payload.clone(), TTL))
+        .collect();
+    bencher
+        .with_inputs(|| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let cache = open(&rt, config(dir.path(), 0));
+            (dir, cache)
+        })
+        .bench_local_values(|(dir, cache)| {
+            rt.block_on(async {
+                if packed {
+                    for batch in items.chunks(100) {
+                        cache.put_many(batch).await;
+                    }
+                } else {
+                    for (k, p, ttl) in &items {
+                        cache.put(k, p, *ttl).await;
+                    }
+                }
+            });
+            dir
+        });
+}
+
 /// The Redis URL to bench against, if one is configured and answers.
 fn bench_redis(rt: &Runtime, dir: &Path) -> Option<TieredCache> {
     let url = std::env::var("DEPDASH_BENCH_REDIS_URL").ok()?;

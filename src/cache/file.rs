@@ -1,53 +1,58 @@
-//! L2: one file per entry in a private directory, plus the maintenance behind
-//! `depdash cache stats|clear|prune`.
+//! L2: one file per entry path in a private directory; a run's puts share files as packs.
+//! The maintenance behind `depdash cache stats|clear|prune` is in `maintenance.rs`.
 //!
-//! * Layout: `<dir>/<sha256 of key>` (64 hex characters, safe on any file system), flat. One file
-//!   per entry was chosen over a pack file by measurement (2 cores, ext4, 400 entries): reading
-//!   and verifying 400 separate 2 KiB files takes ~2.4 ms (~6 µs each), one 400-entry pack
-//!   ~0.55 ms; at 16 KiB, 6.9 ms vs 4.1 ms (SHA-256 dominates). The pack's edge is small in
-//!   absolute terms and it would have to be read whole (up to the size bound) or indexed,
-//!   locked between processes and compacted; files need none of that, and a warm run's ~400
-//!   lookups stay near 2.5 ms (bench `cache::warm_run_400_lookups`).
+//! * Layout: `<dir>/<sha256 of key>` (64 hex characters, safe on any file system), flat. Each
+//!   path is either a single-entry file or a hard link to a pack (`pack.rs`) holding up to 256
+//!   entries; a reader tells them apart by the magic and, in a pack, reads the index and then
+//!   only its own record. Packs because creating a file costs an inode allocation, which on
+//!   ext4 at busy moments made a cold run's ~400 puts take up to ~630 ms; a link is a directory
+//!   entry only (400 links to one file: ~6 ms). Reading stayed per path (one pread of the
+//!   index more for a packed entry) because one file per lookup measured cheaper than a shared
+//!   index that would have to be locked between processes and compacted.
 //! * Writes are atomic: a uniquely named temp file in the same directory (pid + process-wide
-//!   counter), then `rename` over the target. Readers see the old or the new entry, never a mix,
-//!   and two processes writing the same key just race to the last rename. No `fsync`: measured
-//!   at ~280 µs per 2 KiB put against ~26 µs without, and an entry torn by a crash fails its
-//!   checksum and is repaired as a miss.
-//! * Repairs: a reader that finds a bad entry removes it. If another process renames a fresh
-//!   entry into place between that read and the removal, the fresh entry goes too; the cost is
-//!   one later miss, never a wrong answer.
+//!   counter), then `rename` over the target; for a pack, the pack is written once under a temp
+//!   name and each entry path is linked to it (a new path directly, an existing one by a link
+//!   under a temp name renamed over it), then the temp name goes. Readers see the old or the
+//!   new entry, never a mix, and two processes writing the same key just race to the last
+//!   rename. Rewriting one entry later replaces its path only; the pack stays for the other
+//!   links. No `fsync`: measured at ~280 µs per 2 KiB put against ~26 µs without, and an entry
+//!   torn by a crash fails its checksum and is repaired as a miss.
+//! * Repairs: a reader that finds a bad entry removes its path (for a pack, that link only).
+//!   If another process renames a fresh entry into place between that read and the removal,
+//!   the fresh entry goes too; the cost is one later miss, never a wrong answer.
 //! * Permissions (unix): directories created here are 0700, files 0600: cached data can reveal
 //!   what a team runs.
 //! * Size bound with cheap eviction: the level keeps a running estimate of the directory size
-//!   (one scan at the first put of a run, then each put adds its size; overwrites are
-//!   over-counted, which only makes eviction a little early). When the estimate passes the bound
-//!   it rescans and deletes least-recently-used entries in one batch down to
-//!   [`EVICT_TO_FRACTION`] of the bound, so scans are rare. Scans run on tokio's blocking pool
-//!   (a 20 000-entry directory takes tens of milliseconds to list); the common put only adds
-//!   to the estimate. Runs that only read (warm runs) never scan. "Recently used" is the file's mtime:
-//!   written on put and bumped on a hit when older than [`TOUCH_AFTER`] (atime is unreliable
-//!   under `noatime`/`relatime`, and bumping on every hit would cost a syscall per hit).
+//!   (one scan at the first put of a run, then each put adds the bytes it wrote; overwrites
+//!   are over-counted, which only makes eviction a little early). Bytes are counted per file,
+//!   not per path: a pack's links count once. When the estimate passes the bound it rescans
+//!   and deletes least-recently-used entries in one batch down to [`EVICT_TO_FRACTION`] of the
+//!   bound, so scans are rare; a pack's space is freed when its last link goes. Scans run on
+//!   tokio's blocking pool (a 20 000-entry directory takes tens of milliseconds to list); the
+//!   common put only adds to the estimate. Runs that only read (warm runs) never scan.
+//!   "Recently used" is the file's mtime: written on put and bumped on a hit when older than
+//!   [`TOUCH_AFTER`] (atime is unreliable under `noatime`/`relatime`, and bumping on every hit
+//!   would cost a syscall per hit); the entries of a pack share theirs.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use super::CacheError;
-use super::entry::{self, EntryError, Freshness, HEADER_LEN, Record};
+use super::entry::Record;
 use super::key::{CacheKey, is_entry_file_name};
+use super::pack;
 
 /// Eviction deletes down to this fraction of the bound, so the next eviction is many puts away.
 pub const EVICT_TO_FRACTION: f64 = 0.8;
 
 /// A hit refreshes the entry's mtime (its "last access") only when it is older than this.
 pub const TOUCH_AFTER: Duration = Duration::from_secs(3_600);
-
-/// Temp files older than this are leftovers of a crashed writer and may be pruned.
-const ABANDONED_TEMP_AGE: Duration = Duration::from_secs(3_600);
 
 const TEMP_PREFIX: &str = ".tmp-";
 
@@ -59,6 +64,26 @@ pub(crate) enum FileRead {
     Repaired {
         reason: String,
     },
+}
+
+/// What [`FileLevel::write_many`] did.
+#[derive(Debug, Default)]
+pub(crate) struct BatchWrite {
+    /// Entries now on disk (links to a pack or single-entry files).
+    pub entries: u64,
+    /// Bytes written: each pack once, whatever the number of its links.
+    pub bytes: u64,
+    /// Packs written.
+    pub packed: u64,
+    /// Records not stored (their index in the input) and why.
+    pub failed: Vec<(usize, io::Error)>,
+}
+
+impl BatchWrite {
+    fn stored(&mut self, bytes: u64) {
+        self.entries += 1;
+        self.bytes += bytes;
+    }
 }
 
 pub(crate) struct FileLevel {
@@ -90,42 +115,36 @@ impl FileLevel {
         self.dir.join(key.file_name())
     }
 
-    /// Reads and verifies the entry of `key`. An I/O error other than "not found" is returned
-    /// as is (the file is left alone: it may be fine and merely unreadable right now).
+    /// Reads and verifies the entry of `key`, from a single-entry file or from the pack its
+    /// path links to (only the header, index and its own record are read). An I/O error other
+    /// than "not found" is returned as is (the file is left alone: it may be fine and merely
+    /// unreadable right now).
     pub(crate) fn read(&self, key: &CacheKey) -> io::Result<FileRead> {
-        let path = self.path_of(key);
-        let mut file = match File::open(&path) {
+        let name = key.file_name();
+        let path = self.dir.join(&name);
+        let file = match File::open(&path) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(FileRead::Miss),
             Err(e) => return Err(e),
         };
         let meta = file.metadata()?;
-        let unfit = if meta.is_dir() {
-            Some("a directory stands where the entry file should be".to_string())
-        } else if meta.len() > self.max_bytes {
-            // Never written by this level; do not load a runaway file into memory.
-            Some(format!("{} bytes, larger than the cache bound", meta.len()))
+        let found = if meta.is_dir() {
+            Err("a directory stands where the entry file should be".to_string())
         } else {
-            None
+            // `max_bytes`: never written by this level; do not load a runaway record.
+            read_found(&file, meta.len(), &name, self.max_bytes, u64::MAX)?
         };
-        if let Some(reason) = unfit {
-            drop(file);
-            remove_entry_path(&path);
-            return Ok(FileRead::Repaired { reason });
-        }
-        let mut bytes = Vec::with_capacity(meta.len() as usize);
-        file.read_to_end(&mut bytes)?;
-        match Record::open(key.as_str(), bytes) {
+        let opened = found
+            .and_then(|found| Record::open(key.as_str(), found.bytes).map_err(|e| e.to_string()));
+        match opened {
             Ok(record) => {
                 touch_if_old(&file, &meta);
                 Ok(FileRead::Hit(record))
             }
-            Err(e) => {
+            Err(reason) => {
                 drop(file);
                 remove_entry_path(&path);
-                Ok(FileRead::Repaired {
-                    reason: e.to_string(),
-                })
+                Ok(FileRead::Repaired { reason })
             }
         }
     }
@@ -141,6 +160,105 @@ impl FileLevel {
         }
         write_atomic(&self.path_of(key), bytes)?;
         Ok(len)
+    }
+
+    /// Writes `records` (in put order; a key given twice keeps its last record) as packs of
+    /// at most [`pack::MAX_RECORDS`] records and about [`pack::MAX_PACK_BYTES`]: each pack is
+    /// written once under a temp name, every entry's path becomes a hard link to it (see
+    /// [`link_over`]), then the temp name goes. A group of one is written as a single-entry
+    /// file. Records larger than the bound are skipped, as by [`Self::write`].
+    pub(crate) fn write_many(&self, records: &[(&CacheKey, &Record)]) -> BatchWrite {
+        let mut latest: HashMap<&str, usize> = HashMap::with_capacity(records.len());
+        for (i, (key, _)) in records.iter().enumerate() {
+            latest.insert(key.as_str(), i);
+        }
+        let mut outcome = BatchWrite::default();
+        let mut group: Vec<(String, usize)> = Vec::new();
+        let mut group_bytes = 0u64;
+        for (i, (key, record)) in records.iter().enumerate() {
+            let len = record.encoded().len() as u64;
+            if latest.get(key.as_str()) != Some(&i) || len > self.max_bytes {
+                continue;
+            }
+            if !group.is_empty()
+                && (group.len() == pack::MAX_RECORDS || group_bytes + len > pack::MAX_PACK_BYTES)
+            {
+                self.write_group(records, &group, &mut outcome);
+                group.clear();
+                group_bytes = 0;
+            }
+            group.push((key.file_name(), i));
+            group_bytes += len;
+        }
+        if !group.is_empty() {
+            self.write_group(records, &group, &mut outcome);
+        }
+        outcome
+    }
+
+    /// Writes one group of [`Self::write_many`]: `(file name, index into records)`, as a pack
+    /// when it has more than one record and the pack could be written, else each alone.
+    fn write_group(
+        &self,
+        records: &[(&CacheKey, &Record)],
+        group: &[(String, usize)],
+        outcome: &mut BatchWrite,
+    ) {
+        if group.len() == 1 {
+            return self.link_or_write(records, group, None, outcome);
+        }
+        let mut parts: Vec<([u8; 32], &[u8])> = (group.iter())
+            .filter_map(|(name, i)| Some((pack::digest_of_name(name)?, records[*i].1.encoded())))
+            .collect();
+        let bytes = pack::encode(&mut parts);
+        let temp = temp_path(&self.dir, "pack");
+        match write_new_file(&temp, &bytes) {
+            Ok(()) => {
+                outcome.bytes += bytes.len() as u64;
+                outcome.packed += 1;
+                self.link_or_write(records, group, Some(&temp), outcome);
+                if let Err(e) = fs::remove_file(&temp) {
+                    tracing::warn!(path = %temp.display(), error = %e,
+                        "could not remove a pack's temp name");
+                }
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "could not write a pack; writing its entries alone");
+                let _ = fs::remove_file(&temp);
+                self.link_or_write(records, group, None, outcome);
+            }
+        }
+    }
+
+    /// Links each entry of `group` to `pack`; without a pack, or from the first link that
+    /// fails (a file system without hard links), writes each entry as a file of its own.
+    fn link_or_write(
+        &self,
+        records: &[(&CacheKey, &Record)],
+        group: &[(String, usize)],
+        mut pack: Option<&Path>,
+        outcome: &mut BatchWrite,
+    ) {
+        for (name, i) in group {
+            let target = self.dir.join(name);
+            if let Some(from) = pack {
+                match link_over(from, &target) {
+                    Ok(()) => {
+                        outcome.entries += 1;
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "cannot link to a pack; writing entries alone");
+                        pack = None;
+                    }
+                }
+            }
+            let bytes = records[*i].1.encoded();
+            match write_atomic(&target, bytes) {
+                Ok(()) => outcome.stored(bytes.len() as u64),
+                Err(e) => outcome.failed.push((*i, e)),
+            }
+        }
     }
 
     /// Adds `added` bytes to the running size estimate. Returns true when [`Self::settle`] must
@@ -170,7 +288,7 @@ impl FileLevel {
         if estimate.is_some_and(|size| size <= self.max_bytes) {
             return Ok(()); // Settled by a concurrent call.
         }
-        let size: u64 = scan(&self.dir)?.entries.iter().map(|e| e.len).sum();
+        let size = Inodes::bytes(&scan(&self.dir)?.entries);
         *estimate = Some(if size > self.max_bytes {
             evict(
                 &self.dir,
@@ -235,6 +353,15 @@ pub(crate) fn check_private(dir: &Path) -> Result<(), CacheError> {
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// A unique temp name in `dir` (pid + process-wide counter), naming what it is for.
+fn temp_path(dir: &Path, what: &str) -> PathBuf {
+    dir.join(format!(
+        "{TEMP_PREFIX}{what}-{}-{}",
+        std::process::id(),
+        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
 /// Writes `bytes` to `target` atomically: a unique temp file next to it (0600 on unix), then a
 /// rename. A directory squatting on `target` is removed and the rename retried once.
 pub(crate) fn write_atomic(target: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -243,22 +370,41 @@ pub(crate) fn write_atomic(target: &Path, bytes: &[u8]) -> io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let temp = dir.join(format!(
-        "{TEMP_PREFIX}{name}-{}-{}",
-        std::process::id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = write_new_file(&temp, bytes).and_then(|()| match fs::rename(&temp, target) {
-        Err(_) if target.is_dir() => {
-            fs::remove_dir_all(target)?;
-            fs::rename(&temp, target)
-        }
-        other => other,
-    });
+    let temp = temp_path(dir, &name);
+    let result = write_new_file(&temp, bytes).and_then(|()| rename_over(&temp, target));
     if result.is_err() {
         let _ = fs::remove_file(&temp);
     }
     result
+}
+
+/// Renames `temp` over `target`; a directory squatting on `target` is removed and the rename
+/// retried once.
+fn rename_over(temp: &Path, target: &Path) -> io::Result<()> {
+    match fs::rename(temp, target) {
+        Err(_) if target.is_dir() => {
+            fs::remove_dir_all(target)?;
+            fs::rename(temp, target)
+        }
+        other => other,
+    }
+}
+
+/// Makes `target` a hard link to `pack`, atomically: a new name is linked directly; an
+/// existing entry is replaced by a link under a temp name renamed over it, so a reader sees
+/// the old entry or the new one, never none.
+fn link_over(pack: &Path, target: &Path) -> io::Result<()> {
+    match fs::hard_link(pack, target) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            let temp = temp_path(target.parent().unwrap_or(Path::new(".")), "link");
+            let result = fs::hard_link(pack, &temp).and_then(|()| rename_over(&temp, target));
+            if result.is_err() {
+                let _ = fs::remove_file(&temp);
+            }
+            result
+        }
+        other => other,
+    }
 }
 
 fn write_new_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -270,6 +416,105 @@ fn write_new_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
         options.mode(0o600);
     }
     options.open(path)?.write_all(bytes)
+}
+
+/// Where the entry named `name` lies in `file` (`len` bytes): all of it for a single-entry
+/// file, its record for a pack (whose header and index are read here, bounded), and whether
+/// it is a pack. `Err(reason)` when a pack cannot give that entry.
+fn locate(file: &File, len: u64, name: &str) -> io::Result<Result<(Range<u64>, bool), String>> {
+    let mut head = [0u8; pack::PACK_HEADER_LEN];
+    let head = &mut head[..len.min(pack::PACK_HEADER_LEN as u64) as usize];
+    read_exact_at(file, head, 0)?;
+    if !pack::is_pack(head) {
+        return Ok(Ok((0..len, false)));
+    }
+    let count = match pack::parse_header(head, len) {
+        Ok(count) => count,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let mut index = vec![0u8; pack::index_end(count) - pack::PACK_HEADER_LEN];
+    read_exact_at(file, &mut index, pack::PACK_HEADER_LEN as u64)?;
+    let Some(digest) = pack::digest_of_name(name) else {
+        return Ok(Err(pack::PackError::NotInPack.to_string()));
+    };
+    Ok(pack::find(&index, count, len, &digest)
+        .map(|range| (range, true))
+        .map_err(|e| e.to_string()))
+}
+
+/// An entry's bytes as read from its file.
+pub(super) struct Found {
+    /// The record's first bytes (all of them unless the caller asked for fewer).
+    pub bytes: Vec<u8>,
+    /// The record's full length.
+    pub record_len: u64,
+    /// Whether the file is a pack.
+    pub packed: bool,
+}
+
+/// Reads at most `read_at_most` bytes of the entry named `name` in `file` (`len` bytes; see
+/// [`locate`]). A record longer than `limit` is not read: `Err(reason)`, as for a bad pack.
+pub(super) fn read_found(
+    file: &File,
+    len: u64,
+    name: &str,
+    limit: u64,
+    read_at_most: u64,
+) -> io::Result<Result<Found, String>> {
+    let (range, packed) = match locate(file, len, name) {
+        Ok(Ok(located)) => located,
+        Ok(Err(reason)) => return Ok(Err(reason)),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(Err(SHRANK.into())),
+        Err(e) => return Err(e),
+    };
+    let record_len = range.end - range.start;
+    if record_len > limit {
+        return Ok(Err(format!(
+            "{record_len} bytes, larger than the cache bound"
+        )));
+    }
+    let mut bytes = vec![0u8; record_len.min(read_at_most) as usize];
+    match read_exact_at(file, &mut bytes, range.start) {
+        Ok(()) => Ok(Ok(Found {
+            bytes,
+            record_len,
+            packed,
+        })),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(Err(SHRANK.into())),
+        Err(e) => Err(e),
+    }
+}
+
+/// [`read_found`] on the file at `path`, the entry its file name stands for.
+pub(super) fn read_path(
+    path: &Path,
+    limit: u64,
+    read_at_most: u64,
+) -> io::Result<Result<Found, String>> {
+    let file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    read_found(&file, len, name, limit, read_at_most)
+}
+
+const SHRANK: &str = "the file is shorter than it was when opened";
+
+/// Fills `buf` from `file` at `offset` without moving a shared cursor.
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+    }
+    #[cfg(not(unix))]
+    {
+        use std::io::Seek;
+        let mut file = file;
+        file.seek(io::SeekFrom::Start(offset))?;
+        file.read_exact(buf)
+    }
 }
 
 fn touch_if_old(file: &File, meta: &fs::Metadata) {
@@ -284,16 +529,23 @@ fn touch_if_old(file: &File, meta: &fs::Metadata) {
     }
 }
 
+pub(super) fn io_error(dir: &Path) -> impl FnOnce(io::Error) -> CacheError + '_ {
+    move |source| CacheError::Io {
+        path: dir.to_path_buf(),
+        source,
+    }
+}
+
 /// Removes a bad entry (file, or a directory squatting on its name). Failures are logged only:
 /// the entry is already treated as a miss, and the next put replaces it.
-fn remove_entry_path(path: &Path) {
+pub(super) fn remove_entry_path(path: &Path) {
     if let Err(e) = remove_any(path) {
         tracing::warn!(path = %path.display(), error = %e, "could not remove corrupt cache entry");
     }
 }
 
 /// Removes a file, or a directory squatting on an entry's name; already gone is fine.
-fn remove_any(path: &Path) -> io::Result<()> {
+pub(super) fn remove_any(path: &Path) -> io::Result<()> {
     match fs::symlink_metadata(path) {
         Ok(meta) if meta.is_dir() => fs::remove_dir_all(path),
         Ok(_) => fs::remove_file(path),
@@ -303,21 +555,24 @@ fn remove_any(path: &Path) -> io::Result<()> {
 }
 
 /// One entry or temp file found on disk.
-struct DiskFile {
-    path: PathBuf,
-    len: u64,
-    modified: SystemTime,
+pub(super) struct DiskFile {
+    pub path: PathBuf,
+    pub len: u64,
+    pub modified: SystemTime,
+    /// The file behind the path: the links to one pack share it. `None` where the platform
+    /// does not say; each path then counts as a file of its own.
+    pub inode: Option<(u64, u64)>,
 }
 
 #[derive(Default)]
-struct Scan {
-    entries: Vec<DiskFile>,
-    temps: Vec<DiskFile>,
+pub(super) struct Scan {
+    pub entries: Vec<DiskFile>,
+    pub temps: Vec<DiskFile>,
 }
 
 /// Lists entry files and temp files; everything else in the directory is ignored, so pointing
 /// `--cache-dir` at a shared directory never deletes foreign files.
-fn scan(dir: &Path) -> io::Result<Scan> {
+pub(super) fn scan(dir: &Path) -> io::Result<Scan> {
     let mut scan = Scan::default();
     let listing = match fs::read_dir(dir) {
         Ok(listing) => listing,
@@ -338,6 +593,7 @@ fn scan(dir: &Path) -> io::Result<Scan> {
             path: item.path(),
             len: meta.len(),
             modified: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+            inode: inode_of(&meta),
         };
         if is_entry {
             scan.entries.push(file);
@@ -348,14 +604,72 @@ fn scan(dir: &Path) -> io::Result<Scan> {
     Ok(scan)
 }
 
+fn inode_of(meta: &fs::Metadata) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some((meta.dev(), meta.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        None
+    }
+}
+
+/// The scanned paths per file (inode), to count each pack's bytes once however many entries
+/// link to it, and to know when removing paths frees them: with the file's last link.
+pub(super) struct Inodes {
+    links: HashMap<(u64, u64), u64>,
+}
+
+impl Inodes {
+    pub(super) fn of<'a>(files: impl IntoIterator<Item = &'a DiskFile>) -> Self {
+        let mut links = HashMap::new();
+        for inode in files.into_iter().filter_map(|f| f.inode) {
+            *links.entry(inode).or_insert(0) += 1;
+        }
+        Inodes { links }
+    }
+
+    /// Bytes on disk behind `files`, each file counted once.
+    pub(super) fn bytes<'a>(files: impl IntoIterator<Item = &'a DiskFile>) -> u64 {
+        let mut seen = std::collections::HashSet::new();
+        (files.into_iter())
+            .filter(|f| f.inode.is_none_or(|inode| seen.insert(inode)))
+            .map(|f| f.len)
+            .sum()
+    }
+
+    /// Notes that `file`'s path was removed; the bytes that frees (its length when it was the
+    /// last scanned path to that file, else 0).
+    pub(super) fn unlink(&mut self, file: &DiskFile) -> u64 {
+        let Some(inode) = file.inode else {
+            return file.len;
+        };
+        match self.links.get_mut(&inode) {
+            Some(left) if *left > 1 => {
+                *left -= 1;
+                0
+            }
+            _ => {
+                self.links.remove(&inode);
+                file.len
+            }
+        }
+    }
+}
+
 /// Deletes least-recently-used entries until the total is at most `target`; returns the total
-/// left.
+/// left. A pack's bytes count once and are freed with its last entry (its entries share one
+/// mtime, so they mostly go together).
 fn evict(dir: &Path, target: u64) -> io::Result<u64> {
     let mut entries = scan(dir)?.entries;
-    let mut total: u64 = entries.iter().map(|e| e.len).sum();
+    let mut total = Inodes::bytes(&entries);
     if total <= target {
         return Ok(total);
     }
+    let mut inodes = Inodes::of(&entries);
     entries.sort_by_key(|e| e.modified);
     let mut removed = 0u64;
     for entry in &entries {
@@ -370,177 +684,37 @@ fn evict(dir: &Path, target: u64) -> io::Result<u64> {
                 continue;
             }
         }
-        total = total.saturating_sub(entry.len);
+        total = total.saturating_sub(inodes.unlink(entry));
     }
     tracing::debug!(removed, total, "evicted least recently used cache entries");
     Ok(total)
 }
 
-// ---------------------------------------------------------------------------------------------
-// Maintenance: `depdash cache stats|clear|prune`.
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// What `depdash cache stats` shows about the file cache.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-pub struct CacheStats {
-    pub location: PathBuf,
-    pub entries: u64,
-    pub total_bytes: u64,
-    /// Entries past their TTL (servable only with `--offline` while within the grace window).
-    pub expired: u64,
-    /// Files whose header is not a valid entry (removed by `prune` or on their next read).
-    pub unreadable: u64,
-    /// Entry count per kind (`pypi`, `osv`, `advisory`).
-    pub by_kind: BTreeMap<String, u64>,
-}
-
-/// What `clear` or `prune` removed.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-pub struct CleanupReport {
-    pub removed_expired: u64,
-    pub removed_corrupt: u64,
-    pub removed_temp: u64,
-    /// Entries removed by `clear` regardless of state.
-    pub removed_entries: u64,
-    pub bytes_freed: u64,
-    pub remaining_entries: u64,
-    pub remaining_bytes: u64,
-}
-
-fn io_error(dir: &Path) -> impl FnOnce(io::Error) -> CacheError + '_ {
-    move |source| CacheError::Io {
-        path: dir.to_path_buf(),
-        source,
-    }
-}
-
-/// Reads at most the header and key of an entry file: its header and key string.
-fn read_head(path: &Path) -> io::Result<Vec<u8>> {
-    let mut head = Vec::with_capacity(HEADER_LEN + 256);
-    File::open(path)?
-        .take((HEADER_LEN + usize::from(u16::MAX)) as u64)
-        .read_to_end(&mut head)?;
-    Ok(head)
-}
-
-fn kind_of(key: &[u8]) -> String {
-    String::from_utf8_lossy(key)
-        .split(':')
-        .nth(2)
-        .unwrap_or("?")
-        .to_string()
-}
-
-/// Counts entries, bytes and expired entries. Reads only headers (no digest check), so it is
-/// fast even on a large cache; a missing directory is an empty cache.
-pub fn stats(dir: &Path) -> Result<CacheStats, CacheError> {
-    let now = entry::unix_now();
-    let mut stats = CacheStats {
-        location: dir.to_path_buf(),
-        ..CacheStats::default()
-    };
-    for file in scan(dir).map_err(io_error(dir))?.entries {
-        stats.entries += 1;
-        stats.total_bytes += file.len;
-        let Ok(head) = read_head(&file.path) else {
-            stats.unreadable += 1;
-            continue;
-        };
-        match entry::parse_header(&head) {
-            Ok(header) if header.entry_len() == Some(file.len) => {
-                if header.freshness(now) != Freshness::Fresh {
-                    stats.expired += 1;
-                }
-                let key_end = (HEADER_LEN + usize::from(header.key_len)).min(head.len());
-                *stats
-                    .by_kind
-                    .entry(kind_of(&head[HEADER_LEN..key_end]))
-                    .or_default() += 1;
-            }
-            _ => stats.unreadable += 1,
+    /// When linking fails (here: the pack is gone; in the field: a file system without hard
+    /// links), every entry is still stored, as a file of its own.
+    #[test]
+    fn entries_are_written_alone_when_they_cannot_be_linked() {
+        let dir = tempfile::tempdir().unwrap();
+        let level = FileLevel::open(dir.path(), 1 << 20).unwrap();
+        let keys: Vec<CacheKey> = (0..3)
+            .map(|i| CacheKey::pypi("https://i.example", format!("p{i}"), "1"))
+            .collect();
+        let records: Vec<Record> = (keys.iter())
+            .map(|k| Record::seal(k.as_str(), 1, Duration::from_secs(60), b"x"))
+            .collect();
+        let refs: Vec<(&CacheKey, &Record)> = keys.iter().zip(&records).collect();
+        let group: Vec<(String, usize)> = (0..3).map(|i| (keys[i].file_name(), i)).collect();
+        let mut outcome = BatchWrite::default();
+        let missing = dir.path().join("no-such-pack");
+        level.link_or_write(&refs, &group, Some(&missing), &mut outcome);
+        assert_eq!(outcome.entries, 3);
+        assert!(outcome.failed.is_empty());
+        for key in &keys {
+            assert!(matches!(level.read(key).unwrap(), FileRead::Hit(_)));
         }
     }
-    Ok(stats)
-}
-
-/// Removes every entry and temp file (and nothing else) from `dir`.
-pub fn clear(dir: &Path) -> Result<CleanupReport, CacheError> {
-    let scan = scan(dir).map_err(io_error(dir))?;
-    let mut report = CleanupReport::default();
-    for file in scan.entries.iter().chain(&scan.temps) {
-        remove_any(&file.path).map_err(io_error(&file.path))?;
-        report.removed_entries += 1;
-        report.bytes_freed += file.len;
-    }
-    Ok(report)
-}
-
-/// Removes expired entries (past their TTL: an online run would refetch them anyway, but
-/// `--offline` can no longer fall back on them), corrupt entries and temp files abandoned by
-/// crashed writers. Every remaining entry has been fully verified.
-pub fn prune(dir: &Path) -> Result<CleanupReport, CacheError> {
-    let scan = scan(dir).map_err(io_error(dir))?;
-    let now = entry::unix_now();
-    let mut report = CleanupReport::default();
-    for file in &scan.entries {
-        let verdict = match read_bounded(&file.path, MAX_ENTRY_BYTES) {
-            // Larger than any entry this level writes: never loaded whole.
-            Ok(None) => Err(EntryError::Truncated { len: 0 }),
-            Ok(Some(bytes)) => {
-                verify_in_place(&file.path, &bytes).map(|h| h.freshness(now) == Freshness::Fresh)
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(_) if file.path.is_dir() => Err(EntryError::BadMagic),
-            Err(e) => return Err(io_error(&file.path)(e)),
-        };
-        match verdict {
-            Ok(true) => {
-                report.remaining_entries += 1;
-                report.remaining_bytes += file.len;
-                continue;
-            }
-            Ok(false) => report.removed_expired += 1,
-            Err(_) => report.removed_corrupt += 1,
-        }
-        remove_entry_path(&file.path);
-        report.bytes_freed += file.len;
-    }
-    let abandoned_before = SystemTime::now() - ABANDONED_TEMP_AGE;
-    for temp in scan.temps.iter().filter(|t| t.modified < abandoned_before) {
-        if fs::remove_file(&temp.path).is_ok() {
-            report.removed_temp += 1;
-            report.bytes_freed += temp.len;
-        }
-    }
-    Ok(report)
-}
-
-/// Largest entry `prune` loads to verify: the HTTP layer's answer cap plus room for the envelope.
-/// A bigger file was not written by depdash and is removed as corrupt without being read.
-const MAX_ENTRY_BYTES: u64 = 40 * 1024 * 1024;
-
-/// Reads `path` if it is at most `limit` bytes (`None` if larger), never more than that.
-fn read_bounded(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
-    let mut bytes = Vec::new();
-    File::open(path)?
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)?;
-    Ok((bytes.len() as u64 <= limit).then_some(bytes))
-}
-
-/// Verifies an entry against the key stored in it (prune does not know the keys) and checks
-/// that the file name is that key's hash, so a misplaced entry counts as corrupt.
-fn verify_in_place(path: &Path, bytes: &[u8]) -> Result<entry::Header, EntryError> {
-    let header = entry::parse_header(bytes)?;
-    let key_end = (HEADER_LEN + usize::from(header.key_len)).min(bytes.len());
-    let key =
-        std::str::from_utf8(&bytes[HEADER_LEN..key_end]).map_err(|_| EntryError::KeyMismatch)?;
-    let header = entry::verify(key, bytes)?;
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
-    if name != crate::fingerprint::of_bytes(key.as_bytes()) {
-        return Err(EntryError::KeyMismatch);
-    }
-    Ok(header)
 }

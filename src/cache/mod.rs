@@ -25,7 +25,9 @@ mod bundle;
 pub mod entry;
 pub mod file;
 pub mod key;
+mod maintenance;
 mod memory;
+pub mod pack;
 pub mod redis;
 
 use std::path::{Path, PathBuf};
@@ -40,8 +42,8 @@ use crate::telemetry::tracker::Tracker;
 use crate::telemetry::{CacheCounters, EventSink, LevelCounters, TelemetryEvent};
 
 pub use entry::STALE_GRACE;
-pub use file::{CacheStats, CleanupReport, clear, prune, stats};
 pub use key::CacheKey;
+pub use maintenance::{CacheStats, CleanupReport, clear, prune, stats};
 pub use redis::RedisSecret;
 
 use bundle::Bundle;
@@ -57,6 +59,7 @@ pub const DEFAULT_MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 pub const OP_GET_MEMORY: &str = "cache.get.memory";
 pub const OP_GET_FILE: &str = "cache.get.file";
 pub const OP_GET_REDIS: &str = "cache.get.redis";
+/// One put; a [`TieredCache::put_many`] batch records its time shared equally among its puts.
 pub const OP_PUT: &str = "cache.put";
 
 #[derive(Debug, thiserror::Error)]
@@ -382,6 +385,43 @@ impl TieredCache {
         self.inner.tracker.record(OP_PUT, started.elapsed());
     }
 
+    /// Stores several records at once (a run's queued puts): the memory and Redis levels as
+    /// [`put`](Self::put) does, the file level as packs ([`pack`]): one new file per pack
+    /// instead of one per entry. `writes` counts entries stored, `bytes_written` the bytes
+    /// written (each pack once). Never fails: errors are logged and counted per entry.
+    pub async fn put_many(&self, items: &[(CacheKey, Vec<u8>, Duration)]) {
+        if !self.inner.enabled || items.is_empty() {
+            return;
+        }
+        let started = Instant::now();
+        let now = unix_now();
+        let records: Vec<(&CacheKey, Record)> = (items.iter())
+            .map(|(key, payload, ttl)| (key, Record::seal(key.as_str(), now, *ttl, payload)))
+            .collect();
+        let inner = &*self.inner;
+        for (key, record) in &records {
+            inner.store_memory(key, record).await;
+            inner.store_redis(key, record).await;
+            if let Some(bundle) = inner.bundle.get() {
+                bundle.use_record(key.as_str(), record, false);
+            }
+        }
+        if let Some(file) = &inner.file {
+            let refs: Vec<(&CacheKey, &Record)> = records.iter().map(|(k, r)| (*k, r)).collect();
+            let outcome = file.write_many(&refs);
+            bump(&inner.file_stats.writes, outcome.entries);
+            bump(&inner.file_stats.bytes_written, outcome.bytes);
+            for (i, error) in outcome.failed {
+                inner.file_error(file, refs[i].0, "cache write failed", error);
+            }
+            inner.note_file_written(file, outcome.bytes).await;
+        }
+        let each = started.elapsed() / u32::try_from(items.len()).unwrap_or(u32::MAX);
+        for _ in items {
+            inner.tracker.record(OP_PUT, each);
+        }
+    }
+
     /// Serialises `value` as JSON and [`put`](Self::put)s it.
     pub async fn put_json<T: Serialize + ?Sized>(&self, key: &CacheKey, value: &T, ttl: Duration) {
         match serde_json::to_vec(value) {
@@ -459,10 +499,7 @@ impl TieredCache {
         let record = Record::seal(key.as_str(), unix_now(), ttl, payload);
         match file.write(key, &record) {
             // Counted toward the size bound, not as a write of the sources' answers.
-            Ok(written) if written > 0 && file.note_written(written) => {
-                self.inner.settle_file_size(file).await
-            }
-            Ok(_) => {}
+            Ok(written) => self.inner.note_file_written(file, written).await,
             Err(e) => self.inner.file_error(file, key, "snapshot write failed", e),
         }
     }
@@ -709,12 +746,8 @@ impl Inner {
     /// Writes `record` into every enabled level above `found_at` (all levels for a put).
     async fn store(&self, key: &CacheKey, record: &Record, found_at: Option<Level>) {
         let above = |level: Level| found_at.is_none_or(|found| level < found);
-        let len = record.encoded().len() as u64;
-        if above(Level::Memory)
-            && let Some(memory) = &self.memory
-        {
-            memory.insert(key.as_str(), record.clone()).await;
-            self.memory_stats.wrote(len);
+        if above(Level::Memory) {
+            self.store_memory(key, record).await;
         }
         if above(Level::File)
             && let Some(file) = &self.file
@@ -723,20 +756,36 @@ impl Inner {
                 Ok(0) => {}
                 Ok(written) => {
                     self.file_stats.wrote(written);
-                    if file.note_written(written) {
-                        self.settle_file_size(file).await;
-                    }
+                    self.note_file_written(file, written).await;
                 }
                 Err(e) => self.file_error(file, key, "cache write failed", e),
             }
         }
-        if above(Level::Redis)
-            && let Some(redis) = self.active_redis()
-        {
+        if above(Level::Redis) {
+            self.store_redis(key, record).await;
+        }
+    }
+
+    async fn store_memory(&self, key: &CacheKey, record: &Record) {
+        if let Some(memory) = &self.memory {
+            memory.insert(key.as_str(), record.clone()).await;
+            self.memory_stats.wrote(record.encoded().len() as u64);
+        }
+    }
+
+    async fn store_redis(&self, key: &CacheKey, record: &Record) {
+        if let Some(redis) = self.active_redis() {
             match redis.set(key.as_str(), record).await {
-                Ok(()) => self.redis_stats.wrote(len),
+                Ok(()) => self.redis_stats.wrote(record.encoded().len() as u64),
                 Err(e) => self.redis_failed(redis, e).await,
             }
+        }
+    }
+
+    /// Accounts `written` bytes toward the file level's bound; measures and evicts when due.
+    async fn note_file_written(&self, file: &Arc<FileLevel>, written: u64) {
+        if written > 0 && file.note_written(written) {
+            self.settle_file_size(file).await;
         }
     }
 

@@ -73,7 +73,7 @@ pub enum Origin {
 }
 
 /// License facts as the package's own metadata states them, before any interpretation.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct LicenseMetadata {
     /// PEP 639 `License-Expression`.
     pub expression: Option<String>,

@@ -1,7 +1,8 @@
 //! The protocol a host speaks, learnt at connect time: a connector layer that tells the
-//! in-flight bound when a TLS handshake with a host agreed on HTTP/2 by ALPN, so that the host's
-//! figure is raised then, not at its first answer one latency later (which cost a cold run a
-//! whole round at the HTTP/1.1 figure). What it learns is what the first answer would say;
+//! in-flight bound when a connection to a host was made and whether its TLS handshake agreed on
+//! HTTP/2 by ALPN (or that the connect failed), so that the host's figure is raised then, not at
+//! its first answer one latency later (which cost a cold run a whole round at the HTTP/1.1
+//! figure), and an `https` host's other requests stop waiting for the first connection. What it learns is what the first answer would say;
 //! anything it cannot tell (no host in the destination, another protocol) leaves the bound to
 //! the answers as before.
 
@@ -67,13 +68,12 @@ where
         let bound = self.bound.clone();
         let connecting = self.inner.call(destination);
         Box::pin(async move {
-            let connection = connecting.await?;
-            if let Some(host) = host
-                && connection.connected().is_negotiated_h2()
-            {
-                bound.answered(&host, reqwest::Version::HTTP_2);
+            let connection = connecting.await;
+            if let Some(host) = host {
+                let h2 = (connection.as_ref()).is_ok_and(|c| c.connected().is_negotiated_h2());
+                bound.connected(&host, h2);
             }
-            Ok(connection)
+            connection
         })
     }
 }

@@ -720,7 +720,11 @@ impl HttpClient {
         let inner = &self.inner;
         let config = &inner.config;
         // Waiting for a slot counts against the fetch deadline too.
-        let slot = tokio::time::timeout_at(inner.deadline.into(), inner.bound.acquire(host)).await;
+        let slot = tokio::time::timeout_at(
+            inner.deadline.into(),
+            inner.bound.acquire(host, url.scheme() == "https"),
+        )
+        .await;
         let _slot = match slot {
             Err(_) => return Err(AttemptError::Deadline(config.fetch_deadline)),
             // Nothing closes the semaphores; the `None` arm exists only to avoid an unwrap.

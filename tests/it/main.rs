@@ -3,6 +3,7 @@ mod adversarial_local;
 mod adversarial_net;
 mod architecture;
 mod cache;
+mod cache_pack;
 mod checks;
 mod cli;
 mod dashboard_snapshots;

@@ -178,12 +178,12 @@ async fn the_in_flight_bound_holds_on_http2_streams_and_http1_connections() {
     }
 }
 
-/// Default settings: a host that agreed on HTTP/2 gets 100 streams, an HTTP/1.1 host 32
-/// connections (the server sees that many requests at once, never more), from the first round
-/// on: an HTTP/2 host is known as one when its TLS handshake agrees on h2, not at its first
-/// answer.
+/// Default settings: a host that agreed on HTTP/2 gets 100 streams over one connection, an
+/// HTTP/1.1 host 32 connections (the server sees that many requests at once, never more), from
+/// the first round on: an HTTP/2 host is known as one when its TLS handshake agrees on h2, not at
+/// its first answer, and no request opens a connection of its own before that handshake.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn default_bounds_are_64_streams_on_http2_and_32_connections_on_http1() {
+async fn default_bounds_are_100_streams_on_one_http2_connection_and_32_http1_connections() {
     let dir = tempfile::tempdir().unwrap();
     let site = dir.path().join("site-packages");
     depdash::inventory::synthetic::write_site_packages(&site, 150, 7).unwrap();
@@ -226,6 +226,11 @@ async fn default_bounds_are_64_streams_on_http2_and_32_connections_on_http1() {
             first_round as u64, bound,
             "{alpn:?}: requests before the first answer"
         );
+        // The other requests waited for the first handshake instead of each opening a
+        // connection: one connection on HTTP/2, one per request in flight on HTTP/1.1.
+        let handshakes: u64 = stats.tls.values().sum();
+        let connections = if alpn == Alpn::H2AndHttp1 { 1 } else { bound };
+        assert_eq!(handshakes, connections, "{alpn:?}: {:?}", stats.tls);
     }
 }
 

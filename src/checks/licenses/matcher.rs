@@ -15,39 +15,7 @@
 //! for the templates it does not resemble.
 
 use std::cmp::Reverse;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
-
-/// FxHash (the multiply-rotate hash rustc uses): the keys are our own words and 4-grams, not
-/// attacker-chosen in a way that matters (a slow lookup, not a wrong answer), and SipHash was
-/// a third of the time spent per license file.
-#[derive(Default)]
-struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.write_u64(u64::from(i));
-    }
-
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// The SPDX templates, `@@@ <id>` before each.
 const TEMPLATES: &str = include_str!("../../../assets/licenses/templates.txt");
@@ -58,242 +26,159 @@ pub(crate) const MATCH_THRESHOLD: f32 = 0.9;
 const NEAR_MISS: f32 = 0.6;
 /// Word id of a text word no template contains: never matches.
 const FOREIGN: u16 = u16::MAX;
-/// Most words a `<<var>>` stands for when its pattern allows "anything" (holder names, a
-/// copyright block): longer runs are not explained by it.
-const VAR_MAX_WORDS: usize = 60;
 /// Stretches between anchors up to this many words (each side) are aligned word by word.
 const ALIGN_MAX: usize = 96;
 /// How many templates one text is matched against, at most, per round; and rounds (one
 /// identified license per round).
 const MAX_ROUNDS: usize = 12;
-/// n-grams this common across the templates are useless as anchors.
-const MAX_POSTINGS: usize = 48;
-const N: usize = 4;
+mod library;
 
-/// One compiled template.
-struct Template {
-    id: &'static str,
-    words: Vec<u16>,
-    required: Vec<bool>,
-    /// Words a `<<var>>` at this position may stand for (0: none).
-    var_words: Vec<u16>,
-    required_total: usize,
-    /// Words by id with their counts (required, all), sorted by id: the bag the pre-filter
-    /// bounds coverage and score with.
-    bag: Vec<(u16, u32, u32)>,
-    /// Word ranges of the outermost optional parts (an appendix, a disclaimer).
-    blocks: Vec<(usize, usize)>,
-}
+use library::{FxMap, N, Template, canonical, gram};
+// The library module reaches the normaliser as `super::normalize`, here and in `build.rs`.
+use super::normalize;
+
+/// The templates compiled by the build script ([`library::encode`] of [`library::compile`]).
+static COMPILED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/license_library.bin"));
 
 struct Library {
-    vocabulary: FxMap<String, u16>,
-    templates: Vec<Template>,
-    /// 4-gram → its range in `postings`.
-    index: FxMap<u64, (u32, u32)>,
-    /// (template, position) of every indexed 4-gram, grouped by 4-gram: one allocation, not
-    /// one per 4-gram (building the library is paid by every process that reads a text).
+    vocabulary: FxMap<&'static str, u16>,
+    templates: Vec<Template<'static>>,
+    /// Every indexed 4-gram, ascending, with its range in `postings`.
+    grams: Vec<(u64, u32, u32)>,
+    /// (template, position) of every indexed 4-gram, grouped by 4-gram.
     postings: Vec<(u16, u32)>,
 }
 
 impl Library {
     /// Where a 4-gram occurs in the templates, by template then position.
     fn postings(&self, gram: u64) -> &[(u16, u32)] {
-        self.index.get(&gram).map_or(&[], |&(from, len)| {
-            &self.postings[from as usize..(from + len) as usize]
-        })
-    }
-}
-
-/// Word equivalences (SPDX guidelines, "equivalent words"), applied to both sides.
-fn canonical(word: &str) -> &str {
-    match word {
-        "licence" => "license",
-        "licences" => "licenses",
-        "licenced" => "licensed",
-        "licencing" => "licensing",
-        "https" => "http",
-        "acknowledgement" => "acknowledgment",
-        "acknowledgements" => "acknowledgments",
-        "organisation" => "organization",
-        "authorised" => "authorized",
-        _ => word,
-    }
-}
-
-/// Words of already-normalised text (see `names::normalize`).
-fn words(norm: &str) -> impl Iterator<Item = &str> {
-    norm.split(' ').filter(|w| !w.is_empty()).map(canonical)
-}
-
-fn gram(words: &[u16]) -> u64 {
-    words
-        .iter()
-        .fold(0u64, |acc, &w| (acc << 16) | u64::from(w))
-}
-
-/// Parse one SPDX template into words with required/optional flags and var allowances.
-fn parse_template(
-    id: &'static str,
-    body: &'static str,
-    vocabulary: &mut FxMap<String, u16>,
-) -> Template {
-    let mut t = Template {
-        id,
-        words: Vec::new(),
-        required: Vec::new(),
-        var_words: Vec::new(),
-        required_total: 0,
-        bag: Vec::new(),
-        blocks: Vec::new(),
-    };
-    let mut block_start = 0usize;
-    let mut optional_depth = 0usize;
-    let mut pending_var = 0usize;
-    let mut rest = body;
-    let mut push_text =
-        |t: &mut Template, text: &'static str, optional: bool, pending: &mut usize| {
-            let norm = super::names::normalize(text, false);
-            for w in words(&norm) {
-                // Looked up before inserting: no String per word of 760 KB at start-up.
-                let id = match vocabulary.get(w) {
-                    Some(&id) => id,
-                    None => {
-                        let next = vocabulary.len() as u16;
-                        vocabulary.insert(w.to_string(), next);
-                        next
-                    }
-                };
-                t.words.push(id);
-                t.required.push(!optional);
-                t.var_words
-                    .push((*pending).min(usize::from(u16::MAX)) as u16);
-                *pending = 0;
-                if !optional {
-                    t.required_total += 1;
-                }
+        match self.grams.binary_search_by_key(&gram, |&(g, _, _)| g) {
+            Ok(i) => {
+                let (_, from, len) = self.grams[i];
+                &self.postings[from as usize..(from + len) as usize]
             }
-        };
-    while let Some(open) = rest.find("<<") {
-        push_text(&mut t, &rest[..open], optional_depth > 0, &mut pending_var);
-        let tag = &rest[open + 2..];
-        if let Some(after) = tag.strip_prefix("beginOptional") {
-            if optional_depth == 0 {
-                block_start = t.words.len();
-            }
-            optional_depth += 1;
-            rest = after.find(">>").map_or("", |e| &after[e + 2..]);
-        } else if let Some(after) = tag.strip_prefix("endOptional") {
-            optional_depth = optional_depth.saturating_sub(1);
-            if optional_depth == 0 && t.words.len() > block_start {
-                t.blocks.push((block_start, t.words.len()));
-            }
-            rest = after.find(">>").map_or("", |e| &after[e + 2..]);
-        } else if tag.starts_with("var") {
-            // `<<var;name="..";original="..";match="..">>`: the original words are optional, and
-            // the var may stand for other words, as many as its pattern allows.
-            let end = tag
-                .find("\">>")
-                .map(|e| e + 3)
-                .or_else(|| tag.find(">>").map(|e| e + 2))
-                .unwrap_or(tag.len());
-            let inner = &tag[..end];
-            let field = |name: &str| {
-                inner.find(&format!("{name}=\"")).map(|s| {
-                    let from = &inner[s + name.len() + 2..];
-                    let to = from
-                        .find("\";")
-                        .or_else(|| from.find("\">>"))
-                        .unwrap_or(from.len());
-                    &from[..to]
-                })
-            };
-            let original = field("original").unwrap_or("");
-            pending_var += var_allowance(field("match").unwrap_or(".+"));
-            push_text(&mut t, original, true, &mut pending_var);
-            rest = &tag[end..];
-        } else {
-            rest = tag;
+            Err(_) => &[],
         }
     }
-    push_text(&mut t, rest, optional_depth > 0, &mut pending_var);
-    let mut words: Vec<(u16, bool)> = t.words.iter().copied().zip(t.required.clone()).collect();
-    words.sort_unstable();
-    for (w, required) in words {
-        let required = u32::from(required);
-        match t.bag.last_mut() {
-            Some((last, r, all)) if *last == w => {
-                *r += required;
-                *all += 1;
-            }
-            _ => t.bag.push((w, required, 1)),
-        }
-    }
-    t
-}
-
-/// How many words a var's `match` pattern may stand for.
-fn var_allowance(pattern: &str) -> usize {
-    if let Some(bound) = pattern.strip_prefix(".{0,") {
-        let n: usize = bound
-            .split('}')
-            .next()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
-        return (n / 5).clamp(1, VAR_MAX_WORDS);
-    }
-    if pattern.starts_with(".+") || pattern.starts_with(".*") {
-        return VAR_MAX_WORDS / 4;
-    }
-    // An alternation of literal phrases: as many words as its longest.
-    pattern
-        .split('|')
-        .map(|alt| {
-            alt.split(|c: char| !c.is_ascii_alphanumeric())
-                .filter(|w| !w.is_empty() && *w != "s")
-                .count()
-        })
-        .max()
-        .unwrap_or(1)
-        .max(1)
 }
 
 fn library() -> &'static Library {
     static LIB: OnceLock<Library> = OnceLock::new();
     LIB.get_or_init(|| {
-        let mut vocabulary = FxMap::default();
-        let mut templates = Vec::new();
-        for record in TEMPLATES.split("@@@ ").filter(|r| !r.trim().is_empty()) {
-            let (id, body) = record.split_once('\n').unwrap_or((record, ""));
-            templates.push(parse_template(id.trim(), body, &mut vocabulary));
-        }
-        // Sorted by 4-gram, then template and position: each group is in the order a
-        // 4-gram's postings were always listed in.
-        let mut all: Vec<(u64, u16, u32)> = templates
-            .iter()
-            .enumerate()
-            .flat_map(|(ti, t)| {
-                t.words
-                    .windows(N)
-                    .enumerate()
-                    .map(move |(pos, window)| (gram(window), ti as u16, pos as u32))
+        decode(COMPILED).unwrap_or_else(|| {
+            // Only a broken build gets here; compiling at run time gives the same library.
+            let bytes = library::encode(&library::compile(TEMPLATES));
+            decode(Box::leak(bytes.into_boxed_slice())).unwrap_or_else(|| Library {
+                vocabulary: FxMap::default(),
+                templates: Vec::new(),
+                grams: Vec::new(),
+                postings: Vec::new(),
             })
-            .collect();
-        all.sort_unstable();
-        let mut index = FxMap::default();
-        let mut postings = Vec::with_capacity(all.len());
-        for group in all.chunk_by(|a, b| a.0 == b.0) {
-            if group.len() <= MAX_POSTINGS {
-                index.insert(group[0].0, (postings.len() as u32, group.len() as u32));
-                postings.extend(group.iter().map(|&(_, t, pos)| (t, pos)));
-            }
-        }
-        Library {
-            vocabulary,
-            templates,
-            index,
-            postings,
-        }
+        })
     })
+}
+
+/// Reads [`library::encode`]'s layout; `None` for bytes that are not one, including indexes
+/// that would point outside what they index (the matcher slices by them).
+fn decode(bytes: &'static [u8]) -> Option<Library> {
+    let mut r = Reader(bytes.strip_prefix(library::MAGIC.as_slice())?);
+    let words = r.len()?;
+    let mut vocabulary = FxMap::default();
+    vocabulary.reserve(words);
+    for id in 0..words {
+        vocabulary.insert(r.text()?, u16::try_from(id).ok()?);
+    }
+    let in_vocabulary = |w: u16| usize::from(w) < words;
+    let mut templates = Vec::with_capacity(r.len()?.min(bytes.len()));
+    for _ in 0..templates.capacity() {
+        let id = r.text()?;
+        let n = r.len()?;
+        let words: Vec<u16> = r.take(n * 2)?.chunks_exact(2).map(le_u16).collect();
+        let required: Vec<bool> = r.take(n)?.iter().map(|&b| b != 0).collect();
+        let var_words: Vec<u16> = r.take(n * 2)?.chunks_exact(2).map(le_u16).collect();
+        let required_total = r.len()?;
+        let bag = (0..r.len()?)
+            .map(|_| Some((r.u16()?, r.u32()?, r.u32()?)))
+            .collect::<Option<Vec<_>>>()?;
+        let blocks = (0..r.len()?)
+            .map(|_| Some((r.len()?, r.len()?)))
+            .collect::<Option<Vec<_>>>()?;
+        let sane = words.iter().all(|&w| in_vocabulary(w))
+            && bag.iter().all(|&(w, _, _)| in_vocabulary(w))
+            && blocks.iter().all(|&(from, to)| from <= to && to <= n);
+        if !sane {
+            return None;
+        }
+        templates.push(Template {
+            id,
+            words,
+            required,
+            var_words,
+            required_total,
+            bag,
+            blocks,
+        });
+    }
+    let grams = (0..r.len()?)
+        .map(|_| Some((r.u64()?, r.u32()?, r.u32()?)))
+        .collect::<Option<Vec<_>>>()?;
+    let postings = (0..r.len()?)
+        .map(|_| Some((r.u16()?, r.u32()?)))
+        .collect::<Option<Vec<_>>>()?;
+    let sane = grams.windows(2).all(|w| w[0].0 < w[1].0)
+        && grams
+            .iter()
+            .all(|&(_, from, len)| (from as usize).saturating_add(len as usize) <= postings.len())
+        && postings.iter().all(|&(t, pos)| {
+            templates
+                .get(usize::from(t))
+                .is_some_and(|t: &Template<'static>| (pos as usize) + N <= t.words.len())
+        });
+    (sane && r.0.is_empty()).then_some(Library {
+        vocabulary,
+        templates,
+        grams,
+        postings,
+    })
+}
+
+fn le_u16(b: &[u8]) -> u16 {
+    u16::from_le_bytes([b[0], b[1]])
+}
+
+/// A cursor over [`COMPILED`]: every read is bounds-checked.
+struct Reader(&'static [u8]);
+
+impl Reader {
+    fn take(&mut self, n: usize) -> Option<&'static [u8]> {
+        if n > self.0.len() {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(head)
+    }
+
+    fn u16(&mut self) -> Option<u16> {
+        Some(le_u16(self.take(2)?))
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+
+    fn len(&mut self) -> Option<usize> {
+        usize::try_from(self.u32()?).ok()
+    }
+
+    fn text(&mut self) -> Option<&'static str> {
+        let n = usize::from(self.u16()?);
+        std::str::from_utf8(self.take(n)?).ok()
+    }
 }
 
 /// A template found in the text.
@@ -478,7 +363,7 @@ struct Candidate {
 /// What ranks matches: the template that explains most of the text wins (X11 over the MIT it
 /// contains), less what it would need that the text lacks (MIT plus some clause is not JSON,
 /// whose "Good, not Evil" clause is missing).
-fn score(t: &Template, matched: usize, coverage: f32) -> f32 {
+fn score(t: &Template<'static>, matched: usize, coverage: f32) -> f32 {
     let missing = t.required_total as f32 * (1.0 - coverage);
     matched as f32 - 2.0 * missing
 }
@@ -500,7 +385,7 @@ impl TextBag {
     /// Upper bound on the coverage [`align`] can find: each matched required word pairs with a
     /// distinct text word of the same id, so no more of a word can match than the text has.
     /// Computed as coverage is, so that the float comparison is monotone too.
-    fn coverage_bound(&self, t: &Template) -> f32 {
+    fn coverage_bound(&self, t: &Template<'static>) -> f32 {
         if t.required_total == 0 {
             return 0.0;
         }
@@ -514,7 +399,7 @@ impl TextBag {
 
     /// Upper bound on the score [`find`] ranks a match of `t` by (matched words, less twice
     /// the required words missing), computed as the score is.
-    fn score_bound(&self, t: &Template, coverage_bound: f32) -> f32 {
+    fn score_bound(&self, t: &Template<'static>, coverage_bound: f32) -> f32 {
         let matched: usize = t
             .bag
             .iter()
@@ -526,13 +411,13 @@ impl TextBag {
 
 /// Fewest anchors a template needs to possibly reach the near-miss share: each anchor stands
 /// for about one matched word.
-fn min_hits(t: &Template) -> usize {
+fn min_hits(t: &Template<'static>) -> usize {
     (NEAR_MISS * 0.7 * t.required_total as f32) as usize
 }
 
 /// Align one template with the text through its anchors. Returns matched word count and the
 /// match, or `None` when there is nothing to align.
-fn align(t: &Template, text: &[u16], hits: &[(u32, u32)]) -> Option<(usize, Found)> {
+fn align(t: &Template<'static>, text: &[u16], hits: &[(u32, u32)]) -> Option<(usize, Found)> {
     let chain = longest_chain(hits);
     // Runs of consecutive words matched on one diagonal, non-overlapping.
     let mut runs: Vec<(usize, usize, usize)> = Vec::new();

@@ -13,7 +13,9 @@ mod evaluate;
 mod expression;
 mod files;
 mod matcher;
+mod memo;
 mod names;
+mod normalize;
 mod resolve;
 mod terms;
 mod text;
@@ -46,7 +48,11 @@ pub use evaluate::{
 /// `LicenseRef-Proprietary` so a policy can name them; a license text is taken only when it
 /// matches an SPDX template whole.
 pub fn resolve(meta: &LicenseMetadata, metadata_dir: Option<&Path>) -> ResolvedLicense {
-    resolve::resolve(meta, metadata_dir)
+    match metadata_dir {
+        // Fields alone (an index document, a core metadata file): asked again and again.
+        None => memo::resolve_fields(meta),
+        Some(_) => resolve::resolve(meta, metadata_dir),
+    }
 }
 
 /// [`resolve`], and what its answer depends on besides `meta` and `metadata_dir`: the

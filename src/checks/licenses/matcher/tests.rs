@@ -115,3 +115,45 @@ fn two_texts_in_one_file_are_both_found() {
     let text = format!("{MIT}\n\n{MIT}\n{apache_notice}");
     assert_eq!(ids(&text), ["MIT", "MIT"]);
 }
+
+#[test]
+fn the_shipped_library_is_the_templates_compiled_now() {
+    let now = library::encode(&library::compile(TEMPLATES));
+    assert!(COMPILED == now.as_slice(), "build.rs output differs");
+    let lib = decode(COMPILED).expect("the shipped library decodes");
+    let compiled = library::compile(TEMPLATES);
+    assert_eq!(lib.templates.len(), compiled.templates.len());
+    assert_eq!(lib.vocabulary.len(), compiled.vocabulary.len());
+    for (id, word) in compiled.vocabulary.iter().enumerate() {
+        assert_eq!(lib.vocabulary.get(word.as_str()), Some(&(id as u16)));
+    }
+    for (a, b) in lib.templates.iter().zip(&compiled.templates) {
+        assert_eq!(
+            (a.id, &a.words, &a.required, &a.var_words),
+            (b.id, &b.words, &b.required, &b.var_words)
+        );
+        assert_eq!(
+            (a.required_total, &a.bag, &a.blocks),
+            (b.required_total, &b.bag, &b.blocks)
+        );
+    }
+    assert_eq!(lib.grams, compiled.grams);
+    assert_eq!(lib.postings, compiled.postings);
+}
+
+#[test]
+fn a_cut_or_altered_library_is_refused_not_misread() {
+    // Every cut in the header and the first words, then 40 spread over the rest (a cut decodes
+    // everything before it: more would make the test slow, not stronger).
+    let step = (COMPILED.len() / 40).max(1);
+    let cuts = (0..COMPILED.len().min(1_024)).chain((1_024..COMPILED.len()).step_by(step));
+    for cut in cuts {
+        assert!(decode(&COMPILED[..cut]).is_none(), "cut at {cut} decoded");
+    }
+    let mut bad_magic = COMPILED.to_vec();
+    bad_magic[7] ^= 0xff;
+    assert!(decode(Box::leak(bad_magic.into_boxed_slice())).is_none());
+    let mut trailing = COMPILED.to_vec();
+    trailing.push(0);
+    assert!(decode(Box::leak(trailing.into_boxed_slice())).is_none());
+}
