@@ -8,9 +8,11 @@ mod evaluate;
 pub mod events;
 mod index_license;
 mod indexes;
+mod registry;
 mod revalidate;
 mod run;
 mod snapshot;
+mod vulnerabilities;
 pub mod watcher;
 
 use std::sync::Arc;

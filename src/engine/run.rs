@@ -2,35 +2,30 @@
 //! network or the offline database) → policy evaluation → report, with events and a metrics
 //! snapshot published along the way.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
-use futures_util::future::join_all;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio::sync::watch;
 
 use super::cache_writer::CacheWriter;
 use super::evaluate::{self, Facts};
 use super::events::{EngineEvent, EventSink, MetricsSnapshot, Stage};
 use super::index_license;
-use super::indexes::{self, Index};
+use super::indexes::Index;
 use super::revalidate;
 use super::snapshot;
 use crate::cache::{CacheKey, TieredCache};
 use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprinter;
 use crate::inventory::{self, InventorySource};
-use crate::model::{
-    Check, DatabaseInfo, Distribution, PackageKey, RegistryInfo, Report, Summary, Unknown,
-};
+use crate::model::{Distribution, RegistryInfo, Report, Summary};
 use crate::perf::{HistoryOptions, RunMetrics};
 use crate::settings::{Settings, Target};
-use crate::sources::osv::{AdvisoryRef, OsvRecord};
 use crate::sources::revalidate::Revalidated;
-use crate::sources::{HttpClient, HttpConfig, OsvClient, OsvDatabase, ProjectFacts, Validators};
+use crate::sources::{HttpClient, HttpConfig, Validators};
 use crate::telemetry::tracker::Tracker;
 
 /// What we know (or why we don't) about one package's vulnerabilities.
@@ -38,42 +33,36 @@ pub(super) type VulnAnswer = std::result::Result<Vec<crate::model::Vulnerability
 /// What we know (or why we don't) about one package's registry facts.
 pub(super) type RegistryAnswer = std::result::Result<RegistryInfo, String>;
 
-/// The cached answer of OSV's querybatch for one package version.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct CachedAdvisories {
-    advisories: Vec<AdvisoryRef>,
-}
-
 /// Tasks alive at once while fetching advisories or registry facts. The HTTP client's
 /// semaphore is the real bound on requests in flight; this only caps futures in memory.
-const FETCH_TASKS: usize = 256;
+pub(super) const FETCH_TASKS: usize = 256;
 
 /// Metrics snapshots during a run are published at most this often (the dashboard's frame rate).
 const PUBLISH_EVERY_MS: u64 = 50;
 
 /// Everything a run needs, built once per run.
-struct RunContext<'a> {
-    settings: &'a Settings,
-    events: &'a EventSink,
-    metrics: &'a watch::Sender<MetricsSnapshot>,
-    tracker: Arc<Tracker>,
-    cache: Option<TieredCache>,
+pub(super) struct RunContext<'a> {
+    pub(super) settings: &'a Settings,
+    pub(super) events: &'a EventSink,
+    pub(super) metrics: &'a watch::Sender<MetricsSnapshot>,
+    pub(super) tracker: Arc<Tracker>,
+    pub(super) cache: Option<TieredCache>,
     /// Where answers go to be cached, off the async workers (see `cache_writer`).
-    writer: Option<CacheWriter>,
-    http: Option<HttpClient>,
-    started: Instant,
-    run: u64,
-    total: usize,
-    packages_done: AtomicUsize,
+    pub(super) writer: Option<CacheWriter>,
+    pub(super) http: Option<HttpClient>,
+    pub(super) started: Instant,
+    pub(super) run: u64,
+    pub(super) total: usize,
+    pub(super) packages_done: AtomicUsize,
     /// When the last snapshot was published, in ms since the run started.
-    last_publish_ms: std::sync::atomic::AtomicU64,
+    pub(super) last_publish_ms: std::sync::atomic::AtomicU64,
     /// Per package, the sources whose answer came from an expired cache entry.
-    stale: std::sync::Mutex<HashMap<String, Vec<&'static str>>>,
+    pub(super) stale: std::sync::Mutex<HashMap<String, Vec<&'static str>>>,
 }
 
 impl RunContext<'_> {
     /// Publish the latest metrics (the faces read it at their own frame rate).
-    fn publish(&self, finished: bool) {
+    pub(super) fn publish(&self, finished: bool) {
         let measured = self.measure();
         self.metrics.send_replace(MetricsSnapshot {
             run: self.run,
@@ -92,7 +81,7 @@ impl RunContext<'_> {
         });
     }
 
-    fn measure(&self) -> RunMetrics {
+    pub(super) fn measure(&self) -> RunMetrics {
         RunMetrics {
             operations: self.tracker.snapshot(),
             cache: self
@@ -110,7 +99,7 @@ impl RunContext<'_> {
         }
     }
 
-    fn package_done(&self) {
+    pub(super) fn package_done(&self) {
         self.packages_done.fetch_add(1, Ordering::Relaxed);
         // A snapshot reads every histogram (~10 µs each): publish at the faces' frame rate,
         // not per package.
@@ -128,7 +117,7 @@ impl RunContext<'_> {
 
     /// A cached answer about `package` from `source`; an expired entry served offline is
     /// remembered so the report can say the answer is stale.
-    async fn cached_for<T: serde::de::DeserializeOwned>(
+    pub(super) async fn cached_for<T: serde::de::DeserializeOwned>(
         &self,
         key: &CacheKey,
         package: &str,
@@ -144,7 +133,7 @@ impl RunContext<'_> {
 
     /// [`revalidate::cached_or_fetch`] with the metadata TTL; an expired answer served offline
     /// is remembered so the report can say it is stale.
-    async fn fetch_cached<T, F, Fut>(
+    pub(super) async fn fetch_cached<T, F, Fut>(
         &self,
         key: &CacheKey,
         package: &str,
@@ -173,7 +162,7 @@ impl RunContext<'_> {
         Ok(value)
     }
 
-    fn note_stale(&self, package: &str, source: &'static str) {
+    pub(super) fn note_stale(&self, package: &str, source: &'static str) {
         self.stale
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -182,7 +171,7 @@ impl RunContext<'_> {
             .push(source);
     }
 
-    async fn store<T: Serialize>(&self, key: &CacheKey, value: &T, ttl: Duration) {
+    pub(super) async fn store<T: Serialize>(&self, key: &CacheKey, value: &T, ttl: Duration) {
         if let Some(writer) = &self.writer {
             writer.put_json(key, value, ttl);
         }
@@ -366,8 +355,8 @@ pub async fn run_once(
     // and its release document has come, not in a round after both stages.
     let (vulnerable, vulnerable_known) = watch::channel(None);
     let (vulns, registry) = tokio::join!(
-        vulnerabilities(&ctx, &inventory.distributions, vulnerable),
-        registry(
+        super::vulnerabilities::vulnerabilities(&ctx, &inventory.distributions, vulnerable),
+        super::registry::registry(
             &ctx,
             &inventory.distributions,
             &needs,
@@ -382,7 +371,7 @@ pub async fn run_once(
         .finish()
         .await
         .map_err(|e| Error::Engine(format!("license resolution failed: {e}")))?;
-    let VulnStage {
+    let super::vulnerabilities::VulnStage {
         answers: vulns,
         run_unknowns,
         database,
@@ -433,466 +422,6 @@ pub async fn run_once(
     Ok(report)
 }
 
-/// What the vulnerability stage found: answers per package and version, run-level unknowns (e.g. a
-/// stale database), and the offline database used, if any.
-#[derive(Default)]
-struct VulnStage {
-    answers: HashMap<PackageKey, VulnAnswer>,
-    run_unknowns: Vec<Unknown>,
-    database: Option<DatabaseInfo>,
-}
-
-/// The packages OSV names (by advisory id, before the records are read), published once so
-/// the registry stage can fetch their fix candidates without waiting for the whole stage. A
-/// sender dropped unpublished (the stage failed or was off) reads as "none".
-type Vulnerable = watch::Sender<Option<Arc<HashSet<PackageKey>>>>;
-
-async fn vulnerabilities(
-    ctx: &RunContext<'_>,
-    dists: &[Distribution],
-    vulnerable: Vulnerable,
-) -> Result<VulnStage> {
-    if !ctx.settings.check_vulnerabilities || dists.is_empty() {
-        return Ok(VulnStage::default());
-    }
-    ctx.events
-        .emit(EngineEvent::StageStarted {
-            stage: Stage::Vulnerabilities,
-            total: dists.len(),
-        })
-        .await;
-    match &ctx.settings.network.osv_db {
-        Some(path) => {
-            let stage = offline_vulnerabilities(ctx, dists, path).await?;
-            let named = (stage.answers.iter()).filter(|(_, a)| matches!(a, Ok(v) if !v.is_empty()));
-            vulnerable.send_replace(Some(Arc::new(named.map(|(k, _)| k.clone()).collect())));
-            Ok(stage)
-        }
-        None => Ok(VulnStage {
-            answers: online_vulnerabilities(ctx, dists, &vulnerable).await,
-            ..VulnStage::default()
-        }),
-    }
-}
-
-/// Match against an offline OSV database: no network at all.
-async fn offline_vulnerabilities(
-    ctx: &RunContext<'_>,
-    dists: &[Distribution],
-    path: &std::path::Path,
-) -> Result<VulnStage> {
-    let owned_path = path.to_path_buf();
-    let tracker = ctx.tracker.clone();
-    let db = tokio::task::spawn_blocking(move || {
-        tracker.time("osv.db.open", || OsvDatabase::open(&owned_path))
-    })
-    .await
-    .map_err(|e| Error::Engine(format!("OSV database task failed: {e}")))?
-    .map_err(|e| Error::Input {
-        path: path.to_path_buf(),
-        line: None,
-        message: format!("offline OSV database: {e}"),
-    })?;
-    let mut run_unknowns = Vec::new();
-    if let Some(max_age) = ctx.settings.policy.vulnerabilities.max_db_age {
-        let reason = match db.age() {
-            Some(age) if age > max_age => Some(format!(
-                "offline OSV database {} is {} old, older than vulnerabilities.max_db_age ({})",
-                path.display(),
-                crate::units::approx_duration(age),
-                crate::units::approx_duration(max_age)
-            )),
-            Some(_) => None,
-            None => Some(format!(
-                "offline OSV database {} has no dated records: its age cannot be checked against vulnerabilities.max_db_age",
-                path.display()
-            )),
-        };
-        if let Some(reason) = reason {
-            run_unknowns.push(Unknown {
-                package: None,
-                version: None,
-                check: Check::Vulnerabilities,
-                reason,
-                fails_run: true,
-            });
-        }
-    }
-    let mut answers = HashMap::with_capacity(dists.len());
-    for d in dists {
-        let answer = pep440_version(d).map(|version| {
-            ctx.tracker.time("osv.db.query", || {
-                db.query(&d.normalized, &version)
-                    .into_iter()
-                    .filter_map(|r| crate::sources::to_vulnerability(r, &d.normalized))
-                    .collect()
-            })
-        });
-        answers.insert(d.key(), answer);
-    }
-    let database = DatabaseInfo {
-        source: path.display().to_string(),
-        records: db.len(),
-        pypi_records: db.pypi_records(),
-        newest_modified: db.newest_modified().and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        }),
-        age_seconds: db.age().map(|a| a.as_secs()),
-        downloaded: crate::sources::osv_download::read_info(path).map(|info| {
-            crate::model::Downloaded {
-                url: info.url,
-                at: info.downloaded_at,
-            }
-        }),
-    };
-    Ok(VulnStage {
-        answers,
-        run_unknowns,
-        database: Some(database),
-    })
-}
-
-/// The installed version as PEP 440, or why OSV ranges cannot be matched against it. Online and
-/// offline give the same answer: OSV's own matching of a non-PEP 440 version is not ours to
-/// trust as "no advisories".
-fn pep440_version(d: &Distribution) -> std::result::Result<pep440_rs::Version, String> {
-    d.version.parse::<pep440_rs::Version>().map_err(|e| {
-        format!(
-            "version `{}` is not PEP 440 ({e}): cannot match OSV ranges",
-            d.version
-        )
-    })
-}
-
-/// An advisory OSV named for a package but whose record could not be read: still a violation
-/// (unscored, so at or above any severity threshold), never an unknown that policy may wave
-/// through, since the advisory's existence is already known.
-fn details_unavailable(advisory: &AdvisoryRef, reason: &str) -> crate::model::Vulnerability {
-    crate::model::Vulnerability {
-        id: advisory.id.clone(),
-        aliases: Vec::new(),
-        summary: format!("details unavailable ({reason})"),
-        fixed_in: Vec::new(),
-        severity: Vec::new(),
-        modified: Some(advisory.modified.clone()).filter(|m| !m.is_empty()),
-    }
-}
-
-/// Cached querybatch answers first, one querybatch for the misses, then each unique advisory
-/// once (cached by id + modified).
-async fn online_vulnerabilities(
-    ctx: &RunContext<'_>,
-    dists: &[Distribution],
-    vulnerable: &Vulnerable,
-) -> HashMap<PackageKey, VulnAnswer> {
-    let osv_url = ctx.settings.network.osv_url.as_str();
-    let mut answers = HashMap::with_capacity(dists.len());
-    let mut refs_by_package: HashMap<PackageKey, Vec<AdvisoryRef>> = HashMap::new();
-    let mut misses: Vec<&Distribution> = Vec::new();
-    for d in dists {
-        if let Err(reason) = pep440_version(d) {
-            answers.insert(d.key(), Err(reason));
-            continue;
-        }
-        let key = CacheKey::osv(osv_url, &d.normalized, &d.version);
-        match ctx
-            .cached_for::<CachedAdvisories>(&key, &d.normalized, "osv")
-            .await
-        {
-            Some(cached) => {
-                refs_by_package.insert(d.key(), cached.advisories);
-            }
-            None => misses.push(d),
-        }
-    }
-    if !misses.is_empty() {
-        match &ctx.http {
-            None => {
-                for d in &misses {
-                    answers.insert(d.key(), Err(offline_reason("OSV answer")));
-                }
-            }
-            Some(http) => {
-                let client = OsvClient::new(http.clone(), osv_url);
-                let queries: Vec<(String, String)> = misses
-                    .iter()
-                    .map(|d| (d.normalized.clone(), d.version.clone()))
-                    .collect();
-                let results = ctx
-                    .tracker
-                    .time_async("osv.querybatch", client.query_batch(&queries))
-                    .await;
-                for (d, result) in misses.iter().zip(results) {
-                    match result {
-                        Ok(advisories) => {
-                            let key = CacheKey::osv(osv_url, &d.normalized, &d.version);
-                            let value = CachedAdvisories {
-                                advisories: advisories.clone(),
-                            };
-                            ctx.store(&key, &value, ctx.settings.run.cache.vulnerability_ttl)
-                                .await;
-                            refs_by_package.insert(d.key(), advisories);
-                        }
-                        Err(e) => {
-                            answers.insert(d.key(), Err(format!("OSV: {e}")));
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    let named = refs_by_package.iter().filter(|(_, refs)| !refs.is_empty());
-    vulnerable.send_replace(Some(Arc::new(named.map(|(k, _)| k.clone()).collect())));
-
-    let mut unique: Vec<&AdvisoryRef> = refs_by_package.values().flatten().collect();
-    unique.sort();
-    unique.dedup();
-    let fetches: Vec<_> = unique
-        .into_iter()
-        .map(|advisory| fetch_advisory(ctx, advisory))
-        .collect();
-    let records: HashMap<String, std::result::Result<OsvRecord, String>> =
-        futures_util::stream::iter(fetches)
-            .buffer_unordered(FETCH_TASKS)
-            .collect()
-            .await;
-
-    for (key, refs) in refs_by_package {
-        let mut vulns = Vec::with_capacity(refs.len());
-        for advisory in &refs {
-            match records.get(&advisory.id) {
-                Some(Ok(record)) => {
-                    if let Some(v) = crate::sources::to_vulnerability(record, &key.0) {
-                        vulns.push(v);
-                    }
-                }
-                Some(Err(e)) => vulns.push(details_unavailable(advisory, e)),
-                None => vulns.push(details_unavailable(advisory, "not fetched")),
-            }
-        }
-        answers.insert(key, Ok(vulns));
-    }
-    answers
-}
-
-async fn fetch_advisory(
-    ctx: &RunContext<'_>,
-    advisory: &AdvisoryRef,
-) -> (String, std::result::Result<OsvRecord, String>) {
-    let osv_url = ctx.settings.network.osv_url.as_str();
-    let key = CacheKey::advisory(osv_url, &advisory.id, &advisory.modified);
-    let id = advisory.id.as_str();
-    let fetch = |prior: Option<Validators>| async move {
-        let Some(http) = &ctx.http else {
-            return Err(offline_reason(&format!("advisory {id}")));
-        };
-        let client = OsvClient::new(http.clone(), osv_url);
-        let answer = client.vuln_if(id, prior.as_ref());
-        (ctx.tracker.time_async("osv.advisory", answer).await)
-            .map_err(|e| format!("OSV advisory {id}: {e}"))
-    };
-    let ttl = ctx.settings.run.cache.metadata_ttl;
-    let online = ctx.http.is_some();
-    let (cache, writer) = (ctx.cache.as_ref(), ctx.writer.as_ref());
-    let answer = revalidate::cached_or_fetch(cache, writer, &key, ttl, online, fetch).await;
-    (advisory.id.clone(), answer.map(|(record, _)| record))
-}
-
-/// Registry facts per normalised name.
-async fn registry(
-    ctx: &RunContext<'_>,
-    dists: &[Distribution],
-    needs: &index_license::Needs,
-    indexes: &[Index],
-    vulnerable: &watch::Receiver<Option<Arc<HashSet<PackageKey>>>>,
-) -> HashMap<PackageKey, RegistryAnswer> {
-    if !ctx.settings.check_registry {
-        return HashMap::new();
-    }
-    if indexes.is_empty() {
-        let reason = "package index turned off (empty --pypi-url): yanked, outdated and \
-                      stale are not known"
-            .to_string();
-        return dists
-            .iter()
-            .map(|d| (d.key(), Err(reason.clone())))
-            .collect();
-    };
-    ctx.events
-        .emit(EngineEvent::StageStarted {
-            stage: Stage::Registry,
-            total: dists.len(),
-        })
-        .await;
-    // A license local metadata leaves unknown is looked for in the release's core metadata file.
-    let fetches: Vec<_> = (dists.iter().enumerate())
-        .map(|(i, d)| registry_answer(ctx, indexes, d, needs.of(i), vulnerable.clone()))
-        .collect();
-    // Sized up front: 10,000 answers in a growing map briefly held two tables of them.
-    let answers = HashMap::with_capacity(dists.len());
-    futures_util::stream::iter(fetches)
-        .buffer_unordered(FETCH_TASKS)
-        .fold(answers, |mut answers, (key, answer)| {
-            answers.insert(key, answer);
-            std::future::ready(answers)
-        })
-        .await
-}
-
-async fn registry_answer(
-    ctx: &RunContext<'_>,
-    indexes: &[Index],
-    d: &Distribution,
-    need: index_license::NeedOf<'_>,
-    mut vulnerable: watch::Receiver<Option<Arc<HashSet<PackageKey>>>>,
-) -> (PackageKey, RegistryAnswer) {
-    let answers = join_all(
-        indexes
-            .iter()
-            .map(|index| release_facts(ctx, index, d, &need)),
-    )
-    .await;
-    let mut answer = indexes::merge_releases(indexes, answers);
-    // Whole-project facts only when the policy or the dashboard reads them, and not already
-    // read with the release (Simple API fallback; with several indexes, from each): one more
-    // request per index.
-    if ctx.settings.project_facts
-        && let Ok(info) = &mut answer
-        && info.on_index
-        && (info.latest_version.is_none() || indexes.len() > 1)
-    {
-        match all_project_facts(ctx, indexes, d).await {
-            Ok(facts) => {
-                info.newer_versions =
-                    crate::sources::simple::newer_versions(&facts.available, &d.version);
-                info.latest_version = facts.latest_version;
-                info.project_status = facts.status.or(info.project_status.take());
-            }
-            Err(reason) => ctx.events.emit(EngineEvent::Warning(reason)).await,
-        }
-    }
-    // Fix candidates: the releases above a vulnerable package, from its Simple page (each
-    // index's), fetched the moment OSV has named the package (no round after the vulnerability
-    // stage).
-    if let Ok(info) = &answer
-        && info.on_index
-        && info.newer_versions.is_none()
-        && ctx.settings.check_vulnerabilities
-    {
-        let named = match vulnerable.wait_for(Option::is_some).await {
-            Ok(set) => set.as_ref().is_some_and(|set| set.contains(&d.key())),
-            Err(_) => false,
-        };
-        if named {
-            match all_project_facts(ctx, indexes, d).await {
-                Ok(facts) => {
-                    if let Ok(info) = &mut answer {
-                        info.newer_versions =
-                            crate::sources::simple::newer_versions(&facts.available, &d.version);
-                    }
-                }
-                Err(reason) => ctx.events.emit(EngineEvent::Warning(reason)).await,
-            }
-        }
-    }
-    ctx.package_done();
-    (d.key(), answer)
-}
-
-/// Whole-project facts from every index, merged.
-async fn all_project_facts(
-    ctx: &RunContext<'_>,
-    indexes: &[Index],
-    d: &Distribution,
-) -> std::result::Result<ProjectFacts, String> {
-    let answers = join_all(indexes.iter().map(|index| project_facts(ctx, index, d))).await;
-    indexes::merge_projects(answers)
-}
-
-/// The release's own facts (per-release document, Simple API fallback), cache first; with its
-/// core metadata file's license (and the wheel's license files) as `need` says.
-async fn release_facts(
-    ctx: &RunContext<'_>,
-    index: &Index,
-    d: &Distribution,
-    need: &index_license::NeedOf<'_>,
-) -> RegistryAnswer {
-    let key = CacheKey::pypi(&index.key, &d.normalized, &d.version);
-    let client = index.client.as_ref();
-    // The Simple page's files, when the fallback read it (for the core metadata file).
-    let files = std::sync::Mutex::new(None);
-    let slot = &files;
-    let fetch = |prior: Option<Validators>| async move {
-        let client = client.ok_or_else(|| offline_reason("registry answer"))?;
-        let (answer, found) = (client.release_if(&d.normalized, &d.version, prior.as_ref()))
-            .await
-            .map_err(|e| format!("package index: {e}"))?;
-        *slot.lock().unwrap_or_else(|p| p.into_inner()) = found;
-        Ok(answer)
-    };
-    let mut info: RegistryInfo = ctx.fetch_cached(&key, &d.normalized, "pypi", fetch).await?;
-    let files = files.into_inner().unwrap_or_else(|p| p.into_inner());
-    with_core_metadata(ctx, index, d, need, files, &mut info).await;
-    Ok(info)
-}
-
-/// The core metadata outcome of a release whose license is still unknown (cached on its own
-/// key: the release's facts keep their validators), asked for when not cached.
-async fn with_core_metadata(
-    ctx: &RunContext<'_>,
-    index: &Index,
-    d: &Distribution,
-    need: &index_license::NeedOf<'_>,
-    files: Option<Vec<crate::sources::simple::DistFile>>,
-    info: &mut RegistryInfo,
-) {
-    // Most releases are settled by their document: only the others wait for the local license.
-    if !index_license::may_want(info) {
-        return;
-    }
-    let need = need.get().await;
-    if !index_license::wanted(info, need) {
-        return;
-    }
-    let key = CacheKey::new("core-metadata", &index.key, &d.normalized, &d.version);
-    info.core_metadata = ctx.cached_for(&key, &d.normalized, "pypi").await;
-    if let Some(client) = index.client.as_ref()
-        && index_license::wanted(info, need)
-    {
-        let release = (d.normalized.as_str(), d.version.as_str());
-        if index_license::complete(client, release, files, need, info).await
-            && let Some(found) = &info.core_metadata
-        {
-            ctx.store(&key, found, ctx.settings.run.cache.metadata_ttl)
-                .await;
-        }
-    }
-}
-
-/// Latest version and PEP 792 status from the Simple API, cache first.
-async fn project_facts(
-    ctx: &RunContext<'_>,
-    index: &Index,
-    d: &Distribution,
-) -> std::result::Result<ProjectFacts, String> {
-    let key = CacheKey::pypi_project(&index.key, &d.normalized);
-    let client = index.client.as_ref();
-    let fetch = |prior: Option<Validators>| async move {
-        let client = client.ok_or_else(|| offline_reason("latest version"))?;
-        match client
-            .simple()
-            .project_if(&d.normalized, prior.as_ref())
-            .await
-        {
-            Ok(facts) => Ok(facts.map(Option::unwrap_or_default)),
-            Err(e) => Err(format!("{}: latest version: package index: {e}", d.name)),
-        }
-    };
-    ctx.fetch_cached(&key, &d.normalized, "pypi", fetch).await
-}
-
-fn offline_reason(what: &str) -> String {
+pub(super) fn offline_reason(what: &str) -> String {
     format!("offline: no cached {what} (run once online, or use --osv-db for vulnerabilities)")
 }
