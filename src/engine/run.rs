@@ -251,22 +251,25 @@ pub async fn run_once(
     let source = inventory_source(&settings.target);
     let blocking_tracker = tracker.clone();
     let snapshot_cache = cache.clone();
-    let (inventory, rejected, previous) = tokio::task::spawn_blocking(move || {
-        let inventory = inventory::load(&source, &blocking_tracker)?;
-        let loaded = snapshot::load(
-            snapshot_cache.as_ref(),
-            &inventory.target,
-            &blocking_tracker,
-        );
-        Ok::<_, Error>((Arc::new(inventory), loaded.rejected, loaded.previous))
-    })
-    .await
-    .map_err(|e| Error::Engine(format!("inventory task failed: {e}")))??;
-    for warning in rejected {
-        events.emit(EngineEvent::Warning(warning)).await;
-    }
+    let inventory =
+        tokio::task::spawn_blocking(move || inventory::load(&source, &blocking_tracker))
+            .await
+            .map_err(|e| Error::Engine(format!("inventory task failed: {e}")))??;
+    let inventory = Arc::new(inventory);
+    // The bundle of answers and the run snapshot are both keyed by the target: each is read and
+    // verified on a thread of its own (at 10,000 packages 7 MB and 3 MB, ~25 and ~17 ms).
     let bundle_opened =
         (cache.as_ref()).map(|c| snapshot::open_bundle(c, &inventory.target, &tracker));
+    let (snapshot_target, snapshot_tracker) = (inventory.target.clone(), tracker.clone());
+    let loaded = tokio::task::spawn_blocking(move || {
+        snapshot::load(snapshot_cache.as_ref(), &snapshot_target, &snapshot_tracker)
+    })
+    .await
+    .map_err(|e| Error::Engine(format!("snapshot task failed: {e}")))?;
+    for warning in loaded.rejected {
+        events.emit(EngineEvent::Warning(warning)).await;
+    }
+    let previous = loaded.previous;
     // On a first run licenses are resolved beside the fetches (≈50 ms for 180 packages, once
     // the whole wait before the first request): the fetches read a package's resolved license
     // only to decide on its core metadata file, after its release document has come.
