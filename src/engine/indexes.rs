@@ -21,6 +21,9 @@ pub(super) struct Index {
     pub shown: String,
     /// `None` offline.
     pub client: Option<PypiClient>,
+    /// A release document came from this index's JSON API in this run: its Simple pages are
+    /// then not the fallback's, and one fetched beside a release document is not asked twice.
+    pub serves_json: Flag,
 }
 
 impl Index {
@@ -32,6 +35,40 @@ impl Index {
                 .to_string(),
             shown: credentials::redact(url).trim_end_matches('/').to_string(),
             client: http.map(|h| PypiClient::new(h.clone(), url)),
+            serves_json: Flag::default(),
+        }
+    }
+}
+
+/// A one-way flag that can be waited for.
+#[derive(Default)]
+pub(super) struct Flag {
+    set: std::sync::atomic::AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl Flag {
+    pub fn set(&self) {
+        if !self.set.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            self.notify.notify_waiters();
+        }
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.set.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Returns once the flag is set (at once if it is).
+    pub async fn wait(&self) {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            // Registered before the check: a `set` between the two still wakes it.
+            notified.as_mut().enable();
+            if self.is_set() {
+                return;
+            }
+            notified.await;
         }
     }
 }

@@ -11,11 +11,14 @@ use tokio::sync::watch;
 
 use super::events::{EngineEvent, Stage};
 use super::index_license;
-use super::indexes::{self, Index};
+use super::indexes::{self, Flag, Index};
 use super::run::{FETCH_TASKS, RegistryAnswer, RunContext, offline_reason};
 use crate::cache::CacheKey;
 use crate::model::{Distribution, PackageKey, RegistryInfo};
 use crate::sources::{ProjectFacts, Validators};
+
+/// The packages OSV named, published once by the vulnerability stage (`None` until then).
+type Vulnerable = watch::Receiver<Option<Arc<HashSet<PackageKey>>>>;
 
 /// Registry facts per normalised name.
 pub(super) async fn registry(
@@ -23,7 +26,7 @@ pub(super) async fn registry(
     dists: &[Distribution],
     needs: &index_license::Needs,
     indexes: &[Index],
-    vulnerable: &watch::Receiver<Option<Arc<HashSet<PackageKey>>>>,
+    vulnerable: &Vulnerable,
 ) -> HashMap<PackageKey, RegistryAnswer> {
     if !ctx.settings.check_registry {
         return HashMap::new();
@@ -63,14 +66,23 @@ async fn registry_answer(
     indexes: &[Index],
     d: &Distribution,
     need: index_license::NeedOf<'_>,
-    mut vulnerable: watch::Receiver<Option<Arc<HashSet<PackageKey>>>>,
+    mut vulnerable: Vulnerable,
 ) -> (PackageKey, RegistryAnswer) {
-    let answers = join_all(
-        indexes
-            .iter()
-            .map(|index| release_facts(ctx, index, d, &need)),
-    )
-    .await;
+    // A package OSV names before its release document has come gets its fix candidates
+    // fetched beside that document, not a round after it (see `fix_candidates_early`).
+    let released = Flag::default();
+    let releases = async {
+        let answers = join_all(
+            indexes
+                .iter()
+                .map(|index| release_facts(ctx, index, d, &need)),
+        )
+        .await;
+        released.set();
+        answers
+    };
+    let early = fix_candidates_early(ctx, indexes, d, vulnerable.clone(), &released);
+    let (answers, early) = futures_util::future::join(releases, early).await;
     let mut answer = indexes::merge_releases(indexes, answers);
     // Whole-project facts only when the policy or the dashboard reads them, and not already
     // read with the release (Simple API fallback; with several indexes, from each): one more
@@ -98,24 +110,62 @@ async fn registry_answer(
         && info.newer_versions.is_none()
         && ctx.settings.check_vulnerabilities
     {
-        let named = match vulnerable.wait_for(Option::is_some).await {
-            Ok(set) => set.as_ref().is_some_and(|set| set.contains(&d.key())),
-            Err(_) => false,
-        };
-        if named {
-            match all_project_facts(ctx, indexes, d).await {
-                Ok(facts) => {
-                    if let Ok(info) = &mut answer {
-                        info.newer_versions =
-                            crate::sources::simple::newer_versions(&facts.available, &d.version);
-                    }
-                }
-                Err(reason) => ctx.events.emit(EngineEvent::Warning(reason)).await,
+        let facts = match early {
+            Some(facts) => Some(facts),
+            None if named(&mut vulnerable, d).await => {
+                Some(all_project_facts(ctx, indexes, d).await)
             }
+            None => None,
+        };
+        match facts {
+            Some(Ok(facts)) => {
+                if let Ok(info) = &mut answer {
+                    info.newer_versions =
+                        crate::sources::simple::newer_versions(&facts.available, &d.version);
+                }
+            }
+            Some(Err(reason)) => ctx.events.emit(EngineEvent::Warning(reason)).await,
+            None => {}
         }
     }
     ctx.package_done();
     (d.key(), answer)
+}
+
+/// Whether OSV named `d` (waits for the vulnerability stage to publish the packages it named).
+async fn named(vulnerable: &mut Vulnerable, d: &Distribution) -> bool {
+    match vulnerable.wait_for(Option::is_some).await {
+        Ok(set) => set.as_ref().is_some_and(|set| set.contains(&d.key())),
+        Err(_) => false,
+    }
+}
+
+/// The fix candidates of a package OSV names while its release document is still on its way,
+/// fetched beside it. `None` when it is not named, when its release comes first (the caller
+/// decides with the answer in hand, as it would have), or when they cannot be asked for early
+/// without risk of asking twice: project facts are wanted anyway, or an index has not yet been
+/// seen to serve release documents (its Simple page may be the release fallback's; the wait
+/// for that ends with the release itself).
+async fn fix_candidates_early(
+    ctx: &RunContext<'_>,
+    indexes: &[Index],
+    d: &Distribution,
+    mut vulnerable: Vulnerable,
+    released: &Flag,
+) -> Option<std::result::Result<ProjectFacts, String>> {
+    if !ctx.settings.check_vulnerabilities || ctx.settings.project_facts {
+        return None;
+    }
+    if !named(&mut vulnerable, d).await {
+        return None;
+    }
+    let all_serve_json = join_all(indexes.iter().map(|i| i.serves_json.wait()));
+    tokio::select! {
+        biased;
+        _ = released.wait() => return None,
+        _ = all_serve_json => {}
+    }
+    Some(all_project_facts(ctx, indexes, d).await)
 }
 
 /// Whole-project facts from every index, merged.
@@ -141,11 +191,15 @@ async fn release_facts(
     // The Simple page's files, when the fallback read it (for the core metadata file).
     let files = std::sync::Mutex::new(None);
     let slot = &files;
+    let serves_json = &index.serves_json;
     let fetch = |prior: Option<Validators>| async move {
         let client = client.ok_or_else(|| offline_reason("registry answer"))?;
         let (answer, found) = (client.release_if(&d.normalized, &d.version, prior.as_ref()))
             .await
             .map_err(|e| format!("package index: {e}"))?;
+        if found.is_none() {
+            serves_json.set();
+        }
         *slot.lock().unwrap_or_else(|p| p.into_inner()) = found;
         Ok(answer)
     };

@@ -422,3 +422,68 @@ async fn fix_candidates_are_pipelined_with_the_release_documents() {
         .count();
     assert!(fixes >= vulnerable.len(), "{fixes}");
 }
+
+/// A package OSV names while its release document is still on its way gets its Simple page
+/// (fix candidates) beside that document, not a round after it, and no page is asked twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fix_candidates_of_a_package_named_early_are_fetched_beside_its_release_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let packages = real_packages();
+    let index = RegistryServer::start(dataset_for(&packages, 3)).await;
+    let osv = RegistryServer::start(dataset_for(&packages, 3)).await;
+    // Every third package is vulnerable, the first one among them; its release document is
+    // slow, and OSV names it (300 ms) long before that document comes (1,500 ms).
+    let slow = crate::support::registry::normalize(&packages[0].0);
+    index.set_faults(Faults {
+        path_prefix: Some(format!("/pypi/{slow}/")),
+        latency: Duration::from_millis(1500),
+        ..Faults::default()
+    });
+    osv.set_faults(Faults {
+        latency: Duration::from_millis(300),
+        ..Faults::default()
+    });
+    let report = dir.path().join("report.json");
+    let site = real_site_packages();
+    let (index_url, osv_url) = (index.url(), osv.url());
+    let args = [
+        "check",
+        site.to_str().unwrap(),
+        "--pypi-url",
+        &index_url,
+        "--osv-url",
+        &osv_url,
+        "--no-cache",
+        "--no-history",
+        "--progress",
+        "never",
+        "--format",
+        "json",
+        "-o",
+        report.to_str().unwrap(),
+    ];
+    let output = depdash(&args, &[]).await;
+    assert_eq!(
+        code(&output),
+        1,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stats = index.stats();
+    let vulnerable = packages.iter().step_by(3).count();
+    assert_eq!(stats.pypi_simple as usize, vulnerable, "one page each");
+    let at = |line: &str| {
+        (stats.timeline.iter())
+            .position(|l| l.starts_with(line))
+            .unwrap_or_else(|| panic!("{line} not in {:?}", stats.timeline))
+    };
+    assert!(at(&format!("> /simple/{slow}/")) < at(&format!("< /pypi/{slow}/")));
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let slow_package = (report["packages"].as_array().unwrap().iter())
+        .find(|p| p["normalized"] == slow.as_str())
+        .unwrap_or_else(|| panic!("{slow} not in the report"));
+    assert!(
+        slow_package["registry"]["newer_versions"].is_array(),
+        "{slow_package}"
+    );
+}
