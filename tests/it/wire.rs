@@ -49,15 +49,26 @@ async fn check_site(
     extra: &[&str],
     env: &[(&str, &str)],
 ) -> (Output, Value) {
+    check_sources(dir, site, (url, url), extra, env).await
+}
+
+/// The same with the index at `pypi` and OSV at `osv`.
+async fn check_sources(
+    dir: &Path,
+    site: &Path,
+    (pypi, osv): (&str, &str),
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (Output, Value) {
     let report = dir.join("report.json");
     let _ = std::fs::remove_file(&report);
     let mut args = vec![
         "check",
         site.to_str().unwrap(),
         "--pypi-url",
-        url,
+        pypi,
         "--osv-url",
-        url,
+        osv,
         "--no-cache",
         "--no-history",
         "--progress",
@@ -385,11 +396,7 @@ async fn fix_candidates_are_pipelined_with_the_release_documents() {
     let packages = real_packages();
     let server = RegistryServer::start(dataset_for(&packages, 3)).await;
     let slow = crate::support::registry::normalize(&packages[1].0);
-    server.set_faults(Faults {
-        path_prefix: Some(format!("/pypi/{slow}/")),
-        latency: Duration::from_millis(1500),
-        ..Faults::default()
-    });
+    slow_release_document(&server, &slow);
     let (output, report) = check(dir.path(), &server.url(), &[], &[]).await;
     assert_eq!(
         code(&output),
@@ -402,13 +409,7 @@ async fn fix_candidates_are_pipelined_with_the_release_documents() {
         .map(|(name, _)| crate::support::registry::normalize(name))
         .collect();
     assert_eq!(stats.pypi_simple as usize, vulnerable.len());
-    let at = |line: &str| {
-        stats
-            .timeline
-            .iter()
-            .position(|l| l.starts_with(line))
-            .unwrap_or_else(|| panic!("{line} not in {:?}", stats.timeline))
-    };
+    let at = |line: &str| first_at(&stats.timeline, line);
     let slow_answered = at(&format!("< /pypi/{slow}/"));
     for name in &vulnerable {
         assert!(at(&format!("> /simple/{name}/")) < slow_answered, "{name}");
@@ -423,6 +424,22 @@ async fn fix_candidates_are_pipelined_with_the_release_documents() {
     assert!(fixes >= vulnerable.len(), "{fixes}");
 }
 
+/// Delays the release documents of `name` on `server` by 1.5 s.
+fn slow_release_document(server: &RegistryServer, name: &str) {
+    server.set_faults(Faults {
+        path_prefix: Some(format!("/pypi/{name}/")),
+        latency: Duration::from_millis(1500),
+        ..Faults::default()
+    });
+}
+
+/// Where the first line starting with `line` is in a server's timeline.
+fn first_at(timeline: &[String], line: &str) -> usize {
+    (timeline.iter())
+        .position(|l| l.starts_with(line))
+        .unwrap_or_else(|| panic!("{line} not in {timeline:?}"))
+}
+
 /// A package OSV names while its release document is still on its way gets its Simple page
 /// (fix candidates) beside that document, not a round after it, and no page is asked twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -434,35 +451,14 @@ async fn fix_candidates_of_a_package_named_early_are_fetched_beside_its_release_
     // Every third package is vulnerable, the first one among them; its release document is
     // slow, and OSV names it (300 ms) long before that document comes (1,500 ms).
     let slow = crate::support::registry::normalize(&packages[0].0);
-    index.set_faults(Faults {
-        path_prefix: Some(format!("/pypi/{slow}/")),
-        latency: Duration::from_millis(1500),
-        ..Faults::default()
-    });
+    slow_release_document(&index, &slow);
     osv.set_faults(Faults {
         latency: Duration::from_millis(300),
         ..Faults::default()
     });
-    let report = dir.path().join("report.json");
-    let site = real_site_packages();
-    let (index_url, osv_url) = (index.url(), osv.url());
-    let args = [
-        "check",
-        site.to_str().unwrap(),
-        "--pypi-url",
-        &index_url,
-        "--osv-url",
-        &osv_url,
-        "--no-cache",
-        "--no-history",
-        "--progress",
-        "never",
-        "--format",
-        "json",
-        "-o",
-        report.to_str().unwrap(),
-    ];
-    let output = depdash(&args, &[]).await;
+    let urls = (index.url(), osv.url());
+    let urls = (urls.0.as_str(), urls.1.as_str());
+    let (output, report) = check_sources(dir.path(), &real_site_packages(), urls, &[], &[]).await;
     assert_eq!(
         code(&output),
         1,
@@ -472,13 +468,8 @@ async fn fix_candidates_of_a_package_named_early_are_fetched_beside_its_release_
     let stats = index.stats();
     let vulnerable = packages.iter().step_by(3).count();
     assert_eq!(stats.pypi_simple as usize, vulnerable, "one page each");
-    let at = |line: &str| {
-        (stats.timeline.iter())
-            .position(|l| l.starts_with(line))
-            .unwrap_or_else(|| panic!("{line} not in {:?}", stats.timeline))
-    };
+    let at = |line: &str| first_at(&stats.timeline, line);
     assert!(at(&format!("> /simple/{slow}/")) < at(&format!("< /pypi/{slow}/")));
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     let slow_package = (report["packages"].as_array().unwrap().iter())
         .find(|p| p["normalized"] == slow.as_str())
         .unwrap_or_else(|| panic!("{slow} not in the report"));
