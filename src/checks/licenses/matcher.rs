@@ -84,25 +84,23 @@ fn decode(bytes: &'static [u8]) -> Option<Library> {
     let mut r = Reader(bytes.strip_prefix(library::MAGIC.as_slice())?);
     let words = r.len()?;
     let mut vocabulary = FxMap::default();
-    vocabulary.reserve(words);
+    // A count is never trusted for an allocation beyond what the bytes could hold.
+    vocabulary.reserve(words.min(bytes.len()));
     for id in 0..words {
         vocabulary.insert(r.text()?, u16::try_from(id).ok()?);
     }
     let in_vocabulary = |w: u16| usize::from(w) < words;
-    let mut templates = Vec::with_capacity(r.len()?.min(bytes.len()));
-    for _ in 0..templates.capacity() {
+    let count = r.len()?;
+    let mut templates = Vec::with_capacity(count.min(bytes.len()));
+    for _ in 0..count {
         let id = r.text()?;
         let n = r.len()?;
         let words: Vec<u16> = r.take(n * 2)?.chunks_exact(2).map(le_u16).collect();
         let required: Vec<bool> = r.take(n)?.iter().map(|&b| b != 0).collect();
         let var_words: Vec<u16> = r.take(n * 2)?.chunks_exact(2).map(le_u16).collect();
         let required_total = r.len()?;
-        let bag = (0..r.len()?)
-            .map(|_| Some((r.u16()?, r.u32()?, r.u32()?)))
-            .collect::<Option<Vec<_>>>()?;
-        let blocks = (0..r.len()?)
-            .map(|_| Some((r.len()?, r.len()?)))
-            .collect::<Option<Vec<_>>>()?;
+        let bag = r.list(|r| Some((r.u16()?, r.u32()?, r.u32()?)))?;
+        let blocks = r.list(|r| Some((r.len()?, r.len()?)))?;
         let sane = words.iter().all(|&w| in_vocabulary(w))
             && bag.iter().all(|&(w, _, _)| in_vocabulary(w))
             && blocks.iter().all(|&(from, to)| from <= to && to <= n);
@@ -119,12 +117,8 @@ fn decode(bytes: &'static [u8]) -> Option<Library> {
             blocks,
         });
     }
-    let grams = (0..r.len()?)
-        .map(|_| Some((r.u64()?, r.u32()?, r.u32()?)))
-        .collect::<Option<Vec<_>>>()?;
-    let postings = (0..r.len()?)
-        .map(|_| Some((r.u16()?, r.u32()?)))
-        .collect::<Option<Vec<_>>>()?;
+    let grams = r.list(|r| Some((r.u64()?, r.u32()?, r.u32()?)))?;
+    let postings = r.list(|r| Some((r.u16()?, r.u32()?)))?;
     let sane = grams.windows(2).all(|w| w[0].0 < w[1].0)
         && grams
             .iter()
@@ -173,6 +167,11 @@ impl Reader {
 
     fn len(&mut self) -> Option<usize> {
         usize::try_from(self.u32()?).ok()
+    }
+
+    /// A count, then that many items read by `item`.
+    fn list<T>(&mut self, mut item: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
+        (0..self.len()?).map(|_| item(self)).collect()
     }
 
     fn text(&mut self) -> Option<&'static str> {

@@ -153,6 +153,10 @@ fn a_cut_or_altered_library_is_refused_not_misread() {
     let mut bad_magic = COMPILED.to_vec();
     bad_magic[7] ^= 0xff;
     assert!(decode(Box::leak(bad_magic.into_boxed_slice())).is_none());
+    // A count far beyond the bytes: refused, without an allocation of that size first.
+    let mut huge_count = COMPILED.to_vec();
+    huge_count[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert!(decode(Box::leak(huge_count.into_boxed_slice())).is_none());
     let mut trailing = COMPILED.to_vec();
     trailing.push(0);
     assert!(decode(Box::leak(trailing.into_boxed_slice())).is_none());
