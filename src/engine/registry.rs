@@ -111,11 +111,12 @@ async fn registry_answer(
         && ctx.settings.check_vulnerabilities
     {
         let facts = match early {
-            Some(facts) => Some(facts),
-            None if named(&mut vulnerable, d).await => {
+            Early::Fetched(facts) => Some(facts),
+            Early::Named => Some(all_project_facts(ctx, indexes, d).await),
+            Early::NotAsked if named(&mut vulnerable, d).await => {
                 Some(all_project_facts(ctx, indexes, d).await)
             }
-            None => None,
+            Early::NotAsked | Early::NotNamed => None,
         };
         match facts {
             Some(Ok(facts)) => {
@@ -140,32 +141,41 @@ async fn named(vulnerable: &mut Vulnerable, d: &Distribution) -> bool {
     }
 }
 
+/// What [`fix_candidates_early`] found out, so that the caller asks OSV's answer only once.
+enum Early {
+    /// Not looked at: project facts are fetched anyway, or vulnerabilities are not checked.
+    NotAsked,
+    NotNamed,
+    /// Named, but its release came first: the caller decides with the answer in hand.
+    Named,
+    Fetched(std::result::Result<ProjectFacts, String>),
+}
+
 /// The fix candidates of a package OSV names while its release document is still on its way,
-/// fetched beside it. `None` when it is not named, when its release comes first (the caller
-/// decides with the answer in hand, as it would have), or when they cannot be asked for early
-/// without risk of asking twice: project facts are wanted anyway, or an index has not yet been
-/// seen to serve release documents (its Simple page may be the release fallback's; the wait
-/// for that ends with the release itself).
+/// fetched beside it; not when they cannot be asked for early without risk of asking twice
+/// (project facts are wanted anyway, or an index has not yet been seen to serve release
+/// documents: its Simple page may be the release fallback's; the wait for that ends with the
+/// release itself).
 async fn fix_candidates_early(
     ctx: &RunContext<'_>,
     indexes: &[Index],
     d: &Distribution,
     mut vulnerable: Vulnerable,
     released: &Flag,
-) -> Option<std::result::Result<ProjectFacts, String>> {
+) -> Early {
     if !ctx.settings.check_vulnerabilities || ctx.settings.project_facts {
-        return None;
+        return Early::NotAsked;
     }
     if !named(&mut vulnerable, d).await {
-        return None;
+        return Early::NotNamed;
     }
     let all_serve_json = join_all(indexes.iter().map(|i| i.serves_json.wait()));
     tokio::select! {
         biased;
-        _ = released.wait() => return None,
+        _ = released.wait() => return Early::Named,
         _ = all_serve_json => {}
     }
-    Some(all_project_facts(ctx, indexes, d).await)
+    Early::Fetched(all_project_facts(ctx, indexes, d).await)
 }
 
 /// Whole-project facts from every index, merged.
