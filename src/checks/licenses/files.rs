@@ -303,8 +303,11 @@ impl FilesStamp {
     /// Whether every path still has the identity it had when the stamp was taken.
     pub fn holds(&self, dir: &Path) -> bool {
         // `..` lexically, as `from_record` joined them (not through a symlinked `dir`).
+        // The metadata directory itself is `""` (`dir.join("")` would add a slash, which a
+        // single-file `.egg-info` refuses).
         let absolute = |p: &String| match p.strip_prefix("../") {
             Some(rel) => dir.parent().map(|root| root.join(rel)),
+            None if p.is_empty() => Some(dir.to_path_buf()),
             None => Some(dir.join(p)),
         };
         let paths: Option<Vec<PathBuf>> = self.paths.iter().map(absolute).collect();
@@ -340,6 +343,7 @@ fn relative_to(path: &Path, dir: &Path) -> Option<String> {
 /// Hash of the identities of `paths`; `None` for a symlink, an unreadable identity, or a
 /// change within the racy margin of now.
 fn identities(paths: &[PathBuf]) -> Option<String> {
+    use std::io::ErrorKind;
     use std::os::unix::fs::MetadataExt;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -375,7 +379,9 @@ fn identities(paths: &[PathBuf]) -> Option<String> {
                     .part(m.uid().to_le_bytes())
                     .part(m.gid().to_le_bytes());
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Under a file (a single-file `.egg-info` has no `licenses/`), a path is as absent
+            // as a missing one; the file's own identity is among the paths.
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
                 fingerprint.part([0]);
             }
             Err(_) => return None,
@@ -437,6 +443,26 @@ mod tests {
         assert_eq!(rank("AUTHORS.md"), None);
         assert_eq!(rank("METADATA"), None);
         assert_eq!(rank("RECORD"), None);
+    }
+
+    #[test]
+    fn a_single_file_egg_info_is_stamped_and_its_rewrite_breaks_the_stamp() {
+        let site = tempfile::tempdir().unwrap();
+        let egg_info = site.path().join("pkg-1.0-py3.11.egg-info");
+        std::fs::write(&egg_info, "Metadata-Version: 1.1\nName: pkg\n").unwrap();
+        // Past the racy margin: a file changed within it is never vouched for.
+        std::thread::sleep(RACY_MARGIN_FINE + std::time::Duration::from_millis(50));
+        let stamp = stamp(&[], &egg_info).expect("an egg-info file is stamped like a directory");
+        assert!(stamp.holds(&egg_info));
+        std::fs::write(
+            &egg_info,
+            "Metadata-Version: 1.1\nName: pkg\nLicense: MIT\n",
+        )
+        .unwrap();
+        assert!(
+            !stamp.holds(&egg_info),
+            "a rewritten egg-info file changes its identity"
+        );
     }
 
     #[test]
