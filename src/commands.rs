@@ -58,8 +58,10 @@ pub fn cache(action: CacheAction, dir: Option<&Path>, history: Option<&Path>) ->
                     stats.packed_entries, stats.packs
                 );
             }
+            // Kinds in a column as wide as the longest (`pypi-release`), counts after it.
+            let width = stats.by_kind.keys().map(|kind| kind.len()).max();
             for (kind, count) in &stats.by_kind {
-                let _ = writeln!(out, "  {kind:<9}{count}");
+                let _ = writeln!(out, "  {kind:<w$} {count}", w = width.unwrap_or(0));
             }
             if let Some(history) = history_path(history)
                 .ok()

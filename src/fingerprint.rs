@@ -25,8 +25,42 @@ impl Fingerprinter {
         self
     }
 
+    /// One part: `value`'s JSON, streamed into the hash (never held whole), then its length.
+    pub fn serialized<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> &mut Self {
+        let mut writer = Streamed {
+            hasher: &mut self.0,
+            len: 0,
+        };
+        // Writing into a hasher cannot fail; a value that fails to serialise is still a part.
+        if let Err(e) = serde_json::to_writer(&mut writer, value) {
+            let why = e.to_string();
+            writer.hasher.update(why.as_bytes());
+        }
+        let len = writer.len;
+        self.0.update(len.to_le_bytes());
+        self
+    }
+
     pub fn finish(&self) -> String {
         hex::encode(self.0.clone().finalize())
+    }
+}
+
+/// [`Fingerprinter::serialized`]'s writer: every byte into the hash, counted.
+struct Streamed<'a> {
+    hasher: &'a mut Sha256,
+    len: u64,
+}
+
+impl std::io::Write for Streamed<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.hasher.update(bytes);
+        self.len += bytes.len() as u64;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -43,5 +77,18 @@ mod tests {
         let a = Fingerprinter::new().part("ab").part("c").finish();
         let b = Fingerprinter::new().part("a").part("bc").finish();
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn a_serialized_part_is_its_json_and_differs_with_the_value() {
+        let streamed = |v: &serde_json::Value| Fingerprinter::new().serialized(v).finish();
+        let value = serde_json::json!({"name": "idna", "requires": ["a", "b"]});
+        let mut by_hand = Sha256::new();
+        let json = serde_json::to_vec(&value).unwrap();
+        by_hand.update(&json);
+        by_hand.update((json.len() as u64).to_le_bytes());
+        assert_eq!(streamed(&value), hex::encode(by_hand.finalize()));
+        let other = serde_json::json!({"name": "idna", "requires": ["a", "c"]});
+        assert_ne!(streamed(&value), streamed(&other));
     }
 }

@@ -13,10 +13,10 @@
 //! (a put, or an answer from another level); see [`Bundle::to_store`] for what it keeps.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 
-use super::entry::{Freshness, HEADER_LEN, Record, parse_header};
+use super::entry::{Freshness, HEADER_LEN, Record, Seal, parse_header};
 
 /// A stored record and whether this run used it as is.
 struct Held {
@@ -35,12 +35,17 @@ pub(crate) struct Bundle {
     other: Mutex<HashMap<String, Record>>,
     /// Set by [`Bundle::close`]: nothing more is collected.
     closed: AtomicBool,
+    /// The stored bundle's seal (`None`: none was stored, or it was rejected).
+    loaded_seal: Option<Seal>,
+    /// When the first of the records the run used turns stale (unix seconds; `u64::MAX`:
+    /// none used yet).
+    used_fresh_until: AtomicU64,
 }
 
 impl Bundle {
     /// A bundle to collect this run's records, holding `loaded` (in strictly increasing key
     /// order, as [`Bundle::parse`] returns them) from the stored one.
-    pub(crate) fn new(loaded: Vec<Record>) -> Self {
+    pub(crate) fn new(loaded: Vec<Record>, loaded_seal: Option<Seal>) -> Self {
         debug_assert!(loaded.windows(2).all(|w| w[0].key() < w[1].key()));
         let loaded = (loaded.into_iter())
             .map(|record| Held {
@@ -52,7 +57,18 @@ impl Bundle {
             loaded: RwLock::new(loaded),
             other: Mutex::new(HashMap::new()),
             closed: AtomicBool::new(false),
+            loaded_seal,
+            used_fresh_until: AtomicU64::new(u64::MAX),
         }
+    }
+
+    pub(crate) fn loaded_seal(&self) -> Option<Seal> {
+        self.loaded_seal
+    }
+
+    /// When the first record the run used (served or stored) turns stale; `None`: it used none.
+    pub(crate) fn used_fresh_until(&self) -> Option<u64> {
+        Some(self.used_fresh_until.load(Ordering::Relaxed)).filter(|&t| t != u64::MAX)
     }
 
     /// Splits a stored bundle's payload (`buffer[range]`) into its records, each verified
@@ -105,6 +121,7 @@ impl Bundle {
     /// Notes that the run served or stored `record` for `key`; `from_bundle`: it came from
     /// this bundle as is.
     pub(crate) fn use_record(&self, key: &str, record: &Record, from_bundle: bool) {
+        (self.used_fresh_until).fetch_min(record.fresh_until(), Ordering::Relaxed);
         let as_held = self.with_held(key, |held| {
             let same = from_bundle || held.is_some_and(|h| h.record.encoded() == record.encoded());
             if let Some(held) = held.filter(|_| same) {
@@ -184,7 +201,7 @@ mod tests {
     }
 
     fn bundle_of(records: &[(&str, &[u8])]) -> Vec<u8> {
-        let bundle = Bundle::new(Vec::new());
+        let bundle = Bundle::new(Vec::new(), None);
         for (key, payload) in records {
             bundle.use_record(key, &record(key, payload), false);
         }
@@ -233,7 +250,7 @@ mod tests {
 
     #[test]
     fn closing_returns_what_to_store_and_lets_go_of_every_record() {
-        let bundle = Bundle::new(parse_sorted(&bundle_of(&[("depdash:v1:a", b"1")])));
+        let bundle = Bundle::new(parse_sorted(&bundle_of(&[("depdash:v1:a", b"1")])), None);
         assert!(bundle.get("depdash:v1:a").is_some());
         let fresh = Record::seal("depdash:v1:b", unix_now(), Duration::from_secs(60), b"2");
         bundle.use_record("depdash:v1:b", &fresh, false);
@@ -251,7 +268,7 @@ mod tests {
     fn records_are_found_by_key_and_only_by_their_own() {
         let keys = ["depdash:v1:a", "depdash:v1:b", "depdash:v1:c"];
         let records: Vec<(&str, &[u8])> = keys.iter().map(|k| (*k, k.as_bytes())).collect();
-        let bundle = Bundle::new(parse_sorted(&bundle_of(&records)));
+        let bundle = Bundle::new(parse_sorted(&bundle_of(&records)), None);
         for key in keys {
             assert_eq!(bundle.get(key).unwrap().payload(), key.as_bytes());
         }
@@ -277,7 +294,7 @@ mod tests {
         let loaded = parse_sorted(&stored);
         let a = parse(&stored).unwrap()["depdash:v1:a"].clone();
 
-        let same = Bundle::new(loaded.clone());
+        let same = Bundle::new(loaded.clone(), None);
         same.use_record("depdash:v1:a", &a, true);
         same.use_record("depdash:v1:a", &a.clone(), false);
         assert_eq!(
@@ -286,7 +303,7 @@ mod tests {
             "nothing new: nothing written"
         );
 
-        let renewed = Bundle::new(loaded);
+        let renewed = Bundle::new(loaded, None);
         renewed.use_record("depdash:v1:a", &a, true);
         renewed.use_record("depdash:v1:c", &fresh("depdash:v1:c", b"3"), false);
         let stored = parse(&renewed.to_store(unix_now()).expect("a new record")).unwrap();

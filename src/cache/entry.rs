@@ -119,12 +119,32 @@ pub struct Record {
 impl Record {
     /// Seals `payload` for `key`.
     pub fn seal(key: &str, fetched_at: u64, ttl: Duration, payload: &[u8]) -> Record {
-        let encoded = encode(key, fetched_at, ttl, payload);
+        Record::seal_with(key, fetched_at, ttl, |out| out.extend_from_slice(payload))
+    }
+
+    /// Seals the payload `write` appends for `key`, built in place (no copy of a large payload).
+    pub fn seal_with(
+        key: &str,
+        fetched_at: u64,
+        ttl: Duration,
+        write: impl FnOnce(&mut Vec<u8>),
+    ) -> Record {
+        let mut encoded = encode(key, fetched_at, ttl, &[]);
+        let payload_offset = encoded.len();
+        write(&mut encoded);
+        let payload_len = (encoded.len() - payload_offset) as u64;
+        encoded[28..DIGEST_OFFSET].copy_from_slice(&payload_len.to_le_bytes());
+        let digest = digest_of(
+            &encoded[..DIGEST_OFFSET],
+            &encoded[HEADER_LEN..payload_offset],
+            &encoded[payload_offset..],
+        );
+        encoded[DIGEST_OFFSET..HEADER_LEN].copy_from_slice(&digest);
         Record {
             fetched_at,
             ttl_secs: ttl.as_secs(),
             start: 0,
-            payload_offset: encoded.len() - payload.len(),
+            payload_offset,
             end: encoded.len(),
             encoded: encoded.into(),
         }
@@ -177,6 +197,16 @@ impl Record {
         freshness(self.fetched_at, self.ttl_secs, now)
     }
 
+    /// When the entry turns stale (unix seconds).
+    pub fn fresh_until(&self) -> u64 {
+        self.fetched_at.saturating_add(self.ttl_secs)
+    }
+
+    /// The envelope's SHA-256: it names these exact bytes, key, fetch time and TTL included.
+    pub fn checksum(&self) -> Seal {
+        seal_of(self.encoded()).unwrap_or_default()
+    }
+
     /// Seconds from `now` until the entry is [`Freshness::Dead`] (0 if it already is).
     pub fn secs_until_dead(&self, now: u64) -> u64 {
         self.fetched_at
@@ -191,6 +221,22 @@ impl Record {
             .saturating_add(self.ttl_secs)
             .saturating_sub(now)
     }
+}
+
+/// An entry's SHA-256 as its envelope carries it ([`Record::checksum`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Seal(pub [u8; 32]);
+
+impl Seal {
+    pub fn to_hex(self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// The seal in `bytes` (an entry's start; at least [`HEADER_LEN`] bytes), unverified.
+pub fn seal_of(bytes: &[u8]) -> Option<Seal> {
+    let digest = bytes.get(DIGEST_OFFSET..HEADER_LEN)?;
+    Some(Seal(digest.try_into().ok()?))
 }
 
 /// Encodes an entry. Keys longer than `u16::MAX` bytes are impossible by construction (names
@@ -284,6 +330,21 @@ mod tests {
             Duration::from_secs(3600),
             b"{\"ok\":true}",
         )
+    }
+
+    #[test]
+    fn a_record_built_in_place_is_the_record_of_its_payload() {
+        let payload = b"{\"a\":[1,2,3]}";
+        let ttl = Duration::from_secs(60);
+        let built = Record::seal_with("depdash:v1:k", 1_700_000_000, ttl, |out| {
+            out.extend_from_slice(&payload[..5]);
+            out.extend_from_slice(&payload[5..]);
+        });
+        let direct = encode("depdash:v1:k", 1_700_000_000, ttl, payload);
+        assert_eq!(built.encoded(), &direct[..]);
+        assert_eq!(built.payload(), payload);
+        assert_eq!(built.checksum(), seal_of(&direct).unwrap());
+        verify("depdash:v1:k", built.encoded()).expect("verifies");
     }
 
     #[test]

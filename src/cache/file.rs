@@ -44,7 +44,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use super::CacheError;
-use super::entry::Record;
+use super::entry::{HEADER_LEN, Header, Record, Seal, parse_header, seal_of};
 use super::key::{CacheKey, is_entry_file_name};
 use super::pack;
 
@@ -134,8 +134,10 @@ impl FileLevel {
             // `max_bytes`: never written by this level; do not load a runaway record.
             read_found(&file, meta.len(), &name, self.max_bytes, u64::MAX)?
         };
-        let opened = found
-            .and_then(|found| Record::open(key.as_str(), found.bytes).map_err(|e| e.to_string()));
+        let opened = found.and_then(|found| {
+            let len = found.bytes.len();
+            Record::open_within(key.as_str(), found.bytes, 0..len).map_err(|e| e.to_string())
+        });
         match opened {
             Ok(record) => {
                 touch_if_old(&file, &meta);
@@ -147,6 +149,32 @@ impl FileLevel {
                 Ok(FileRead::Repaired { reason })
             }
         }
+    }
+
+    /// The header and key of the entry of `key`, unverified (the payload is not read): `None`
+    /// when there is none, or its start is not this key's single entry (a pack, another key,
+    /// a directory, too short).
+    pub(crate) fn read_head(&self, key: &CacheKey) -> io::Result<Option<(Header, Seal)>> {
+        let name = key.file_name();
+        let file = match File::open(self.dir.join(&name)) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let meta = file.metadata()?;
+        let head_len = HEADER_LEN + key.as_str().len();
+        if !meta.is_file() || meta.len() < head_len as u64 {
+            return Ok(None);
+        }
+        let mut head = vec![0u8; head_len];
+        read_exact_at(&file, &mut head, 0)?;
+        let Ok(header) = parse_header(&head) else {
+            return Ok(None);
+        };
+        let seal = seal_of(&head);
+        let ours = head[HEADER_LEN..] == *key.as_str().as_bytes()
+            && header.entry_len() == Some(meta.len());
+        Ok(seal.filter(|_| ours).map(|seal| (header, seal)))
     }
 
     /// Writes `record` atomically. Returns the bytes written (0 when the entry alone exceeds
@@ -444,8 +472,9 @@ fn locate(file: &File, len: u64, name: &str) -> io::Result<Result<(Range<u64>, b
 
 /// An entry's bytes as read from its file.
 pub(super) struct Found {
-    /// The record's first bytes (all of them unless the caller asked for fewer).
-    pub bytes: Vec<u8>,
+    /// The record's first bytes (all of them unless the caller asked for fewer), in the
+    /// buffer a [`Record`] shares: a record of megabytes is read once and never copied.
+    pub bytes: std::sync::Arc<[u8]>,
     /// The record's full length.
     pub record_len: u64,
     /// Whether the file is a pack.
@@ -473,8 +502,13 @@ pub(super) fn read_found(
             "{record_len} bytes, larger than the cache bound"
         )));
     }
-    let mut bytes = vec![0u8; record_len.min(read_at_most) as usize];
-    match read_exact_at(file, &mut bytes, range.start) {
+    let len = record_len.min(read_at_most) as usize;
+    // SAFETY: zeroed bytes are initialised `u8`s (zeroed by the allocator: megabytes of fresh
+    // pages are not written twice).
+    let mut bytes: std::sync::Arc<[u8]> =
+        unsafe { std::sync::Arc::new_zeroed_slice(len).assume_init() };
+    let buffer = std::sync::Arc::get_mut(&mut bytes).expect("a new buffer is not shared");
+    match read_exact_at(file, buffer, range.start) {
         Ok(()) => Ok(Ok(Found {
             bytes,
             record_len,

@@ -41,7 +41,7 @@ use serde::de::DeserializeOwned;
 use crate::telemetry::tracker::Tracker;
 use crate::telemetry::{CacheCounters, EventSink, LevelCounters, TelemetryEvent};
 
-pub use entry::STALE_GRACE;
+pub use entry::{STALE_GRACE, Seal};
 pub use key::CacheKey;
 pub use maintenance::{CacheStats, CleanupReport, clear, prune, stats};
 pub use redis::RedisSecret;
@@ -155,11 +155,32 @@ pub enum Lookup {
 /// The answer to a [`TieredCache::get_local`] lookup.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LocalLookup {
-    Fresh(Vec<u8>),
+    Fresh(LocalPayload),
     Miss,
     /// Something was stored under the key but is not a valid entry (corrupt, truncated, of
     /// another format version, or unreadable): why. A corrupt file has been removed.
     Invalid(String),
+}
+
+/// A local entry's payload, in the buffer it was read into (megabytes for a bundle or a
+/// stored report: not copied).
+#[derive(Clone, Debug)]
+pub struct LocalPayload(Record);
+
+impl PartialEq for LocalPayload {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for LocalPayload {}
+
+impl std::ops::Deref for LocalPayload {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.0.payload()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -438,7 +459,7 @@ impl TieredCache {
     /// [`LocalLookup::Invalid`], so the caller can say so. Blocking file I/O.
     pub fn get_local(&self, key: &CacheKey) -> LocalLookup {
         match self.local_record(key) {
-            Ok(Some(record)) => LocalLookup::Fresh(record.payload().to_vec()),
+            Ok(Some(record)) => LocalLookup::Fresh(LocalPayload(record)),
             Ok(None) => LocalLookup::Miss,
             Err(reason) => LocalLookup::Invalid(reason),
         }
@@ -467,17 +488,33 @@ impl TieredCache {
     /// goes on with an empty one. Without a file level there is no bundle. Blocking file I/O.
     pub fn open_bundle(&self, key: &CacheKey) -> Option<String> {
         self.inner.file.as_ref()?;
-        let (loaded, rejected) = match self.local_record(key) {
+        let (loaded, seal, rejected) = match self.local_record(key) {
             Ok(Some(record)) => match Bundle::parse(record.shared_payload()) {
-                Ok(loaded) => (loaded, None),
-                Err(reason) => (Vec::new(), Some(reason)),
+                Ok(loaded) => (loaded, Some(record.checksum()), None),
+                Err(reason) => (Vec::new(), None, Some(reason)),
             },
-            Ok(None) => (Vec::new(), None),
-            Err(reason) => (Vec::new(), Some(reason)),
+            Ok(None) => (Vec::new(), None, None),
+            Err(reason) => (Vec::new(), None, Some(reason)),
         };
         // A second call keeps the first bundle: a run has one target.
-        let _ = self.inner.bundle.set(Bundle::new(loaded));
+        let _ = self.inner.bundle.set(Bundle::new(loaded, seal));
         rejected
+    }
+
+    /// What the run's answers came from: the seal of the bundle as it was opened (`None`: no
+    /// bundle was stored) and when the first record the run used turns stale (`None`: it used
+    /// none). `None` without an open bundle.
+    pub fn bundle_use(&self) -> Option<(Option<Seal>, Option<u64>)> {
+        let bundle = self.inner.bundle.get()?;
+        Some((bundle.loaded_seal(), bundle.used_fresh_until()))
+    }
+
+    /// The seal of the file level's fresh entry of `key`, from its header alone (the payload
+    /// is neither read nor verified): a cheap "is it still the entry I knew". Blocking file I/O.
+    pub fn local_seal(&self, key: &CacheKey) -> Option<Seal> {
+        let file = self.inner.file.as_ref().filter(|_| !self.inner.refresh)?;
+        let (header, seal) = file.read_head(key).ok()??;
+        (header.freshness(unix_now()) == Freshness::Fresh).then_some(seal)
     }
 
     /// Closes the bundle read by [`open_bundle`](Self::open_bundle): its memory is freed, and
@@ -488,19 +525,46 @@ impl TieredCache {
         self.inner.bundle.get()?.close(unix_now())
     }
 
-    /// Stores `payload` in the file level alone (see [`get_local`](Self::get_local)).
-    pub async fn put_local(&self, key: &CacheKey, payload: &[u8], ttl: Duration) {
-        if !self.inner.enabled {
-            return;
-        }
-        let Some(file) = &self.inner.file else {
-            return;
+    /// Stores `payload` in the file level alone (see [`get_local`](Self::get_local)). Returns
+    /// the seal of the entry written.
+    pub async fn put_local(&self, key: &CacheKey, payload: &[u8], ttl: Duration) -> Option<Seal> {
+        let write = |out: &mut Vec<u8>| {
+            out.extend_from_slice(payload);
+            Ok(())
         };
-        let record = Record::seal(key.as_str(), unix_now(), ttl, payload);
+        self.put_local_with(key, ttl, write).await
+    }
+
+    /// [`put_local`](Self::put_local) of the payload `write` appends (built in place: a
+    /// payload of megabytes is not copied); nothing is stored if `write` fails.
+    pub async fn put_local_with(
+        &self,
+        key: &CacheKey,
+        ttl: Duration,
+        write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
+    ) -> Option<Seal> {
+        if !self.inner.enabled {
+            return None;
+        }
+        let file = self.inner.file.as_ref()?;
+        let mut failed = None;
+        let record = Record::seal_with(key.as_str(), unix_now(), ttl, |out| {
+            failed = write(out).err();
+        });
+        if let Some(e) = failed {
+            tracing::warn!(key = %key, error = %e, "local entry not written: its payload failed");
+            return None;
+        }
         match file.write(key, &record) {
             // Counted toward the size bound, not as a write of the sources' answers.
-            Ok(written) => self.inner.note_file_written(file, written).await,
-            Err(e) => self.inner.file_error(file, key, "snapshot write failed", e),
+            Ok(written) => {
+                self.inner.note_file_written(file, written).await;
+                (written > 0).then(|| record.checksum())
+            }
+            Err(e) => {
+                self.inner.file_error(file, key, "snapshot write failed", e);
+                None
+            }
         }
     }
 

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use foldhash::{HashMap as FastMap, HashMapExt};
+use time::OffsetDateTime;
 
 use super::run::{RegistryAnswer, VulnAnswer};
 use crate::analysis;
@@ -33,10 +34,15 @@ pub struct Facts {
     pub stale: HashMap<String, Vec<&'static str>>,
 }
 
-/// Judge everything against the policy and assemble the report (metrics are added later).
-pub fn build_report(settings: &Settings, inventory: &Inventory, mut facts: Facts) -> Report {
+/// Judge everything against the policy as of `now` and assemble the report (metrics are
+/// added later).
+pub fn build_report(
+    settings: &Settings,
+    inventory: &Inventory,
+    mut facts: Facts,
+    now: OffsetDateTime,
+) -> Report {
     let policy = &settings.policy;
-    let now = time::OffsetDateTime::now_utc();
     let mut out = checks::packages::evaluate(&inventory.distributions, &policy.packages);
     let mut exception_usage = checks::licenses::ExceptionUsage::as_of(now.date());
     let mut ignore_usage = checks::vulnerabilities::IgnoreUsage::default();
@@ -160,6 +166,22 @@ pub fn build_report(settings: &Settings, inventory: &Inventory, mut facts: Facts
         out.findings,
         out.unknowns,
     )
+}
+
+/// Until when a report [`build_report`] judged at `now` stays the one the same facts give:
+/// the policy's expiring license exceptions and vulnerability ignores are judged by the date
+/// (UTC), and each release's `health.max_age` judgment by its age
+/// ([`checks::health::judged_until`]).
+pub fn holds_until(
+    health: &checks::health::config::HealthPolicy,
+    packages: &[PackageReport],
+    now: OffsetDateTime,
+) -> OffsetDateTime {
+    let midnight = (now.date().next_day()).map_or(now, |day| day.midnight().assume_utc());
+    (packages.iter())
+        .filter_map(|p| p.registry.as_ref())
+        .filter_map(|info| checks::health::judged_until(info, health, now))
+        .fold(midnight, std::cmp::min)
 }
 
 /// A package's report before judging: what the distribution says, its license, and the
@@ -408,4 +430,36 @@ pub(super) fn index_document_license(info: &RegistryInfo) -> Result<ResolvedLice
             .as_deref()
             .unwrap_or("no license fields")
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::health::config::HealthPolicy;
+    use crate::model::fixtures::package;
+
+    #[test]
+    fn a_report_holds_until_midnight_or_the_first_release_to_age_past_max_age() {
+        let now = time::macros::datetime!(2026-12-02 10:30 UTC);
+        let midnight = time::macros::datetime!(2026-12-03 0:00 UTC);
+        let mut old = package("old", "1.0");
+        let mut young = package("young", "1.0");
+        if let (Some(o), Some(y)) = (old.registry.as_mut(), young.registry.as_mut()) {
+            o.upload_time = Some("2024-01-01T00:00:00Z".into());
+            y.upload_time = Some("2026-11-02T12:00:00Z".into());
+        }
+        let packages = [old, young];
+        // Without max_age only the date-judged rules (expiring exceptions and ignores) age.
+        assert_eq!(
+            holds_until(&HealthPolicy::default(), &packages, now),
+            midnight
+        );
+        // Thirty days: `young` turns stale one second past 2026-12-02 12:00, before midnight.
+        let policy = HealthPolicy {
+            max_age: Some(std::time::Duration::from_secs(30 * 86_400)),
+            ..HealthPolicy::default()
+        };
+        let turns = time::macros::datetime!(2026-12-02 12:00:01 UTC);
+        assert_eq!(holds_until(&policy, &packages, now), turns);
+    }
 }

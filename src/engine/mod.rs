@@ -9,6 +9,7 @@ pub mod events;
 mod index_license;
 mod indexes;
 mod registry;
+mod reuse;
 mod revalidate;
 mod run;
 mod snapshot;

@@ -15,13 +15,14 @@ use super::evaluate::{self, Facts};
 use super::events::{EngineEvent, EventSink, MetricsSnapshot, Stage};
 use super::index_license;
 use super::indexes::Index;
+use super::reuse;
 use super::revalidate;
 use super::snapshot;
 use crate::cache::{CacheKey, TieredCache};
 use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprinter;
 use crate::inventory::{self, InventorySource};
-use crate::model::{Distribution, RegistryInfo, Report, Summary};
+use crate::model::{Distribution, RegistryInfo, Report, Summary, TargetInfo};
 use crate::perf::{HistoryOptions, RunMetrics};
 use crate::settings::{Settings, Target};
 use crate::sources::revalidate::Revalidated;
@@ -251,11 +252,67 @@ pub async fn run_once(
     let source = inventory_source(&settings.target);
     let blocking_tracker = tracker.clone();
     let snapshot_cache = cache.clone();
-    let inventory =
-        tokio::task::spawn_blocking(move || inventory::load(&source, &blocking_tracker))
-            .await
-            .map_err(|e| Error::Engine(format!("inventory task failed: {e}")))??;
+    let plan = tokio::task::spawn_blocking(move || inventory::plan(&source, &blocking_tracker))
+        .await
+        .map_err(|e| Error::Engine(format!("inventory task failed: {e}")))??;
+    // The last report on this target is read while the inventory is taken and this run's
+    // inputs are worked out: when nothing it was judged from has changed, it is the report.
+    let reusable = cache.as_ref().filter(|_| reuse::applies(settings));
+    let (inventory_sent, inventory_received) = std::sync::mpsc::sync_channel(1);
+    let (inputs_sent, inputs_received) = std::sync::mpsc::sync_channel(1);
+    let mut told = Some(reuse::Told {
+        inventory: inventory_received,
+        inputs: inputs_received,
+    });
+    // Taken before the inventory is read: a guess that the stored report holds.
+    let likely = (plan.target().filter(|_| reusable.is_some()))
+        .and_then(|target| reuse::likely(settings, &target));
+    let mut read_stored = |expected: TargetInfo| {
+        let (cache, tracker) = (reusable?.clone(), tracker.clone());
+        let (told, likely) = (told.take()?, likely.clone());
+        Some(tokio::task::spawn_blocking(move || {
+            reuse::read(&cache, &expected, likely.as_ref(), told, &tracker)
+        }))
+    };
+    let early = plan.target().and_then(&mut read_stored);
+    let blocking_tracker = tracker.clone();
+    let inventory = tokio::task::spawn_blocking(move || plan.take(&blocking_tracker))
+        .await
+        .map_err(|e| Error::Engine(format!("inventory task failed: {e}")))??;
     let inventory = Arc::new(inventory);
+    let stored = early.or_else(|| read_stored(inventory.target.clone()));
+    // The reader may have stopped at a missing entry: then nobody needs what it is told.
+    let _ = inventory_sent.send(inventory.clone());
+    let index_urls = settings.network.index_urls(&inventory.indexes);
+    let fingerprint = run_fingerprint(settings, &inventory.distributions);
+    let inputs =
+        reusable.map(|_| reuse::inputs(settings, &inventory, &index_urls.urls, &fingerprint));
+    if let Some(inputs) = &inputs {
+        let policy = (settings.policy.path.as_ref()).map(|p| p.display().to_string());
+        let _ = inputs_sent.send((inputs.clone(), policy));
+    }
+    drop((inventory_sent, inputs_sent));
+    let read = match stored {
+        Some(stored) => (stored.await).map_err(|e| Error::Engine(format!("report read: {e}")))?,
+        None => reuse::Read::Missed,
+    };
+    match read {
+        reuse::Read::Reused(report) => {
+            let served = Served {
+                settings,
+                events,
+                metrics,
+                tracker,
+                started,
+                run,
+            };
+            return Ok(served
+                .reused(*report, &inventory, &index_urls, &fingerprint)
+                .await);
+        }
+        reuse::Read::Rejected(warning) => events.emit(EngineEvent::Warning(warning)).await,
+        reuse::Read::Missed => {}
+    }
     // The bundle of answers and the run snapshot are both keyed by the target: each is read and
     // verified on a thread of its own (at 10,000 packages 7 MB and 3 MB, ~25 and ~17 ms).
     let bundle_opened =
@@ -292,14 +349,7 @@ pub async fn run_once(
         })
         .await;
 
-    let index_urls = settings.network.index_urls(&inventory.indexes);
-    let warnings = index_urls
-        .ignored
-        .iter()
-        .chain(&settings.network.index_warnings);
-    for warning in warnings.filter(|_| settings.check_registry) {
-        events.emit(EngineEvent::Warning(warning.clone())).await;
-    }
+    index_warnings(settings, events, &index_urls).await;
     let wants_registry = settings.check_registry && !index_urls.urls.is_empty();
     let wants_osv = settings.check_vulnerabilities && settings.network.osv_db.is_none();
     let needs_network = !settings.network.offline && (wants_registry || wants_osv) && total > 0;
@@ -369,6 +419,7 @@ pub async fn run_once(
     );
     let snapshot::Resolved {
         licenses,
+        file_stamps,
         changed: snapshot,
     } = resolving
         .finish()
@@ -393,36 +444,153 @@ pub async fn run_once(
             total,
         })
         .await;
+    let stale = std::mem::take(&mut *ctx.stale.lock().unwrap_or_else(|p| p.into_inner()));
+    let network = (ctx.http.as_ref()).map(HttpClient::network_counters);
+    let answered_from_cache = stale.is_empty()
+        && run_unknowns.is_empty()
+        && network.is_none_or(|n| n.requests == 0 && n.failures == 0)
+        && vulns.values().all(Result::is_ok)
+        && registry.values().all(Result::is_ok);
     let facts = Facts {
         licenses,
         vulnerabilities: vulns,
         registry,
         run_unknowns,
-        stale: std::mem::take(&mut *ctx.stale.lock().unwrap_or_else(|p| p.into_inner())),
+        stale,
     };
+    let now = time::OffsetDateTime::now_utc();
     let mut report = tracker.time("policy.evaluate", || {
-        evaluate::build_report(settings, &inventory, facts)
+        evaluate::build_report(settings, &inventory, facts, now)
     });
     report.vulnerability_database = database;
 
-    tracker.record("run.total", started.elapsed());
-    let history = HistoryOptions {
-        file: settings.history_file.as_deref(),
-        policy: &settings.run.performance,
-        fail_on_regression: settings.fail_on_regression,
+    // What the report was judged from, to serve it again while that holds (see `reuse`).
+    let used = (ctx.cache.as_ref()).and_then(TieredCache::bundle_use);
+    let bundle = match bundle_stored {
+        Some(stored) => stored.await.ok().flatten(),
+        None => used.and_then(|(loaded, _)| loaded),
     };
-    let fingerprint = run_fingerprint(settings, &inventory.distributions);
-    crate::perf::finish_report(&mut report, &ctx.measure(), &fingerprint, &history);
-    report.summary = Summary::compute(&report.packages, &report.findings, &report.unknowns);
+    let stored_report = inputs.as_ref().and_then(|inputs| {
+        let provenance = reuse::Provenance {
+            answered_from_cache: answered_from_cache && used.is_some(),
+            license_files: file_stamps.and_then(|stamps| {
+                (stamps.into_iter())
+                    .map(|(i, stamp)| {
+                        let dir = inventory.distributions.get(i)?.location.clone()?;
+                        Some((dir, stamp))
+                    })
+                    .collect()
+            }),
+            bundle,
+            answers_fresh_until: used.and_then(|(_, until)| until),
+            judged_until: evaluate::holds_until(&settings.policy.health, &report.packages, now),
+        };
+        reuse::judged(inputs, likely.as_ref(), provenance)
+    });
+    let finished = Served {
+        settings,
+        events,
+        metrics,
+        tracker,
+        started,
+        run,
+    };
+    let report = finished.finish(report, || ctx.measure(), &fingerprint);
     if let Some(cache) = &ctx.cache {
         snapshot::store(cache, &inventory.target, snapshot.as_ref()).await;
-    }
-    if let Some(stored) = bundle_stored {
-        let _ = stored.await;
+        if let Some(judged) = stored_report {
+            reuse::store(cache, &inventory.target, judged, &report).await;
+        }
     }
     ctx.packages_done.store(total, Ordering::Relaxed);
     ctx.publish(true);
     Ok(report)
+}
+
+/// The warnings about the configured indexes (only when the registry is checked).
+async fn index_warnings(
+    settings: &Settings,
+    events: &EventSink,
+    index_urls: &crate::settings::IndexUrls,
+) {
+    let warnings = (index_urls.ignored.iter()).chain(&settings.network.index_warnings);
+    for warning in warnings.filter(|_| settings.check_registry) {
+        events.emit(EngineEvent::Warning(warning.clone())).await;
+    }
+}
+
+/// The end of a run, shared by a judged report and a reused one.
+struct Served<'a> {
+    settings: &'a Settings,
+    events: &'a EventSink,
+    metrics: &'a watch::Sender<MetricsSnapshot>,
+    tracker: Arc<Tracker>,
+    started: Instant,
+    run: u64,
+}
+
+impl Served<'_> {
+    /// Metrics, history and summary on `report`.
+    fn finish(
+        &self,
+        mut report: Report,
+        measure: impl FnOnce() -> RunMetrics,
+        fingerprint: &str,
+    ) -> Report {
+        self.tracker.record("run.total", self.started.elapsed());
+        let measured = &measure();
+        let history = HistoryOptions {
+            file: self.settings.history_file.as_deref(),
+            policy: &self.settings.run.performance,
+            fail_on_regression: self.settings.fail_on_regression,
+        };
+        crate::perf::finish_report(&mut report, measured, fingerprint, &history);
+        report.summary = Summary::compute(&report.packages, &report.findings, &report.unknowns);
+        report
+    }
+
+    /// A stored report served again: the faces hear the run's stages as they happened (the
+    /// inventory, then straight to judging) and get the report with this run's metrics.
+    async fn reused(
+        self,
+        report: Report,
+        inventory: &inventory::Inventory,
+        index_urls: &crate::settings::IndexUrls,
+        fingerprint: &str,
+    ) -> Report {
+        let total = inventory.distributions.len();
+        self.events
+            .emit(EngineEvent::InventoryDone {
+                packages: total,
+                issues: inventory.issues.len(),
+                elapsed: self.started.elapsed(),
+            })
+            .await;
+        index_warnings(self.settings, self.events, index_urls).await;
+        self.events
+            .emit(EngineEvent::StageStarted {
+                stage: Stage::Evaluate,
+                total,
+            })
+            .await;
+        let measure = || RunMetrics {
+            operations: self.tracker.snapshot(),
+            cache_enabled: true,
+            total: self.started.elapsed(),
+            ..RunMetrics::default()
+        };
+        let report = self.finish(report, measure, fingerprint);
+        self.metrics.send_replace(MetricsSnapshot {
+            run: self.run,
+            packages_total: total,
+            packages_done: total,
+            elapsed: self.started.elapsed(),
+            operations: self.tracker.snapshot(),
+            finished: true,
+            ..MetricsSnapshot::default()
+        });
+        report
+    }
 }
 
 pub(super) fn offline_reason(what: &str) -> String {

@@ -74,7 +74,7 @@ fn key(target: &TargetInfo) -> CacheKey {
 }
 
 /// A key of `kind` naming `target` (its kind, path and site-packages directories).
-fn target_key(kind: &'static str, target: &TargetInfo, version: String) -> CacheKey {
+pub(super) fn target_key(kind: &'static str, target: &TargetInfo, version: String) -> CacheKey {
     let mut site_packages = Fingerprinter::new();
     for dir in &target.site_packages {
         site_packages.part(dir);
@@ -91,7 +91,7 @@ fn target_key(kind: &'static str, target: &TargetInfo, version: String) -> Cache
 /// records the last run on this target read or stored, each with its own TTL, so that a warm
 /// run reads one file. Which answers are needed follows from the inventory and the sources
 /// (the records' keys), so the key names only the target.
-fn facts_key(target: &TargetInfo) -> CacheKey {
+pub(super) fn facts_key(target: &TargetInfo) -> CacheKey {
     target_key(FACTS_KIND, target, FACTS_FORMAT.to_string())
 }
 
@@ -157,7 +157,9 @@ pub(super) fn open_bundle(
 /// Stores `snapshot` (when it changed) as the target's.
 pub(super) async fn store(cache: &TieredCache, target: &TargetInfo, snapshot: Option<&Snapshot>) {
     match snapshot.map(serde_json::to_vec) {
-        Some(Ok(bytes)) => cache.put_local(&key(target), &bytes, TTL).await,
+        Some(Ok(bytes)) => {
+            cache.put_local(&key(target), &bytes, TTL).await;
+        }
         Some(Err(e)) => tracing::warn!(error = %e, "run snapshot not serialised"),
         None => {}
     }
@@ -166,11 +168,11 @@ pub(super) async fn store(cache: &TieredCache, target: &TargetInfo, snapshot: Op
 /// Closes the bundle of the sources' answers (its memory is freed now) and stores it as the
 /// target's when the run used answers it lacked, on a blocking thread of its own: call it once
 /// every answer has been looked up; the run goes on evaluating while the file is written, and
-/// awaits the handle before it ends.
+/// awaits the handle before it ends. The handle yields the seal of the bundle written.
 pub(super) fn store_bundle(
     cache: &TieredCache,
     target: &TargetInfo,
-) -> Option<tokio::task::JoinHandle<()>> {
+) -> Option<tokio::task::JoinHandle<Option<crate::cache::Seal>>> {
     let payload = cache.close_bundle()?;
     let (cache, key) = (cache.clone(), facts_key(target));
     let runtime = tokio::runtime::Handle::current();
@@ -212,6 +214,9 @@ fn license_inputs(d: &Distribution) -> String {
 /// Every distribution's license, in inventory order.
 pub(super) struct Resolved {
     pub licenses: Vec<ResolvedLicense>,
+    /// The identity stamps that vouch for every license file read, by distribution index;
+    /// `None` when some read files no stamp vouches for.
+    pub file_stamps: Option<Vec<(usize, licenses::FilesStamp)>>,
     /// The snapshot to store, when it differs from the one loaded.
     pub changed: Option<Snapshot>,
 }
@@ -319,6 +324,10 @@ pub(super) fn resolve_licenses(
     let licenses = (entries.iter())
         .map(|(_, entry)| entry.license.clone())
         .collect();
+    let file_stamps = (entries.iter().enumerate())
+        .filter(|(_, (_, entry))| entry.files.is_some())
+        .map(|(i, (_, entry))| Some((i, entry.stamp.clone()?)))
+        .collect();
     // Unchanged when every answer was reused as stored and no distribution went away (two
     // distributions with the same inputs share one entry).
     let unchanged = entries
@@ -330,7 +339,11 @@ pub(super) fn resolve_licenses(
             .map(|(inputs, entry)| (inputs, entry.into_owned()))
             .collect(),
     });
-    Resolved { licenses, changed }
+    Resolved {
+        licenses,
+        file_stamps,
+        changed,
+    }
 }
 
 /// How many different strings `items` holds.

@@ -167,24 +167,70 @@ pub enum InventoryError {
 /// An input that yields no package, and no blocking issue saying why, is
 /// [`InventoryError::Empty`].
 pub fn load(source: &InventorySource, tracker: &Tracker) -> Result<Inventory, InventoryError> {
-    let inventory = match source {
-        InventorySource::Requirements(files) => requirements::load(files, tracker)?,
-        InventorySource::Lockfiles(files, groups) => lockfile::load(files, groups, tracker)?,
-        InventorySource::Path(path) | InventorySource::Python(path) => {
-            let located = locate_detailed(source, tracker)?;
-            let mut inventory = scan_site_packages(&located.site_packages, tracker);
-            let mut issues = located.issues;
-            issues.append(&mut inventory.issues);
-            inventory.issues = issues;
-            inventory.target.path = display_path(path);
-            inventory
+    plan(source, tracker)?.take(tracker)
+}
+
+/// An inventory about to be taken: its environment located (for an environment), nothing read.
+pub struct Plan {
+    source: InventorySource,
+    located: Option<Located>,
+}
+
+/// Locate what `source` names (an environment's site-packages; files are found when read).
+pub fn plan(source: &InventorySource, tracker: &Tracker) -> Result<Plan, InventoryError> {
+    let located = match source {
+        InventorySource::Requirements(_) | InventorySource::Lockfiles(..) => None,
+        InventorySource::Path(_) | InventorySource::Python(_) => {
+            Some(locate_detailed(source, tracker)?)
         }
     };
-    // Blocking issues already fail the run with their reasons (e.g. every line unpinned).
-    if inventory.distributions.is_empty() && !inventory.issues.iter().any(|i| i.blocking) {
-        return Err(empty_error(source, &inventory));
+    Ok(Plan {
+        source: source.clone(),
+        located,
+    })
+}
+
+impl Plan {
+    /// The target the inventory will name, as far as it is known before anything is read: an
+    /// environment's (directories that `.pth` files add are found while reading, and then
+    /// named too); `None` for files.
+    pub fn target(&self) -> Option<TargetInfo> {
+        let located = self.located.as_ref()?;
+        let (InventorySource::Path(path) | InventorySource::Python(path)) = &self.source else {
+            return None;
+        };
+        Some(TargetInfo {
+            path: display_path(path),
+            ..scan::environment_target(&located.site_packages)
+        })
     }
-    Ok(inventory)
+
+    /// Read the inventory.
+    pub fn take(self, tracker: &Tracker) -> Result<Inventory, InventoryError> {
+        let inventory = match (&self.source, self.located) {
+            (InventorySource::Requirements(files), _) => requirements::load(files, tracker)?,
+            (InventorySource::Lockfiles(files, groups), _) => {
+                lockfile::load(files, groups, tracker)?
+            }
+            (InventorySource::Path(path) | InventorySource::Python(path), located) => {
+                let located = match located {
+                    Some(located) => located,
+                    None => locate_detailed(&self.source, tracker)?,
+                };
+                let mut inventory = scan_site_packages(&located.site_packages, tracker);
+                let mut issues = located.issues;
+                issues.append(&mut inventory.issues);
+                inventory.issues = issues;
+                inventory.target.path = display_path(path);
+                inventory
+            }
+        };
+        // Blocking issues already fail the run with their reasons (e.g. every line unpinned).
+        if inventory.distributions.is_empty() && !inventory.issues.iter().any(|i| i.blocking) {
+            return Err(empty_error(&self.source, &inventory));
+        }
+        Ok(inventory)
+    }
 }
 
 fn empty_error(source: &InventorySource, inventory: &Inventory) -> InventoryError {

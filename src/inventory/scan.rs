@@ -134,18 +134,23 @@ pub fn scan_site_packages_with_threads(
         distributions,
         issues,
         target: TargetInfo {
-            kind: "environment".to_string(),
             path: dirs
                 .first()
                 .map(|d| d.display().to_string())
                 .unwrap_or_default(),
-            site_packages: listing
-                .scanned
-                .iter()
-                .map(|d| d.display().to_string())
-                .collect(),
+            ..environment_target(&listing.scanned)
         },
         ..Inventory::default()
+    }
+}
+
+/// The target of an environment whose scanned directories are `scanned` (its path is set by
+/// the caller).
+pub(super) fn environment_target(scanned: &[PathBuf]) -> TargetInfo {
+    TargetInfo {
+        kind: "environment".to_string(),
+        path: String::new(),
+        site_packages: scanned.iter().map(|d| d.display().to_string()).collect(),
     }
 }
 

@@ -300,10 +300,10 @@ async fn hostile_packs_are_invalid_with_their_reason_and_removed() {
         &[(&other, &other), (&third, &third)],
         |_| {},
     );
-    assert_eq!(
-        cache.get_local(&other),
-        LocalLookup::Fresh(b"\"planted\"".to_vec())
-    );
+    match cache.get_local(&other) {
+        LocalLookup::Fresh(payload) => assert_eq!(&*payload, b"\"planted\""),
+        other => panic!("expected the planted payload, got {other:?}"),
+    }
 }
 
 #[tokio::test]

@@ -38,7 +38,7 @@ impl Project {
     }
 
     /// `(name, version)` of every fixture distribution, as `pip list` recorded them.
-    fn packages(&self) -> Vec<(String, String)> {
+    pub(super) fn packages(&self) -> Vec<(String, String)> {
         crate::support::site_packages::real_packages()
     }
 }
@@ -864,19 +864,21 @@ async fn cache_and_history_subcommands() {
     assert_eq!(code(&stats), 0, "{}", stderr(&stats));
     let text = String::from_utf8_lossy(&stats.stdout).into_owned();
     // One release document and one OSV answer per package, plus each advisory and the project
-    // facts (fix candidates) of each vulnerable package, and the target's run snapshot and
-    // bundle of answers.
+    // facts (fix candidates) of each vulnerable package, and the target's run snapshot, bundle
+    // of answers and stored report.
     let packages = p.packages().len();
     let advisories = packages.div_ceil(9);
     assert!(
         text.contains(&format!(
             "entries    {} ",
-            2 * packages + 2 * advisories + 2
+            2 * packages + 2 * advisories + 3
         )),
         "{text}"
     );
-    assert!(text.contains("run-snapshot1"), "{text}");
-    assert!(text.contains("run-facts1"), "{text}");
+    for kind in ["run-snapshot", "run-facts", "run-report"] {
+        let line = format!("  {kind:<12} 1\n");
+        assert!(text.contains(&line), "{line:?} in {text}");
+    }
     assert!(text.contains("hit rate   last 2 runs: 0% 100%"), "{text}");
 
     let listed = depdash(&["history", "--history-file", &history, "--format", "json"]).await;

@@ -20,6 +20,7 @@ mod osv_update;
 mod outputs;
 mod packaging;
 mod perf;
+mod reuse;
 mod schema;
 mod snapshot;
 mod sources;

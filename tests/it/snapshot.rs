@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::support::bin::offline_check;
+use crate::support::cache_entries::forget_stored_reports;
 use crate::support::license_fixtures;
 use crate::support::site_packages::copy_tree;
 
@@ -56,8 +57,10 @@ impl Env {
             .unwrap()
     }
 
-    /// A check with `extra` arguments: (report, stderr).
+    /// A check with `extra` arguments that judges its report (the license snapshot is what
+    /// these tests are about; a stored report would be served whole).
     fn check(&self, extra: &[&str]) -> (Value, String) {
+        forget_stored_reports(&self.cache());
         let out = offline_check(&self.cache())
             .arg(self.site_packages())
             .args(["--format", "json"])
@@ -287,6 +290,7 @@ fn listed_license_env() -> (tempfile::TempDir, PathBuf) {
 }
 
 fn check_in(root: &Path) -> Value {
+    forget_stored_reports(&root.join("cache"));
     let out = offline_check(&root.join("cache"))
         .arg(root.join("site-packages"))
         .args(["--format", "json"])

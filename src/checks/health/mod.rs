@@ -194,6 +194,25 @@ pub fn evaluate(
     out
 }
 
+/// When [`evaluate`]'s judgment of `info` judged at `now` can next change with time alone:
+/// `health.max_age` flags the release once its age passes the limit, and a flagged release's
+/// message counts whole days. `None`: it never does (no `max_age`, or no upload time).
+pub fn judged_until(
+    info: &RegistryInfo,
+    policy: &HealthPolicy,
+    now: OffsetDateTime,
+) -> Option<OffsetDateTime> {
+    let max_age = i64::try_from(policy.max_age?.as_secs()).ok()?;
+    let uploaded = crate::units::parse_timestamp(info.upload_time.as_deref()?)?;
+    let age = now - uploaded;
+    let next = if age.whole_seconds() > max_age {
+        uploaded.checked_add(time::Duration::days(age.whole_days().checked_add(1)?))?
+    } else {
+        uploaded.checked_add(time::Duration::seconds(max_age.checked_add(1)?))?
+    };
+    Some(next)
+}
+
 /// PEP 792: archived, deprecated and quarantined projects, each as `[health]` says. A status
 /// word PEP 792 does not define is an unknown, not "active".
 fn project_status(
@@ -251,4 +270,74 @@ fn project_status(
         .for_package(&dist.name, &dist.version)
         .with_rule(rule),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{LicenseMetadata, Origin};
+    use proptest::prelude::*;
+
+    fn dist() -> Distribution {
+        Distribution {
+            name: "pkg".into(),
+            normalized: "pkg".into(),
+            version: "1.0".into(),
+            requires_dist: Vec::new(),
+            license: LicenseMetadata::default(),
+            location: None,
+            origin: Origin::DistInfo,
+            line: None,
+            hashes: Vec::new(),
+            shadowed: false,
+        }
+    }
+
+    fn uploaded(at: OffsetDateTime) -> RegistryInfo {
+        let text = at.format(&time::format_description::well_known::Rfc3339);
+        RegistryInfo {
+            on_index: true,
+            upload_time: Some(text.unwrap()),
+            ..RegistryInfo::default()
+        }
+    }
+
+    proptest! {
+        /// The max-age judgment (flag and message) is the same at every instant before
+        /// `judged_until` and differs there: a stored report holds exactly until then.
+        #[test]
+        fn the_age_judgment_holds_until_judged_until(
+            max_days in 1u64..400,
+            age_secs in 0i64..(500 * 86_400),
+        ) {
+            let policy = HealthPolicy {
+                max_age: Some(std::time::Duration::from_secs(max_days * 86_400)),
+                ..HealthPolicy::default()
+            };
+            let upload = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+            let info = uploaded(upload);
+            let now = upload + time::Duration::seconds(age_secs);
+            let until = judged_until(&info, &policy, now).expect("an upload time and max_age");
+            prop_assert!(until > now);
+            let at = |t| evaluate(&dist(), Some(&info), &policy, t);
+            prop_assert_eq!(at(now), at(until - time::Duration::seconds(1)));
+            prop_assert_ne!(at(now), at(until));
+        }
+    }
+
+    #[test]
+    fn without_max_age_or_upload_time_the_judgment_does_not_age() {
+        let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let info = uploaded(now - time::Duration::days(3_000));
+        assert_eq!(judged_until(&info, &HealthPolicy::default(), now), None);
+        let policy = HealthPolicy {
+            max_age: Some(std::time::Duration::from_secs(86_400)),
+            ..HealthPolicy::default()
+        };
+        let unknown = RegistryInfo {
+            upload_time: None,
+            ..info
+        };
+        assert_eq!(judged_until(&unknown, &policy, now), None);
+    }
 }

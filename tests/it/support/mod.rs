@@ -1,5 +1,6 @@
 //! Shared test support: fixture builders and loopback servers.
 pub mod bin;
+pub mod cache_entries;
 pub mod files;
 pub mod license_fixtures;
 pub mod proxy;
