@@ -4,9 +4,7 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
 use depdash::checks::licenses;
-use depdash::model::{
-    Distribution, LicenseMetadata, LicenseSource, Origin, ResolvedLicense, normalize_name,
-};
+use depdash::model::{Distribution, LicenseMetadata, LicenseSource, ResolvedLicense};
 use divan::Bencher;
 
 #[path = "../../tests/it/support/license_fixtures.rs"]
@@ -113,18 +111,7 @@ fn evaluate_compound_expression(bencher: Bencher) {
         notes: Vec::new(),
         unknown_reason: None,
     };
-    let dist = Distribution {
-        name: "pkg".into(),
-        normalized: normalize_name("pkg"),
-        version: "1.0".into(),
-        requires_dist: Vec::new(),
-        license: LicenseMetadata::default(),
-        location: None,
-        origin: Origin::DistInfo,
-        line: None,
-        hashes: Vec::new(),
-        shadowed: false,
-    };
+    let dist = Distribution::named("pkg", "1.0");
     let mut usage = licenses::ExceptionUsage::new();
     assert!(
         licenses::evaluate(&dist, &license, &policy.licenses, &mut usage)

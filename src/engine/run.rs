@@ -296,16 +296,16 @@ pub async fn run_once(
         Some(stored) => (stored.await).map_err(|e| Error::Engine(format!("report read: {e}")))?,
         None => reuse::Read::Missed,
     };
+    let served = Served {
+        settings,
+        events,
+        metrics,
+        tracker: tracker.clone(),
+        started,
+        run,
+    };
     match read {
         reuse::Read::Reused(report) => {
-            let served = Served {
-                settings,
-                events,
-                metrics,
-                tracker,
-                started,
-                run,
-            };
             return Ok(served
                 .reused(*report, &inventory, &index_urls, &fingerprint)
                 .await);
@@ -487,15 +487,7 @@ pub async fn run_once(
         };
         reuse::judged(inputs, likely.as_ref(), provenance)
     });
-    let finished = Served {
-        settings,
-        events,
-        metrics,
-        tracker,
-        started,
-        run,
-    };
-    let report = finished.finish(report, || ctx.measure(), &fingerprint);
+    let report = served.finish(report, || ctx.measure(), &fingerprint);
     if let Some(cache) = &ctx.cache {
         snapshot::store(cache, &inventory.target, snapshot.as_ref()).await;
         if let Some(judged) = stored_report {

@@ -116,6 +116,23 @@ pub struct Distribution {
 pub type PackageKey = (String, String);
 
 impl Distribution {
+    /// An installed `.dist-info` distribution known by its name and version alone (no
+    /// metadata, no location), for building the others from.
+    pub fn named(name: &str, version: &str) -> Self {
+        Distribution {
+            name: name.to_string(),
+            normalized: normalize_name(name),
+            version: version.to_string(),
+            requires_dist: Vec::new(),
+            license: LicenseMetadata::default(),
+            location: None,
+            origin: Origin::DistInfo,
+            line: None,
+            hashes: Vec::new(),
+            shadowed: false,
+        }
+    }
+
     pub fn key(&self) -> PackageKey {
         (self.normalized.clone(), self.version.clone())
     }

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use depdash::checks::{health, licenses, packages, vulnerabilities};
 use depdash::model::{
-    Check, Code, Distribution, Finding, LicenseMetadata, LicenseSource, Origin, ProjectStatus,
-    RegistryInfo, ResolvedLicense, RuleRef, Severity, SeverityScore, Vulnerability, normalize_name,
+    Check, Code, Distribution, Finding, LicenseMetadata, LicenseSource, ProjectStatus,
+    RegistryInfo, ResolvedLicense, RuleRef, Severity, SeverityScore, Vulnerability,
 };
 
 /// A rule reference from its policy path (`licenses.deny[0]`).
@@ -25,18 +25,7 @@ fn policy(text: &str) -> Policy {
 }
 
 fn dist(name: &str, version: &str) -> Distribution {
-    Distribution {
-        name: name.to_string(),
-        normalized: normalize_name(name),
-        version: version.to_string(),
-        requires_dist: Vec::new(),
-        license: LicenseMetadata::default(),
-        location: None,
-        origin: Origin::DistInfo,
-        line: None,
-        hashes: Vec::new(),
-        shadowed: false,
-    }
+    Distribution::named(name, version)
 }
 
 fn resolve_fixture(name: &str) -> ResolvedLicense {

@@ -275,23 +275,7 @@ fn project_status(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{LicenseMetadata, Origin};
     use proptest::prelude::*;
-
-    fn dist() -> Distribution {
-        Distribution {
-            name: "pkg".into(),
-            normalized: "pkg".into(),
-            version: "1.0".into(),
-            requires_dist: Vec::new(),
-            license: LicenseMetadata::default(),
-            location: None,
-            origin: Origin::DistInfo,
-            line: None,
-            hashes: Vec::new(),
-            shadowed: false,
-        }
-    }
 
     fn uploaded(at: OffsetDateTime) -> RegistryInfo {
         let text = at.format(&time::format_description::well_known::Rfc3339);
@@ -319,7 +303,7 @@ mod tests {
             let now = upload + time::Duration::seconds(age_secs);
             let until = judged_until(&info, &policy, now).expect("an upload time and max_age");
             prop_assert!(until > now);
-            let at = |t| evaluate(&dist(), Some(&info), &policy, t);
+            let at = |t| evaluate(&Distribution::named("pkg", "1.0"), Some(&info), &policy, t);
             prop_assert_eq!(at(now), at(until - time::Duration::seconds(1)));
             prop_assert_ne!(at(now), at(until));
         }
