@@ -1,5 +1,8 @@
-//! SHA-256 fingerprints: of cache payloads (integrity) and of whole runs (inventory + policy +
-//! sources), so that a changed input is a different key and misses by itself.
+//! SHA-256 fingerprints: of cache payloads (integrity), of whole runs (inventory + policy +
+//! sources), so that a changed input is a different key and misses by itself, and of files'
+//! identities (identity stamps: what changed since, without reading them).
+
+use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
@@ -44,6 +47,63 @@ impl Fingerprinter {
     pub fn finish(&self) -> String {
         hex::encode(self.0.clone().finalize())
     }
+}
+
+/// How far before the stamp a file's mtime and ctime must lie for its identity to stand for its
+/// bytes: a file changed again within the filesystem's timestamp granularity could keep its
+/// times ("racily clean" in git). Times with whole seconds only come from a coarse filesystem
+/// (FAT: 2 s); the kernel's own timestamp clock ticks at most every 10 ms.
+pub const RACY_MARGIN_COARSE: std::time::Duration = std::time::Duration::from_secs(2);
+pub const RACY_MARGIN_FINE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Hash of the identities of `paths`; `None` for a symlink, an unreadable identity, or a
+/// change within the racy margin of now.
+pub fn identities(paths: &[PathBuf]) -> Option<String> {
+    use std::io::ErrorKind;
+    use std::os::unix::fs::MetadataExt;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    let settled = |secs: i64, nanos: i64, margin| {
+        let at = std::time::Duration::new(u64::try_from(secs).ok()?, u32::try_from(nanos).ok()?);
+        Some(at + margin < now)
+    };
+    let mut fingerprint = Fingerprinter::new();
+    fingerprint.part(paths.len().to_le_bytes());
+    for path in paths {
+        match std::fs::symlink_metadata(path) {
+            Ok(m) => {
+                let margin = if m.mtime_nsec() == 0 && m.ctime_nsec() == 0 {
+                    RACY_MARGIN_COARSE
+                } else {
+                    RACY_MARGIN_FINE
+                };
+                if m.file_type().is_symlink()
+                    || !settled(m.mtime(), m.mtime_nsec(), margin)?
+                    || !settled(m.ctime(), m.ctime_nsec(), margin)?
+                {
+                    return None;
+                }
+                fingerprint.part([1]);
+                for n in [m.dev(), m.ino(), m.size(), u64::from(m.mode())] {
+                    fingerprint.part(n.to_le_bytes());
+                }
+                for n in [m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec()] {
+                    fingerprint.part(n.to_le_bytes());
+                }
+                fingerprint
+                    .part(m.uid().to_le_bytes())
+                    .part(m.gid().to_le_bytes());
+            }
+            // Under a file (a single-file `.egg-info` has no `licenses/`), a path is as absent
+            // as a missing one; the file's own identity is among the paths.
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+                fingerprint.part([0]);
+            }
+            Err(_) => return None,
+        }
+    }
+    Some(fingerprint.finish())
 }
 
 /// [`Fingerprinter::serialized`]'s writer: every byte into the hash, counted.

@@ -151,10 +151,15 @@ impl FileLevel {
         }
     }
 
-    /// The header and key of the entry of `key`, unverified (the payload is not read): `None`
-    /// when there is none, or its start is not this key's single entry (a pack, another key,
-    /// a directory, too short).
-    pub(crate) fn read_head(&self, key: &CacheKey) -> io::Result<Option<(Header, Seal)>> {
+    /// The header of the entry of `key`, its seal and the first `payload` bytes of its payload
+    /// (fewer if it is shorter), unverified (the rest is not read): `None` when there is none,
+    /// or its start is not this key's single entry (a pack, another key, a directory, too
+    /// short).
+    pub(crate) fn read_start(
+        &self,
+        key: &CacheKey,
+        payload: usize,
+    ) -> io::Result<Option<(Header, Seal, Vec<u8>)>> {
         let name = key.file_name();
         let file = match File::open(self.dir.join(&name)) {
             Ok(file) => file,
@@ -166,15 +171,17 @@ impl FileLevel {
         if !meta.is_file() || meta.len() < head_len as u64 {
             return Ok(None);
         }
-        let mut head = vec![0u8; head_len];
-        read_exact_at(&file, &mut head, 0)?;
-        let Ok(header) = parse_header(&head) else {
+        let wanted = (head_len as u64 + payload as u64).min(meta.len()) as usize;
+        let mut start = vec![0u8; wanted];
+        read_exact_at(&file, &mut start, 0)?;
+        let Ok(header) = parse_header(&start) else {
             return Ok(None);
         };
-        let seal = seal_of(&head);
-        let ours = head[HEADER_LEN..] == *key.as_str().as_bytes()
+        let seal = seal_of(&start);
+        let ours = start[HEADER_LEN..head_len] == *key.as_str().as_bytes()
             && header.entry_len() == Some(meta.len());
-        Ok(seal.filter(|_| ours).map(|seal| (header, seal)))
+        let payload = start.split_off(head_len);
+        Ok(seal.filter(|_| ours).map(|seal| (header, seal, payload)))
     }
 
     /// Writes `record` atomically. Returns the bytes written (0 when the entry alone exceeds

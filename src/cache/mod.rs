@@ -512,9 +512,20 @@ impl TieredCache {
     /// The seal of the file level's fresh entry of `key`, from its header alone (the payload
     /// is neither read nor verified): a cheap "is it still the entry I knew". Blocking file I/O.
     pub fn local_seal(&self, key: &CacheKey) -> Option<Seal> {
+        self.local_start(key, 0).map(|(seal, _)| seal)
+    }
+
+    /// The first `len` bytes of the payload of the file level's fresh entry of `key`,
+    /// unverified (a hint: nothing read this way may be taken as an answer). Blocking file I/O.
+    pub fn peek_local(&self, key: &CacheKey, len: usize) -> Option<Vec<u8>> {
+        self.local_start(key, len).map(|(_, start)| start)
+    }
+
+    /// [`local_seal`](Self::local_seal) and [`peek_local`](Self::peek_local).
+    fn local_start(&self, key: &CacheKey, len: usize) -> Option<(Seal, Vec<u8>)> {
         let file = self.inner.file.as_ref().filter(|_| !self.inner.refresh)?;
-        let (header, seal) = file.read_head(key).ok()??;
-        (header.freshness(unix_now()) == Freshness::Fresh).then_some(seal)
+        let (header, seal, start) = file.read_start(key, len).ok()??;
+        (header.freshness(unix_now()) == Freshness::Fresh).then_some((seal, start))
     }
 
     /// Closes the bundle read by [`open_bundle`](Self::open_bundle): its memory is freed, and

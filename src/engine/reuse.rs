@@ -30,7 +30,7 @@ use crate::telemetry::tracker::Tracker;
 /// Cache key kind of the stored report.
 const KIND: &str = "run-report";
 /// Layout of [`Head`] and [`Body`]; bump on any change to them.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 /// A stored report holds at most until the next midnight UTC ([`super::evaluate::holds_until`]).
 const TTL: Duration = Duration::from_secs(86_400);
 /// Operation names in the run's metrics: the stored report read (its head parsed, the license
@@ -42,10 +42,18 @@ const DISTRIBUTIONS_PER_HASH: usize = 1_024;
 /// Below this many stamps to check, a second thread costs more than it saves.
 const STAMPS_PARALLEL_FROM: usize = 1_000;
 
-/// Fingerprint of what a report is judged from besides the answers, the license files and the
-/// clock: this build, the settings and policy, the index URLs and the whole inventory.
+/// What a report is judged from besides the answers, the license files and the clock: this
+/// build and the settings (policy, sources, index URLs), and the whole inventory, each
+/// fingerprinted.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct Inputs(String);
+pub(super) struct Inputs {
+    pub settings: SettingsInputs,
+    inventory: String,
+}
+
+/// The settings' part of the [`Inputs`], known before the inventory is read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct SettingsInputs(String);
 
 /// Whether a run with `settings` may store and reuse reports: not with an offline
 /// vulnerability database (its files are not stamped).
@@ -53,24 +61,26 @@ pub(super) fn applies(settings: &Settings) -> bool {
     settings.network.osv_db.is_none()
 }
 
-/// The [`Inputs`] of a run.
-pub(super) fn inputs(
-    settings: &Settings,
-    inventory: &Inventory,
-    index_urls: &[String],
-    run_fingerprint: &str,
-) -> Inputs {
+/// The settings' part of the [`Inputs`] (`index_urls`: the indexes asked, credentials not
+/// part of it).
+pub(super) fn settings_inputs(settings: &Settings, index_urls: &[String]) -> SettingsInputs {
     let shown = |url: &String| crate::sources::credentials::without_credentials(url);
     let mut f = Fingerprinter::new();
     f.part(FORMAT.to_le_bytes())
         .part(env!("CARGO_PKG_VERSION"))
         .part(crate::checks::licenses::RESOLVER_BUILD)
         .part(this_build())
-        .part(run_fingerprint)
         .part(format!("{:?}", settings.policy.path))
         .part(format!("{:?}", settings.run.cache))
-        .part(index_urls.iter().map(shown).collect::<Vec<_>>().join(" "))
-        .serialized(&inventory.issues)
+        .part(index_urls.iter().map(shown).collect::<Vec<_>>().join(" "));
+    super::run::settings_parts(settings, &mut f);
+    SettingsInputs(f.finish())
+}
+
+/// The [`Inputs`] of a run: `settings` and a fingerprint of the whole inventory.
+pub(super) fn inputs(settings: SettingsInputs, inventory: &Inventory) -> Inputs {
+    let mut f = Fingerprinter::new();
+    f.serialized(&inventory.issues)
         .serialized(&inventory.target)
         .serialized(&inventory.indexes);
     // The distributions in fixed runs, hashed across the cores (~20 ms at 10,000 on one).
@@ -87,7 +97,46 @@ pub(super) fn inputs(
     for digest in digests {
         f.part(digest);
     }
-    Inputs(f.finish())
+    Inputs {
+        settings,
+        inventory: f.finish(),
+    }
+}
+
+/// Identity stamps of the paths an environment's inventory followed from
+/// ([`Inventory::followed`]), in runs of [`PATHS_PER_STAMP`] stamped across the cores: while
+/// every one holds, the inventory is the one stored and need not be read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Followed {
+    paths: Vec<PathBuf>,
+    identities: Vec<String>,
+}
+
+/// Paths per identity hash of [`Followed`].
+const PATHS_PER_STAMP: usize = 1_024;
+
+impl Followed {
+    /// The stamps of `paths`; `None` when one cannot vouch (a symlink, an unreadable path, a
+    /// change within the racy margin) or there are none.
+    fn of(paths: &[PathBuf]) -> Option<Followed> {
+        if paths.is_empty() {
+            return None;
+        }
+        let runs: Vec<&[PathBuf]> = paths.chunks(PATHS_PER_STAMP).collect();
+        let identities = crate::parallel::map_chunks(&runs, 2, |part| {
+            part.iter()
+                .map(|run| crate::fingerprint::identities(run))
+                .collect()
+        });
+        Some(Followed {
+            paths: paths.to_vec(),
+            identities: identities.into_iter().collect::<Option<Vec<String>>>()?,
+        })
+    }
+
+    fn holds(&self) -> bool {
+        Followed::of(&self.paths).is_some_and(|now| now.identities == self.identities)
+    }
 }
 
 /// A guess, from what is known before the inventory is read, that a stored report will hold:
@@ -100,7 +149,11 @@ pub(super) struct Likely(String);
 
 /// The [`Likely`] of a run on `target` (an environment's; `None` for files or an unreadable
 /// directory).
-pub(super) fn likely(settings: &Settings, target: &TargetInfo) -> Option<Likely> {
+pub(super) fn likely(
+    settings: &Settings,
+    target: &TargetInfo,
+    located_issues: &[String],
+) -> Option<Likely> {
     use std::os::unix::fs::MetadataExt;
     if target.site_packages.is_empty() {
         return None;
@@ -108,7 +161,8 @@ pub(super) fn likely(settings: &Settings, target: &TargetInfo) -> Option<Likely>
     let mut f = Fingerprinter::new();
     f.part(FORMAT.to_le_bytes())
         .part(this_build())
-        .part(&settings.policy.fingerprint);
+        .part(&settings.policy.fingerprint)
+        .serialized(located_issues);
     for dir in &target.site_packages {
         let m = std::fs::metadata(dir).ok()?;
         f.part(dir);
@@ -151,9 +205,18 @@ fn key(target: &TargetInfo) -> CacheKey {
 /// What a stored report was judged from: read, and compared, before its body is parsed.
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 struct Head {
-    inputs: String,
-    /// [`Likely`] of the run that judged it.
+    /// [`Likely`] of the run that judged it; first, so that it can be peeked at.
     likely: Option<String>,
+    /// The run's [`Inputs`].
+    settings: String,
+    inventory: String,
+    /// The stamps that vouch for the inventory (`None`: none could).
+    followed: Option<Followed>,
+    /// What the faces are told of the inventory and the run history's fingerprint, for a
+    /// report served without reading the inventory.
+    packages: usize,
+    issues: usize,
+    fingerprint: String,
     /// Seal of the bundle of answers it was judged from (`None`: no answer was used).
     bundle: Option<String>,
     /// Unix seconds: from then on the same facts may be judged differently, or an answer used
@@ -236,10 +299,9 @@ pub(super) fn read(
     let Ok((inputs, policy)) = told.inputs.recv() else {
         return Read::Missed;
     };
-    let bundle_now = cache.local_seal(&snapshot::facts_key(target));
-    if head.inputs != inputs.0
-        || OffsetDateTime::now_utc().unix_timestamp() >= head.holds_until
-        || head.bundle != bundle_now.map(Seal::to_hex)
+    if head.settings != inputs.settings.0
+        || head.inventory != inputs.inventory
+        || !head.holds(cache, target)
     {
         return Read::Missed;
     }
@@ -259,11 +321,90 @@ pub(super) fn read(
     )))
 }
 
+/// A report served without reading the inventory ([`read_unscanned`]), with what the faces
+/// and the run history are told of that inventory.
+pub(super) struct Unscanned {
+    pub report: Box<Report>,
+    pub packages: usize,
+    pub issues: usize,
+    pub fingerprint: String,
+}
+
+/// The stored report of `expected`, served without reading the inventory at all when its
+/// [`Likely`] and settings are the run's and every path the stored inventory followed from
+/// has kept its identity (and the report still holds, as for [`read`]). Tried before the
+/// inventory is read, only when the unverified start of the entry names the same `likely`
+/// (a peek: no cost when it does not). `Missed` leaves everything to the run as usual.
+/// Blocking file I/O.
+pub(super) fn read_unscanned(
+    cache: &TieredCache,
+    expected: &TargetInfo,
+    likely: &Likely,
+    settings: &SettingsInputs,
+    policy: Option<String>,
+    tracker: &Tracker,
+) -> (Option<Unscanned>, Option<String>) {
+    let key = key(expected);
+    let named = format!("{{\"likely\":\"{}\"", likely.0);
+    let peeked = cache.peek_local(&key, named.len());
+    if peeked.as_deref() != Some(named.as_bytes()) {
+        return (None, None);
+    }
+    let (head, payload, body_at) = match tracker.time(OP_READ, || read_head(cache, expected)) {
+        Ok(Some(Stored::Holding(head, payload, at))) => (head, payload, at),
+        Ok(Some(Stored::Changed) | None) => return (None, None),
+        Err(reason) => return (None, Some(rejected_because(&reason))),
+    };
+    let holds = head.settings == settings.0
+        && head.holds(cache, expected)
+        && head.followed.as_ref().is_some_and(Followed::holds);
+    if !holds {
+        return (None, None);
+    }
+    let body = tracker.time(OP_PARSE, || {
+        serde_json::from_slice::<Body>(&payload[body_at..])
+    });
+    match body {
+        Ok(body) if body.packages.len() == head.packages => {
+            let report = Report::new(
+                expected.clone(),
+                policy,
+                body.packages,
+                body.findings,
+                body.unknowns,
+            );
+            let served = Unscanned {
+                report: Box::new(report),
+                packages: head.packages,
+                issues: head.issues,
+                fingerprint: head.fingerprint,
+            };
+            (Some(served), None)
+        }
+        Ok(_) => (None, None),
+        Err(e) => (
+            None,
+            Some(rejected_because(&format!("its body does not parse: {e}"))),
+        ),
+    }
+}
+
+impl Head {
+    /// Whether what the report was judged from besides the inputs still holds: no answer it
+    /// used has turned stale, no judged date or age moved, and the bundle of answers of
+    /// `target` is the one it was judged from (by the seal in the bundle's header).
+    fn holds(&self, cache: &TieredCache, target: &TargetInfo) -> bool {
+        let bundle_now = cache.local_seal(&snapshot::facts_key(target));
+        OffsetDateTime::now_utc().unix_timestamp() < self.holds_until
+            && self.bundle == bundle_now.map(Seal::to_hex)
+    }
+}
+
 /// A stored report as read, its head parsed and its stamps checked.
 enum Stored {
     /// The license files it read are unchanged: the head, the entry's payload and where the
     /// body starts in it.
-    Holding(Head, LocalPayload, usize),
+    Holding(Box<Head>, LocalPayload, usize),
     /// A license file it read changed.
     Changed,
 }
@@ -279,15 +420,18 @@ fn read_head(cache: &TieredCache, target: &TargetInfo) -> Result<Option<Stored>,
     let head: Head = serde_json::from_slice(&payload[..split])
         .map_err(|e| format!("its head does not parse: {e}"))?;
     Ok(Some(match stamps_hold(&head.license_files) {
-        true => Stored::Holding(head, payload, split + 1),
+        true => Stored::Holding(Box::new(head), payload, split + 1),
         false => Stored::Changed,
     }))
 }
 
 fn rejected(reason: &str) -> Read {
-    Read::Rejected(format!(
-        "stored report ignored ({reason}); every answer looked up and judged again"
-    ))
+    Read::Rejected(rejected_because(reason))
+}
+
+/// The warning for a stored report that does not verify or parse.
+fn rejected_because(reason: &str) -> String {
+    format!("stored report ignored ({reason}); every answer looked up and judged again")
 }
 
 /// Whether every stamp still vouches for the license files of its metadata directory.
@@ -319,6 +463,8 @@ pub(super) fn judged(
     inputs: &Inputs,
     likely: Option<&Likely>,
     provenance: Provenance,
+    inventory: &Inventory,
+    fingerprint: &str,
 ) -> Option<Judged> {
     if !provenance.answered_from_cache {
         return None;
@@ -326,8 +472,13 @@ pub(super) fn judged(
     let answers_until =
         (provenance.answers_fresh_until).map_or(i64::MAX, |t| i64::try_from(t).unwrap_or(i64::MAX));
     Some(Judged(Head {
-        inputs: inputs.0.clone(),
         likely: likely.map(|l| l.0.clone()),
+        settings: inputs.settings.0.clone(),
+        inventory: inputs.inventory.clone(),
+        followed: Followed::of(&inventory.followed),
+        packages: inventory.distributions.len(),
+        issues: inventory.issues.len(),
+        fingerprint: fingerprint.to_string(),
         bundle: provenance.bundle.map(Seal::to_hex),
         holds_until: answers_until.min(provenance.judged_until.unix_timestamp()),
         license_files: provenance.license_files?,
@@ -379,13 +530,16 @@ mod tests {
 
     #[test]
     fn a_report_holds_until_its_first_answer_turns_stale_or_its_judgment_ages() {
-        let inputs = Inputs("inputs".into());
-        let holds = |p| judged(&inputs, None, p).map(|Judged(head)| head.holds_until);
+        let inventory = Inventory::default();
+        let inputs = inputs(SettingsInputs("settings".into()), &inventory);
+        let holds =
+            |p| judged(&inputs, None, p, &inventory, "").map(|Judged(head)| head.holds_until);
         assert_eq!(holds(provenance(Some(2_000), 3_000)), Some(2_000));
         assert_eq!(holds(provenance(Some(4_000), 3_000)), Some(3_000));
         // No answer used (registry and vulnerabilities off): the judgment alone.
         assert_eq!(holds(provenance(None, 3_000)), Some(3_000));
-        let Some(Judged(head)) = judged(&inputs, None, provenance(None, 3_000)) else {
+        let Some(Judged(head)) = judged(&inputs, None, provenance(None, 3_000), &inventory, "")
+        else {
             panic!("stored");
         };
         assert_eq!(head.bundle, Some(Seal([7; 32]).to_hex()));
@@ -393,16 +547,17 @@ mod tests {
 
     #[test]
     fn a_report_left_to_the_network_or_to_unstamped_files_is_not_stored() {
-        let inputs = Inputs("inputs".into());
+        let inventory = Inventory::default();
+        let inputs = inputs(SettingsInputs("settings".into()), &inventory);
         let asked = Provenance {
             answered_from_cache: false,
             ..provenance(None, 3_000)
         };
-        assert!(judged(&inputs, None, asked).is_none());
+        assert!(judged(&inputs, None, asked, &inventory, "").is_none());
         let unstamped = Provenance {
             license_files: None,
             ..provenance(None, 3_000)
         };
-        assert!(judged(&inputs, None, unstamped).is_none());
+        assert!(judged(&inputs, None, unstamped, &inventory, "").is_none());
     }
 }

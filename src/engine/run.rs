@@ -197,6 +197,12 @@ fn run_fingerprint(settings: &Settings, dists: &[Distribution]) -> String {
     for d in dists {
         f.part(&d.normalized).part(&d.version);
     }
+    settings_parts(settings, &mut f);
+    f.finish()
+}
+
+/// The parts of [`run_fingerprint`] that are the settings: policy, sources and checks.
+pub(super) fn settings_parts(settings: &Settings, f: &mut Fingerprinter) {
     let n = &settings.network;
     let shown = |url: &str| crate::sources::credentials::without_credentials(url);
     f.part(&settings.policy.fingerprint)
@@ -221,7 +227,6 @@ fn run_fingerprint(settings: &Settings, dists: &[Distribution]) -> String {
             u8::from(settings.check_registry),
             u8::from(settings.project_facts),
         ]);
-    f.finish()
 }
 
 /// Run the checks once and build the report.
@@ -249,6 +254,14 @@ pub async fn run_once(
     // Inventory and license resolution are file-system work: keep them off the async threads.
     // Licenses are reused from the run snapshot where their inputs are unchanged.
     let cache = super::cache_writer::open(settings, events, &tracker, refresh).await;
+    let served = Served {
+        settings,
+        events,
+        metrics,
+        tracker: tracker.clone(),
+        started,
+        run,
+    };
     let source = inventory_source(&settings.target);
     let blocking_tracker = tracker.clone();
     let snapshot_cache = cache.clone();
@@ -266,7 +279,38 @@ pub async fn run_once(
     });
     // Taken before the inventory is read: a guess that the stored report holds.
     let likely = (plan.target().filter(|_| reusable.is_some()))
-        .and_then(|target| reuse::likely(settings, &target));
+        .and_then(|target| reuse::likely(settings, &target, &plan.located_issues()));
+    // An environment whose every path is as when its report was stored is not read again.
+    let environment_urls = settings.network.index_urls(&Default::default());
+    if let (Some(cache), Some(expected), Some(likely)) = (reusable, plan.target(), &likely) {
+        let settings_inputs = reuse::settings_inputs(settings, &environment_urls.urls);
+        let (cache, likely, tracker) = (cache.clone(), likely.clone(), tracker.clone());
+        let policy = (settings.policy.path.as_ref()).map(|p| p.display().to_string());
+        let (unscanned, rejected) = tokio::task::spawn_blocking(move || {
+            reuse::read_unscanned(
+                &cache,
+                &expected,
+                &likely,
+                &settings_inputs,
+                policy,
+                &tracker,
+            )
+        })
+        .await
+        .map_err(|e| Error::Engine(format!("report read: {e}")))?;
+        if let Some(warning) = rejected {
+            events.emit(EngineEvent::Warning(warning)).await;
+        }
+        if let Some(unscanned) = unscanned {
+            let told = Told {
+                packages: unscanned.packages,
+                issues: unscanned.issues,
+                index_urls: &environment_urls,
+                fingerprint: &unscanned.fingerprint,
+            };
+            return Ok(served.reused(*unscanned.report, told).await);
+        }
+    }
     let mut read_stored = |expected: TargetInfo| {
         let (cache, tracker) = (reusable?.clone(), tracker.clone());
         let (told, likely) = (told.take()?, likely.clone());
@@ -285,8 +329,10 @@ pub async fn run_once(
     let _ = inventory_sent.send(inventory.clone());
     let index_urls = settings.network.index_urls(&inventory.indexes);
     let fingerprint = run_fingerprint(settings, &inventory.distributions);
-    let inputs =
-        reusable.map(|_| reuse::inputs(settings, &inventory, &index_urls.urls, &fingerprint));
+    let inputs = reusable.map(|_| {
+        let settings_inputs = reuse::settings_inputs(settings, &index_urls.urls);
+        reuse::inputs(settings_inputs, &inventory)
+    });
     if let Some(inputs) = &inputs {
         let policy = (settings.policy.path.as_ref()).map(|p| p.display().to_string());
         let _ = inputs_sent.send((inputs.clone(), policy));
@@ -296,19 +342,15 @@ pub async fn run_once(
         Some(stored) => (stored.await).map_err(|e| Error::Engine(format!("report read: {e}")))?,
         None => reuse::Read::Missed,
     };
-    let served = Served {
-        settings,
-        events,
-        metrics,
-        tracker: tracker.clone(),
-        started,
-        run,
-    };
     match read {
         reuse::Read::Reused(report) => {
-            return Ok(served
-                .reused(*report, &inventory, &index_urls, &fingerprint)
-                .await);
+            let told = Told {
+                packages: inventory.distributions.len(),
+                issues: inventory.issues.len(),
+                index_urls: &index_urls,
+                fingerprint: &fingerprint,
+            };
+            return Ok(served.reused(*report, told).await);
         }
         reuse::Read::Rejected(warning) => events.emit(EngineEvent::Warning(warning)).await,
         reuse::Read::Missed => {}
@@ -485,7 +527,13 @@ pub async fn run_once(
             answers_fresh_until: used.and_then(|(_, until)| until),
             judged_until: evaluate::holds_until(&settings.policy.health, &report.packages, now),
         };
-        reuse::judged(inputs, likely.as_ref(), provenance)
+        reuse::judged(
+            inputs,
+            likely.as_ref(),
+            provenance,
+            &inventory,
+            &fingerprint,
+        )
     });
     let report = served.finish(report, || ctx.measure(), &fingerprint);
     if let Some(cache) = &ctx.cache {
@@ -509,6 +557,14 @@ async fn index_warnings(
     for warning in warnings.filter(|_| settings.check_registry) {
         events.emit(EngineEvent::Warning(warning.clone())).await;
     }
+}
+
+/// What the faces and the run history are told of a served report's inventory.
+struct Told<'a> {
+    packages: usize,
+    issues: usize,
+    index_urls: &'a crate::settings::IndexUrls,
+    fingerprint: &'a str,
 }
 
 /// The end of a run, shared by a judged report and a reused one.
@@ -543,22 +599,16 @@ impl Served<'_> {
 
     /// A stored report served again: the faces hear the run's stages as they happened (the
     /// inventory, then straight to judging) and get the report with this run's metrics.
-    async fn reused(
-        self,
-        report: Report,
-        inventory: &inventory::Inventory,
-        index_urls: &crate::settings::IndexUrls,
-        fingerprint: &str,
-    ) -> Report {
-        let total = inventory.distributions.len();
+    async fn reused(self, report: Report, told: Told<'_>) -> Report {
+        let total = told.packages;
         self.events
             .emit(EngineEvent::InventoryDone {
                 packages: total,
-                issues: inventory.issues.len(),
+                issues: told.issues,
                 elapsed: self.started.elapsed(),
             })
             .await;
-        index_warnings(self.settings, self.events, index_urls).await;
+        index_warnings(self.settings, self.events, told.index_urls).await;
         self.events
             .emit(EngineEvent::StageStarted {
                 stage: Stage::Evaluate,
@@ -571,7 +621,7 @@ impl Served<'_> {
             total: self.started.elapsed(),
             ..RunMetrics::default()
         };
-        let report = self.finish(report, measure, fingerprint);
+        let report = self.finish(report, measure, told.fingerprint);
         self.metrics.send_replace(MetricsSnapshot {
             run: self.run,
             packages_total: total,

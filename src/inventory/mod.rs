@@ -95,6 +95,12 @@ pub struct Inventory {
     /// Index options the input files name (requirements files' `--index-url`, ...).
     #[serde(default, skip_serializing_if = "IndexOptions::is_empty")]
     pub indexes: IndexOptions,
+    /// Every path an environment's inventory followed from (directories listed, `.pth` and
+    /// `.egg-link` files and the paths they name, each distribution's metadata directory and
+    /// files, present or not): while their identities are unchanged, so is the inventory.
+    /// Empty for files (requirements, lockfiles).
+    #[serde(skip)]
+    pub followed: Vec<PathBuf>,
 }
 
 /// `-i/--index-url` and `--extra-index-url` lines of requirements files, as written (pip's
@@ -203,6 +209,13 @@ impl Plan {
             path: display_path(path),
             ..scan::environment_target(&located.site_packages)
         })
+    }
+
+    /// What locating the environment found wrong (part of the inventory's issues), as told.
+    pub fn located_issues(&self) -> Vec<String> {
+        (self.located.iter())
+            .flat_map(|located| located.issues.iter().map(ToString::to_string))
+            .collect()
     }
 
     /// Read the inventory.

@@ -121,6 +121,7 @@ pub(super) fn load(files: &[PathBuf], tracker: &Tracker) -> Result<Inventory, In
         issues,
         target: super::files_target("requirements", files),
         indexes: parsed.indexes,
+        followed: Vec::new(),
     })
 }
 

@@ -130,9 +130,15 @@ pub fn scan_site_packages_with_threads(
         distributions.push(dist);
     }
     let distributions = sorted_by_name(distributions);
+    let mut followed = std::mem::take(&mut listing.followed);
+    for candidate in &listing.candidates {
+        followed.push(candidate.path.clone());
+        followed.extend(metadata_files(candidate));
+    }
     Inventory {
         distributions,
         issues,
+        followed,
         target: TargetInfo {
             path: dirs
                 .first()
@@ -201,6 +207,8 @@ struct Listing {
     seen: HashSet<PathBuf>,
     scanned: Vec<PathBuf>,
     candidates: Vec<Candidate>,
+    /// Directories listed, `.pth` and `.egg-link` files read and the paths they name.
+    followed: Vec<PathBuf>,
 }
 
 impl Listing {
@@ -235,6 +243,7 @@ impl Listing {
             }
         };
         self.scanned.push(dir.to_path_buf());
+        self.followed.push(dir.to_path_buf());
         let mut pth_files = Vec::new();
         let mut egg_links = Vec::new();
         for entry in entries {
@@ -270,15 +279,22 @@ impl Listing {
             });
         }
         for link in egg_links {
+            self.followed.push(link.clone());
             if let Some(target) = egg_link_target(dir, &link) {
+                self.followed.push(target.clone());
                 self.visit(&target, LocationKind::Added, issues);
             }
         }
         if kind == LocationKind::SitePackages {
             pth_files.sort();
             for pth in pth_files {
+                self.followed.push(pth.clone());
                 for added in pth_directories(dir, &pth, issues) {
-                    self.visit(&added, LocationKind::Added, issues);
+                    // Named, whether or not it exists now.
+                    self.followed.push(added.clone());
+                    if added.is_dir() {
+                        self.visit(&added, LocationKind::Added, issues);
+                    }
                 }
             }
         }
@@ -289,9 +305,9 @@ fn ends_with_ignore_case(name: &[u8], suffix: &[u8]) -> bool {
     name.len() > suffix.len() && name[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
 }
 
-/// The directories a `.pth` file adds, as `site.addpackage` does: every line that is not
-/// blank, a comment or an `import` statement is a path relative to the site directory, used
-/// when it exists.
+/// The directories a `.pth` file names, as `site.addpackage` reads it: every line that is not
+/// blank, a comment or an `import` statement is a path relative to the site directory (added
+/// when it is a directory).
 fn pth_directories(site_dir: &Path, pth: &Path, issues: &mut Vec<InventoryIssue>) -> Vec<PathBuf> {
     let text = match safe_fs::read_regular_text(pth, limits::INPUT_FILE) {
         Ok((text, _)) => text,
@@ -309,7 +325,6 @@ fn pth_directories(site_dir: &Path, pth: &Path, issues: &mut Vec<InventoryIssue>
                 && !line.starts_with("import\t")
         })
         .map(|line| site_dir.join(line.trim_end()))
-        .filter(|dir| dir.is_dir())
         .collect()
 }
 
@@ -318,6 +333,18 @@ fn egg_link_target(site_dir: &Path, link: &Path) -> Option<PathBuf> {
     let (text, _) = safe_fs::read_regular_text(link, limits::SMALL_FILE).ok()?;
     let target = text.lines().map(str::trim).find(|l| !l.is_empty())?;
     Some(site_dir.join(target))
+}
+
+/// Every file [`read_candidate`] may read for `candidate` (present or not).
+fn metadata_files(candidate: &Candidate) -> Vec<PathBuf> {
+    match candidate.kind {
+        InfoKind::DistInfo => vec![candidate.path.join("METADATA")],
+        InfoKind::EggInfo if candidate.file_type.is_some_and(|t| t.is_file()) => Vec::new(),
+        InfoKind::EggInfo => vec![
+            candidate.path.join("PKG-INFO"),
+            candidate.path.join("requires.txt"),
+        ],
+    }
 }
 
 /// What reading one candidate's metadata produced.

@@ -78,6 +78,12 @@ async fn an_unchanged_target_is_served_its_last_report_without_a_request() {
     let asked = server.stats().total;
     let (out, again) = run(&p, &url, "again.json", &[]).await;
     assert!(served(&again), "{}", again["metrics"]["operations"]);
+    // Every path the inventory followed from kept its identity: it was not read again.
+    assert!(
+        again["metrics"]["operations"]
+            .get("inventory.scan")
+            .is_none()
+    );
     assert_eq!(server.stats().total, asked, "a served report asks nothing");
     assert_eq!(code(&out), 1, "vulnerable packages still fail the run");
     assert_eq!(verdict(&again), verdict(&warm));
@@ -136,6 +142,29 @@ async fn an_edited_license_file_metadata_or_policy_is_judged_again() {
     let (_, stricter) = run(&p, &url, "policy.json", &["--config", &config]).await;
     assert!(!served(&stricter), "another policy judges again");
     assert!(stricter["summary"]["violations"].as_u64().unwrap() > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uninstalled_distribution_is_judged_again_without_it() {
+    let p = Project::new();
+    let server = RegistryServer::start(dataset_for(&p.packages(), 5)).await;
+    let url = server.url();
+    let warm = stored(&p, &url).await;
+    let six = |report: &Value| {
+        (report["packages"].as_array().unwrap().iter()).any(|p| p["normalized"] == "six")
+    };
+    assert!(six(&warm));
+    fs::remove_dir_all(p.site().join("six-1.17.0.dist-info")).unwrap();
+    let (_, after) = run(&p, &url, "after.json", &[]).await;
+    assert!(!served(&after));
+    assert!(
+        !six(&after),
+        "the uninstalled package is gone from the report"
+    );
+    assert_eq!(
+        after["summary"]["packages"].as_u64(),
+        warm["summary"]["packages"].as_u64().map(|n| n - 1)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -281,13 +281,6 @@ pub(crate) fn digest(listed: &[String], dir: &Path) -> String {
     each_file(listed, dir, &mut Vec::new(), |_, _| {})
 }
 
-/// How far before the stamp a file's mtime and ctime must lie for its identity to stand for its
-/// bytes: a file changed again within the filesystem's timestamp granularity could keep its
-/// times ("racily clean" in git). Times with whole seconds only come from a coarse filesystem
-/// (FAT: 2 s); the kernel's own timestamp clock ticks at most every 10 ms.
-const RACY_MARGIN_COARSE: std::time::Duration = std::time::Duration::from_secs(2);
-const RACY_MARGIN_FINE: std::time::Duration = std::time::Duration::from_millis(100);
-
 /// What [`digest`] depended on, by identity: every path `locate` looked at (relative to the
 /// metadata directory) and a hash of their identities (device, inode, size, mtime and ctime to
 /// the nanosecond, mode, owner; or absent). While [`FilesStamp::holds`], the digest is the same
@@ -312,7 +305,7 @@ impl FilesStamp {
         };
         let paths: Option<Vec<PathBuf>> = self.paths.iter().map(absolute).collect();
         paths
-            .and_then(|paths| identities(&paths))
+            .and_then(|paths| crate::fingerprint::identities(&paths))
             .is_some_and(|identity| identity == self.identity)
     }
 }
@@ -324,7 +317,7 @@ impl FilesStamp {
 pub(crate) fn stamp(listed: &[String], dir: &Path) -> Option<FilesStamp> {
     let mut seen = Vec::new();
     locate_seen(listed, dir, &mut Vec::new(), &mut seen);
-    let identity = identities(&seen)?;
+    let identity = crate::fingerprint::identities(&seen)?;
     let paths = (seen.iter())
         .map(|p| relative_to(p, dir))
         .collect::<Option<Vec<String>>>()?;
@@ -338,56 +331,6 @@ fn relative_to(path: &Path, dir: &Path) -> Option<String> {
     }
     let rel = path.strip_prefix(dir.parent()?).ok()?;
     Some(format!("../{}", rel.to_str()?))
-}
-
-/// Hash of the identities of `paths`; `None` for a symlink, an unreadable identity, or a
-/// change within the racy margin of now.
-fn identities(paths: &[PathBuf]) -> Option<String> {
-    use std::io::ErrorKind;
-    use std::os::unix::fs::MetadataExt;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?;
-    let settled = |secs: i64, nanos: i64, margin| {
-        let at = std::time::Duration::new(u64::try_from(secs).ok()?, u32::try_from(nanos).ok()?);
-        Some(at + margin < now)
-    };
-    let mut fingerprint = crate::fingerprint::Fingerprinter::new();
-    fingerprint.part(paths.len().to_le_bytes());
-    for path in paths {
-        match std::fs::symlink_metadata(path) {
-            Ok(m) => {
-                let margin = if m.mtime_nsec() == 0 && m.ctime_nsec() == 0 {
-                    RACY_MARGIN_COARSE
-                } else {
-                    RACY_MARGIN_FINE
-                };
-                if m.file_type().is_symlink()
-                    || !settled(m.mtime(), m.mtime_nsec(), margin)?
-                    || !settled(m.ctime(), m.ctime_nsec(), margin)?
-                {
-                    return None;
-                }
-                fingerprint.part([1]);
-                for n in [m.dev(), m.ino(), m.size(), u64::from(m.mode())] {
-                    fingerprint.part(n.to_le_bytes());
-                }
-                for n in [m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec()] {
-                    fingerprint.part(n.to_le_bytes());
-                }
-                fingerprint
-                    .part(m.uid().to_le_bytes())
-                    .part(m.gid().to_le_bytes());
-            }
-            // Under a file (a single-file `.egg-info` has no `licenses/`), a path is as absent
-            // as a missing one; the file's own identity is among the paths.
-            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
-                fingerprint.part([0]);
-            }
-            Err(_) => return None,
-        }
-    }
-    Some(fingerprint.finish())
 }
 
 /// Locate, read (bounded) and hand each license file to `each`; unreadable ones become notes.
@@ -451,7 +394,9 @@ mod tests {
         let egg_info = site.path().join("pkg-1.0-py3.11.egg-info");
         std::fs::write(&egg_info, "Metadata-Version: 1.1\nName: pkg\n").unwrap();
         // Past the racy margin: a file changed within it is never vouched for.
-        std::thread::sleep(RACY_MARGIN_FINE + std::time::Duration::from_millis(50));
+        std::thread::sleep(
+            crate::fingerprint::RACY_MARGIN_FINE + std::time::Duration::from_millis(50),
+        );
         let stamp = stamp(&[], &egg_info).expect("an egg-info file is stamped like a directory");
         assert!(stamp.holds(&egg_info));
         std::fs::write(
