@@ -223,6 +223,62 @@ impl Record {
     }
 }
 
+/// Writes the entry of `key` to `out` as a stream (a payload of megabytes is never held
+/// whole): the header, the key, then the `payload_len` bytes `write_payload` writes, hashed as
+/// they go; the seal is written into the header's place last. A payload of another length is
+/// an error (the entry would not verify). Returns the seal.
+pub fn write_streamed<W: std::io::Write + std::io::Seek>(
+    out: &mut W,
+    key: &str,
+    fetched_at: u64,
+    ttl: Duration,
+    payload_len: u64,
+    write_payload: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<Seal> {
+    let mut header = encode(key, fetched_at, ttl, &[]);
+    header[28..DIGEST_OFFSET].copy_from_slice(&payload_len.to_le_bytes());
+    let mut hasher = Sha256::new();
+    hasher.update(&header[..DIGEST_OFFSET]);
+    hasher.update(&header[HEADER_LEN..]);
+    out.write_all(&header)?;
+    let mut tee = Tee {
+        out: &mut *out,
+        hasher: &mut hasher,
+        written: 0,
+    };
+    write_payload(&mut tee)?;
+    if tee.written != payload_len {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("payload of {} bytes, {payload_len} announced", tee.written),
+        ));
+    }
+    let digest: [u8; 32] = hasher.finalize().into();
+    out.seek(std::io::SeekFrom::Start(DIGEST_OFFSET as u64))?;
+    out.write_all(&digest)?;
+    Ok(Seal(digest))
+}
+
+/// [`write_streamed`]'s payload writer: to the output and the hash, counted.
+struct Tee<'a, W> {
+    out: &'a mut W,
+    hasher: &'a mut Sha256,
+    written: u64,
+}
+
+impl<W: std::io::Write> std::io::Write for Tee<'_, W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(bytes)?;
+        self.hasher.update(&bytes[..n]);
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
 /// An entry's SHA-256 as its envelope carries it ([`Record::checksum`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Seal(pub [u8; 32]);
@@ -345,6 +401,32 @@ mod tests {
         assert_eq!(built.payload(), payload);
         assert_eq!(built.checksum(), seal_of(&direct).unwrap());
         verify("depdash:v1:k", built.encoded()).expect("verifies");
+    }
+
+    #[test]
+    fn an_entry_written_as_a_stream_is_the_entry_of_its_payload() {
+        let payload = b"{\"head\":1}\n{\"body\":[1,2,3]}";
+        let ttl = Duration::from_secs(60);
+        let mut out = std::io::Cursor::new(Vec::new());
+        let seal = write_streamed(
+            &mut out,
+            KEY,
+            1_700_000_000,
+            ttl,
+            payload.len() as u64,
+            |w| {
+                w.write_all(&payload[..7])?;
+                w.write_all(&payload[7..])
+            },
+        )
+        .unwrap();
+        let written = out.into_inner();
+        assert_eq!(written, encode(KEY, 1_700_000_000, ttl, payload));
+        assert_eq!(seal_of(&written), Some(seal));
+        // A payload of another length than announced is refused.
+        let mut out = std::io::Cursor::new(Vec::new());
+        let short = write_streamed(&mut out, KEY, 1, ttl, 99, |w| w.write_all(b"short"));
+        assert!(short.is_err());
     }
 
     #[test]

@@ -44,7 +44,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use super::CacheError;
-use super::entry::{HEADER_LEN, Header, Record, Seal, parse_header, seal_of};
+use super::entry::{self, HEADER_LEN, Header, Record, Seal, parse_header, seal_of};
 use super::key::{CacheKey, is_entry_file_name};
 use super::pack;
 
@@ -182,6 +182,44 @@ impl FileLevel {
             && header.entry_len() == Some(meta.len());
         let payload = start.split_off(head_len);
         Ok(seal.filter(|_| ours).map(|seal| (header, seal, payload)))
+    }
+
+    /// Writes the entry of `key` as a stream ([`entry::write_streamed`]) atomically: a temp
+    /// file renamed over the entry. Returns the bytes written (0 when the entry would exceed
+    /// the bound and is not stored) and its seal.
+    pub(crate) fn write_streamed(
+        &self,
+        key: &CacheKey,
+        fetched_at: u64,
+        ttl: Duration,
+        payload_len: u64,
+        write_payload: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> io::Result<Option<(u64, Seal)>> {
+        let len = (HEADER_LEN + key.as_str().len()) as u64 + payload_len;
+        if len > self.max_bytes {
+            tracing::debug!(key = %key, len, "entry larger than the file cache bound; not stored");
+            return Ok(None);
+        }
+        let target = self.path_of(key);
+        let temp = temp_path(&self.dir, "stream");
+        let written = new_file(&temp).and_then(|file| {
+            let mut out = io::BufWriter::with_capacity(256 * 1024, file);
+            let seal = entry::write_streamed(
+                &mut out,
+                key.as_str(),
+                fetched_at,
+                ttl,
+                payload_len,
+                write_payload,
+            )?;
+            out.flush()?;
+            rename_over(&temp, &target)?;
+            Ok((len, seal))
+        });
+        if written.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        written.map(Some)
     }
 
     /// Writes `record` atomically. Returns the bytes written (0 when the entry alone exceeds
@@ -443,6 +481,11 @@ fn link_over(pack: &Path, target: &Path) -> io::Result<()> {
 }
 
 fn write_new_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    new_file(path)?.write_all(bytes)
+}
+
+/// A new file at `path` (never an existing one), 0600 on unix.
+fn new_file(path: &Path) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -450,7 +493,7 @@ fn write_new_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    options.open(path)?.write_all(bytes)
+    options.open(path)
 }
 
 /// Where the entry named `name` lies in `file` (`len` bytes): all of it for a single-entry

@@ -539,39 +539,44 @@ impl TieredCache {
     /// Stores `payload` in the file level alone (see [`get_local`](Self::get_local)). Returns
     /// the seal of the entry written.
     pub async fn put_local(&self, key: &CacheKey, payload: &[u8], ttl: Duration) -> Option<Seal> {
-        let write = |out: &mut Vec<u8>| {
-            out.extend_from_slice(payload);
-            Ok(())
-        };
-        self.put_local_with(key, ttl, write).await
-    }
-
-    /// [`put_local`](Self::put_local) of the payload `write` appends (built in place: a
-    /// payload of megabytes is not copied); nothing is stored if `write` fails.
-    pub async fn put_local_with(
-        &self,
-        key: &CacheKey,
-        ttl: Duration,
-        write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
-    ) -> Option<Seal> {
         if !self.inner.enabled {
             return None;
         }
         let file = self.inner.file.as_ref()?;
-        let mut failed = None;
-        let record = Record::seal_with(key.as_str(), unix_now(), ttl, |out| {
-            failed = write(out).err();
-        });
-        if let Some(e) = failed {
-            tracing::warn!(key = %key, error = %e, "local entry not written: its payload failed");
-            return None;
-        }
+        let record = Record::seal(key.as_str(), unix_now(), ttl, payload);
         match file.write(key, &record) {
             // Counted toward the size bound, not as a write of the sources' answers.
             Ok(written) => {
                 self.inner.note_file_written(file, written).await;
                 (written > 0).then(|| record.checksum())
             }
+            Err(e) => {
+                self.inner.file_error(file, key, "snapshot write failed", e);
+                None
+            }
+        }
+    }
+
+    /// [`put_local`](Self::put_local) of a payload of `payload_len` bytes that `write` writes
+    /// as a stream, straight into the file (a payload of megabytes is never held whole).
+    /// Nothing is stored if it fails or writes another length. Returns the seal written.
+    pub async fn put_local_streamed(
+        &self,
+        key: &CacheKey,
+        ttl: Duration,
+        payload_len: u64,
+        write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Option<Seal> {
+        if !self.inner.enabled {
+            return None;
+        }
+        let file = self.inner.file.as_ref()?;
+        match file.write_streamed(key, unix_now(), ttl, payload_len, write) {
+            Ok(Some((written, seal))) => {
+                self.inner.note_file_written(file, written).await;
+                Some(seal)
+            }
+            Ok(None) => None,
             Err(e) => {
                 self.inner.file_error(file, key, "snapshot write failed", e);
                 None
