@@ -25,6 +25,7 @@ mod bundle;
 pub mod entry;
 pub mod file;
 pub mod key;
+mod local;
 mod maintenance;
 mod memory;
 pub mod pack;
@@ -43,6 +44,7 @@ use crate::telemetry::{CacheCounters, EventSink, LevelCounters, TelemetryEvent};
 
 pub use entry::{STALE_GRACE, Seal};
 pub use key::CacheKey;
+pub use local::{LocalLookup, LocalPayload};
 pub use maintenance::{CacheStats, CleanupReport, clear, prune, stats};
 pub use redis::RedisSecret;
 
@@ -150,37 +152,6 @@ pub enum Lookup {
     /// Past its TTL; only returned when stale serving is allowed.
     Stale(Vec<u8>),
     Miss,
-}
-
-/// The answer to a [`TieredCache::get_local`] lookup.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum LocalLookup {
-    Fresh(LocalPayload),
-    Miss,
-    /// Something was stored under the key but is not a valid entry (corrupt, truncated, of
-    /// another format version, or unreadable): why. A corrupt file has been removed.
-    Invalid(String),
-}
-
-/// A local entry's payload, in the buffer it was read into (megabytes for a bundle or a
-/// stored report: not copied).
-#[derive(Clone, Debug)]
-pub struct LocalPayload(Record);
-
-impl PartialEq for LocalPayload {
-    fn eq(&self, other: &Self) -> bool {
-        **self == **other
-    }
-}
-
-impl Eq for LocalPayload {}
-
-impl std::ops::Deref for LocalPayload {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        self.0.payload()
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -453,34 +424,6 @@ impl TieredCache {
         }
     }
 
-    /// The file level alone, fresh entries only, uncounted: for records about this machine
-    /// (the run snapshot), which belong neither in a shared Redis nor in the hit rate of the
-    /// sources' answers. An entry that does not verify is removed and reported as
-    /// [`LocalLookup::Invalid`], so the caller can say so. Blocking file I/O.
-    pub fn get_local(&self, key: &CacheKey) -> LocalLookup {
-        match self.local_record(key) {
-            Ok(Some(record)) => LocalLookup::Fresh(LocalPayload(record)),
-            Ok(None) => LocalLookup::Miss,
-            Err(reason) => LocalLookup::Invalid(reason),
-        }
-    }
-
-    /// [`get_local`](Self::get_local)'s record, its payload not copied.
-    fn local_record(&self, key: &CacheKey) -> Result<Option<Record>, String> {
-        let Some(file) = self.inner.file.as_ref().filter(|_| !self.inner.refresh) else {
-            return Ok(None);
-        };
-        match file.read(key) {
-            Ok(FileRead::Hit(record)) => Ok(match record.freshness(unix_now()) {
-                Freshness::Fresh => Some(record),
-                _ => None,
-            }),
-            Ok(FileRead::Miss) => Ok(None),
-            Ok(FileRead::Repaired { reason }) => Err(reason),
-            Err(e) => Err(e.to_string()),
-        }
-    }
-
     /// Reads the bundle stored under `key` (a local entry, see [`get_local`](Self::get_local))
     /// and from now on answers lookups from it before the file level, and collects the records
     /// this run serves or stores for [`close_bundle`](Self::close_bundle). Returns why a stored
@@ -509,79 +452,12 @@ impl TieredCache {
         Some((bundle.loaded_seal(), bundle.used_fresh_until()))
     }
 
-    /// The seal of the file level's fresh entry of `key`, from its header alone (the payload
-    /// is neither read nor verified): a cheap "is it still the entry I knew". Blocking file I/O.
-    pub fn local_seal(&self, key: &CacheKey) -> Option<Seal> {
-        self.local_start(key, 0).map(|(seal, _)| seal)
-    }
-
-    /// The first `len` bytes of the payload of the file level's fresh entry of `key`,
-    /// unverified (a hint: nothing read this way may be taken as an answer). Blocking file I/O.
-    pub fn peek_local(&self, key: &CacheKey, len: usize) -> Option<Vec<u8>> {
-        self.local_start(key, len).map(|(_, start)| start)
-    }
-
-    /// [`local_seal`](Self::local_seal) and [`peek_local`](Self::peek_local).
-    fn local_start(&self, key: &CacheKey, len: usize) -> Option<(Seal, Vec<u8>)> {
-        let file = self.inner.file.as_ref().filter(|_| !self.inner.refresh)?;
-        let (header, seal, start) = file.read_start(key, len).ok()??;
-        (header.freshness(unix_now()) == Freshness::Fresh).then_some((seal, start))
-    }
-
     /// Closes the bundle read by [`open_bundle`](Self::open_bundle): its memory is freed, and
     /// later lookups of this cache go to the levels below. Returns what to store as the bundle
     /// (with [`put_local`](Self::put_local)) when the run used records it lacked. Call it when
     /// the run has looked up everything it needs.
     pub fn close_bundle(&self) -> Option<Vec<u8>> {
         self.inner.bundle.get()?.close(unix_now())
-    }
-
-    /// Stores `payload` in the file level alone (see [`get_local`](Self::get_local)). Returns
-    /// the seal of the entry written.
-    pub async fn put_local(&self, key: &CacheKey, payload: &[u8], ttl: Duration) -> Option<Seal> {
-        if !self.inner.enabled {
-            return None;
-        }
-        let file = self.inner.file.as_ref()?;
-        let record = Record::seal(key.as_str(), unix_now(), ttl, payload);
-        match file.write(key, &record) {
-            // Counted toward the size bound, not as a write of the sources' answers.
-            Ok(written) => {
-                self.inner.note_file_written(file, written).await;
-                (written > 0).then(|| record.checksum())
-            }
-            Err(e) => {
-                self.inner.file_error(file, key, "snapshot write failed", e);
-                None
-            }
-        }
-    }
-
-    /// [`put_local`](Self::put_local) of a payload of `payload_len` bytes that `write` writes
-    /// as a stream, straight into the file (a payload of megabytes is never held whole).
-    /// Nothing is stored if it fails or writes another length. Returns the seal written.
-    pub async fn put_local_streamed(
-        &self,
-        key: &CacheKey,
-        ttl: Duration,
-        payload_len: u64,
-        write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
-    ) -> Option<Seal> {
-        if !self.inner.enabled {
-            return None;
-        }
-        let file = self.inner.file.as_ref()?;
-        match file.write_streamed(key, unix_now(), ttl, payload_len, write) {
-            Ok(Some((written, seal))) => {
-                self.inner.note_file_written(file, written).await;
-                Some(seal)
-            }
-            Ok(None) => None,
-            Err(e) => {
-                self.inner.file_error(file, key, "snapshot write failed", e);
-                None
-            }
-        }
     }
 
     /// Counters so far, for the metrics snapshot and the run history. Levels that are not set
