@@ -84,6 +84,11 @@ async fn an_unchanged_target_is_served_its_last_report_without_a_request() {
             .get("inventory.scan")
             .is_none()
     );
+    // One lookup, the stored report, answered everything.
+    let cache = &again["metrics"]["cache"];
+    assert_eq!(cache["state"], "warm", "{cache}");
+    assert_eq!(cache["hit_rate"], 1.0, "{cache}");
+    assert_eq!(cache["levels"]["report"]["hits"], 1, "{cache}");
     assert_eq!(server.stats().total, asked, "a served report asks nothing");
     assert_eq!(code(&out), 1, "vulnerable packages still fail the run");
     assert_eq!(verdict(&again), verdict(&warm));
