@@ -27,6 +27,7 @@ use crate::perf::{HistoryOptions, RunMetrics};
 use crate::settings::{Settings, Target};
 use crate::sources::revalidate::Revalidated;
 use crate::sources::{HttpClient, HttpConfig, Validators};
+use crate::telemetry::counters::REPORT_LEVEL;
 use crate::telemetry::tracker::Tracker;
 use crate::telemetry::{CacheCounters, LevelCounters};
 
@@ -616,7 +617,7 @@ impl Served<'_> {
                 total,
             })
             .await;
-        // One lookup, the stored report, answered everything: the warmest run there is.
+        // One lookup, the stored report, answered everything (cache state `served`).
         let served_whole = LevelCounters {
             lookups: 1,
             hits: 1,
@@ -628,7 +629,7 @@ impl Served<'_> {
                 lookups: 1,
                 hits: 1,
                 stale_served: 0,
-                levels: [("report".to_string(), served_whole.clone())].into(),
+                levels: [(REPORT_LEVEL.to_string(), served_whole.clone())].into(),
             },
             cache_enabled: true,
             total: self.started.elapsed(),

@@ -29,7 +29,7 @@ pub struct RunMetrics {
 impl RunMetrics {
     /// Only runs in the same cache state are compared for regressions.
     pub fn cache_state(&self) -> CacheState {
-        CacheState::of(self.cache_enabled, self.cache.lookups, self.cache.hits)
+        CacheState::of(self.cache_enabled, &self.cache)
     }
 }
 

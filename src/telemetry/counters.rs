@@ -19,6 +19,9 @@ pub struct LevelCounters {
     pub errors: u64,
 }
 
+/// The level a served run's one lookup, its stored report, is counted at.
+pub const REPORT_LEVEL: &str = "report";
+
 /// `hits / lookups`, 0 when nothing was looked up.
 pub fn hit_rate(hits: u64, lookups: u64) -> f64 {
     if lookups == 0 {

@@ -20,13 +20,20 @@ pub enum CacheState {
     /// No lookup answered.
     Cold,
     Partial,
+    /// A stored report answered the whole run ([`super::counters::REPORT_LEVEL`]): nothing
+    /// was looked up or judged, so it is compared only with runs served the same way.
+    Served,
 }
 
 impl CacheState {
-    /// `no-cache`, `warm` (≥ 95 % of lookups answered), `cold` (none answered) or `partial`.
-    pub fn of(enabled: bool, lookups: u64, hits: u64) -> Self {
+    /// `no-cache`, `served` (the stored report answered), `warm` (≥ 95 % of lookups
+    /// answered), `cold` (none answered) or `partial`.
+    pub fn of(enabled: bool, counters: &super::CacheCounters) -> Self {
+        let (lookups, hits) = (counters.lookups, counters.hits);
         if !enabled {
             CacheState::NoCache
+        } else if counters.levels.contains_key(super::counters::REPORT_LEVEL) {
+            CacheState::Served
         } else if lookups > 0 && super::hit_rate(hits, lookups) >= 0.95 {
             CacheState::Warm
         } else if hits == 0 {
@@ -41,6 +48,7 @@ impl CacheState {
             CacheState::NoCache => "no-cache",
             CacheState::Warm => "warm",
             CacheState::Cold => "cold",
+            CacheState::Served => "served",
             CacheState::Partial => "partial",
         }
     }
@@ -185,5 +193,31 @@ impl From<&CacheMetrics> for super::CacheCounters {
                 .map(|(name, level)| (name.clone(), level.counters.clone()))
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::telemetry::{CacheCounters, LevelCounters};
+
+    #[test]
+    fn a_run_answered_by_its_stored_report_is_served_not_warm() {
+        let counted = |lookups, hits| CacheCounters {
+            lookups,
+            hits,
+            ..CacheCounters::default()
+        };
+        assert_eq!(CacheState::of(true, &counted(100, 96)), CacheState::Warm);
+        assert_eq!(CacheState::of(true, &counted(100, 0)), CacheState::Cold);
+        assert_eq!(CacheState::of(true, &counted(100, 50)), CacheState::Partial);
+        assert_eq!(CacheState::of(false, &counted(1, 1)), CacheState::NoCache);
+        let mut served = counted(1, 1);
+        served.levels.insert(
+            crate::telemetry::counters::REPORT_LEVEL.into(),
+            LevelCounters::default(),
+        );
+        assert_eq!(CacheState::of(true, &served), CacheState::Served);
+        assert_eq!(CacheState::Served.as_str(), "served");
     }
 }

@@ -86,7 +86,8 @@ async fn an_unchanged_target_is_served_its_last_report_without_a_request() {
     );
     // One lookup, the stored report, answered everything.
     let cache = &again["metrics"]["cache"];
-    assert_eq!(cache["state"], "warm", "{cache}");
+    // Compared for regressions only with runs served the same way.
+    assert_eq!(cache["state"], "served", "{cache}");
     assert_eq!(cache["hit_rate"], 1.0, "{cache}");
     assert_eq!(cache["levels"]["report"]["hits"], 1, "{cache}");
     assert_eq!(server.stats().total, asked, "a served report asks nothing");
