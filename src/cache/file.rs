@@ -47,6 +47,7 @@ use super::CacheError;
 use super::entry::{self, HEADER_LEN, Header, Record, Seal, parse_header, seal_of};
 use super::key::{CacheKey, is_entry_file_name};
 use super::pack;
+use crate::safe_fs::ReadError;
 
 /// Eviction deletes down to this fraction of the bound, so the next eviction is many puts away.
 pub const EVICT_TO_FRACTION: f64 = 0.8;
@@ -122,18 +123,17 @@ impl FileLevel {
     pub(crate) fn read(&self, key: &CacheKey) -> io::Result<FileRead> {
         let name = key.file_name();
         let path = self.dir.join(&name);
-        let file = match File::open(&path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(FileRead::Miss),
-            Err(e) => return Err(e),
+        let file = match open_entry(&path)? {
+            None => return Ok(FileRead::Miss),
+            Some(Err(reason)) => {
+                remove_entry_path(&path);
+                return Ok(FileRead::Repaired { reason });
+            }
+            Some(Ok(file)) => file,
         };
         let meta = file.metadata()?;
-        let found = if meta.is_dir() {
-            Err("a directory stands where the entry file should be".to_string())
-        } else {
-            // `max_bytes`: never written by this level; do not load a runaway record.
-            read_found(&file, meta.len(), &name, self.max_bytes, u64::MAX)?
-        };
+        // `max_bytes`: never written by this level; do not load a runaway record.
+        let found = read_found(&file, meta.len(), &name, self.max_bytes, u64::MAX)?;
         let opened = found.and_then(|found| {
             let len = found.bytes.len();
             Record::open_within(key.as_str(), found.bytes, 0..len).map_err(|e| e.to_string())
@@ -161,14 +161,12 @@ impl FileLevel {
         payload: usize,
     ) -> io::Result<Option<(Header, Seal, Vec<u8>)>> {
         let name = key.file_name();
-        let file = match File::open(self.dir.join(&name)) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(Ok(file)) = open_entry(&self.dir.join(&name))? else {
+            return Ok(None);
         };
         let meta = file.metadata()?;
         let head_len = HEADER_LEN + key.as_str().len();
-        if !meta.is_file() || meta.len() < head_len as u64 {
+        if meta.len() < head_len as u64 {
             return Ok(None);
         }
         let wanted = (head_len as u64 + payload as u64).min(meta.len()) as usize;
@@ -569,13 +567,32 @@ pub(super) fn read_found(
     }
 }
 
+/// Opens the entry file at `path` for reading, never blocking: `None` when there is none,
+/// `Some(Err(reason))` when something other than a regular file stands there (a FIFO would
+/// block `open(2)` until a writer came; a directory or device is no entry either).
+fn open_entry(path: &Path) -> io::Result<Option<Result<File, String>>> {
+    match crate::safe_fs::open_regular(path) {
+        Ok(file) => Ok(Some(Ok(file))),
+        Err(ReadError::NotRegular(kind)) => Ok(Some(Err(format!(
+            "{} stands where the entry file should be",
+            kind.as_str()
+        )))),
+        Err(ReadError::Io(e)) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// [`read_found`] on the file at `path`, the entry its file name stands for.
 pub(super) fn read_path(
     path: &Path,
     limit: u64,
     read_at_most: u64,
 ) -> io::Result<Result<Found, String>> {
-    let file = File::open(path)?;
+    let file = match open_entry(path)? {
+        Some(Ok(file)) => file,
+        Some(Err(reason)) => return Ok(Err(reason)),
+        None => return Err(io::Error::from(io::ErrorKind::NotFound)),
+    };
     let len = file.metadata()?.len();
     let name = path
         .file_name()

@@ -25,7 +25,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["model", "pep508", "safe_fs", "telemetry", "units"],
     ),
     ("sources", &["model", "safe_fs", "telemetry", "units"]),
-    ("cache", &["fingerprint", "telemetry"]),
+    ("cache", &["fingerprint", "safe_fs", "telemetry"]),
     (
         "checks",
         &["config", "fingerprint", "model", "safe_fs", "units"],

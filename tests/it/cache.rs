@@ -861,3 +861,56 @@ async fn unreachable_redis_is_a_warning_not_an_error() {
         Lookup::Fresh(b"x".to_vec())
     );
 }
+
+/// `f` on a thread of its own, failing the test instead of hanging it past 20 s.
+fn within_seconds<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (sent, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sent.send(f());
+    });
+    received
+        .recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("{what} hung"))
+}
+
+#[tokio::test]
+async fn a_fifo_where_an_entry_should_be_is_reported_and_removed_never_waited_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let Opened { cache, .. } = open(&config(dir.path())).await;
+    let (fifo_key, local_key) = (key("fifo"), key("local-fifo"));
+    for k in [&fifo_key, &local_key] {
+        crate::adversarial_local::mkfifo(&entry_path(dir.path(), k));
+    }
+    // Cheap reads of an entry's head (a seal, a peek) see no entry.
+    let head_cache = cache.clone();
+    let (seal, peeked) = within_seconds("reading a head", move || {
+        (
+            head_cache.local_seal(&key("fifo")),
+            head_cache.peek_local(&key("fifo"), 16),
+        )
+    });
+    assert_eq!((seal, peeked), (None, None));
+    // The file level reports it and removes it.
+    let local_cache = cache.clone();
+    let looked_up = within_seconds("get_local", move || {
+        local_cache.get_local(&key("local-fifo"))
+    });
+    match looked_up {
+        depdash::cache::LocalLookup::Invalid(reason) => {
+            assert!(reason.contains("FIFO"), "{reason}")
+        }
+        other => panic!("expected the FIFO reported, got {other:?}"),
+    }
+    assert!(!entry_path(dir.path(), &local_key).exists(), "removed");
+    assert!(matches!(cache.get(&fifo_key).await, Lookup::Miss));
+    assert!(!entry_path(dir.path(), &fifo_key).exists(), "removed");
+    // `cache stats` and `prune` go past one too.
+    crate::adversarial_local::mkfifo(&entry_path(dir.path(), &fifo_key));
+    let path = dir.path().to_path_buf();
+    let stats = within_seconds("cache stats", move || depdash::cache::stats(&path).unwrap());
+    assert_eq!((stats.entries, stats.unreadable), (1, 1));
+    let path = dir.path().to_path_buf();
+    let pruned = within_seconds("cache prune", move || depdash::cache::prune(&path).unwrap());
+    assert_eq!(pruned.removed_corrupt, 1);
+    assert!(!entry_path(dir.path(), &fifo_key).exists());
+}
