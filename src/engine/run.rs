@@ -282,12 +282,14 @@ pub async fn run_once(
     // Taken before the inventory is read: a guess that the stored report holds.
     let likely = (plan.target().filter(|_| reusable.is_some()))
         .and_then(|target| reuse::likely(settings, &target, &plan.located_issues()));
+    // The policy file's name, for a served report.
+    let policy_name = (settings.policy.path.as_ref()).map(|p| p.display().to_string());
     // An environment whose every path is as when its report was stored is not read again.
     let environment_urls = settings.network.index_urls(&Default::default());
     if let (Some(cache), Some(expected), Some(likely)) = (reusable, plan.target(), &likely) {
         let settings_inputs = reuse::settings_inputs(settings, &environment_urls.urls);
         let (cache, likely, tracker) = (cache.clone(), likely.clone(), tracker.clone());
-        let policy = (settings.policy.path.as_ref()).map(|p| p.display().to_string());
+        let policy = policy_name.clone();
         let (unscanned, rejected) = tokio::task::spawn_blocking(move || {
             reuse::read_unscanned(
                 &cache,
@@ -336,8 +338,7 @@ pub async fn run_once(
         reuse::inputs(settings_inputs, &inventory)
     });
     if let Some(inputs) = &inputs {
-        let policy = (settings.policy.path.as_ref()).map(|p| p.display().to_string());
-        let _ = inputs_sent.send((inputs.clone(), policy));
+        let _ = inputs_sent.send((inputs.clone(), policy_name));
     }
     drop((inventory_sent, inputs_sent));
     let read = match stored {
