@@ -272,11 +272,15 @@ pub(super) struct Told {
 pub(super) fn read(
     cache: &TieredCache,
     expected: &TargetInfo,
+    preread: Option<Preread>,
     likely: Option<&Likely>,
     told: Told,
     tracker: &Tracker,
 ) -> Read {
-    let mut stored = tracker.time(OP_READ, || read_head(cache, expected));
+    let mut stored = match preread {
+        Some(Preread(stored)) => stored,
+        None => tracker.time(OP_READ, || read_head(cache, expected)),
+    };
     let Ok(inventory) = told.inventory.recv() else {
         return Read::Missed;
     };
@@ -329,12 +333,24 @@ pub(super) struct Unscanned {
     pub fingerprint: String,
 }
 
+/// What [`read_unscanned`] found: the report served, or what it read for [`read`] to go on
+/// from (not read twice) and the warning for a stored report it rejected.
+pub(super) enum Unread {
+    Served(Unscanned),
+    Not {
+        read: Option<Preread>,
+        warning: Option<String>,
+    },
+}
+
+/// The stored entry of the expected target as [`read_unscanned`] read it.
+pub(super) struct Preread(Result<Option<Stored>, String>);
+
 /// The stored report of `expected`, served without reading the inventory at all when its
 /// [`Likely`] and settings are the run's and every path the stored inventory followed from
 /// has kept its identity (and the report still holds, as for [`read`]). Tried before the
 /// inventory is read, only when the unverified start of the entry names the same `likely`
-/// (a peek: no cost when it does not). `Missed` leaves everything to the run as usual.
-/// Blocking file I/O.
+/// (a peek: no cost when it does not). Otherwise the run goes on as usual. Blocking file I/O.
 pub(super) fn read_unscanned(
     cache: &TieredCache,
     expected: &TargetInfo,
@@ -342,23 +358,25 @@ pub(super) fn read_unscanned(
     settings: &SettingsInputs,
     policy: Option<String>,
     tracker: &Tracker,
-) -> (Option<Unscanned>, Option<String>) {
-    let key = key(expected);
+) -> Unread {
+    let not_served = |read, warning| Unread::Not { read, warning };
     let named = format!("{{\"likely\":\"{}\"", likely.0);
-    let peeked = cache.peek_local(&key, named.len());
+    let peeked = cache.peek_local(&key(expected), named.len());
     if peeked.as_deref() != Some(named.as_bytes()) {
-        return (None, None);
+        return not_served(None, None);
     }
     let (head, payload, body_at) = match tracker.time(OP_READ, || read_head(cache, expected)) {
         Ok(Some(Stored::Holding(head, payload, at))) => (head, payload, at),
-        Ok(Some(Stored::Changed) | None) => return (None, None),
-        Err(reason) => return (None, Some(rejected_because(&reason))),
+        // Warned once, here; the run then judges as with none stored.
+        Err(reason) => return not_served(Some(Preread(Ok(None))), Some(rejected_because(&reason))),
+        other => return not_served(Some(Preread(other)), None),
     };
     let holds = head.settings == settings.0
         && head.holds(cache, expected)
         && head.followed.as_ref().is_some_and(Followed::holds);
     if !holds {
-        return (None, None);
+        let read = Preread(Ok(Some(Stored::Holding(head, payload, body_at))));
+        return not_served(Some(read), None);
     }
     let body = tracker.time(OP_PARSE, || {
         serde_json::from_slice::<Body>(&payload[body_at..])
@@ -372,19 +390,18 @@ pub(super) fn read_unscanned(
                 body.findings,
                 body.unknowns,
             );
-            let served = Unscanned {
+            Unread::Served(Unscanned {
                 report: Box::new(report),
                 packages: head.packages,
                 issues: head.issues,
                 fingerprint: head.fingerprint,
-            };
-            (Some(served), None)
+            })
         }
-        Ok(_) => (None, None),
-        Err(e) => (
-            None,
-            Some(rejected_because(&format!("its body does not parse: {e}"))),
-        ),
+        Ok(_) => not_served(Some(Preread(Ok(None))), None),
+        Err(e) => {
+            let warning = rejected_because(&format!("its body does not parse: {e}"));
+            not_served(Some(Preread(Ok(None))), Some(warning))
+        }
     }
 }
 

@@ -286,11 +286,13 @@ pub async fn run_once(
     let policy_name = (settings.policy.path.as_ref()).map(|p| p.display().to_string());
     // An environment whose every path is as when its report was stored is not read again.
     let environment_urls = settings.network.index_urls(&Default::default());
+    // What the attempt read of the expected target's entry, for the reader not to read it again.
+    let mut preread = None;
     if let (Some(cache), Some(expected), Some(likely)) = (reusable, plan.target(), &likely) {
         let settings_inputs = reuse::settings_inputs(settings, &environment_urls.urls);
         let (cache, likely, tracker) = (cache.clone(), likely.clone(), tracker.clone());
         let policy = policy_name.clone();
-        let (unscanned, rejected) = tokio::task::spawn_blocking(move || {
+        let unread = tokio::task::spawn_blocking(move || {
             reuse::read_unscanned(
                 &cache,
                 &expected,
@@ -302,33 +304,43 @@ pub async fn run_once(
         })
         .await
         .map_err(|e| Error::Engine(format!("report read: {e}")))?;
-        if let Some(warning) = rejected {
-            events.emit(EngineEvent::Warning(warning)).await;
-        }
-        if let Some(unscanned) = unscanned {
-            let told = Told {
-                packages: unscanned.packages,
-                issues: unscanned.issues,
-                index_urls: &environment_urls,
-                fingerprint: &unscanned.fingerprint,
-            };
-            return Ok(served.reused(*unscanned.report, told).await);
+        match unread {
+            reuse::Unread::Served(unscanned) => {
+                let told = Told {
+                    packages: unscanned.packages,
+                    issues: unscanned.issues,
+                    index_urls: &environment_urls,
+                    fingerprint: &unscanned.fingerprint,
+                };
+                return Ok(served.reused(*unscanned.report, told).await);
+            }
+            reuse::Unread::Not { read, warning } => {
+                if let Some(warning) = warning {
+                    events.emit(EngineEvent::Warning(warning)).await;
+                }
+                preread = read;
+            }
         }
     }
-    let mut read_stored = |expected: TargetInfo| {
+    // A stored report the attempt read and could not serve is not parsed ahead: its
+    // inventory, settings or clock already differ.
+    let speculate = likely.clone().filter(|_| preread.is_none());
+    let mut read_stored = |expected: TargetInfo, preread| {
         let (cache, tracker) = (reusable?.clone(), tracker.clone());
-        let (told, likely) = (told.take()?, likely.clone());
+        let (told, likely) = (told.take()?, speculate.clone());
         Some(tokio::task::spawn_blocking(move || {
-            reuse::read(&cache, &expected, likely.as_ref(), told, &tracker)
+            reuse::read(&cache, &expected, preread, likely.as_ref(), told, &tracker)
         }))
     };
-    let early = plan.target().and_then(&mut read_stored);
+    let early = plan
+        .target()
+        .and_then(|target| read_stored(target, preread));
     let blocking_tracker = tracker.clone();
     let inventory = tokio::task::spawn_blocking(move || plan.take(&blocking_tracker))
         .await
         .map_err(|e| Error::Engine(format!("inventory task failed: {e}")))??;
     let inventory = Arc::new(inventory);
-    let stored = early.or_else(|| read_stored(inventory.target.clone()));
+    let stored = early.or_else(|| read_stored(inventory.target.clone(), None));
     // The reader may have stopped at a missing entry: then nobody needs what it is told.
     let _ = inventory_sent.send(inventory.clone());
     let index_urls = settings.network.index_urls(&inventory.indexes);

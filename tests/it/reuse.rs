@@ -133,6 +133,12 @@ async fn an_edited_license_file_metadata_or_policy_is_judged_again() {
     fs::write(&metadata, text.replacen(summary, &required, 1)).unwrap();
     let (_, edited) = run(&p, &url, "metadata.json", &[]).await;
     assert!(!served(&edited), "an edited METADATA is read again");
+    // The site-packages directory did not change: the stored report was read to try serving
+    // it without the scan, and that one read is what the judging run went on from.
+    let operations = &edited["metrics"]["operations"];
+    assert_eq!(operations["report.read"]["count"], 1, "{operations}");
+    // Nor was its body parsed ahead: what it was judged from had already changed.
+    assert!(operations.get("report.parse").is_none(), "{operations}");
     let six = (edited["packages"].as_array().unwrap().iter())
         .find(|p| p["normalized"] == "six")
         .unwrap();
