@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use super::{EXPIRE_ALL, PINS, Project, dataset, stderr, verdict};
+use crate::support::cache_entries::forget_stored_reports;
 use crate::support::registry::RegistryServer;
 
 /// The cache file holding the target's bundle (its key is stored in the entry's header).
@@ -72,7 +73,9 @@ async fn a_warm_run_reads_every_answer_from_the_bundle_and_reports_the_same() {
     assert_eq!(level(&unbundled, "file", "hits"), lookups(&unbundled));
     assert_eq!(server.stats().total, 0);
     assert_eq!(verdict(&unbundled), verdict(&cold));
-    // ... and are bundled again.
+    // ... and are bundled again. (The run before judged from cached answers alone, so it may
+    // have stored its report, which would answer the next run without the bundle: forgotten.)
+    forget_stored_reports(&p.path("cache"));
     let (_, rebundled) = p.check(&url, &url, "rebundled.json", &[], &[]);
     assert_eq!(level(&rebundled, "bundle", "hits"), lookups(&rebundled));
 }
@@ -156,6 +159,9 @@ async fn a_bad_bundle_is_reported_and_ignored() {
         assert_eq!(level(&after, "bundle", "hits"), 0, "{what}");
         assert_eq!(level(&after, "file", "hits"), lookups(&after), "{what}");
         assert_eq!(verdict(&after), verdict(&cold), "{what}");
+        // The run judged from cached answers alone and may have stored its report: forgotten,
+        // so the next run shows what it reads.
+        forget_stored_reports(&p.path("cache"));
         let (output, next) = p.check(&url, &url, "next.json", &[], &[]);
         assert!(
             !stderr(&output).contains("bundle"),
