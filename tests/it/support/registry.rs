@@ -580,7 +580,7 @@ pub struct Stats {
     /// `none`) or failed (`failed`: e.g. the client did not trust the certificate).
     pub connections: u64,
     pub tls: HashMap<&'static str, u64>,
-    /// `> PATH` when a request arrives, `< PATH` when its answer is decided (after the latency).
+    /// `> PATH` when a request arrives, `< PATH` when its answer leaves (after the latency).
     pub timeline: Vec<String>,
 }
 
@@ -841,6 +841,7 @@ async fn handle(
     state: Arc<State>,
     request: Request<Incoming>,
 ) -> Result<Response<ResponseBody>, ResetConnection> {
+    let arrived = tokio::time::Instant::now();
     let guard = ConcurrencyGuard::enter(&state);
     let path = request.uri().path().to_string();
     if let Some(auth) = request
@@ -927,14 +928,51 @@ async fn handle(
         .path_prefix
         .as_deref()
         .is_none_or(|prefix| path.starts_with(prefix));
-    if !faults.latency.is_zero() && applies {
-        tokio::time::sleep(faults.latency).await;
+    // The answer is made while the latency runs and leaves when it is over, as from a CDN's
+    // edge, where it is ready: making it after the wait would add this server's work (on the
+    // client's cores) to every answer's latency.
+    let latency = Some(faults.latency).filter(|l| !l.is_zero() && applies);
+    // Held until the answer leaves, or handed to a body that outlives it (stalls, trickles).
+    let mut guard = Some(guard);
+    let answer = respond(
+        &state,
+        &path,
+        endpoint,
+        faults,
+        applies,
+        validation,
+        accepts_gzip,
+        range,
+        body,
+        &mut guard,
+    )
+    .await;
+    if let Some(latency) = latency {
+        tokio::time::sleep_until(arrived + latency).await;
     }
     (state.stats.lock().unwrap_or_else(|p| p.into_inner()))
         .timeline
         .push(format!("< {path}"));
+    drop(guard);
+    answer
+}
+
+/// The answer to a request, its faults included.
+#[allow(clippy::too_many_arguments)]
+async fn respond(
+    state: &Arc<State>,
+    path: &str,
+    endpoint: Endpoint,
+    faults: Faults,
+    applies: bool,
+    validation: Validation,
+    accepts_gzip: bool,
+    range: String,
+    body: Bytes,
+    guard: &mut Option<ConcurrencyGuard>,
+) -> Result<Response<ResponseBody>, ResetConnection> {
     if applies {
-        let injected = decide_fault(&state);
+        let injected = decide_fault(state);
         if let Some(fault) = injected {
             state
                 .stats
@@ -963,7 +1001,7 @@ async fn handle(
 
     if applies && faults.black_hole {
         // Hold the connection open and never answer.
-        let _guard = guard;
+        let _guard = guard.take();
         std::future::pending::<()>().await;
         unreachable!();
     }
@@ -1020,7 +1058,7 @@ async fn handle(
             (Some(page), false) => {
                 let html = simple_html(&page);
                 return Ok(finish(
-                    &state,
+                    state,
                     &endpoint,
                     200,
                     Bytes::from(html),
@@ -1035,7 +1073,7 @@ async fn handle(
             .and_then(|wheel| state.dataset.core_metadata.get(wheel));
         if let Some(wheel) = state.dataset.wheels.get(file) {
             let range = if faults.ignore_range { "" } else { &range };
-            return Ok(ranged(&state, wheel, range));
+            return Ok(ranged(state, wheel, range));
         }
         match metadata {
             None => (404, json!({"message": "Not Found"})),
@@ -1043,7 +1081,7 @@ async fn handle(
                 let (body, gzip) = (bytes.clone(), accepts_gzip && faults.gzip);
                 let content_type = "application/octet-stream";
                 return Ok(finish(
-                    &state,
+                    state,
                     &endpoint,
                     200,
                     body,
@@ -1054,12 +1092,12 @@ async fn handle(
             }
         }
     } else {
-        answer(&state, &endpoint, &body, faults.page_size)
+        answer(state, &endpoint, &body, faults.page_size)
     };
     if applies && let Some(sent) = faults.stall_after {
         let bytes = Bytes::from(document.to_string());
         let head = bytes.slice(..sent.min(bytes.len()));
-        return Ok(stalled_response(status, head, guard));
+        return Ok(stalled_response(status, head, guard.take()));
     }
     if applies && faults.malformed && status == 200 {
         state
@@ -1073,9 +1111,15 @@ async fn handle(
     }
     let bytes = Bytes::from(document.to_string());
     match faults.trickle.filter(|_| applies) {
-        Some((chunk, pause)) => Ok(trickled_response(status, bytes, chunk.max(1), pause, guard)),
+        Some((chunk, pause)) => Ok(trickled_response(
+            status,
+            bytes,
+            chunk.max(1),
+            pause,
+            guard.take(),
+        )),
         None => Ok(finish(
-            &state,
+            state,
             &endpoint,
             status,
             bytes,
@@ -1525,7 +1569,7 @@ fn trickled_response(
     body: Bytes,
     chunk: usize,
     pause: Duration,
-    guard: ConcurrencyGuard,
+    guard: Option<ConcurrencyGuard>,
 ) -> Response<ResponseBody> {
     let (sender, receiver) = mpsc::channel::<Bytes>(1);
     tokio::spawn(async move {
@@ -1550,7 +1594,11 @@ fn trickled_response(
 }
 
 /// A body that sends `head` and then never ends (the sender is parked with the guard).
-fn stalled_response(status: u16, head: Bytes, guard: ConcurrencyGuard) -> Response<ResponseBody> {
+fn stalled_response(
+    status: u16,
+    head: Bytes,
+    guard: Option<ConcurrencyGuard>,
+) -> Response<ResponseBody> {
     let (sender, receiver) = mpsc::channel::<Bytes>(1);
     tokio::spawn(async move {
         let _guard = guard;
