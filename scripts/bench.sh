@@ -137,8 +137,8 @@ if [ -n "$SWEEP" ]; then
   exit 0
 fi
 
-printf '| packages | run | wall ms | ideal ms | × ideal | peak RSS MiB | HTTP requests | KiB on the wire | KiB decoded | cache hit rate | exit |\n'
-printf '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+printf '| packages | run | wall ms | ideal ms | × ideal | peak RSS MiB | HTTP requests | KiB on the wire | KiB decoded | cache hit rate | exit | timeline ms |\n'
+printf '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n'
 # run_case LABEL ENV CACHE RUNS EXTRA...: RUNS runs (each cold one with a fresh cache), median.
 run_case() {
   local label=$1 env=$2 cache=$3 runs=$4 walls=() r; shift 4
@@ -156,8 +156,15 @@ run_case() {
   hit=$(jq '.metrics.cache.hit_rate * 100 | floor' "$work/report.json")
   ideal=$(( (requests + inflight - 1) / inflight * LATENCY_MS ))
   ratio="—"; [ "$ideal" -gt 0 ] && ratio=$(awk -v w="$wall" -v i="$ideal" 'BEGIN{printf "%.2f", w/i}')
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s%% | %s |\n' "$packages" "$label" "$wall" "$ideal" \
-    "$ratio" "$rss" "$requests" "$((served_bytes / 1024))" "$kib" "$hit" "$code"
+  # The last run's milestones (metrics.milestones): where its wall time went.
+  timeline=$(jq -r '.metrics.milestones // {} | [
+      (if ."first-request" then "request \(."first-request" | floor)" else empty end),
+      (if ."first-connection" then "connected \(."first-connection" | floor)" else empty end),
+      (if ."first-answer" then "answers \(."first-answer" | floor)–\(."last-answer" | floor)" else empty end),
+      (if .evaluated then "judged \(.evaluated | floor)" else empty end)
+    ] | join(" · ")' "$work/report.json")
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s%% | %s | %s |\n' "$packages" "$label" "$wall" "$ideal" \
+    "$ratio" "$rss" "$requests" "$((served_bytes / 1024))" "$kib" "$hit" "$code" "${timeline:-—}"
 }
 
 seed_rows=()

@@ -28,7 +28,7 @@ use crate::settings::{Settings, Target};
 use crate::sources::revalidate::Revalidated;
 use crate::sources::{HttpClient, HttpConfig, Validators};
 use crate::telemetry::counters::REPORT_LEVEL;
-use crate::telemetry::tracker::Tracker;
+use crate::telemetry::tracker::{Milestone, Tracker};
 use crate::telemetry::{CacheCounters, LevelCounters};
 
 /// What we know (or why we don't) about one package's vulnerabilities.
@@ -87,6 +87,7 @@ impl RunContext<'_> {
     pub(super) fn measure(&self) -> RunMetrics {
         RunMetrics {
             operations: self.tracker.snapshot(),
+            milestones: self.tracker.milestones_since(self.started),
             cache: self
                 .cache
                 .as_ref()
@@ -340,6 +341,7 @@ pub async fn run_once(
         .await
         .map_err(|e| Error::Engine(format!("inventory task failed: {e}")))??;
     let inventory = Arc::new(inventory);
+    tracker.reached(Milestone::InventoryTaken);
     let stored = early.or_else(|| read_stored(inventory.target.clone(), None));
     // The reader may have stopped at a missing entry: then nobody needs what it is told.
     let _ = inventory_sent.send(inventory.clone());
@@ -519,6 +521,7 @@ pub async fn run_once(
     let mut report = tracker.time("policy.evaluate", || {
         evaluate::build_report(settings, &inventory, facts, now)
     });
+    tracker.reached(Milestone::Evaluated);
     report.vulnerability_database = database;
 
     // What the report was judged from, to serve it again while that holds (see `reuse`).
@@ -638,6 +641,7 @@ impl Served<'_> {
         };
         let measure = || RunMetrics {
             operations: self.tracker.snapshot(),
+            milestones: self.tracker.milestones_since(self.started),
             cache: CacheCounters {
                 lookups: 1,
                 hits: 1,

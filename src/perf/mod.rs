@@ -20,6 +20,7 @@ use history::{History, RunRecord};
 #[derive(Clone, Debug, Default)]
 pub struct RunMetrics {
     pub operations: BTreeMap<String, OperationStats>,
+    pub milestones: BTreeMap<crate::telemetry::Milestone, Duration>,
     pub cache: CacheCounters,
     pub network: NetworkCounters,
     pub cache_enabled: bool,
@@ -121,6 +122,9 @@ pub fn finish_report(
         total_ms: record.total_ms,
         peak_rss_bytes: peak_rss_bytes(),
         operations: metrics.operations.clone(),
+        milestones: (metrics.milestones.iter())
+            .map(|(m, after)| (*m, after.as_secs_f64() * 1000.0))
+            .collect(),
         cache: CacheMetrics {
             enabled: metrics.cache_enabled,
             state: metrics.cache_state(),

@@ -15,16 +15,19 @@ use std::task::{Context, Poll};
 use hyper_util::client::legacy::connect::Connection;
 
 use super::in_flight::InFlightBound;
+use crate::telemetry::tracker::{Milestone, Tracker};
 
 /// Wraps the client's connector (see `reqwest::ClientBuilder::connector_layer`).
 #[derive(Clone)]
 pub(super) struct AlpnLayer {
     bound: Arc<InFlightBound>,
+    /// Told when the run's first connection is made (a milestone of its timeline).
+    tracker: Arc<Tracker>,
 }
 
 impl AlpnLayer {
-    pub(super) fn new(bound: Arc<InFlightBound>) -> Self {
-        AlpnLayer { bound }
+    pub(super) fn new(bound: Arc<InFlightBound>, tracker: Arc<Tracker>) -> Self {
+        AlpnLayer { bound, tracker }
     }
 }
 
@@ -35,6 +38,7 @@ impl<S> tower_layer::Layer<S> for AlpnLayer {
         AlpnConnector {
             inner,
             bound: self.bound.clone(),
+            tracker: self.tracker.clone(),
         }
     }
 }
@@ -43,6 +47,7 @@ impl<S> tower_layer::Layer<S> for AlpnLayer {
 pub(super) struct AlpnConnector<S> {
     inner: S,
     bound: Arc<InFlightBound>,
+    tracker: Arc<Tracker>,
 }
 
 impl<S, R> tower_service::Service<R> for AlpnConnector<S>
@@ -65,10 +70,13 @@ where
         // reqwest hands the connector an opaque destination whose only window is `Debug`
         // (`Unnameable(https://host:port/)`); the URL in it names the host.
         let host = host_of_destination(&format!("{destination:?}"));
-        let bound = self.bound.clone();
+        let (bound, tracker) = (self.bound.clone(), self.tracker.clone());
         let connecting = self.inner.call(destination);
         Box::pin(async move {
             let connection = connecting.await;
+            if connection.is_ok() {
+                tracker.reached(Milestone::FirstConnection);
+            }
             if let Some(host) = host {
                 let h2 = (connection.as_ref()).is_ok_and(|c| c.connected().is_negotiated_h2());
                 bound.connected(&host, h2);

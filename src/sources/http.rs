@@ -45,7 +45,7 @@ use super::live::LiveRequest;
 use super::resolve::CachingResolver;
 pub use super::revalidate::FetchResult;
 use super::revalidate::{Outgoing, validators_of};
-use crate::telemetry::tracker::Tracker;
+use crate::telemetry::tracker::{Milestone, Tracker};
 use crate::telemetry::{
     BreakerState, EventSink, NetworkCounters, RequestEvent, RequestOutcome, SourceKind,
     TelemetryEvent,
@@ -372,7 +372,7 @@ impl HttpClient {
             .gzip(true)
             .redirect(redirect_policy(config.max_redirects))
             .dns_resolver(resolver.clone())
-            .connector_layer(super::alpn::AlpnLayer::new(bound.clone()))
+            .connector_layer(super::alpn::AlpnLayer::new(bound.clone(), tracker.clone()))
             .build()
             .map_err(|e| SourceError::Client(error_chain(&e)))?;
         Ok(HttpClient {
@@ -741,6 +741,7 @@ impl HttpClient {
             .apply(inner.client.request(method.clone(), url.clone()))
             .header(ACCEPT, HeaderValue::from_static(super::media_type(source)));
         let started = Instant::now();
+        inner.tracker.reached(Milestone::FirstRequest);
         let attempt_end = started + config.request_timeout;
         let (end, on_end) = if attempt_end <= inner.deadline {
             (attempt_end, AttemptError::Timeout(config.request_timeout))
@@ -781,12 +782,10 @@ impl HttpClient {
                 validators,
             })
         };
-        let result = match tokio::time::timeout_at(end.into(), exchange).await {
-            Ok(result) => result,
-            Err(_) => Err(on_end),
-        };
+        let result = (tokio::time::timeout_at(end.into(), exchange).await).unwrap_or(Err(on_end));
         inner.tracker.record(tracker_op(source), started.elapsed());
         if let Ok(answer) = &result {
+            inner.tracker.answer_read();
             let n = answer.body.len() as u64;
             inner.counters.bytes.fetch_add(n, Ordering::SeqCst);
             let mut by_source =

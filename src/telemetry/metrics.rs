@@ -174,6 +174,9 @@ pub struct Metrics {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_rss_bytes: Option<u64>,
     pub operations: BTreeMap<String, OperationStats>,
+    /// Milliseconds from the run's start to each milestone it reached.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub milestones: BTreeMap<super::Milestone, f64>,
     pub cache: CacheMetrics,
     pub network: NetworkCounters,
     pub baseline: BaselineVerdict,

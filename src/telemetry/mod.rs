@@ -18,4 +18,4 @@ pub use events::{
 pub use metrics::{
     BaselineVerdict, CacheMetrics, CacheState, LevelMetrics, Metrics, RegressedMetric, Regression,
 };
-pub use tracker::{OperationStats, Tracker};
+pub use tracker::{Milestone, OperationStats, Tracker};

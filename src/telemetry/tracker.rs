@@ -29,9 +29,31 @@ struct OpHistogram {
     total: Duration,
 }
 
-/// Thread-safe collection of histograms keyed by operation name (e.g. `http.pypi`).
+/// A moment of a run placed on its timeline (`metrics.milestones`, milliseconds since the run
+/// started): what a cold run waited for before its first request, between its first and last
+/// answer (the rounds) and after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Milestone {
+    /// The inventory was read.
+    InventoryTaken,
+    /// The first request was handed to the HTTP client.
+    FirstRequest,
+    /// The first connection was made (TCP, and TLS where the scheme asks for it).
+    FirstConnection,
+    /// The first answer was read whole.
+    FirstAnswer,
+    /// The last answer was read whole.
+    LastAnswer,
+    /// The report was judged.
+    Evaluated,
+}
+
+/// Thread-safe collection of histograms keyed by operation name (e.g. `http.pypi`), and the
+/// run's milestones.
 pub struct Tracker {
     ops: Mutex<BTreeMap<&'static str, OpHistogram>>,
+    milestones: Mutex<BTreeMap<Milestone, Instant>>,
 }
 
 impl Default for Tracker {
@@ -47,7 +69,34 @@ impl Tracker {
     pub fn new() -> Self {
         Tracker {
             ops: Mutex::new(BTreeMap::new()),
+            milestones: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// `milestone` reached now, if it was not before.
+    pub fn reached(&self, milestone: Milestone) {
+        let mut reached = self.milestones.lock().unwrap_or_else(|p| p.into_inner());
+        reached.entry(milestone).or_insert_with(Instant::now);
+    }
+
+    /// `milestone` reached (again) now: the latest time is kept.
+    pub fn reached_again(&self, milestone: Milestone) {
+        let mut reached = self.milestones.lock().unwrap_or_else(|p| p.into_inner());
+        reached.insert(milestone, Instant::now());
+    }
+
+    /// An answer was read whole: the first answer (if none was before) and the last so far.
+    pub fn answer_read(&self) {
+        self.reached(Milestone::FirstAnswer);
+        self.reached_again(Milestone::LastAnswer);
+    }
+
+    /// Each milestone reached, as the time since `start` (zero if before it).
+    pub fn milestones_since(&self, start: Instant) -> BTreeMap<Milestone, Duration> {
+        let reached = self.milestones.lock().unwrap_or_else(|p| p.into_inner());
+        (reached.iter())
+            .map(|(m, at)| (*m, at.saturating_duration_since(start)))
+            .collect()
     }
 
     /// Record one duration for `op`.
@@ -135,6 +184,31 @@ mod tests {
     fn close(a: f64, b: f64) -> bool {
         // hdrhistogram with 2 significant figures: within 1 %.
         (a - b).abs() <= b * 0.01 + 0.001
+    }
+
+    #[test]
+    fn a_milestone_keeps_its_first_time_unless_reached_again() {
+        let t = Tracker::new();
+        let start = Instant::now();
+        t.reached(Milestone::FirstAnswer);
+        t.reached_again(Milestone::LastAnswer);
+        let first = t.milestones_since(start);
+        std::thread::sleep(Duration::from_millis(5));
+        t.reached(Milestone::FirstAnswer);
+        t.reached_again(Milestone::LastAnswer);
+        let then = t.milestones_since(start);
+        assert_eq!(
+            then[&Milestone::FirstAnswer],
+            first[&Milestone::FirstAnswer]
+        );
+        assert!(
+            then[&Milestone::LastAnswer]
+                >= first[&Milestone::LastAnswer] + Duration::from_millis(5)
+        );
+        assert_eq!(then.len(), 2, "only what was reached");
+        // Before the start: zero, not a panic.
+        let later = Instant::now() + Duration::from_secs(1);
+        assert!(t.milestones_since(later).values().all(Duration::is_zero));
     }
 
     #[test]

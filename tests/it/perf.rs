@@ -263,3 +263,78 @@ async fn steady_runs_on_a_busy_machine_flag_nothing_and_a_4x_latency_rise_is_fla
         report["metrics"]["total_ms"].as_f64().unwrap()
     );
 }
+
+/// A run's timeline (`metrics.milestones`): a cold run against an index 50 ms away reaches its
+/// milestones in order, its first answer at least one latency after its first request, all
+/// within the run's total; an offline run makes no request and says so by their absence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn milestones_place_a_cold_run_s_rounds_on_its_timeline() {
+    use crate::support::registry::{Faults, RegistryServer, dataset_for};
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site-packages");
+    let packages: Vec<(String, String)> = (0..8)
+        .map(|i| (format!("timed-{i}"), "1.0".to_string()))
+        .collect();
+    for (name, version) in &packages {
+        crate::support::site_packages::dist_info(
+            &site,
+            &format!("{}-{version}.dist-info", name.replace('-', "_")),
+            format!(
+                "Metadata-Version: 2.4\nName: {name}\nVersion: {version}\nLicense-Expression: MIT\n"
+            )
+            .as_bytes(),
+        );
+    }
+    let server = RegistryServer::start(dataset_for(&packages, 0)).await;
+    let latency = Duration::from_millis(50);
+    server.set_faults(Faults {
+        latency,
+        ..Faults::default()
+    });
+    let history = dir.path().join("history.jsonl");
+    let report = measured_run(&site, &server.url(), &history, &dir.path().join("r.json")).await;
+    let metrics = &report["metrics"];
+    let at = |name: &str| {
+        metrics["milestones"][name]
+            .as_f64()
+            .unwrap_or_else(|| panic!("milestone {name} missing: {metrics}"))
+    };
+    let order = [
+        "inventory-taken",
+        "first-request",
+        "first-connection",
+        "first-answer",
+        "last-answer",
+        "evaluated",
+    ];
+    for pair in order.windows(2) {
+        assert!(at(pair[0]) <= at(pair[1]), "{pair:?}: {metrics}");
+    }
+    assert!(at("inventory-taken") > 0.0);
+    let first_round = at("first-answer") - at("first-request");
+    assert!(
+        first_round >= latency.as_secs_f64() * 1000.0,
+        "an answer comes a latency after its request: {first_round} ms"
+    );
+    assert!(at("evaluated") <= metrics["total_ms"].as_f64().unwrap());
+    crate::schema::assert_matches_schema(&report);
+
+    let offline = tokio::process::Command::new(env!("CARGO_BIN_EXE_depdash"))
+        .arg("check")
+        .arg(&site)
+        .args([
+            "--offline",
+            "--no-cache",
+            "--no-history",
+            "--progress",
+            "never",
+        ])
+        .args(["--format", "json"])
+        .output()
+        .await
+        .unwrap();
+    let offline: serde_json::Value = serde_json::from_slice(&offline.stdout).unwrap();
+    let reached = offline["metrics"]["milestones"].as_object().unwrap();
+    let names: Vec<&str> = reached.keys().map(String::as_str).collect();
+    assert_eq!(names, ["evaluated", "inventory-taken"], "{reached:?}");
+}

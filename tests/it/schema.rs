@@ -1,6 +1,7 @@
 //! The documented JSON report schema (`assets/report.schema.json`) matches what `check` writes:
 //! a small validator for the schema keywords the file uses (type, required, properties, items,
-//! enum, const, additionalProperties), run over a real report with every section filled.
+//! enum, const, additionalProperties, propertyNames), run over a real report with every section
+//! filled.
 
 use serde_json::Value;
 
@@ -54,6 +55,16 @@ fn validate(schema: &Value, value: &Value, path: &str, errors: &mut Vec<String>)
         {
             if !object.contains_key(key.as_str().unwrap()) {
                 errors.push(format!("{path}: missing required {key}"));
+            }
+        }
+        if let Some(names) = schema.get("propertyNames") {
+            for key in object.keys() {
+                validate(
+                    names,
+                    &Value::from(key.as_str()),
+                    &format!("{path}.{key} (name)"),
+                    errors,
+                );
             }
         }
         let properties = schema.get("properties").and_then(Value::as_object);
@@ -163,7 +174,8 @@ async fn json_report_matches_the_documented_schema() {
         .unwrap()
         .remove("version");
     broken["findings"][0]["surprise"] = 1.into();
+    broken["metrics"]["milestones"]["lunch"] = 1.into();
     let mut errors = Vec::new();
     validate(&schema, &broken, "$", &mut errors);
-    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert_eq!(errors.len(), 4, "{errors:?}");
 }
