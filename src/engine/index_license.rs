@@ -10,7 +10,9 @@
 //! release waits for its package's resolved license only when its document names none.
 
 use std::path::{Component, Path};
-use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 use tokio::task::{JoinError, JoinHandle};
@@ -51,7 +53,32 @@ pub(super) fn need(d: &Distribution, local: &ResolvedLicense) -> LicenseNeed {
 
 /// Each package's [`LicenseNeed`] (in inventory order), published when the local licenses are
 /// resolved.
-pub(super) struct Needs(watch::Receiver<Option<Arc<[LicenseNeed]>>>);
+pub(super) struct Needs(watch::Receiver<Option<Arc<[LicenseNeed]>>>, LicenseStart);
+
+/// When a first run starts identifying its license texts. Identification takes both cores for
+/// tens of milliseconds (136 packages: ~25 ms of CPU), and beside the run's first TLS handshake
+/// and first burst of requests it slowed them (the handshake took 5–13 ms instead of 4–5; the
+/// run's last answer came ~10 ms later): it waits for the first connection to end, for a
+/// release to need a license, for the fetches to end, or for [`LICENSES_WAIT_AT_MOST`],
+/// whichever comes first. The answers take a latency to come; the licenses fit in it.
+#[derive(Clone)]
+pub(super) struct LicenseStart(Arc<Mutex<Option<Sender<()>>>>);
+
+/// The longest a first run's license identification waits (a connection still not made by
+/// then is slow enough for the licenses not to matter beside it).
+pub(super) const LICENSES_WAIT_AT_MOST: Duration = Duration::from_millis(250);
+
+impl LicenseStart {
+    fn new() -> (Self, Receiver<()>) {
+        let (go, wait) = std::sync::mpsc::channel();
+        (LicenseStart(Arc::new(Mutex::new(Some(go)))), wait)
+    }
+
+    /// Start now (if not yet): the waiting thread wakes as the sender goes.
+    pub(super) fn now(&self) {
+        drop(self.0.lock().unwrap_or_else(|p| p.into_inner()).take());
+    }
+}
 
 impl Needs {
     /// Resolves `inventory`'s licenses, reusing `previous` where it can. Without a previous
@@ -63,11 +90,18 @@ impl Needs {
         inventory: &Arc<Inventory>,
         previous: Snapshot,
         tracker: &Arc<Tracker>,
-    ) -> Result<(Needs, Resolving), JoinError> {
+    ) -> Result<(Needs, Resolving, LicenseStart), JoinError> {
         let beside = previous == Snapshot::default();
         let (publish, needs) = watch::channel(None);
         let (inventory, tracker) = (inventory.clone(), tracker.clone());
+        let (start, wait) = LicenseStart::new();
+        if !beside {
+            start.now();
+        }
         let task = tokio::task::spawn_blocking(move || {
+            let waiting = Instant::now();
+            let _ = wait.recv_timeout(LICENSES_WAIT_AT_MOST);
+            tracker.record("license.wait", waiting.elapsed());
             let dists = &inventory.distributions;
             let resolved = snapshot::resolve_licenses(dists, &previous, &tracker);
             let found = dists.iter().zip(&resolved.licenses);
@@ -79,7 +113,7 @@ impl Needs {
         } else {
             Resolving::Done(task.await?)
         };
-        Ok((Needs(needs), resolving))
+        Ok((Needs(needs, start.clone()), resolving, start))
     }
 
     /// The need of the `index`th package, awaited only when asked.
@@ -113,6 +147,7 @@ impl NeedOf<'_> {
     /// Waits for the resolution. If it failed (the run then ends with its error), nothing is
     /// asked of the index.
     pub(super) async fn get(&self) -> LicenseNeed {
+        self.needs.1.now();
         let mut needs = self.needs.0.clone();
         let need = match needs.wait_for(Option::is_some).await {
             Ok(all) => (all.as_ref()).and_then(|all| all.get(self.index).copied()),
@@ -278,7 +313,7 @@ mod tests {
     #[tokio::test]
     async fn a_need_is_awaited_until_the_licenses_are_resolved() {
         let (publish, needs) = watch::channel(None);
-        let needs = Needs(needs);
+        let needs = Needs(needs, LicenseStart::new().0);
         let second = needs.of(1);
         let waiting = second.get();
         tokio::pin!(waiting);
@@ -294,6 +329,50 @@ mod tests {
     async fn a_failed_resolution_asks_nothing_of_the_index() {
         let (publish, needs) = watch::channel(None);
         drop(publish);
-        assert_eq!(Needs(needs).of(0).get().await, LicenseNeed::Nothing);
+        assert_eq!(
+            Needs(needs, LicenseStart::new().0).of(0).get().await,
+            LicenseNeed::Nothing
+        );
+    }
+
+    /// The waiting side as the resolution thread waits: `true` when it was started, `false`
+    /// when it would have waited the whole (here: very long) bound.
+    fn started_within_a_minute(wait: Receiver<()>) -> std::thread::JoinHandle<bool> {
+        std::thread::spawn(move || {
+            matches!(
+                wait.recv_timeout(Duration::from_secs(60)),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected)
+            )
+        })
+    }
+
+    #[tokio::test]
+    async fn a_release_needing_a_license_starts_the_identification() {
+        let (start, wait) = LicenseStart::new();
+        let waiter = started_within_a_minute(wait);
+        let (publish, needs) = watch::channel(None);
+        let needs = Needs(needs, start);
+        let asking = needs.of(0);
+        let asked = asking.get();
+        tokio::pin!(asked);
+        // Asking starts the identification, and waits for it.
+        assert!((&mut asked).now_or_never().is_none());
+        assert!(
+            waiter.join().unwrap(),
+            "started by the need, not by the bound"
+        );
+        publish.send_replace(Some(Arc::new([LicenseNeed::Metadata])));
+        assert_eq!(asked.await, LicenseNeed::Metadata);
+    }
+
+    #[test]
+    fn any_copy_starts_it_once_and_again_is_harmless() {
+        let (start, wait) = LicenseStart::new();
+        let waiter = started_within_a_minute(wait);
+        let copy = start.clone();
+        copy.now();
+        assert!(waiter.join().unwrap());
+        start.now();
+        copy.now();
     }
 }

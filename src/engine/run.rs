@@ -389,9 +389,10 @@ pub async fn run_once(
     // On a first run licenses are resolved beside the fetches (≈50 ms for 180 packages, once
     // the whole wait before the first request): the fetches read a package's resolved license
     // only to decide on its core metadata file, after its release document has come.
-    let (needs, resolving) = index_license::Needs::resolve(&inventory, previous, &tracker)
-        .await
-        .map_err(|e| Error::Engine(format!("license resolution failed: {e}")))?;
+    let (needs, resolving, licenses_start) =
+        index_license::Needs::resolve(&inventory, previous, &tracker)
+            .await
+            .map_err(|e| Error::Engine(format!("license resolution failed: {e}")))?;
     if let Some(opened) = bundle_opened
         && let Some(warning) = opened
             .await
@@ -442,6 +443,21 @@ pub async fn run_once(
     } else {
         None
     };
+    // A first run's license texts are identified once the network has started (see
+    // `LicenseStart`); without a client there is nothing to wait for.
+    let licenses_started = match &http {
+        Some(http) => {
+            let (connected, start) = (http.first_connect_ended(), licenses_start.clone());
+            Some(tokio::spawn(async move {
+                connected.await;
+                start.now();
+            }))
+        }
+        None => {
+            licenses_start.now();
+            None
+        }
+    };
     let mut ctx = RunContext {
         settings,
         events,
@@ -476,6 +492,11 @@ pub async fn run_once(
             &vulnerable_known
         ),
     );
+    // Every answer is in (or none needed a connection): the licenses wait no longer.
+    licenses_start.now();
+    if let Some(waiting) = licenses_started {
+        waiting.abort();
+    }
     let snapshot::Resolved {
         licenses,
         file_stamps,

@@ -68,3 +68,19 @@ pub fn certificate_problem(error: &(dyn std::error::Error + 'static)) -> Option<
     }
     None
 }
+
+/// Redirects: at most `max`, never from https to http. reqwest itself drops `Authorization`,
+/// cookies and proxy credentials when a redirect leaves the host (or port, or scheme).
+pub(super) fn redirect_policy(max: usize) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        let downgrade = attempt.url().scheme() == "http"
+            && attempt.previous().iter().any(|u| u.scheme() == "https");
+        if attempt.previous().len() > max {
+            attempt.error(format!("more than {max} redirects"))
+        } else if downgrade {
+            attempt.error("redirect from https to http")
+        } else {
+            attempt.follow()
+        }
+    })
+}

@@ -56,22 +56,6 @@ pub use raw::Answered;
 #[path = "http_raw.rs"]
 mod raw;
 
-/// Redirects: at most `max`, never from https to http. reqwest itself drops `Authorization`,
-/// cookies and proxy credentials when a redirect leaves the host (or port, or scheme).
-fn redirect_policy(max: usize) -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(move |attempt| {
-        let downgrade = attempt.url().scheme() == "http"
-            && attempt.previous().iter().any(|u| u.scheme() == "https");
-        if attempt.previous().len() > max {
-            attempt.error(format!("more than {max} redirects"))
-        } else if downgrade {
-            attempt.error("redirect from https to http")
-        } else {
-            attempt.follow()
-        }
-    })
-}
-
 /// Tuning of the HTTP layer. `Default` holds the measured defaults.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HttpConfig {
@@ -314,6 +298,8 @@ struct Inner {
     counters: Counters,
     events: EventSink,
     tracker: Arc<Tracker>,
+    /// True once any connect has ended, made or failed.
+    connect_ended: tokio::sync::watch::Receiver<bool>,
     random: RandomState,
     random_counter: AtomicU64,
 }
@@ -359,6 +345,7 @@ impl HttpClient {
     ) -> Result<Self, SourceError> {
         let events = events.into();
         let resolver = CachingResolver::new();
+        let (connect_ended_sender, connect_ended) = tokio::sync::watch::channel(false);
         let bound = Arc::new(InFlightBound::new(
             config.concurrency,
             config.concurrency_http2,
@@ -370,9 +357,13 @@ impl HttpClient {
         )?;
         let client = builder
             .gzip(true)
-            .redirect(redirect_policy(config.max_redirects))
+            .redirect(super::client_builder::redirect_policy(config.max_redirects))
             .dns_resolver(resolver.clone())
-            .connector_layer(super::alpn::AlpnLayer::new(bound.clone(), tracker.clone()))
+            .connector_layer(super::alpn::AlpnLayer::new(
+                bound.clone(),
+                tracker.clone(),
+                Arc::new(connect_ended_sender),
+            ))
             .build()
             .map_err(|e| SourceError::Client(error_chain(&e)))?;
         Ok(HttpClient {
@@ -387,6 +378,7 @@ impl HttpClient {
                 counters: Counters::default(),
                 events,
                 tracker,
+                connect_ended,
                 random: RandomState::new(),
                 random_counter: AtomicU64::new(0),
             }),
@@ -395,6 +387,14 @@ impl HttpClient {
 
     pub fn config(&self) -> &HttpConfig {
         &self.inner.config
+    }
+
+    /// Ends once a connect of this client has ended, made or failed (at once if one has).
+    pub fn first_connect_ended(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut ended = self.inner.connect_ended.clone();
+        async move {
+            let _ = ended.wait_for(|ended| *ended).await;
+        }
     }
 
     /// Name lookups made so far: one per distinct host per run.

@@ -1739,3 +1739,32 @@ async fn database_zip_entry_inflating_past_the_record_cap_is_refused() {
         run.stderr()
     );
 }
+
+/// `first_connect_ended` (what a first run's license identification waits for): pending before
+/// any request, ended by a made connection, and by a refused one too (a run whose index is down
+/// must not hold its licenses back for that).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_connect_ends_whether_made_or_refused() {
+    use futures_util::FutureExt;
+    let server = RegistryServer::start(dataset()).await;
+    let http = client(fast_config());
+    assert!(
+        http.first_connect_ended().now_or_never().is_none(),
+        "no connect yet"
+    );
+    let pypi = PypiClient::new(http.clone(), &server.url());
+    bounded(pypi.release("demo-pkg", "1.0")).await.unwrap();
+    bounded(http.first_connect_ended()).await;
+
+    // A port nobody listens on: bound, then closed.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let http = client(HttpConfig {
+        retries: 0,
+        ..fast_config()
+    });
+    let pypi = PypiClient::new(http.clone(), &url);
+    assert!(bounded(pypi.release("demo-pkg", "1.0")).await.is_err());
+    bounded(http.first_connect_ended()).await;
+}
