@@ -190,13 +190,18 @@ fn flagged(report: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn steady_runs_on_a_busy_machine_flag_nothing_and_a_4x_latency_rise_is_flagged() {
+/// `count` packages (`prefix-N` 1.0, MIT) installed in `dir/site-packages`, and a loopback index
+/// that knows them, answering each request after `latency`.
+async fn site_and_index(
+    dir: &Path,
+    prefix: &str,
+    count: usize,
+    latency: Duration,
+) -> (std::path::PathBuf, crate::support::registry::RegistryServer) {
     use crate::support::registry::{Faults, RegistryServer, dataset_for};
-    let dir = tempfile::tempdir().unwrap();
-    let site = dir.path().join("site-packages");
-    let packages: Vec<(String, String)> = (0..12)
-        .map(|i| (format!("steady-{i}"), "1.0".to_string()))
+    let site = dir.join("site-packages");
+    let packages: Vec<(String, String)> = (0..count)
+        .map(|i| (format!("{prefix}-{i}"), "1.0".to_string()))
         .collect();
     for (name, version) in &packages {
         crate::support::site_packages::dist_info(
@@ -210,9 +215,16 @@ async fn steady_runs_on_a_busy_machine_flag_nothing_and_a_4x_latency_rise_is_fla
     }
     let server = RegistryServer::start(dataset_for(&packages, 0)).await;
     server.set_faults(Faults {
-        latency: Duration::from_millis(50),
+        latency,
         ..Faults::default()
     });
+    (site, server)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steady_runs_on_a_busy_machine_flag_nothing_and_a_4x_latency_rise_is_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let (site, server) = site_and_index(dir.path(), "steady", 12, Duration::from_millis(50)).await;
     let history = dir.path().join("history.jsonl");
     let url = server.url();
 
@@ -269,28 +281,9 @@ async fn steady_runs_on_a_busy_machine_flag_nothing_and_a_4x_latency_rise_is_fla
 /// within the run's total; an offline run makes no request and says so by their absence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn milestones_place_a_cold_run_s_rounds_on_its_timeline() {
-    use crate::support::registry::{Faults, RegistryServer, dataset_for};
     let dir = tempfile::tempdir().unwrap();
-    let site = dir.path().join("site-packages");
-    let packages: Vec<(String, String)> = (0..8)
-        .map(|i| (format!("timed-{i}"), "1.0".to_string()))
-        .collect();
-    for (name, version) in &packages {
-        crate::support::site_packages::dist_info(
-            &site,
-            &format!("{}-{version}.dist-info", name.replace('-', "_")),
-            format!(
-                "Metadata-Version: 2.4\nName: {name}\nVersion: {version}\nLicense-Expression: MIT\n"
-            )
-            .as_bytes(),
-        );
-    }
-    let server = RegistryServer::start(dataset_for(&packages, 0)).await;
     let latency = Duration::from_millis(50);
-    server.set_faults(Faults {
-        latency,
-        ..Faults::default()
-    });
+    let (site, server) = site_and_index(dir.path(), "timed", 8, latency).await;
     let history = dir.path().join("history.jsonl");
     let report = measured_run(&site, &server.url(), &history, &dir.path().join("r.json")).await;
     let metrics = &report["metrics"];
