@@ -54,6 +54,16 @@ async fn next_second() {
     .await;
 }
 
+/// A project and its loopback index (every fifth package vulnerable), after [`stored`]:
+/// the project, the server, its URL and the warm report.
+async fn stored_project() -> (Project, RegistryServer, String, Value) {
+    let p = Project::new();
+    let server = RegistryServer::start(dataset_for(&p.packages(), 5)).await;
+    let url = server.url();
+    let warm = stored(&p, &url).await;
+    (p, server, url, warm)
+}
+
 /// A cold run (it fetches: nothing stored), then a warm one (judged from the cache alone: its
 /// report is stored); returns the warm report.
 async fn stored(p: &Project, url: &str) -> Value {
@@ -71,10 +81,7 @@ async fn stored(p: &Project, url: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unchanged_target_is_served_its_last_report_without_a_request() {
-    let p = Project::new();
-    let server = RegistryServer::start(dataset_for(&p.packages(), 5)).await;
-    let url = server.url();
-    let warm = stored(&p, &url).await;
+    let (p, server, url, warm) = stored_project().await;
     let asked = server.stats().total;
     let (out, again) = run(&p, &url, "again.json", &[]).await;
     assert!(served(&again), "{}", again["metrics"]["operations"]);
@@ -102,10 +109,7 @@ async fn an_unchanged_target_is_served_its_last_report_without_a_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edited_license_file_metadata_or_policy_is_judged_again() {
-    let p = Project::new();
-    let server = RegistryServer::start(dataset_for(&p.packages(), 5)).await;
-    let url = server.url();
-    let warm = stored(&p, &url).await;
+    let (p, _server, url, warm) = stored_project().await;
 
     // A license file rewritten: its stamp no longer holds.
     let (name, dir) = with_license_file(&warm);
@@ -158,10 +162,7 @@ async fn an_edited_license_file_metadata_or_policy_is_judged_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_uninstalled_distribution_is_judged_again_without_it() {
-    let p = Project::new();
-    let server = RegistryServer::start(dataset_for(&p.packages(), 5)).await;
-    let url = server.url();
-    let warm = stored(&p, &url).await;
+    let (p, _server, url, warm) = stored_project().await;
     let six = |report: &Value| {
         (report["packages"].as_array().unwrap().iter()).any(|p| p["normalized"] == "six")
     };
@@ -181,10 +182,7 @@ async fn an_uninstalled_distribution_is_judged_again_without_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_bundle_of_answers_is_judged_again() {
-    let p = Project::new();
-    let server = RegistryServer::start(dataset_for(&p.packages(), 5)).await;
-    let url = server.url();
-    stored(&p, &url).await;
+    let (p, _server, url, _) = stored_project().await;
     // `--refresh` fetches every answer again and stores a new bundle; it stores no report,
     // having asked the network.
     // Answers are stamped with their fetch time in whole seconds: in the same second the
@@ -223,10 +221,7 @@ async fn a_report_with_unanswered_sources_is_never_stored() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrupt_stored_report_is_reported_and_judged_again() {
-    let p = Project::new();
-    let server = RegistryServer::start(dataset_for(&p.packages(), 5)).await;
-    let url = server.url();
-    let warm = stored(&p, &url).await;
+    let (p, _server, url, warm) = stored_project().await;
     let files = cache_entries::of_kind(&p.path("cache"), "run-report");
     assert_eq!(files.len(), 1, "one stored report: {files:?}");
     let file = &files[0];
