@@ -66,7 +66,7 @@ pub(super) struct LicenseStart(Arc<Mutex<Option<Sender<()>>>>);
 
 /// The longest a first run's license identification waits (a connection still not made by
 /// then is slow enough for the licenses not to matter beside it).
-pub(super) const LICENSES_WAIT_AT_MOST: Duration = Duration::from_millis(250);
+const LICENSES_WAIT_AT_MOST: Duration = Duration::from_millis(250);
 
 impl LicenseStart {
     fn new() -> (Self, Receiver<()>) {
@@ -95,13 +95,16 @@ impl Needs {
         let (publish, needs) = watch::channel(None);
         let (inventory, tracker) = (inventory.clone(), tracker.clone());
         let (start, wait) = LicenseStart::new();
+        // With a snapshot they are resolved before the fetches: nothing to wait for.
         if !beside {
             start.now();
         }
         let task = tokio::task::spawn_blocking(move || {
-            let waiting = Instant::now();
-            let _ = wait.recv_timeout(LICENSES_WAIT_AT_MOST);
-            tracker.record("license.wait", waiting.elapsed());
+            if beside {
+                let waiting = Instant::now();
+                let _ = wait.recv_timeout(LICENSES_WAIT_AT_MOST);
+                tracker.record("license.wait", waiting.elapsed());
+            }
             let dists = &inventory.distributions;
             let resolved = snapshot::resolve_licenses(dists, &previous, &tracker);
             let found = dists.iter().zip(&resolved.licenses);
