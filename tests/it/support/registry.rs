@@ -934,18 +934,173 @@ async fn handle(
     let latency = Some(faults.latency).filter(|l| !l.is_zero() && applies);
     // Held until the answer leaves, or handed to a body that outlives it (stalls, trickles).
     let mut guard = Some(guard);
-    let answer = respond(
-        &state,
-        &path,
-        endpoint,
-        faults,
-        applies,
-        validation,
-        accepts_gzip,
-        range,
-        body,
-        &mut guard,
-    )
+    // Early answers (faults) return from the block, which holds the guard only by reference.
+    let answer = async {
+        let state = &state;
+        let guard = &mut guard;
+        if applies {
+            let injected = decide_fault(state);
+            if let Some(fault) = injected {
+                state
+                    .stats
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .faults_injected += 1;
+                return match fault {
+                    Injected::Reset => Err(ResetConnection),
+                    Injected::Status(code) => {
+                        Ok(json_response(code, json!({"message": "injected failure"})))
+                    }
+                    Injected::RateLimited => {
+                        let mut response =
+                            json_response(429, json!({"message": "too many requests"}));
+                        if let Some(value) = &faults.retry_after
+                            && let Ok(value) = hyper::header::HeaderValue::from_str(value)
+                        {
+                            response
+                                .headers_mut()
+                                .insert(hyper::header::RETRY_AFTER, value);
+                        }
+                        Ok(response)
+                    }
+                };
+            }
+        }
+
+        if applies && faults.black_hole {
+            // Hold the connection open and never answer.
+            let _guard = guard.take();
+            std::future::pending::<()>().await;
+            unreachable!();
+        }
+        if applies && let Some(target) = &faults.redirect_to {
+            let mut response = json_response(302, json!({"message": "moved"}));
+            if let Ok(location) = hyper::header::HeaderValue::from_str(&format!("{target}{path}")) {
+                response
+                    .headers_mut()
+                    .insert(hyper::header::LOCATION, location);
+            }
+            return Ok(response);
+        }
+        if applies && faults.always_304 {
+            state
+                .stats
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .not_modified += 1;
+            return Ok(raw_response(304, Bytes::new()));
+        }
+        let validation = Validation {
+            send_etag: !faults.no_etag,
+            ..validation
+        };
+        if applies && let Some(canned) = &faults.canned {
+            let mut response = raw_response(canned.status, canned.body.clone());
+            if let Some(content_type) = faults.canned_content_type {
+                response.headers_mut().insert(
+                    hyper::header::CONTENT_TYPE,
+                    hyper::header::HeaderValue::from_static(content_type),
+                );
+            }
+            if canned.gzip {
+                response.headers_mut().insert(
+                    hyper::header::CONTENT_ENCODING,
+                    hyper::header::HeaderValue::from_static("gzip"),
+                );
+            }
+            return Ok(response);
+        }
+        let (status, document) = if faults.simple_only
+            && matches!(
+                endpoint,
+                Endpoint::PypiProject(_) | Endpoint::PypiVersion(..)
+            ) {
+            (404, json!({"message": "Not Found"}))
+        } else if let Endpoint::Simple(name, json) = &endpoint {
+            match (
+                simple_page(&state.dataset, name),
+                *json && !faults.html_only,
+            ) {
+                (None, _) => (404, json!({"message": "Not Found"})),
+                (Some(page), true) => (200, page),
+                (Some(page), false) => {
+                    let html = simple_html(&page);
+                    return Ok(finish(
+                        state,
+                        &endpoint,
+                        200,
+                        Bytes::from(html),
+                        "text/html",
+                        &validation,
+                        accepts_gzip && faults.gzip,
+                    ));
+                }
+            }
+        } else if let Endpoint::File(file) = &endpoint {
+            let metadata = (file.strip_suffix(".metadata"))
+                .and_then(|wheel| state.dataset.core_metadata.get(wheel));
+            if let Some(wheel) = state.dataset.wheels.get(file) {
+                let range = if faults.ignore_range { "" } else { &range };
+                return Ok(ranged(state, wheel, range));
+            }
+            match metadata {
+                None => (404, json!({"message": "Not Found"})),
+                Some((bytes, _)) => {
+                    let (body, gzip) = (bytes.clone(), accepts_gzip && faults.gzip);
+                    let content_type = "application/octet-stream";
+                    return Ok(finish(
+                        state,
+                        &endpoint,
+                        200,
+                        body,
+                        content_type,
+                        &validation,
+                        gzip,
+                    ));
+                }
+            }
+        } else {
+            answer(state, &endpoint, &body, faults.page_size)
+        };
+        if applies && let Some(sent) = faults.stall_after {
+            let bytes = Bytes::from(document.to_string());
+            let head = bytes.slice(..sent.min(bytes.len()));
+            return Ok(stalled_response(status, head, guard.take()));
+        }
+        if applies && faults.malformed && status == 200 {
+            state
+                .stats
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .faults_injected += 1;
+            let text = document.to_string();
+            let truncated = text[..text.len() / 2].to_string();
+            return Ok(raw_response(200, Bytes::from(truncated)));
+        }
+        let bytes = Bytes::from(document.to_string());
+        match faults.trickle.filter(|_| applies) {
+            Some((chunk, pause)) => Ok(trickled_response(
+                status,
+                bytes,
+                chunk.max(1),
+                pause,
+                guard.take(),
+            )),
+            None => Ok(finish(
+                state,
+                &endpoint,
+                status,
+                bytes,
+                if matches!(endpoint, Endpoint::Simple(..)) {
+                    "application/vnd.pypi.simple.v1+json"
+                } else {
+                    "application/json"
+                },
+                &validation,
+                accepts_gzip && faults.gzip,
+            )),
+        }
+    }
     .await;
     if let Some(latency) = latency {
         tokio::time::sleep_until(arrived + latency).await;
@@ -955,183 +1110,6 @@ async fn handle(
         .push(format!("< {path}"));
     drop(guard);
     answer
-}
-
-/// The answer to a request, its faults included.
-#[allow(clippy::too_many_arguments)]
-async fn respond(
-    state: &Arc<State>,
-    path: &str,
-    endpoint: Endpoint,
-    faults: Faults,
-    applies: bool,
-    validation: Validation,
-    accepts_gzip: bool,
-    range: String,
-    body: Bytes,
-    guard: &mut Option<ConcurrencyGuard>,
-) -> Result<Response<ResponseBody>, ResetConnection> {
-    if applies {
-        let injected = decide_fault(state);
-        if let Some(fault) = injected {
-            state
-                .stats
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .faults_injected += 1;
-            return match fault {
-                Injected::Reset => Err(ResetConnection),
-                Injected::Status(code) => {
-                    Ok(json_response(code, json!({"message": "injected failure"})))
-                }
-                Injected::RateLimited => {
-                    let mut response = json_response(429, json!({"message": "too many requests"}));
-                    if let Some(value) = &faults.retry_after
-                        && let Ok(value) = hyper::header::HeaderValue::from_str(value)
-                    {
-                        response
-                            .headers_mut()
-                            .insert(hyper::header::RETRY_AFTER, value);
-                    }
-                    Ok(response)
-                }
-            };
-        }
-    }
-
-    if applies && faults.black_hole {
-        // Hold the connection open and never answer.
-        let _guard = guard.take();
-        std::future::pending::<()>().await;
-        unreachable!();
-    }
-    if applies && let Some(target) = &faults.redirect_to {
-        let mut response = json_response(302, json!({"message": "moved"}));
-        if let Ok(location) = hyper::header::HeaderValue::from_str(&format!("{target}{path}")) {
-            response
-                .headers_mut()
-                .insert(hyper::header::LOCATION, location);
-        }
-        return Ok(response);
-    }
-    if applies && faults.always_304 {
-        state
-            .stats
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .not_modified += 1;
-        return Ok(raw_response(304, Bytes::new()));
-    }
-    let validation = Validation {
-        send_etag: !faults.no_etag,
-        ..validation
-    };
-    if applies && let Some(canned) = &faults.canned {
-        let mut response = raw_response(canned.status, canned.body.clone());
-        if let Some(content_type) = faults.canned_content_type {
-            response.headers_mut().insert(
-                hyper::header::CONTENT_TYPE,
-                hyper::header::HeaderValue::from_static(content_type),
-            );
-        }
-        if canned.gzip {
-            response.headers_mut().insert(
-                hyper::header::CONTENT_ENCODING,
-                hyper::header::HeaderValue::from_static("gzip"),
-            );
-        }
-        return Ok(response);
-    }
-    let (status, document) = if faults.simple_only
-        && matches!(
-            endpoint,
-            Endpoint::PypiProject(_) | Endpoint::PypiVersion(..)
-        ) {
-        (404, json!({"message": "Not Found"}))
-    } else if let Endpoint::Simple(name, json) = &endpoint {
-        match (
-            simple_page(&state.dataset, name),
-            *json && !faults.html_only,
-        ) {
-            (None, _) => (404, json!({"message": "Not Found"})),
-            (Some(page), true) => (200, page),
-            (Some(page), false) => {
-                let html = simple_html(&page);
-                return Ok(finish(
-                    state,
-                    &endpoint,
-                    200,
-                    Bytes::from(html),
-                    "text/html",
-                    &validation,
-                    accepts_gzip && faults.gzip,
-                ));
-            }
-        }
-    } else if let Endpoint::File(file) = &endpoint {
-        let metadata = (file.strip_suffix(".metadata"))
-            .and_then(|wheel| state.dataset.core_metadata.get(wheel));
-        if let Some(wheel) = state.dataset.wheels.get(file) {
-            let range = if faults.ignore_range { "" } else { &range };
-            return Ok(ranged(state, wheel, range));
-        }
-        match metadata {
-            None => (404, json!({"message": "Not Found"})),
-            Some((bytes, _)) => {
-                let (body, gzip) = (bytes.clone(), accepts_gzip && faults.gzip);
-                let content_type = "application/octet-stream";
-                return Ok(finish(
-                    state,
-                    &endpoint,
-                    200,
-                    body,
-                    content_type,
-                    &validation,
-                    gzip,
-                ));
-            }
-        }
-    } else {
-        answer(state, &endpoint, &body, faults.page_size)
-    };
-    if applies && let Some(sent) = faults.stall_after {
-        let bytes = Bytes::from(document.to_string());
-        let head = bytes.slice(..sent.min(bytes.len()));
-        return Ok(stalled_response(status, head, guard.take()));
-    }
-    if applies && faults.malformed && status == 200 {
-        state
-            .stats
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .faults_injected += 1;
-        let text = document.to_string();
-        let truncated = text[..text.len() / 2].to_string();
-        return Ok(raw_response(200, Bytes::from(truncated)));
-    }
-    let bytes = Bytes::from(document.to_string());
-    match faults.trickle.filter(|_| applies) {
-        Some((chunk, pause)) => Ok(trickled_response(
-            status,
-            bytes,
-            chunk.max(1),
-            pause,
-            guard.take(),
-        )),
-        None => Ok(finish(
-            state,
-            &endpoint,
-            status,
-            bytes,
-            if matches!(endpoint, Endpoint::Simple(..)) {
-                "application/vnd.pypi.simple.v1+json"
-            } else {
-                "application/json"
-            },
-            &validation,
-            accepts_gzip && faults.gzip,
-        )),
-    }
 }
 
 /// What a request says it already has, and whether the server sends ETags.
