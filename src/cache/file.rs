@@ -198,9 +198,7 @@ impl FileLevel {
             tracing::debug!(key = %key, len, "entry larger than the file cache bound; not stored");
             return Ok(None);
         }
-        let target = self.path_of(key);
-        let temp = temp_path(&self.dir, "stream");
-        let written = new_file(&temp).and_then(|file| {
+        let seal = write_atomic_with(&self.path_of(key), |file| {
             let mut out = io::BufWriter::with_capacity(256 * 1024, file);
             let seal = entry::write_streamed(
                 &mut out,
@@ -211,13 +209,9 @@ impl FileLevel {
                 write_payload,
             )?;
             out.flush()?;
-            rename_over(&temp, &target)?;
-            Ok((len, seal))
-        });
-        if written.is_err() {
-            let _ = fs::remove_file(&temp);
-        }
-        written.map(Some)
+            Ok(seal)
+        })?;
+        Ok(Some((len, seal)))
     }
 
     /// Writes `record` atomically. Returns the bytes written (0 when the entry alone exceeds
@@ -436,13 +430,21 @@ fn temp_path(dir: &Path, what: &str) -> PathBuf {
 /// Writes `bytes` to `target` atomically: a unique temp file next to it (0600 on unix), then a
 /// rename. A directory squatting on `target` is removed and the rename retried once.
 pub(crate) fn write_atomic(target: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_with(target, |mut file| file.write_all(bytes))
+}
+
+/// [`write_atomic`] of what `write` writes into the new temp file; the temp file is removed if
+/// anything fails.
+fn write_atomic_with<T>(target: &Path, write: impl FnOnce(File) -> io::Result<T>) -> io::Result<T> {
     let dir = target.parent().unwrap_or(Path::new("."));
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let temp = temp_path(dir, &name);
-    let result = write_new_file(&temp, bytes).and_then(|()| rename_over(&temp, target));
+    let result = new_file(&temp)
+        .and_then(write)
+        .and_then(|written| rename_over(&temp, target).map(|()| written));
     if result.is_err() {
         let _ = fs::remove_file(&temp);
     }
@@ -794,6 +796,28 @@ fn evict(dir: &Path, target: u64) -> io::Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A streamed entry whose writer fails, or writes another length than announced, leaves
+    /// neither an entry nor a temp file, and an entry already there is kept.
+    #[test]
+    fn a_failed_streamed_write_leaves_the_directory_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let level = FileLevel::open(dir.path(), 1 << 20).unwrap();
+        let key = CacheKey::pypi("https://i.example", "p", "1");
+        let ttl = Duration::from_secs(60);
+        let kept = level.write_streamed(&key, 1, ttl, 3, |w| w.write_all(b"old"));
+        assert!(matches!(kept, Ok(Some(_))));
+        let short = level.write_streamed(&key, 1, ttl, 9, |w| w.write_all(b"new"));
+        assert!(short.is_err());
+        let failing = level.write_streamed(&key, 1, ttl, 3, |_| Err(io::Error::other("broken")));
+        assert!(failing.is_err());
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().flatten().collect();
+        assert_eq!(names.len(), 1, "only the entry: {names:?}");
+        match level.read(&key).unwrap() {
+            FileRead::Hit(record) => assert_eq!(record.payload(), b"old"),
+            _ => panic!("the old entry is kept"),
+        }
+    }
 
     /// When linking fails (here: the pack is gone; in the field: a file system without hard
     /// links), every entry is still stored, as a file of its own.
