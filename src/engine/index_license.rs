@@ -58,9 +58,11 @@ pub(super) struct Needs(watch::Receiver<Option<Arc<[LicenseNeed]>>>, LicenseStar
 /// When a first run starts identifying its license texts. Identification takes both cores for
 /// tens of milliseconds (136 packages: ~25 ms of CPU), and beside the run's first TLS handshake
 /// and first burst of requests it slowed them (the handshake took 5–13 ms instead of 4–5; the
-/// run's last answer came ~10 ms later): it waits for the first connection to end, for a
-/// release to need a license, for the fetches to end, or for [`LICENSES_WAIT_AT_MOST`],
-/// whichever comes first. The answers take a latency to come; the licenses fit in it.
+/// run's last answer came ~10 ms later; started at the first connect, it still spread that
+/// burst's sends over ~13 ms instead of ~3): it waits for the first burst of requests to be
+/// out (`HttpClient::first_burst_sent`), for a release to need a license, for the fetches to
+/// end, or for [`LICENSES_WAIT_AT_MOST`], whichever comes first. The answers take a latency to
+/// come; the licenses fit in it.
 #[derive(Clone)]
 pub(super) struct LicenseStart(Arc<Mutex<Option<Sender<()>>>>);
 

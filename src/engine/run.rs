@@ -447,9 +447,9 @@ pub async fn run_once(
     // `LicenseStart`); without a client there is nothing to wait for.
     let licenses_started = match &http {
         Some(http) => {
-            let (connected, start) = (http.first_connect_ended(), licenses_start.clone());
+            let (burst_sent, start) = (http.first_burst_sent(), licenses_start.clone());
             Some(tokio::spawn(async move {
-                connected.await;
+                burst_sent.await;
                 start.now();
             }))
         }

@@ -23,21 +23,11 @@ pub(super) struct AlpnLayer {
     bound: Arc<InFlightBound>,
     /// Told when the run's first connection is made (a milestone of its timeline).
     tracker: Arc<Tracker>,
-    /// Set once any connect has ended, made or failed (see `HttpClient::first_connect_ended`).
-    connect_ended: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AlpnLayer {
-    pub(super) fn new(
-        bound: Arc<InFlightBound>,
-        tracker: Arc<Tracker>,
-        connect_ended: Arc<tokio::sync::watch::Sender<bool>>,
-    ) -> Self {
-        AlpnLayer {
-            bound,
-            tracker,
-            connect_ended,
-        }
+    pub(super) fn new(bound: Arc<InFlightBound>, tracker: Arc<Tracker>) -> Self {
+        AlpnLayer { bound, tracker }
     }
 }
 
@@ -49,7 +39,6 @@ impl<S> tower_layer::Layer<S> for AlpnLayer {
             inner,
             bound: self.bound.clone(),
             tracker: self.tracker.clone(),
-            connect_ended: self.connect_ended.clone(),
         }
     }
 }
@@ -59,7 +48,6 @@ pub(super) struct AlpnConnector<S> {
     inner: S,
     bound: Arc<InFlightBound>,
     tracker: Arc<Tracker>,
-    connect_ended: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl<S, R> tower_service::Service<R> for AlpnConnector<S>
@@ -83,14 +71,13 @@ where
         // (`Unnameable(https://host:port/)`); the URL in it names the host.
         let host = host_of_destination(&format!("{destination:?}"));
         let (bound, tracker) = (self.bound.clone(), self.tracker.clone());
-        let connect_ended = self.connect_ended.clone();
         let connecting = self.inner.call(destination);
         Box::pin(async move {
             let connection = connecting.await;
             if connection.is_ok() {
                 tracker.reached(Milestone::FirstConnection);
             }
-            connect_ended.send_replace(true);
+            bound.connect_ended();
             if let Some(host) = host {
                 let h2 = (connection.as_ref()).is_ok_and(|c| c.connected().is_negotiated_h2());
                 bound.connected(&host, h2);

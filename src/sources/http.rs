@@ -298,8 +298,6 @@ struct Inner {
     counters: Counters,
     events: EventSink,
     tracker: Arc<Tracker>,
-    /// True once any connect has ended, made or failed.
-    connect_ended: tokio::sync::watch::Receiver<bool>,
     random: RandomState,
     random_counter: AtomicU64,
 }
@@ -345,7 +343,6 @@ impl HttpClient {
     ) -> Result<Self, SourceError> {
         let events = events.into();
         let resolver = CachingResolver::new();
-        let (connect_ended_sender, connect_ended) = tokio::sync::watch::channel(false);
         let bound = Arc::new(InFlightBound::new(
             config.concurrency,
             config.concurrency_http2,
@@ -359,11 +356,7 @@ impl HttpClient {
             .gzip(true)
             .redirect(super::client_builder::redirect_policy(config.max_redirects))
             .dns_resolver(resolver.clone())
-            .connector_layer(super::alpn::AlpnLayer::new(
-                bound.clone(),
-                tracker.clone(),
-                Arc::new(connect_ended_sender),
-            ))
+            .connector_layer(super::alpn::AlpnLayer::new(bound.clone(), tracker.clone()))
             .build()
             .map_err(|e| SourceError::Client(error_chain(&e)))?;
         Ok(HttpClient {
@@ -378,7 +371,6 @@ impl HttpClient {
                 counters: Counters::default(),
                 events,
                 tracker,
-                connect_ended,
                 random: RandomState::new(),
                 random_counter: AtomicU64::new(0),
             }),
@@ -391,10 +383,13 @@ impl HttpClient {
 
     /// Ends once a connect of this client has ended, made or failed (at once if one has).
     pub fn first_connect_ended(&self) -> impl Future<Output = ()> + Send + 'static {
-        let mut ended = self.inner.connect_ended.clone();
-        async move {
-            let _ = ended.wait_for(|ended| *ended).await;
-        }
+        self.inner.bound.first_connect_ended()
+    }
+
+    /// Ends once the first burst of requests is out: a connect has ended and every request
+    /// still waiting is held back by the in-flight bound (see [`super::in_flight`]).
+    pub fn first_burst_sent(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.inner.bound.first_burst_sent()
     }
 
     /// Name lookups made so far: one per distinct host per run.
@@ -725,7 +720,7 @@ impl HttpClient {
             inner.bound.acquire(host, url.scheme() == "https"),
         )
         .await;
-        let _slot = match slot {
+        let mut slot = match slot {
             Err(_) => return Err(AttemptError::Deadline(config.fetch_deadline)),
             // Nothing closes the semaphores; the `None` arm exists only to avoid an unwrap.
             Ok(slot) => slot.ok_or(AttemptError::Transport("client shut down".to_string()))?,
@@ -734,6 +729,7 @@ impl HttpClient {
             return Err(AttemptError::Dropped);
         }
         sending.await;
+        slot.sent();
         let _in_flight = InFlight::enter(&inner.counters);
         inner.counters.requests.fetch_add(1, Ordering::SeqCst);
 

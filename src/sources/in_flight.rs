@@ -14,14 +14,21 @@
 //! sees as parallel connections from us; on HTTP/2 the requests share a connection and the
 //! figure is the streams open on it (servers typically allow 100:
 //! `SETTINGS_MAX_CONCURRENT_STREAMS`).
+//!
+//! The bound also says when a run's first burst of requests is out ([`InFlightBound::
+//! first_burst_sent`]): a connect has ended and every request waiting for a slot is held back
+//! by the bound itself (its host's figure, or the one across hosts, is all sent), or none is
+//! waiting. Work that only competes with the sends for the cores (a first run's license
+//! identification) waits for it: the answers take a latency to come, and that work fits in it.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use std::future::Future;
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, SemaphorePermit, watch};
 
 /// How long the other requests to an `https` host wait for its first connection to say which
 /// protocol it speaks before they open their own (at the HTTP/1.1 figure). A handshake takes a
@@ -30,14 +37,63 @@ pub const FIRST_CONNECT_GRACE: Duration = Duration::from_millis(500);
 
 /// A slot to send one request: held until its answer is read (or the attempt ends).
 pub struct Slot<'a> {
+    /// Until [`sent`](Slot::sent): still counted among its host's requests waiting.
+    waiting: Option<Waiting<'a>>,
+    /// Once sent: counted among its host's requests in flight until let go.
+    in_flight: Option<InFlight<'a>>,
     _host: OwnedSemaphorePermit,
     _all: SemaphorePermit<'a>,
 }
 
-/// One host's bound, and the figure it stands at now.
+impl Slot<'_> {
+    /// The request is sent: it counts as in flight on its host until the slot is let go.
+    pub fn sent(&mut self) {
+        if let Some(waiting) = self.waiting.take() {
+            let (bound, host) = (waiting.bound, waiting.host.clone());
+            host.sent.fetch_add(1, Ordering::SeqCst);
+            bound.sent_in_all.fetch_add(1, Ordering::SeqCst);
+            self.in_flight = Some(InFlight { bound, host });
+            // Dropped after the send is counted: the check sees both.
+            drop(waiting);
+        }
+    }
+}
+
+/// One host's bound, the figure it stands at now, and its requests waiting and sent.
 struct HostBound {
     permits: Arc<Semaphore>,
     figure: AtomicUsize,
+    /// Requests that asked for a slot and are not sent yet.
+    waiting: AtomicUsize,
+    /// Requests sent whose slot is still held.
+    sent: AtomicUsize,
+}
+
+/// Counts a request among its host's waiting ones until it is sent or given up (cancellation
+/// included).
+struct Waiting<'a> {
+    bound: &'a InFlightBound,
+    host: Arc<HostBound>,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.host.waiting.fetch_sub(1, Ordering::SeqCst);
+        self.bound.check_burst();
+    }
+}
+
+/// Counts a sent request among its host's in flight until its slot is let go.
+struct InFlight<'a> {
+    bound: &'a InFlightBound,
+    host: Arc<HostBound>,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.host.sent.fetch_sub(1, Ordering::SeqCst);
+        self.bound.sent_in_all.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 pub struct InFlightBound {
@@ -45,6 +101,12 @@ pub struct InFlightBound {
     http2: usize,
     all: Semaphore,
     hosts: Mutex<HashMap<String, Arc<HostBound>>>,
+    /// Requests sent across hosts (bounded by `all`).
+    sent_in_all: AtomicUsize,
+    /// Set once any connect has ended, made or failed.
+    connect_ended: watch::Sender<bool>,
+    /// Set once the first burst of requests is out (see the module docs).
+    burst_sent: watch::Sender<bool>,
 }
 
 impl InFlightBound {
@@ -56,6 +118,9 @@ impl InFlightBound {
             http2,
             all: Semaphore::new(http1.max(http2)),
             hosts: Mutex::new(HashMap::new()),
+            sent_in_all: AtomicUsize::new(0),
+            connect_ended: watch::Sender::new(false),
+            burst_sent: watch::Sender::new(false),
         }
     }
 
@@ -68,6 +133,8 @@ impl InFlightBound {
                 Arc::new(HostBound {
                     permits: Arc::new(Semaphore::new(start)),
                     figure: AtomicUsize::new(start),
+                    waiting: AtomicUsize::new(0),
+                    sent: AtomicUsize::new(0),
                 })
             })
             .clone()
@@ -83,6 +150,11 @@ impl InFlightBound {
     pub async fn acquire(&self, host: &str, secure: bool) -> Option<Slot<'_>> {
         let start = self.http1.min(self.http2);
         let bound = self.host_from(host, if secure { 1 } else { start });
+        bound.waiting.fetch_add(1, Ordering::SeqCst);
+        let waiting = Waiting {
+            bound: self,
+            host: bound.clone(),
+        };
         let permit = bound.permits.clone().acquire_owned();
         let host_permit = if bound.figure.load(Ordering::SeqCst) < start {
             match tokio::time::timeout(FIRST_CONNECT_GRACE, permit).await {
@@ -97,9 +169,51 @@ impl InFlightBound {
         };
         let all = self.all.acquire().await.ok()?;
         Some(Slot {
+            waiting: Some(waiting),
+            in_flight: None,
             _host: host_permit,
             _all: all,
         })
+    }
+
+    /// A connect has ended, made or failed (whatever the host).
+    pub fn connect_ended(&self) {
+        self.connect_ended.send_replace(true);
+        self.check_burst();
+    }
+
+    /// Ends once a connect has ended, made or failed (at once if one has).
+    pub fn first_connect_ended(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut ended = self.connect_ended.subscribe();
+        async move {
+            let _ = ended.wait_for(|ended| *ended).await;
+        }
+    }
+
+    /// Ends once the first burst of requests is out (see the module docs; at once if it is).
+    pub fn first_burst_sent(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut sent = self.burst_sent.subscribe();
+        async move {
+            let _ = sent.wait_for(|sent| *sent).await;
+        }
+    }
+
+    /// Is the first burst out now? Said once, on the first change that makes it so (a send, a
+    /// wait ended, a connect ended).
+    fn check_burst(&self) {
+        if *self.burst_sent.borrow() || !*self.connect_ended.borrow() {
+            return;
+        }
+        let all_sent = self.sent_in_all.load(Ordering::SeqCst) >= self.http1.max(self.http2);
+        let hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        let held_back = |host: &HostBound| {
+            host.waiting.load(Ordering::SeqCst) == 0
+                || all_sent
+                || host.sent.load(Ordering::SeqCst) >= host.figure.load(Ordering::SeqCst)
+        };
+        if hosts.values().all(|host| held_back(host)) {
+            self.burst_sent.send_replace(true);
+        }
     }
 
     /// `host` answered over `version`: raise its bound to that protocol's figure.
@@ -204,5 +318,78 @@ mod tests {
         .await;
         assert!(matches!(second, Ok(Some(_))));
         assert_eq!(bound.figure("slow.example"), 3);
+    }
+
+    fn burst_is_out(bound: &InFlightBound) -> bool {
+        bound.first_burst_sent().now_or_never().is_some()
+    }
+
+    #[tokio::test]
+    async fn the_first_burst_is_out_once_the_bound_holds_back_all_that_waits() {
+        let bound = InFlightBound::new(2, 3);
+        // A TLS host: one request goes while the first connect is made, five wait for it.
+        let mut first = bound.acquire("h2.example", true).await.unwrap();
+        first.sent();
+        let mut waiting: Vec<_> = (0..5)
+            .map(|_| Box::pin(bound.acquire("h2.example", true)))
+            .collect();
+        for w in &mut waiting {
+            assert!(w.as_mut().now_or_never().is_none(), "waits for the connect");
+        }
+        assert!(!burst_is_out(&bound), "no connect has ended");
+        bound.connected("h2.example", true);
+        bound.connect_ended();
+        assert!(bound.first_connect_ended().now_or_never().is_some());
+        // The figure is 3: two get slots, three are held back by the bound.
+        let mut slots: Vec<_> = (waiting.iter_mut())
+            .filter_map(|w| w.as_mut().now_or_never().flatten())
+            .collect();
+        assert_eq!(slots.len(), 2);
+        assert!(!burst_is_out(&bound), "slots given but not sent yet");
+        slots[0].sent();
+        assert!(!burst_is_out(&bound), "one slot given is still unsent");
+        slots[1].sent();
+        assert!(
+            burst_is_out(&bound),
+            "all that waits is held back by the figure"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_first_burst_is_out_when_nothing_waits_any_more() {
+        let bound = InFlightBound::new(4, 8);
+        let mut one = bound.acquire("plain.example", false).await.unwrap();
+        let two = bound.acquire("plain.example", false).await.unwrap();
+        bound.connect_ended();
+        one.sent();
+        assert!(!burst_is_out(&bound), "the second is not sent yet");
+        // Given up unsent (its attempt was dropped): nothing waits any more.
+        drop(two);
+        assert!(burst_is_out(&bound));
+
+        // A wait cancelled counts out too.
+        let bound = InFlightBound::new(1, 1);
+        let mut only = bound.acquire("h", false).await.unwrap();
+        let mut next = Box::pin(bound.acquire("h", false));
+        let mut other = Box::pin(bound.acquire("other", false));
+        assert!(next.as_mut().now_or_never().is_none());
+        assert!(
+            other.as_mut().now_or_never().is_none(),
+            "one in flight in all"
+        );
+        bound.connect_ended();
+        only.sent();
+        assert!(burst_is_out(&bound), "the one slot across hosts is sent");
+        drop((next, other));
+    }
+
+    #[tokio::test]
+    async fn with_nothing_waiting_the_burst_is_out_when_a_connect_ends() {
+        let bound = InFlightBound::new(2, 2);
+        let mut one = bound.acquire("h", false).await.unwrap();
+        one.sent();
+        assert!(!burst_is_out(&bound));
+        bound.connect_ended();
+        assert!(burst_is_out(&bound));
     }
 }
