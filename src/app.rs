@@ -110,7 +110,11 @@ fn check_watch(args: &RunArgs) -> Result<ExitCode> {
     let settings = Arc::new(Settings::resolve(args)?);
     let runtime = runtime()?;
     let last = runtime.block_on(async {
-        let handle = crate::engine::spawn_with(settings.clone(), true);
+        let options = crate::engine::EngineOptions {
+            watch_inputs: true,
+            request_events: false,
+        };
+        let handle = crate::engine::spawn_with(settings.clone(), options);
         // emit_report flushes stdout, so a pipe stays current report by report.
         crate::headless::watch(handle, args.progress, args.quiet, |report| {
             emit_report(report, args)
@@ -179,7 +183,11 @@ pub fn dashboard(args: &RunArgs) -> Result<ExitCode> {
     let settings = Arc::new(Settings::resolve(args)?);
     let runtime = runtime_for(&settings)?;
     let report = runtime.block_on(async {
-        let handle = crate::engine::spawn_with(settings.clone(), true);
+        let options = crate::engine::EngineOptions {
+            watch_inputs: true,
+            request_events: true,
+        };
+        let handle = crate::engine::spawn_with(settings.clone(), options);
         crate::tui::run(handle, settings.clone(), log.file.clone()).await
     });
     runtime.shutdown_background();

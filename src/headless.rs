@@ -50,10 +50,23 @@ pub async fn watch(
 
 const STOPPED: &str = "stopped without a report";
 
-/// Consume events until the current run's report (or failure).
+/// How often the progress line is redrawn.
+const REDRAW_EVERY: Duration = Duration::from_millis(80);
+
+/// Consume events until the current run's report (or failure). The progress line is redrawn
+/// on a clock from the engine's metrics: the engine sends a headless face no per-request events.
 async fn next_report(handle: &mut EngineHandle, progress: &mut Progress) -> Result<Report> {
+    let mut redraw = tokio::time::interval(REDRAW_EVERY);
+    redraw.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let result = loop {
-        let Some(event) = handle.events.recv().await else {
+        let event = tokio::select! {
+            event = handle.events.recv() => event,
+            _ = redraw.tick(), if progress.enabled => {
+                progress.draw(handle);
+                continue;
+            }
+        };
+        let Some(event) = event else {
             break Err(Error::Engine(STOPPED.into()));
         };
         match event {
@@ -85,7 +98,6 @@ async fn next_report(handle: &mut EngineHandle, progress: &mut Progress) -> Resu
                 progress.total = packages;
                 progress.draw(handle);
             }
-            EngineEvent::Request(_) => progress.draw(handle),
             _ => {}
         }
     };
@@ -120,15 +132,15 @@ impl Progress {
     }
 
     fn draw(&mut self, handle: &EngineHandle) {
-        if !self.enabled
-            || self
-                .last_draw
-                .is_some_and(|t| t.elapsed() < Duration::from_millis(80))
-        {
+        if !self.enabled || self.last_draw.is_some_and(|t| t.elapsed() < REDRAW_EVERY) {
             return;
         }
         let m = handle.metrics.borrow().clone();
         let total = m.packages_total.max(self.total);
+        // Nothing to count yet (the inventory is still being taken).
+        if total == 0 {
+            return;
+        }
         let mut err = std::io::stderr().lock();
         let _ = write!(
             err,

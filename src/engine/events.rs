@@ -82,18 +82,32 @@ pub struct MetricsSnapshot {
 #[derive(Clone, Debug)]
 pub struct EventSink {
     sender: Option<mpsc::Sender<EngineEvent>>,
+    /// Whether the lower layers' per-request events are wanted (see `EngineOptions`).
+    requests: bool,
 }
 
 impl EventSink {
     pub fn new(sender: mpsc::Sender<EngineEvent>) -> Self {
         EventSink {
             sender: Some(sender),
+            requests: true,
+        }
+    }
+
+    /// The same sink without the lower layers' per-request events.
+    pub fn without_requests(self) -> Self {
+        EventSink {
+            requests: false,
+            ..self
         }
     }
 
     /// A sink that drops everything (tests, benchmarks).
     pub fn none() -> Self {
-        EventSink { sender: None }
+        EventSink {
+            sender: None,
+            requests: false,
+        }
     }
 
     /// Send an event; waits when the channel is full (back-pressure), ignores a closed receiver.
@@ -106,8 +120,11 @@ impl EventSink {
 
 impl From<EventSink> for telemetry::EventSink {
     fn from(sink: EventSink) -> Self {
-        sink.sender
-            .map_or_else(telemetry::EventSink::none, telemetry::EventSink::new)
+        match sink.sender {
+            None => telemetry::EventSink::none(),
+            Some(sender) if sink.requests => telemetry::EventSink::new(sender),
+            Some(sender) => telemetry::EventSink::new(sender).without_requests(),
+        }
     }
 }
 

@@ -61,20 +61,38 @@ impl EngineHandle {
     }
 }
 
-/// Start the engine on the current tokio runtime; the first run starts at once.
-pub fn spawn(settings: Arc<Settings>) -> EngineHandle {
-    spawn_with(settings, false)
+/// What a face asks of the engine beyond its runs' stages, warnings and reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// Re-run (from the cache) whenever an input of the last run changes on disk, and say what
+    /// changed ([`EngineEvent::InputsChanged`]).
+    pub watch_inputs: bool,
+    /// Tell every request and attempt as it goes ([`EngineEvent::Request`],
+    /// [`EngineEvent::Attempt`]), for a face that shows them.
+    pub request_events: bool,
 }
 
-/// Start the engine; with `watch_inputs`, it also re-runs (from the cache) whenever an input of
-/// the last run changes on disk, and says what changed ([`EngineEvent::InputsChanged`]).
-pub fn spawn_with(settings: Arc<Settings>, watch_inputs: bool) -> EngineHandle {
+/// Start the engine on the current tokio runtime; the first run starts at once.
+pub fn spawn(settings: Arc<Settings>) -> EngineHandle {
+    spawn_with(settings, EngineOptions::default())
+}
+
+/// Start the engine with `options` (see [`EngineOptions`]).
+pub fn spawn_with(settings: Arc<Settings>, options: EngineOptions) -> EngineHandle {
+    let EngineOptions {
+        watch_inputs,
+        request_events,
+    } = options;
     let (event_tx, event_rx) = mpsc::channel(EVENT_CAPACITY);
     let (metrics_tx, metrics_rx) = watch::channel(MetricsSnapshot::default());
     let (command_tx, mut command_rx) = mpsc::channel(16);
     // Unbounded but tiny: one message per debounced batch of file changes.
     let (change_tx, mut change_rx) = mpsc::unbounded_channel::<Vec<String>>();
-    let sink = EventSink::new(event_tx);
+    let sink = if request_events {
+        EventSink::new(event_tx)
+    } else {
+        EventSink::new(event_tx).without_requests()
+    };
     let task = tokio::spawn(async move {
         let mut settings = settings;
         let mut run = 0u64;

@@ -103,6 +103,21 @@ impl RunContext<'_> {
         }
     }
 
+    /// Runs `work` and publishes the metrics on a clock meanwhile: while every request is out,
+    /// no package ends (which also publishes), and the faces would see no request go.
+    pub(super) async fn publishing_while<T>(&self, work: impl Future<Output = T>) -> T {
+        tokio::pin!(work);
+        let every = Duration::from_millis(PUBLISH_EVERY_MS);
+        let mut clock = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                done = &mut work => return done,
+                _ = clock.tick() => self.publish(false),
+            }
+        }
+    }
+
     pub(super) fn package_done(&self) {
         self.packages_done.fetch_add(1, Ordering::Relaxed);
         // A snapshot reads every histogram (~10 µs each): publish at the faces' frame rate,
@@ -482,16 +497,19 @@ pub async fn run_once(
     // bound: a package's fix candidates (its Simple page) are fetched as soon as OSV has named it
     // and its release document has come, not in a round after both stages.
     let (vulnerable, vulnerable_known) = watch::channel(None);
-    let (vulns, registry) = tokio::join!(
-        super::vulnerabilities::vulnerabilities(&ctx, &inventory.distributions, vulnerable),
-        super::registry::registry(
-            &ctx,
-            &inventory.distributions,
-            &needs,
-            &indexes,
-            &vulnerable_known
-        ),
-    );
+    let stages = async {
+        tokio::join!(
+            super::vulnerabilities::vulnerabilities(&ctx, &inventory.distributions, vulnerable),
+            super::registry::registry(
+                &ctx,
+                &inventory.distributions,
+                &needs,
+                &indexes,
+                &vulnerable_known
+            ),
+        )
+    };
+    let (vulns, registry) = ctx.publishing_while(stages).await;
     // Every answer is in (or none needed a connection): the licenses wait no longer.
     licenses_start.now();
     if let Some(waiting) = licenses_started {

@@ -526,6 +526,9 @@ impl HttpClient {
                 }
             }
         };
+        if !self.inner.events.wants_requests() {
+            return result;
+        }
         self.inner
             .events
             .emit(TelemetryEvent::Request(RequestEvent {

@@ -34,6 +34,9 @@ impl<'a> LiveRequest<'a> {
     }
 
     async fn emit(&self, phase: AttemptPhase) {
+        if !self.events.wants_requests() {
+            return;
+        }
         self.events
             .emit(TelemetryEvent::Attempt(AttemptEvent {
                 source: self.source,

@@ -226,6 +226,47 @@ async fn vulnerable_environment_reports_json_and_exits_1() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_progress_line_is_redrawn_while_requests_are_out_and_cleared_at_the_end() {
+    let p = Project::new();
+    let server = RegistryServer::start(dataset_for(&p.packages(), 7)).await;
+    // Slow enough for several redraws (every 80 ms) while the answers are awaited.
+    server.set_faults(Faults {
+        latency: Duration::from_millis(400),
+        ..Faults::default()
+    });
+    let mut args = run_args(&p, &server.url(), "r.json");
+    *args.last_mut().unwrap() = "always".into();
+    let output = depdash(&args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let report = json_report(&p.path("r.json"));
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let err = stderr(&output);
+    let total = p.packages().len();
+    let lines: Vec<&str> = (err.split("\r\x1b[2K"))
+        .filter(|line| line.contains(" packages · "))
+        .collect();
+    assert!(
+        lines.len() >= 2,
+        "redrawn on a clock while the requests are out: {err:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains(&format!("/{total} packages · "))),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("in flight")
+            && !l.contains(" 0 requests (")
+            && !l.contains("(0 in flight)")),
+        "the requests out are shown: {lines:?}"
+    );
+    // Cleared before the verdict line: the last thing drawn is the erase sequence.
+    let verdict = err.rfind("depdash: ").expect("verdict line");
+    assert!(err[..verdict].ends_with("\r\x1b[2K"), "{err:?}");
+    assert!(report["summary"]["packages"].as_u64().unwrap() as usize == total);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn warm_run_makes_no_requests_and_offline_serves_the_cache() {
     let p = Project::new();
     let server = RegistryServer::start(dataset_for(&p.packages(), 5)).await;
