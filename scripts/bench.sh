@@ -33,7 +33,7 @@ COLD_RUNS=${COLD_RUNS:-3}   # cold runs per size (fresh cache each); the median 
 command -v jq >/dev/null || { echo "bench: needs jq (apt-get install -y jq)" >&2; exit 2; }
 
 if [ -z "${BIN:-}" ]; then
-  cargo build --release --quiet --bin depdash --example loopback_registry
+  cargo build --release --quiet --bin depdash --example loopback_registry --example timed
   BIN=target/release/depdash
 fi
 SERVER=target/release/examples/loopback_registry
@@ -42,7 +42,9 @@ server_pid=""
 cleanup() { [ -n "$server_pid" ] && kill -INT "$server_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-now_ms() { date +%s%3N; }
+# timed OUT CMD...: CMD's wall ms and peak RSS KiB into OUT (examples/timed.rs: no other
+# process inside the measured interval).
+timed() { target/release/examples/timed "$@"; }
 # depdash's own default in-flight bounds (HTTP/1.1, HTTP/2), from its help text: the ideal's
 # divisor is the one of the protocol the server offers.
 defaults=$("$BIN" check --help | sed -n '/--concurrency/,/default:/p' | tr -d '\n' | grep -o 'default: [0-9]* on HTTP/1.1, [0-9]* on HTTP/2')
@@ -90,12 +92,12 @@ depdash_run() {
   local env=$1 cache=$2; shift 2
   local start concurrency=()
   [ -n "$CONCURRENCY" ] && concurrency=(--concurrency "$CONCURRENCY")
-  code=0; start=$(now_ms)
-  /usr/bin/time -f '%M' -o "$work/rss" "$BIN" check "$env" --pypi-url "$url" --osv-url "$url" \
+  code=0
+  timed "$work/timed" "$BIN" check "$env" --pypi-url "$url" --osv-url "$url" \
     --cache-dir "$cache" --no-history "${concurrency[@]}" "${cert_args[@]}" --progress never \
     --format json -o "$work/report.json" "$@" 2>"$work/stderr" || code=$?
-  wall=$(( $(now_ms) - start ))
-  rss=$(tail -n1 "$work/rss" | awk '{printf "%.1f", $1/1024}')
+  wall=$(awk '{print $1}' "$work/timed")
+  rss=$(awk '{printf "%.1f", $2/1024}' "$work/timed")
 }
 
 env_for() {
@@ -188,9 +190,9 @@ for n in $SIZES; do
         depdash_run "$env" "$work/seed-cache"
         served; d_walls+=("$wall"); d_req=$served_requests d_bytes=$served_bytes
         packages=$(jq '.summary.packages' "$work/report.json")
-        start=$(now_ms)
-        python3 scripts/seed_design.py --index "$url" "${where[@]}" "${seed_cert[@]}" >"$work/seed.json"
-        s_walls+=($(( $(now_ms) - start )))
+        timed "$work/timed" python3 scripts/seed_design.py --index "$url" "${where[@]}" \
+          "${seed_cert[@]}" >"$work/seed.json"
+        s_walls+=("$(awk '{print $1}' "$work/timed")")
         served
       done
       d_wall=$(printf '%s\n' "${d_walls[@]}" | sort -n | sed -n "$(( (COLD_RUNS + 1) / 2 ))p")
@@ -203,7 +205,7 @@ for n in $SIZES; do
   [ -n "${ENV_DIR:-}" ] && break
 done
 echo
-echo "latency ${LATENCY_MS} ms per request, bandwidth ${BANDWIDTH_MBIT:-unlimited}, in-flight ${inflight}${TLS:+, HTTPS ($TLS)}, $(nproc) cores; wall = whole process; ideal = ⌈requests / in-flight⌉ × latency"
+echo "latency ${LATENCY_MS} ms per request, bandwidth ${BANDWIDTH_MBIT:-unlimited}, in-flight ${inflight}${TLS:+, HTTPS ($TLS)}, $(nproc) cores; wall = whole process, spawn to exit (examples/timed.rs); ideal = ⌈requests / in-flight⌉ × latency"
 if [ -n "$SEED" ]; then
   echo
   printf '| packages | link | design | wall ms | requests | KiB on the wire | speed-up |\n'
