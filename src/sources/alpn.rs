@@ -77,11 +77,11 @@ where
             if connection.is_ok() {
                 tracker.reached(Milestone::FirstConnection);
             }
-            bound.connect_ended();
             if let Some(host) = host {
                 let h2 = (connection.as_ref()).is_ok_and(|c| c.connected().is_negotiated_h2());
                 bound.connected(&host, h2);
             }
+            bound.connect_ended();
             connection
         })
     }

@@ -205,11 +205,15 @@ impl InFlightBound {
             return;
         }
         let all_sent = self.sent_in_all.load(Ordering::SeqCst) >= self.http1.max(self.http2);
+        let start = self.http1.min(self.http2);
         let hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        // A TLS host still at its one request before its first connection is not held back
+        // by its figure: its requests go once that connection says its protocol.
         let held_back = |host: &HostBound| {
+            let figure = host.figure.load(Ordering::SeqCst);
             host.waiting.load(Ordering::SeqCst) == 0
                 || all_sent
-                || host.sent.load(Ordering::SeqCst) >= host.figure.load(Ordering::SeqCst)
+                || (figure >= start && host.sent.load(Ordering::SeqCst) >= figure)
         };
         if hosts.values().all(|host| held_back(host)) {
             self.burst_sent.send_replace(true);
@@ -337,9 +341,15 @@ mod tests {
             assert!(w.as_mut().now_or_never().is_none(), "waits for the connect");
         }
         assert!(!burst_is_out(&bound), "no connect has ended");
-        bound.connected("h2.example", true);
+        // Another host's connect ends first: this one's one request is sent, but its figure
+        // is not known yet, so its waiting requests are not held back by it.
         bound.connect_ended();
         assert!(bound.first_connect_ended().now_or_never().is_some());
+        assert!(
+            !burst_is_out(&bound),
+            "the host's own connection is not made"
+        );
+        bound.connected("h2.example", true);
         // The figure is 3: two get slots, three are held back by the bound.
         let mut slots: Vec<_> = (waiting.iter_mut())
             .filter_map(|w| w.as_mut().now_or_never().flatten())
