@@ -140,7 +140,6 @@ pub fn finish_report(
     };
 }
 
-/// Peak resident set size of this process so far (Linux `VmHWM`), in bytes.
 /// When the process started, as `main` marked it (`None` when depdash runs as a library).
 static PROCESS_START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
@@ -149,10 +148,12 @@ pub fn mark_process_start() {
     PROCESS_START.get_or_init(std::time::Instant::now);
 }
 
+/// The process start `main` marked, if it did.
 pub fn process_start() -> Option<std::time::Instant> {
     PROCESS_START.get().copied()
 }
 
+/// Peak resident set size of this process so far (Linux `VmHWM`), in bytes.
 pub fn peak_rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
