@@ -1768,3 +1768,70 @@ async fn the_first_connect_ends_whether_made_or_refused() {
     assert!(bounded(pypi.release("demo-pkg", "1.0")).await.is_err());
     bounded(http.first_connect_ended()).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_burst_is_out_once_the_bound_holds_back_the_rest_before_any_answer() {
+    use futures_util::FutureExt;
+    // Long enough that a loaded machine's scheduling cannot pass for an answer.
+    let latency = Duration::from_millis(800);
+    let server = RegistryServer::start(dataset()).await;
+    server.set_faults(Faults {
+        latency,
+        ..Faults::default()
+    });
+    // Plain HTTP: HTTP/1.1, four connections in flight.
+    let config = HttpConfig {
+        concurrency: 4,
+        concurrency_http2: 4,
+        stall_timeout: Duration::from_secs(2),
+        ..fast_config()
+    };
+
+    // Ten requests at once: four go, six are held back by the bound until answers come.
+    let http = client(config.clone());
+    assert!(
+        http.first_burst_sent().now_or_never().is_none(),
+        "nothing sent"
+    );
+    let started = Instant::now();
+    let fetches = tokio::spawn({
+        let (http, url) = (http.clone(), server.url());
+        async move {
+            let asks = (0..10).map(|_| {
+                let pypi = PypiClient::new(http.clone(), &url);
+                async move { pypi.release("demo-pkg", "1.0").await }
+            });
+            futures_util::future::join_all(asks).await
+        }
+    });
+    bounded(http.first_burst_sent()).await;
+    assert!(
+        started.elapsed() < latency,
+        "out before any answer could come ({:?})",
+        started.elapsed()
+    );
+    assert_eq!(
+        http.network_counters().requests,
+        4,
+        "out when the bound's four are sent, not before"
+    );
+    let answers = bounded(fetches).await.unwrap();
+    assert!(answers.iter().all(Result::is_ok));
+    assert_eq!(server.stats().total, 10);
+
+    // Fewer than the bound: out once all of them are sent.
+    let http = client(config);
+    let pypi = PypiClient::new(http.clone(), &server.url());
+    let other = PypiClient::new(http.clone(), &server.url());
+    let both = tokio::spawn(async move {
+        futures_util::future::join(
+            pypi.release("demo-pkg", "1.0"),
+            other.release("other-pkg", "2.0"),
+        )
+        .await
+    });
+    bounded(http.first_burst_sent()).await;
+    assert_eq!(http.network_counters().requests, 2);
+    let (a, b) = bounded(both).await.unwrap();
+    assert!(a.is_ok() && b.is_ok());
+}
