@@ -37,10 +37,7 @@ pub const FIRST_CONNECT_GRACE: Duration = Duration::from_millis(500);
 
 /// A slot to send one request: held until its answer is read (or the attempt ends).
 pub struct Slot<'a> {
-    /// Until [`sent`](Slot::sent): still counted among its host's requests waiting.
-    waiting: Option<Waiting<'a>>,
-    /// Once sent: counted among its host's requests in flight until let go.
-    in_flight: Option<InFlight<'a>>,
+    tally: Tally<'a>,
     _host: OwnedSemaphorePermit,
     _all: SemaphorePermit<'a>,
 }
@@ -48,14 +45,7 @@ pub struct Slot<'a> {
 impl Slot<'_> {
     /// The request is sent: it counts as in flight on its host until the slot is let go.
     pub fn sent(&mut self) {
-        if let Some(waiting) = self.waiting.take() {
-            let (bound, host) = (waiting.bound, waiting.host.clone());
-            host.sent.fetch_add(1, Ordering::SeqCst);
-            bound.sent_in_all.fetch_add(1, Ordering::SeqCst);
-            self.in_flight = Some(InFlight { bound, host });
-            // Dropped after the send is counted: the check sees both.
-            drop(waiting);
-        }
+        self.tally.sent();
     }
 }
 
@@ -69,30 +59,45 @@ struct HostBound {
     sent: AtomicUsize,
 }
 
-/// Counts a request among its host's waiting ones until it is sent or given up (cancellation
-/// included).
-struct Waiting<'a> {
+/// Counts one request on its host: among the waiting ones until it is sent or given up
+/// (cancellation included), then among those in flight until its slot is let go.
+struct Tally<'a> {
     bound: &'a InFlightBound,
     host: Arc<HostBound>,
+    sent: bool,
 }
 
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.host.waiting.fetch_sub(1, Ordering::SeqCst);
-        self.bound.check_burst();
+impl<'a> Tally<'a> {
+    fn waiting(bound: &'a InFlightBound, host: Arc<HostBound>) -> Self {
+        host.waiting.fetch_add(1, Ordering::SeqCst);
+        Tally {
+            bound,
+            host,
+            sent: false,
+        }
+    }
+
+    fn sent(&mut self) {
+        if !self.sent {
+            self.sent = true;
+            self.host.sent.fetch_add(1, Ordering::SeqCst);
+            self.bound.sent_in_all.fetch_add(1, Ordering::SeqCst);
+            // Counted as sent before it stops waiting: the check sees both.
+            self.host.waiting.fetch_sub(1, Ordering::SeqCst);
+            self.bound.check_burst();
+        }
     }
 }
 
-/// Counts a sent request among its host's in flight until its slot is let go.
-struct InFlight<'a> {
-    bound: &'a InFlightBound,
-    host: Arc<HostBound>,
-}
-
-impl Drop for InFlight<'_> {
+impl Drop for Tally<'_> {
     fn drop(&mut self) {
-        self.host.sent.fetch_sub(1, Ordering::SeqCst);
-        self.bound.sent_in_all.fetch_sub(1, Ordering::SeqCst);
+        if self.sent {
+            self.host.sent.fetch_sub(1, Ordering::SeqCst);
+            self.bound.sent_in_all.fetch_sub(1, Ordering::SeqCst);
+        } else {
+            self.host.waiting.fetch_sub(1, Ordering::SeqCst);
+            self.bound.check_burst();
+        }
     }
 }
 
@@ -150,11 +155,7 @@ impl InFlightBound {
     pub async fn acquire(&self, host: &str, secure: bool) -> Option<Slot<'_>> {
         let start = self.http1.min(self.http2);
         let bound = self.host_from(host, if secure { 1 } else { start });
-        bound.waiting.fetch_add(1, Ordering::SeqCst);
-        let waiting = Waiting {
-            bound: self,
-            host: bound.clone(),
-        };
+        let tally = Tally::waiting(self, bound.clone());
         let permit = bound.permits.clone().acquire_owned();
         let host_permit = if bound.figure.load(Ordering::SeqCst) < start {
             match tokio::time::timeout(FIRST_CONNECT_GRACE, permit).await {
@@ -169,8 +170,7 @@ impl InFlightBound {
         };
         let all = self.all.acquire().await.ok()?;
         Some(Slot {
-            waiting: Some(waiting),
-            in_flight: None,
+            tally,
             _host: host_permit,
             _all: all,
         })
