@@ -40,7 +40,8 @@ pub(super) type RegistryAnswer = std::result::Result<RegistryInfo, String>;
 /// semaphore is the real bound on requests in flight; this only caps futures in memory.
 pub(super) const FETCH_TASKS: usize = 256;
 
-/// Metrics snapshots during a run are published at most this often (the dashboard's frame rate).
+/// Metrics snapshots are published this often while a run fetches (the dashboard's frame rate;
+/// a snapshot reads every histogram, ~10 µs each).
 const PUBLISH_EVERY_MS: u64 = 50;
 
 /// Everything a run needs, built once per run.
@@ -57,8 +58,6 @@ pub(super) struct RunContext<'a> {
     pub(super) run: u64,
     pub(super) total: usize,
     pub(super) packages_done: AtomicUsize,
-    /// When the last snapshot was published, in ms since the run started.
-    pub(super) last_publish_ms: std::sync::atomic::AtomicU64,
     /// Per package, the sources whose answer came from an expired cache entry.
     pub(super) stale: std::sync::Mutex<HashMap<String, Vec<&'static str>>>,
 }
@@ -103,8 +102,8 @@ impl RunContext<'_> {
         }
     }
 
-    /// Runs `work` and publishes the metrics on a clock meanwhile: while every request is out,
-    /// no package ends (which also publishes), and the faces would see no request go.
+    /// Runs `work` and publishes the metrics on a clock meanwhile (also while every request is
+    /// out and no package ends: the faces see the requests go).
     pub(super) async fn publishing_while<T>(&self, work: impl Future<Output = T>) -> T {
         tokio::pin!(work);
         let every = Duration::from_millis(PUBLISH_EVERY_MS);
@@ -118,20 +117,9 @@ impl RunContext<'_> {
         }
     }
 
+    /// One more package has its registry answer (published with the next snapshot).
     pub(super) fn package_done(&self) {
         self.packages_done.fetch_add(1, Ordering::Relaxed);
-        // A snapshot reads every histogram (~10 µs each): publish at the faces' frame rate,
-        // not per package.
-        let now_ms = self.started.elapsed().as_millis() as u64;
-        let last = self.last_publish_ms.load(Ordering::Relaxed);
-        if now_ms >= last + PUBLISH_EVERY_MS
-            && self
-                .last_publish_ms
-                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
-            self.publish(false);
-        }
     }
 
     /// A cached answer about `package` from `source`; an expired entry served offline is
@@ -485,7 +473,6 @@ pub async fn run_once(
         run,
         total,
         packages_done: AtomicUsize::new(0),
-        last_publish_ms: Default::default(),
         stale: Default::default(),
     };
     ctx.publish(false);
