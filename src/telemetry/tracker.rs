@@ -79,16 +79,12 @@ impl Tracker {
         reached.entry(milestone).or_insert_with(Instant::now);
     }
 
-    /// `milestone` reached (again) now: the latest time is kept.
-    pub fn reached_again(&self, milestone: Milestone) {
-        let mut reached = self.milestones.lock().unwrap_or_else(|p| p.into_inner());
-        reached.insert(milestone, Instant::now());
-    }
-
     /// An answer was read whole: the first answer (if none was before) and the last so far.
     pub fn answer_read(&self) {
-        self.reached(Milestone::FirstAnswer);
-        self.reached_again(Milestone::LastAnswer);
+        let now = Instant::now();
+        let mut reached = self.milestones.lock().unwrap_or_else(|p| p.into_inner());
+        reached.entry(Milestone::FirstAnswer).or_insert(now);
+        reached.insert(Milestone::LastAnswer, now);
     }
 
     /// Each milestone reached, as the time since `start` (zero if before it).
@@ -187,15 +183,13 @@ mod tests {
     }
 
     #[test]
-    fn a_milestone_keeps_its_first_time_unless_reached_again() {
+    fn the_first_answer_keeps_its_time_and_the_last_moves() {
         let t = Tracker::new();
         let start = Instant::now();
-        t.reached(Milestone::FirstAnswer);
-        t.reached_again(Milestone::LastAnswer);
+        t.answer_read();
         let first = t.milestones_since(start);
         std::thread::sleep(Duration::from_millis(5));
-        t.reached(Milestone::FirstAnswer);
-        t.reached_again(Milestone::LastAnswer);
+        t.answer_read();
         let then = t.milestones_since(start);
         assert_eq!(
             then[&Milestone::FirstAnswer],
