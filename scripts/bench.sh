@@ -37,6 +37,10 @@ if [ -z "${BIN:-}" ]; then
   BIN=target/release/depdash
 fi
 SERVER=target/release/examples/loopback_registry
+TIMER=target/release/examples/timed
+for tool in "$SERVER" "$TIMER"; do
+  [ -x "$tool" ] || { echo "bench: $tool is missing: cargo build --release --example $(basename "$tool")" >&2; exit 2; }
+done
 work=$(mktemp -d)
 server_pid=""
 cleanup() { [ -n "$server_pid" ] && kill -INT "$server_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
@@ -44,7 +48,12 @@ trap cleanup EXIT
 
 # timed OUT CMD...: CMD's wall ms and peak RSS KiB into OUT (examples/timed.rs: no other
 # process inside the measured interval).
-timed() { target/release/examples/timed "$@"; }
+# OUT is removed first: a run that could not be timed fails the benchmark instead of leaving
+# the previous run's figures to be read.
+timed() {
+  rm -f "$1"
+  "$TIMER" "$@"
+}
 # depdash's own default in-flight bounds (HTTP/1.1, HTTP/2), from its help text: the ideal's
 # divisor is the one of the protocol the server offers.
 defaults=$("$BIN" check --help | sed -n '/--concurrency/,/default:/p' | tr -d '\n' | grep -o 'default: [0-9]* on HTTP/1.1, [0-9]* on HTTP/2')
@@ -96,6 +105,7 @@ depdash_run() {
   timed "$work/timed" "$BIN" check "$env" --pypi-url "$url" --osv-url "$url" \
     --cache-dir "$cache" --no-history "${concurrency[@]}" "${cert_args[@]}" --progress never \
     --format json -o "$work/report.json" "$@" 2>"$work/stderr" || code=$?
+  [ -s "$work/timed" ] || { echo "bench: the run was not timed: $(head -c 300 "$work/stderr")" >&2; exit 2; }
   wall=$(awk '{print $1}' "$work/timed")
   rss=$(awk '{printf "%.1f", $2/1024}' "$work/timed")
 }
@@ -192,6 +202,7 @@ for n in $SIZES; do
         packages=$(jq '.summary.packages' "$work/report.json")
         timed "$work/timed" python3 scripts/seed_design.py --index "$url" "${where[@]}" \
           "${seed_cert[@]}" >"$work/seed.json"
+        [ -s "$work/timed" ] || { echo "bench: the seed design's run was not timed" >&2; exit 2; }
         s_walls+=("$(awk '{print $1}' "$work/timed")")
         served
       done
