@@ -241,7 +241,24 @@ async fn default_bounds_are_100_streams_on_one_http2_connection_and_32_http1_con
         // connection: one connection on HTTP/2, one per request in flight on HTTP/1.1.
         let handshakes: u64 = stats.tls.values().sum();
         let connections = if alpn == Alpn::H2AndHttp1 { 1 } else { bound };
-        assert_eq!(handshakes, connections, "{alpn:?}: {:?}", stats.tls);
+        assert_eq!(
+            stats.tls_before_first_answer, connections,
+            "{alpn:?}: {:?}",
+            stats.tls
+        );
+        if alpn == Alpn::H2AndHttp1 {
+            assert_eq!(handshakes, 1, "{:?}", stats.tls);
+        } else {
+            // Later rounds reuse those connections. hyper's pool may still open one when a
+            // request is sent the moment a slot frees, before the answered connection is back
+            // in the pool (it races a connect with the wait for an idle one): a loaded CI
+            // machine saw 34. Without keep-alive it would be one per request (151).
+            assert!(
+                (bound..=bound + bound / 4).contains(&handshakes),
+                "{alpn:?}: {:?}",
+                stats.tls
+            );
+        }
     }
 }
 

@@ -580,6 +580,8 @@ pub struct Stats {
     /// `none`) or failed (`failed`: e.g. the client did not trust the certificate).
     pub connections: u64,
     pub tls: HashMap<&'static str, u64>,
+    /// TLS handshakes that ended (made or failed) before the first answer left.
+    pub tls_before_first_answer: u64,
     /// `> PATH` when a request arrives, `< PATH` when its answer leaves (after the latency).
     pub timeline: Vec<String>,
 }
@@ -692,10 +694,13 @@ impl RegistryServer {
                             _ => "none",
                         },
                     };
-                    *(state.stats.lock().unwrap_or_else(|p| p.into_inner()))
-                        .tls
-                        .entry(protocol)
-                        .or_default() += 1;
+                    {
+                        let mut stats = state.stats.lock().unwrap_or_else(|p| p.into_inner());
+                        *stats.tls.entry(protocol).or_default() += 1;
+                        if !stats.timeline.iter().any(|event| event.starts_with('<')) {
+                            stats.tls_before_first_answer += 1;
+                        }
+                    }
                     if let Ok(tls) = handshake {
                         serve(state, tls).await;
                     }
