@@ -12,6 +12,7 @@
 //! moments for ext4 to allocate ~400 inodes (`cache.drain`). Reads of the same run never need
 //! a key written by it (each key is fetched once), so deferring the writes changes no answer.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::mpsc::{self as std_mpsc, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -98,10 +99,14 @@ impl CacheWriter {
         }
     }
 
-    /// Wait until everything queued is written (timed as `cache.drain`).
-    pub(super) async fn finish(self, tracker: &Tracker) {
+    /// No more puts: the thread writes what is queued now, whether or not the returned future
+    /// (which waits for it, timed as `cache.drain`) is polled yet.
+    pub(super) fn finish(self, tracker: Arc<Tracker>) -> impl Future<Output = ()> + Send {
         drop(self.jobs);
-        let _ = tracker.time_async(OP_DRAIN, self.thread).await;
+        let thread = self.thread;
+        async move {
+            let _ = tracker.time_async(OP_DRAIN, thread).await;
+        }
     }
 }
 

@@ -515,13 +515,11 @@ pub async fn run_once(
         run_unknowns,
         database,
     } = vulns?;
-    // Every answer is in and, once the queued writes are (they note what the bundle lacked),
-    // the bundle is let go of and written (if it changed) while the run evaluates.
-    if let Some(writer) = ctx.writer.take() {
-        writer.finish(&tracker).await;
-    }
+    // Every answer is in: the queued writes and then the bundle are written on other threads
+    // while this one evaluates.
+    let drained = (ctx.writer.take()).map(|writer| writer.finish(tracker.clone()));
     let bundle_stored =
-        (ctx.cache.as_ref()).and_then(|c| snapshot::store_bundle(c, &inventory.target));
+        (ctx.cache.as_ref()).map(|cache| snapshot::store_bundle(cache, &inventory.target, drained));
 
     events
         .emit(EngineEvent::StageStarted {
@@ -551,9 +549,14 @@ pub async fn run_once(
     report.vulnerability_database = database;
 
     // What the report was judged from, to serve it again while that holds (see `reuse`).
+    // A failed thread stored nothing: the report then says only what it was judged from.
+    let bundle_stored = match bundle_stored {
+        Some(stored) => stored.await.unwrap_or(None),
+        None => None,
+    };
     let used = (ctx.cache.as_ref()).and_then(TieredCache::bundle_use);
     let bundle = match bundle_stored {
-        Some(stored) => stored.await.ok().flatten(),
+        Some(seal) => seal,
         None => used.and_then(|(loaded, _)| loaded),
     };
     let stored_report = inputs.as_ref().and_then(|inputs| {

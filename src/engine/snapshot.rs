@@ -20,6 +20,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -165,20 +166,26 @@ pub(super) async fn store(cache: &TieredCache, target: &TargetInfo, snapshot: Op
     }
 }
 
-/// Closes the bundle of the sources' answers (its memory is freed now) and stores it as the
-/// target's when the run used answers it lacked, on a blocking thread of its own: call it once
-/// every answer has been looked up; the run goes on evaluating while the file is written, and
-/// awaits the handle before it ends. The handle yields the seal of the bundle written.
+/// Once `drained` (the cache writer's last writes: they note what the bundle lacked) is over,
+/// closes the bundle of the sources' answers (its memory is freed then) and stores it as the
+/// target's when the run used answers it lacked, all on a blocking thread of its own: call it
+/// once every answer has been looked up; the run goes on evaluating meanwhile, and awaits the
+/// handle before it ends. The handle yields the seal of the bundle written, `None` when none
+/// was.
 pub(super) fn store_bundle(
     cache: &TieredCache,
     target: &TargetInfo,
-) -> Option<tokio::task::JoinHandle<Option<crate::cache::Seal>>> {
-    let payload = cache.close_bundle()?;
+    drained: Option<impl Future<Output = ()> + Send + 'static>,
+) -> tokio::task::JoinHandle<Option<Option<crate::cache::Seal>>> {
     let (cache, key) = (cache.clone(), facts_key(target));
     let runtime = tokio::runtime::Handle::current();
-    Some(tokio::task::spawn_blocking(move || {
-        runtime.block_on(cache.put_local(&key, &payload, TTL))
-    }))
+    tokio::task::spawn_blocking(move || {
+        if let Some(drained) = drained {
+            runtime.block_on(drained);
+        }
+        let payload = cache.close_bundle()?;
+        Some(runtime.block_on(cache.put_local(&key, &payload, TTL)))
+    })
 }
 
 /// Fingerprint of what a distribution's license resolution reads besides its license files.
