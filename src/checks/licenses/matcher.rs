@@ -40,25 +40,65 @@ use super::normalize;
 /// The templates compiled by the build script ([`library::encode`] of [`library::compile`]).
 static COMPILED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/license_library.bin"));
 
+/// One entry of the 4-gram index as compiled: the 4-gram, then the start and length of its
+/// range in the postings (little-endian u64, u32, u32).
+type GramRecord = [u8; 16];
+/// One posting as compiled: template, then position (little-endian u16, u32).
+type PostingRecord = [u8; 6];
+
 struct Library {
     vocabulary: FxMap<&'static str, u16>,
     templates: Vec<Template<'static>>,
-    /// Every indexed 4-gram, ascending, with its range in `postings`.
-    grams: Vec<(u64, u32, u32)>,
+    /// Every indexed 4-gram, ascending, with its range in `postings`. Read in place from
+    /// [`COMPILED`], as are the postings: copied out they were 1.6 MB of heap for the whole run.
+    grams: &'static [GramRecord],
     /// (template, position) of every indexed 4-gram, grouped by 4-gram.
-    postings: Vec<(u16, u32)>,
+    postings: &'static [PostingRecord],
+}
+
+fn gram_of(record: &GramRecord) -> (u64, u32, u32) {
+    let [
+        g0,
+        g1,
+        g2,
+        g3,
+        g4,
+        g5,
+        g6,
+        g7,
+        f0,
+        f1,
+        f2,
+        f3,
+        l0,
+        l1,
+        l2,
+        l3,
+    ] = *record;
+    (
+        u64::from_le_bytes([g0, g1, g2, g3, g4, g5, g6, g7]),
+        u32::from_le_bytes([f0, f1, f2, f3]),
+        u32::from_le_bytes([l0, l1, l2, l3]),
+    )
+}
+
+fn posting_of(record: &PostingRecord) -> (u16, u32) {
+    let [t0, t1, p @ ..] = *record;
+    (u16::from_le_bytes([t0, t1]), u32::from_le_bytes(p))
 }
 
 impl Library {
     /// Where a 4-gram occurs in the templates, by template then position.
-    fn postings(&self, gram: u64) -> &[(u16, u32)] {
-        match self.grams.binary_search_by_key(&gram, |&(g, _, _)| g) {
+    fn postings(&self, gram: u64) -> impl Iterator<Item = (u16, u32)> + 'static {
+        let range = match self.grams.binary_search_by_key(&gram, |r| gram_of(r).0) {
             Ok(i) => {
-                let (_, from, len) = self.grams[i];
+                let (_, from, len) = gram_of(&self.grams[i]);
+                // In range: `decode` checked every entry against the postings.
                 &self.postings[from as usize..(from + len) as usize]
             }
             Err(_) => &[],
-        }
+        };
+        range.iter().map(posting_of)
     }
 }
 
@@ -71,8 +111,8 @@ fn library() -> &'static Library {
             decode(Box::leak(bytes.into_boxed_slice())).unwrap_or_else(|| Library {
                 vocabulary: FxMap::default(),
                 templates: Vec::new(),
-                grams: Vec::new(),
-                postings: Vec::new(),
+                grams: &[],
+                postings: &[],
             })
         })
     })
@@ -117,13 +157,16 @@ fn decode(bytes: &'static [u8]) -> Option<Library> {
             blocks,
         });
     }
-    let grams = r.list(|r| Some((r.u64()?, r.u32()?, r.u32()?)))?;
-    let postings = r.list(|r| Some((r.u16()?, r.u32()?)))?;
-    let sane = grams.windows(2).all(|w| w[0].0 < w[1].0)
+    let grams: &[GramRecord] = r.records()?;
+    let postings: &[PostingRecord] = r.records()?;
+    let sane = grams
+        .windows(2)
+        .all(|w| gram_of(&w[0]).0 < gram_of(&w[1]).0)
         && grams
             .iter()
-            .all(|&(_, from, len)| (from as usize).saturating_add(len as usize) <= postings.len())
-        && postings.iter().all(|&(t, pos)| {
+            .map(gram_of)
+            .all(|(_, from, len)| (from as usize).saturating_add(len as usize) <= postings.len())
+        && postings.iter().map(posting_of).all(|(t, pos)| {
             templates
                 .get(usize::from(t))
                 .is_some_and(|t: &Template<'static>| (pos as usize) + N <= t.words.len())
@@ -161,12 +204,15 @@ impl Reader {
         Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
     }
 
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
-
     fn len(&mut self) -> Option<usize> {
         usize::try_from(self.u32()?).ok()
+    }
+
+    /// A count, then that many fixed-width records, in place.
+    fn records<const W: usize>(&mut self) -> Option<&'static [[u8; W]]> {
+        let n = self.len()?;
+        let (records, rest) = self.take(n.checked_mul(W)?)?.as_chunks::<W>();
+        rest.is_empty().then_some(records)
     }
 
     /// A count, then that many items read by `item`.
@@ -238,7 +284,7 @@ pub(crate) fn find(tokens: &Tokens) -> Matched {
             if window.contains(&FOREIGN) {
                 continue;
             }
-            for &(t, j) in lib.postings(gram(window)) {
+            for (t, j) in lib.postings(gram(window)) {
                 hits[usize::from(t)].push((i as u32, j));
             }
         }
