@@ -549,9 +549,10 @@ pub async fn run_once(
     report.vulnerability_database = database;
 
     // What the report was judged from, to serve it again while that holds (see `reuse`).
-    // A failed thread stored nothing: the report then says only what it was judged from.
+    // A thread that failed may have been storing a bundle: no seal is known then, and the
+    // loaded bundle's must not stand for answers it lacked.
     let bundle_stored = match bundle_stored {
-        Some(stored) => stored.await.unwrap_or(None),
+        Some(stored) => stored.await.unwrap_or(Some(None)),
         None => None,
     };
     let used = (ctx.cache.as_ref()).and_then(TieredCache::bundle_use);
