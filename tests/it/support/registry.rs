@@ -1113,7 +1113,7 @@ async fn handle(
     }
     .await;
     if let Some(latency) = latency {
-        tokio::time::sleep_until(arrived + latency).await;
+        precise::sleep_until(arrived + latency).await;
     }
     (state.stats.lock().unwrap_or_else(|p| p.into_inner()))
         .timeline
@@ -1627,5 +1627,70 @@ impl Body for ChannelBody {
         self.receiver
             .poll_recv(cx)
             .map(|chunk| chunk.map(|bytes| Ok(Frame::data(bytes))))
+    }
+}
+
+/// A latency kept to within ~0.1 ms. tokio's timer ticks in whole milliseconds and rounds a
+/// deadline up to the next tick: a "50 ms" answer left after 50–51 ms (0.5 ms late on average),
+/// and the answers due within one millisecond all left together on its tick. The last
+/// milliseconds are waited for by one thread that sleeps to the next deadline exactly.
+mod precise {
+    use std::collections::BTreeMap;
+    use std::sync::OnceLock;
+    use std::sync::mpsc::{self, RecvTimeoutError};
+    use std::time::{Duration, Instant};
+
+    use tokio::sync::oneshot;
+
+    /// What is left for the precise thread once tokio's timer has fired: more than its rounding.
+    const TAIL: Duration = Duration::from_millis(2);
+
+    type Request = (Instant, oneshot::Sender<()>);
+
+    pub async fn sleep_until(deadline: tokio::time::Instant) {
+        if let Some(coarse) = deadline.checked_sub(TAIL) {
+            tokio::time::sleep_until(coarse).await;
+        }
+        let (wake, woken) = oneshot::channel();
+        // The thread never ends; were it gone, tokio's timer alone.
+        let sent = timer().send((deadline.into_std(), wake));
+        if sent.is_err() || woken.await.is_err() {
+            tokio::time::sleep_until(deadline).await;
+        }
+    }
+
+    fn timer() -> mpsc::Sender<Request> {
+        static TIMER: OnceLock<mpsc::Sender<Request>> = OnceLock::new();
+        TIMER
+            .get_or_init(|| {
+                let (sender, requests) = mpsc::channel();
+                std::thread::spawn(move || run(requests));
+                sender
+            })
+            .clone()
+    }
+
+    /// Wakes every sleeper at its deadline, earliest first (ties in arrival order).
+    fn run(requests: mpsc::Receiver<Request>) {
+        let mut due: BTreeMap<(Instant, u64), oneshot::Sender<()>> = BTreeMap::new();
+        let mut order = 0u64;
+        loop {
+            let now = Instant::now();
+            while let Some(entry) = due.first_entry().filter(|e| e.key().0 <= now) {
+                let _ = entry.remove().send(());
+            }
+            let next = match due.first_key_value() {
+                Some(((at, _), _)) => requests.recv_timeout(*at - now),
+                None => requests.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            match next {
+                Ok((at, wake)) => {
+                    order += 1;
+                    due.insert((at, order), wake);
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
     }
 }
