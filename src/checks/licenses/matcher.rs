@@ -57,28 +57,12 @@ struct Library {
 }
 
 fn gram_of(record: &GramRecord) -> (u64, u32, u32) {
-    let [
-        g0,
-        g1,
-        g2,
-        g3,
-        g4,
-        g5,
-        g6,
-        g7,
-        f0,
-        f1,
-        f2,
-        f3,
-        l0,
-        l1,
-        l2,
-        l3,
-    ] = *record;
+    // Fixed offsets into a fixed-size array: no index can be out of bounds.
+    let field = |from: usize| move |i: usize| record[from + i];
     (
-        u64::from_le_bytes([g0, g1, g2, g3, g4, g5, g6, g7]),
-        u32::from_le_bytes([f0, f1, f2, f3]),
-        u32::from_le_bytes([l0, l1, l2, l3]),
+        u64::from_le_bytes(std::array::from_fn(field(0))),
+        u32::from_le_bytes(std::array::from_fn(field(8))),
+        u32::from_le_bytes(std::array::from_fn(field(12))),
     )
 }
 
