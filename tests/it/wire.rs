@@ -495,3 +495,27 @@ async fn fix_candidates_of_a_package_named_early_are_fetched_beside_its_release_
         "{slow_package}"
     );
 }
+
+/// The registry's exact latency waits for the real clock only over its last milliseconds: under
+/// a paused tokio clock (which jumps ahead of the real one) a long latency still ends at once,
+/// never after that long in real time.
+#[test]
+fn the_exact_latency_follows_a_paused_clock() {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(3600);
+            crate::support::registry::precise::sleep_until(deadline).await;
+            assert!(tokio::time::Instant::now() >= deadline);
+        });
+        let _ = done.send(());
+    });
+    finished
+        .recv_timeout(Duration::from_secs(10))
+        .expect("an hour of paused time ends within seconds of real time");
+}

@@ -1634,7 +1634,7 @@ impl Body for ChannelBody {
 /// deadline up to the next tick: a "50 ms" answer left after 50–51 ms (0.5 ms late on average),
 /// and the answers due within one millisecond all left together on its tick. The last
 /// milliseconds are waited for by one thread that sleeps to the next deadline exactly.
-mod precise {
+pub mod precise {
     use std::collections::BTreeMap;
     use std::sync::OnceLock;
     use std::sync::mpsc::{self, RecvTimeoutError};
@@ -1650,6 +1650,14 @@ mod precise {
     pub async fn sleep_until(deadline: tokio::time::Instant) {
         if let Some(coarse) = deadline.checked_sub(TAIL) {
             tokio::time::sleep_until(coarse).await;
+        }
+        // tokio's clock is not the real one (paused, advanced): the real wait could be of any
+        // length, so tokio's timer alone keeps the time.
+        let real_wait = deadline
+            .into_std()
+            .saturating_duration_since(Instant::now());
+        if real_wait > TAIL {
+            return tokio::time::sleep_until(deadline).await;
         }
         let (wake, woken) = oneshot::channel();
         // The thread never ends; were it gone, tokio's timer alone.
